@@ -1,0 +1,58 @@
+/**
+ * Protocol constants, limits and defaults of IPMS, in one place.
+ *
+ * Every number here is part of the wire protocol or of what a reader accepts; `docs/PROTOCOL.md`
+ * lists them with their reasons. Changing one that is marked "wire" changes the protocol.
+ */
+
+const KiB = 1024
+const MiB = 1024 * KiB
+
+// ── domain-separation tags (wire): every signature and hash input starts with `tag ‖ 0x00` ──────
+export const TAG_MAIL = 'ipms/mail/v1'
+export const TAG_ENVELOPE = 'ipms/envelope/v1'
+export const TAG_POW = 'ipms/pow/v1'
+export const TAG_IDENTITY_FILE = 'ipms/identity/v1'
+
+/** Format version carried as `v` by every structure of this protocol generation (wire). */
+export const FORMAT_VERSION = 1
+
+// ── mail and envelope limits (wire: a reader refuses anything above them) ──────────────────────
+/** Largest encoded plaintext mail (dag-cbor, before padding), attachments included. */
+export const MAX_MAIL_BYTES = 3 * MiB
+/**
+ * Largest envelope block. The envelope is a single IPFS block; 4 MiB keeps it within bitswap's
+ * default message cap so that any IPFS node can still move it. A 3 MiB mail pads to 3 MiB + 64 KiB.
+ */
+export const MAX_ENVELOPE_BYTES = 4 * MiB
+/** Subject length in UTF-8 bytes: one RFC 5322 header line. */
+export const MAX_SUBJECT_BYTES = 998
+/** Attachments per mail. */
+export const MAX_ATTACHMENTS = 64
+/** Attachment file name in UTF-8 bytes (a common file-system limit). */
+export const MAX_FILENAME_BYTES = 255
+/** Attachment media type in bytes (RFC 6838 allows 127 per part). */
+export const MAX_MEDIA_TYPE_BYTES = 255
+/** Mail id and inReplyTo in bytes. */
+export const MAX_MAIL_ID_BYTES = 128
+
+// ── padding buckets (wire) ─────────────────────────────────────────────────────────────────────
+/** Smallest padded plaintext: every short mail looks the same size. */
+export const MIN_PADDED_BYTES = 1 * KiB
+/** Up to this size padded plaintexts are powers of two; above it, Padmé (≤ 12 % overhead). */
+export const POW2_PADDING_LIMIT = 64 * KiB
+
+// ── envelope crypto sizes (wire) ───────────────────────────────────────────────────────────────
+export const X25519_KEY_BYTES = 32
+export const ED25519_KEY_BYTES = 32
+export const ED25519_SIGNATURE_BYTES = 64
+export const XCHACHA_NONCE_BYTES = 24
+export const POLY1305_TAG_BYTES = 16
+
+// ── proof-of-work (wire) ───────────────────────────────────────────────────────────────────────
+/** Bytes of the PoW nonce; challenge (32) ‖ nonce (8) = 40 bytes, one SHA-256 block. */
+export const POW_NONCE_BYTES = 8
+/** Lowest difficulty an inbox may ask for (0 = no work, for tests and benchmarks only). */
+export const MIN_POW_BITS = 0
+/** Highest difficulty an inbox may ask for: beyond it nobody could deliver. */
+export const MAX_POW_BITS = 40

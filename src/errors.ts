@@ -1,0 +1,122 @@
+/**
+ * Typed errors of IPMS.
+ *
+ * Every error a caller can act on is an `IpmsError` with a stable `code` (never reworded, safe to
+ * switch on) and a message that says what happened and what to do about it. The CLI maps codes to
+ * exit codes in one table. Messages never contain key material or plaintext.
+ */
+
+export interface IpmsErrorOptions {
+  /** The lower-level error this one explains. */
+  cause?: unknown
+}
+
+export class IpmsError extends Error {
+  /** Stable machine-readable code, e.g. `ERR_BAD_SIGNATURE`. */
+  readonly code: string
+
+  constructor (code: string, message: string, options: IpmsErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** An argument given by the caller is not acceptable (wrong type, out of range). */
+export class InvalidArgumentError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_INVALID_ARGUMENT', message, options) }
+}
+
+/** A wait was cancelled through its `AbortSignal`. Named `AbortError` as in DOM and libp2p. */
+export class AbortError extends IpmsError {
+  constructor (message = 'The operation was aborted', options?: IpmsErrorOptions) {
+    super('ABORT_ERR', message, options)
+    this.name = 'AbortError'
+  }
+}
+
+// ── identities ────────────────────────────────────────────────────────────────────────────────
+
+/** A string that is not a peer-id at all (empty, bad base58/CID, bad multihash). */
+export class InvalidPeerIdError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_INVALID_PEER_ID', message, options) }
+}
+
+/** A well-formed key or peer-id of a type IPMS cannot use (RSA, secp256k1, ECDSA): only Ed25519. */
+export class UnsupportedKeyTypeError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_UNSUPPORTED_KEY_TYPE', message, options) }
+}
+
+/** No identity file in the IPMS home. */
+export class IdentityNotFoundError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_IDENTITY_NOT_FOUND', message, options) }
+}
+
+/** Refused to overwrite an existing identity. */
+export class IdentityExistsError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_IDENTITY_EXISTS', message, options) }
+}
+
+/** The identity is encrypted and no passphrase was given. */
+export class PassphraseRequiredError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_PASSPHRASE_REQUIRED', message, options) }
+}
+
+/** The passphrase does not decrypt the identity. */
+export class WrongPassphraseError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_WRONG_PASSPHRASE', message, options) }
+}
+
+/** An identity or kubo config file exists but cannot be read as one. */
+export class CorruptKeyFileError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_KEY_FILE_CORRUPT', message, options) }
+}
+
+// ── envelopes and mail ────────────────────────────────────────────────────────────────────────
+
+/** Bytes over a protocol size limit; refused before decoding. */
+export class TooLargeError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_TOO_LARGE', message, options) }
+}
+
+/** Bytes that do not decode (bad CBOR) or decode to the wrong shape. */
+export class MalformedError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_MALFORMED', message, options) }
+}
+
+/** A format version this implementation does not know. */
+export class UnsupportedVersionError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_UNSUPPORTED_VERSION', message, options) }
+}
+
+/** The envelope was not sealed to this key (or its header was damaged). */
+export class NotForRecipientError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_NOT_FOR_RECIPIENT', message, options) }
+}
+
+/** The envelope was sealed to this key but its ciphertext was altered. */
+export class TamperedError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_TAMPERED', message, options) }
+}
+
+/** The sender's signature does not verify against the key inside `from`. */
+export class BadSignatureError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_BAD_SIGNATURE', message, options) }
+}
+
+/** A correctly signed mail whose `to` is not the reader: forwarded or re-sealed by someone else. */
+export class MisaddressedError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_MISADDRESSED', message, options) }
+}
+
+/** A mail to be sealed breaks a limit or rule of the mail model (subject length, names …). */
+export class InvalidMailError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_INVALID_MAIL', message, options) }
+}
+
+// ── identities (added) ────────────────────────────────────────────────────────────────────────
+
+/** A private key file that other users can read or write (mode & 0o077): refused, as ssh does. */
+export class InsecureKeyFileError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_KEY_FILE_INSECURE', message, options) }
+}
