@@ -40,15 +40,24 @@ function subkeyAndNonce (key: Uint8Array, nonce: Uint8Array): { subkey: Buffer, 
 
 /** Encrypt: returns `ciphertext ‖ 16-byte tag`. */
 export function xchachaSeal (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  const out = new Uint8Array(plaintext.byteLength + POLY1305_TAG_BYTES)
+  xchachaSealInto(key, nonce, plaintext, aad, out, 0)
+  return out
+}
+
+/**
+ * Encrypt into `out` at `offset` (`ciphertext ‖ tag`, plaintext length + 16 bytes), so that a
+ * caller building a larger structure around the ciphertext copies a megabyte once, not three times.
+ */
+export function xchachaSealInto (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Uint8Array, offset: number): void {
+  if (out.byteLength - offset < plaintext.byteLength + POLY1305_TAG_BYTES) throw new RangeError('XChaCha20 output buffer too small')
   const { subkey, ietfNonce } = subkeyAndNonce(key, nonce)
   const cipher = crypto.createCipheriv('chacha20-poly1305', subkey, ietfNonce, { authTagLength: POLY1305_TAG_BYTES })
   cipher.setAAD(aad, { plaintextLength: plaintext.byteLength })
-  const out = new Uint8Array(plaintext.byteLength + POLY1305_TAG_BYTES)
-  out.set(cipher.update(plaintext), 0)
+  out.set(cipher.update(plaintext), offset)
   cipher.final()
-  out.set(cipher.getAuthTag(), plaintext.byteLength)
+  out.set(cipher.getAuthTag(), offset + plaintext.byteLength)
   subkey.fill(0)
-  return out
 }
 
 /** Decrypt `ciphertext ‖ tag`; undefined when the tag does not verify (wrong key, nonce, AAD or bytes). */

@@ -1,0 +1,19 @@
+/**
+ * The IPMS library API: everything the CLI does, a program can do through this module.
+ *
+ * ```ts
+ * import { createIdentity, sealMail, openMail } from 'ipms'
+ *
+ * const alice = await createIdentity()
+ * const bob = await createIdentity()
+ * const inbox = '/orbitdb/…' // bob's inbox address
+ * const { envelope } = await sealMail({ subject: 'Hi', body: 'Hello Bob' }, { from: alice, to: bob.peerId, inbox })
+ * const mail = openMail(envelope, { identity: bob, inbox }) // mail.from is proven to be alice
+ * ```
+ */
+export * from './errors.ts'
+export * as constants from './constants.ts'
+export * from './identity/index.ts'
+export { sealMail, openMail, envelopeCid, type Draft, type SealOptions, type OpenOptions, type SealedMail } from './mail/seal.ts'
+export type { Mail, UnsignedMail, Attachment } from './mail/mail.ts'
+export { powChallenge, verifyPow, solvePow, closePowPool, type PowProgress, type SolvePowOptions } from './crypto/pow/index.ts'
