@@ -54,5 +54,11 @@ export const POLY1305_TAG_BYTES = 16
 export const POW_NONCE_BYTES = 8
 /** Lowest difficulty an inbox may ask for (0 = no work, for tests and benchmarks only). */
 export const MIN_POW_BITS = 0
+/**
+ * Default inbox difficulty: 2^24 expected hashes. The solver does ~15.5 M/s on the 2-core reference
+ * machine (bench/RESULTS.md), so a solve takes 1.1 s on average, 0.75 s at the median; a 4-core
+ * laptop halves that. docs/PROTOCOL.md §5.1 gives the reasoning.
+ */
+export const DEFAULT_POW_BITS = 24
 /** Highest difficulty an inbox may ask for: beyond it nobody could deliver. */
 export const MAX_POW_BITS = 40

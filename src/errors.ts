@@ -120,3 +120,10 @@ export class InvalidMailError extends IpmsError {
 export class InsecureKeyFileError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_KEY_FILE_INSECURE', message, options) }
 }
+
+// ── proof-of-work ─────────────────────────────────────────────────────────────────────────────
+
+/** A PoW worker thread failed or exited while solving; the pool is rebuilt on the next solve. */
+export class PowWorkerError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_POW_WORKER', message, options) }
+}

@@ -1,0 +1,61 @@
+/**
+ * The PoW challenge: the 32 bytes a sender grinds nonces against. docs/PROTOCOL.md, MAIL entry
+ * payload (proof-of-work).
+ *
+ *   challenge = SHA-256( "ipms/pow/v1" ‖ 0x00 ‖ u8(bits) ‖ u64be(ts)
+ *                        ‖ u16be(len) ‖ utf8(inbox) ‖ u16be(len) ‖ cidBytes )
+ *
+ * `bits` is committed so that a stamp made for an easy inbox cannot be replayed into a harder one;
+ * `ts`, the inbox address and the envelope CID bind the stamp to one delivery (as NIP-13 does).
+ * Watch for: `ts` is integer milliseconds, and the CID is hashed as its binary form (`cid.bytes`),
+ * so CIDv0 and CIDv1 of the same block give different challenges.
+ */
+import { createHash } from 'node:crypto'
+import { CID } from 'multiformats/cid'
+import { MAX_POW_BITS, MIN_POW_BITS, TAG_POW } from '../../constants.ts'
+import { InvalidArgumentError } from '../../errors.ts'
+import { lengthPrefixed, taggedBytes, uintBE, utf8Bytes } from '../codec.ts'
+import { POW_CHALLENGE_BYTES } from './verify.ts'
+
+export interface PowChallengeParams {
+  /** Difficulty in leading zero bits, an integer in [MIN_POW_BITS, MAX_POW_BITS]. */
+  bits: number
+  /** Time of the MAIL entry, integer milliseconds since the Unix epoch. */
+  ts: number
+  /** Address of the inbox (an OrbitDB address) the mail is delivered to; non-empty. */
+  inbox: string
+  /** CID of the envelope block. */
+  envelopeCid: CID
+}
+
+/** Throws `InvalidArgumentError` unless `bits` is an integer in [MIN_POW_BITS, MAX_POW_BITS]. */
+export function checkPowBits (bits: unknown): asserts bits is number {
+  if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < MIN_POW_BITS || bits > MAX_POW_BITS) {
+    throw new InvalidArgumentError(`PoW bits must be an integer from ${MIN_POW_BITS} to ${MAX_POW_BITS}, got ${String(bits)}`)
+  }
+}
+
+/** Throws `InvalidArgumentError` unless `challenge` is a 32-byte Uint8Array. */
+export function checkPowChallenge (challenge: unknown): asserts challenge is Uint8Array {
+  if (!(challenge instanceof Uint8Array) || challenge.byteLength !== POW_CHALLENGE_BYTES) {
+    throw new InvalidArgumentError(`A PoW challenge must be a ${POW_CHALLENGE_BYTES}-byte Uint8Array`)
+  }
+}
+
+/** The 32-byte challenge of a delivery; throws `InvalidArgumentError` on bad parameters. */
+export function powChallenge (params: PowChallengeParams): Uint8Array {
+  if (params == null || typeof params !== 'object') throw new InvalidArgumentError('powChallenge needs { bits, ts, inbox, envelopeCid }')
+  const { bits, ts, inbox, envelopeCid } = params
+  checkPowBits(bits)
+  if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0) {
+    throw new InvalidArgumentError(`PoW ts must be a non-negative integer of milliseconds, got ${String(ts)}`)
+  }
+  if (typeof inbox !== 'string' || inbox.length === 0) throw new InvalidArgumentError('PoW inbox must be a non-empty string (an OrbitDB address)')
+  const inboxBytes = utf8Bytes(inbox)
+  if (inboxBytes.byteLength > 0xffff) throw new InvalidArgumentError(`PoW inbox address is ${inboxBytes.byteLength} bytes, over 65535`)
+  // asCID also accepts a CID made by another copy of multiformats.
+  const cid = CID.asCID(envelopeCid)
+  if (cid == null) throw new InvalidArgumentError('PoW envelopeCid must be a CID')
+  const input = taggedBytes(TAG_POW, uintBE(bits, 1), uintBE(ts, 8), lengthPrefixed(inboxBytes), lengthPrefixed(cid.bytes))
+  return new Uint8Array(createHash('sha256').update(input).digest())
+}
