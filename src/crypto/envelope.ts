@@ -21,9 +21,9 @@ import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { ED25519_KEY_BYTES, FORMAT_VERSION, MAX_ENVELOPE_BYTES, POLY1305_TAG_BYTES, TAG_ENVELOPE, X25519_KEY_BYTES, XCHACHA_NONCE_BYTES } from '../constants.ts'
 import { InvalidArgumentError, MalformedError, NotForRecipientError, TamperedError, TooLargeError, UnsupportedVersionError } from '../errors.ts'
-import { concatBytes, decodeCbor, utf8Bytes } from './codec.ts'
+import { concatBytes, decodeCbor, equalBytes, utf8Bytes } from './codec.ts'
 import { ephemeralX25519, montgomeryPublic, x25519, x25519SecretFromSeed } from './keys.ts'
-import { pad, plausiblePrefix, unpad } from './padding.ts'
+import { padParts, plausiblePrefix, unpad } from './padding.ts'
 import { randomBytes } from './random.ts'
 import { xchachaOpen, xchachaPeek, xchachaSealInto } from './xchacha.ts'
 
@@ -71,8 +71,9 @@ export function sealEnvelope (plaintext: Uint8Array, ownerPublicKey: Uint8Array,
   const key = deriveKey(shared, ephemeral.publicKey, ownerX)
   shared.fill(0)
   const nonce = randomness.nonce ?? randomBytes(XCHACHA_NONCE_BYTES)
-  const padded = pad(plaintext)
-  const block = encodeEnvelopeBlock(ephemeral.publicKey, nonce, padded.byteLength + POLY1305_TAG_BYTES,
+  const padded = padParts(plaintext)
+  const paddedLength = padded.reduce((n, part) => n + part.byteLength, 0)
+  const block = encodeEnvelopeBlock(ephemeral.publicKey, nonce, paddedLength + POLY1305_TAG_BYTES,
     (out, offset) => xchachaSealInto(key, nonce, padded, utf8Bytes(inbox), out, offset))
   key.fill(0)
   if (block.byteLength > MAX_ENVELOPE_BYTES) {
@@ -90,27 +91,69 @@ function cborHead (major: number, value: number): Uint8Array {
   return Uint8Array.of(type | 26, value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff)
 }
 const cborText = (text: string): Uint8Array => concatBytes(cborHead(3, text.length), utf8Bytes(text))
-const cborBytes = (bytes: Uint8Array): Uint8Array => concatBytes(cborHead(2, bytes.byteLength), bytes)
+
+// The canonical dag-cbor layout of `{ v: 1, epk, nonce, ct }` (keys by length: v, ct, epk, nonce):
+//   a4 'v' 01 'ct' <bytes head> ct ‖ 'epk' 58 20 epk ‖ 'nonce' 58 18 nonce
+const EPK_KEY = concatBytes(cborText('epk'), cborHead(2, X25519_KEY_BYTES))
+const NONCE_KEY = concatBytes(cborText('nonce'), cborHead(2, XCHACHA_NONCE_BYTES))
+const TAIL_BYTES = EPK_KEY.byteLength + X25519_KEY_BYTES + NONCE_KEY.byteLength + XCHACHA_NONCE_BYTES
+
+function envelopeHead (ctLength: number): Uint8Array {
+  return concatBytes(cborHead(5, 4), cborText('v'), cborHead(0, FORMAT_VERSION), cborText('ct'), cborHead(2, ctLength))
+}
 
 /**
- * dag-cbor of `{ v: 1, epk, nonce, ct }`, written straight into one buffer with the ciphertext
- * encrypted in place by `writeCt`: for a megabyte mail this saves two full copies and an encoder
- * pass over what `encodeCbor` would do. Keys in dag-cbor order (length first): v, ct, epk, nonce.
+ * dag-cbor of the envelope, written straight into one buffer with the ciphertext encrypted in
+ * place by `writeCt`: for a megabyte mail this saves two full copies and an encoder pass.
  * test/crypto/envelope.test.ts checks it against @ipld/dag-cbor byte for byte.
  */
 function encodeEnvelopeBlock (epk: Uint8Array, nonce: Uint8Array, ctLength: number, writeCt: (out: Uint8Array, offset: number) => void): Uint8Array {
-  const head = concatBytes(cborHead(5, 4), cborText('v'), cborHead(0, FORMAT_VERSION), cborText('ct'), cborHead(2, ctLength))
-  const tail = concatBytes(cborText('epk'), cborBytes(epk), cborText('nonce'), cborBytes(nonce))
+  const head = envelopeHead(ctLength)
   // Unpooled and unzeroed: every byte is written below.
-  const out = new Uint8Array(Buffer.allocUnsafeSlow(head.byteLength + ctLength + tail.byteLength).buffer)
+  const out = new Uint8Array(Buffer.allocUnsafeSlow(head.byteLength + ctLength + TAIL_BYTES).buffer)
   out.set(head, 0)
   writeCt(out, head.byteLength)
-  out.set(tail, head.byteLength + ctLength)
+  let offset = head.byteLength + ctLength
+  for (const part of [EPK_KEY, epk, NONCE_KEY, nonce]) {
+    out.set(part, offset)
+    offset += part.byteLength
+  }
   return out
+}
+
+/**
+ * Views into `bytes` when they are exactly the canonical encoding of a v1 envelope, else undefined.
+ * dag-cbor has one encoding per value, so every valid v1 envelope takes this path, without the
+ * megabyte copy the generic decoder makes of `ct`; anything else goes to the generic decoder,
+ * which says what is wrong.
+ */
+function viewCanonicalEnvelope (bytes: Uint8Array): Envelope | undefined {
+  const info = bytes[7]
+  if (info === undefined) return undefined
+  const headLength = info === 0x59 ? 10 : info === 0x5a ? 12 : 0 // 2- or 4-byte length: every ct ≥ 1 KiB
+  if (headLength === 0 || bytes.byteLength < headLength) return undefined
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const ctLength = headLength === 10 ? view.getUint16(8) : view.getUint32(8)
+  if (ctLength < POLY1305_TAG_BYTES || headLength + ctLength + TAIL_BYTES !== bytes.byteLength) return undefined
+  if (!equalBytes(bytes.subarray(0, headLength), envelopeHead(ctLength))) return undefined
+  const epkAt = headLength + ctLength + EPK_KEY.byteLength
+  const nonceAt = epkAt + X25519_KEY_BYTES + NONCE_KEY.byteLength
+  if (!equalBytes(bytes.subarray(epkAt - EPK_KEY.byteLength, epkAt), EPK_KEY) ||
+    !equalBytes(bytes.subarray(nonceAt - NONCE_KEY.byteLength, nonceAt), NONCE_KEY)) return undefined
+  return {
+    v: FORMAT_VERSION,
+    ct: bytes.subarray(headLength, headLength + ctLength),
+    epk: bytes.subarray(epkAt, epkAt + X25519_KEY_BYTES),
+    nonce: bytes.subarray(nonceAt, nonceAt + XCHACHA_NONCE_BYTES)
+  }
 }
 
 /** Decode and shape-check an envelope block (size cap → decode → version → fields). */
 export function decodeEnvelope (bytes: Uint8Array): Envelope {
+  if (bytes instanceof Uint8Array && bytes.byteLength <= MAX_ENVELOPE_BYTES) {
+    const canonical = viewCanonicalEnvelope(bytes)
+    if (canonical !== undefined) return canonical
+  }
   const value = decodeCbor(bytes, MAX_ENVELOPE_BYTES, 'envelope')
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
     throw new MalformedError('The envelope is not a map')

@@ -24,13 +24,37 @@ export function paddedSize (n: number): number {
   return Math.ceil(n / (mask + 1)) * (mask + 1)
 }
 
-/** Pad a plaintext to its bucket. */
+// Zeros handed out as padding views, never written: the largest padding is under 64 KiB
+// (Padmé steps up to 64 KiB for a 3 MiB mail; powers of two pad less than half of 64 KiB).
+const ZEROS = new Uint8Array(POW2_PADDING_LIMIT)
+
+/**
+ * `pad(plaintext)` as three views, without copying: the length prefix, the plaintext itself and a
+ * view of shared zeros. A streaming cipher encrypts them in turn, so a megabyte is not copied first.
+ */
+export function padParts (plaintext: Uint8Array): Uint8Array[] {
+  const size = paddedSize(PREFIX_BYTES + plaintext.byteLength)
+  const prefix = new Uint8Array(PREFIX_BYTES)
+  new DataView(prefix.buffer).setUint32(0, plaintext.byteLength)
+  let padding = size - PREFIX_BYTES - plaintext.byteLength
+  const parts = [prefix, plaintext]
+  while (padding > 0) {
+    const zeros = ZEROS.subarray(0, Math.min(padding, ZEROS.byteLength))
+    parts.push(zeros)
+    padding -= zeros.byteLength
+  }
+  return parts
+}
+
+/** Pad a plaintext to its bucket, in one buffer. */
 export function pad (plaintext: Uint8Array): Uint8Array {
-  // allocUnsafe + zeroing only the tail: a zero-filled megabyte costs more here than encrypting it.
-  const out = new Uint8Array(Buffer.allocUnsafeSlow(paddedSize(PREFIX_BYTES + plaintext.byteLength)).buffer)
-  new DataView(out.buffer).setUint32(0, plaintext.byteLength)
-  out.set(plaintext, PREFIX_BYTES)
-  out.fill(0, PREFIX_BYTES + plaintext.byteLength)
+  const parts = padParts(plaintext)
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0))
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.byteLength
+  }
   return out
 }
 

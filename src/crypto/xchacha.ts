@@ -41,22 +41,34 @@ function subkeyAndNonce (key: Uint8Array, nonce: Uint8Array): { subkey: Buffer, 
 /** Encrypt: returns `ciphertext ‖ 16-byte tag`. */
 export function xchachaSeal (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
   const out = new Uint8Array(plaintext.byteLength + POLY1305_TAG_BYTES)
-  xchachaSealInto(key, nonce, plaintext, aad, out, 0)
+  xchachaSealInto(key, nonce, [plaintext], aad, out, 0)
   return out
 }
 
+/** Input is fed to OpenSSL in slices of this size: small outputs are cheap to allocate and copy. */
+const UPDATE_SLICE = 64 * 1024
+
 /**
- * Encrypt into `out` at `offset` (`ciphertext ‖ tag`, plaintext length + 16 bytes), so that a
- * caller building a larger structure around the ciphertext copies a megabyte once, not three times.
+ * Encrypt the concatenation of `parts` into `out` at `offset` (`ciphertext ‖ tag`), so that a
+ * caller building a larger structure around the ciphertext neither concatenates its input nor
+ * copies the output again: for a megabyte mail that halves the bytes moved.
  */
-export function xchachaSealInto (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Uint8Array, offset: number): void {
-  if (out.byteLength - offset < plaintext.byteLength + POLY1305_TAG_BYTES) throw new RangeError('XChaCha20 output buffer too small')
+export function xchachaSealInto (key: Uint8Array, nonce: Uint8Array, parts: Uint8Array[], aad: Uint8Array, out: Uint8Array, offset: number): void {
+  const length = parts.reduce((n, part) => n + part.byteLength, 0)
+  if (out.byteLength - offset < length + POLY1305_TAG_BYTES) throw new RangeError('XChaCha20 output buffer too small')
   const { subkey, ietfNonce } = subkeyAndNonce(key, nonce)
   const cipher = crypto.createCipheriv('chacha20-poly1305', subkey, ietfNonce, { authTagLength: POLY1305_TAG_BYTES })
-  cipher.setAAD(aad, { plaintextLength: plaintext.byteLength })
-  out.set(cipher.update(plaintext), offset)
+  cipher.setAAD(aad, { plaintextLength: length })
+  let position = offset
+  for (const part of parts) {
+    for (let start = 0; start < part.byteLength; start += UPDATE_SLICE) {
+      const encrypted = cipher.update(part.subarray(start, start + UPDATE_SLICE))
+      out.set(encrypted, position)
+      position += encrypted.byteLength
+    }
+  }
   cipher.final()
-  out.set(cipher.getAuthTag(), offset + plaintext.byteLength)
+  out.set(cipher.getAuthTag(), offset + length)
   subkey.fill(0)
 }
 

@@ -28,3 +28,21 @@ test('sealEnvelope refuses a recipient key of the wrong length or type', () => {
   identityPoint[0] = 1
   assert.throws(() => sealEnvelope(new Uint8Array(1), identityPoint, INBOX), InvalidArgumentError)
 })
+
+test('decodeEnvelope reads a canonical block in place, and agrees with the generic dag-cbor decoder', async () => {
+  const owner = await createIdentity()
+  for (const size of [0, 1000, 70000, 1024 * 1024]) {
+    const block = sealEnvelope(crypto.randomBytes(size), owner.publicKey, INBOX)
+    const fast = decodeEnvelope(block)
+    assert.equal(fast.ct.buffer, block.buffer, 'no copy of the ciphertext')
+    const generic = dagCbor.decode(block) as Record<string, Uint8Array>
+    assert.deepEqual([fast.v, fast.epk, fast.nonce, fast.ct], [1, generic.epk, generic.nonce, generic.ct])
+  }
+})
+
+test('a block that is valid dag-cbor but not shaped like a sealed envelope still decodes by the generic path', () => {
+  // A ciphertext shorter than 24 bytes has a 1-byte CBOR head: not a layout IPMS writes, still v1-shaped.
+  const small = dagCbor.encode({ v: 1, epk: new Uint8Array(32).fill(9), nonce: new Uint8Array(24), ct: new Uint8Array(20) })
+  const decoded = decodeEnvelope(small)
+  assert.equal(decoded.ct.byteLength, 20)
+})

@@ -227,7 +227,7 @@ describe('abort and progress', () => {
     for (const bits of [8, 30]) {
       const started = performance.now()
       await assert.rejects(solvePow(randomChallenge(), bits, { signal: controller.signal }), AbortError)
-      assert.ok(performance.now() - started < 50)
+      assert.ok(performance.now() - started < 500, 'no work is started for an aborted signal')
     }
   })
 
@@ -248,7 +248,7 @@ describe('abort and progress', () => {
       return true
     })
     assert.ok(abortedAt > 0)
-    assert.ok(performance.now() - abortedAt < 1000)
+    assert.ok(performance.now() - abortedAt < 2000, 'workers stop within a chunk, not at the end of a 40-bit search')
     const challenge = randomChallenge()
     assert.equal(verifyPow(challenge, 18, await solvePow(challenge, 18)), true)
   })
