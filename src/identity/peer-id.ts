@@ -115,7 +115,8 @@ function isEcdsaPeerId (input: string): boolean {
     const multihash = input.startsWith('1')
       ? Digest.decode(base58btc.decode(`z${input}`))
       : CID.parse(input).multihash
-    return multihash.code === 0x00 && publicKeyFromMultihash(multihash as Digest.Digest<0x00, number>).type === 'ECDSA'
+    // @libp2p/crypto types its argument with its own multiformats copy: the shapes are the same.
+    return multihash.code === 0x00 && publicKeyFromMultihash(multihash as unknown as Parameters<typeof publicKeyFromMultihash>[0]).type === 'ECDSA'
   } catch {
     return false
   }
