@@ -13,6 +13,7 @@ export const TAG_MAIL = 'ipms/mail/v1'
 export const TAG_ENVELOPE = 'ipms/envelope/v1'
 export const TAG_POW = 'ipms/pow/v1'
 export const TAG_IDENTITY_FILE = 'ipms/identity/v1'
+export const TAG_PRUNE = 'ipms/prune/v1'
 
 /** Format version carried as `v` by every structure of this protocol generation (wire). */
 export const FORMAT_VERSION = 1
@@ -62,3 +63,16 @@ export const MIN_POW_BITS = 0
 export const DEFAULT_POW_BITS = 24
 /** Highest difficulty an inbox may ask for: beyond it nobody could deliver. */
 export const MAX_POW_BITS = 40
+
+// ── inboxes (wire: part of every inbox address) ────────────────────────────────────────────────
+/** OrbitDB access controller type of inboxes. */
+export const INBOX_ACCESS_TYPE = 'ipms-inbox'
+/** OrbitDB database type of inboxes. */
+export const INBOX_DATABASE_TYPE = 'ipms-mailbox'
+/**
+ * Version of the `canAppend` rules. The controller's code is not part of the address, so any change
+ * to what an inbox accepts must bump this, which gives every inbox a new address.
+ */
+export const INBOX_RULES_VERSION = 1
+/** Entry hashes one PRUNE may list: bounds the work of checking and applying one entry. */
+export const MAX_PRUNE_ENTRIES = 1000

@@ -127,3 +127,17 @@ export class InsecureKeyFileError extends IpmsError {
 export class PowWorkerError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_POW_WORKER', message, options) }
 }
+
+// ── inboxes ───────────────────────────────────────────────────────────────────────────────────
+
+/** The inbox's access rules refuse an entry (bad payload, bad PoW, PRUNE not signed by the owner). */
+export class RefusedEntryError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_ENTRY_REFUSED', message, options) }
+}
+
+// ── nodes (added) ─────────────────────────────────────────────────────────────────────────────
+
+/** The IPMS home is already used by a running node (another process, or this one). */
+export class HomeInUseError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_HOME_IN_USE', message, options) }
+}

@@ -1,0 +1,138 @@
+/**
+ * The mailbox index: which mail of an inbox log is still pending, kept in LevelDB beside the log so
+ * that `pending()` never walks the log, and survives restarts (docs/ARCHITECTURE.md, stores).
+ *
+ * Keys (one LevelDB, UTF-8 keys, JSON values):
+ *   s!<entry>             seen: this entry has been applied
+ *   e!<env>               <entry>: the first MAIL entry that carried this envelope (later ones are replays)
+ *   p!<entry>             a PRUNE listed this entry (it may arrive before the entry itself)
+ *   x!<env>               this envelope is pruned (whichever entry carried it)
+ *   m!<ts:16>!<entry>     { hash, env, size, ts }: pending mail, ordered by delivery time
+ *   h!<entry>             <m! key>: where a pending mail is, to drop it on prune
+ *   g!<env>               envelope to delete from the blockstore (a crash-safe GC queue)
+ *
+ * Watch for: a batch of entries is applied in one LevelDB batch, entries marked seen together with
+ * their effects, so a crash leaves either all of a catch-up or none of it. Entries are applied in
+ * causal order (Lamport time, then hash), so every replica keeps the same first entry of a replayed
+ * envelope.
+ */
+import { Level } from 'level'
+
+/** One pending mail as the index keeps it. */
+export interface PendingMail {
+  /** Hash of the MAIL entry (what a PRUNE lists). */
+  hash: string
+  /** Envelope CID string. */
+  env: string
+  /** Envelope size, bytes. */
+  size: number
+  /** Delivery time, ms since the epoch. */
+  ts: number
+}
+
+/** An entry to apply: a MAIL or a PRUNE, already accepted by the access controller. */
+export type IndexedOp =
+  | { hash: string, op: 'MAIL', env: string, size: number, ts: number }
+  | { hash: string, op: 'PRUNE', entries: string[] }
+
+export interface ApplyResult {
+  /** Mail that became pending. */
+  added: PendingMail[]
+  /** Envelopes that became pruned (their blocks are queued for deletion). */
+  pruned: string[]
+}
+
+const pendingKey = (ts: number, hash: string): string => `m!${String(ts).padStart(16, '0')}!${hash}`
+
+export interface MailboxIndex {
+  /** True when the entry has been applied. */
+  seen: (hash: string) => Promise<boolean>
+  /** Apply entries (any order; sorted causally by the caller) in one atomic batch. */
+  apply: (ops: IndexedOp[]) => Promise<ApplyResult>
+  /** Pending mail, newest first. */
+  pending: () => Promise<PendingMail[]>
+  /** Envelopes waiting to be deleted from the blockstore. */
+  garbage: () => Promise<string[]>
+  /** Forget a deleted envelope from the GC queue. */
+  collected: (env: string) => Promise<void>
+  close: () => Promise<void>
+}
+
+export async function openMailboxIndex (path: string): Promise<MailboxIndex> {
+  const db = new Level<string, string>(path, { valueEncoding: 'utf8' })
+  await db.open()
+
+  const get = async (key: string): Promise<string | undefined> => (await db.get(key)) ?? undefined
+
+  const apply = async (ops: IndexedOp[]): Promise<ApplyResult> => {
+    // Writes of this batch, read back before LevelDB has them (null = deleted).
+    const overlay = new Map<string, string | null>()
+    const read = async (key: string): Promise<string | undefined> => {
+      if (overlay.has(key)) return overlay.get(key) ?? undefined
+      return await get(key)
+    }
+    const added = new Map<string, PendingMail>()
+    const pruned: string[] = []
+    const prune = (env: string): void => {
+      overlay.set(`x!${env}`, '')
+      overlay.set(`g!${env}`, '')
+      pruned.push(env)
+    }
+    for (const op of ops) {
+      if (await read(`s!${op.hash}`) !== undefined) continue
+      overlay.set(`s!${op.hash}`, '')
+      if (op.op === 'MAIL') {
+        if (await read(`e!${op.env}`) !== undefined) continue // a replayed envelope
+        overlay.set(`e!${op.env}`, op.hash)
+        if (await read(`p!${op.hash}`) !== undefined || await read(`x!${op.env}`) !== undefined) {
+          if (await read(`x!${op.env}`) === undefined) prune(op.env)
+          continue
+        }
+        const mail: PendingMail = { hash: op.hash, env: op.env, size: op.size, ts: op.ts }
+        const key = pendingKey(op.ts, op.hash)
+        overlay.set(key, JSON.stringify(mail))
+        overlay.set(`h!${op.hash}`, key)
+        added.set(op.hash, mail)
+      } else {
+        for (const target of op.entries) {
+          overlay.set(`p!${target}`, '')
+          const key = await read(`h!${target}`)
+          if (key === undefined) continue
+          const mail = JSON.parse((await read(key))!) as PendingMail
+          overlay.set(key, null)
+          overlay.set(`h!${target}`, null)
+          added.delete(target)
+          if (await read(`x!${mail.env}`) === undefined) prune(mail.env)
+        }
+      }
+    }
+    const batch = db.batch()
+    for (const [key, value] of overlay) {
+      if (value === null) batch.del(key)
+      else batch.put(key, value)
+    }
+    await batch.write()
+    return { added: [...added.values()], pruned }
+  }
+
+  const pending = async (): Promise<PendingMail[]> => {
+    const mails: PendingMail[] = []
+    for await (const value of db.values({ gt: 'm!', lt: 'm"', reverse: true })) mails.push(JSON.parse(value) as PendingMail)
+    return mails
+  }
+
+  const garbage = async (): Promise<string[]> => {
+    const envs: string[] = []
+    for await (const key of db.keys({ gt: 'g!', lt: 'g"' })) envs.push(key.slice(2))
+    return envs
+  }
+
+  return {
+    seen: async (hash) => await get(`s!${hash}`) !== undefined,
+    apply,
+    pending,
+    garbage,
+    collected: async (env) => { await db.del(`g!${env}`) },
+    close: async () => { await db.close() }
+  }
+}
