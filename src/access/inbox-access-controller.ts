@@ -1,0 +1,117 @@
+/**
+ * The `ipms-inbox` OrbitDB access controller (docs/PROTOCOL.md §9.2): who may grow an inbox log.
+ *
+ * `canAppend(entry)` accepts exactly
+ * - MAIL entries from anyone whose payload is well formed and carries a proof-of-work at the
+ *   inbox's difficulty, bound to this inbox (the log id) and the envelope CID;
+ * - PRUNE entries signed by the owner's key (the one inside the owner's peer-id).
+ *
+ * Watch for (DESIGN.md §3, §5):
+ * - it is pure and deterministic: no clock, no network, the same verdict on every replica forever,
+ *   because one rejected entry rejects everything built on it;
+ * - it runs before OrbitDB checks the entry's signature, on attacker-controlled data, and many
+ *   times per entry: it never throws, and caches verdicts by entry hash;
+ * - it never looks at `entry.identity` (not covered by the entry signature): the owner's authority
+ *   comes from the owner's signature inside the PRUNE payload.
+ */
+import * as dagCbor from '@ipld/dag-cbor'
+import { base58btc } from 'multiformats/bases/base58'
+import { CID } from 'multiformats/cid'
+import { IPFSBlockStorage } from '@orbitdb/core'
+import { INBOX_ACCESS_TYPE } from '../constants.ts'
+import { parsePeerId } from '../identity/peer-id.ts'
+import { accessBlock, inboxParams, paramsFromAccessBlock, type InboxParams } from './inbox-address.ts'
+import { mailPayloadProblem, prunePayloadProblem } from './payloads.ts'
+
+/** Verdicts kept per controller (entry hash → verdict): bounded, verdicts never change. */
+const VERDICT_CACHE_SIZE = 10_000
+
+/** The fields of an OrbitDB entry the controller reads. */
+interface LogEntry {
+  id?: unknown
+  hash?: unknown
+  payload?: unknown
+}
+
+export interface InboxAccessOptions {
+  /** The owner's peer-id (when creating or opening by name). */
+  owner?: string
+  /** The inbox difficulty (when creating or opening by name). */
+  bits?: number
+}
+
+/** The controller object OrbitDB calls. */
+export interface InboxAccessController {
+  type: string
+  address: string
+  params: InboxParams
+  canAppend: (entry: LogEntry) => Promise<boolean>
+  /** Why an entry is refused, or undefined when it is accepted (for logs and tests). */
+  explain: (entry: LogEntry) => string | undefined
+}
+
+/** The verdict function of one inbox, for the inbox address `inbox` (the log id). */
+export function inboxRules (params: InboxParams): (entry: LogEntry, inbox: string) => string | undefined {
+  const ownerPublicKey = parsePeerId(params.owner).publicKey
+  return (entry, inbox) => {
+    try {
+      if (typeof entry !== 'object' || entry === null) return 'not an entry'
+      const payload = entry.payload as { op?: unknown } | null | undefined
+      if (typeof payload !== 'object' || payload === null) return 'the payload is not a map'
+      if (payload.op === 'MAIL') return mailPayloadProblem(payload, inbox, params.bits)
+      if (payload.op === 'PRUNE') return prunePayloadProblem(payload, inbox, ownerPublicKey)
+      return 'op must be MAIL or PRUNE'
+    } catch {
+      return 'the entry cannot be read'
+    }
+  }
+}
+
+/**
+ * The controller factory, in OrbitDB's shape: `InboxAccessController({ owner, bits })` gives the
+ * function OrbitDB calls with `{ orbitdb, identities, address, name }`. Opened by address, it reads
+ * its parameters back from its own block.
+ */
+export function InboxAccessController (options: InboxAccessOptions = {}) {
+  return async ({ orbitdb, address }: { orbitdb: { ipfs: unknown }, address?: string }): Promise<InboxAccessController> => {
+    const storage = await IPFSBlockStorage({ ipfs: orbitdb.ipfs, pin: true })
+    let params: InboxParams
+    if (address !== undefined) {
+      const hash = address.split('/').pop() ?? ''
+      const bytes = await storage.get(hash)
+      const value = bytes === undefined ? undefined : dagCbor.decode(bytes)
+      const parsed = paramsFromAccessBlock(value)
+      if (parsed === undefined || accessBlock(parsed).hash !== CID.parse(hash, base58btc).toString(base58btc)) {
+        throw new Error(`${address} is not an ipms-inbox access controller block`)
+      }
+      params = parsed
+    } else {
+      if (options.owner === undefined) throw new Error('An ipms-inbox access controller needs the owner\'s peer-id')
+      params = inboxParams(options.owner, options.bits)
+      const block = accessBlock(params)
+      await storage.put(block.hash, block.bytes)
+      address = `/${INBOX_ACCESS_TYPE}/${block.hash}`
+    }
+    const rules = inboxRules(params)
+    const verdicts = new Map<string, string | undefined>()
+    const explain = (entry: LogEntry): string | undefined => {
+      const hash = typeof entry?.hash === 'string' ? entry.hash : undefined
+      if (hash !== undefined && verdicts.has(hash)) return verdicts.get(hash)
+      const inbox = typeof entry?.id === 'string' ? entry.id : ''
+      const verdict = rules(entry, inbox)
+      if (hash !== undefined) {
+        if (verdicts.size >= VERDICT_CACHE_SIZE) verdicts.delete(verdicts.keys().next().value as string)
+        verdicts.set(hash, verdict)
+      }
+      return verdict
+    }
+    return {
+      type: INBOX_ACCESS_TYPE,
+      address,
+      params,
+      explain,
+      canAppend: async (entry) => explain(entry) === undefined
+    }
+  }
+}
+InboxAccessController.type = INBOX_ACCESS_TYPE

@@ -1,0 +1,298 @@
+/**
+ * One IPMS node: libp2p + Helia + OrbitDB on an IPMS home, started and stopped as one unit.
+ *
+ * ```ts
+ * const node = await createNode({ home, identity })      // peer-id = identity.peerId
+ * await node.dial(other.multiaddrs()[0])
+ * const inbox = await node.orbitdb.open(address, { sync: false })
+ * await node.stop()
+ * ```
+ *
+ * State under the home: `blocks/` (blockstore-level: entries, envelopes), `datastore/`
+ * (datastore-level: Helia's pins, which must survive restarts), `orbitdb/` (OrbitDB's keystore,
+ * heads and indexes), `lock` (see home-lock.ts).
+ *
+ * Watch out for:
+ * - Nothing here reaches outside what is configured: TCP on the given addresses, Noise, Yamux,
+ *   identify and gossipsub. No bootstrap, DHT, mDNS, relay, UPnP, AutoNAT, HTTP gateways or
+ *   delegated routing (Helia's defaults add all of these; every default is overridden here).
+ *   libp2p's connection monitor stays on: it pings peers every 10 s over open connections only.
+ * - libp2p keeps its peer store in memory: remembered addresses do not outlive the process.
+ * - OrbitDB's `useAccessController` / `useDatabaseType` registries are global to the process;
+ *   a type registered here stays registered for every node in the process.
+ * - `stop()` bounds each part by `stopTimeout`: a part that hangs is logged and skipped, so the
+ *   home lock is always released, even if a LevelDB stays open (its own lock then blocks reuse
+ *   by another process until this one exits).
+ * - Debug logs: `DEBUG=ipms:node` (libp2p's logger, silent by default).
+ */
+import { join, resolve } from 'node:path'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bitswap } from '@helia/block-brokers'
+import { libp2pRouting } from '@helia/routers'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { identify, type Identify } from '@libp2p/identify'
+import { tcp } from '@libp2p/tcp'
+import type { Connection, Libp2p, Logger } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { createOrbitDB, useAccessController, useDatabaseType, type OrbitDB } from '@orbitdb/core'
+import { LevelBlockstore } from 'blockstore-level'
+import { LevelDatastore } from 'datastore-level'
+import { createHelia, type Helia } from 'helia'
+import { createLibp2p } from 'libp2p'
+import { AbortError, HomeInUseError, InvalidArgumentError } from '../errors.ts'
+import { ensureHome } from '../identity/home.ts'
+import type { Identity } from '../identity/identity.ts'
+import { acquireHomeLock, type HomeLock } from './home-lock.ts'
+
+/** Listen addresses when none are given: loopback, a port chosen by the OS. */
+export const DEFAULT_LISTEN = Object.freeze(['/ip4/127.0.0.1/tcp/0'])
+/** Default bound on each part of `stop()` (OrbitDB, Helia + libp2p, each LevelDB), in ms. */
+export const DEFAULT_STOP_TIMEOUT_MS = 10_000
+
+/** Sub-directories of the home. */
+export const HOME_BLOCKS_DIR = 'blocks'
+export const HOME_DATASTORE_DIR = 'datastore'
+export const HOME_ORBITDB_DIR = 'orbitdb'
+
+/** The libp2p services of an IPMS node. OrbitDB's Sync expects gossipsub as `pubsub`. */
+export interface IpmsServices extends Record<string, unknown> {
+  identify: Identify
+  pubsub: GossipSub
+}
+export type IpmsLibp2p = Libp2p<IpmsServices>
+export type IpmsHelia = Helia<IpmsLibp2p>
+
+export interface CreateNodeOptions {
+  /** The IPMS home directory; all state lives under it. Created (0700) if missing. Required. */
+  home: string
+  /** Who the node is: libp2p runs with `identity.privateKey`, so its peer-id is the address. Required. */
+  identity: Identity
+  /** Multiaddrs to listen on. Default `['/ip4/127.0.0.1/tcp/0']` (loopback, any free port). */
+  listen?: string[]
+  /**
+   * OrbitDB access controller factories (each with a static `type`) to register before anything
+   * is opened. Registration is process-wide and idempotent. Default none.
+   */
+  accessControllers?: unknown[]
+  /** OrbitDB database type factories (each with a static `type`), as for `accessControllers`. Default none. */
+  databaseTypes?: unknown[]
+  /** Aborts start-up (checked between steps; whatever was started is stopped again). */
+  signal?: AbortSignal
+  /** Bound on each part of `stop()`, in ms. Default 10 000. */
+  stopTimeout?: number
+}
+
+/** A running node. Plain object; `stop()` releases everything, including the home. */
+export interface IpmsNode {
+  readonly identity: Identity
+  /** The node's peer-id (= `identity.peerId`). */
+  readonly peerId: string
+  /** Absolute path of the home. */
+  readonly home: string
+  readonly libp2p: IpmsLibp2p
+  readonly helia: IpmsHelia
+  readonly orbitdb: OrbitDB
+  /** The addresses the node listens on, each ending in `/p2p/<peer-id>`. */
+  multiaddrs(): string[]
+  /** Connect to a peer by multiaddr (with `/p2p/<peer-id>` to authenticate it). */
+  dial(address: string, options?: { signal?: AbortSignal }): Promise<Connection>
+  /** Stop OrbitDB, Helia, libp2p, the stores, and release the home. Idempotent; bounded in time. */
+  stop(): Promise<void>
+}
+
+/** Registered by this module: type → factory (OrbitDB's registries are process-wide). */
+const registeredAccessControllers = new Map<string, unknown>()
+const registeredDatabaseTypes = new Map<string, unknown>()
+
+/** Start a node on `options.home`. `HomeInUseError` if another node runs on that home. */
+export async function createNode (options: CreateNodeOptions): Promise<IpmsNode> {
+  const { identity, signal } = checkOptions(options)
+  const listen = options.listen ?? [...DEFAULT_LISTEN]
+  const stopTimeout = options.stopTimeout ?? DEFAULT_STOP_TIMEOUT_MS
+  const home = resolve(options.home)
+  throwIfAborted(signal)
+
+  // Before anything is opened, so a database opened by address finds its AC and type.
+  register(options.accessControllers ?? [], registeredAccessControllers, 'access controller', useAccessController)
+  register(options.databaseTypes ?? [], registeredDatabaseTypes, 'database type', useDatabaseType)
+
+  await ensureHome(home)
+  const lock = await acquireHomeLock(home)
+  // Undone in reverse order if start-up fails; at run time `stop()` does the same.
+  const parts: Array<{ name: string, stop: () => Promise<void> }> = []
+  let log: Logger | undefined
+  const undo = async (): Promise<void> => {
+    for (const part of [...parts].reverse()) await bounded(part.name, part.stop, stopTimeout, log)
+    await lock.release()
+  }
+
+  try {
+    const blockstore = new LevelBlockstore(join(home, HOME_BLOCKS_DIR))
+    await openLevel(blockstore, home)
+    parts.push({ name: 'blockstore', stop: async () => { await blockstore.close() } })
+    const datastore = new LevelDatastore(join(home, HOME_DATASTORE_DIR))
+    await openLevel(datastore, home)
+    parts.push({ name: 'datastore', stop: async () => { await datastore.close() } })
+    throwIfAborted(signal)
+
+    const libp2p = await createLibp2p<IpmsServices>({
+      privateKey: identity.privateKey,
+      addresses: { listen },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: {
+        identify: identify(),
+        // Publishing with no subscribed peer is normal (a lone replica), not an error.
+        pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false })
+      },
+      start: false // Helia starts it
+    })
+    log = libp2p.logger.forComponent('ipms:node')
+    if (libp2p.peerId.toString() !== identity.peerId) {
+      throw new InvalidArgumentError(`libp2p derived peer-id ${libp2p.peerId.toString()} from the identity ${identity.peerId}`)
+    }
+    parts.push({ name: 'libp2p', stop: async () => { await libp2p.stop(); cancelAddressUpdate(libp2p) } })
+
+    // No trustless gateways, no HTTP routing: blocks come from connected peers over bitswap.
+    const helia = await createHelia<IpmsLibp2p>({
+      libp2p,
+      blockstore,
+      datastore,
+      blockBrokers: [bitswap()],
+      routers: [libp2pRouting(libp2p)]
+    })
+    parts.push({ name: 'helia', stop: async () => { await helia.stop() } })
+    throwIfAborted(signal)
+
+    // A stable `id` keeps OrbitDB's identity (its key in `<home>/orbitdb/keystore`) across restarts.
+    const orbitdb = await createOrbitDB({ ipfs: helia, directory: join(home, HOME_ORBITDB_DIR), id: identity.peerId })
+    parts.push({ name: 'orbitdb', stop: async () => { await orbitdb.stop() } })
+    throwIfAborted(signal)
+
+    log('started %s on %s', identity.peerId, home)
+    let stopping: Promise<void> | undefined
+    const node: IpmsNode = {
+      identity,
+      peerId: identity.peerId,
+      home,
+      libp2p,
+      helia,
+      orbitdb,
+      multiaddrs: () => libp2p.getMultiaddrs().map(ma => withPeerId(ma, identity.peerId)),
+      dial: async (address, dialOptions = {}) => {
+        let ma: Multiaddr
+        try {
+          ma = multiaddr(address)
+        } catch (err) {
+          throw new InvalidArgumentError(`Not a multiaddr: ${JSON.stringify(address)}`, { cause: err })
+        }
+        return await libp2p.dial(ma, { signal: dialOptions.signal })
+      },
+      stop: async () => {
+        stopping ??= (async () => {
+          log?.('stopping')
+          await undo()
+          log?.('stopped')
+        })()
+        return await stopping
+      }
+    }
+    return Object.freeze(node)
+  } catch (err) {
+    await undo()
+    throw err
+  }
+}
+
+function checkOptions (options: CreateNodeOptions): { identity: Identity, signal: AbortSignal | undefined } {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('createNode needs an options object')
+  if (typeof options.home !== 'string' || options.home === '') throw new InvalidArgumentError('createNode needs `home`, a directory path')
+  const identity = options.identity
+  if (typeof identity?.peerId !== 'string' || identity.privateKey?.type !== 'Ed25519') {
+    throw new InvalidArgumentError('createNode needs `identity`, an Ed25519 Identity (see createIdentity / loadIdentity)')
+  }
+  if (options.listen !== undefined && (!Array.isArray(options.listen) || !options.listen.every(a => typeof a === 'string'))) {
+    throw new InvalidArgumentError('`listen` must be an array of multiaddr strings')
+  }
+  if (options.stopTimeout !== undefined && !(Number.isFinite(options.stopTimeout) && options.stopTimeout > 0)) {
+    throw new InvalidArgumentError('`stopTimeout` must be a positive number of milliseconds')
+  }
+  return { identity, signal: options.signal }
+}
+
+/** Register factories with OrbitDB once per type; a different factory for a known type is refused. */
+function register (factories: unknown[], registered: Map<string, unknown>, kind: string, use: (factory: any) => void): void {
+  if (!Array.isArray(factories)) throw new InvalidArgumentError(`The ${kind} factories must be an array`)
+  for (const factory of factories) {
+    const type = (factory as { type?: unknown } | null)?.type
+    if (typeof factory !== 'function' || typeof type !== 'string' || type === '') {
+      throw new InvalidArgumentError(`An OrbitDB ${kind} factory is a function with a static string \`type\``)
+    }
+    const known = registered.get(type)
+    if (known === factory) continue
+    if (known !== undefined) {
+      throw new InvalidArgumentError(`Another OrbitDB ${kind} is already registered as '${type}' in this process`)
+    }
+    use(factory)
+    registered.set(type, factory)
+  }
+}
+
+/**
+ * Open a LevelDB store; a LevelDB lock held elsewhere means the home is in use. The store's own
+ * `open()` rewraps errors as `OpenFailedError(String(err))`, losing the `LEVEL_LOCKED` cause, so
+ * the underlying Level is opened directly, with the options both stores use by default.
+ */
+async function openLevel (store: { db: { open(options: { createIfMissing: boolean, compression: boolean }): Promise<void> } }, home: string): Promise<void> {
+  try {
+    await store.db.open({ createIfMissing: true, compression: false })
+  } catch (err) {
+    if (isLevelLocked(err)) {
+      throw new HomeInUseError(`The IPMS home ${home} is in use: another node (in this or another process) holds its LevelDB lock. Stop that node first, or use another home.`, { cause: err })
+    }
+    throw err
+  }
+}
+
+function isLevelLocked (err: unknown): boolean {
+  for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === 'LEVEL_LOCKED') return true
+  }
+  return false
+}
+
+/**
+ * libp2p 3.3's address manager debounces a peer-store update by 1 s on every 'transport:close'
+ * and never cancels it on stop (libp2p/dist/src/address-manager/index.js, constructor), which
+ * keeps a stopped node's process alive for one more second. Cancel it, if the internals match.
+ */
+function cancelAddressUpdate (libp2p: IpmsLibp2p): void {
+  const update = (libp2p as unknown as { components?: { addressManager?: { _updatePeerStoreAddresses?: { stop?: unknown } } } })
+    .components?.addressManager?._updatePeerStoreAddresses
+  if (typeof update?.stop === 'function') update.stop()
+}
+
+function withPeerId (ma: Multiaddr, peerId: string): string {
+  const text = ma.toString()
+  return text.endsWith(`/p2p/${peerId}`) ? text : `${text}/p2p/${peerId}`
+}
+
+function throwIfAborted (signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new AbortError('Node start-up was aborted', { cause: signal.reason })
+}
+
+/** Run one part of a shutdown; log and carry on if it throws or outlasts `timeout` ms. */
+async function bounded (name: string, fn: () => Promise<void>, timeout: number, log: Logger | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<'timeout'>(resolve => { timer = setTimeout(() => { resolve('timeout') }, timeout) })
+  try {
+    const outcome = await Promise.race([fn().then(() => 'done' as const), expired])
+    if (outcome === 'timeout') log?.error('stopping %s took over %d ms; continuing without it', name, timeout)
+  } catch (err) {
+    log?.error('stopping %s failed; continuing - %e', name, err)
+  } finally {
+    clearTimeout(timer)
+  }
+}

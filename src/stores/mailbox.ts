@@ -1,0 +1,188 @@
+/**
+ * The `ipms-mailbox` OrbitDB database type: an inbox log of MAIL and PRUNE entries, with an index of
+ * pending mail and the envelope blocks it still holds (docs/ARCHITECTURE.md, stores).
+ *
+ * Composed from OrbitDB's `Database` like `databases/events.js`, and returns a plain object:
+ * - `add(payload)`          append a MAIL entry (a host after delivery, or a test);
+ * - `prune(entries, seed)`  append owner-signed PRUNE entries (only the owner's seed signs them);
+ * - `pending()`             unpruned mail, newest first, from the LevelDB index;
+ * - `putEnvelope` / `getEnvelope` / `hasEnvelope`   envelope blocks, pinned until pruned;
+ * - events: `mail` (PendingMail) for every new mail, appended here or joined from a replica;
+ *   `pruned` (envelope CID) when an envelope is dropped.
+ *
+ * Watch for (DESIGN.md §5): OrbitDB calls `onUpdate` once per joined head, not per entry, so the
+ * index walks back from each head to what it has already seen; join and index update are not
+ * atomic, so the index also catches up from the heads when the database opens.
+ */
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { Database, type DatabaseParams } from '@orbitdb/core'
+import { join } from 'node:path'
+import { MAX_PRUNE_ENTRIES } from '../constants.ts'
+import { RefusedEntryError } from '../errors.ts'
+import { parseEnvelopeCid, signPrune, type InboxPayload, type MailPayload } from '../access/payloads.ts'
+import type { InboxAccessController } from '../access/inbox-access-controller.ts'
+import { openMailboxIndex, type IndexedOp, type PendingMail } from './mailbox-index.ts'
+
+/** The fields of a log entry the index reads. */
+interface LogEntry {
+  hash: string
+  payload: InboxPayload
+  next: string[]
+  refs: string[]
+  clock: { time: number }
+}
+
+/** The OrbitDB log, as far as the mailbox uses it. */
+interface OrbitLog {
+  get: (hash: string) => Promise<LogEntry | undefined>
+  heads: () => Promise<LogEntry[]>
+}
+
+/** What helia offers that the mailbox needs. */
+interface HeliaLike {
+  blockstore: {
+    put: (cid: CID, bytes: Uint8Array, options?: { signal?: AbortSignal }) => Promise<unknown>
+    get: (cid: CID, options?: { signal?: AbortSignal, offline?: boolean }) => Iterable<Uint8Array> | AsyncIterable<Uint8Array>
+    has: (cid: CID) => Promise<boolean>
+    unwrap: () => { delete: (cid: CID) => Promise<void> }
+  }
+  pins: {
+    add: (cid: CID, options?: { depth?: number }) => AsyncIterable<unknown>
+    rm: (cid: CID) => AsyncIterable<unknown>
+    isPinned: (cid: CID) => Promise<boolean>
+  }
+}
+
+export type { PendingMail }
+
+/** Order entries causally: Lamport time, then hash, the same on every replica. */
+const causalOrder = (a: LogEntry, b: LogEntry): number => a.clock.time - b.clock.time || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0)
+
+function indexedOp (entry: LogEntry): IndexedOp | undefined {
+  const payload = entry.payload
+  if (payload.op === 'MAIL') return { hash: entry.hash, op: 'MAIL', env: payload.env, size: payload.size, ts: payload.ts }
+  if (payload.op === 'PRUNE') return { hash: entry.hash, op: 'PRUNE', entries: payload.entries }
+  return undefined
+}
+
+async function drain (iterable: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of iterable) { /* consume */ }
+}
+
+/** The database type factory, in OrbitDB's shape (`Mailbox()` is what `useDatabaseType` wants). */
+export function Mailbox () {
+  return async (params: DatabaseParams) => {
+    const ipfs = params.ipfs as HeliaLike
+    const address = params.address as string
+    const directory = join((params.directory as string | undefined) ?? './orbitdb', address)
+    const index = await openMailboxIndex(join(directory, '_mailbox'))
+    let events: import('node:events').EventEmitter | undefined
+
+    /** Walk back from `roots` to seen entries and apply what is new (causal order, one batch). */
+    const catchUp = async (log: OrbitLog, roots: LogEntry[]): Promise<void> => {
+      const unseen = new Map<string, LogEntry>()
+      const stack = [...roots]
+      while (stack.length > 0) {
+        const entry = stack.pop()!
+        if (unseen.has(entry.hash) || await index.seen(entry.hash)) continue
+        unseen.set(entry.hash, entry)
+        for (const hash of [...entry.next, ...entry.refs]) {
+          if (unseen.has(hash) || await index.seen(hash)) continue
+          const parent = await log.get(hash)
+          if (parent !== undefined) stack.push({ ...parent, hash })
+        }
+      }
+      if (unseen.size === 0) return
+      const ops = [...unseen.values()].sort(causalOrder).map(indexedOp).filter((op): op is IndexedOp => op !== undefined)
+      const { added, pruned } = await index.apply(ops)
+      for (const mail of added) events?.emit('mail', mail)
+      for (const env of pruned) events?.emit('pruned', env)
+      if (pruned.length > 0) await collectGarbage()
+    }
+
+    /** Delete the envelope blocks of pruned mail (unpin, then delete: helia refuses pinned blocks). */
+    const collectGarbage = async (): Promise<void> => {
+      for (const env of await index.garbage()) {
+        const cid = CID.parse(env)
+        if (await ipfs.pins.isPinned(cid)) await drain(ipfs.pins.rm(cid))
+        if (await ipfs.blockstore.has(cid)) await ipfs.blockstore.unwrap().delete(cid)
+        await index.collected(env)
+      }
+    }
+
+    const database = await Database({
+      ...params,
+      onUpdate: async (log: OrbitLog, entry: LogEntry) => { await catchUp(log, [entry]) }
+    })
+    events = database.events
+    const access = database.access as InboxAccessController
+    const log = database.log as OrbitLog
+
+    // Catch up with what was joined but not indexed before the last stop, and finish its GC.
+    await catchUp(log, await log.heads())
+    await collectGarbage()
+
+    const append = async (payload: InboxPayload): Promise<string> => {
+      const reason = access.explain({ id: address, payload })
+      if (reason !== undefined) throw new RefusedEntryError(`The inbox ${address} refuses this ${String(payload?.op)} entry: ${reason}`)
+      return await database.addOperation(payload)
+    }
+
+    /** Append a MAIL entry; the envelope should be stored first (`putEnvelope`). */
+    const add = async (payload: MailPayload): Promise<string> => await append(payload)
+
+    /** Append PRUNE entries for `entries` (chunks of MAX_PRUNE_ENTRIES), signed with the owner's seed. */
+    const prune = async (entries: string[], ownerSeed: Uint8Array, ts = Date.now()): Promise<string[]> => {
+      const hashes: string[] = []
+      const unique = [...new Set(entries)]
+      for (let i = 0; i < unique.length; i += MAX_PRUNE_ENTRIES) {
+        hashes.push(await append(signPrune(address, unique.slice(i, i + MAX_PRUNE_ENTRIES), ts, ownerSeed)))
+      }
+      return hashes
+    }
+
+    const envelopeCid = (env: string): CID => {
+      const cid = parseEnvelopeCid(env)
+      if (cid === undefined) throw new RefusedEntryError(`${env} is not an envelope CID`)
+      return cid
+    }
+
+    /** Store and pin an envelope block under its CID (checked: the bytes must hash to it). */
+    const putEnvelope = async (env: string, bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> => {
+      const cid = envelopeCid(env)
+      const digest = await sha256.digest(bytes)
+      if (!CID.createV1(cid.code, digest).equals(cid)) throw new RefusedEntryError(`The envelope bytes do not hash to ${env}`)
+      await ipfs.blockstore.put(cid, bytes, options)
+      if (!await ipfs.pins.isPinned(cid)) await drain(ipfs.pins.add(cid, { depth: 0 }))
+    }
+
+    /** The envelope block from the local blockstore only; undefined when it is not here. */
+    const getEnvelope = async (env: string): Promise<Uint8Array | undefined> => {
+      const cid = envelopeCid(env)
+      if (!await ipfs.blockstore.has(cid)) return undefined
+      // Helia 6's blockstore yields a block as chunks.
+      const chunks: Uint8Array[] = []
+      for await (const chunk of ipfs.blockstore.get(cid, { offline: true })) chunks.push(chunk)
+      return chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks))
+    }
+
+    const close = async (): Promise<void> => {
+      await database.close()
+      await index.close()
+    }
+
+    return {
+      ...database,
+      type: 'ipms-mailbox',
+      add,
+      prune,
+      pending: index.pending,
+      putEnvelope,
+      getEnvelope,
+      hasEnvelope: async (env: string) => await ipfs.blockstore.has(envelopeCid(env)),
+      close
+    }
+  }
+}
+Mailbox.type = 'ipms-mailbox'

@@ -1,0 +1,58 @@
+/**
+ * Open an owner's inbox on a node: the `ipms-mailbox` database with the `ipms-inbox` controller,
+ * at the address `inboxAddress(owner, bits)` gives (docs/PROTOCOL.md §9).
+ *
+ * Opened by name with the controller's parameters, so no block has to be fetched: every replica
+ * builds the same manifest itself. OrbitDB's built-in Sync stays off (`sync: false`): replicas of
+ * an inbox exchange entries over /ipms/sync instead (DESIGN.md §1).
+ */
+import type { EventEmitter } from 'node:events'
+import { DEFAULT_POW_BITS } from '../constants.ts'
+import { InboxAccessController, type InboxAccessController as Controller } from '../access/inbox-access-controller.ts'
+import { inboxAddress, inboxName, inboxParams } from '../access/inbox-address.ts'
+import type { MailPayload } from '../access/payloads.ts'
+import { Mailbox, type PendingMail } from './mailbox.ts'
+
+/** An open inbox: the mailbox database of one owner. */
+export interface Inbox {
+  /** The inbox address (`/orbitdb/zdpu…`). */
+  address: string
+  /** The owner's peer-id. */
+  owner: string
+  /** The difficulty every MAIL entry meets. */
+  bits: number
+  access: Controller
+  /** OrbitDB's log of the inbox (entries, heads, joinEntry). */
+  log: any
+  /** `mail` (PendingMail), `pruned` (envelope CID), `update` (entry), `error`. */
+  events: EventEmitter
+  add: (payload: MailPayload) => Promise<string>
+  prune: (entries: string[], ownerSeed: Uint8Array, ts?: number) => Promise<string[]>
+  pending: () => Promise<PendingMail[]>
+  putEnvelope: (env: string, bytes: Uint8Array, options?: { signal?: AbortSignal }) => Promise<void>
+  getEnvelope: (env: string) => Promise<Uint8Array | undefined>
+  hasEnvelope: (env: string) => Promise<boolean>
+  close: () => Promise<void>
+}
+
+/** OrbitDB, as far as opening an inbox needs it. */
+export interface OrbitDBLike {
+  open: (address: string, options: Record<string, unknown>) => Promise<any>
+}
+
+/** Open (creating it locally if needed) the inbox of `owner` at difficulty `bits`. */
+export async function openInbox (orbitdb: OrbitDBLike, owner: string, bits: number = DEFAULT_POW_BITS): Promise<Inbox> {
+  const params = inboxParams(owner, bits)
+  const db = await orbitdb.open(inboxName(params.owner), {
+    type: Mailbox.type,
+    AccessController: InboxAccessController({ owner: params.owner, bits: params.bits }),
+    Database: Mailbox(),
+    sync: false
+  })
+  const expected = inboxAddress(params.owner, params.bits)
+  if (db.address !== expected) {
+    await db.close()
+    throw new Error(`OrbitDB opened ${String(db.address)} for the inbox of ${params.owner}, expected ${expected}: the inbox address computation and OrbitDB disagree`)
+  }
+  return Object.assign(db, { owner: params.owner, bits: params.bits }) as Inbox
+}
