@@ -141,3 +141,13 @@ export class RefusedEntryError extends IpmsError {
 export class HomeInUseError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_HOME_IN_USE', message, options) }
 }
+
+/** A sync session failed: the peer broke the protocol, refused, or did not answer in time. */
+export class SyncError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_SYNC', message, options) }
+}
+
+/** The peer does not serve this inbox to us (not hosted there, or no grant). */
+export class SyncRefusedError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_SYNC_REFUSED', message, options) }
+}

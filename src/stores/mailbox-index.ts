@@ -51,6 +51,8 @@ export interface MailboxIndex {
   apply: (ops: IndexedOp[]) => Promise<ApplyResult>
   /** Pending mail, newest first. */
   pending: () => Promise<PendingMail[]>
+  /** True when a MAIL entry of this log carries `env` and it is not pruned: its block is wanted. */
+  wantsEnvelope: (env: string) => Promise<boolean>
   /** Envelopes waiting to be deleted from the blockstore. */
   garbage: () => Promise<string[]>
   /** Forget a deleted envelope from the GC queue. */
@@ -129,6 +131,7 @@ export async function openMailboxIndex (path: string): Promise<MailboxIndex> {
 
   return {
     seen: async (hash) => await get(`s!${hash}`) !== undefined,
+    wantsEnvelope: async (env) => await get(`e!${env}`) !== undefined && await get(`x!${env}`) === undefined,
     apply,
     pending,
     garbage,

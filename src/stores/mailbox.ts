@@ -8,7 +8,7 @@
  * - `pending()`             unpruned mail, newest first, from the LevelDB index;
  * - `putEnvelope` / `getEnvelope` / `hasEnvelope`   envelope blocks, pinned until pruned;
  * - events: `mail` (PendingMail) for every new mail, appended here or joined from a replica;
- *   `pruned` (envelope CID) when an envelope is dropped.
+ *   `pruned` (envelope CID) once an envelope's block is deleted; `synced` after a sync session.
  *
  * Watch for (DESIGN.md §5): OrbitDB calls `onUpdate` once per joined head, not per entry, so the
  * index walks back from each head to what it has already seen; join and index update are not
@@ -79,8 +79,16 @@ export function Mailbox () {
     const index = await openMailboxIndex(join(directory, '_mailbox'))
     let events: import('node:events').EventEmitter | undefined
 
-    /** Walk back from `roots` to seen entries and apply what is new (causal order, one batch). */
+    // Index updates run one at a time: appends (OrbitDB's queue) and joins (sync) both update it.
+    let indexing: Promise<unknown> = Promise.resolve()
     const catchUp = async (log: OrbitLog, roots: LogEntry[]): Promise<void> => {
+      const run = indexing.then(async () => { await walkAndApply(log, roots) })
+      indexing = run.catch(() => {})
+      await run
+    }
+
+    /** Walk back from `roots` to seen entries and apply what is new (causal order, one batch). */
+    const walkAndApply = async (log: OrbitLog, roots: LogEntry[]): Promise<void> => {
       const unseen = new Map<string, LogEntry>()
       const stack = [...roots]
       while (stack.length > 0) {
@@ -97,8 +105,9 @@ export function Mailbox () {
       const ops = [...unseen.values()].sort(causalOrder).map(indexedOp).filter((op): op is IndexedOp => op !== undefined)
       const { added, pruned } = await index.apply(ops)
       for (const mail of added) events?.emit('mail', mail)
-      for (const env of pruned) events?.emit('pruned', env)
       if (pruned.length > 0) await collectGarbage()
+      // Announced once the blocks are gone, so that a listener sees the final state.
+      for (const env of pruned) events?.emit('pruned', env)
     }
 
     /** Delete the envelope blocks of pruned mail (unpin, then delete: helia refuses pinned blocks). */
@@ -167,6 +176,28 @@ export function Mailbox () {
       return chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks))
     }
 
+    /**
+     * Join entries (heads received from a replica, whose blocks are already in the blockstore) into
+     * the log, index them and announce them as OrbitDB's own Sync would. An entry the rules refuse
+     * is reported, not thrown: the others still join.
+     */
+    const joinHeads = async (entries: LogEntry[]): Promise<{ joined: string[], refused: Array<{ hash: string, reason: string }> }> => {
+      const joined: string[] = []
+      const refused: Array<{ hash: string, reason: string }> = []
+      for (const entry of entries) {
+        try {
+          if (await (log as OrbitLog & { joinEntry: (e: LogEntry) => Promise<boolean> }).joinEntry(entry)) {
+            joined.push(entry.hash)
+            await catchUp(log, [entry])
+            events?.emit('update', entry)
+          }
+        } catch (err) {
+          refused.push({ hash: entry.hash, reason: (err as Error).message })
+        }
+      }
+      return { joined, refused }
+    }
+
     const close = async (): Promise<void> => {
       await database.close()
       await index.close()
@@ -178,6 +209,8 @@ export function Mailbox () {
       add,
       prune,
       pending: index.pending,
+      joinHeads,
+      wantsEnvelope: index.wantsEnvelope,
       putEnvelope,
       getEnvelope,
       hasEnvelope: async (env: string) => await ipfs.blockstore.has(envelopeCid(env)),

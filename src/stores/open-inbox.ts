@@ -29,6 +29,10 @@ export interface Inbox {
   add: (payload: MailPayload) => Promise<string>
   prune: (entries: string[], ownerSeed: Uint8Array, ts?: number) => Promise<string[]>
   pending: () => Promise<PendingMail[]>
+  /** Join entries whose blocks are local (from /ipms/sync); refusals are reported, not thrown. */
+  joinHeads: (entries: any[]) => Promise<{ joined: string[], refused: Array<{ hash: string, reason: string }> }>
+  /** True when the envelope is carried by a MAIL entry of this inbox and not pruned. */
+  wantsEnvelope: (env: string) => Promise<boolean>
   putEnvelope: (env: string, bytes: Uint8Array, options?: { signal?: AbortSignal }) => Promise<void>
   getEnvelope: (env: string) => Promise<Uint8Array | undefined>
   hasEnvelope: (env: string) => Promise<boolean>

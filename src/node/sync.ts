@@ -1,0 +1,379 @@
+/**
+ * `/ipms/sync/1.0.0`: replication between the replicas of one inbox (docs/PROTOCOL.md §10), in
+ * place of OrbitDB's built-in Sync (DESIGN.md §1: unframed, unacknowledged, open to anyone, and one
+ * bitswap round trip per missing entry).
+ *
+ *   initiator                                         responder
+ *   hello { inbox, heads, have, want } ─────────────▶ refused { code, reason }   (not open / not allowed)
+ *                                       ◀───────────── blocks { blocks: [{ c: cid, b: bytes }] } …
+ *                                       ◀───────────── end   { heads, have, want }
+ *   blocks … ──────────────────────────────────────▶
+ *   done ───────────────────────────────────────────▶
+ *
+ * Each side sends, in one batch, every entry block reachable from its heads that the other does
+ * not have (the walk stops at the other side's heads and at `have`, the entries its heads point
+ * to), the envelope blocks of those entries' unpruned mail, and the envelopes the other asked for
+ * (`want`: pending mail whose block it lacks). The receiver checks every block against its CID,
+ * stores it, and only then joins the other side's heads with `log.joinEntry`, so OrbitDB's own
+ * checks (entry signature, `canAppend`) run locally. Envelopes are kept only when an entry of the
+ * log carries them and they are not pruned.
+ *
+ * New heads are pushed: after a local append or a join, every connected replica this node has
+ * synced the inbox with gets a sync, coalesced per peer.
+ *
+ * Watch for: every message is length-prefixed and capped before it is decoded; a peer that sends
+ * garbage, an oversize frame or a block that does not match its CID ends its own session, and
+ * nothing it sent is joined.
+ */
+import * as dagCbor from '@ipld/dag-cbor'
+import { base58btc } from 'multiformats/bases/base58'
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { lpStream } from '@libp2p/utils'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { logger } from '@libp2p/logger'
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { FORMAT_VERSION, MAX_ENVELOPE_BYTES } from '../constants.ts'
+import { IpmsError, SyncError, SyncRefusedError } from '../errors.ts'
+import type { Inbox } from '../stores/open-inbox.ts'
+import { isEntryHash, parseEnvelopeCid } from '../access/payloads.ts'
+
+export const SYNC_PROTOCOL = '/ipms/sync/1.0.0'
+/** Largest frame: one maximum envelope with room for its framing. */
+export const MAX_SYNC_FRAME_BYTES = MAX_ENVELOPE_BYTES + 64 * 1024
+/** A blocks frame is closed once it holds this many bytes. */
+const BATCH_BYTES = 1024 * 1024
+/** Hashes in `heads`, `have` or `want` of one message. */
+export const MAX_SYNC_LIST = 4096
+/** Default deadline of one exchange, ms. */
+export const DEFAULT_SYNC_TIMEOUT_MS = 30_000
+
+const log = logger('ipms:sync')
+
+/** Decides whether `peer` may sync `inbox` (grants come with hosting); default: anyone. */
+export type SyncAuthorizer = (peer: string, inbox: Inbox) => boolean | Promise<boolean>
+
+export interface InboxSyncOptions {
+  libp2p: Libp2p
+  /** Helia's blockstore, where entry blocks go before they are joined. */
+  blockstore: { put: (cid: CID, bytes: Uint8Array) => Promise<unknown>, has: (cid: CID) => Promise<boolean>, get: (cid: CID, options?: { offline?: boolean }) => Iterable<Uint8Array> | AsyncIterable<Uint8Array> }
+  authorize?: SyncAuthorizer
+  /** Deadline of one exchange, ms. Default 30 000. */
+  timeoutMs?: number
+}
+
+/** What one exchange did, from this side. */
+export interface SyncResult {
+  /** Entries joined from the other side. */
+  joined: number
+  /** Entries of the other side that the rules refused. */
+  refused: number
+  /** Envelope blocks kept. */
+  envelopes: number
+  /** Blocks sent. */
+  sent: number
+}
+
+interface Message {
+  v: number
+  t: string
+  inbox?: string
+  heads?: string[]
+  have?: string[]
+  want?: string[]
+  blocks?: Array<{ c: Uint8Array, b: Uint8Array }>
+  code?: string
+  reason?: string
+}
+
+interface EntryBlock {
+  hash: string
+  entry: any
+}
+
+const hashList = (value: unknown): string[] => {
+  if (!Array.isArray(value) || value.length > MAX_SYNC_LIST || !value.every(isEntryHash)) throw new SyncError('the peer sent a malformed or too long list of entry hashes')
+  return value
+}
+
+const envelopeList = (value: unknown): string[] => {
+  if (value === undefined) return []
+  if (!Array.isArray(value) || value.length > MAX_SYNC_LIST || !value.every(v => parseEnvelopeCid(v) !== undefined)) throw new SyncError('the peer sent a malformed or too long list of envelope CIDs')
+  return value
+}
+
+async function readBlock (blockstore: InboxSyncOptions['blockstore'], cid: CID): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = []
+  for await (const chunk of blockstore.get(cid, { offline: true })) chunks.push(chunk)
+  return chunks.length === 1 ? chunks[0]! : new Uint8Array(Buffer.concat(chunks))
+}
+
+/** The sync service of a node: serves registered inboxes, syncs them with peers, pushes heads. */
+export function createInboxSync (options: InboxSyncOptions) {
+  const { libp2p, blockstore } = options
+  const authorize = options.authorize ?? (() => true)
+  const timeoutMs = options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS
+  const inboxes = new Map<string, Inbox>()
+  /** Per inbox: peers that replicate it with us (synced at least once, still connected). */
+  const replicas = new Map<string, Set<string>>()
+  /** Per inbox: envelopes of pending mail that this replica lacks. */
+  const missing = new Map<string, Set<string>>()
+  /** Per inbox and peer: a push in flight, and whether another is wanted after it. */
+  const pushes = new Map<string, { running: Promise<void>, again: boolean }>()
+  const unsubscribers = new Map<string, () => void>()
+
+  // ── what to send ──────────────────────────────────────────────────────────────────────────
+
+  const headsOf = async (inbox: Inbox): Promise<{ heads: string[], have: string[] }> => {
+    const heads = (await inbox.log.heads()) as Array<{ hash: string, next: string[], refs: string[] }>
+    const have = new Set<string>()
+    for (const head of heads) for (const hash of [...head.next, ...head.refs]) have.add(hash)
+    return { heads: heads.map(h => h.hash).slice(0, MAX_SYNC_LIST), have: [...have].slice(0, MAX_SYNC_LIST) }
+  }
+
+  /** Blocks the other side lacks: entries from our heads down to what it has, their envelopes, what it wants. */
+  const blocksFor = async function * (inbox: Inbox, theirs: Set<string>, want: string[]): AsyncGenerator<{ c: Uint8Array, b: Uint8Array }> {
+    const stack = ((await inbox.log.heads()) as EntryBlock['entry'][]).map(e => e.hash as string)
+    const visited = new Set<string>()
+    const envelopes = new Set<string>(want)
+    while (stack.length > 0) {
+      const hash = stack.pop()!
+      if (visited.has(hash) || theirs.has(hash)) continue
+      visited.add(hash)
+      const cid = CID.parse(hash, base58btc)
+      if (!await blockstore.has(cid)) continue
+      const bytes = await readBlock(blockstore, cid)
+      yield { c: cid.bytes, b: bytes }
+      const entry = dagCbor.decode(bytes) as { next: string[], refs: string[], payload: { op?: string, env?: string } }
+      if (entry.payload?.op === 'MAIL' && typeof entry.payload.env === 'string') envelopes.add(entry.payload.env)
+      for (const parent of [...entry.next, ...entry.refs]) if (!visited.has(parent) && !theirs.has(parent)) stack.push(parent)
+    }
+    for (const env of envelopes) {
+      const cid = parseEnvelopeCid(env)
+      if (cid === undefined || !await inbox.wantsEnvelope(env) || !await blockstore.has(cid)) continue
+      yield { c: cid.bytes, b: await readBlock(blockstore, cid) }
+    }
+  }
+
+  const sendBlocks = async (lp: ReturnType<typeof lpStream>, inbox: Inbox, theirs: Set<string>, want: string[], signal: AbortSignal): Promise<number> => {
+    let batch: Array<{ c: Uint8Array, b: Uint8Array }> = []
+    let bytes = 0
+    let sent = 0
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return
+      await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'blocks', blocks: batch }), { signal })
+      sent += batch.length
+      batch = []
+      bytes = 0
+    }
+    for await (const block of blocksFor(inbox, theirs, want)) {
+      if (bytes + block.b.byteLength > BATCH_BYTES) await flush()
+      batch.push(block)
+      bytes += block.b.byteLength
+    }
+    await flush()
+    return sent
+  }
+
+  // ── what to receive ───────────────────────────────────────────────────────────────────────
+
+  const read = async (lp: ReturnType<typeof lpStream>, signal: AbortSignal): Promise<Message> => {
+    const frame = await lp.read({ signal })
+    let message: unknown
+    try {
+      message = dagCbor.decode(frame.subarray())
+    } catch (err) {
+      throw new SyncError('the peer sent a frame that is not dag-cbor', { cause: err })
+    }
+    if (typeof message !== 'object' || message === null || (message as Message).v !== FORMAT_VERSION || typeof (message as Message).t !== 'string') {
+      throw new SyncError('the peer sent a message of an unknown shape or version')
+    }
+    return message as Message
+  }
+
+  /** Receive blocks frames until a frame of type `until`; verify and store entries, hold envelopes. */
+  const receiveBlocks = async (lp: ReturnType<typeof lpStream>, inbox: Inbox, until: string, signal: AbortSignal): Promise<{ end: Message, entries: Map<string, EntryBlock>, envelopes: Map<string, Uint8Array> }> => {
+    const entries = new Map<string, EntryBlock>()
+    const envelopes = new Map<string, Uint8Array>()
+    for (;;) {
+      const message = await read(lp, signal)
+      if (message.t === until) return { end: message, entries, envelopes }
+      if (message.t === 'refused') throw new SyncRefusedError(`The peer refused to sync ${inbox.address}: ${String(message.reason)}. It does not host this inbox for you`)
+      if (message.t !== 'blocks' || !Array.isArray(message.blocks)) throw new SyncError(`the peer sent "${message.t}" where blocks or ${until} were expected`)
+      for (const block of message.blocks) {
+        if (!(block?.c instanceof Uint8Array) || !(block?.b instanceof Uint8Array)) throw new SyncError('the peer sent a malformed block')
+        let cid: CID
+        try { cid = CID.decode(block.c) } catch (err) { throw new SyncError('the peer sent a malformed CID', { cause: err }) }
+        const digest = await sha256.digest(block.b)
+        if (cid.version !== 1 || cid.code !== dagCbor.code || !CID.createV1(dagCbor.code, digest).equals(cid)) {
+          throw new SyncError(`the peer sent a block that does not match its CID ${cid.toString()}`)
+        }
+        let value: any
+        try { value = dagCbor.decode(block.b) } catch { continue } // not dag-cbor despite its CID: ignore
+        if (value?.id === inbox.address && Array.isArray(value.next) && value.payload !== undefined) {
+          const hash = cid.toString(base58btc)
+          await blockstore.put(cid, block.b)
+          entries.set(hash, { hash, entry: { ...value, hash } })
+        } else {
+          envelopes.set(cid.toString(), block.b)
+        }
+      }
+    }
+  }
+
+  /** Join the other side's heads (their blocks are local now), keep wanted envelopes. */
+  const apply = async (inbox: Inbox, heads: string[], entries: Map<string, EntryBlock>, envelopes: Map<string, Uint8Array>): Promise<Omit<SyncResult, 'sent'>> => {
+    const toJoin: any[] = []
+    for (const hash of heads) {
+      if (await inbox.log.has(hash)) continue
+      const received = entries.get(hash)
+      if (received !== undefined) toJoin.push(received.entry)
+    }
+    const { joined, refused } = await inbox.joinHeads(toJoin)
+    for (const { hash, reason } of refused) log('refused entry %s of %s: %s', hash, inbox.address, reason)
+    let kept = 0
+    const lacking = missing.get(inbox.address)
+    for (const [env, bytes] of envelopes) {
+      if (!await inbox.wantsEnvelope(env)) continue
+      await inbox.putEnvelope(env, bytes)
+      lacking?.delete(env)
+      kept++
+    }
+    const result = { joined: joined.length, refused: refused.length, envelopes: kept }
+    inbox.events.emit('synced', result)
+    return result
+  }
+
+  const notePeer = (inbox: Inbox, peer: string): void => {
+    let peers = replicas.get(inbox.address)
+    if (peers === undefined) replicas.set(inbox.address, peers = new Set())
+    peers.add(peer)
+  }
+
+  // ── the two sides ─────────────────────────────────────────────────────────────────────────
+
+  const handle = async (stream: Stream, connection: Connection): Promise<void> => {
+    const peer = connection.remotePeer.toString()
+    const signal = AbortSignal.timeout(timeoutMs)
+    const lp = lpStream(stream, { maxDataLength: MAX_SYNC_FRAME_BYTES })
+    try {
+      const hello = await read(lp, signal)
+      const inbox = hello.t === 'hello' && typeof hello.inbox === 'string' ? inboxes.get(hello.inbox) : undefined
+      if (inbox === undefined || !await authorize(peer, inbox)) {
+        // The same answer for "not here" and "not allowed": an unauthorised peer learns nothing more.
+        await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code: 'ERR_SYNC_REFUSED', reason: 'this node does not serve that inbox to you' }), { signal })
+        await stream.close({ signal })
+        return
+      }
+      const theirHeads = hashList(hello.heads)
+      const theirs = new Set([...theirHeads, ...hashList(hello.have)])
+      const sent = await sendBlocks(lp, inbox, theirs, envelopeList(hello.want), signal)
+      const mine = await headsOf(inbox)
+      await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'end', ...mine, want: wanted(inbox) }), { signal })
+      const { entries, envelopes } = await receiveBlocks(lp, inbox, 'done', signal)
+      await apply(inbox, theirHeads, entries, envelopes)
+      notePeer(inbox, peer)
+      await stream.close({ signal })
+      log('served %s to %s: %d blocks sent, %d entries received', inbox.address, peer, sent, entries.size)
+    } catch (err) {
+      log.error('sync session with %s failed: %s', peer, (err as Error).message)
+      stream.abort(err as Error)
+    }
+  }
+
+  const wanted = (inbox: Inbox): string[] => [...(missing.get(inbox.address) ?? [])].slice(0, MAX_SYNC_LIST)
+
+  /** Sync `inbox` with `peer` (a peer-id string or PeerId) over one stream; both sides end up with the union. */
+  const syncWith = async (peer: string | PeerId, inbox: Inbox, callOptions: { signal?: AbortSignal } = {}): Promise<SyncResult> => {
+    const peerId = typeof peer === 'string' ? peerIdFromString(peer) : peer
+    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(callOptions.signal === undefined ? [] : [callOptions.signal])])
+    const stream = await libp2p.dialProtocol(peerId, SYNC_PROTOCOL, { signal })
+    const lp = lpStream(stream, { maxDataLength: MAX_SYNC_FRAME_BYTES })
+    try {
+      const mine = await headsOf(inbox)
+      await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'hello', inbox: inbox.address, ...mine, want: wanted(inbox) }), { signal })
+      const { end, entries, envelopes } = await receiveBlocks(lp, inbox, 'end', signal)
+      const theirHeads = hashList(end.heads)
+      const result = await apply(inbox, theirHeads, entries, envelopes)
+      const sent = await sendBlocks(lp, inbox, new Set([...theirHeads, ...hashList(end.have)]), envelopeList(end.want), signal)
+      await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'done' }), { signal })
+      await stream.close({ signal })
+      notePeer(inbox, peerId.toString())
+      return { ...result, sent }
+    } catch (err) {
+      stream.abort(err as Error)
+      if (err instanceof IpmsError) throw err
+      throw new SyncError(`syncing ${inbox.address} with ${peerId.toString()} failed: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /** Push our heads to every connected replica of `inbox`, one sync per peer at a time. */
+  const push = (inbox: Inbox): void => {
+    for (const peer of replicas.get(inbox.address) ?? []) {
+      if (libp2p.getConnections(peerIdFromString(peer)).length === 0) {
+        replicas.get(inbox.address)?.delete(peer)
+        continue
+      }
+      const key = `${inbox.address} ${peer}`
+      const current = pushes.get(key)
+      if (current !== undefined) { current.again = true; continue }
+      const state = { running: Promise.resolve(), again: false }
+      state.running = (async () => {
+        do {
+          state.again = false
+          try { await syncWith(peer, inbox) } catch (err) { log('push of %s to %s failed: %s', inbox.address, peer, (err as Error).message) }
+        } while (state.again)
+        pushes.delete(key)
+      })()
+      pushes.set(key, state)
+    }
+  }
+
+  /** Serve and push `inbox`; learn which of its envelopes this replica lacks. */
+  const register = async (inbox: Inbox): Promise<void> => {
+    inboxes.set(inbox.address, inbox)
+    const lacking = new Set<string>()
+    for (const mail of await inbox.pending()) if (!await inbox.hasEnvelope(mail.env)) lacking.add(mail.env)
+    missing.set(inbox.address, lacking)
+    const onUpdate = (): void => { push(inbox) }
+    const onMail = (mail: { env: string }): void => {
+      void inbox.hasEnvelope(mail.env).then(has => { if (!has) lacking.add(mail.env) })
+    }
+    inbox.events.on('update', onUpdate)
+    inbox.events.on('mail', onMail)
+    unsubscribers.set(inbox.address, () => {
+      inbox.events.off('update', onUpdate)
+      inbox.events.off('mail', onMail)
+    })
+  }
+
+  const unregister = (inbox: Inbox): void => {
+    unsubscribers.get(inbox.address)?.()
+    unsubscribers.delete(inbox.address)
+    inboxes.delete(inbox.address)
+    replicas.delete(inbox.address)
+    missing.delete(inbox.address)
+  }
+
+  return {
+    start: async (): Promise<void> => {
+      await libp2p.handle(SYNC_PROTOCOL, handle, { maxInboundStreams: 64, maxOutboundStreams: 64 })
+    },
+    stop: async (): Promise<void> => {
+      await libp2p.unhandle(SYNC_PROTOCOL)
+      await Promise.allSettled([...pushes.values()].map(async p => await p.running))
+      for (const inbox of [...inboxes.values()]) unregister(inbox)
+    },
+    register,
+    unregister,
+    syncWith,
+    /** Wait until no push is in flight (for tests and orderly shutdown). */
+    idle: async (): Promise<void> => {
+      while (pushes.size > 0) await Promise.allSettled([...pushes.values()].map(async p => await p.running))
+    },
+    /** Envelopes of pending mail this replica lacks. */
+    missingEnvelopes: (inbox: Inbox): string[] => [...(missing.get(inbox.address) ?? [])]
+  }
+}
+
+export type InboxSync = ReturnType<typeof createInboxSync>

@@ -1,0 +1,49 @@
+/** Test helpers for inbox replication: a node with the sync service, and mail put into an inbox. */
+import type { Identity } from '../../src/identity/identity.ts'
+import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
+import { sealMail } from '../../src/mail/seal.ts'
+import { createInboxSync, type InboxSync, type SyncAuthorizer } from '../../src/node/sync.ts'
+import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
+import { startTestNode, type TestNode } from './nodes.ts'
+
+export interface Replica extends TestNode {
+  sync: InboxSync
+  /** Open `owner`'s inbox here and serve it over /ipms/sync. */
+  inbox: (owner: string, bits: number) => Promise<Inbox>
+}
+
+export async function startReplica (options: { identity?: Identity, home?: string, authorize?: SyncAuthorizer } = {}): Promise<Replica> {
+  const test = await startTestNode({ identity: options.identity, home: options.home })
+  const sync = createInboxSync({ libp2p: test.node.libp2p as never, blockstore: test.node.helia.blockstore as never, authorize: options.authorize })
+  await sync.start()
+  const opened = new Map<string, Inbox>()
+  return {
+    ...test,
+    sync,
+    inbox: async (owner, bits) => {
+      const key = `${owner}/${bits}`
+      let inbox = opened.get(key)
+      if (inbox === undefined) {
+        inbox = await openInbox(test.node.orbitdb, owner, bits)
+        await sync.register(inbox)
+        opened.set(key, inbox)
+      }
+      return inbox
+    },
+    cleanup: async () => {
+      await sync.stop()
+      await test.cleanup()
+    }
+  }
+}
+
+/** Seal a mail from `from` to the inbox's owner and append it as a host would after delivery. */
+export async function putMail (inbox: Inbox, from: Identity, body: string): Promise<{ hash: string, env: string, id: string }> {
+  const sealed = await sealMail({ subject: body.slice(0, 20), body }, { from, to: inbox.owner, inbox: inbox.address })
+  const ts = Date.now()
+  const pow = solvePowSync(powChallenge({ bits: inbox.bits, ts, inbox: inbox.address, envelopeCid: sealed.cid }), inbox.bits)
+  const env = sealed.cid.toString()
+  await inbox.putEnvelope(env, sealed.envelope)
+  const hash = await inbox.add({ op: 'MAIL', v: 1, env, size: sealed.envelope.byteLength, ts, pow })
+  return { hash, env, id: sealed.mail.id }
+}

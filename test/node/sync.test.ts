@@ -1,0 +1,119 @@
+/**
+ * /ipms/sync between real nodes on 127.0.0.1: offline delivery through a host, prune reaching the
+ * host, two hosts with one stopped for good, many concurrent heads, live push.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Entry } from '@orbitdb/core'
+import { createIdentity, type Identity } from '../../src/identity/identity.ts'
+import { openMail } from '../../src/mail/seal.ts'
+import { mailPayload } from '../helpers/inbox.ts'
+import { connect, DEFAULT_WAIT_MS } from '../helpers/nodes.ts'
+import { putMail, startReplica, type Replica } from '../helpers/replicas.ts'
+
+const BITS = 8
+let owner: Identity, alice: Identity, carol: Identity
+const started: Replica[] = []
+before(async () => { [owner, alice, carol] = await Promise.all([createIdentity(), createIdentity(), createIdentity()]) })
+after(async () => { await Promise.all(started.map(async r => await r.cleanup())) })
+
+async function replica (options: Parameters<typeof startReplica>[0] = {}): Promise<Replica> {
+  const r = await startReplica(options)
+  started.push(r)
+  return r
+}
+
+/** Resolve when `check()` holds, re-checking on each event of `emitter`; reject at the deadline. */
+async function until (emitter: NodeJS.EventEmitter, event: string, check: () => Promise<boolean>, ms = DEFAULT_WAIT_MS): Promise<void> {
+  if (await check()) return
+  await new Promise<void>((resolve, reject) => {
+    const signal = AbortSignal.timeout(ms)
+    const onEvent = (): void => { void check().then(ok => { if (ok) finish() }, finish) }
+    const finish = (err?: unknown): void => {
+      emitter.off(event, onEvent)
+      signal.removeEventListener('abort', onAbort)
+      if (err === undefined) resolve(); else reject(err)
+    }
+    const onAbort = (): void => { finish(new Error(`timed out waiting for "${event}"`)) }
+    signal.addEventListener('abort', onAbort)
+    emitter.on(event, onEvent)
+    onEvent()
+  })
+}
+
+describe('offline delivery through a host', () => {
+  test('mail left on a host while the owner was offline is read by the owner later; prune reaches the host', async () => {
+    const host = await replica()
+    const hostInbox = await host.inbox(owner.peerId, BITS)
+    const sent = [await putMail(hostInbox, alice, 'hello from alice'), await putMail(hostInbox, carol, 'hello from carol')]
+
+    // The owner comes online later (the senders are long gone), syncs from the host alone.
+    const me = await replica({ identity: owner })
+    const myInbox = await me.inbox(owner.peerId, BITS)
+    await connect(me.node, host.node)
+    const result = await me.sync.syncWith(host.node.peerId, myInbox)
+    assert.equal(result.joined > 0, true)
+    assert.equal(result.envelopes, 2)
+    const pending = await myInbox.pending()
+    assert.deepEqual(pending.map(m => m.hash).sort(), sent.map(s => s.hash).sort())
+    const senders = []
+    for (const mail of pending) {
+      const opened = openMail((await myInbox.getEnvelope(mail.env))!, { identity: owner, inbox: myInbox.address })
+      senders.push(opened.from)
+    }
+    assert.deepEqual(senders.sort(), [alice.peerId, carol.peerId].sort())
+
+    // Prune: the PRUNE entry is pushed to the host, which drops the envelopes; entries stay.
+    await myInbox.prune(pending.map(m => m.hash), owner.seed)
+    await until(hostInbox.events, 'pruned', async () => (await hostInbox.pending()).length === 0 && !(await hostInbox.hasEnvelope(sent[0]!.env)) && !(await hostInbox.hasEnvelope(sent[1]!.env)))
+    assert.ok(await hostInbox.log.get(sent[0]!.hash), 'the MAIL entry stays in the host log')
+    assert.deepEqual(await myInbox.pending(), [])
+  })
+})
+
+describe('two hosts', () => {
+  test('mail written on H1 reaches H2; H1 stops for good; the owner gets everything from H2', async () => {
+    const h1 = await replica()
+    const h2 = await replica()
+    const inbox1 = await h1.inbox(owner.peerId, BITS)
+    const inbox2 = await h2.inbox(owner.peerId, BITS)
+    await connect(h2.node, h1.node)
+    await h2.sync.syncWith(h1.node.peerId, inbox2) // the hosts now replicate each other
+    const sent = []
+    for (let i = 0; i < 5; i++) sent.push(await putMail(inbox1, alice, `mail ${i}`))
+    // Pushed live from H1 to H2.
+    await until(inbox2.events, 'synced', async () => (await inbox2.pending()).length === 5 && h2.sync.missingEnvelopes(inbox2).length === 0)
+    await h1.cleanup()
+
+    const me = await replica({ identity: owner })
+    const myInbox = await me.inbox(owner.peerId, BITS)
+    await connect(me.node, h2.node)
+    await me.sync.syncWith(h2.node.peerId, myInbox)
+    const pending = await myInbox.pending()
+    assert.equal(pending.length, 5)
+    const bodies = await Promise.all(pending.map(async m => openMail((await myInbox.getEnvelope(m.env))!, { identity: owner, inbox: myInbox.address }).body))
+    assert.deepEqual(bodies.sort(), sent.map((_, i) => `mail ${i}`).sort())
+  })
+
+  test('an inbox with 50 concurrent heads (50 writers that never saw each other) syncs without error', async () => {
+    const host = await replica()
+    const inbox = await host.inbox(owner.peerId, BITS)
+    const identities = host.node.orbitdb.identities
+    for (let i = 0; i < 50; i++) {
+      const writer = await identities.createIdentity({ id: `writer-${i}` })
+      const entry = await Entry.create(writer, inbox.address, mailPayload(inbox.address, BITS, { ts: 1767225600000 + i }), null, null, [], [])
+      const { hash } = await Entry.encode(entry)
+      await host.node.helia.blockstore.put((await import('multiformats/cid')).CID.parse(hash, (await import('multiformats/bases/base58')).base58btc), (await Entry.encode(entry)).bytes)
+      const { refused } = await inbox.joinHeads([{ ...entry, hash }])
+      assert.deepEqual(refused, [])
+    }
+    assert.equal((await inbox.log.heads()).length, 50)
+    const me = await replica({ identity: owner })
+    const myInbox = await me.inbox(owner.peerId, BITS)
+    await connect(me.node, host.node)
+    const result = await me.sync.syncWith(host.node.peerId, myInbox)
+    assert.equal(result.refused, 0)
+    assert.equal((await myInbox.log.heads()).length, 50)
+    assert.equal((await myInbox.pending()).length, 50)
+  })
+})
