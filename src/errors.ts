@@ -151,3 +151,8 @@ export class SyncError extends IpmsError {
 export class SyncRefusedError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_SYNC_REFUSED', message, options) }
 }
+
+/** None of the replicas given for an inbox could be synced. */
+export class NoReplicaError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_NO_REPLICA', message, options) }
+}

@@ -1,0 +1,97 @@
+/**
+ * The owner's read path (DESIGN.md §1, "Read"): sync the inbox from its replicas, open every pending
+ * envelope, keep each mail durably in the home, then prune what was kept, so the hosts drop it.
+ *
+ * Order matters for "nothing lost": a mail is pruned only after it is on the owner's disk (fsync);
+ * an envelope that does not open is kept whole in quarantine with the reason, and then pruned too
+ * (the owner has it); an envelope whose block no replica could give yet is left pending for the
+ * next read.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import { IpmsError, NoReplicaError } from '../errors.ts'
+import type { Identity } from '../identity/identity.ts'
+import { openMailStore, type QuarantinedMail, type StoredMail } from '../mail/mail-store.ts'
+import { openMail } from '../mail/seal.ts'
+import type { Inbox } from '../stores/open-inbox.ts'
+import type { IpmsNode } from './create-node.ts'
+import type { InboxSync } from './sync.ts'
+
+export interface ReadInboxOptions {
+  node: IpmsNode
+  sync: InboxSync
+  /** The owner's inbox, open on `node`. */
+  inbox: Inbox
+  /** The owner; only its key opens the envelopes. */
+  identity: Identity
+  /** Replicas to sync from: multiaddrs ending in /p2p/<peer-id>, or peer-ids already connected. */
+  replicas: string[]
+  /** Append a PRUNE for what was stored (default true). */
+  prune?: boolean
+  signal?: AbortSignal
+}
+
+export interface ReplicaOutcome {
+  replica: string
+  ok: boolean
+  /** Entries joined from it. */
+  joined: number
+  error?: { code: string, message: string }
+}
+
+export interface ReadInboxResult {
+  /** Mail opened and stored in this read, newest first. */
+  received: StoredMail[]
+  /** Envelopes that did not open, kept aside with the reason. */
+  quarantined: QuarantinedMail[]
+  /** Pending mail whose envelope block is not here yet (left for the next read). */
+  waiting: number
+  /** Entries named by the PRUNE entries appended. */
+  pruned: number
+  replicas: ReplicaOutcome[]
+}
+
+/** Sync, open, store, prune. Throws NoReplicaError when replicas were given and none answered. */
+export async function readInbox (options: ReadInboxOptions): Promise<ReadInboxResult> {
+  const { node, sync, inbox, identity, signal } = options
+  const replicas: ReplicaOutcome[] = []
+  for (const replica of options.replicas) {
+    signal?.throwIfAborted()
+    try {
+      let peer = replica
+      if (replica.startsWith('/')) {
+        peer = multiaddr(replica).getComponents().findLast(c => c.name === 'p2p')?.value ?? ''
+        if (peer === '') throw new IpmsError('ERR_INVALID_ARGUMENT', `The replica address ${replica} does not end in /p2p/<peer-id>`)
+        await node.dial(replica, { signal })
+      }
+      const result = await sync.syncWith(peer, inbox, { signal })
+      replicas.push({ replica, ok: true, joined: result.joined })
+    } catch (err) {
+      const error = err instanceof IpmsError ? { code: err.code, message: err.message } : { code: 'ERR_SYNC', message: (err as Error).message }
+      replicas.push({ replica, ok: false, joined: 0, error })
+    }
+  }
+  if (replicas.length > 0 && replicas.every(r => !r.ok)) {
+    throw new NoReplicaError(`None of the ${replicas.length} replicas of ${inbox.address} could be synced: ${replicas.map(r => `${r.replica}: ${r.error?.message ?? ''}`).join('; ')}. Check that a host is online and holds a grant`)
+  }
+
+  const store = openMailStore(node.home)
+  const received: StoredMail[] = []
+  const quarantined: QuarantinedMail[] = []
+  const stored: string[] = []
+  let waiting = 0
+  for (const pending of await inbox.pending()) {
+    signal?.throwIfAborted()
+    const envelope = await inbox.getEnvelope(pending.env)
+    if (envelope === undefined) { waiting++; continue }
+    try {
+      const mail = openMail(envelope, { identity, inbox: inbox.address })
+      received.push(await store.saveReceived(pending.hash, pending.env, mail))
+    } catch (err) {
+      if (!(err instanceof IpmsError)) throw err
+      quarantined.push(await store.saveQuarantined(pending.hash, pending.env, envelope, err.code, err.message))
+    }
+    stored.push(pending.hash)
+  }
+  if (options.prune !== false && stored.length > 0) await inbox.prune(stored, identity.seed)
+  return { received, quarantined, waiting, pruned: options.prune === false ? 0 : stored.length, replicas }
+}
