@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { benchEnvelope } from './envelope.ts'
+import { benchInbox } from './inbox.ts'
 import { benchPow } from './pow.ts'
 import type { Row } from './row.ts'
 
@@ -22,7 +23,7 @@ function machine (): string {
 }
 
 const started = new Date()
-const sections: Array<[string, () => Promise<Row[]>]> = [['proof-of-work', benchPow], ['envelope', benchEnvelope]]
+const sections: Array<[string, () => Promise<Row[]>]> = [['proof-of-work', benchPow], ['envelope', benchEnvelope], ['inbox', benchInbox]]
 const rows: Row[] = []
 for (const [name, run] of sections) {
   console.error(`bench: ${name} …`)

@@ -5,9 +5,10 @@
  *
  *   initiator                                         responder
  *   hello { inbox, heads, have, want } ─────────────▶ refused { code, reason }   (not open / not allowed)
- *                                       ◀───────────── blocks { blocks: [{ c: cid, b: bytes }] } …
+ *                                       ◀───────────── blocks { blocks: [{ c: cid, b: bytes }] }
+ *   ack ─────────────────────────────────────────────▶   (one blocks frame in flight at a time)
  *                                       ◀───────────── end   { heads, have, want }
- *   blocks … ──────────────────────────────────────▶
+ *   blocks ─────────────────────────────────────────▶ ◀─ ack …
  *   done ───────────────────────────────────────────▶
  *
  * Each side sends, in one batch, every entry block reachable from its heads that the other does
@@ -48,7 +49,30 @@ export const MAX_SYNC_LIST = 4096
 /** Default deadline of one exchange, ms. */
 export const DEFAULT_SYNC_TIMEOUT_MS = 30_000
 
+/** Bytes of entries plus envelopes one session may hold in memory before it is refused. */
+export const MAX_SYNC_SESSION_BYTES = 256 * 1024 * 1024
+
 const log = logger('ipms:sync')
+
+/**
+ * The varint length prefix of a frame. lpStream treats a RangeError as "read one more byte" and
+ * checks the length only once a varint ends, which a prefix of 0xff bytes never does: so a prefix
+ * that runs past 4 bytes (more than any frame needs) is a protocol error here.
+ */
+function decodeFrameLength (data: { byteLength: number, get: (index: number) => number }): number {
+  let value = 0
+  for (let i = 0; i < data.byteLength && i < 4; i++) {
+    const byte = data.get(i)
+    value += (byte & 0x7f) * 2 ** (7 * i)
+    if (byte < 0x80) return value
+  }
+  if (data.byteLength >= 4) throw new SyncError('the peer sent a frame length prefix longer than any frame needs')
+  throw new RangeError('incomplete varint')
+}
+
+/** Length-prefixed frames, capped, with a read buffer that holds one whole frame. */
+const frames = (stream: Stream): ReturnType<typeof lpStream> =>
+  lpStream(stream, { maxDataLength: MAX_SYNC_FRAME_BYTES, maxBufferSize: MAX_SYNC_FRAME_BYTES + 16, lengthDecoder: decodeFrameLength })
 
 /** Decides whether `peer` may sync `inbox` (grants come with hosting); default: anyone. */
 export type SyncAuthorizer = (peer: string, inbox: Inbox) => boolean | Promise<boolean>
@@ -88,6 +112,8 @@ interface Message {
 
 interface EntryBlock {
   hash: string
+  cid: CID
+  bytes: Uint8Array
   entry: any
 }
 
@@ -121,6 +147,8 @@ export function createInboxSync (options: InboxSyncOptions) {
   /** Per inbox and peer: a push in flight, and whether another is wanted after it. */
   const pushes = new Map<string, { running: Promise<void>, again: boolean }>()
   const unsubscribers = new Map<string, () => void>()
+  /** Entry hash → the peer it is being joined from, while the join runs (see `push`). */
+  const joinedFrom = new Map<string, string>()
 
   // ── what to send ──────────────────────────────────────────────────────────────────────────
 
@@ -162,6 +190,10 @@ export function createInboxSync (options: InboxSyncOptions) {
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return
       await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'blocks', blocks: batch }), { signal })
+      // One blocks frame in flight: the reader acknowledges each once it has taken it in, so a
+      // fast sender never overflows a slow reader's buffer.
+      const ack = await read(lp, signal)
+      if (ack.t !== 'ack') throw new SyncError(`the peer sent "${ack.t}" where an ack was expected`)
       sent += batch.length
       batch = []
       bytes = 0
@@ -195,6 +227,7 @@ export function createInboxSync (options: InboxSyncOptions) {
   const receiveBlocks = async (lp: ReturnType<typeof lpStream>, inbox: Inbox, until: string, signal: AbortSignal): Promise<{ end: Message, entries: Map<string, EntryBlock>, envelopes: Map<string, Uint8Array> }> => {
     const entries = new Map<string, EntryBlock>()
     const envelopes = new Map<string, Uint8Array>()
+    let held = 0
     for (;;) {
       const message = await read(lp, signal)
       if (message.t === until) return { end: message, entries, envelopes }
@@ -210,26 +243,70 @@ export function createInboxSync (options: InboxSyncOptions) {
         }
         let value: any
         try { value = dagCbor.decode(block.b) } catch { continue } // not dag-cbor despite its CID: ignore
-        if (value?.id === inbox.address && Array.isArray(value.next) && value.payload !== undefined) {
+        held += block.b.byteLength
+        if (held > MAX_SYNC_SESSION_BYTES) throw new SyncError(`the peer sent more than ${MAX_SYNC_SESSION_BYTES} bytes in one session`)
+        if (value?.id === inbox.address && Array.isArray(value.next) && Array.isArray(value.refs) && value.payload !== undefined) {
           const hash = cid.toString(base58btc)
-          await blockstore.put(cid, block.b)
-          entries.set(hash, { hash, entry: { ...value, hash } })
+          entries.set(hash, { hash, cid, bytes: block.b, entry: { ...value, hash } })
         } else {
           envelopes.set(cid.toString(), block.b)
         }
       }
+      await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'ack' }), { signal })
     }
   }
 
+  /**
+   * The entries of this session that `head` needs (itself and every ancestor not in the log yet),
+   * or undefined when one of them was not sent: joinEntry would fetch it over the network, holding
+   * the log's join queue for OrbitDB's 30 s timeout.
+   */
+  const closure = async (inbox: Inbox, head: string, entries: Map<string, EntryBlock>): Promise<EntryBlock[] | undefined> => {
+    const needed: EntryBlock[] = []
+    const stack = [head]
+    const seen = new Set<string>()
+    while (stack.length > 0) {
+      const hash = stack.pop()!
+      if (seen.has(hash)) continue
+      seen.add(hash)
+      if (hash !== head && await inbox.log.has(hash)) continue
+      const received = entries.get(hash)
+      if (received === undefined) return undefined
+      const links = [...received.entry.next, ...received.entry.refs]
+      if (!links.every(isEntryHash)) return undefined
+      needed.push(received)
+      stack.push(...links)
+    }
+    return needed
+  }
+
   /** Join the other side's heads (their blocks are local now), keep wanted envelopes. */
-  const apply = async (inbox: Inbox, heads: string[], entries: Map<string, EntryBlock>, envelopes: Map<string, Uint8Array>): Promise<Omit<SyncResult, 'sent'>> => {
+  const apply = async (inbox: Inbox, peer: string, heads: string[], entries: Map<string, EntryBlock>, envelopes: Map<string, Uint8Array>): Promise<Omit<SyncResult, 'sent'>> => {
     const toJoin: any[] = []
+    const incomplete: Array<{ hash: string, reason: string }> = []
     for (const hash of heads) {
       if (await inbox.log.has(hash)) continue
       const received = entries.get(hash)
-      if (received !== undefined) toJoin.push(received.entry)
+      if (received === undefined) continue
+      const needed = await closure(inbox, hash, entries)
+      if (needed === undefined) {
+        incomplete.push({ hash, reason: 'an entry it links to was not sent' })
+        continue
+      }
+      // Only blocks that are about to be joined reach the blockstore.
+      for (const block of needed) await blockstore.put(block.cid, block.bytes)
+      toJoin.push(received.entry)
     }
-    const { joined, refused } = await inbox.joinHeads(toJoin)
+    // Entries that came from `peer` are not pushed back to it: it has them.
+    for (const entry of toJoin) joinedFrom.set(entry.hash, peer)
+    let outcome
+    try {
+      outcome = await inbox.joinHeads(toJoin)
+    } finally {
+      for (const entry of toJoin) joinedFrom.delete(entry.hash)
+    }
+    const joined = outcome.joined
+    const refused = [...incomplete, ...outcome.refused]
     for (const { hash, reason } of refused) log('refused entry %s of %s: %s', hash, inbox.address, reason)
     let kept = 0
     const lacking = missing.get(inbox.address)
@@ -255,7 +332,7 @@ export function createInboxSync (options: InboxSyncOptions) {
   const handle = async (stream: Stream, connection: Connection): Promise<void> => {
     const peer = connection.remotePeer.toString()
     const signal = AbortSignal.timeout(timeoutMs)
-    const lp = lpStream(stream, { maxDataLength: MAX_SYNC_FRAME_BYTES })
+    const lp = frames(stream)
     try {
       const hello = await read(lp, signal)
       const inbox = hello.t === 'hello' && typeof hello.inbox === 'string' ? inboxes.get(hello.inbox) : undefined
@@ -271,7 +348,7 @@ export function createInboxSync (options: InboxSyncOptions) {
       const mine = await headsOf(inbox)
       await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'end', ...mine, want: wanted(inbox) }), { signal })
       const { entries, envelopes } = await receiveBlocks(lp, inbox, 'done', signal)
-      await apply(inbox, theirHeads, entries, envelopes)
+      await apply(inbox, peer, theirHeads, entries, envelopes)
       notePeer(inbox, peer)
       await stream.close({ signal })
       log('served %s to %s: %d blocks sent, %d entries received', inbox.address, peer, sent, entries.size)
@@ -288,13 +365,13 @@ export function createInboxSync (options: InboxSyncOptions) {
     const peerId = typeof peer === 'string' ? peerIdFromString(peer) : peer
     const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(callOptions.signal === undefined ? [] : [callOptions.signal])])
     const stream = await libp2p.dialProtocol(peerId, SYNC_PROTOCOL, { signal })
-    const lp = lpStream(stream, { maxDataLength: MAX_SYNC_FRAME_BYTES })
+    const lp = frames(stream)
     try {
       const mine = await headsOf(inbox)
       await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'hello', inbox: inbox.address, ...mine, want: wanted(inbox) }), { signal })
       const { end, entries, envelopes } = await receiveBlocks(lp, inbox, 'end', signal)
       const theirHeads = hashList(end.heads)
-      const result = await apply(inbox, theirHeads, entries, envelopes)
+      const result = await apply(inbox, peerId.toString(), theirHeads, entries, envelopes)
       const sent = await sendBlocks(lp, inbox, new Set([...theirHeads, ...hashList(end.have)]), envelopeList(end.want), signal)
       await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'done' }), { signal })
       await stream.close({ signal })
@@ -307,9 +384,13 @@ export function createInboxSync (options: InboxSyncOptions) {
     }
   }
 
-  /** Push our heads to every connected replica of `inbox`, one sync per peer at a time. */
-  const push = (inbox: Inbox): void => {
+  /**
+   * Push our heads to every connected replica of `inbox` (but `source`, which sent the entry that
+   * triggered the push), one sync per peer at a time; updates during a sync coalesce into one more.
+   */
+  const push = (inbox: Inbox, source?: string): void => {
     for (const peer of replicas.get(inbox.address) ?? []) {
+      if (peer === source) continue
       if (libp2p.getConnections(peerIdFromString(peer)).length === 0) {
         replicas.get(inbox.address)?.delete(peer)
         continue
@@ -335,7 +416,7 @@ export function createInboxSync (options: InboxSyncOptions) {
     const lacking = new Set<string>()
     for (const mail of await inbox.pending()) if (!await inbox.hasEnvelope(mail.env)) lacking.add(mail.env)
     missing.set(inbox.address, lacking)
-    const onUpdate = (): void => { push(inbox) }
+    const onUpdate = (entry: { hash?: string }): void => { push(inbox, entry?.hash === undefined ? undefined : joinedFrom.get(entry.hash)) }
     const onMail = (mail: { env: string }): void => {
       void inbox.hasEnvelope(mail.env).then(has => { if (!has) lacking.add(mail.env) })
     }

@@ -122,6 +122,9 @@ export function Mailbox () {
 
     const database = await Database({
       ...params,
+      // No back-references: /ipms/sync moves every missing block in one batch, so OrbitDB's
+      // skip-list refs only cost index reads on every join and every index walk.
+      referencesCount: 0,
       onUpdate: async (log: OrbitLog, entry: LogEntry) => { await catchUp(log, [entry]) }
     })
     events = database.events

@@ -1,0 +1,195 @@
+/**
+ * The inbox log: IPMS's `ipms-mailbox` replicated by `/ipms/sync` against a raw OrbitDB 4 `events`
+ * database replicated by OrbitDB's built-in Sync, in the same run, on the same transport
+ * (createNode, 127.0.0.1 TCP, LevelDB homes in os.tmpdir(), removed at the end). 1,000 entries:
+ *
+ * 1. append on one node (IPMS: putEnvelope + add per mail, what a host does per accepted mail);
+ * 2. catch-up of a new replica that connects to a node holding the 1,000 (open + sync, timed until
+ *    the replica holds every entry, and for IPMS every envelope);
+ * 3. live: 1,000 appends on A reaching a connected, already synced replica B.
+ *
+ * IPMS mail is real: 1 KiB bodies sealed with sealMail (envelope ≈ 2 KiB after padding), at PoW
+ * difficulty 0 bits; sealing and stamps are done before any clock starts (delivery is benched
+ * elsewhere). Raw payloads are 1 KiB of random bytes. The raw side lives in bench/inbox-raw.ts.
+ */
+import crypto from 'node:crypto'
+import { pathToFileURL } from 'node:url'
+import type { MailPayload } from '../src/access/payloads.ts'
+import { inboxAddress } from '../src/access/inbox-address.ts'
+import { powChallenge, solvePowSync } from '../src/crypto/pow/index.ts'
+import { createIdentity, type Identity } from '../src/identity/identity.ts'
+import { sealMail } from '../src/mail/seal.ts'
+import type { Inbox } from '../src/stores/open-inbox.ts'
+import { connect, startTestNode, type TestNode } from '../test/helpers/nodes.ts'
+import { startReplica, type Replica } from '../test/helpers/replicas.ts'
+import { benchRawOrbitDB, DEADLINE_MS, measure, notes, waitFor, type Outcome } from './inbox-raw.ts'
+import { formatNumber, type Row } from './row.ts'
+
+const COUNT = 1000
+const WARMUP = 50
+const BITS = 0
+
+interface Prepared { env: string, bytes: Uint8Array, payload: MailPayload }
+
+/** Seal `count` mails with 1 KiB bodies to `owner` and stamp them (0 bits), ready to store. */
+async function prepare (owner: Identity, from: Identity, count: number): Promise<Prepared[]> {
+  const inbox = inboxAddress(owner.peerId, BITS)
+  const body = crypto.randomBytes(768).toString('base64') // 1,024 characters
+  const out: Prepared[] = []
+  for (let i = 0; i < count; i++) {
+    const sealed = await sealMail({ subject: `bench ${i}`, body }, { from, to: owner.peerId, inbox })
+    const ts = Date.now()
+    const pow = solvePowSync(powChallenge({ bits: BITS, ts, inbox, envelopeCid: sealed.cid }), BITS)
+    const env = sealed.cid.toString()
+    out.push({ env, bytes: sealed.envelope, payload: { op: 'MAIL', v: 1, env, size: sealed.envelope.byteLength, ts, pow } })
+  }
+  return out
+}
+
+/** What a host does per accepted mail. */
+async function store (inbox: Inbox, mail: Prepared): Promise<void> {
+  await inbox.putEnvelope(mail.env, mail.bytes)
+  await inbox.add(mail.payload)
+}
+
+/** Count distinct new mail on `inbox` ('mail' events), from now on. */
+function mailCounter (inbox: Inbox): { count: () => number, stop: () => void } {
+  const seen = new Set<string>()
+  const onMail = (mail: { env: string }): void => { seen.add(mail.env) }
+  inbox.events.on('mail', onMail)
+  return { count: () => seen.size, stop: () => { inbox.events.off('mail', onMail) } }
+}
+
+/** Resolve when `replica` holds `count` pending mail of `inbox` and lacks no envelope. */
+async function complete (replica: Replica, inbox: Inbox, counter: { count: () => number }, count: number, signal: AbortSignal): Promise<void> {
+  await waitFor([[inbox.events, 'mail'], [inbox.events, 'synced']], async () =>
+    counter.count() >= count && replica.sync.missingEnvelopes(inbox).length === 0 && (await inbox.pending()).length >= count, signal)
+}
+
+async function benchIpms (a: Replica, b: Replica, owners: [Identity, Identity], sender: Identity): Promise<{ append: Outcome, catchUp: Outcome, live: Outcome }> {
+  const warmOwner = await createIdentity()
+  const [warm, first, second] = await Promise.all([prepare(warmOwner, sender, WARMUP), prepare(owners[0], sender, COUNT), prepare(owners[1], sender, COUNT)])
+
+  // Warm-up (JIT, LevelDB): another owner's inbox.
+  const warmInbox = await a.inbox(warmOwner.peerId, BITS)
+  for (const mail of warm) await store(warmInbox, mail)
+
+  // 1. append
+  const inboxA = await a.inbox(owners[0].peerId, BITS)
+  const append = await measure(async () => {
+    for (const mail of first) await store(inboxA, mail)
+    return undefined
+  })
+
+  // 2. catch-up: b connects (untimed), then opens the inbox and syncs with a (timed) until complete.
+  await connect(b.node, a.node)
+  const catchUp = await measure(async (signal, clock) => {
+    clock.start()
+    const inboxB = await b.inbox(owners[0].peerId, BITS)
+    const counter = mailCounter(inboxB)
+    try {
+      const result = await b.sync.syncWith(a.node.peerId, inboxB, { signal })
+      await complete(b, inboxB, counter, COUNT, signal)
+      clock.stop()
+      return notes(`one session: ${result.joined} head joined, ${result.envelopes} envelopes`)
+    } finally { counter.stop() }
+  })
+
+  // 3. live: a new owner's inbox open on both, b synced once with a (so that a pushes to b), untimed.
+  let stopCounting = (): void => {}
+  const live = await measure(async (signal, clock) => {
+    const liveA = await a.inbox(owners[1].peerId, BITS)
+    const liveB = await b.inbox(owners[1].peerId, BITS)
+    await b.sync.syncWith(a.node.peerId, liveB, { signal })
+    const counter = mailCounter(liveB)
+    let sessions = 0
+    const onSynced = (): void => { sessions++ }
+    liveB.events.on('synced', onSynced)
+    stopCounting = () => { counter.stop(); liveB.events.off('synced', onSynced) }
+    clock.start()
+    let appendMs = 0
+    const appending = (async () => { for (const mail of second) await store(liveA, mail); appendMs = clock.elapsed() })()
+    appending.catch(() => {}) // awaited below; a failure shows there
+    await complete(b, liveB, counter, COUNT, signal)
+    clock.stop()
+    await appending
+    return notes(`A's appends done at ${(appendMs / 1000).toFixed(2)} s`, `${sessions} sync sessions ended on B`)
+  })
+  stopCounting()
+  await Promise.all([a.sync.idle(), b.sync.idle()])
+  return { append, catchUp, live }
+}
+
+const seconds = (ms: number): string => `${formatNumber(ms / 1000, 2)} s`
+const describe = (o: Outcome, rate: boolean): string => {
+  if ('failed' in o) return `${o.failed} (after ${seconds(o.afterMs)})`
+  const main = rate ? `${formatNumber(COUNT / (o.ms / 1000))} entries/s (${seconds(o.ms)})` : `${seconds(o.ms)} (${formatNumber(COUNT / (o.ms / 1000))} entries/s)`
+  return o.note === undefined ? main : `${main}; ${o.note}`
+}
+
+/** A row comparing times (lower is better); ratio = baseline ÷ ipms, target ≥ `want` ×. */
+function timeRow (measureText: string, ipms: Outcome, raw: Outcome, want: number, rawText: string): Row {
+  let ratio: string
+  let met: boolean
+  if ('failed' in ipms) {
+    ratio = 'n/a (IPMS failed)'
+    met = false
+  } else if ('failed' in raw && !raw.timedOut) {
+    // The baseline broke: no figure to compare with, and no verdict.
+    return { measure: measureText, ipms: describe(ipms, false), baseline: `${describe(raw, false)} (${rawText})`, ratio: 'n/a (baseline failed)', target: `≥ ${want} × faster`, met: null }
+  } else if ('failed' in raw) {
+    // The baseline ran into its deadline: a lower bound.
+    const bound = Math.max(raw.afterMs, DEADLINE_MS) / ipms.ms
+    ratio = `> ${formatNumber(bound, 1)} ×`
+    met = bound >= want
+  } else {
+    ratio = `${formatNumber(raw.ms / ipms.ms, 1)} ×`
+    met = raw.ms / ipms.ms >= want
+  }
+  return { measure: measureText, ipms: describe(ipms, false), baseline: `${describe(raw, false)} (${rawText})`, ratio, target: `≥ ${want} × faster`, met }
+}
+
+export async function benchInbox (): Promise<Row[]> {
+  const [owner1, owner2, sender] = await Promise.all([createIdentity(), createIdentity(), createIdentity()])
+  const started: Array<{ cleanup: () => Promise<void> }> = []
+  let raw: Awaited<ReturnType<typeof benchRawOrbitDB>>
+  let ipms: Awaited<ReturnType<typeof benchIpms>>
+  try {
+    // Raw OrbitDB first, on its own two nodes, stopped before IPMS starts.
+    const rawNodes: TestNode[] = []
+    for (let i = 0; i < 2; i++) { const n = await startTestNode(); started.push(n); rawNodes.push(n) }
+    raw = await benchRawOrbitDB(rawNodes[0]!, rawNodes[1]!, COUNT, WARMUP)
+    await Promise.all(rawNodes.map(async n => await n.cleanup()))
+
+    const replicas: Replica[] = []
+    for (let i = 0; i < 2; i++) { const r = await startReplica(); started.push(r); replicas.push(r) }
+    ipms = await benchIpms(replicas[0]!, replicas[1]!, [owner1, owner2], sender)
+  } finally {
+    await Promise.allSettled(started.map(async n => await n.cleanup()))
+  }
+
+  const rawText = 'raw OrbitDB events db, built-in Sync, 1 KiB payloads'
+  const rows: Row[] = []
+  {
+    const base = raw.append
+    const ours = ipms.append
+    const ratio = !('failed' in base) && !('failed' in ours) ? base.ms / ours.ms : undefined
+    rows.push({
+      measure: `inbox append ${formatNumber(COUNT)} on one node (IPMS: putEnvelope + add per mail, sealed 1 KiB-body envelopes, PoW 0 bits, sealed and stamped beforehand)`,
+      ipms: describe(ours, true),
+      baseline: `${describe(base, true)} (${rawText}, db.add per payload)`,
+      ratio: ratio === undefined ? 'n/a' : `${formatNumber(ratio, 2)} ×`,
+      target: '≥ 1.0 ×',
+      met: ratio !== undefined && ratio >= 1
+    })
+  }
+  rows.push(timeRow(`inbox catch-up of a new replica on ${formatNumber(COUNT)} entries (open + sync until every entry, and for IPMS every envelope, is local; connected beforehand)`,
+    ipms.catchUp, raw.catchUp, 5, `${rawText}: open by address, head exchange, entries over bitswap`))
+  rows.push(timeRow(`inbox live: ${formatNumber(COUNT)} appends on A as fast as it can, until a connected synced replica B holds all (IPMS: pushes over /ipms/sync)`,
+    ipms.live, raw.live, 5, `${rawText}: gossipsub head per append`))
+  return rows
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  for (const row of await benchInbox()) console.log(row)
+}
