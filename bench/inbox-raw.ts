@@ -4,7 +4,8 @@
  * Raw = an OrbitDB 4 `events` database opened with default options (IPFSAccessController, one
  * writer; OrbitDB's built-in Sync on: gossipsub topic + `/orbitdb/heads` exchange, missing entries
  * fetched over bitswap), 1 KiB random payloads, on the same kind of node as IPMS (createNode,
- * 127.0.0.1 TCP, LevelDB homes in os.tmpdir()).
+ * 127.0.0.1 TCP, LevelDB homes in os.tmpdir()), in an OrbitDB instance of its own with OrbitDB's
+ * default identity (secp256k1), as OrbitDB ships.
  *
  * "B has all N entries" is detected without walking the log: with one writer an entry's Lamport
  * time is its position (1…N), and `log.joinEntry` fetches and verifies every missing ancestor before
@@ -16,6 +17,8 @@
  * turns an uncaught exception or unhandled rejection during a measure into a reported failure.
  */
 import crypto from 'node:crypto'
+import { join } from 'node:path'
+import { createOrbitDB, type OrbitDB } from '@orbitdb/core'
 import type { EventEmitter } from 'node:events'
 import { connect } from '../test/helpers/nodes.ts'
 import type { TestNode } from '../test/helpers/nodes.ts'
@@ -167,8 +170,22 @@ const errorsNote = (errors: string[]): string | undefined =>
 export const rawPayloads = (count: number): Uint8Array[] =>
   Array.from({ length: count }, () => new Uint8Array(crypto.randomBytes(1024)))
 
+/**
+ * Raw OrbitDB as it ships: its own instance on the node's Helia, with its default identity
+ * (secp256k1 in pure JS), not the Ed25519 key IPMS gives the node's OrbitDB.
+ */
+const rawInstances = new Map<TestNode, Promise<OrbitDB>>()
+const rawOrbitDB = async (node: TestNode): Promise<OrbitDB> => {
+  let instance = rawInstances.get(node)
+  if (instance === undefined) {
+    instance = createOrbitDB({ ipfs: node.node.helia, directory: join(node.home, 'raw-orbitdb'), id: `raw-${node.node.peerId}` })
+    rawInstances.set(node, instance)
+  }
+  return await instance
+}
+
 const open = async (node: TestNode, address: string): Promise<EventsDb> =>
-  await node.node.orbitdb.open(address, { type: 'events' }) as unknown as EventsDb
+  await (await rawOrbitDB(node)).open(address, { type: 'events' }) as unknown as EventsDb
 
 /**
  * The three raw measures on nodes `a` and `b` (connected here). `a` gets the databases; `b` is
@@ -241,5 +258,10 @@ export async function benchRawOrbitDB (a: TestNode, b: TestNode, count: number, 
   t?.stop()
   await liveB?.close().catch(() => {})
   await liveA?.close().catch(() => {})
+  for (const node of [a, b]) {
+    const instance = rawInstances.get(node)
+    rawInstances.delete(node)
+    await (await instance)?.stop().catch(() => {})
+  }
   return { append, catchUp, live }
 }

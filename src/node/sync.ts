@@ -48,6 +48,8 @@ const BATCH_BYTES = 1024 * 1024
 export const MAX_SYNC_LIST = 4096
 /** Default deadline of one exchange, ms. */
 export const DEFAULT_SYNC_TIMEOUT_MS = 30_000
+/** Default gathering delay of a push, ms: short against mail latency, long against a burst. */
+export const DEFAULT_PUSH_DELAY_MS = 10
 
 /** Bytes of entries plus envelopes one session may hold in memory before it is refused. */
 export const MAX_SYNC_SESSION_BYTES = 256 * 1024 * 1024
@@ -84,6 +86,8 @@ export interface InboxSyncOptions {
   authorize?: SyncAuthorizer
   /** Deadline of one exchange, ms. Default 30 000. */
   timeoutMs?: number
+  /** How long a push waits for more updates to gather before it syncs, ms. Default 10. */
+  pushDelayMs?: number
 }
 
 /** What one exchange did, from this side. */
@@ -139,6 +143,7 @@ export function createInboxSync (options: InboxSyncOptions) {
   const { libp2p, blockstore } = options
   const authorize = options.authorize ?? (() => true)
   const timeoutMs = options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS
+  const pushDelayMs = options.pushDelayMs ?? DEFAULT_PUSH_DELAY_MS
   const inboxes = new Map<string, Inbox>()
   /** Per inbox: peers that replicate it with us (synced at least once, still connected). */
   const replicas = new Map<string, Set<string>>()
@@ -400,6 +405,9 @@ export function createInboxSync (options: InboxSyncOptions) {
       if (current !== undefined) { current.again = true; continue }
       const state = { running: Promise.resolve(), again: false }
       state.running = (async () => {
+        // Let the appends of one burst gather into one session (as Nagle does for packets): a
+        // session costs a stream and four round trips, an entry in it a few hundred bytes.
+        await new Promise(resolve => setTimeout(resolve, pushDelayMs).unref())
         do {
           state.again = false
           try { await syncWith(peer, inbox) } catch (err) { log('push of %s to %s failed: %s', inbox.address, peer, (err as Error).message) }

@@ -306,3 +306,22 @@ test('an aborted start-up stops what it started and releases the home', async (t
   const node = await createNode({ home, identity })
   await node.stop()
 })
+
+test('OrbitDB signs log entries with an Ed25519 key of its own (native speed), kept across restarts', async (t) => {
+  const home = await makeTempHome()
+  t.after(async () => { await rm(home, { recursive: true, force: true }) })
+  const identity = await createIdentity()
+  const first = await createNode({ home, identity })
+  const { publicKey, id } = first.orbitdb.identity
+  await first.stop()
+  // 32 bytes in hex: Ed25519 (OrbitDB's default, secp256k1, has 33-byte keys).
+  assert.match(publicKey, /^[0-9a-f]{64}$/)
+  assert.notEqual(publicKey, Buffer.from(identity.publicKey).toString('hex'), 'not the user\'s own key')
+  const again = await createNode({ home, identity })
+  try {
+    assert.equal(again.orbitdb.identity.publicKey, publicKey)
+    assert.equal(again.orbitdb.identity.id, id)
+  } finally {
+    await again.stop()
+  }
+})
