@@ -132,6 +132,18 @@ const envelopeList = (value: unknown): string[] => {
   return value
 }
 
+/** LevelDB operations in flight at once: each is a thread-pool round trip, mostly waiting. */
+const STORE_CONCURRENCY = 16
+
+/** Run `fn` over `items` with at most STORE_CONCURRENCY calls in flight. */
+async function inParallel<T> (items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!)
+  }
+  await Promise.all(Array.from({ length: Math.min(STORE_CONCURRENCY, items.length) }, worker))
+}
+
 async function readBlock (blockstore: InboxSyncOptions['blockstore'], cid: CID): Promise<Uint8Array> {
   const chunks: Uint8Array[] = []
   for await (const chunk of blockstore.get(cid, { offline: true })) chunks.push(chunk)
@@ -299,7 +311,7 @@ export function createInboxSync (options: InboxSyncOptions) {
         continue
       }
       // Only blocks that are about to be joined reach the blockstore.
-      for (const block of needed) await blockstore.put(block.cid, block.bytes)
+      await inParallel(needed, async block => { await blockstore.put(block.cid, block.bytes) })
       toJoin.push(received.entry)
     }
     // Entries that came from `peer` are not pushed back to it: it has them.
@@ -315,12 +327,12 @@ export function createInboxSync (options: InboxSyncOptions) {
     for (const { hash, reason } of refused) log('refused entry %s of %s: %s', hash, inbox.address, reason)
     let kept = 0
     const lacking = missing.get(inbox.address)
-    for (const [env, bytes] of envelopes) {
-      if (!await inbox.wantsEnvelope(env)) continue
+    await inParallel([...envelopes], async ([env, bytes]) => {
+      if (!await inbox.wantsEnvelope(env)) return
       await inbox.putEnvelope(env, bytes)
       lacking?.delete(env)
       kept++
-    }
+    })
     const result = { joined: joined.length, refused: refused.length, envelopes: kept }
     inbox.events.emit('synced', result)
     return result
