@@ -17,10 +17,11 @@
  * turns an uncaught exception or unhandled rejection during a measure into a reported failure.
  */
 import crypto from 'node:crypto'
+import type { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { createOrbitDB, type OrbitDB } from '@orbitdb/core'
-import type { EventEmitter } from 'node:events'
 import { connect } from '../test/helpers/nodes.ts'
+import { waitFor } from '../test/helpers/wait.ts'
 import type { TestNode } from '../test/helpers/nodes.ts'
 
 /** Deadline of one measure, ms. */
@@ -28,58 +29,6 @@ export const DEADLINE_MS = 120_000
 
 /** A measured time, or why there is none. */
 export type Outcome = { ms: number, note?: string } | { failed: string, afterMs: number, timedOut: boolean }
-
-type Source = EventEmitter | EventTarget
-
-const listen = (source: Source, event: string, fn: () => void): () => void => {
-  if ('on' in source && typeof source.on === 'function') {
-    source.on(event, fn)
-    return () => { source.off(event, fn) }
-  }
-  (source as EventTarget).addEventListener(event, fn)
-  return () => { (source as EventTarget).removeEventListener(event, fn) }
-}
-
-/**
- * Resolve when `check()` holds: checked now and after each of `events` (checks never overlap; an
- * event during a check schedules one more). Rejects when `signal` aborts first.
- */
-export async function waitFor (events: Array<[Source, string]>, check: () => boolean | Promise<boolean>, signal: AbortSignal): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const offs: Array<() => void> = []
-    let checking = false
-    let again = false
-    let done = false
-    const finish = (err?: unknown): void => {
-      if (done) return
-      done = true
-      for (const off of offs) off()
-      signal.removeEventListener('abort', onAbort)
-      if (err === undefined) resolve(); else reject(err)
-    }
-    const onAbort = (): void => { finish(signal.reason) }
-    const onEvent = (): void => {
-      if (checking) { again = true; return }
-      checking = true
-      void (async () => {
-        try {
-          do {
-            again = false
-            if (await check()) { finish(); return }
-          } while (again && !done)
-        } catch (err) {
-          finish(err)
-        } finally {
-          checking = false
-        }
-      })()
-    }
-    if (signal.aborted) { onAbort(); return }
-    signal.addEventListener('abort', onAbort, { once: true })
-    for (const [source, event] of events) offs.push(listen(source, event, onEvent))
-    onEvent()
-  })
-}
 
 /** Uncaught exceptions and unhandled rejections while a measure runs: recorded, and they abort `signal`. */
 export function trapCrashes (): { signal: AbortSignal, errors: string[], release: () => void } {

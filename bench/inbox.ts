@@ -22,7 +22,8 @@ import { sealMail } from '../src/mail/seal.ts'
 import type { Inbox } from '../src/stores/open-inbox.ts'
 import { connect, startTestNode, type TestNode } from '../test/helpers/nodes.ts'
 import { startReplica, type Replica } from '../test/helpers/replicas.ts'
-import { benchRawOrbitDB, DEADLINE_MS, measure, notes, waitFor, type Outcome } from './inbox-raw.ts'
+import { benchRawOrbitDB, DEADLINE_MS, measure, notes, type Outcome } from './inbox-raw.ts'
+import { waitFor } from '../test/helpers/wait.ts'
 import { formatNumber, type Row } from './row.ts'
 
 const COUNT = 1000

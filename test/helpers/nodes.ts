@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createIdentity, type Identity } from '../../src/identity/index.ts'
 import { createNode, type CreateNodeOptions, type IpmsNode } from '../../src/node/index.ts'
+import { waitFor } from './wait.ts'
 
 /** Default deadline of the helpers' waits, in ms. */
 export const DEFAULT_WAIT_MS = 10_000
@@ -100,36 +101,5 @@ export async function waitIdentified (node: IpmsNode, peerId: string, signal: Ab
  * Rejects with the signal's reason when it aborts first.
  */
 export async function waitForEvent (target: EventTarget, events: string[], check: () => boolean | Promise<boolean>, signal: AbortSignal): Promise<void> {
-  if (await check()) return
-  await new Promise<void>((resolve, reject) => {
-    let checking = false
-    let again = false
-    const finish = (err?: unknown): void => {
-      for (const name of events) target.removeEventListener(name, onEvent)
-      signal.removeEventListener('abort', onAbort)
-      if (err === undefined) resolve()
-      else reject(err)
-    }
-    const onAbort = (): void => { finish(signal.reason) }
-    const onEvent = (): void => {
-      if (checking) { again = true; return }
-      checking = true
-      void (async () => {
-        try {
-          do {
-            again = false
-            if (await check()) { finish(); return }
-          } while (again)
-        } catch (err) {
-          finish(err)
-        } finally {
-          checking = false
-        }
-      })()
-    }
-    if (signal.aborted) { onAbort(); return }
-    signal.addEventListener('abort', onAbort, { once: true })
-    for (const name of events) target.addEventListener(name, onEvent)
-    onEvent() // the state may have changed between the first check and the listeners
-  })
+  await waitFor(events.map(event => [target, event]), check, signal)
 }

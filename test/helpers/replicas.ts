@@ -47,3 +47,19 @@ export async function putMail (inbox: Inbox, from: Identity, body: string): Prom
   const hash = await inbox.add({ op: 'MAIL', v: 1, env, size: sealed.envelope.byteLength, ts, pow })
   return { hash, env, id: sealed.mail.id }
 }
+
+/** A starter of replicas that remembers them, for one test file: `after(replica.stopAll)`. */
+export interface ReplicaPool {
+  (options?: Parameters<typeof startReplica>[0]): Promise<Replica>
+  stopAll: () => Promise<void>
+}
+
+export function replicaPool (): ReplicaPool {
+  const started: Replica[] = []
+  const start = async (options: Parameters<typeof startReplica>[0] = {}): Promise<Replica> => {
+    const replica = await startReplica(options)
+    started.push(replica)
+    return replica
+  }
+  return Object.assign(start, { stopAll: async () => { await Promise.all(started.splice(0).map(async r => await r.cleanup())) } })
+}

@@ -16,19 +16,14 @@ import { openMailStore } from '../../src/mail/mail-store.ts'
 import { envelopeCid } from '../../src/mail/seal.ts'
 import { readInbox } from '../../src/node/read-inbox.ts'
 import type { Inbox } from '../../src/stores/open-inbox.ts'
-import { putMail, startReplica, type Replica } from '../helpers/replicas.ts'
+import { putMail, replicaPool } from '../helpers/replicas.ts'
 
 const BITS = 8
 let owner: Identity, alice: Identity, carol: Identity
-const started: Replica[] = []
+const replica = replicaPool()
 before(async () => { [owner, alice, carol] = await Promise.all([createIdentity(), createIdentity(), createIdentity()]) })
-after(async () => { await Promise.all(started.map(async r => await r.cleanup())) })
+after(replica.stopAll)
 
-async function replica (options: Parameters<typeof startReplica>[0] = {}): Promise<Replica> {
-  const r = await startReplica(options)
-  started.push(r)
-  return r
-}
 
 /** A mail alice signed for carol, re-sealed to the owner: it decrypts but is misaddressed. */
 async function putForwardedMail (inbox: Inbox): Promise<string> {

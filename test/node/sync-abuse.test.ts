@@ -26,7 +26,7 @@ import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import type { Inbox } from '../../src/stores/open-inbox.ts'
 import { mailPayload, randomEntryHash } from '../helpers/inbox.ts'
 import { connect, DEFAULT_WAIT_MS } from '../helpers/nodes.ts'
-import { putMail, startReplica, type Replica } from '../helpers/replicas.ts'
+import { putMail, replicaPool, type Replica } from '../helpers/replicas.ts'
 
 const BITS = 8
 const V = FORMAT_VERSION
@@ -35,13 +35,8 @@ let owner: Identity, alice: Identity, carol: Identity
 /** H: the honest replica under attack; me: the owner's node; attacker: sends the raw frames. */
 let H: Replica, me: Replica, attacker: Replica
 let hInbox: Inbox, myInbox: Inbox
-const started: Replica[] = []
+const replica = replicaPool()
 
-async function replica (options: Parameters<typeof startReplica>[0] = {}): Promise<Replica> {
-  const r = await startReplica(options)
-  started.push(r)
-  return r
-}
 
 before(async () => {
   [owner, alice, carol] = await Promise.all([createIdentity(), createIdentity(), createIdentity()])
@@ -52,7 +47,7 @@ before(async () => {
   await putMail(hInbox, carol, 'second, before any attack')
   await Promise.all([connect(attacker.node, H.node), connect(me.node, H.node)])
 })
-after(async () => { await Promise.all(started.map(async r => await r.cleanup())) })
+after(replica.stopAll)
 
 // ── waiting with a deadline ─────────────────────────────────────────────────────────────────
 

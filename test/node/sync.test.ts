@@ -9,36 +9,19 @@ import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { openMail } from '../../src/mail/seal.ts'
 import { mailPayload } from '../helpers/inbox.ts'
 import { connect, DEFAULT_WAIT_MS } from '../helpers/nodes.ts'
-import { putMail, startReplica, type Replica } from '../helpers/replicas.ts'
+import { putMail, replicaPool } from '../helpers/replicas.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 const BITS = 8
 let owner: Identity, alice: Identity, carol: Identity
-const started: Replica[] = []
+const replica = replicaPool()
 before(async () => { [owner, alice, carol] = await Promise.all([createIdentity(), createIdentity(), createIdentity()]) })
-after(async () => { await Promise.all(started.map(async r => await r.cleanup())) })
+after(replica.stopAll)
 
-async function replica (options: Parameters<typeof startReplica>[0] = {}): Promise<Replica> {
-  const r = await startReplica(options)
-  started.push(r)
-  return r
-}
 
-/** Resolve when `check()` holds, re-checking on each event of `emitter`; reject at the deadline. */
+/** Resolve when `check()` holds, re-checking on each `event` of `emitter`; reject at the deadline. */
 async function until (emitter: NodeJS.EventEmitter, event: string, check: () => Promise<boolean>, ms = DEFAULT_WAIT_MS): Promise<void> {
-  if (await check()) return
-  await new Promise<void>((resolve, reject) => {
-    const signal = AbortSignal.timeout(ms)
-    const onEvent = (): void => { void check().then(ok => { if (ok) finish() }, finish) }
-    const finish = (err?: unknown): void => {
-      emitter.off(event, onEvent)
-      signal.removeEventListener('abort', onAbort)
-      if (err === undefined) resolve(); else reject(err)
-    }
-    const onAbort = (): void => { finish(new Error(`timed out waiting for "${event}"`)) }
-    signal.addEventListener('abort', onAbort)
-    emitter.on(event, onEvent)
-    onEvent()
-  })
+  await waitFor([[emitter, event]], check, AbortSignal.timeout(ms))
 }
 
 describe('offline delivery through a host', () => {
