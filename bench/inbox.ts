@@ -6,7 +6,8 @@
  * 1. append on one node (IPMS: putEnvelope + add per mail, what a host does per accepted mail);
  * 2. catch-up of a new replica that connects to a node holding the 1,000 (open + sync, timed until
  *    the replica holds every entry, and for IPMS every envelope);
- * 3. live: 1,000 appends on A reaching a connected, already synced replica B.
+ * 3. live: 1,000 appends on A reaching a connected, already synced replica B;
+ * 4. the owner's read of the 1,000 pending mails (sync, open, store, prune), against (2)'s baseline.
  *
  * IPMS mail is real: 1 KiB bodies sealed with sealMail (envelope ≈ 2 KiB after padding), at PoW
  * difficulty 0 bits; sealing and stamps are done before any clock starts (delivery is benched
@@ -19,6 +20,7 @@ import { inboxAddress } from '../src/access/inbox-address.ts'
 import { powChallenge, solvePowSync } from '../src/crypto/pow/index.ts'
 import { createIdentity, type Identity } from '../src/identity/identity.ts'
 import { sealMail } from '../src/mail/seal.ts'
+import { readInbox } from '../src/node/read-inbox.ts'
 import type { Inbox } from '../src/stores/open-inbox.ts'
 import { connect, startTestNode, type TestNode } from '../test/helpers/nodes.ts'
 import { startReplica, type Replica } from '../test/helpers/replicas.ts'
@@ -67,7 +69,7 @@ async function complete (replica: Replica, inbox: Inbox, counter: { count: () =>
     counter.count() >= count && replica.sync.missingEnvelopes(inbox).length === 0 && (await inbox.pending()).length >= count, signal)
 }
 
-async function benchIpms (a: Replica, b: Replica, owners: [Identity, Identity], sender: Identity): Promise<{ append: Outcome, catchUp: Outcome, live: Outcome }> {
+async function benchIpms (a: Replica, b: Replica, owners: [Identity, Identity], sender: Identity): Promise<{ append: Outcome, catchUp: Outcome, live: Outcome, ownerRead: Outcome }> {
   const warmOwner = await createIdentity()
   const [warm, first, second] = await Promise.all([prepare(warmOwner, sender, WARMUP), prepare(owners[0], sender, COUNT), prepare(owners[1], sender, COUNT)])
 
@@ -118,7 +120,21 @@ async function benchIpms (a: Replica, b: Replica, owners: [Identity, Identity], 
   })
   stopCounting()
   await Promise.all([a.sync.idle(), b.sync.idle()])
-  return { append, catchUp, live }
+
+  // 4. the owner's read of the 1,000 pending mails on a: a fresh node as the owner (untimed start),
+  // then sync + open + verify + store (fsync per mail) + prune, timed.
+  let ownerNode: Replica | undefined
+  const ownerRead = await measure(async (signal, clock) => {
+    ownerNode = await startReplica({ identity: owners[0] })
+    const inbox = await ownerNode.inbox(owners[0].peerId, BITS)
+    clock.start()
+    const result = await readInbox({ node: ownerNode.node, sync: ownerNode.sync, inbox, identity: owners[0], replicas: [a.node.multiaddrs()[0]!], signal })
+    clock.stop()
+    return notes(`${result.received.length} stored, ${result.quarantined.length} quarantined, ${result.pruned} pruned`)
+  })
+  await ownerNode?.sync.idle()
+  await ownerNode?.cleanup()
+  return { append, catchUp, live, ownerRead }
 }
 
 const seconds = (ms: number): string => `${formatNumber(ms / 1000, 2)} s`
@@ -188,6 +204,19 @@ export async function benchInbox (): Promise<Row[]> {
     ipms.catchUp, raw.catchUp, 5, `${rawText}: open by address, head exchange, entries over bitswap`))
   rows.push(timeRow(`inbox live: ${formatNumber(COUNT)} appends on A as fast as it can, until a connected synced replica B holds all (IPMS: pushes over /ipms/sync)`,
     ipms.live, raw.live, 5, `${rawText}: gossipsub head per append`))
+  {
+    const read = ipms.ownerRead
+    const base = raw.catchUp
+    const ratio = !('failed' in read) && !('failed' in base) ? base.ms / read.ms : undefined
+    rows.push({
+      measure: `owner read of ${formatNumber(COUNT)} pending mails from one host (readInbox: sync, open + verify each, store with fsync, prune)`,
+      ipms: 'failed' in read ? describe(read, false) : `${formatNumber(COUNT / (read.ms / 1000))} mails/s (${seconds(read.ms)})${read.note === undefined ? '' : `; ${read.note}`}`,
+      baseline: `${describe(base, false)} (${rawText}: catch-up of a new replica, the row above)`,
+      ratio: ratio === undefined ? 'n/a' : `${formatNumber(ratio, 1)} ×`,
+      target: '— (against the catch-up baseline)',
+      met: null
+    })
+  }
   return rows
 }
 

@@ -5,7 +5,7 @@
  *   <home>/mail/quarantine/<entry hash>.cbor    dag-cbor { v: 1, entry, env, receivedAt, code, reason, envelope }
  *
  * A mail is written here, durably, before the hosts are told to drop it: write a temporary file,
- * fsync it, rename it into place, fsync the directory. Files are named by the MAIL entry's hash,
+ * fsync it, rename it into place; `flush()` then fsyncs the directories once for the whole batch. Files are named by the MAIL entry's hash,
  * so storing the same mail twice (a crash between storing and pruning) is harmless.
  * Envelopes that fail to open are kept whole in quarantine with the reason, never dropped: a bug
  * or a newer format can still be read later.
@@ -43,8 +43,11 @@ export interface QuarantinedMail {
 const RECEIVED = 'received'
 const QUARANTINE = 'quarantine'
 
-/** Write a file atomically and durably (temp, fsync, rename, fsync the directory). */
-async function writeDurably (directory: string, name: string, bytes: Uint8Array): Promise<void> {
+/**
+ * Write a file atomically with its data on disk (temp file, fsync, rename). The rename itself is
+ * durable once the directory is fsync'd: `flush()` does that once for a whole batch.
+ */
+async function writeFileSynced (directory: string, name: string, bytes: Uint8Array): Promise<void> {
   const temp = join(directory, `.${name}.${randomBytes(6).toString('hex')}.tmp`)
   const file = await open(temp, 'wx', 0o600)
   try {
@@ -54,6 +57,9 @@ async function writeDurably (directory: string, name: string, bytes: Uint8Array)
     await file.close()
   }
   await rename(temp, join(directory, name))
+}
+
+async function syncDirectory (directory: string): Promise<void> {
   const dir = await open(directory, 'r')
   try { await dir.sync() } finally { await dir.close() }
 }
@@ -77,6 +83,8 @@ export interface MailStore {
   /** Received mail, newest first (by the mail's date). */
   received: () => Promise<StoredMail[]>
   quarantined: () => Promise<QuarantinedMail[]>
+  /** Make every save so far durable (fsync the directories): call before telling hosts to prune. */
+  flush: () => Promise<void>
 }
 
 /** The mail store of an IPMS home (directories created 0700 on first use). */
@@ -90,15 +98,18 @@ export function openMailStore (home: string): MailStore {
   return {
     saveReceived: async (entry, env, mail) => {
       const stored: StoredMail = { v: FORMAT_VERSION, entry, env, receivedAt: Date.now(), mail }
-      await writeDurably(await ensure(RECEIVED), `${entry}.cbor`, dagCbor.encode(stored))
+      await writeFileSynced(await ensure(RECEIVED), `${entry}.cbor`, dagCbor.encode(stored))
       return stored
     },
     saveQuarantined: async (entry, env, envelope, code, reason) => {
       const stored: QuarantinedMail = { v: FORMAT_VERSION, entry, env, receivedAt: Date.now(), code, reason, envelope }
-      await writeDurably(await ensure(QUARANTINE), `${entry}.cbor`, dagCbor.encode(stored))
+      await writeFileSynced(await ensure(QUARANTINE), `${entry}.cbor`, dagCbor.encode(stored))
       return stored
     },
     received: async () => (await readAll<StoredMail>(join(root, RECEIVED))).sort((a, b) => b.mail.date - a.mail.date),
-    quarantined: async () => await readAll<QuarantinedMail>(join(root, QUARANTINE))
+    quarantined: async () => await readAll<QuarantinedMail>(join(root, QUARANTINE)),
+    flush: async () => {
+      for (const name of [RECEIVED, QUARANTINE]) await syncDirectory(await ensure(name))
+    }
   }
 }

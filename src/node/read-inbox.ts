@@ -16,6 +16,9 @@ import type { Inbox } from '../stores/open-inbox.ts'
 import type { IpmsNode } from './create-node.ts'
 import type { InboxSync } from './sync.ts'
 
+/** Mails opened and stored at once. */
+const READ_CONCURRENCY = 16
+
 export interface ReadInboxOptions {
   node: IpmsNode
   sync: InboxSync
@@ -79,19 +82,29 @@ export async function readInbox (options: ReadInboxOptions): Promise<ReadInboxRe
   const quarantined: QuarantinedMail[] = []
   const stored: string[] = []
   let waiting = 0
-  for (const pending of await inbox.pending()) {
-    signal?.throwIfAborted()
-    const envelope = await inbox.getEnvelope(pending.env)
-    if (envelope === undefined) { waiting++; continue }
-    try {
-      const mail = openMail(envelope, { identity, inbox: inbox.address })
-      received.push(await store.saveReceived(pending.hash, pending.env, mail))
-    } catch (err) {
-      if (!(err instanceof IpmsError)) throw err
-      quarantined.push(await store.saveQuarantined(pending.hash, pending.env, envelope, err.code, err.message))
+  const pendingMail = await inbox.pending()
+  let next = 0
+  // A few mails in flight at once: each store is mostly waiting on fsync.
+  const worker = async (): Promise<void> => {
+    while (next < pendingMail.length) {
+      signal?.throwIfAborted()
+      const pending = pendingMail[next++]!
+      const envelope = await inbox.getEnvelope(pending.env)
+      if (envelope === undefined) { waiting++; continue }
+      try {
+        const mail = openMail(envelope, { identity, inbox: inbox.address })
+        received.push(await store.saveReceived(pending.hash, pending.env, mail))
+      } catch (err) {
+        if (!(err instanceof IpmsError)) throw err
+        quarantined.push(await store.saveQuarantined(pending.hash, pending.env, envelope, err.code, err.message))
+      }
+      stored.push(pending.hash)
     }
-    stored.push(pending.hash)
   }
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, pendingMail.length) }, worker))
+  received.sort((a, b) => b.mail.date - a.mail.date)
+  // Every stored mail is on disk, renames included, before the hosts are told to drop it.
+  if (stored.length > 0) await store.flush()
   if (options.prune !== false && stored.length > 0) await inbox.prune(stored, identity.seed)
   return { received, quarantined, waiting, pruned: options.prune === false ? 0 : stored.length, replicas }
 }
