@@ -34,8 +34,11 @@ describe('offline delivery through a host', () => {
     const me = await replica({ identity: owner })
     const myInbox = await me.inbox(owner.peerId, BITS)
     await connect(me.node, host.node)
+    const announced: string[] = []
+    myInbox.events.on('mail', (mail: { hash: string }) => announced.push(mail.hash))
     const result = await me.sync.syncWith(host.node.peerId, myInbox)
     assert.equal(result.joined > 0, true)
+    assert.deepEqual(announced.sort(), sent.map(s => s.hash).sort(), "a 'mail' event for each mail that came by replication")
     assert.equal(result.envelopes, 2)
     const pending = await myInbox.pending()
     assert.deepEqual(pending.map(m => m.hash).sort(), sent.map(s => s.hash).sort())
