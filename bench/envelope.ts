@@ -16,7 +16,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { decodeEnvelope, openEnvelope, sealEnvelope } from '../src/crypto/envelope.ts'
 import { createIdentity } from '../src/identity/identity.ts'
 import { openMail, sealMail } from '../src/mail/seal.ts'
-import { formatNumber, ratePerSecond, type Row } from './row.ts'
+import { printRows, formatNumber, ratePerSecond, type Row } from './row.ts'
 
 const MiB = 1024 * 1024
 const INBOX = '/orbitdb/zdpuAxhSowUQaEAyN3FmRF8JuKBNSGNb1x6hVpFUvVMXUNGtV'
@@ -176,6 +176,4 @@ async function parallelPairs (threads: number, ms: number): Promise<number> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  for (const row of await benchEnvelope()) console.log(row)
-}
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await printRows(benchEnvelope)

@@ -26,7 +26,7 @@ import { connect, startTestNode, type TestNode } from '../test/helpers/nodes.ts'
 import { startReplica, type Replica } from '../test/helpers/replicas.ts'
 import { benchRawOrbitDB, DEADLINE_MS, measure, notes, type Outcome } from './inbox-raw.ts'
 import { waitFor } from '../test/helpers/wait.ts'
-import { formatNumber, type Row } from './row.ts'
+import { printRows, formatNumber, type Row } from './row.ts'
 
 const COUNT = 1000
 const WARMUP = 50
@@ -220,6 +220,4 @@ export async function benchInbox (): Promise<Row[]> {
   return rows
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  for (const row of await benchInbox()) console.log(row)
-}
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await printRows(benchInbox)

@@ -18,7 +18,7 @@ import { promisify } from 'node:util'
 import { DEFAULT_POW_BITS } from '../src/constants.ts'
 import { closePowPool, solvePow, verifyPow, type PowProgress } from '../src/crypto/pow/index.ts'
 import { CONTROL_SLOTS, powMidstate, scanNonces } from '../src/crypto/pow/sha256-block.ts'
-import { formatNumber, median, type Row } from './row.ts'
+import { printRows, formatNumber, median, type Row } from './row.ts'
 
 /** Solves per difficulty: enough for a median at low bits, fewer where each takes seconds. */
 const SOLVES: Record<number, number> = { 20: 15, 21: 15, 22: 15, 23: 15, 24: 25, 25: 7, 26: 5 }
@@ -136,6 +136,4 @@ export async function benchPow (): Promise<Row[]> {
   return rows
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  for (const row of await benchPow()) console.log(row)
-}
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await printRows(benchPow)

@@ -42,3 +42,13 @@ export async function ratePerSecond (fn: () => unknown, ms: number, warmup = 50)
   }
   return calls / (elapsed / 1000)
 }
+
+/**
+ * The entry point of a bench section run as a script: rows as objects for a person, or with
+ * `--json` as one JSON line on stdout for bench/run.ts, which runs each section in its own process.
+ */
+export async function printRows (bench: () => Promise<Row[]>): Promise<void> {
+  const rows = await bench()
+  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(rows)}\n`)
+  else for (const row of rows) console.log(row)
+}
