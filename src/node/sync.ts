@@ -82,7 +82,11 @@ export type SyncAuthorizer = (peer: string, inbox: Inbox) => boolean | Promise<b
 export interface InboxSyncOptions {
   libp2p: Libp2p
   /** Helia's blockstore, where entry blocks go before they are joined. */
-  blockstore: { put: (cid: CID, bytes: Uint8Array) => Promise<unknown>, has: (cid: CID) => Promise<boolean>, get: (cid: CID, options?: { offline?: boolean }) => Iterable<Uint8Array> | AsyncIterable<Uint8Array> }
+  blockstore: {
+    put: (cid: CID, bytes: Uint8Array) => unknown
+    has: (cid: CID) => boolean | Promise<boolean>
+    get: (cid: CID, options?: { offline?: boolean }) => Iterable<Uint8Array> | AsyncIterable<Uint8Array>
+  }
   authorize?: SyncAuthorizer
   /** Deadline of one exchange, ms. Default 30 000. */
   timeoutMs?: number

@@ -14,7 +14,7 @@ export interface Replica extends TestNode {
 
 export async function startReplica (options: { identity?: Identity, home?: string, authorize?: SyncAuthorizer } = {}): Promise<Replica> {
   const test = await startTestNode({ identity: options.identity, home: options.home })
-  const sync = createInboxSync({ libp2p: test.node.libp2p as never, blockstore: test.node.helia.blockstore as never, authorize: options.authorize })
+  const sync = createInboxSync({ libp2p: test.node.libp2p, blockstore: test.node.helia.blockstore, authorize: options.authorize })
   await sync.start()
   const opened = new Map<string, Inbox>()
   return {
