@@ -14,6 +14,8 @@ export const TAG_ENVELOPE = 'ipms/envelope/v1'
 export const TAG_POW = 'ipms/pow/v1'
 export const TAG_IDENTITY_FILE = 'ipms/identity/v1'
 export const TAG_PRUNE = 'ipms/prune/v1'
+export const TAG_GRANT = 'ipms/grant/v1'
+export const TAG_CARD = 'ipms/card/v1'
 
 /** Format version carried as `v` by every structure of this protocol generation (wire). */
 export const FORMAT_VERSION = 1
@@ -76,3 +78,15 @@ export const INBOX_DATABASE_TYPE = 'ipms-mailbox'
 export const INBOX_RULES_VERSION = 1
 /** Entry hashes one PRUNE may list: bounds the work of checking and applying one entry. */
 export const MAX_PRUNE_ENTRIES = 1000
+
+// ── grants and address cards (wire) ───────────────────────────────────────────────────────────
+/** Text prefix of an encoded grant (then base58btc multibase of its dag-cbor). */
+export const GRANT_PREFIX = 'ipmsgrant'
+/** Text prefix of an encoded address card. */
+export const CARD_PREFIX = 'ipmscard'
+/** Hosts one card may list. */
+export const MAX_CARD_HOSTS = 16
+/** Multiaddrs per host in a card. */
+export const MAX_CARD_ADDRS = 8
+/** Largest encoded grant or card, bytes (before the text encoding). */
+export const MAX_SIGNED_RECORD_BYTES = 8 * 1024

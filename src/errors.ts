@@ -156,3 +156,15 @@ export class SyncRefusedError extends IpmsError {
 export class NoReplicaError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_NO_REPLICA', message, options) }
 }
+
+// ── grants and cards ──────────────────────────────────────────────────────────────────────────
+
+/** A grant or address card that is malformed, not signed by its owner, or for someone else. */
+export class InvalidRecordError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_INVALID_RECORD', message, options) }
+}
+
+/** A grant past its expiry. */
+export class GrantExpiredError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_GRANT_EXPIRED', message, options) }
+}

@@ -26,3 +26,5 @@ export { createNode, type CreateNodeOptions, type IpmsNode } from './node/create
 export { createInboxSync, SYNC_PROTOCOL, type InboxSync, type SyncResult, type SyncAuthorizer } from './node/sync.ts'
 export { readInbox, type ReadInboxOptions, type ReadInboxResult } from './node/read-inbox.ts'
 export { openMailStore, type MailStore, type StoredMail, type QuarantinedMail } from './mail/mail-store.ts'
+export { createGrant, encodeGrant, verifyGrant, type Grant, type GrantOptions } from './hosting/grant.ts'
+export { createCard, encodeCard, verifyCard, type AddressCard, type CardHost } from './hosting/card.ts'

@@ -1,0 +1,69 @@
+/**
+ * Host grants (docs/PROTOCOL.md §11.1): the owner's signed word that one host may keep and serve
+ * the owner's inbox. A host keeps an inbox only with a valid, unexpired grant from its owner.
+ *
+ *   grant = { v: 1, owner, host, issued, expires?, sig }   sig with tag "ipms/grant/v1"
+ *   text  = "ipmsgrant" ‖ base58btc(dag-cbor(grant))
+ */
+import { GRANT_PREFIX, TAG_GRANT } from '../constants.ts'
+import { encodeCbor } from '../crypto/codec.ts'
+import { GrantExpiredError, InvalidRecordError } from '../errors.ts'
+import type { Identity } from '../identity/identity.ts'
+import { parsePeerId } from '../identity/peer-id.ts'
+import { decodeRecord, encodeRecord, hasOnly, isPeerIdText, isTime, signRecord, type SignedRecord } from './signed-record.ts'
+
+export interface Grant extends SignedRecord {
+  /** The host's peer-id. */
+  host: string
+  /** When the owner signed it, ms since the epoch. */
+  issued: number
+  /** Until when it holds, ms since the epoch; absent: until revoked by a newer card. */
+  expires?: number
+  sig: Uint8Array
+}
+
+const FIELDS = ['v', 'owner', 'host', 'issued', 'expires', 'sig']
+
+function grantProblem (fields: Record<string, unknown>): string | undefined {
+  const extra = hasOnly(fields, FIELDS)
+  if (extra !== undefined) return extra
+  if (!isPeerIdText(fields.owner)) return 'owner must be a peer-id'
+  if (!isPeerIdText(fields.host)) return 'host must be a peer-id'
+  if (!isTime(fields.issued)) return 'issued must be a time in ms'
+  if ('expires' in fields && (!isTime(fields.expires) || fields.expires <= fields.issued)) return 'expires must be a time after issued'
+  return undefined
+}
+
+export interface GrantOptions {
+  /** Lifetime in ms from now; default: no expiry. */
+  ttlMs?: number
+  /** Signing time (default now). */
+  now?: number
+}
+
+/** The owner grants `host` (a peer-id) the keeping of the owner's inbox. */
+export function createGrant (owner: Identity, host: string, options: GrantOptions = {}): Grant {
+  const issued = options.now ?? Date.now()
+  const fields: Record<string, unknown> = { host: parsePeerId(host).peerId, issued }
+  if (options.ttlMs !== undefined) fields.expires = issued + options.ttlMs
+  return signRecord(TAG_GRANT, owner, fields) as unknown as Grant
+}
+
+export const encodeGrant = (grant: Grant): string => encodeRecord(GRANT_PREFIX, grant)
+
+/**
+ * Read and check a grant: signed by its owner, for `host` when given, unexpired at `now`.
+ * InvalidRecordError (damaged, forged, another host), GrantExpiredError, UnsupportedVersionError.
+ */
+export function verifyGrant (input: string | Uint8Array | Grant, options: { host?: string, now?: number } = {}): Grant {
+  const source = typeof input === 'string' || input instanceof Uint8Array ? input : encodeCbor(input)
+  const grant = decodeRecord<Grant>(source, GRANT_PREFIX, TAG_GRANT, 'grant', grantProblem)
+  if (options.host !== undefined && grant.host !== parsePeerId(options.host).peerId) {
+    throw new InvalidRecordError(`This grant is for host ${grant.host}, not for ${options.host}`)
+  }
+  const now = options.now ?? Date.now()
+  if (grant.expires !== undefined && grant.expires <= now) {
+    throw new GrantExpiredError(`The grant of ${grant.owner} to ${grant.host} expired on ${new Date(grant.expires).toISOString()}: ask the owner for a new one`)
+  }
+  return grant
+}
