@@ -2,15 +2,15 @@
  * The IPMS foundation in one page: two identities, a sealed mail with a proof-of-work stamp, and
  * the recipient opening it with the sender proven. Run: `npx node examples/seal-and-open.ts`.
  */
-import { createIdentity, openMail, powChallenge, sealMail, solvePow, verifyPow } from '../src/index.ts'
+import { createIdentity, inboxAddress, openMail, powChallenge, sealMail, solvePow, verifyPow } from '../src/index.ts'
 
 const alice = await createIdentity()
 const bob = await createIdentity()
 console.log(`alice is ${alice.peerId}`)
 console.log(`bob   is ${bob.peerId}`)
 
-// The inbox address binds the envelope to Bob's inbox (computed from his peer-id once inboxes exist).
-const inbox = `/orbitdb/example-inbox-of-${bob.peerId}`
+// Bob's inbox address, computed from his peer-id alone: it binds the envelope to his inbox.
+const inbox = inboxAddress(bob.peerId)
 const sealed = await sealMail({ subject: 'Lunch?', body: 'Noon at the usual place.\n' }, { from: alice, to: bob.peerId, inbox })
 console.log(`sealed ${sealed.envelope.byteLength} bytes as ${sealed.cid.toString()}`)
 
