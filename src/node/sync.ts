@@ -4,7 +4,7 @@
  * bitswap round trip per missing entry).
  *
  *   initiator                                         responder
- *   hello { inbox, heads, have, want } ─────────────▶ refused { code, reason }   (not open / not allowed)
+ *   hello { inbox, heads, have, want, grant? } ─────▶ refused { code, reason }   (not open / not allowed)
  *                                       ◀───────────── blocks { blocks: [{ c: cid, b: bytes }] }
  *   ack ─────────────────────────────────────────────▶   (one blocks frame in flight at a time)
  *                                       ◀───────────── end   { heads, have, want }
@@ -38,6 +38,8 @@ import { FORMAT_VERSION, MAX_ENVELOPE_BYTES } from '../constants.ts'
 import { IpmsError, SyncError, SyncRefusedError } from '../errors.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
 import { isEntryHash, parseEnvelopeCid } from '../access/payloads.ts'
+import { encodeCbor } from '../crypto/codec.ts'
+import { verifyGrant, type Grant } from '../hosting/grant.ts'
 
 export const SYNC_PROTOCOL = '/ipms/sync/1.0.0'
 /** Largest frame: one maximum envelope with room for its framing. */
@@ -76,8 +78,26 @@ function decodeFrameLength (data: { byteLength: number, get: (index: number) => 
 const frames = (stream: Stream): ReturnType<typeof lpStream> =>
   lpStream(stream, { maxDataLength: MAX_SYNC_FRAME_BYTES, maxBufferSize: MAX_SYNC_FRAME_BYTES + 16, lengthDecoder: decodeFrameLength })
 
-/** Decides whether `peer` may sync `inbox` (grants come with hosting); default: anyone. */
-export type SyncAuthorizer = (peer: string, inbox: Inbox) => boolean | Promise<boolean>
+/**
+ * Decides whether `peer` may sync `inbox` with this node; `grant` is what the peer presented in its
+ * hello (dag-cbor bytes of a host grant), if anything. Default: `ownerOrGrantee`.
+ */
+export type SyncAuthorizer = (peer: string, inbox: Inbox, grant?: Uint8Array) => boolean | Promise<boolean>
+
+/**
+ * The default rule (issue #4, "only authorized replicas"): the inbox's owner, or a host presenting
+ * an unexpired grant from that owner naming itself. Everyone else gets the same refusal as for an
+ * inbox that is not here.
+ */
+export function ownerOrGrantee (peer: string, inbox: Inbox, grant?: Uint8Array): boolean {
+  if (peer === inbox.owner) return true
+  if (grant === undefined) return false
+  try {
+    return verifyGrant(grant, { host: peer }).owner === inbox.owner
+  } catch {
+    return false
+  }
+}
 
 export interface InboxSyncOptions {
   libp2p: Libp2p
@@ -88,6 +108,8 @@ export interface InboxSyncOptions {
     get: (cid: CID, options?: { offline?: boolean }) => Iterable<Uint8Array> | AsyncIterable<Uint8Array>
   }
   authorize?: SyncAuthorizer
+  /** This node's grant for an inbox it hosts, presented when it starts a sync of that inbox. */
+  grantFor?: (inbox: Inbox) => Grant | undefined
   /** Deadline of one exchange, ms. Default 30 000. */
   timeoutMs?: number
   /** How long a push waits for more updates to gather before it syncs, ms. Default 10. */
@@ -116,6 +138,7 @@ interface Message {
   blocks?: Array<{ c: Uint8Array, b: Uint8Array }>
   code?: string
   reason?: string
+  grant?: Uint8Array
 }
 
 interface EntryBlock {
@@ -157,7 +180,8 @@ async function readBlock (blockstore: InboxSyncOptions['blockstore'], cid: CID):
 /** The sync service of a node: serves registered inboxes, syncs them with peers, pushes heads. */
 export function createInboxSync (options: InboxSyncOptions) {
   const { libp2p, blockstore } = options
-  const authorize = options.authorize ?? (() => true)
+  const authorize = options.authorize ?? ownerOrGrantee
+  const grantFor = options.grantFor ?? (() => undefined)
   const timeoutMs = options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS
   const pushDelayMs = options.pushDelayMs ?? DEFAULT_PUSH_DELAY_MS
   const inboxes = new Map<string, Inbox>()
@@ -357,7 +381,8 @@ export function createInboxSync (options: InboxSyncOptions) {
     try {
       const hello = await read(lp, signal)
       const inbox = hello.t === 'hello' && typeof hello.inbox === 'string' ? inboxes.get(hello.inbox) : undefined
-      if (inbox === undefined || !await authorize(peer, inbox)) {
+      const grant = hello.grant instanceof Uint8Array ? hello.grant : undefined
+      if (inbox === undefined || !await authorize(peer, inbox, grant)) {
         // The same answer for "not here" and "not allowed": an unauthorised peer learns nothing more.
         await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code: 'ERR_SYNC_REFUSED', reason: 'this node does not serve that inbox to you' }), { signal })
         await stream.close({ signal })
@@ -389,7 +414,9 @@ export function createInboxSync (options: InboxSyncOptions) {
     const lp = frames(stream)
     try {
       const mine = await headsOf(inbox)
-      await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'hello', inbox: inbox.address, ...mine, want: wanted(inbox) }), { signal })
+      const grant = grantFor(inbox)
+      const hello = { v: FORMAT_VERSION, t: 'hello', inbox: inbox.address, ...mine, want: wanted(inbox), ...(grant === undefined ? {} : { grant: encodeCbor(grant) }) }
+      await lp.write(dagCbor.encode(hello), { signal })
       const { end, entries, envelopes } = await receiveBlocks(lp, inbox, 'end', signal)
       const theirHeads = hashList(end.heads)
       const result = await apply(inbox, peerId.toString(), theirHeads, entries, envelopes)

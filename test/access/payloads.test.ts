@@ -4,7 +4,7 @@ import crypto from 'node:crypto'
 import { isEntryHash, mailPayloadProblem, parseEnvelopeCid, prunePayloadProblem, signPrune } from '../../src/access/payloads.ts'
 import { MAX_ENVELOPE_BYTES, MAX_PRUNE_ENTRIES } from '../../src/constants.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
-import { mailPayload, randomEntryHash, randomEnvelopeCid } from '../helpers/inbox.ts'
+import { failingPow, mailPayload, randomEntryHash, randomEnvelopeCid } from '../helpers/inbox.ts'
 
 const INBOX = '/orbitdb/zdpuAxhSowUQaEAyN3FmRF8JuKBNSGNb1x6hVpFUvVMXUNGtV'
 const BITS = 10
@@ -18,13 +18,15 @@ describe('MAIL payloads', () => {
   })
 
   test('the stamp is bound to the inbox, the envelope, the time and the difficulty', () => {
-    const good = mailPayload(INBOX, BITS)
-    assert.match(mailPayloadProblem(good, INBOX + 'x', BITS) ?? '', /proof-of-work/)
-    assert.match(mailPayloadProblem({ ...good, env: randomEnvelopeCid().toString() }, INBOX, BITS) ?? '', /proof-of-work/)
-    assert.match(mailPayloadProblem({ ...good, ts: good.ts + 1 }, INBOX, BITS) ?? '', /proof-of-work/)
-    // 12 more bits: a 10-bit stamp reaches 22 bits once in 4,096 tries, never in this test's vector.
+    // 20 bits: a stamp that still held after a change would be a one-in-a-million accident.
+    const good = mailPayload(INBOX, 20)
+    assert.equal(mailPayloadProblem(good, INBOX, 20), undefined)
+    assert.match(mailPayloadProblem(good, INBOX + 'x', 20) ?? '', /proof-of-work/)
+    assert.match(mailPayloadProblem({ ...good, env: randomEnvelopeCid().toString() }, INBOX, 20) ?? '', /proof-of-work/)
+    assert.match(mailPayloadProblem({ ...good, ts: good.ts + 1 }, INBOX, 20) ?? '', /proof-of-work/)
     const weak = mailPayload(INBOX, 0)
-    assert.match(mailPayloadProblem(weak, INBOX, 22) ?? '', /does not reach 22 bits/)
+    const tooWeak = { ...weak, pow: failingPow(weak, INBOX, 22) }
+    assert.match(mailPayloadProblem(tooWeak, INBOX, 22) ?? '', /does not reach 22 bits/)
   })
 
   test('every malformed field is refused with a reason, never a throw', () => {

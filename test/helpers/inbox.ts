@@ -5,7 +5,7 @@ import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import type { MailPayload } from '../../src/access/payloads.ts'
-import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
+import { powChallenge, solvePowSync, verifyPow } from '../../src/crypto/pow/index.ts'
 
 /** A random envelope CID (as if of a real envelope block). */
 export function randomEnvelopeCid (): CID {
@@ -21,4 +21,15 @@ export function randomEntryHash (): string {
 export function mailPayload (inbox: string, bits: number, { envelopeCid = randomEnvelopeCid(), size = 1120, ts = 1767225600000 } = {}): MailPayload {
   const pow = solvePowSync(powChallenge({ bits, ts, inbox, envelopeCid }), bits)
   return { op: 'MAIL', v: 1, env: envelopeCid.toString(), size, ts, pow }
+}
+
+/**
+ * A nonce that does NOT meet `bits` for this payload. A fixed nonce (all zeros) would meet it once
+ * in 2^bits runs: a flaky test at low difficulties.
+ */
+export function failingPow (payload: MailPayload, inbox: string, bits: number): Uint8Array {
+  const challenge = powChallenge({ bits, ts: payload.ts, inbox, envelopeCid: CID.parse(payload.env) })
+  const nonce = new Uint8Array(8)
+  for (let i = 0; verifyPow(challenge, bits, nonce); i++) new DataView(nonce.buffer).setUint32(4, i + 1)
+  return nonce
 }

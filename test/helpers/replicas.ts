@@ -3,6 +3,7 @@ import type { Identity } from '../../src/identity/identity.ts'
 import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import { sealMail } from '../../src/mail/seal.ts'
 import { createInboxSync, type InboxSync, type SyncAuthorizer } from '../../src/node/sync.ts'
+import { createGrant, type Grant } from '../../src/hosting/grant.ts'
 import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
 import { startTestNode, type TestNode } from './nodes.ts'
 
@@ -12,9 +13,25 @@ export interface Replica extends TestNode {
   inbox: (owner: string, bits: number) => Promise<Inbox>
 }
 
-export async function startReplica (options: { identity?: Identity, home?: string, authorize?: SyncAuthorizer } = {}): Promise<Replica> {
+export interface ReplicaOptions {
+  identity?: Identity
+  home?: string
+  authorize?: SyncAuthorizer
+  /** Owners whose inboxes this replica hosts with a grant (signed here, no expiry). */
+  grantsFrom?: Identity[]
+  /** The grant to present instead (e.g. an expired one). */
+  grantFor?: (inbox: Inbox) => Grant | undefined
+}
+
+export async function startReplica (options: ReplicaOptions = {}): Promise<Replica> {
   const test = await startTestNode({ identity: options.identity, home: options.home })
-  const sync = createInboxSync({ libp2p: test.node.libp2p, blockstore: test.node.helia.blockstore, authorize: options.authorize })
+  const grants = new Map((options.grantsFrom ?? []).map(owner => [owner.peerId, createGrant(owner, test.node.peerId)]))
+  const sync = createInboxSync({
+    libp2p: test.node.libp2p,
+    blockstore: test.node.helia.blockstore,
+    authorize: options.authorize,
+    grantFor: options.grantFor ?? (inbox => grants.get(inbox.owner))
+  })
   await sync.start()
   const opened = new Map<string, Inbox>()
   return {
@@ -50,13 +67,13 @@ export async function putMail (inbox: Inbox, from: Identity, body: string): Prom
 
 /** A starter of replicas that remembers them, for one test file: `after(replica.stopAll)`. */
 export interface ReplicaPool {
-  (options?: Parameters<typeof startReplica>[0]): Promise<Replica>
+  (options?: ReplicaOptions): Promise<Replica>
   stopAll: () => Promise<void>
 }
 
 export function replicaPool (): ReplicaPool {
   const started: Replica[] = []
-  const start = async (options: Parameters<typeof startReplica>[0] = {}): Promise<Replica> => {
+  const start = async (options: ReplicaOptions = {}): Promise<Replica> => {
     const replica = await startReplica(options)
     started.push(replica)
     return replica

@@ -24,9 +24,10 @@ import { FORMAT_VERSION } from '../../src/constants.ts'
 import { SyncRefusedError } from '../../src/errors.ts'
 import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import type { Inbox } from '../../src/stores/open-inbox.ts'
-import { mailPayload, randomEntryHash } from '../helpers/inbox.ts'
+import { failingPow, mailPayload, randomEntryHash } from '../helpers/inbox.ts'
 import { connect, DEFAULT_WAIT_MS } from '../helpers/nodes.ts'
 import { putMail, replicaPool, type Replica } from '../helpers/replicas.ts'
+import { createGrant } from '../../src/hosting/grant.ts'
 
 const BITS = 8
 const V = FORMAT_VERSION
@@ -40,7 +41,8 @@ const replica = replicaPool()
 
 before(async () => {
   [owner, alice, carol] = await Promise.all([createIdentity(), createIdentity(), createIdentity()])
-  ;[H, me, attacker] = await Promise.all([replica(), replica({ identity: owner }), replica()])
+  // The attacker holds a grant from the owner: a granted host gone bad, the worst case for H.
+  ;[H, me, attacker] = await Promise.all([replica({ grantsFrom: [owner] }), replica({ identity: owner }), replica({ grantsFrom: [owner] })])
   hInbox = await H.inbox(owner.peerId, BITS)
   myInbox = await me.inbox(owner.peerId, BITS)
   await putMail(hInbox, alice, 'first, before any attack')
@@ -159,8 +161,10 @@ async function readUntilEnd (raw: Raw): Promise<{ blocks: number, end: Message }
   }
 }
 
+/** A hello as the attacker sends it: with its grant from the inbox's owner. */
 function hello (inbox: Inbox, fields: Record<string, unknown> = {}): Record<string, unknown> {
-  const message: Record<string, unknown> = { v: V, t: 'hello', inbox: inbox.address, heads: [], have: [], want: [], ...fields }
+  const grant = dagCbor.encode(createGrant(owner, attacker.node.peerId))
+  const message: Record<string, unknown> = { v: V, t: 'hello', inbox: inbox.address, heads: [], have: [], want: [], grant, ...fields }
   for (const key of Object.keys(message)) if (message[key] === undefined) delete message[key] // absent, not undefined (not IPLD)
   return message
 }
@@ -427,7 +431,7 @@ describe('a hostile replica', () => {
 
     // Its own copy of the log, written bypassing `add`: the entries go to its blockstore only, as
     // `joinEntry` (the controller) would refuse them there too.
-    const badPow = await forge(attacker, hInbox, { ...good, pow: new Uint8Array(8) }, heads)
+    const badPow = await forge(attacker, hInbox, { ...good, pow: failingPow(good, hInbox.address, BITS) }, heads)
     const notOwners = await forge(attacker, hInbox, signPrune(hInbox.address, before.pending, Date.now(), alice.seed), [badPow.hash])
     const sealed = await sealMail({ subject: 'on top', body: 'a valid mail on top of forged entries' }, { from: carol, to: owner.peerId, inbox: hInbox.address })
     const ts = Date.now()
@@ -460,7 +464,7 @@ describe('a hostile replica', () => {
     assert.equal(await hInbox.hasEnvelope(sealed.cid.toString()), false, 'the envelope of a refused entry is not kept')
 
     // Honest mail written afterwards on another honest node reaches H, then the owner, who reads it.
-    const writer = await replica()
+    const writer = await replica({ grantsFrom: [owner] })
     const writerInbox = await writer.inbox(owner.peerId, BITS)
     await connect(writer.node, H.node)
     await writer.sync.syncWith(H.node.peerId, writerInbox)
@@ -476,8 +480,9 @@ describe('a hostile replica', () => {
 
 describe('a head whose parent is never sent', () => {
   test('H refuses it at once, without fetching the parent from the network, and honest mail is not held up behind it', async () => {
-    // A host of its own (alice's inbox), as the stall it shows lasts 30 s.
-    const host = await replica()
+    // A host of its own (alice's inbox), as the stall it shows lasts 30 s. It serves anyone:
+    // authorization is not what this test is about.
+    const host = await replica({ authorize: () => true })
     const hostInbox = await host.inbox(alice.peerId, BITS)
     await putMail(hostInbox, carol, 'on the host')
     await Promise.all([connect(attacker.node, host.node), connect(me.node, host.node)])
@@ -552,10 +557,12 @@ describe('an unauthorised peer', () => {
 describe('the frame cap is no session cap', () => {
   test('an honest inbox with 20 envelopes of ~1 MB (over 4 MiB in all) syncs to the owner', async () => {
     const dave = await createIdentity()
-    const hosted = await H.inbox(dave.peerId, BITS)
+    const host = await replica({ authorize: () => true }) // dave's inbox, served to anyone here
+    const hosted = await host.inbox(dave.peerId, BITS)
     for (let i = 0; i < 20; i++) await putMail(hosted, alice, String(i % 10).repeat(1_000_000))
+    await connect(me.node, host.node)
     const mine = await me.inbox(dave.peerId, BITS)
-    const result = await me.sync.syncWith(H.node.peerId, mine)
+    const result = await me.sync.syncWith(host.node.peerId, mine)
     assert.equal(result.envelopes, 20)
     assert.equal((await mine.pending()).length, 20)
   })

@@ -10,6 +10,8 @@ import { openMail } from '../../src/mail/seal.ts'
 import { mailPayload } from '../helpers/inbox.ts'
 import { connect, DEFAULT_WAIT_MS } from '../helpers/nodes.ts'
 import { putMail, replicaPool } from '../helpers/replicas.ts'
+import { createGrant } from '../../src/hosting/grant.ts'
+import { SyncRefusedError } from '../../src/errors.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 const BITS = 8
@@ -59,8 +61,8 @@ describe('offline delivery through a host', () => {
 
 describe('two hosts', () => {
   test('mail written on H1 reaches H2; H1 stops for good; the owner gets everything from H2', async () => {
-    const h1 = await replica()
-    const h2 = await replica()
+    const h1 = await replica({ grantsFrom: [owner] })
+    const h2 = await replica({ grantsFrom: [owner] })
     const inbox1 = await h1.inbox(owner.peerId, BITS)
     const inbox2 = await h2.inbox(owner.peerId, BITS)
     await connect(h2.node, h1.node)
@@ -101,5 +103,32 @@ describe('two hosts', () => {
     assert.equal(result.refused, 0)
     assert.equal((await myInbox.log.heads()).length, 50)
     assert.equal((await myInbox.pending()).length, 50)
+  })
+})
+
+describe('only authorized replicas', () => {
+  test('the owner syncs without a grant; a host with the owner\'s grant syncs; a peer without one, or with an expired one, or another owner\'s, is refused and learns nothing', async () => {
+    const host = await replica({ grantsFrom: [owner] })
+    const hostInbox = await host.inbox(owner.peerId, BITS)
+    await putMail(hostInbox, alice, 'for replicas the owner chose')
+
+    const me = await replica({ identity: owner })
+    await connect(me.node, host.node)
+    assert.equal((await me.sync.syncWith(host.node.peerId, await me.inbox(owner.peerId, BITS))).joined, 1)
+
+    const friend = await replica({ grantsFrom: [owner] })
+    await connect(friend.node, host.node)
+    assert.equal((await friend.sync.syncWith(host.node.peerId, await friend.inbox(owner.peerId, BITS))).joined, 1)
+
+    const stranger = await replica()
+    const lateIdentity = await createIdentity()
+    const expired = await replica({ identity: lateIdentity, grantFor: () => createGrant(owner, lateIdentity.peerId, { ttlMs: 1, now: 1 }) })
+    const otherOwners = await replica({ grantsFrom: [carol] })
+    for (const peer of [stranger, expired, otherOwners]) {
+      await connect(peer.node, host.node)
+      const inbox = await peer.inbox(owner.peerId, BITS)
+      await assert.rejects(peer.sync.syncWith(host.node.peerId, inbox), SyncRefusedError)
+      assert.deepEqual(await inbox.pending(), [], 'nothing learnt')
+    }
   })
 })
