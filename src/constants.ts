@@ -16,6 +16,7 @@ export const TAG_IDENTITY_FILE = 'ipms/identity/v1'
 export const TAG_PRUNE = 'ipms/prune/v1'
 export const TAG_GRANT = 'ipms/grant/v1'
 export const TAG_CARD = 'ipms/card/v1'
+export const TAG_RECEIPT = 'ipms/receipt/v1'
 
 /** Format version carried as `v` by every structure of this protocol generation (wire). */
 export const FORMAT_VERSION = 1

@@ -168,3 +168,18 @@ export class InvalidRecordError extends IpmsError {
 export class GrantExpiredError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_GRANT_EXPIRED', message, options) }
 }
+
+// ── delivery ──────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * A host refused a mail, or answered without a valid receipt. `code` is the host's reason:
+ * ERR_NOT_HOSTED, ERR_BAD_POW, ERR_BAD_ENVELOPE, ERR_MALFORMED, ERR_TOO_LARGE, ERR_BAD_RECEIPT.
+ */
+export class DeliveryRefusedError extends IpmsError {
+  constructor (code: string, message: string, options?: IpmsErrorOptions) { super(code, message, options) }
+}
+
+/** A delivery did not complete (the host could not be reached, or the stream broke). */
+export class DeliveryError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_DELIVERY', message, options) }
+}

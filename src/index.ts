@@ -28,3 +28,5 @@ export { readInbox, type ReadInboxOptions, type ReadInboxResult } from './node/r
 export { openMailStore, type MailStore, type StoredMail, type QuarantinedMail } from './mail/mail-store.ts'
 export { createGrant, encodeGrant, verifyGrant, type Grant, type GrantOptions } from './hosting/grant.ts'
 export { createCard, encodeCard, verifyCard, type AddressCard, type CardHost } from './hosting/card.ts'
+export { createDeliveryService, deliverTo, verifyReceipt, DELIVER_PROTOCOL, type Receipt, type DeliveryServiceOptions } from './node/deliver.ts'
+export { withFreshSender } from './node/sender.ts'

@@ -52,6 +52,8 @@ export const DEFAULT_LISTEN = Object.freeze(['/ip4/127.0.0.1/tcp/0'])
 export const DEFAULT_STOP_TIMEOUT_MS = 10_000
 
 /** Sub-directories of the home. */
+/** New inbound connections accepted per second from one address (libp2p's default is 5). */
+export const DEFAULT_INBOUND_CONNECTIONS_PER_SECOND = 100
 export const HOME_BLOCKS_DIR = 'blocks'
 export const HOME_DATASTORE_DIR = 'datastore'
 export const HOME_ORBITDB_DIR = 'orbitdb'
@@ -82,6 +84,8 @@ export interface CreateNodeOptions {
   signal?: AbortSignal
   /** Bound on each part of `stop()`, in ms. Default 10 000. */
   stopTimeout?: number
+  /** New inbound connections accepted per second from one address. Default 100. */
+  inboundConnectionsPerSecond?: number
 }
 
 /** A running node. Plain object; `stop()` releases everything, including the home. */
@@ -143,6 +147,11 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
+      connectionManager: {
+        // libp2p's default (5 new connections per second from one address) would turn away a
+        // host's senders behind one NAT, each of which connects with a fresh identity per mail.
+        inboundConnectionThreshold: options.inboundConnectionsPerSecond ?? DEFAULT_INBOUND_CONNECTIONS_PER_SECOND
+      },
       services: {
         identify: identify(),
         // Publishing with no subscribed peer is normal (a lone replica), not an error.

@@ -1,9 +1,13 @@
-/** Test helpers for inbox replication: a node with the sync service, and mail put into an inbox. */
+/**
+ * Test helpers for inbox replication: a node with the sync and delivery services (every inbox it
+ * opens is served over both), and mail put into an inbox as a host does after delivery.
+ */
 import type { Identity } from '../../src/identity/identity.ts'
 import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import { sealMail } from '../../src/mail/seal.ts'
 import { createInboxSync, type InboxSync, type SyncAuthorizer } from '../../src/node/sync.ts'
 import { createGrant, type Grant } from '../../src/hosting/grant.ts'
+import { createDeliveryService } from '../../src/node/deliver.ts'
 import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
 import { startTestNode, type TestNode } from './nodes.ts'
 
@@ -34,6 +38,9 @@ export async function startReplica (options: ReplicaOptions = {}): Promise<Repli
   })
   await sync.start()
   const opened = new Map<string, Inbox>()
+  const byAddress = new Map<string, Inbox>()
+  const delivery = createDeliveryService({ libp2p: test.node.libp2p, identity: test.identity, inboxFor: address => byAddress.get(address) })
+  await delivery.start()
   return {
     ...test,
     sync,
@@ -44,10 +51,12 @@ export async function startReplica (options: ReplicaOptions = {}): Promise<Repli
         inbox = await openInbox(test.node.orbitdb, owner, bits)
         await sync.register(inbox)
         opened.set(key, inbox)
+        byAddress.set(inbox.address, inbox)
       }
       return inbox
     },
     cleanup: async () => {
+      await delivery.stop()
       await sync.stop()
       await test.cleanup()
     }

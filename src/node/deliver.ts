@@ -1,0 +1,194 @@
+/**
+ * `/ipms/deliver/1.0.0`: a sender hands one sealed, stamped mail to a node that keeps the
+ * recipient's inbox, and gets a signed receipt back (docs/PROTOCOL.md §12).
+ *
+ *   sender → host   { v: 1, t: "deliver", inbox, mail: MAIL payload, envelope: bytes }
+ *   host → sender   { v: 1, t: "receipt", receipt: { v, inbox, entry, env, host, time, sig } }
+ *                or { v: 1, t: "refused", code, reason }
+ *
+ * The host checks exactly what the inbox's rules check (§9.3), plus that the envelope bytes hash
+ * to the payload's CID and decode as an envelope, then stores the envelope, appends the entry and
+ * signs the receipt only once both are on its disk. Senders need no OrbitDB of their own.
+ *
+ * Watch for: the request is length-prefixed and capped (one envelope plus a little) before it is
+ * decoded; every refusal is a typed code the sender can act on.
+ */
+import * as dagCbor from '@ipld/dag-cbor'
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { lpStream } from '@libp2p/utils'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { logger } from '@libp2p/logger'
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import { FORMAT_VERSION, MAX_ENVELOPE_BYTES, TAG_RECEIPT } from '../constants.ts'
+import { decodeCbor, encodeCbor, taggedBytes } from '../crypto/codec.ts'
+import { decodeEnvelope } from '../crypto/envelope.ts'
+import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
+import { DeliveryError, DeliveryRefusedError, IpmsError } from '../errors.ts'
+import type { Identity } from '../identity/identity.ts'
+import { parsePeerId } from '../identity/peer-id.ts'
+import { mailPayloadProblem, type MailPayload } from '../access/payloads.ts'
+import type { Inbox } from '../stores/open-inbox.ts'
+
+export const DELIVER_PROTOCOL = '/ipms/deliver/1.0.0'
+/** Largest deliver request: one maximum envelope and its framing. */
+export const MAX_DELIVER_FRAME_BYTES = MAX_ENVELOPE_BYTES + 16 * 1024
+/** Default deadline of one delivery, ms. */
+export const DEFAULT_DELIVER_TIMEOUT_MS = 30_000
+
+const log = logger('ipms:deliver')
+
+/** A host's signed statement that it stored a mail. */
+export interface Receipt {
+  v: 1
+  /** The inbox address. */
+  inbox: string
+  /** Hash of the MAIL entry the host appended. */
+  entry: string
+  /** Envelope CID. */
+  env: string
+  /** The host's peer-id; its key signs the receipt. */
+  host: string
+  /** When the host stored it, ms since the epoch. */
+  time: number
+  sig: Uint8Array
+}
+
+const receiptSigningInput = (receipt: Omit<Receipt, 'sig'>): Uint8Array =>
+  taggedBytes(TAG_RECEIPT, encodeCbor({ v: receipt.v, inbox: receipt.inbox, entry: receipt.entry, env: receipt.env, host: receipt.host, time: receipt.time }))
+
+/** Check a receipt: signed by the host it names, for this inbox and envelope. Returns it, or throws. */
+export function verifyReceipt (value: unknown, expected: { inbox: string, env: string, host?: string }): Receipt {
+  const r = value as Partial<Receipt> | null
+  if (typeof r !== 'object' || r === null || r.v !== FORMAT_VERSION || typeof r.inbox !== 'string' || typeof r.entry !== 'string' ||
+    typeof r.env !== 'string' || typeof r.host !== 'string' || typeof r.time !== 'number' || !(r.sig instanceof Uint8Array)) {
+    throw new DeliveryRefusedError('ERR_BAD_RECEIPT', 'The host answered with a malformed receipt: the mail may not be stored; it stays in the outbox')
+  }
+  if (r.inbox !== expected.inbox || r.env !== expected.env || (expected.host !== undefined && r.host !== expected.host)) {
+    throw new DeliveryRefusedError('ERR_BAD_RECEIPT', 'The host\'s receipt is for another mail, inbox or host: the mail may not be stored; it stays in the outbox')
+  }
+  let hostKey: Uint8Array
+  try {
+    hostKey = parsePeerId(r.host).publicKey
+  } catch (err) {
+    throw new DeliveryRefusedError('ERR_BAD_RECEIPT', 'The receipt names a host that is not an IPMS address', { cause: err })
+  }
+  if (!verifyEd25519(hostKey, receiptSigningInput(r as Receipt), r.sig)) {
+    throw new DeliveryRefusedError('ERR_BAD_RECEIPT', `The receipt is not signed by ${r.host}: the mail may not be stored; it stays in the outbox`)
+  }
+  return r as Receipt
+}
+
+const frames = (stream: Stream): ReturnType<typeof lpStream> => lpStream(stream, { maxDataLength: MAX_DELIVER_FRAME_BYTES, maxBufferSize: MAX_DELIVER_FRAME_BYTES + 16 })
+
+export interface DeliveryServiceOptions {
+  libp2p: Libp2p
+  /** The host's identity: its key signs receipts (the libp2p peer-id of `libp2p`). */
+  identity: Identity
+  /** The inbox served here for an address, if any (and only if this node may keep it). */
+  inboxFor: (address: string) => Inbox | undefined
+  /** Deadline of one delivery, ms. Default 30 000. */
+  timeoutMs?: number
+}
+
+/** The host side: accept deliveries into the inboxes `inboxFor` gives. */
+export function createDeliveryService (options: DeliveryServiceOptions) {
+  const { libp2p, identity, inboxFor } = options
+  const timeoutMs = options.timeoutMs ?? DEFAULT_DELIVER_TIMEOUT_MS
+
+  const refuse = async (lp: ReturnType<typeof lpStream>, code: string, reason: string, signal: AbortSignal): Promise<void> => {
+    await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code, reason }), { signal })
+  }
+
+  /** Check a request; returns the inbox, payload and envelope, or a [code, reason] refusal. */
+  const check = async (request: unknown): Promise<{ inbox: Inbox, mail: MailPayload, envelope: Uint8Array } | [string, string]> => {
+    const r = request as Record<string, unknown> | null
+    if (typeof r !== 'object' || r === null || r.v !== FORMAT_VERSION || r.t !== 'deliver' || typeof r.inbox !== 'string') return ['ERR_MALFORMED', 'not a v1 deliver request']
+    const inbox = inboxFor(r.inbox)
+    if (inbox === undefined) return ['ERR_NOT_HOSTED', 'this node does not keep that inbox']
+    if (!(r.envelope instanceof Uint8Array)) return ['ERR_MALFORMED', 'envelope must be bytes']
+    const problem = mailPayloadProblem(r.mail, inbox.address, inbox.bits)
+    if (problem !== undefined) return [/proof-of-work/.test(problem) ? 'ERR_BAD_POW' : 'ERR_MALFORMED', `the MAIL payload is refused: ${problem}`]
+    const mail = r.mail as MailPayload
+    if (r.envelope.byteLength !== mail.size) return ['ERR_BAD_ENVELOPE', 'the envelope size is not the size the payload states']
+    const cid = CID.parse(mail.env)
+    if (!CID.createV1(dagCbor.code, await sha256.digest(r.envelope)).equals(cid)) return ['ERR_BAD_ENVELOPE', 'the envelope bytes do not hash to the payload\'s CID']
+    try {
+      decodeEnvelope(r.envelope)
+    } catch (err) {
+      return ['ERR_BAD_ENVELOPE', `the envelope is not a v1 envelope: ${(err as Error).message}`]
+    }
+    return { inbox, mail, envelope: r.envelope }
+  }
+
+  const handle = async (stream: Stream, connection: Connection): Promise<void> => {
+    const signal = AbortSignal.timeout(timeoutMs)
+    const lp = frames(stream)
+    try {
+      let request: unknown
+      try {
+        request = decodeCbor((await lp.read({ signal })).subarray(), MAX_DELIVER_FRAME_BYTES, 'deliver request')
+      } catch (err) {
+        if (err instanceof IpmsError) {
+          await refuse(lp, err.code === 'ERR_TOO_LARGE' ? 'ERR_TOO_LARGE' : 'ERR_MALFORMED', err.message, signal)
+          await stream.close({ signal })
+          return
+        }
+        throw err
+      }
+      const checked = await check(request)
+      if (Array.isArray(checked)) {
+        await refuse(lp, checked[0], checked[1], signal)
+        await stream.close({ signal })
+        return
+      }
+      const { inbox, mail, envelope } = checked
+      await inbox.putEnvelope(mail.env, envelope, { signal })
+      const entry = await inbox.add(mail)
+      // Both are written to LevelDB now (put and add resolved): they survive the process being
+      // killed from here on, so the receipt can be signed.
+      const unsigned = { v: FORMAT_VERSION, inbox: inbox.address, entry, env: mail.env, host: identity.peerId, time: Date.now() } as const
+      const receipt: Receipt = { ...unsigned, sig: signEd25519(identity.seed, receiptSigningInput(unsigned)) }
+      await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'receipt', receipt }), { signal })
+      await stream.close({ signal })
+      log('stored %s in %s for a sender at %s', mail.env, inbox.address, connection.remotePeer.toString())
+    } catch (err) {
+      log.error('delivery from %s failed: %s', connection.remotePeer.toString(), (err as Error).message)
+      stream.abort(err as Error)
+    }
+  }
+
+  return {
+    start: async (): Promise<void> => { await libp2p.handle(DELIVER_PROTOCOL, handle, { maxInboundStreams: 256 }) },
+    stop: async (): Promise<void> => { await libp2p.unhandle(DELIVER_PROTOCOL) }
+  }
+}
+
+/**
+ * The sender side: deliver one stamped mail to `host` (a peer-id already dialled on `libp2p`) and
+ * return its verified receipt. DeliveryRefusedError carries the host's refusal code.
+ */
+export async function deliverTo (libp2p: Libp2p, host: string, request: { inbox: string, mail: MailPayload, envelope: Uint8Array }, options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<Receipt> {
+  const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? DEFAULT_DELIVER_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
+  let stream: Stream
+  try {
+    stream = await libp2p.dialProtocol(peerIdFromString(host), DELIVER_PROTOCOL, { signal })
+  } catch (err) {
+    throw new DeliveryError(`Cannot reach ${host} for delivery: ${(err as Error).message}`, { cause: err })
+  }
+  const lp = frames(stream)
+  try {
+    await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'deliver', inbox: request.inbox, mail: request.mail, envelope: request.envelope }), { signal })
+    const answer = dagCbor.decode((await lp.read({ signal })).subarray()) as { v?: number, t?: string, code?: unknown, reason?: unknown, receipt?: unknown }
+    await stream.close({ signal })
+    if (answer?.t === 'refused') {
+      throw new DeliveryRefusedError(typeof answer.code === 'string' ? answer.code : 'ERR_REFUSED', `${host} refused the mail: ${String(answer.reason)}`)
+    }
+    if (answer?.t !== 'receipt') throw new DeliveryRefusedError('ERR_BAD_RECEIPT', `${host} answered without a receipt: the mail stays in the outbox`)
+    return verifyReceipt(answer.receipt, { inbox: request.inbox, env: request.mail.env, host })
+  } catch (err) {
+    stream.abort(err as Error)
+    if (err instanceof IpmsError) throw err
+    throw new DeliveryError(`Delivering to ${host} failed: ${(err as Error).message}. The mail stays in the outbox`, { cause: err })
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * A sender's connection to the network for one send: a libp2p node with a fresh random identity
+ * (sealed sender, DESIGN.md §1: hosts do not learn who writes to whom; the real sender is only
+ * inside the envelope), dial-only, stopped afterwards.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p, type Libp2p } from 'libp2p'
+
+/** Run `use` with a fresh, dial-only libp2p node, and stop the node whatever happens. */
+export async function withFreshSender<T> (use: (libp2p: Libp2p, dial: (address: string, signal?: AbortSignal) => Promise<void>) => Promise<T>): Promise<T> {
+  const libp2p = await createLibp2p({
+    privateKey: await generateKeyPair('Ed25519'),
+    addresses: { listen: [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() }
+  })
+  try {
+    return await use(libp2p, async (address, signal) => { await libp2p.dial(multiaddr(address), { signal }) })
+  } finally {
+    await libp2p.stop()
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * /ipms/deliver on real nodes: a sender with a fresh identity hands a stamped mail to a host, gets
+ * a receipt signed by the host that names the entry the owner later reads; every bad request gets
+ * its typed refusal and the host keeps serving.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import * as dagCbor from '@ipld/dag-cbor'
+import { lpStream } from '@libp2p/utils'
+import { inboxAddress } from '../../src/access/inbox-address.ts'
+import type { MailPayload } from '../../src/access/payloads.ts'
+import { MAX_ENVELOPE_BYTES } from '../../src/constants.ts'
+import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
+import { DeliveryError, DeliveryRefusedError } from '../../src/errors.ts'
+import { createIdentity, type Identity } from '../../src/identity/identity.ts'
+import { sealMail } from '../../src/mail/seal.ts'
+import { DELIVER_PROTOCOL, deliverTo, verifyReceipt, type Receipt } from '../../src/node/deliver.ts'
+import { readInbox } from '../../src/node/read-inbox.ts'
+import { withFreshSender } from '../../src/node/sender.ts'
+import { failingPow } from '../helpers/inbox.ts'
+import { replicaPool, type Replica } from '../helpers/replicas.ts'
+
+const BITS = 8
+let owner: Identity, alice: Identity, carol: Identity
+let host: Replica
+const replica = replicaPool()
+before(async () => {
+  [owner, alice, carol] = await Promise.all([createIdentity(), createIdentity(), createIdentity()])
+  host = await replica()
+  await host.inbox(owner.peerId, BITS)
+})
+after(replica.stopAll)
+
+/** A sealed, stamped mail from `from` to `to`'s inbox at BITS. */
+async function stamped (from: Identity, to: Identity, body: string): Promise<{ inbox: string, mail: MailPayload, envelope: Uint8Array }> {
+  const inbox = inboxAddress(to.peerId, BITS)
+  const sealed = await sealMail({ subject: 'delivered', body }, { from, to: to.peerId, inbox })
+  const ts = Date.now()
+  const pow = solvePowSync(powChallenge({ bits: BITS, ts, inbox, envelopeCid: sealed.cid }), BITS)
+  return { inbox, envelope: sealed.envelope, mail: { op: 'MAIL', v: 1, env: sealed.cid.toString(), size: sealed.envelope.byteLength, ts, pow } }
+}
+
+/** Deliver `request` to the host from a fresh sender identity. */
+async function send (request: Awaited<ReturnType<typeof stamped>>): Promise<{ receipt: Receipt, sender: string }> {
+  return await withFreshSender(async (libp2p, dial) => {
+    await dial(host.node.multiaddrs()[0]!)
+    return { receipt: await deliverTo(libp2p, host.node.peerId, request), sender: libp2p.peerId.toString() }
+  })
+}
+
+describe('delivery', () => {
+  test('a host stores the mail and signs a receipt naming the entry and envelope the owner then reads', async () => {
+    const request = await stamped(alice, owner, 'delivered while the owner is away')
+    const { receipt, sender } = await send(request)
+    assert.notEqual(sender, alice.peerId, 'the sender connected with a fresh identity, not as alice')
+    assert.equal(receipt.host, host.node.peerId)
+    assert.equal(receipt.env, request.mail.env)
+    assert.equal(receipt.inbox, request.inbox)
+    assert.deepEqual(verifyReceipt(receipt, { inbox: request.inbox, env: request.mail.env, host: host.node.peerId }), receipt)
+
+    const me = await replica({ identity: owner })
+    const inbox = await me.inbox(owner.peerId, BITS)
+    const { received } = await readInbox({ node: me.node, sync: me.sync, inbox, identity: owner, replicas: [host.node.multiaddrs()[0]!] })
+    const read = received.find(r => r.entry === receipt.entry)
+    assert.ok(read, 'the owner reads the entry the receipt names')
+    assert.equal(read.mail.from, alice.peerId)
+    assert.equal(read.env, receipt.env)
+  })
+
+  test('an altered receipt, or one for another mail or host, does not verify', async () => {
+    const request = await stamped(alice, owner, 'receipt checks')
+    const { receipt } = await send(request)
+    const expected = { inbox: request.inbox, env: request.mail.env, host: host.node.peerId }
+    for (const bad of [{ ...receipt, time: receipt.time + 1 }, { ...receipt, entry: receipt.entry.slice(0, -1) + 'x' }, { ...receipt, host: alice.peerId }, null, 'receipt']) {
+      assert.throws(() => verifyReceipt(bad, { inbox: expected.inbox, env: expected.env }), (err: unknown) => err instanceof DeliveryRefusedError && err.code === 'ERR_BAD_RECEIPT')
+    }
+    assert.throws(() => verifyReceipt(receipt, { ...expected, host: carol.peerId }), DeliveryRefusedError)
+    assert.throws(() => verifyReceipt(receipt, { ...expected, env: 'bafyother' }), DeliveryRefusedError)
+  })
+})
+
+describe('refusals', () => {
+  const refusedWith = (code: string) => (err: unknown): boolean => {
+    assert.ok(err instanceof DeliveryRefusedError, String(err))
+    assert.equal(err.code, code)
+    return true
+  }
+
+  test('an inbox not kept here → ERR_NOT_HOSTED', async () => {
+    await assert.rejects(send(await stamped(alice, carol, 'to someone this host does not keep')), refusedWith('ERR_NOT_HOSTED'))
+  })
+
+  test('a stamp that does not reach the difficulty → ERR_BAD_POW', async () => {
+    const request = await stamped(alice, owner, 'weak')
+    await assert.rejects(send({ ...request, mail: { ...request.mail, pow: failingPow(request.mail, request.inbox, BITS) } }), refusedWith('ERR_BAD_POW'))
+  })
+
+  test('envelope bytes that are not the payload\'s envelope → ERR_BAD_ENVELOPE', async () => {
+    const request = await stamped(alice, owner, 'one')
+    const other = await stamped(alice, owner, 'two')
+    await assert.rejects(send({ ...request, envelope: other.envelope }), refusedWith('ERR_BAD_ENVELOPE'))
+    await assert.rejects(send({ ...request, envelope: request.envelope.subarray(1) }), refusedWith('ERR_BAD_ENVELOPE'))
+  })
+
+  test('a malformed payload → ERR_MALFORMED; garbage and oversize frames are refused; the host keeps serving', async () => {
+    const request = await stamped(alice, owner, 'fine')
+    await assert.rejects(send({ ...request, mail: { ...request.mail, size: 0 } }), refusedWith('ERR_MALFORMED'))
+    const answers: string[] = []
+    for (const frame of [new Uint8Array([1, 2, 3]), dagCbor.encode({ v: 1, t: 'deliver' }), dagCbor.encode([1])]) {
+      answers.push(await withFreshSender(async (libp2p, dial) => {
+        await dial(host.node.multiaddrs()[0]!)
+        const stream = await libp2p.dialProtocol(host.node.libp2p.peerId, DELIVER_PROTOCOL)
+        const lp = lpStream(stream)
+        await lp.write(frame)
+        const answer = dagCbor.decode((await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray()) as { t: string, code: string }
+        return `${answer.t}:${answer.code}`
+      }))
+    }
+    assert.deepEqual(answers, ['refused:ERR_MALFORMED', 'refused:ERR_MALFORMED', 'refused:ERR_MALFORMED'])
+    // A frame over the cap: the host ends the stream without reading it.
+    await assert.rejects(send({ ...request, envelope: new Uint8Array(MAX_ENVELOPE_BYTES + 32 * 1024) }), (err: unknown) => err instanceof DeliveryError || err instanceof DeliveryRefusedError)
+    // And an honest mail still goes through.
+    const { receipt } = await send(await stamped(carol, owner, 'after the garbage'))
+    assert.equal(receipt.host, host.node.peerId)
+  })
+})
