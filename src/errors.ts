@@ -183,3 +183,12 @@ export class DeliveryRefusedError extends IpmsError {
 export class DeliveryError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_DELIVERY', message, options) }
 }
+
+/** Fewer hosts than wanted gave a receipt; `result` holds the stamped mail for a later retry. */
+export class NoHostError extends IpmsError {
+  readonly result: unknown
+  constructor (message: string, result: unknown, options?: IpmsErrorOptions) {
+    super('ERR_NO_HOST', message, options)
+    this.result = result
+  }
+}

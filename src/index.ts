@@ -30,3 +30,4 @@ export { createGrant, encodeGrant, verifyGrant, type Grant, type GrantOptions } 
 export { createCard, encodeCard, verifyCard, type AddressCard, type CardHost } from './hosting/card.ts'
 export { createDeliveryService, deliverTo, verifyReceipt, DELIVER_PROTOCOL, type Receipt, type DeliveryServiceOptions } from './node/deliver.ts'
 export { withFreshSender } from './node/sender.ts'
+export { sendMail, type SendMailOptions, type SendResult } from './node/send-mail.ts'

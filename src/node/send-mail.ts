@@ -1,0 +1,80 @@
+/**
+ * Sending a mail to an owner by their address card (docs/PROTOCOL.md §12): seal, stamp, then
+ * deliver to the card's hosts in turn from a fresh identity, until `replicas` hosts have signed a
+ * receipt. The library call behind `ipms send`.
+ */
+import { inboxAddress } from '../access/inbox-address.ts'
+import type { MailPayload } from '../access/payloads.ts'
+import { powChallenge, solvePow, type PowProgress } from '../crypto/pow/index.ts'
+import { InvalidArgumentError, IpmsError, NoHostError } from '../errors.ts'
+import { verifyCard, type AddressCard } from '../hosting/card.ts'
+import type { Identity } from '../identity/identity.ts'
+import { sealMail, type Draft, type SealedMail } from '../mail/seal.ts'
+import { deliverTo, type Receipt } from './deliver.ts'
+import { withFreshSender } from './sender.ts'
+
+export interface SendMailOptions {
+  from: Identity
+  /** The recipient's address card (text or checked), naming their hosts and difficulty. */
+  card: string | AddressCard
+  /** Receipts wanted from distinct hosts. Default 1. */
+  replicas?: number
+  signal?: AbortSignal
+  /** Called while the proof-of-work is solved. */
+  onProgress?: (progress: PowProgress) => void
+}
+
+/** What a send did: the receipts, and the stamped mail (for the outbox when receipts are missing). */
+export interface SendResult {
+  receipts: Receipt[]
+  /** Per host that did not give a receipt: why. */
+  failures: Array<{ host: string, code: string, message: string }>
+  sealed: SealedMail
+  inbox: string
+  payload: MailPayload
+}
+
+/** Seal, stamp and deliver `draft`; throws NoHostError (with `result`) when fewer receipts came. */
+export async function sendMail (draft: Draft, options: SendMailOptions): Promise<SendResult> {
+  const card = verifyCard(options.card)
+  const wanted = options.replicas ?? 1
+  if (!Number.isInteger(wanted) || wanted < 1) throw new InvalidArgumentError('replicas must be a whole number ≥ 1')
+  if (card.hosts.length < wanted) throw new InvalidArgumentError(`The card of ${card.owner} lists ${card.hosts.length} hosts; ${wanted} receipts cannot be had`)
+  const inbox = inboxAddress(card.owner, card.bits)
+  const sealed = await sealMail(draft, { from: options.from, to: card.owner, inbox })
+  const ts = Date.now()
+  const pow = await solvePow(powChallenge({ bits: card.bits, ts, inbox, envelopeCid: sealed.cid }), card.bits, { signal: options.signal, onProgress: options.onProgress })
+  const payload: MailPayload = { op: 'MAIL', v: 1, env: sealed.cid.toString(), size: sealed.envelope.byteLength, ts, pow }
+
+  const receipts: Receipt[] = []
+  const failures: SendResult['failures'] = []
+  await withFreshSender(async (libp2p, dial) => {
+    for (const host of card.hosts) {
+      if (receipts.length >= wanted) break
+      options.signal?.throwIfAborted()
+      try {
+        let dialled = false
+        let lastError: unknown
+        for (const addr of host.addrs) {
+          try {
+            await dial(`${addr}/p2p/${host.peer}`, options.signal)
+            dialled = true
+            break
+          } catch (err) {
+            lastError = err
+          }
+        }
+        if (!dialled) throw new IpmsError('ERR_DELIVERY', `no address of ${host.peer} answered: ${(lastError as Error | undefined)?.message ?? 'no addresses'}`)
+        receipts.push(await deliverTo(libp2p, host.peer, { inbox, mail: payload, envelope: sealed.envelope }, { signal: options.signal }))
+      } catch (err) {
+        if (options.signal?.aborted === true) throw err
+        failures.push({ host: host.peer, code: err instanceof IpmsError ? err.code : 'ERR_DELIVERY', message: (err as Error).message })
+      }
+    }
+  })
+  const result: SendResult = { receipts, failures, sealed, inbox, payload }
+  if (receipts.length < wanted) {
+    throw new NoHostError(`${receipts.length} of the ${wanted} receipts wanted: ${failures.map(f => `${f.host}: ${f.message}`).join('; ')}. Keep the mail and try again later`, result)
+  }
+  return result
+}
