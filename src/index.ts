@@ -31,3 +31,4 @@ export { createCard, encodeCard, verifyCard, type AddressCard, type CardHost } f
 export { createDeliveryService, deliverTo, verifyReceipt, DELIVER_PROTOCOL, type Receipt, type DeliveryServiceOptions } from './node/deliver.ts'
 export { withFreshSender } from './node/sender.ts'
 export { sendMail, type SendMailOptions, type SendResult } from './node/send-mail.ts'
+export { openHosting, type Hosting, type HostingOptions } from './node/hosting.ts'

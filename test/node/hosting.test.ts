@@ -1,0 +1,88 @@
+/**
+ * Hosting on real nodes: a host accepts an owner's grant, keeps the inbox (deliveries, sync with the
+ * owner), keeps it across a restart, and stops serving it when the grant expires. Grants for
+ * another host, expired or forged ones are refused with their typed error.
+ */
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { GrantExpiredError, InvalidRecordError } from '../../src/errors.ts'
+import { createCard, type AddressCard } from '../../src/hosting/card.ts'
+import { createGrant, encodeGrant } from '../../src/hosting/grant.ts'
+import { createIdentity, type Identity } from '../../src/identity/identity.ts'
+import { createDeliveryService } from '../../src/node/deliver.ts'
+import { openHosting, type Hosting } from '../../src/node/hosting.ts'
+import { readInbox } from '../../src/node/read-inbox.ts'
+import { sendMail } from '../../src/node/send-mail.ts'
+import { createInboxSync } from '../../src/node/sync.ts'
+import { startTestNode, type TestNode } from '../helpers/nodes.ts'
+import { replicaPool } from '../helpers/replicas.ts'
+
+const BITS = 8
+let owner: Identity, alice: Identity, other: Identity
+const nodes: Array<{ cleanup: () => Promise<void> }> = []
+const replica = replicaPool()
+before(async () => { [owner, alice, other] = await Promise.all([createIdentity(), createIdentity(), createIdentity()]) })
+after(async () => {
+  await replica.stopAll()
+  for (const n of nodes.reverse()) await n.cleanup()
+})
+
+/** A host node: sync, delivery and hosting wired as a host process does. */
+async function startHost (options: { identity?: Identity, home?: string, now?: () => number } = {}): Promise<TestNode & { hosting: Hosting }> {
+  const test = await startTestNode({ identity: options.identity, home: options.home })
+  let hosting: Hosting | undefined
+  const sync = createInboxSync({ libp2p: test.node.libp2p, blockstore: test.node.helia.blockstore, grantFor: inbox => hosting?.grantFor(inbox) })
+  await sync.start()
+  const delivery = createDeliveryService({ libp2p: test.node.libp2p, identity: test.identity, inboxFor: address => hosting?.inboxFor(address) })
+  await delivery.start()
+  hosting = await openHosting({ node: test.node, sync, now: options.now })
+  const host = { ...test, hosting, cleanup: async () => { await delivery.stop(); await sync.stop(); await test.cleanup() } }
+  nodes.push(host)
+  return host
+}
+
+const cardFor = (host: TestNode): AddressCard => createCard(owner, [{ peer: host.node.peerId, addrs: host.node.multiaddrs().map(a => a.replace(/\/p2p\/[^/]+$/, '')) }], BITS)
+
+test('a host keeps an inbox once it accepts the owner\'s grant: deliveries, the owner\'s read, a restart', async () => {
+  const identity = await createIdentity()
+  let host = await startHost({ identity })
+  await assert.rejects(sendMail({ body: 'before the grant' }, { from: alice, card: cardFor(host) }), (err: unknown) => (err as { result?: { failures: Array<{ code: string }> } }).result?.failures[0]?.code === 'ERR_NOT_HOSTED')
+
+  const inbox = await host.hosting.accept(encodeGrant(createGrant(owner, host.node.peerId)), { bits: BITS })
+  assert.deepEqual(host.hosting.list().map(h => h.owner), [owner.peerId])
+  const sent = await sendMail({ body: 'after the grant' }, { from: alice, card: cardFor(host) })
+  assert.equal(sent.receipts[0]!.host, host.node.peerId)
+  assert.equal((await inbox.pending()).length, 1)
+  assert.deepEqual(await readdir(join(host.home, 'hosting')), [`${owner.peerId}.json`])
+
+  // Restarted on the same home, it opens the granted inbox again, with its mail.
+  const home = host.home
+  await host.node.stop()
+  host = await startHost({ identity, home })
+  assert.deepEqual(host.hosting.skipped, [])
+  const reopened = host.hosting.inboxFor(inbox.address)
+  assert.ok(reopened)
+  assert.equal((await reopened.pending()).length, 1)
+
+  // The owner reads from it.
+  const me = await replica({ identity: owner })
+  const mine = await me.inbox(owner.peerId, BITS)
+  const { received } = await readInbox({ node: me.node, sync: me.sync, inbox: mine, identity: owner, replicas: [host.node.multiaddrs()[0]!] })
+  assert.deepEqual(received.map(r => r.mail.body), ['after the grant'])
+})
+
+test('grants for another host, expired or forged are refused; an expiring grant stops deliveries', async () => {
+  let clock = 1_000_000
+  const host = await startHost({ now: () => clock })
+  await assert.rejects(host.hosting.accept(encodeGrant(createGrant(owner, alice.peerId))), InvalidRecordError)
+  await assert.rejects(host.hosting.accept(encodeGrant(createGrant(owner, host.node.peerId, { ttlMs: 10, now: 1 }))), GrantExpiredError)
+  await assert.rejects(host.hosting.accept('ipmsgrantz1111'), InvalidRecordError)
+
+  const inbox = await host.hosting.accept(encodeGrant(createGrant(other, host.node.peerId, { ttlMs: 60_000, now: clock })), { bits: BITS })
+  assert.equal(host.hosting.inboxFor(inbox.address), inbox)
+  clock += 60_001
+  assert.equal(host.hosting.inboxFor(inbox.address), undefined, 'not served once the grant expired')
+  assert.equal(host.hosting.grantFor(inbox), undefined)
+})
