@@ -34,23 +34,37 @@ export interface SendResult {
   payload: MailPayload
 }
 
-/** Seal, stamp and deliver `draft`; throws NoHostError (with `result`) when fewer receipts came. */
-export async function sendMail (draft: Draft, options: SendMailOptions): Promise<SendResult> {
+/** A sealed, stamped mail ready to deliver (what the outbox keeps). */
+export interface PreparedMail {
+  card: AddressCard
+  inbox: string
+  envelope: Uint8Array
+  payload: MailPayload
+}
+
+/** Seal `draft` to the card's owner and stamp it at the card's difficulty. */
+export async function prepareMail (draft: Draft, options: Pick<SendMailOptions, 'from' | 'card' | 'signal' | 'onProgress'>): Promise<PreparedMail & { sealed: SealedMail }> {
   const card = verifyCard(options.card)
-  const wanted = options.replicas ?? 1
-  if (!Number.isInteger(wanted) || wanted < 1) throw new InvalidArgumentError('replicas must be a whole number ≥ 1')
-  if (card.hosts.length < wanted) throw new InvalidArgumentError(`The card of ${card.owner} lists ${card.hosts.length} hosts; ${wanted} receipts cannot be had`)
   const inbox = inboxAddress(card.owner, card.bits)
   const sealed = await sealMail(draft, { from: options.from, to: card.owner, inbox })
   const ts = Date.now()
   const pow = await solvePow(powChallenge({ bits: card.bits, ts, inbox, envelopeCid: sealed.cid }), card.bits, { signal: options.signal, onProgress: options.onProgress })
   const payload: MailPayload = { op: 'MAIL', v: 1, env: sealed.cid.toString(), size: sealed.envelope.byteLength, ts, pow }
+  return { card, inbox, envelope: sealed.envelope, payload, sealed }
+}
 
+/**
+ * Deliver a prepared mail to the card's hosts in turn (skipping `exclude`, hosts that already gave
+ * a receipt) until `wanted` new receipts; never throws for a host's failure, reports it.
+ */
+export async function deliverPrepared (mail: PreparedMail, wanted: number, options: { exclude?: string[], signal?: AbortSignal } = {}): Promise<{ receipts: Receipt[], failures: SendResult['failures'] }> {
   const receipts: Receipt[] = []
   const failures: SendResult['failures'] = []
+  const exclude = new Set(options.exclude ?? [])
   await withFreshSender(async (libp2p, dial) => {
-    for (const host of card.hosts) {
+    for (const host of mail.card.hosts) {
       if (receipts.length >= wanted) break
+      if (exclude.has(host.peer)) continue
       options.signal?.throwIfAborted()
       try {
         let dialled = false
@@ -65,14 +79,25 @@ export async function sendMail (draft: Draft, options: SendMailOptions): Promise
           }
         }
         if (!dialled) throw new IpmsError('ERR_DELIVERY', `no address of ${host.peer} answered: ${(lastError as Error | undefined)?.message ?? 'no addresses'}`)
-        receipts.push(await deliverTo(libp2p, host.peer, { inbox, mail: payload, envelope: sealed.envelope }, { signal: options.signal }))
+        receipts.push(await deliverTo(libp2p, host.peer, { inbox: mail.inbox, mail: mail.payload, envelope: mail.envelope }, { signal: options.signal }))
       } catch (err) {
         if (options.signal?.aborted === true) throw err
         failures.push({ host: host.peer, code: err instanceof IpmsError ? err.code : 'ERR_DELIVERY', message: (err as Error).message })
       }
     }
   })
-  const result: SendResult = { receipts, failures, sealed, inbox, payload }
+  return { receipts, failures }
+}
+
+/** Seal, stamp and deliver `draft`; throws NoHostError (with `result`) when fewer receipts came. */
+export async function sendMail (draft: Draft, options: SendMailOptions): Promise<SendResult> {
+  const wanted = options.replicas ?? 1
+  if (!Number.isInteger(wanted) || wanted < 1) throw new InvalidArgumentError('replicas must be a whole number ≥ 1')
+  const card = verifyCard(options.card)
+  if (card.hosts.length < wanted) throw new InvalidArgumentError(`The card of ${card.owner} lists ${card.hosts.length} hosts; ${wanted} receipts cannot be had`)
+  const prepared = await prepareMail(draft, { ...options, card })
+  const { receipts, failures } = await deliverPrepared(prepared, wanted, { signal: options.signal })
+  const result: SendResult = { receipts, failures, sealed: prepared.sealed, inbox: prepared.inbox, payload: prepared.payload }
   if (receipts.length < wanted) {
     throw new NoHostError(`${receipts.length} of the ${wanted} receipts wanted: ${failures.map(f => `${f.host}: ${f.message}`).join('; ')}. Keep the mail and try again later`, result)
   }

@@ -1,0 +1,142 @@
+/**
+ * The outbox: mail that does not have all its receipts yet, kept on disk with its solved stamp and
+ * retried with backoff (docs/ARCHITECTURE.md, node). Nothing is lost if the process is killed at
+ * any point: a mail is written here (fsync'd) before the first delivery attempt, and leaves only
+ * once enough hosts have signed receipts.
+ *
+ *   <home>/outbox/<envelope CID>.cbor   dag-cbor { v: 1, card, inbox, envelope, payload, replicas,
+ *                                                  receipts, attempts, nextAttempt, lastError?, created }
+ */
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import * as dagCbor from '@ipld/dag-cbor'
+import { FORMAT_VERSION } from '../constants.ts'
+import { encodeCard, verifyCard } from '../hosting/card.ts'
+import type { Draft } from '../mail/seal.ts'
+import type { Receipt } from './deliver.ts'
+import { deliverPrepared, prepareMail, type PreparedMail, type SendMailOptions } from './send-mail.ts'
+
+/** First retry delay, ms; doubled per attempt up to MAX_BACKOFF_MS, with ±20 % jitter. */
+export const FIRST_BACKOFF_MS = 30_000
+export const MAX_BACKOFF_MS = 60 * 60_000
+
+/** One mail waiting in the outbox. */
+export interface OutboxEntry {
+  v: 1
+  /** The envelope CID: the entry's name. */
+  id: string
+  /** The recipient's card as text (hosts and difficulty, signed by the recipient). */
+  card: string
+  inbox: string
+  envelope: Uint8Array
+  payload: PreparedMail['payload']
+  /** Receipts wanted from distinct hosts. */
+  replicas: number
+  receipts: Receipt[]
+  attempts: number
+  /** Not before this time, ms. */
+  nextAttempt: number
+  lastError?: string
+  created: number
+}
+
+export interface Outbox {
+  /** Seal, stamp and keep a mail, then try to deliver it; resolves with its entry (gone if delivered). */
+  send: (draft: Draft, options: SendMailOptions) => Promise<{ entry: OutboxEntry, delivered: boolean }>
+  /** Mail still waiting, oldest first. */
+  list: () => Promise<OutboxEntry[]>
+  /** Try every mail whose time has come (all of them with `force`). Returns the ones delivered. */
+  retry: (options?: { now?: number, force?: boolean, signal?: AbortSignal }) => Promise<OutboxEntry[]>
+}
+
+function backoff (attempts: number): number {
+  const base = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** Math.max(0, attempts - 1))
+  return Math.round(base * (0.8 + 0.4 * Math.random()))
+}
+
+export function openOutbox (home: string): Outbox {
+  const directory = join(home, 'outbox')
+
+  const save = async (entry: OutboxEntry): Promise<void> => {
+    await mkdir(directory, { recursive: true, mode: 0o700 })
+    const temp = join(directory, `.${entry.id}.${randomBytes(4).toString('hex')}.tmp`)
+    const file = await open(temp, 'wx', 0o600)
+    try {
+      await file.writeFile(dagCbor.encode(stripUndefined(entry)))
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await rename(temp, join(directory, `${entry.id}.cbor`))
+    const dir = await open(directory, 'r')
+    try { await dir.sync() } finally { await dir.close() }
+  }
+
+  const remove = async (entry: OutboxEntry): Promise<void> => { await rm(join(directory, `${entry.id}.cbor`), { force: true }) }
+
+  /** One delivery round for `entry`: new receipts are kept; done when enough. */
+  const attempt = async (entry: OutboxEntry, signal?: AbortSignal): Promise<boolean> => {
+    const prepared: PreparedMail = { card: verifyCard(entry.card), inbox: entry.inbox, envelope: entry.envelope, payload: entry.payload }
+    const { receipts, failures } = await deliverPrepared(prepared, entry.replicas - entry.receipts.length, { exclude: entry.receipts.map(r => r.host), signal })
+    entry.receipts.push(...receipts)
+    entry.attempts++
+    if (entry.receipts.length >= entry.replicas) {
+      await remove(entry)
+      return true
+    }
+    entry.lastError = failures.map(f => `${f.host}: ${f.code}`).join('; ') || 'no host left to try'
+    entry.nextAttempt = Date.now() + backoff(entry.attempts)
+    await save(entry)
+    return false
+  }
+
+  const list = async (): Promise<OutboxEntry[]> => {
+    let names: string[]
+    try {
+      names = (await readdir(directory)).filter(n => n.endsWith('.cbor') && !n.startsWith('.'))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+      throw err
+    }
+    const entries = await Promise.all(names.map(async n => dagCbor.decode(await readFile(join(directory, n))) as OutboxEntry))
+    return entries.sort((a, b) => a.created - b.created)
+  }
+
+  return {
+    send: async (draft, options) => {
+      const prepared = await prepareMail(draft, options)
+      const entry: OutboxEntry = {
+        v: FORMAT_VERSION,
+        id: prepared.payload.env,
+        card: encodeCard(prepared.card),
+        inbox: prepared.inbox,
+        envelope: prepared.envelope,
+        payload: prepared.payload,
+        replicas: options.replicas ?? 1,
+        receipts: [],
+        attempts: 0,
+        nextAttempt: 0,
+        created: Date.now()
+      }
+      await save(entry) // before any delivery: a crash from here on loses nothing
+      const delivered = await attempt(entry, options.signal)
+      return { entry, delivered }
+    },
+    list,
+    retry: async (options = {}) => {
+      const now = options.now ?? Date.now()
+      const delivered: OutboxEntry[] = []
+      for (const entry of await list()) {
+        if (!options.force && entry.nextAttempt > now) continue
+        if (await attempt(entry, options.signal)) delivered.push(entry)
+      }
+      return delivered
+    }
+  }
+}
+
+function stripUndefined<T extends object> (value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
+}
+
