@@ -34,3 +34,4 @@ export { sendMail, type SendMailOptions, type SendResult } from './node/send-mai
 export { openHosting, type Hosting, type HostingOptions } from './node/hosting.ts'
 export { openOutbox, type Outbox, type OutboxEntry } from './node/outbox.ts'
 export { prepareMail, deliverPrepared, type PreparedMail } from './node/send-mail.ts'
+export { DEFAULT_HOST_POLICY, type HostPolicy } from './node/host-policy.ts'

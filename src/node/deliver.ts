@@ -7,7 +7,8 @@
  *                or { v: 1, t: "refused", code, reason }
  *
  * The host checks exactly what the inbox's rules check (§9.3), plus that the envelope bytes hash
- * to the payload's CID and decode as an envelope, then stores the envelope, appends the entry and
+ * to the payload's CID and decode as an envelope, and its policy (rate per connection, clock skew,
+ * quota per inbox), then stores the envelope, appends the entry and
  * signs the receipt only once both are on its disk. Senders need no OrbitDB of their own.
  *
  * Watch for: the request is length-prefixed and capped (one envelope plus a little) before it is
@@ -29,6 +30,7 @@ import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { mailPayloadProblem, type MailPayload } from '../access/payloads.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
+import { createRateLimiter, DEFAULT_HOST_POLICY, type HostPolicy } from './host-policy.ts'
 
 export const DELIVER_PROTOCOL = '/ipms/deliver/1.0.0'
 /** Largest deliver request: one maximum envelope and its framing. */
@@ -89,12 +91,20 @@ export interface DeliveryServiceOptions {
   inboxFor: (address: string) => Inbox | undefined
   /** Deadline of one delivery, ms. Default 30 000. */
   timeoutMs?: number
+  /** Retention, quota, rate and clock-skew policy (defaults: DEFAULT_HOST_POLICY). */
+  policy?: Partial<HostPolicy>
+  /** The host's clock, ms (tests move it). Default Date.now. */
+  now?: () => number
 }
 
 /** The host side: accept deliveries into the inboxes `inboxFor` gives. */
 export function createDeliveryService (options: DeliveryServiceOptions) {
   const { libp2p, identity, inboxFor } = options
   const timeoutMs = options.timeoutMs ?? DEFAULT_DELIVER_TIMEOUT_MS
+  const policy: HostPolicy = { ...DEFAULT_HOST_POLICY, ...options.policy }
+  const now = options.now ?? Date.now
+  const rate = createRateLimiter(policy, now)
+  const onClose = (event: CustomEvent<Connection>): void => { rate.forget(event.detail.id) }
 
   const refuse = async (lp: ReturnType<typeof lpStream>, code: string, reason: string, signal: AbortSignal): Promise<void> => {
     await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code, reason }), { signal })
@@ -111,6 +121,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     if (problem !== undefined) return [/proof-of-work/.test(problem) ? 'ERR_BAD_POW' : 'ERR_MALFORMED', `the MAIL payload is refused: ${problem}`]
     const mail = r.mail as MailPayload
     if (r.envelope.byteLength !== mail.size) return ['ERR_BAD_ENVELOPE', 'the envelope size is not the size the payload states']
+    if (Math.abs(mail.ts - now()) > policy.maxClockSkewMs) return ['ERR_STALE', `the mail's time is more than ${Math.round(policy.maxClockSkewMs / 60_000)} minutes from this host's clock: stamp it again`]
     const cid = CID.parse(mail.env)
     if (!CID.createV1(dagCbor.code, await sha256.digest(r.envelope)).equals(cid)) return ['ERR_BAD_ENVELOPE', 'the envelope bytes do not hash to the payload\'s CID']
     try {
@@ -118,6 +129,9 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     } catch (err) {
       return ['ERR_BAD_ENVELOPE', `the envelope is not a v1 envelope: ${(err as Error).message}`]
     }
+    let held = 0
+    for (const pending of await inbox.pending()) held += pending.size
+    if (held + mail.size > policy.quotaBytes) return ['ERR_OVER_QUOTA', `the inbox holds ${held} bytes here, its quota is ${policy.quotaBytes}: its owner must read their mail first`]
     return { inbox, mail, envelope: r.envelope }
   }
 
@@ -135,6 +149,11 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
           return
         }
         throw err
+      }
+      if (!rate.take(connection.id)) {
+        await refuse(lp, 'ERR_RATE_LIMITED', `more than ${policy.deliveriesPerWindow} deliveries in ${policy.rateWindowMs / 1000} s on one connection: wait and try again`, signal)
+        await stream.close({ signal })
+        return
       }
       const checked = await check(request)
       if (Array.isArray(checked)) {
@@ -159,8 +178,16 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
   }
 
   return {
-    start: async (): Promise<void> => { await libp2p.handle(DELIVER_PROTOCOL, handle, { maxInboundStreams: 256 }) },
-    stop: async (): Promise<void> => { await libp2p.unhandle(DELIVER_PROTOCOL) }
+    start: async (): Promise<void> => {
+      libp2p.addEventListener('connection:close', onClose)
+      await libp2p.handle(DELIVER_PROTOCOL, handle, { maxInboundStreams: 256 })
+    },
+    stop: async (): Promise<void> => {
+      libp2p.removeEventListener('connection:close', onClose)
+      await libp2p.unhandle(DELIVER_PROTOCOL)
+    },
+    /** Connections with a rate window (bounded by the open connections). */
+    trackedConnections: (): number => rate.size()
   }
 }
 

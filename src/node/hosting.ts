@@ -13,6 +13,7 @@ import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { DEFAULT_POW_BITS } from '../constants.ts'
+import { DEFAULT_HOST_POLICY } from './host-policy.ts'
 import { encodeGrant, verifyGrant, type Grant } from '../hosting/grant.ts'
 import { openInbox, type Inbox } from '../stores/open-inbox.ts'
 import type { IpmsNode } from './create-node.ts'
@@ -41,6 +42,8 @@ export interface Hosting {
   grantFor: (inbox: Inbox) => Grant | undefined
   /** Grants that could not be loaded at start (expired, damaged), with why. */
   skipped: Array<{ file: string, reason: string }>
+  /** Drop, in every hosted inbox, pending mail older than the retention period; returns the count. */
+  applyRetention: (retentionMs?: number) => Promise<number>
 }
 
 /** Open every inbox this node keeps under a grant, and keep accepting grants. */
@@ -91,6 +94,11 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
       const entry = hosted.get(inbox.address)
       return valid(entry) ? entry.grant : undefined
     },
-    skipped
+    skipped,
+    applyRetention: async (retentionMs = DEFAULT_HOST_POLICY.retentionMs) => {
+      let dropped = 0
+      for (const { inbox } of hosted.values()) dropped += (await inbox.expireBefore(now() - retentionMs)).length
+      return dropped
+    }
   }
 }

@@ -53,6 +53,11 @@ export interface MailboxIndex {
   pending: () => Promise<PendingMail[]>
   /** True when a MAIL entry of this log carries `env` and it is not pruned: its block is wanted. */
   wantsEnvelope: (env: string) => Promise<boolean>
+  /**
+   * Drop pending mail delivered before `before` (ms), a host's retention policy: local to this
+   * replica, not an entry of the log. Returns the envelopes queued for deletion.
+   */
+  expire: (before: number) => Promise<string[]>
   /** Envelopes waiting to be deleted from the blockstore. */
   garbage: () => Promise<string[]>
   /** Forget a deleted envelope from the GC queue. */
@@ -123,6 +128,21 @@ export async function openMailboxIndex (path: string): Promise<MailboxIndex> {
     return mails
   }
 
+  const expire = async (before: number): Promise<string[]> => {
+    const batch = db.batch()
+    const envs: string[] = []
+    for await (const [key, value] of db.iterator({ gt: 'm!', lt: pendingKey(Math.max(0, before), '') })) {
+      const mail = JSON.parse(value) as PendingMail
+      batch.del(key)
+      batch.del(`h!${mail.hash}`)
+      batch.put(`x!${mail.env}`, '')
+      batch.put(`g!${mail.env}`, '')
+      envs.push(mail.env)
+    }
+    await batch.write()
+    return envs
+  }
+
   const garbage = async (): Promise<string[]> => {
     const envs: string[] = []
     for await (const key of db.keys({ gt: 'g!', lt: 'g"' })) envs.push(key.slice(2))
@@ -134,6 +154,7 @@ export async function openMailboxIndex (path: string): Promise<MailboxIndex> {
     wantsEnvelope: async (env) => await get(`e!${env}`) !== undefined && await get(`x!${env}`) === undefined,
     apply,
     pending,
+    expire,
     garbage,
     collected: async (env) => { await db.del(`g!${env}`) },
     close: async () => { await db.close() }

@@ -201,6 +201,18 @@ export function Mailbox () {
       return { joined, refused }
     }
 
+    /** Host retention: drop the envelopes of pending mail delivered before `before` (ms). */
+    const expireBefore = async (before: number): Promise<string[]> => {
+      const run = indexing.then(async () => {
+        const envs = await index.expire(before)
+        if (envs.length > 0) await collectGarbage()
+        for (const env of envs) events?.emit('expired', env)
+        return envs
+      })
+      indexing = run.catch(() => {})
+      return await run
+    }
+
     const close = async (): Promise<void> => {
       await database.close()
       await index.close()
@@ -213,6 +225,7 @@ export function Mailbox () {
       prune,
       pending: index.pending,
       joinHeads,
+      expireBefore,
       wantsEnvelope: index.wantsEnvelope,
       putEnvelope,
       getEnvelope,

@@ -31,6 +31,8 @@ export interface Inbox {
   pending: () => Promise<PendingMail[]>
   /** Join entries whose blocks are local (from /ipms/sync); refusals are reported, not thrown. */
   joinHeads: (entries: any[]) => Promise<{ joined: string[], refused: Array<{ hash: string, reason: string }> }>
+  /** Host retention: drop pending mail delivered before `before` (ms); returns the envelopes. */
+  expireBefore: (before: number) => Promise<string[]>
   /** True when the envelope is carried by a MAIL entry of this inbox and not pruned. */
   wantsEnvelope: (env: string) => Promise<boolean>
   putEnvelope: (env: string, bytes: Uint8Array, options?: { signal?: AbortSignal }) => Promise<void>

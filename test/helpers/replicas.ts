@@ -8,11 +8,13 @@ import { sealMail } from '../../src/mail/seal.ts'
 import { createInboxSync, type InboxSync, type SyncAuthorizer } from '../../src/node/sync.ts'
 import { createGrant, type Grant } from '../../src/hosting/grant.ts'
 import { createDeliveryService } from '../../src/node/deliver.ts'
+import type { HostPolicy } from '../../src/node/host-policy.ts'
 import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
 import { startTestNode, type TestNode } from './nodes.ts'
 
 export interface Replica extends TestNode {
   sync: InboxSync
+  delivery: ReturnType<typeof createDeliveryService>
   /** Open `owner`'s inbox here and serve it over /ipms/sync. */
   inbox: (owner: string, bits: number) => Promise<Inbox>
 }
@@ -25,6 +27,8 @@ export interface ReplicaOptions {
   grantsFrom?: Identity[]
   /** The grant to present instead (e.g. an expired one). */
   grantFor?: (inbox: Inbox) => Grant | undefined
+  /** Host policy of the delivery service (defaults otherwise). */
+  policy?: Partial<HostPolicy>
 }
 
 export async function startReplica (options: ReplicaOptions = {}): Promise<Replica> {
@@ -39,11 +43,12 @@ export async function startReplica (options: ReplicaOptions = {}): Promise<Repli
   await sync.start()
   const opened = new Map<string, Inbox>()
   const byAddress = new Map<string, Inbox>()
-  const delivery = createDeliveryService({ libp2p: test.node.libp2p, identity: test.identity, inboxFor: address => byAddress.get(address) })
+  const delivery = createDeliveryService({ libp2p: test.node.libp2p, identity: test.identity, inboxFor: address => byAddress.get(address), policy: options.policy })
   await delivery.start()
   return {
     ...test,
     sync,
+    delivery,
     inbox: async (owner, bits) => {
       const key = `${owner}/${bits}`
       let inbox = opened.get(key)

@@ -1,0 +1,87 @@
+/**
+ * Host policy at delivery and in retention, on real nodes: a stale stamp time, an inbox over its
+ * quota, a flood on one connection, each refused with its code while honest senders still get
+ * through; old unpruned mail dropped after the retention period.
+ */
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { inboxAddress } from '../../src/access/inbox-address.ts'
+import type { MailPayload } from '../../src/access/payloads.ts'
+import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
+import { DeliveryRefusedError } from '../../src/errors.ts'
+import { createIdentity, type Identity } from '../../src/identity/identity.ts'
+import { sealMail } from '../../src/mail/seal.ts'
+import { deliverTo } from '../../src/node/deliver.ts'
+import { withFreshSender } from '../../src/node/sender.ts'
+import { putMail, replicaPool, type Replica } from '../helpers/replicas.ts'
+import { waitFor } from '../helpers/wait.ts'
+
+const BITS = 8
+let owner: Identity, alice: Identity
+const replica = replicaPool()
+before(async () => { [owner, alice] = await Promise.all([createIdentity(), createIdentity()]) })
+after(replica.stopAll)
+
+async function stamped (body: string, ts = Date.now()): Promise<{ inbox: string, mail: MailPayload, envelope: Uint8Array }> {
+  const inbox = inboxAddress(owner.peerId, BITS)
+  const sealed = await sealMail({ body }, { from: alice, to: owner.peerId, inbox })
+  const pow = solvePowSync(powChallenge({ bits: BITS, ts, inbox, envelopeCid: sealed.cid }), BITS)
+  return { inbox, envelope: sealed.envelope, mail: { op: 'MAIL', v: 1, env: sealed.cid.toString(), size: sealed.envelope.byteLength, ts, pow } }
+}
+
+/** Deliver each request in turn over one connection; the outcome of each (receipt host or code). */
+async function overOneConnection (host: Replica, requests: Array<Awaited<ReturnType<typeof stamped>>>): Promise<string[]> {
+  return await withFreshSender(async (libp2p, dial) => {
+    await dial(host.node.multiaddrs()[0]!)
+    const outcomes: string[] = []
+    for (const request of requests) {
+      try {
+        outcomes.push((await deliverTo(libp2p, host.node.peerId, request)).host === host.node.peerId ? 'receipt' : 'other host')
+      } catch (err) {
+        outcomes.push(err instanceof DeliveryRefusedError ? err.code : String(err))
+      }
+    }
+    return outcomes
+  })
+}
+
+test('a stamp time far from the host\'s clock → ERR_STALE', async () => {
+  const host = await replica({ policy: { maxClockSkewMs: 60_000 } })
+  await host.inbox(owner.peerId, BITS)
+  const outcomes = await overOneConnection(host, [await stamped('from the past', Date.now() - 120_000), await stamped('from the future', Date.now() + 120_000), await stamped('now')])
+  assert.deepEqual(outcomes, ['ERR_STALE', 'ERR_STALE', 'receipt'])
+})
+
+test('an inbox over its quota → ERR_OVER_QUOTA; after the owner prunes, it accepts again', async () => {
+  const host = await replica({ policy: { quotaBytes: 3 * 1120 } }) // three 1 KiB-bucket envelopes
+  const inbox = await host.inbox(owner.peerId, BITS)
+  const requests = await Promise.all([1, 2, 3, 4].map(async i => await stamped(`mail ${i}`)))
+  assert.deepEqual(await overOneConnection(host, requests), ['receipt', 'receipt', 'receipt', 'ERR_OVER_QUOTA'])
+  // The owner reads (prunes) what is there; the quota frees.
+  await inbox.prune((await inbox.pending()).map(m => m.hash), owner.seed)
+  assert.deepEqual(await overOneConnection(host, [await stamped('after the prune')]), ['receipt'])
+})
+
+test('a flood on one connection → ERR_RATE_LIMITED past the limit; another sender still gets through; counters go with the connection', async () => {
+  const host = await replica({ policy: { deliveriesPerWindow: 3, rateWindowMs: 60_000 } })
+  await host.inbox(owner.peerId, BITS)
+  const flood = await Promise.all([1, 2, 3, 4, 5].map(async i => await stamped(`flood ${i}`)))
+  assert.deepEqual(await overOneConnection(host, flood), ['receipt', 'receipt', 'receipt', 'ERR_RATE_LIMITED', 'ERR_RATE_LIMITED'])
+  assert.deepEqual(await overOneConnection(host, [await stamped('an honest sender')]), ['receipt'])
+  // Both senders are gone: their counters too (memory stays bounded by the open connections).
+  await waitFor([[host.node.libp2p, 'connection:close']], () => host.delivery.trackedConnections() === 0, AbortSignal.timeout(10_000))
+})
+
+test('retention: unpruned mail older than the period is dropped from the host, envelopes deleted', async () => {
+  const host = await replica()
+  const inbox = await host.inbox(owner.peerId, BITS)
+  const old = await putMail(inbox, alice, 'old')
+  const expired: string[] = []
+  inbox.events.on('expired', (env: string) => expired.push(env))
+  const cutoff = Date.now() + 1 // everything delivered so far is "old"
+  assert.deepEqual(await inbox.expireBefore(cutoff), [old.env])
+  assert.deepEqual(expired, [old.env])
+  assert.deepEqual(await inbox.pending(), [])
+  assert.equal(await inbox.hasEnvelope(old.env), false)
+  assert.ok(await inbox.log.get(old.hash), 'the entry stays in the log')
+})
