@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import * as dagCbor from '@ipld/dag-cbor'
 import { lpStream } from '@libp2p/utils'
 import { inboxAddress } from '../../src/access/inbox-address.ts'
-import type { MailPayload } from '../../src/access/payloads.ts'
+import { mailPayloadProblem, type MailPayload } from '../../src/access/payloads.ts'
 import { MAX_ENVELOPE_BYTES } from '../../src/constants.ts'
 import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import { DeliveryError, DeliveryRefusedError } from '../../src/errors.ts'
@@ -93,6 +93,15 @@ describe('refusals', () => {
   test('a stamp that does not reach the difficulty → ERR_BAD_POW', async () => {
     const request = await stamped(alice, owner, 'weak')
     await assert.rejects(send({ ...request, mail: { ...request.mail, pow: failingPow(request.mail, request.inbox, BITS) } }), refusedWith('ERR_BAD_POW'))
+  })
+
+  test('a stamp reused for other content → ERR_BAD_POW (the stamp is bound to the envelope)', async () => {
+    const paid = await stamped(alice, owner, 'the mail the work was done for')
+    const other = await stamped(alice, owner, 'another mail, riding on the same work')
+    // Make sure this stamp does not happen to meet 8 bits for the other envelope too (1 in 256).
+    const reused = { ...other.mail, ts: paid.mail.ts, pow: paid.mail.pow }
+    if (mailPayloadProblem(reused, other.inbox, BITS) === undefined) reused.pow = failingPow(reused, other.inbox, BITS)
+    await assert.rejects(send({ ...other, mail: reused }), refusedWith('ERR_BAD_POW'))
   })
 
   test('envelope bytes that are not the payload\'s envelope → ERR_BAD_ENVELOPE', async () => {
