@@ -32,6 +32,6 @@ export { createDeliveryService, deliverTo, verifyReceipt, DELIVER_PROTOCOL, type
 export { withFreshSender } from './node/sender.ts'
 export { sendMail, type SendMailOptions, type SendResult } from './node/send-mail.ts'
 export { openHosting, type Hosting, type HostingOptions } from './node/hosting.ts'
-export { openOutbox, type Outbox, type OutboxEntry } from './node/outbox.ts'
+export { openOutbox, retryPeriodically, type Outbox, type OutboxEntry } from './node/outbox.ts'
 export { prepareMail, deliverPrepared, type PreparedMail } from './node/send-mail.ts'
 export { DEFAULT_HOST_POLICY, type HostPolicy } from './node/host-policy.ts'

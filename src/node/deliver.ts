@@ -129,8 +129,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     } catch (err) {
       return ['ERR_BAD_ENVELOPE', `the envelope is not a v1 envelope: ${(err as Error).message}`]
     }
-    let held = 0
-    for (const pending of await inbox.pending()) held += pending.size
+    const held = await inbox.pendingBytes()
     if (held + mail.size > policy.quotaBytes) return ['ERR_OVER_QUOTA', `the inbox holds ${held} bytes here, its quota is ${policy.quotaBytes}: its owner must read their mail first`]
     return { inbox, mail, envelope: r.envelope }
   }

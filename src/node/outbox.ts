@@ -55,8 +55,9 @@ function backoff (attempts: number): number {
   return Math.round(base * (0.8 + 0.4 * Math.random()))
 }
 
-export function openOutbox (home: string): Outbox {
+export function openOutbox (home: string, options: { now?: () => number } = {}): Outbox {
   const directory = join(home, 'outbox')
+  const clock = options.now ?? Date.now
 
   const save = async (entry: OutboxEntry): Promise<void> => {
     await mkdir(directory, { recursive: true, mode: 0o700 })
@@ -86,9 +87,19 @@ export function openOutbox (home: string): Outbox {
       return true
     }
     entry.lastError = failures.map(f => `${f.host}: ${f.code}`).join('; ') || 'no host left to try'
-    entry.nextAttempt = Date.now() + backoff(entry.attempts)
+    entry.nextAttempt = clock() + backoff(entry.attempts)
     await save(entry)
     return false
+  }
+
+  const retry = async (options: { now?: number, force?: boolean, signal?: AbortSignal, except?: string } = {}): Promise<OutboxEntry[]> => {
+    const now = options.now ?? clock()
+    const delivered: OutboxEntry[] = []
+    for (const entry of await list()) {
+      if (entry.id === options.except || (options.force !== true && entry.nextAttempt > now)) continue
+      if (await attempt(entry, options.signal)) delivered.push(entry)
+    }
+    return delivered
   }
 
   const list = async (): Promise<OutboxEntry[]> => {
@@ -117,22 +128,16 @@ export function openOutbox (home: string): Outbox {
         receipts: [],
         attempts: 0,
         nextAttempt: 0,
-        created: Date.now()
+        created: clock()
       }
       await save(entry) // before any delivery: a crash from here on loses nothing
       const delivered = await attempt(entry, options.signal)
+      // A send is also the moment to retry what is due (mail left by an earlier run).
+      await retry({ signal: options.signal, except: entry.id })
       return { entry, delivered }
     },
     list,
-    retry: async (options = {}) => {
-      const now = options.now ?? Date.now()
-      const delivered: OutboxEntry[] = []
-      for (const entry of await list()) {
-        if (!options.force && entry.nextAttempt > now) continue
-        if (await attempt(entry, options.signal)) delivered.push(entry)
-      }
-      return delivered
-    }
+    retry: async (options = {}) => await retry(options)
   }
 }
 
@@ -140,3 +145,18 @@ function stripUndefined<T extends object> (value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
 }
 
+
+/**
+ * While a node runs: retry the outbox every `intervalMs` (default 30 s) until `signal` aborts.
+ * The timer never keeps the process alive by itself.
+ */
+export function retryPeriodically (outbox: Outbox, options: { intervalMs?: number, signal: AbortSignal, onError?: (err: unknown) => void }): void {
+  let running = false
+  const timer = setInterval(() => {
+    if (running) return
+    running = true
+    outbox.retry({ signal: options.signal }).catch(err => options.onError?.(err)).finally(() => { running = false })
+  }, options.intervalMs ?? FIRST_BACKOFF_MS)
+  timer.unref()
+  options.signal.addEventListener('abort', () => { clearInterval(timer) }, { once: true })
+}

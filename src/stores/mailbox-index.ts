@@ -10,6 +10,7 @@
  *   m!<ts:16>!<entry>     { hash, env, size, ts }: pending mail, ordered by delivery time
  *   h!<entry>             <m! key>: where a pending mail is, to drop it on prune
  *   g!<env>               envelope to delete from the blockstore (a crash-safe GC queue)
+ *   t!                    total bytes of pending envelopes (kept in the same batches)
  *
  * Watch for: a batch of entries is applied in one LevelDB batch, entries marked seen together with
  * their effects, so a crash leaves either all of a catch-up or none of it. Entries are applied in
@@ -51,6 +52,8 @@ export interface MailboxIndex {
   apply: (ops: IndexedOp[]) => Promise<ApplyResult>
   /** Pending mail, newest first. */
   pending: () => Promise<PendingMail[]>
+  /** Total bytes of the pending mail's envelopes (a host's quota), without walking the mail. */
+  pendingBytes: () => Promise<number>
   /** True when a MAIL entry of this log carries `env` and it is not pruned: its block is wanted. */
   wantsEnvelope: (env: string) => Promise<boolean>
   /**
@@ -80,6 +83,7 @@ export async function openMailboxIndex (path: string): Promise<MailboxIndex> {
     }
     const added = new Map<string, PendingMail>()
     const pruned: string[] = []
+    let bytes = Number(await get('t!') ?? 0)
     const prune = (env: string): void => {
       overlay.set(`x!${env}`, '')
       overlay.set(`g!${env}`, '')
@@ -100,6 +104,7 @@ export async function openMailboxIndex (path: string): Promise<MailboxIndex> {
         overlay.set(key, JSON.stringify(mail))
         overlay.set(`h!${op.hash}`, key)
         added.set(op.hash, mail)
+        bytes += op.size
       } else {
         for (const target of op.entries) {
           overlay.set(`p!${target}`, '')
@@ -109,10 +114,12 @@ export async function openMailboxIndex (path: string): Promise<MailboxIndex> {
           overlay.set(key, null)
           overlay.set(`h!${target}`, null)
           added.delete(target)
+          bytes -= mail.size
           if (await read(`x!${mail.env}`) === undefined) prune(mail.env)
         }
       }
     }
+    overlay.set('t!', String(bytes))
     const batch = db.batch()
     for (const [key, value] of overlay) {
       if (value === null) batch.del(key)
@@ -131,14 +138,17 @@ export async function openMailboxIndex (path: string): Promise<MailboxIndex> {
   const expire = async (before: number): Promise<string[]> => {
     const batch = db.batch()
     const envs: string[] = []
+    let bytes = Number(await get('t!') ?? 0)
     for await (const [key, value] of db.iterator({ gt: 'm!', lt: pendingKey(Math.max(0, before), '') })) {
       const mail = JSON.parse(value) as PendingMail
+      bytes -= mail.size
       batch.del(key)
       batch.del(`h!${mail.hash}`)
       batch.put(`x!${mail.env}`, '')
       batch.put(`g!${mail.env}`, '')
       envs.push(mail.env)
     }
+    batch.put('t!', String(bytes))
     await batch.write()
     return envs
   }
@@ -154,6 +164,7 @@ export async function openMailboxIndex (path: string): Promise<MailboxIndex> {
     wantsEnvelope: async (env) => await get(`e!${env}`) !== undefined && await get(`x!${env}`) === undefined,
     apply,
     pending,
+    pendingBytes: async () => Number(await get('t!') ?? 0),
     expire,
     garbage,
     collected: async (env) => { await db.del(`g!${env}`) },

@@ -224,6 +224,7 @@ export function Mailbox () {
       add,
       prune,
       pending: index.pending,
+      pendingBytes: index.pendingBytes,
       joinHeads,
       expireBefore,
       wantsEnvelope: index.wantsEnvelope,

@@ -29,6 +29,8 @@ export interface Inbox {
   add: (payload: MailPayload) => Promise<string>
   prune: (entries: string[], ownerSeed: Uint8Array, ts?: number) => Promise<string[]>
   pending: () => Promise<PendingMail[]>
+  /** Total bytes of the pending mail's envelopes. */
+  pendingBytes: () => Promise<number>
   /** Join entries whose blocks are local (from /ipms/sync); refusals are reported, not thrown. */
   joinHeads: (entries: any[]) => Promise<{ joined: string[], refused: Array<{ hash: string, reason: string }> }>
   /** Host retention: drop pending mail delivered before `before` (ms); returns the envelopes. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { GrantExpiredError, InvalidRecordError } from '../../src/errors.ts'
-import { createCard, type AddressCard } from '../../src/hosting/card.ts'
+import { createCard, encodeCard, type AddressCard } from '../../src/hosting/card.ts'
 import { createGrant, encodeGrant } from '../../src/hosting/grant.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { createDeliveryService } from '../../src/node/deliver.ts'
@@ -18,6 +18,7 @@ import { sendMail } from '../../src/node/send-mail.ts'
 import { createInboxSync } from '../../src/node/sync.ts'
 import { startTestNode, type TestNode } from '../helpers/nodes.ts'
 import { replicaPool } from '../helpers/replicas.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 const BITS = 8
 let owner: Identity, alice: Identity, other: Identity
@@ -85,4 +86,19 @@ test('grants for another host, expired or forged are refused; an expiring grant 
   clock += 60_001
   assert.equal(host.hosting.inboxFor(inbox.address), undefined, 'not served once the grant expired')
   assert.equal(host.hosting.grantFor(inbox), undefined)
+})
+
+test('co-hosts from the owner\'s card replicate the inbox: mail delivered to one reaches the other', async () => {
+  const [h1, h2] = [await startHost(), await startHost()]
+  const entry = (h: TestNode): { peer: string, addrs: string[] } => ({ peer: h.node.peerId, addrs: h.node.multiaddrs().map(a => a.replace(/\/p2p\/[^/]+$/, '')) })
+  const card = createCard(owner, [entry(h1), entry(h2)], BITS)
+  const cardText = encodeCard(card)
+  const inbox1 = await h1.hosting.accept(encodeGrant(createGrant(owner, h1.node.peerId)), { card: cardText })
+  const inbox2 = await h2.hosting.accept(encodeGrant(createGrant(owner, h2.node.peerId)), { card: cardText })
+  assert.equal(inbox1.bits, BITS, 'the difficulty comes from the card')
+  assert.deepEqual((await h2.hosting.syncCoHosts()).map(o => [o.host, o.ok]), [[h1.node.peerId, true]])
+
+  const sent = await sendMail({ body: 'to the first host' }, { from: alice, card })
+  assert.equal(sent.receipts[0]!.host, h1.node.peerId)
+  await waitFor([[inbox2.events, 'synced']], async () => (await inbox2.pending()).some(m => m.hash === sent.receipts[0]!.entry) && await inbox2.hasEnvelope(sent.payload.env), AbortSignal.timeout(10_000))
 })

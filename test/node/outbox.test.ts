@@ -72,3 +72,22 @@ test('a mail delivered at once never lingers; one wanting two receipts keeps the
   assert.deepEqual(done!.receipts.map(r => r.host), [h1.node.peerId, h2.node.peerId], 'h1 was not asked twice')
   assert.deepEqual(await outbox.list(), [])
 })
+
+test('the next send also retries what is due from an earlier run', async () => {
+  const host = await replica()
+  const card = createCard(owner, [cardHost(host)], BITS)
+  const otherHome = await makeTempHome('ipms-outbox-next-')
+  try {
+    const first = await openOutbox(otherHome).send({ body: 'left over' }, { from: alice, card })
+    assert.equal(first.delivered, false)
+    await host.inbox(owner.peerId, BITS)
+    // A new run, when the left-over mail is due: the next send delivers both.
+    const [waiting] = await openOutbox(otherHome).list()
+    const outbox = openOutbox(otherHome, { now: () => waiting!.nextAttempt + 1 }) // its time has come
+    const next = await outbox.send({ body: 'new' }, { from: alice, card })
+    assert.equal(next.delivered, true)
+    assert.deepEqual(await outbox.list(), [])
+  } finally {
+    await rm(otherHome, { recursive: true, force: true })
+  }
+})

@@ -44,6 +44,7 @@ test('PRUNE drops pending mail, queues its envelope for deletion, and works when
   const result = await index.apply([pruneA])
   assert.deepEqual(result.pruned, [a.env])
   assert.deepEqual((await index.pending()).map(m => m.hash), [b.hash])
+  assert.equal(await index.pendingBytes(), b.size, 'the byte total follows the pending mail')
   assert.deepEqual(await index.garbage(), [a.env])
   await index.collected(a.env)
   assert.deepEqual(await index.garbage(), [])
