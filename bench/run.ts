@@ -23,7 +23,7 @@ function machine (): string {
 const started = new Date()
 // Each section runs in a process of its own, so that one's heap, workers and JIT state do not
 // weigh on the next one's figures.
-const sections = ['pow', 'envelope', 'inbox']
+const sections = ['pow', 'envelope', 'inbox', 'delivery']
 const rows: Row[] = []
 for (const name of sections) {
   console.error(`bench: ${name} …`)
