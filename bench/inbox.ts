@@ -179,7 +179,8 @@ export async function benchInbox (): Promise<Row[]> {
     await Promise.all(rawNodes.map(async n => await n.cleanup()))
 
     const replicas: Replica[] = []
-    for (let i = 0; i < 2; i++) { const r = await startReplica(); started.push(r); replicas.push(r) }
+    // Both are hosts of the two owners (their grants), so that they may sync each other's inboxes.
+    for (let i = 0; i < 2; i++) { const r = await startReplica({ grantsFrom: [owner1, owner2] }); started.push(r); replicas.push(r) }
     ipms = await benchIpms(replicas[0]!, replicas[1]!, [owner1, owner2], sender)
   } finally {
     await Promise.allSettled(started.map(async n => await n.cleanup()))
