@@ -4,18 +4,18 @@
  *   <home>/mail/received/<entry hash>.cbor      dag-cbor { v: 1, entry, env, receivedAt, mail }
  *   <home>/mail/quarantine/<entry hash>.cbor    dag-cbor { v: 1, entry, env, receivedAt, code, reason, envelope }
  *
- * A mail is written here, durably, before the hosts are told to drop it: write a temporary file,
- * fsync it, rename it into place; `flush()` then fsyncs the directories once for the whole batch. Files are named by the MAIL entry's hash,
- * so storing the same mail twice (a crash between storing and pruning) is harmless.
+ * A mail is written here, durably, before the hosts are told to drop it: a temporary file,
+ * fsync'd and renamed into place; `flush()` then fsyncs the directories once for the whole batch.
+ * Files are named by the MAIL entry's hash, so storing the same mail twice (a crash between
+ * storing and pruning) is harmless.
  * Envelopes that fail to open are kept whole in quarantine with the reason, never dropped: a bug
  * or a newer format can still be read later.
  */
-import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { FORMAT_VERSION } from '../constants.ts'
 import type { Mail } from './mail.ts'
+import { readCborFiles, syncDirectory, writeFileSynced } from '../util/durable-files.ts'
 
 export interface StoredMail {
   v: 1
@@ -43,38 +43,6 @@ export interface QuarantinedMail {
 const RECEIVED = 'received'
 const QUARANTINE = 'quarantine'
 
-/**
- * Write a file atomically with its data on disk (temp file, fsync, rename). The rename itself is
- * durable once the directory is fsync'd: `flush()` does that once for a whole batch.
- */
-async function writeFileSynced (directory: string, name: string, bytes: Uint8Array): Promise<void> {
-  const temp = join(directory, `.${name}.${randomBytes(6).toString('hex')}.tmp`)
-  const file = await open(temp, 'wx', 0o600)
-  try {
-    await file.writeFile(bytes)
-    await file.sync()
-  } finally {
-    await file.close()
-  }
-  await rename(temp, join(directory, name))
-}
-
-async function syncDirectory (directory: string): Promise<void> {
-  const dir = await open(directory, 'r')
-  try { await dir.sync() } finally { await dir.close() }
-}
-
-async function readAll<T> (directory: string): Promise<T[]> {
-  let names: string[]
-  try {
-    names = (await readdir(directory)).filter(n => n.endsWith('.cbor') && !n.startsWith('.'))
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw err
-  }
-  return await Promise.all(names.map(async n => dagCbor.decode(await readFile(join(directory, n))) as T))
-}
-
 export interface MailStore {
   /** Store an opened mail durably. */
   saveReceived: (entry: string, env: string, mail: Mail) => Promise<StoredMail>
@@ -90,26 +58,28 @@ export interface MailStore {
 /** The mail store of an IPMS home (directories created 0700 on first use). */
 export function openMailStore (home: string): MailStore {
   const root = join(home, 'mail')
-  const ensure = async (name: string): Promise<string> => {
-    const directory = join(root, name)
-    await mkdir(directory, { recursive: true, mode: 0o700 })
-    return directory
-  }
+  const ensure = (name: string): string => join(root, name)
   return {
     saveReceived: async (entry, env, mail) => {
       const stored: StoredMail = { v: FORMAT_VERSION, entry, env, receivedAt: Date.now(), mail }
-      await writeFileSynced(await ensure(RECEIVED), `${entry}.cbor`, dagCbor.encode(stored))
+      await writeFileSynced(ensure(RECEIVED), `${entry}.cbor`, dagCbor.encode(stored))
       return stored
     },
     saveQuarantined: async (entry, env, envelope, code, reason) => {
       const stored: QuarantinedMail = { v: FORMAT_VERSION, entry, env, receivedAt: Date.now(), code, reason, envelope }
-      await writeFileSynced(await ensure(QUARANTINE), `${entry}.cbor`, dagCbor.encode(stored))
+      await writeFileSynced(ensure(QUARANTINE), `${entry}.cbor`, dagCbor.encode(stored))
       return stored
     },
-    received: async () => (await readAll<StoredMail>(join(root, RECEIVED))).sort((a, b) => b.mail.date - a.mail.date),
-    quarantined: async () => await readAll<QuarantinedMail>(join(root, QUARANTINE)),
+    received: async () => (await readCborFiles<StoredMail>(join(root, RECEIVED))).sort((a, b) => b.mail.date - a.mail.date),
+    quarantined: async () => await readCborFiles<QuarantinedMail>(join(root, QUARANTINE)),
     flush: async () => {
-      for (const name of [RECEIVED, QUARANTINE]) await syncDirectory(await ensure(name))
+      for (const name of [RECEIVED, QUARANTINE]) {
+        try {
+          await syncDirectory(ensure(name))
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err // nothing was stored there
+        }
+      }
     }
   }
 }

@@ -7,14 +7,14 @@
  *   <home>/outbox/<envelope CID>.cbor   dag-cbor { v: 1, card, inbox, envelope, payload, replicas,
  *                                                  receipts, attempts, nextAttempt, lastError?, created }
  */
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { FORMAT_VERSION } from '../constants.ts'
 import { encodeCard, verifyCard } from '../hosting/card.ts'
 import type { Draft } from '../mail/seal.ts'
 import type { Receipt } from './deliver.ts'
+import { readCborFiles, syncDirectory, writeFileSynced } from '../util/durable-files.ts'
 import { deliverPrepared, prepareMail, type PreparedMail, type SendMailOptions } from './send-mail.ts'
 
 /** First retry delay, ms; doubled per attempt up to MAX_BACKOFF_MS, with ±20 % jitter. */
@@ -60,18 +60,8 @@ export function openOutbox (home: string, options: { now?: () => number } = {}):
   const clock = options.now ?? Date.now
 
   const save = async (entry: OutboxEntry): Promise<void> => {
-    await mkdir(directory, { recursive: true, mode: 0o700 })
-    const temp = join(directory, `.${entry.id}.${randomBytes(4).toString('hex')}.tmp`)
-    const file = await open(temp, 'wx', 0o600)
-    try {
-      await file.writeFile(dagCbor.encode(stripUndefined(entry)))
-      await file.sync()
-    } finally {
-      await file.close()
-    }
-    await rename(temp, join(directory, `${entry.id}.cbor`))
-    const dir = await open(directory, 'r')
-    try { await dir.sync() } finally { await dir.close() }
+    await writeFileSynced(directory, `${entry.id}.cbor`, dagCbor.encode(stripUndefined(entry)))
+    await syncDirectory(directory)
   }
 
   const remove = async (entry: OutboxEntry): Promise<void> => { await rm(join(directory, `${entry.id}.cbor`), { force: true }) }
@@ -102,17 +92,8 @@ export function openOutbox (home: string, options: { now?: () => number } = {}):
     return delivered
   }
 
-  const list = async (): Promise<OutboxEntry[]> => {
-    let names: string[]
-    try {
-      names = (await readdir(directory)).filter(n => n.endsWith('.cbor') && !n.startsWith('.'))
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-      throw err
-    }
-    const entries = await Promise.all(names.map(async n => dagCbor.decode(await readFile(join(directory, n))) as OutboxEntry))
-    return entries.sort((a, b) => a.created - b.created)
-  }
+  const list = async (): Promise<OutboxEntry[]> =>
+    (await readCborFiles<OutboxEntry>(directory)).sort((a, b) => a.created - b.created)
 
   return {
     send: async (draft, options) => {

@@ -1,0 +1,43 @@
+/**
+ * Small files that must survive a crash: written whole or not at all, and readable back as a set.
+ * Shared by the owner's mail store and the sender's outbox.
+ *
+ * Watch for: `writeFileSynced` makes the data durable and the rename atomic; the rename itself is
+ * durable only after `syncDirectory` (one call can cover a whole batch of files).
+ */
+import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import * as dagCbor from '@ipld/dag-cbor'
+
+/** Write `bytes` to `directory/name` (created 0700) through a temp file: write, fsync, rename. */
+export async function writeFileSynced (directory: string, name: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(directory, { recursive: true, mode: 0o700 })
+  const temp = join(directory, `.${name}.${randomBytes(6).toString('hex')}.tmp`)
+  const file = await open(temp, 'wx', 0o600)
+  try {
+    await file.writeFile(bytes)
+    await file.sync()
+  } finally {
+    await file.close()
+  }
+  await rename(temp, join(directory, name))
+}
+
+/** fsync a directory, so that the renames into it survive a crash. */
+export async function syncDirectory (directory: string): Promise<void> {
+  const dir = await open(directory, 'r')
+  try { await dir.sync() } finally { await dir.close() }
+}
+
+/** Every `*.cbor` file of `directory` decoded (temp files skipped); none when it does not exist. */
+export async function readCborFiles<T> (directory: string): Promise<T[]> {
+  let names: string[]
+  try {
+    names = (await readdir(directory)).filter(n => n.endsWith('.cbor') && !n.startsWith('.'))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw err
+  }
+  return await Promise.all(names.map(async n => dagCbor.decode(await readFile(join(directory, n))) as T))
+}
