@@ -17,7 +17,6 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { logger } from '@libp2p/logger'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
@@ -30,6 +29,7 @@ import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { mailPayloadProblem, type MailPayload } from '../access/payloads.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
+import { frames, type Frames } from './frames.ts'
 import { createRateLimiter, DEFAULT_HOST_POLICY, type HostPolicy } from './host-policy.ts'
 
 export const DELIVER_PROTOCOL = '/ipms/deliver/1.0.0'
@@ -81,8 +81,6 @@ export function verifyReceipt (value: unknown, expected: { inbox: string, env: s
   return r as Receipt
 }
 
-const frames = (stream: Stream): ReturnType<typeof lpStream> => lpStream(stream, { maxDataLength: MAX_DELIVER_FRAME_BYTES, maxBufferSize: MAX_DELIVER_FRAME_BYTES + 16 })
-
 export interface DeliveryServiceOptions {
   libp2p: Libp2p
   /** The host's identity: its key signs receipts (the libp2p peer-id of `libp2p`). */
@@ -106,7 +104,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
   const rate = createRateLimiter(policy, now)
   const onClose = (event: CustomEvent<Connection>): void => { rate.forget(event.detail.id) }
 
-  const refuse = async (lp: ReturnType<typeof lpStream>, code: string, reason: string, signal: AbortSignal): Promise<void> => {
+  const refuse = async (lp: Frames, code: string, reason: string, signal: AbortSignal): Promise<void> => {
     await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code, reason }), { signal })
   }
 
@@ -136,7 +134,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
 
   const handle = async (stream: Stream, connection: Connection): Promise<void> => {
     const signal = AbortSignal.timeout(timeoutMs)
-    const lp = frames(stream)
+    const lp = frames(stream, MAX_DELIVER_FRAME_BYTES)
     try {
       let request: unknown
       try {
@@ -202,7 +200,7 @@ export async function deliverTo (libp2p: Libp2p, host: string, request: { inbox:
   } catch (err) {
     throw new DeliveryError(`Cannot reach ${host} for delivery: ${(err as Error).message}`, { cause: err })
   }
-  const lp = frames(stream)
+  const lp = frames(stream, MAX_DELIVER_FRAME_BYTES)
   try {
     await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'deliver', inbox: request.inbox, mail: request.mail, envelope: request.envelope }), { signal })
     const answer = dagCbor.decode((await lp.read({ signal })).subarray()) as { v?: number, t?: string, code?: unknown, reason?: unknown, receipt?: unknown }

@@ -30,7 +30,6 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { logger } from '@libp2p/logger'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
@@ -40,6 +39,7 @@ import type { Inbox } from '../stores/open-inbox.ts'
 import { isEntryHash, parseEnvelopeCid } from '../access/payloads.ts'
 import { encodeCbor } from '../crypto/codec.ts'
 import { verifyGrant, type Grant } from '../hosting/grant.ts'
+import { frames, type Frames } from './frames.ts'
 
 export const SYNC_PROTOCOL = '/ipms/sync/1.0.0'
 /** Largest frame: one maximum envelope with room for its framing. */
@@ -58,25 +58,6 @@ export const MAX_SYNC_SESSION_BYTES = 256 * 1024 * 1024
 
 const log = logger('ipms:sync')
 
-/**
- * The varint length prefix of a frame. lpStream treats a RangeError as "read one more byte" and
- * checks the length only once a varint ends, which a prefix of 0xff bytes never does: so a prefix
- * that runs past 4 bytes (more than any frame needs) is a protocol error here.
- */
-function decodeFrameLength (data: { byteLength: number, get: (index: number) => number }): number {
-  let value = 0
-  for (let i = 0; i < data.byteLength && i < 4; i++) {
-    const byte = data.get(i)
-    value += (byte & 0x7f) * 2 ** (7 * i)
-    if (byte < 0x80) return value
-  }
-  if (data.byteLength >= 4) throw new SyncError('the peer sent a frame length prefix longer than any frame needs')
-  throw new RangeError('incomplete varint')
-}
-
-/** Length-prefixed frames, capped, with a read buffer that holds one whole frame. */
-const frames = (stream: Stream): ReturnType<typeof lpStream> =>
-  lpStream(stream, { maxDataLength: MAX_SYNC_FRAME_BYTES, maxBufferSize: MAX_SYNC_FRAME_BYTES + 16, lengthDecoder: decodeFrameLength })
 
 /**
  * Decides whether `peer` may sync `inbox` with this node; `grant` is what the peer presented in its
@@ -228,7 +209,7 @@ export function createInboxSync (options: InboxSyncOptions) {
     }
   }
 
-  const sendBlocks = async (lp: ReturnType<typeof lpStream>, inbox: Inbox, theirs: Set<string>, want: string[], signal: AbortSignal): Promise<number> => {
+  const sendBlocks = async (lp: Frames, inbox: Inbox, theirs: Set<string>, want: string[], signal: AbortSignal): Promise<number> => {
     let batch: Array<{ c: Uint8Array, b: Uint8Array }> = []
     let bytes = 0
     let sent = 0
@@ -254,7 +235,7 @@ export function createInboxSync (options: InboxSyncOptions) {
 
   // ── what to receive ───────────────────────────────────────────────────────────────────────
 
-  const read = async (lp: ReturnType<typeof lpStream>, signal: AbortSignal): Promise<Message> => {
+  const read = async (lp: Frames, signal: AbortSignal): Promise<Message> => {
     const frame = await lp.read({ signal })
     let message: unknown
     try {
@@ -269,7 +250,7 @@ export function createInboxSync (options: InboxSyncOptions) {
   }
 
   /** Receive blocks frames until a frame of type `until`; verify and store entries, hold envelopes. */
-  const receiveBlocks = async (lp: ReturnType<typeof lpStream>, inbox: Inbox, until: string, signal: AbortSignal): Promise<{ end: Message, entries: Map<string, EntryBlock>, envelopes: Map<string, Uint8Array> }> => {
+  const receiveBlocks = async (lp: Frames, inbox: Inbox, until: string, signal: AbortSignal): Promise<{ end: Message, entries: Map<string, EntryBlock>, envelopes: Map<string, Uint8Array> }> => {
     const entries = new Map<string, EntryBlock>()
     const envelopes = new Map<string, Uint8Array>()
     let held = 0
@@ -377,7 +358,7 @@ export function createInboxSync (options: InboxSyncOptions) {
   const handle = async (stream: Stream, connection: Connection): Promise<void> => {
     const peer = connection.remotePeer.toString()
     const signal = AbortSignal.timeout(timeoutMs)
-    const lp = frames(stream)
+    const lp = frames(stream, MAX_SYNC_FRAME_BYTES)
     try {
       const hello = await read(lp, signal)
       const inbox = hello.t === 'hello' && typeof hello.inbox === 'string' ? inboxes.get(hello.inbox) : undefined
@@ -411,7 +392,7 @@ export function createInboxSync (options: InboxSyncOptions) {
     const peerId = typeof peer === 'string' ? peerIdFromString(peer) : peer
     const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(callOptions.signal === undefined ? [] : [callOptions.signal])])
     const stream = await libp2p.dialProtocol(peerId, SYNC_PROTOCOL, { signal })
-    const lp = frames(stream)
+    const lp = frames(stream, MAX_SYNC_FRAME_BYTES)
     try {
       const mine = await headsOf(inbox)
       const grant = grantFor(inbox)

@@ -126,6 +126,15 @@ describe('refusals', () => {
       }))
     }
     assert.deepEqual(answers, ['refused:ERR_MALFORMED', 'refused:ERR_MALFORMED', 'refused:ERR_MALFORMED'])
+    // A length prefix that never ends (0xff bytes): refused at once, not at the 30 s deadline.
+    const endless = await withFreshSender(async (libp2p, dial) => {
+      await dial(host.node.multiaddrs()[0]!)
+      const stream = await libp2p.dialProtocol(host.node.libp2p.peerId, DELIVER_PROTOCOL)
+      stream.send(new Uint8Array(64).fill(0xff))
+      const answer = dagCbor.decode((await lpStream(stream).read({ signal: AbortSignal.timeout(3_000) })).subarray()) as { t: string, code: string }
+      return `${answer.t}:${answer.code}`
+    })
+    assert.equal(endless, 'refused:ERR_MALFORMED')
     // A frame over the cap: the host ends the stream without reading it.
     await assert.rejects(send({ ...request, envelope: new Uint8Array(MAX_ENVELOPE_BYTES + 32 * 1024) }), (err: unknown) => err instanceof DeliveryError || err instanceof DeliveryRefusedError)
     // And an honest mail still goes through.
