@@ -18,6 +18,7 @@ import { encodeCard, verifyCard, type CardHost } from '../hosting/card.ts'
 import { encodeGrant, verifyGrant, type Grant } from '../hosting/grant.ts'
 import { openInbox, type Inbox } from '../stores/open-inbox.ts'
 import type { IpmsNode } from './create-node.ts'
+import { dialCardHost } from './dial-host.ts'
 import type { InboxSync } from './sync.ts'
 
 export interface HostingOptions {
@@ -89,15 +90,7 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
     for (const { inbox, coHosts } of hosted.values()) {
       for (const coHost of coHosts) {
         try {
-          let dialled = false
-          for (const addr of coHost.addrs) {
-            try {
-              await node.dial(`${addr}/p2p/${coHost.peer}`, { signal: syncOptions.signal })
-              dialled = true
-              break
-            } catch {}
-          }
-          if (!dialled) throw new Error('no address answered')
+          await dialCardHost(async (address, signal) => { await node.dial(address, { signal }) }, coHost, syncOptions.signal)
           await sync.syncWith(coHost.peer, inbox, { signal: syncOptions.signal })
           outcomes.push({ inbox: inbox.address, host: coHost.peer, ok: true })
         } catch (err) {

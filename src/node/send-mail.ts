@@ -11,6 +11,7 @@ import { verifyCard, type AddressCard } from '../hosting/card.ts'
 import type { Identity } from '../identity/identity.ts'
 import { sealMail, type Draft, type SealedMail } from '../mail/seal.ts'
 import { deliverTo, type Receipt } from './deliver.ts'
+import { dialCardHost } from './dial-host.ts'
 import { withFreshSender } from './sender.ts'
 
 export interface SendMailOptions {
@@ -67,18 +68,7 @@ export async function deliverPrepared (mail: PreparedMail, wanted: number, optio
       if (exclude.has(host.peer)) continue
       options.signal?.throwIfAborted()
       try {
-        let dialled = false
-        let lastError: unknown
-        for (const addr of host.addrs) {
-          try {
-            await dial(`${addr}/p2p/${host.peer}`, options.signal)
-            dialled = true
-            break
-          } catch (err) {
-            lastError = err
-          }
-        }
-        if (!dialled) throw new IpmsError('ERR_DELIVERY', `no address of ${host.peer} answered: ${(lastError as Error | undefined)?.message ?? 'no addresses'}`)
+        await dialCardHost(dial, host, options.signal)
         receipts.push(await deliverTo(libp2p, host.peer, { inbox: mail.inbox, mail: mail.payload, envelope: mail.envelope }, { signal: options.signal }))
       } catch (err) {
         if (options.signal?.aborted === true) throw err
