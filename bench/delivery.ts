@@ -33,7 +33,7 @@ import { withFreshSender } from '../src/node/sender.ts'
 import { connect, startTestNode, type TestNode } from '../test/helpers/nodes.ts'
 import { startReplica, type Replica } from '../test/helpers/replicas.ts'
 import { waitFor } from '../test/helpers/wait.ts'
-import { measure, notes, rawPayloads, type Outcome } from './inbox-raw.ts'
+import { measure, notes, rawPayloads, waitLiveReplicas, type Outcome } from './inbox-raw.ts'
 import { formatNumber, median, printRows, type Row } from './row.ts'
 
 const COUNT = 1000
@@ -118,12 +118,7 @@ async function benchRaw (a: TestNode, b: TestNode): Promise<{ append: Outcome, l
       const signal = AbortSignal.timeout(120_000)
       const dbA = await open(orbitA, `bench-delivery-raw-live-${tag}`)
       const dbB = await open(orbitB, dbA.address)
-      const pubsubA = a.node.libp2p.services.pubsub
-      const pubsubB = b.node.libp2p.services.pubsub
-      await waitFor([[dbA.events, 'join'], [dbB.events, 'join'], [pubsubA, 'subscription-change'], [pubsubB, 'subscription-change']], () =>
-        dbA.peers.has(b.node.peerId) && dbB.peers.has(a.node.peerId) &&
-        pubsubA.getSubscribers(dbA.address).some(p => p.toString() === b.node.peerId) &&
-        pubsubB.getSubscribers(dbA.address).some(p => p.toString() === a.node.peerId), signal)
+      await waitLiveReplicas(dbA, dbB, a, b, signal)
       let latest = 0
       dbB.events.on('update', (entry: { clock?: { time?: number } }) => { latest = Math.max(latest, entry?.clock?.time ?? 0) })
       const times: number[] = []

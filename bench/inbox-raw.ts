@@ -87,6 +87,20 @@ export async function measure (body: (signal: AbortSignal, clock: Clock) => Prom
 /** Notes joined with '; ', blanks dropped. */
 export const notes = (...parts: Array<string | undefined>): string => parts.filter(p => p !== undefined && p !== '').join('; ')
 
+/**
+ * Resolve when OrbitDB's built-in Sync links `dbA` on node `a` and `dbB` on node `b` both ways:
+ * each side has joined the other and both are subscribed to the database's gossipsub topic, so a
+ * new append on one reaches the other at once.
+ */
+export async function waitLiveReplicas (dbA: { address: string, events: EventEmitter, peers: Set<string> }, dbB: { events: EventEmitter, peers: Set<string> }, a: TestNode, b: TestNode, signal: AbortSignal): Promise<void> {
+  const pubsubA = a.node.libp2p.services.pubsub
+  const pubsubB = b.node.libp2p.services.pubsub
+  await waitFor([[dbA.events, 'join'], [dbB.events, 'join'], [pubsubA, 'subscription-change'], [pubsubB, 'subscription-change']], () =>
+    dbA.peers.has(b.node.peerId) && dbB.peers.has(a.node.peerId) &&
+    pubsubA.getSubscribers(dbA.address).some(p => p.toString() === b.node.peerId) &&
+    pubsubB.getSubscribers(dbA.address).some(p => p.toString() === a.node.peerId), signal)
+}
+
 /** The raw events database, as far as the bench uses it. */
 interface EventsDb {
   address: string
@@ -186,12 +200,7 @@ export async function benchRawOrbitDB (a: TestNode, b: TestNode, count: number, 
     dbA.events.on('error', onError)
     const dbB = liveB = await open(b, dbA.address)
     dbB.events.on('error', onError)
-    const pubsubA = a.node.libp2p.services.pubsub
-    const pubsubB = b.node.libp2p.services.pubsub
-    await waitFor([[dbA.events, 'join'], [dbB.events, 'join'], [pubsubA, 'subscription-change'], [pubsubB, 'subscription-change']], () =>
-      dbA.peers.has(b.node.peerId) && dbB.peers.has(a.node.peerId) &&
-      pubsubA.getSubscribers(dbA.address).some(p => p.toString() === b.node.peerId) &&
-      pubsubB.getSubscribers(dbA.address).some(p => p.toString() === a.node.peerId), signal)
+    await waitLiveReplicas(dbA, dbB, a, b, signal)
     const livePayloads = rawPayloads(count)
     const track = t = tracker(dbB)
     clock.start()
