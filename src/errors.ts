@@ -192,3 +192,25 @@ export class NoHostError extends IpmsError {
     this.result = result
   }
 }
+
+// ── the owner's home: config, contacts, local mail ─────────────────────────────────────────────
+
+/** The home's config file is not valid JSON or has a wrong field. */
+export class ConfigError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_CONFIG', message, options) }
+}
+
+/** A recipient given by name or peer-id for which no contact or card is known. */
+export class UnknownRecipientError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_UNKNOWN_RECIPIENT', message, options) }
+}
+
+/** A contact name already taken by another peer. */
+export class ContactExistsError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_CONTACT_EXISTS', message, options) }
+}
+
+/** Something asked for by name or id is not there (a mail, a contact, a host). */
+export class NotFoundError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_NOT_FOUND', message, options) }
+}

@@ -3,6 +3,7 @@
  *
  *   <home>/mail/received/<entry hash>.cbor      dag-cbor { v: 1, entry, env, receivedAt, mail }
  *   <home>/mail/quarantine/<entry hash>.cbor    dag-cbor { v: 1, entry, env, receivedAt, code, reason, envelope }
+ *   <home>/Maildir/new/<s>.<entry hash>.<host>  the same received mail as an RFC 5322 message
  *
  * A mail is written here, durably, before the hosts are told to drop it: a temporary file,
  * fsync'd and renamed into place; `flush()` then fsyncs the directories once for the whole batch.
@@ -16,6 +17,8 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { FORMAT_VERSION } from '../constants.ts'
 import type { Mail } from './mail.ts'
 import { readCborFiles, syncDirectory, writeFileSynced } from '../util/durable-files.ts'
+import { openMaildir } from './maildir.ts'
+import { renderMessage } from './rfc5322.ts'
 
 export interface StoredMail {
   v: 1
@@ -55,14 +58,23 @@ export interface MailStore {
   flush: () => Promise<void>
 }
 
+export interface MailStoreOptions {
+  /** Also write each received mail into `<home>/Maildir` (default true). */
+  maildir?: boolean
+  /** The display name of a sender in the Maildir's From header (the owner's petname for them). */
+  nameOf?: (peer: string) => Promise<string | undefined>
+}
+
 /** The mail store of an IPMS home (directories created 0700 on first use). */
-export function openMailStore (home: string): MailStore {
+export function openMailStore (home: string, options: MailStoreOptions = {}): MailStore {
   const root = join(home, 'mail')
   const ensure = (name: string): string => join(root, name)
+  const maildir = options.maildir === false ? undefined : openMaildir(home)
   return {
     saveReceived: async (entry, env, mail) => {
       const stored: StoredMail = { v: FORMAT_VERSION, entry, env, receivedAt: Date.now(), mail }
       await writeFileSynced(ensure(RECEIVED), `${entry}.cbor`, dagCbor.encode(stored))
+      await maildir?.deliver(entry, stored.receivedAt / 1000, async () => await renderMessage(stored, { fromName: await options.nameOf?.(mail.from) }))
       return stored
     },
     saveQuarantined: async (entry, env, envelope, code, reason) => {
@@ -73,6 +85,7 @@ export function openMailStore (home: string): MailStore {
     received: async () => (await readCborFiles<StoredMail>(join(root, RECEIVED))).sort((a, b) => b.mail.date - a.mail.date),
     quarantined: async () => await readCborFiles<QuarantinedMail>(join(root, QUARANTINE)),
     flush: async () => {
+      await maildir?.flush()
       for (const name of [RECEIVED, QUARANTINE]) {
         try {
           await syncDirectory(ensure(name))

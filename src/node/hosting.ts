@@ -9,9 +9,9 @@
  * while its grant is valid: an expired grant makes `inboxFor` answer undefined, so deliveries get
  * ERR_NOT_HOSTED. Nothing else is deleted: the owner may send a new grant.
  */
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { writeJsonSynced } from '../util/durable-files.ts'
 import { DEFAULT_POW_BITS } from '../constants.ts'
 import { DEFAULT_HOST_POLICY } from './host-policy.ts'
 import { encodeCard, verifyCard, type CardHost } from '../hosting/card.ts'
@@ -44,6 +44,8 @@ export interface Hosting {
   accept: (grantText: string, options?: { bits?: number, card?: string }) => Promise<Inbox>
   /** Sync every hosted inbox with its co-hosts (best effort); the outcomes. */
   syncCoHosts: (options?: { signal?: AbortSignal }) => Promise<Array<{ inbox: string, host: string, ok: boolean, error?: string }>>
+  /** Host the grants kept in the home since start (`ipms host accept` while a daemon runs); the new inboxes. */
+  reload: () => Promise<Inbox[]>
   /** The inboxes kept here, with their grants. */
   list: () => Array<{ owner: string, bits: number, expires?: number, inbox: Inbox }>
   /** The inbox at `address` if it is kept here under a valid grant (for deliveries). */
@@ -56,11 +58,34 @@ export interface Hosting {
   applyRetention: (retentionMs?: number) => Promise<number>
 }
 
+/** One kept grant file. */
+interface KeptGrant { grant: string, bits: number, card?: string }
+
+/** Where a home keeps the grants it accepted. */
+export const hostingDirectory = (home: string): string => join(home, 'hosting')
+
+/**
+ * Check a grant for `hostPeer` and keep it in the home (atomically: a crash leaves the old grant
+ * or the new one). The inbox difficulty comes from the owner's card, else `bits`, else the default.
+ * Needs no running node: a running host picks the file up with `reload`.
+ */
+export async function keepGrant (home: string, hostPeer: string, grantText: string, options: { bits?: number, card?: string, now?: number } = {}): Promise<{ grant: Grant, bits: number, card?: string }> {
+  const grant = verifyGrant(grantText, { host: hostPeer, now: options.now ?? Date.now() })
+  const card = options.card === undefined ? undefined : verifyCard(options.card, { owner: grant.owner })
+  const bits = card?.bits ?? options.bits ?? DEFAULT_POW_BITS
+  const directory = hostingDirectory(home)
+  await mkdir(directory, { recursive: true, mode: 0o700 })
+  const kept: KeptGrant = { grant: encodeGrant(grant), bits }
+  if (card !== undefined) kept.card = encodeCard(card)
+  await writeJsonSynced(directory, `${grant.owner}.json`, kept)
+  return { grant, bits, card: kept.card }
+}
+
 /** Open every inbox this node keeps under a grant, and keep accepting grants. */
 export async function openHosting (options: HostingOptions): Promise<Hosting> {
   const { node, sync } = options
   const now = options.now ?? Date.now
-  const directory = join(node.home, 'hosting')
+  const directory = hostingDirectory(node.home)
   await mkdir(directory, { recursive: true, mode: 0o700 })
   const hosted = new Map<string, Hosted>() // by inbox address
   const skipped: Hosting['skipped'] = []
@@ -75,15 +100,24 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
   const coHostsOf = (cardText: string | undefined, owner: string): CardHost[] =>
     cardText === undefined ? [] : verifyCard(cardText, { owner }).hosts.filter(h => h.peer !== node.peerId)
 
-  for (const file of (await readdir(directory)).filter(f => f.endsWith('.json'))) {
-    try {
-      const { grant: text, bits, card } = JSON.parse(await readFile(join(directory, file), 'utf8')) as { grant: string, bits: number, card?: string }
-      const grant = verifyGrant(text, { host: node.peerId, now: now() })
-      await host(grant, bits, coHostsOf(card, grant.owner))
-    } catch (err) {
-      skipped.push({ file, reason: (err as Error).message })
+  /** Host every grant kept in the directory that is not hosted yet (at start, and on `reload`). */
+  const loadKept = async (): Promise<Inbox[]> => {
+    const added: Inbox[] = []
+    skipped.length = 0
+    for (const file of (await readdir(directory)).filter(f => f.endsWith('.json') && !f.startsWith('.'))) {
+      try {
+        const { grant: text, bits, card } = JSON.parse(await readFile(join(directory, file), 'utf8')) as KeptGrant
+        const grant = verifyGrant(text, { host: node.peerId, now: now() })
+        const current = [...hosted.values()].find(h => h.grant.owner === grant.owner)
+        if (current !== undefined && current.grant.issued >= grant.issued && current.inbox.bits === bits) continue
+        added.push(await host(grant, bits, coHostsOf(card, grant.owner)))
+      } catch (err) {
+        skipped.push({ file, reason: (err as Error).message })
+      }
     }
+    return added
   }
+  await loadKept()
 
   const syncCoHosts: Hosting['syncCoHosts'] = async (syncOptions = {}) => {
     const outcomes: Awaited<ReturnType<Hosting['syncCoHosts']>> = []
@@ -106,18 +140,10 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
 
   return {
     accept: async (grantText, acceptOptions = {}) => {
-      const grant = verifyGrant(grantText, { host: node.peerId, now: now() })
-      const card = acceptOptions.card === undefined ? undefined : verifyCard(acceptOptions.card, { owner: grant.owner })
-      const bits = card?.bits ?? acceptOptions.bits ?? DEFAULT_POW_BITS
-      const inbox = await host(grant, bits, coHostsOf(acceptOptions.card, grant.owner))
-      // Written atomically: a crash leaves the old grant or the new one.
-      const temp = join(directory, `.${grant.owner}.${randomBytes(4).toString('hex')}.tmp`)
-      const kept: Record<string, unknown> = { grant: encodeGrant(grant), bits }
-      if (card !== undefined) kept.card = encodeCard(card)
-      await writeFile(temp, JSON.stringify(kept), { mode: 0o600 })
-      await rename(temp, join(directory, `${grant.owner}.json`))
-      return inbox
+      const { grant, bits, card } = await keepGrant(node.home, node.peerId, grantText, { ...acceptOptions, now: now() })
+      return await host(grant, bits, coHostsOf(card, grant.owner))
     },
+    reload: loadKept,
     list: () => [...hosted.values()].map(({ grant, inbox }) => ({ owner: grant.owner, bits: inbox.bits, expires: grant.expires, inbox })),
     inboxFor: (address) => {
       const entry = hosted.get(address)
@@ -135,4 +161,25 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
       return dropped
     }
   }
+}
+
+/** The grants kept in a home (for `ipms host list`), read without starting a node; damaged files are reported. */
+export async function listKeptGrants (home: string): Promise<Array<{ owner: string, bits: number, issued: number, expires?: number, coHosts: number } | { file: string, error: string }>> {
+  let files: string[]
+  try {
+    files = (await readdir(hostingDirectory(home))).filter(f => f.endsWith('.json') && !f.startsWith('.'))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw err
+  }
+  return await Promise.all(files.sort().map(async file => {
+    try {
+      const { grant: text, bits, card } = JSON.parse(await readFile(join(hostingDirectory(home), file), 'utf8')) as KeptGrant
+      const grant = verifyGrant(text)
+      const coHosts = card === undefined ? 0 : verifyCard(card).hosts.length - 1
+      return { owner: grant.owner, bits, issued: grant.issued, ...(grant.expires === undefined ? {} : { expires: grant.expires }), coHosts: Math.max(0, coHosts) }
+    } catch (err) {
+      return { file, error: (err as Error).message }
+    }
+  }))
 }

@@ -21,6 +21,8 @@ import { deliverPrepared, prepareMail, type PreparedMail, type SendMailOptions }
 export const FIRST_BACKOFF_MS = 30_000
 export const MAX_BACKOFF_MS = 60 * 60_000
 
+type Failures = Awaited<ReturnType<typeof deliverPrepared>>['failures']
+
 /** One mail waiting in the outbox. */
 export interface OutboxEntry {
   v: 1
@@ -43,7 +45,7 @@ export interface OutboxEntry {
 
 export interface Outbox {
   /** Seal, stamp and keep a mail, then try to deliver it; resolves with its entry (gone if delivered). */
-  send: (draft: Draft, options: SendMailOptions) => Promise<{ entry: OutboxEntry, delivered: boolean }>
+  send: (draft: Draft, options: SendMailOptions) => Promise<{ entry: OutboxEntry, delivered: boolean, failures: Failures }>
   /** Mail still waiting, oldest first. */
   list: () => Promise<OutboxEntry[]>
   /** Try every mail whose time has come (all of them with `force`). Returns the ones delivered. */
@@ -67,19 +69,19 @@ export function openOutbox (home: string, options: { now?: () => number } = {}):
   const remove = async (entry: OutboxEntry): Promise<void> => { await rm(join(directory, `${entry.id}.cbor`), { force: true }) }
 
   /** One delivery round for `entry`: new receipts are kept; done when enough. */
-  const attempt = async (entry: OutboxEntry, signal?: AbortSignal): Promise<boolean> => {
+  const attempt = async (entry: OutboxEntry, options: Pick<SendMailOptions, 'signal' | 'timeoutMs' | 'onHost'> = {}): Promise<{ done: boolean, failures: Failures }> => {
     const prepared: PreparedMail = { card: verifyCard(entry.card), inbox: entry.inbox, envelope: entry.envelope, payload: entry.payload }
-    const { receipts, failures } = await deliverPrepared(prepared, entry.replicas - entry.receipts.length, { exclude: entry.receipts.map(r => r.host), signal })
+    const { receipts, failures } = await deliverPrepared(prepared, entry.replicas - entry.receipts.length, { ...options, exclude: entry.receipts.map(r => r.host) })
     entry.receipts.push(...receipts)
     entry.attempts++
     if (entry.receipts.length >= entry.replicas) {
       await remove(entry)
-      return true
+      return { done: true, failures }
     }
     entry.lastError = failures.map(f => `${f.host}: ${f.code}`).join('; ') || 'no host left to try'
     entry.nextAttempt = clock() + backoff(entry.attempts)
     await save(entry)
-    return false
+    return { done: false, failures }
   }
 
   const retry = async (options: { now?: number, force?: boolean, signal?: AbortSignal, except?: string } = {}): Promise<OutboxEntry[]> => {
@@ -87,7 +89,7 @@ export function openOutbox (home: string, options: { now?: () => number } = {}):
     const delivered: OutboxEntry[] = []
     for (const entry of await list()) {
       if (entry.id === options.except || (options.force !== true && entry.nextAttempt > now)) continue
-      if (await attempt(entry, options.signal)) delivered.push(entry)
+      if ((await attempt(entry, { signal: options.signal })).done) delivered.push(entry)
     }
     return delivered
   }
@@ -112,10 +114,10 @@ export function openOutbox (home: string, options: { now?: () => number } = {}):
         created: clock()
       }
       await save(entry) // before any delivery: a crash from here on loses nothing
-      const delivered = await attempt(entry, options.signal)
+      const { done: delivered, failures } = await attempt(entry, options)
       // A send is also the moment to retry what is due (mail left by an earlier run).
       await retry({ signal: options.signal, except: entry.id })
-      return { entry, delivered }
+      return { entry, delivered, failures }
     },
     list,
     retry: async (options = {}) => await retry(options)

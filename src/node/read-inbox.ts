@@ -10,10 +10,12 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { IpmsError, NoReplicaError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
-import { openMailStore, type QuarantinedMail, type StoredMail } from '../mail/mail-store.ts'
+import type { CardHost } from '../hosting/card.ts'
+import { openMailStore, type MailStore, type QuarantinedMail, type StoredMail } from '../mail/mail-store.ts'
 import { openMail } from '../mail/seal.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
 import type { IpmsNode } from './create-node.ts'
+import { dialCardHost } from './dial-host.ts'
 import type { InboxSync } from './sync.ts'
 
 /** Mails opened and stored at once. */
@@ -26,8 +28,13 @@ export interface ReadInboxOptions {
   inbox: Inbox
   /** The owner; only its key opens the envelopes. */
   identity: Identity
-  /** Replicas to sync from: multiaddrs ending in /p2p/<peer-id>, or peer-ids already connected. */
-  replicas: string[]
+  /**
+   * Replicas to sync from: multiaddrs ending in /p2p/<peer-id>, peer-ids already connected, or
+   * card hosts (dialled at each of their addresses in turn).
+   */
+  replicas: Array<string | CardHost>
+  /** Where the mail is kept. Default `openMailStore(node.home)`. */
+  store?: MailStore
   /** Append a PRUNE for what was stored (default true). */
   prune?: boolean
   signal?: AbortSignal
@@ -57,11 +64,14 @@ export interface ReadInboxResult {
 export async function readInbox (options: ReadInboxOptions): Promise<ReadInboxResult> {
   const { node, sync, inbox, identity, signal } = options
   const replicas: ReplicaOutcome[] = []
-  for (const replica of options.replicas) {
+  for (const given of options.replicas) {
     signal?.throwIfAborted()
+    const replica = typeof given === 'string' ? given : given.peer
     try {
       let peer = replica
-      if (replica.startsWith('/')) {
+      if (typeof given !== 'string') {
+        await dialCardHost(async (address, dialSignal) => { await node.dial(address, { signal: dialSignal }) }, given, signal)
+      } else if (replica.startsWith('/')) {
         peer = multiaddr(replica).getComponents().findLast(c => c.name === 'p2p')?.value ?? ''
         if (peer === '') throw new IpmsError('ERR_INVALID_ARGUMENT', `The replica address ${replica} does not end in /p2p/<peer-id>`)
         await node.dial(replica, { signal })
@@ -77,7 +87,7 @@ export async function readInbox (options: ReadInboxOptions): Promise<ReadInboxRe
     throw new NoReplicaError(`None of the ${replicas.length} replicas of ${inbox.address} could be synced: ${replicas.map(r => `${r.replica}: ${r.error?.message ?? ''}`).join('; ')}. Check that a host is online and holds a grant`)
   }
 
-  const store = openMailStore(node.home)
+  const store = options.store ?? openMailStore(node.home)
   const received: StoredMail[] = []
   const quarantined: QuarantinedMail[] = []
   const stored: string[] = []

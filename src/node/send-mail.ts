@@ -10,7 +10,7 @@ import { InvalidArgumentError, IpmsError, NoHostError } from '../errors.ts'
 import { verifyCard, type AddressCard } from '../hosting/card.ts'
 import type { Identity } from '../identity/identity.ts'
 import { sealMail, type Draft, type SealedMail } from '../mail/seal.ts'
-import { deliverTo, type Receipt } from './deliver.ts'
+import { DEFAULT_DELIVER_TIMEOUT_MS, deliverTo, type Receipt } from './deliver.ts'
 import { dialCardHost } from './dial-host.ts'
 import { withFreshSender } from './sender.ts'
 
@@ -21,6 +21,10 @@ export interface SendMailOptions {
   /** Receipts wanted from distinct hosts. Default 1. */
   replicas?: number
   signal?: AbortSignal
+  /** Bound on reaching one host and getting its receipt, ms. Default 30 000. */
+  timeoutMs?: number
+  /** Called when a host is tried. */
+  onHost?: (host: string) => void
   /** Called while the proof-of-work is solved. */
   onProgress?: (progress: PowProgress) => void
 }
@@ -58,7 +62,7 @@ export async function prepareMail (draft: Draft, options: Pick<SendMailOptions, 
  * Deliver a prepared mail to the card's hosts in turn (skipping `exclude`, hosts that already gave
  * a receipt) until `wanted` new receipts; never throws for a host's failure, reports it.
  */
-export async function deliverPrepared (mail: PreparedMail, wanted: number, options: { exclude?: string[], signal?: AbortSignal } = {}): Promise<{ receipts: Receipt[], failures: SendResult['failures'] }> {
+export async function deliverPrepared (mail: PreparedMail, wanted: number, options: { exclude?: string[], signal?: AbortSignal } & Pick<SendMailOptions, 'timeoutMs' | 'onHost'> = {}): Promise<{ receipts: Receipt[], failures: SendResult['failures'] }> {
   const receipts: Receipt[] = []
   const failures: SendResult['failures'] = []
   const exclude = new Set(options.exclude ?? [])
@@ -67,11 +71,18 @@ export async function deliverPrepared (mail: PreparedMail, wanted: number, optio
       if (receipts.length >= wanted) break
       if (exclude.has(host.peer)) continue
       options.signal?.throwIfAborted()
+      options.onHost?.(host.peer)
+      const timeoutMs = options.timeoutMs ?? DEFAULT_DELIVER_TIMEOUT_MS
+      const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(options.signal === undefined ? [] : [options.signal])])
       try {
-        await dialCardHost(dial, host, options.signal)
-        receipts.push(await deliverTo(libp2p, host.peer, { inbox: mail.inbox, mail: mail.payload, envelope: mail.envelope }, { signal: options.signal }))
+        await dialCardHost(dial, host, signal)
+        receipts.push(await deliverTo(libp2p, host.peer, { inbox: mail.inbox, mail: mail.payload, envelope: mail.envelope }, { signal, timeoutMs }))
       } catch (err) {
         if (options.signal?.aborted === true) throw err
+        if (signal.aborted) {
+          failures.push({ host: host.peer, code: 'ERR_TIMEOUT', message: `no receipt within ${timeoutMs / 1000} s` })
+          continue
+        }
         failures.push({ host: host.peer, code: err instanceof IpmsError ? err.code : 'ERR_DELIVERY', message: (err as Error).message })
       }
     }
@@ -86,7 +97,7 @@ export async function sendMail (draft: Draft, options: SendMailOptions): Promise
   const card = verifyCard(options.card)
   if (card.hosts.length < wanted) throw new InvalidArgumentError(`The card of ${card.owner} lists ${card.hosts.length} hosts; ${wanted} receipts cannot be had`)
   const prepared = await prepareMail(draft, { ...options, card })
-  const { receipts, failures } = await deliverPrepared(prepared, wanted, { signal: options.signal })
+  const { receipts, failures } = await deliverPrepared(prepared, wanted, options)
   const result: SendResult = { receipts, failures, sealed: prepared.sealed, inbox: prepared.inbox, payload: prepared.payload }
   if (receipts.length < wanted) {
     throw new NoHostError(`${receipts.length} of the ${wanted} receipts wanted: ${failures.map(f => `${f.host}: ${f.message}`).join('; ')}. Keep the mail and try again later`, result)

@@ -41,3 +41,21 @@ export async function readCborFiles<T> (directory: string): Promise<T[]> {
   }
   return await Promise.all(names.map(async n => dagCbor.decode(await readFile(join(directory, n))) as T))
 }
+
+/** Write a JSON document durably and atomically (temp file, fsync, rename, fsync of the directory). */
+export async function writeJsonSynced (directory: string, name: string, value: unknown): Promise<void> {
+  await writeFileSynced(directory, name, new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`))
+  await syncDirectory(directory)
+}
+
+/** A JSON document, or undefined when the file does not exist (any other failure throws). */
+export async function readJsonFile (path: string): Promise<unknown> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+  return JSON.parse(text)
+}

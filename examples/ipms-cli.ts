@@ -1,0 +1,83 @@
+/**
+ * Driving the real `ipms` binary (bin/ipms) from a program: one command at a time, or a daemon in
+ * the background whose JSON event lines can be awaited. Used by the walk-through (`npm start`) and
+ * by the CLI's end-to-end tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+export const IPMS_BIN = fileURLToPath(new URL('../bin/ipms', import.meta.url))
+
+export interface CliRun {
+  code: number
+  stdout: string
+  stderr: string
+  /** stdout parsed, when the command ran with --json. */
+  json?: any
+}
+
+/** Run `ipms --home <home> …args` to the end; `input` is its stdin. */
+export async function ipms (home: string, args: string[], options: { input?: string, env?: Record<string, string>, timeoutMs?: number } = {}): Promise<CliRun> {
+  const child = spawn(IPMS_BIN, ['--home', home, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 120_000 })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+  child.stdin.end(options.input ?? '')
+  const [code, signal] = await once(child, 'close') as [number | null, string | null]
+  const run: CliRun = { code: code ?? (signal === null ? -1 : 128), stdout, stderr }
+  if (args.includes('--json')) {
+    try { run.json = JSON.parse(stdout) } catch { /* left undefined: the caller's assertion says so */ }
+  }
+  return run
+}
+
+export interface Daemon {
+  child: ChildProcess
+  /** Events seen so far (JSON lines). */
+  events: any[]
+  /** The first event (past or future) that `match` accepts; rejects at the deadline or if the daemon exits. */
+  next: (match: (event: any) => boolean, options?: { timeoutMs?: number }) => Promise<any>
+  /** SIGTERM, then the exit code. */
+  stop: () => Promise<number | null>
+}
+
+/** Start `ipms --home <home> daemon --json …args` and wait for its `started` event. */
+export async function startDaemon (home: string, args: string[] = [], options: { env?: Record<string, string> } = {}): Promise<Daemon & { started: any }> {
+  const child = spawn(IPMS_BIN, ['--home', home, 'daemon', '--json', ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const events: any[] = []
+  let stderr = ''
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+  const waiters = new Set<() => void>()
+  createInterface({ input: child.stdout! }).on('line', line => {
+    try { events.push(JSON.parse(line)) } catch { events.push({ event: 'unparsed', line }) }
+    for (const wake of waiters) wake()
+  })
+  const exited = once(child, 'exit')
+  const next: Daemon['next'] = async (match, { timeoutMs = 30_000 } = {}) => await new Promise((resolve, reject) => {
+    const check = (): void => {
+      const found = events.find(match)
+      if (found !== undefined) { done(); resolve(found) }
+    }
+    const timer = setTimeout(() => { done(); reject(new Error(`no such daemon event within ${timeoutMs} ms; events: ${JSON.stringify(events)}; stderr: ${stderr}`)) }, timeoutMs)
+    const onExit = (): void => { done(); reject(new Error(`the daemon exited (${String(child.exitCode)}); events: ${JSON.stringify(events)}; stderr: ${stderr}`)) }
+    const done = (): void => { clearTimeout(timer); waiters.delete(check); child.off('exit', onExit) }
+    waiters.add(check)
+    child.once('exit', onExit)
+    check()
+  })
+  const stop = async (): Promise<number | null> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+    await exited
+    return child.exitCode
+  }
+  try {
+    const started = await next(e => e.event === 'started')
+    return { child, events, next, stop, started }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * The shape of one CLI command: yargs' command string and options, examples for `--help`, and a
+ * handler that gets the parsed arguments and the CLI context. Commands are plain objects.
+ */
+import type { Argv } from 'yargs'
+import type { CliContext } from './context.ts'
+
+export interface CliCommand {
+  /** yargs command string, e.g. `send <to> [file]`. */
+  command: string
+  /** One line for --help (top-level commands have theirs in commands/index.ts). */
+  describe?: string
+  options?: (yargs: Argv) => Argv
+  /** `[command line, what it does]` shown by --help. */
+  examples?: Array<[string, string]>
+  /** Sub-commands instead of a handler (`hosts grant`, `hosts list` …). */
+  subcommands?: CliCommand[]
+  run?: (args: Record<string, unknown>, context: CliContext) => Promise<void>
+}
+
+/** Short, readable forms used in listings. */
+export const shortPeer = (peer: string): string => `${peer.slice(0, 12)}…${peer.slice(-4)}`
+export const isoTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+
+/** `90d`, `12h`, `30m`, `45s` or a number of seconds, to ms. */
+export function parseDuration (text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*(d|h|m|s)?$/.exec(text.trim())
+  if (match === null) return undefined
+  const unit = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 }[(match[2] ?? 's') as 'd' | 'h' | 'm' | 's']
+  const ms = Number(match[1]) * unit
+  return ms > 0 ? ms : undefined
+}

@@ -1,0 +1,126 @@
+/**
+ * `ipms daemon`: stay online. Serves the owner's inbox (senders can deliver to it directly, hosts
+ * push new mail at once), reads and stores new mail as it arrives, keeps friends' inboxes under
+ * their grants (picking up `ipms host accept` as it happens), applies the host policy, and retries
+ * the outbox. One line per event; SIGINT / SIGTERM stop it cleanly (exit 0).
+ */
+import { watch, type FSWatcher } from 'node:fs'
+import { readInbox } from '../../node/read-inbox.ts'
+import { openMailStore } from '../../mail/mail-store.ts'
+import { startHomeNode } from '../../node/home-node.ts'
+import { hostingDirectory } from '../../node/hosting.ts'
+import { openOutbox } from '../../node/outbox.ts'
+import type { CardHost } from '../../hosting/card.ts'
+import type { Inbox } from '../../stores/open-inbox.ts'
+import { shortPeer, type CliCommand } from '../command.ts'
+import { removeDaemonInfo, writeDaemonInfo } from '../daemon-file.ts'
+import { shortId } from './mail.ts'
+
+/** How often the owner's inbox is synced with the hosts and the hosts with each other, ms. */
+const RESYNC_MS = 5 * 60_000
+/** How often the outbox is retried (mail whose backoff has passed), ms. */
+const OUTBOX_MS = 30_000
+/** How often retention runs, ms. */
+const RETENTION_MS = 60 * 60_000
+/** Gathering of bursts (new mail, grant files), ms. */
+const SETTLE_MS = 50
+
+export const daemon: CliCommand = {
+  command: 'daemon',
+  options: y => y.option('listen', { type: 'string', array: true, describe: 'Listen on these multiaddrs instead of the config\'s (repeatable)' }),
+  examples: [
+    ['ipms daemon', 'run in the foreground; Ctrl-C stops it'],
+    ['ipms daemon --listen /ip4/0.0.0.0/tcp/4100 --json', 'a host on a fixed port, JSON lines for a log collector']
+  ],
+  run: async (args, context) => {
+    const { home, out, signal, contacts } = context
+    const identity = await context.identity()
+    const config = await context.config()
+    const running = await startHomeNode({ home, identity, config, listen: args.listen as string[] | undefined, signal })
+    const timers: NodeJS.Timeout[] = []
+    let watcher: FSWatcher | undefined
+    let work: Promise<unknown> = Promise.resolve()
+    /** Background steps run one at a time; a failure is an event, never the end of the daemon. */
+    const serially = (step: string, fn: () => Promise<void>): void => {
+      work = work.then(fn).catch(err => {
+        if (!signal.aborted) out.event('error', { step, code: (err as { code?: string }).code, message: (err as Error).message }, `${step} failed: ${(err as Error).message}`)
+      })
+    }
+    const later = (fn: () => void): () => void => {
+      let pending: NodeJS.Timeout | undefined
+      return () => { pending ??= setTimeout(() => { pending = undefined; fn() }, SETTLE_MS) }
+    }
+    try {
+      const addrs = running.node.multiaddrs()
+      await writeDaemonInfo(home, { pid: process.pid, started: Date.now(), addrs })
+      out.event('started', { peerId: identity.peerId, inbox: running.inbox.address, addrs, hosted: running.hosting.list().map(h => h.owner) },
+        `ipms daemon for ${identity.peerId} on ${addrs.join(' ')}; keeping ${running.hosting.list().length} friend inbox(es)`)
+      for (const s of running.hosting.skipped) out.event('grant-skipped', s, `grant ${s.file} not served: ${s.reason}`)
+      for (const b of running.unreachableBootstrap) out.event('bootstrap-failed', b, `bootstrap ${b.address} unreachable: ${b.error}`)
+
+      const store = openMailStore(home, { nameOf: contacts.nameOf })
+      const readOwn = (replicas: CardHost[]): void => {
+        serially('reading your inbox', async () => {
+          const result = await readInbox({ node: running.node, sync: running.sync, inbox: running.inbox, identity, replicas, store, signal })
+          for (const r of result.received) {
+            const name = await contacts.nameOf(r.mail.from)
+            out.event('mail', { id: shortId(r.entry), entry: r.entry, from: r.mail.from, name }, `mail ${shortId(r.entry)} from ${name ?? shortPeer(r.mail.from)} stored`)
+          }
+          for (const q of result.quarantined) out.event('quarantined', { id: shortId(q.entry), code: q.code }, `mail ${shortId(q.entry)} did not open (${q.code}); kept in quarantine`)
+        })
+      }
+      const ownHosts = async (): Promise<CardHost[]> => (await (await context.ownerHosts()).list()).map(h => ({ peer: h.peer, addrs: h.addrs }))
+      readOwn(await ownHosts())
+      running.inbox.events.on('mail', later(() => { readOwn([]) }))
+
+      const watchHosted = (inbox: Inbox): void => {
+        inbox.events.on('mail', () => { out.event('hosted-mail', { owner: inbox.owner }, `stored a mail for ${shortPeer(inbox.owner)}`) })
+      }
+      for (const { inbox } of running.hosting.list()) watchHosted(inbox)
+      const reloadGrants = later(() => {
+        serially('loading grants', async () => {
+          for (const inbox of await running.hosting.reload()) {
+            watchHosted(inbox)
+            out.event('hosting', { owner: inbox.owner, inbox: inbox.address }, `now keeping the inbox of ${inbox.owner}`)
+          }
+        })
+      })
+      watcher = watch(hostingDirectory(home), reloadGrants)
+      process.on('SIGHUP', reloadGrants)
+
+      const syncCoHosts = (): void => {
+        serially('syncing co-hosts', async () => {
+          for (const o of await running.hosting.syncCoHosts({ signal })) if (!o.ok) out.event('co-host-failed', o, `co-host ${shortPeer(o.host)} unreachable for ${shortPeer(o.inbox)}: ${o.error ?? ''}`)
+        })
+      }
+      syncCoHosts()
+      const outbox = openOutbox(home)
+      timers.push(
+        setInterval(() => { void ownHosts().then(readOwn); syncCoHosts() }, RESYNC_MS),
+        setInterval(() => {
+          serially('retrying the outbox', async () => {
+            for (const e of await outbox.retry({ signal })) out.event('sent', { id: e.id, receipts: e.receipts.map(r => r.host) }, `outbox mail ${e.id.slice(-8)} delivered`)
+          })
+        }, OUTBOX_MS),
+        setInterval(() => {
+          serially('applying retention', async () => {
+            const dropped = await running.hosting.applyRetention(config.hostPolicy.retentionMs)
+            if (dropped > 0) out.event('retention', { dropped }, `dropped ${dropped} unread mail past the retention period`)
+          })
+        }, RETENTION_MS)
+      )
+      await new Promise<void>(resolve => {
+        if (signal.aborted) resolve()
+        else signal.addEventListener('abort', () => { resolve() }, { once: true })
+      })
+      out.event('stopping', {}, 'stopping: finishing what is under way')
+    } finally {
+      for (const t of timers) clearInterval(t)
+      watcher?.close()
+      await work
+      await running.stop()
+      await removeDaemonInfo(home)
+    }
+    out.event('stopped', {}, 'stopped')
+  }
+}

@@ -1,0 +1,40 @@
+/** The host side: `ipms host accept|list`, for the inboxes this node keeps for friends. */
+import { readIdentityInfo } from '../../identity/keystore.ts'
+import { keepGrant, listKeptGrants } from '../../node/hosting.ts'
+import { isoTime, type CliCommand } from '../command.ts'
+import { readDaemonInfo } from '../daemon-file.ts'
+
+const accept: CliCommand = {
+  command: 'accept <grant>',
+  describe: 'Keep a friend\'s inbox under the grant they gave you',
+  options: y => y
+    .positional('grant', { type: 'string', describe: 'The grant text (ipmsgrant…)' })
+    .option('card', { type: 'string', describe: 'The owner\'s address card: its difficulty and co-hosts' })
+    .option('bits', { type: 'number', describe: 'The inbox difficulty when no card is given (default 24)' }),
+  examples: [['ipms host accept ipmsgrant… --card ipmscard…', 'what `ipms hosts grant` printed for the owner']],
+  run: async (args, { home, out }) => {
+    const me = await readIdentityInfo(home)
+    const { grant, bits } = await keepGrant(home, me.peerId, String(args.grant), { card: args.card as string | undefined, bits: args.bits as number | undefined })
+    const daemon = await readDaemonInfo(home)
+    out.result({ owner: grant.owner, bits, expires: grant.expires, daemon: daemon !== undefined }, [
+      `Keeping the inbox of ${grant.owner} (difficulty ${bits} bits${grant.expires === undefined ? '' : `, until ${isoTime(grant.expires)}`}).`,
+      daemon !== undefined ? 'The running daemon serves it now.' : 'It is served while `ipms daemon` runs on this home.'
+    ])
+  }
+}
+
+const list: CliCommand = {
+  command: 'list',
+  describe: 'The inboxes this node keeps for friends',
+  run: async (_args, { home, out }) => {
+    const kept = await listKeptGrants(home)
+    out.result({ inboxes: kept }, kept.length === 0
+      ? ['No inboxes kept here. A friend grants this node with: ipms hosts grant <this peer-id> --addr <multiaddr>']
+      : kept.map(k => 'error' in k ? `${k.file}: ${k.error}` : `${k.owner}  ${k.bits} bits  since ${isoTime(k.issued)}${k.expires === undefined ? '' : `, until ${isoTime(k.expires)}`}${k.coHosts > 0 ? `, ${k.coHosts} co-host(s)` : ''}`))
+  }
+}
+
+export const host: CliCommand = {
+  command: 'host',
+  subcommands: [accept, list]
+}

@@ -1,0 +1,78 @@
+/**
+ * The owner's hosts: `ipms card`, `ipms hosts grant|list|revoke`. Each change re-signs the card;
+ * the grant is handed to the host's operator, who runs `ipms host accept`.
+ */
+import { InvalidArgumentError } from '../../errors.ts'
+import type { AddressCard } from '../../hosting/card.ts'
+import { isoTime, parseDuration, type CliCommand } from '../command.ts'
+
+const cardLines = (text: string, card: AddressCard): string[] => [
+  text,
+  card.hosts.length === 0
+    ? 'This card lists no host: nobody can deliver to you yet. Grant a friend\'s host: ipms hosts grant <peer-id> --addr <multiaddr>'
+    : `Lists ${card.hosts.length} host${card.hosts.length === 1 ? '' : 's'}: ${card.hosts.map(h => h.peer).join(', ')}; difficulty ${card.bits} bits. Give it to people who will write to you.`
+]
+
+export const card: CliCommand = {
+  command: 'card',
+  examples: [['ipms card', 'print the card to paste to a friend'], ['ipms card --json | jq -r .card', 'the card alone']],
+  run: async (_args, context) => {
+    const { text, card } = await (await context.ownerHosts()).card()
+    context.out.result({ card: text, owner: card.owner, bits: card.bits, hosts: card.hosts, ts: card.ts }, cardLines(text, card))
+  }
+}
+
+const grant: CliCommand = {
+  command: 'grant <peer-id>',
+  describe: 'Let a friend\'s host keep your inbox; prints the grant to give its operator',
+  options: y => y
+    .positional('peer-id', { type: 'string', describe: 'The host\'s peer-id (its `ipms id`)' })
+    .option('addr', { type: 'string', array: true, demandOption: true, describe: 'Where senders reach the host (multiaddr, repeatable)' })
+    .option('expires', { type: 'string', describe: 'Grant lifetime, e.g. 90d or 12h (default: until revoked)' }),
+  examples: [['ipms hosts grant 12D3KooW… --addr /ip4/203.0.113.7/tcp/4100 --expires 365d', 'grant a host for a year']],
+  run: async (args, context) => {
+    let ttlMs: number | undefined
+    if (args.expires !== undefined) {
+      ttlMs = parseDuration(String(args.expires))
+      if (ttlMs === undefined) throw new InvalidArgumentError(`--expires ${String(args.expires)} is not a duration (examples: 90d, 12h, 30m)`)
+    }
+    const { host, card: cardText } = await (await context.ownerHosts()).grant(String(args.peerId), (args.addr as string[]).map(String), { ttlMs })
+    const accept = `ipms host accept ${host.grant} --card ${cardText}`
+    context.out.result({ host: host.peer, addrs: host.addrs, grant: host.grant, card: cardText, expires: host.expires, accept }, [
+      `Granted ${host.peer}${host.expires === undefined ? '' : ` until ${isoTime(host.expires)}`}. Its operator runs:`,
+      '',
+      accept,
+      '',
+      'Your card changed: give the new one (ipms card) to the people who write to you.'
+    ])
+  }
+}
+
+const list: CliCommand = {
+  command: 'list',
+  describe: 'The hosts you granted',
+  run: async (_args, context) => {
+    const hosts = await (await context.ownerHosts()).list()
+    context.out.result({ hosts }, hosts.length === 0
+      ? ['No hosts yet: ipms hosts grant <peer-id> --addr <multiaddr>']
+      : hosts.map(h => `${h.peer}  ${h.addrs.join(' ')}  granted ${isoTime(h.issued)}${h.expires === undefined ? '' : `, expires ${isoTime(h.expires)}`}`))
+  }
+}
+
+const revoke: CliCommand = {
+  command: 'revoke <peer-id>',
+  describe: 'Drop a host from your card (it keeps what it has until its grant expires)',
+  options: y => y.positional('peer-id', { type: 'string' }),
+  run: async (args, context) => {
+    const { host, card: cardText } = await (await context.ownerHosts()).revoke(String(args.peerId))
+    context.out.result({ host: host.peer, card: cardText }, [
+      `${host.peer} is no longer in your card. Give the new card (ipms card) to the people who write to you.`,
+      host.expires === undefined ? 'Its grant has no expiry: ask its operator to drop your inbox.' : `Its grant ends ${isoTime(host.expires)}.`
+    ])
+  }
+}
+
+export const hosts: CliCommand = {
+  command: 'hosts',
+  subcommands: [grant, list, revoke]
+}

@@ -1,0 +1,86 @@
+/** `ipms list` and `ipms read`: the mail kept in this home, newest first. */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { InvalidArgumentError, NotFoundError } from '../../errors.ts'
+import { openMailStore, type StoredMail } from '../../mail/mail-store.ts'
+import { renderMessage } from '../../mail/rfc5322.ts'
+import { isoTime, shortPeer, type CliCommand } from '../command.ts'
+
+/** A mail's short id: the end of its entry hash (base58, well spread). */
+export const shortId = (entry: string): string => entry.slice(-8)
+
+const size = (stored: StoredMail): number => Buffer.byteLength(stored.mail.body) + stored.mail.attachments.reduce((n, a) => n + a.data.byteLength, 0)
+const human = (bytes: number): string => bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+
+export const list: CliCommand = {
+  command: 'list',
+  options: y => y.option('quarantined', { type: 'boolean', default: false, describe: 'List the mail that did not open, and why' }),
+  examples: [['ipms list', 'id, date, sender, size, subject'], ['ipms list --json | jq ".mail[0]"', 'the newest, for scripts']],
+  run: async (args, { home, out, contacts }) => {
+    const store = openMailStore(home, { maildir: false })
+    if (args.quarantined === true) {
+      const kept = await store.quarantined()
+      out.result({ quarantined: kept.map(q => ({ id: shortId(q.entry), entry: q.entry, env: q.env, receivedAt: q.receivedAt, code: q.code, reason: q.reason })) },
+        kept.length === 0 ? ['Nothing in quarantine.'] : kept.map(q => `${shortId(q.entry)}  ${isoTime(q.receivedAt)}  ${q.code}: ${q.reason}`))
+      return
+    }
+    const received = await store.received()
+    const rows = await Promise.all(received.map(async r => ({ id: shortId(r.entry), entry: r.entry, from: r.mail.from, name: await contacts.nameOf(r.mail.from), date: r.mail.date, subject: r.mail.subject, size: size(r), attachments: r.mail.attachments.length })))
+    out.result({ mail: rows }, rows.length === 0
+      ? ['No mail here yet (ipms sync fetches it).']
+      : rows.map(r => `${r.id}  ${isoTime(r.date)}  ${(r.name ?? shortPeer(r.from)).padEnd(18)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}${r.attachments > 0 ? ` [${r.attachments} attachment${r.attachments === 1 ? '' : 's'}]` : ''}`))
+  }
+}
+
+/** Find a mail by its short id (or any end of its entry hash, or the full hash), or by rank (1 = newest). */
+async function findMail (home: string, id: string): Promise<StoredMail> {
+  const received = await openMailStore(home, { maildir: false }).received()
+  if (/^\d{1,6}$/.test(id)) {
+    const stored = received[Number(id) - 1]
+    if (stored !== undefined) return stored
+  }
+  const matches = received.filter(r => r.entry === id || r.entry.endsWith(id))
+  if (matches.length === 1) return matches[0]!
+  throw new NotFoundError(matches.length === 0 ? `No mail ${id} here (ipms list shows the ids)` : `${id} names ${matches.length} mails: give more of the id`)
+}
+
+export const read: CliCommand = {
+  command: 'read <id>',
+  options: y => y
+    .positional('id', { type: 'string' })
+    .option('save', { type: 'string', normalize: true, describe: 'Save the attachments into this directory' })
+    .option('raw', { type: 'boolean', default: false, describe: 'Print it as an RFC 5322 message' }),
+  examples: [['ipms read 1', 'the newest mail'], ['ipms read 4fQx9z2K --save ~/Downloads', 'and save its attachments']],
+  run: async (args, { home, out, contacts }) => {
+    const stored = await findMail(home, String(args.id))
+    const { mail } = stored
+    const name = await contacts.nameOf(mail.from)
+    const saved: string[] = []
+    if (typeof args.save === 'string') {
+      await mkdir(args.save, { recursive: true })
+      for (const a of mail.attachments) {
+        const path = join(args.save, a.name) // names are checked when the mail is opened: no '/', no '..'
+        await writeFile(path, a.data, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+          throw err.code === 'EEXIST' ? new InvalidArgumentError(`${path} exists already: nothing overwritten; choose another --save directory`) : err
+        })
+        saved.push(path)
+      }
+    }
+    if (args.raw === true && !out.json) {
+      process.stdout.write(await renderMessage(stored, { fromName: name }))
+      return
+    }
+    out.result({
+      mail: { id: shortId(stored.entry), entry: stored.entry, env: stored.env, from: mail.from, name, to: mail.to, date: mail.date, messageId: mail.id, inReplyTo: mail.inReplyTo, subject: mail.subject, body: mail.body, attachments: mail.attachments.map(a => ({ name: a.name, type: a.type, size: a.data.byteLength })) },
+      saved
+    }, [
+      `From:    ${name === undefined ? mail.from : `${name} (${mail.from})`} — signature verified`,
+      `Date:    ${new Date(mail.date).toString()}`,
+      `Subject: ${mail.subject}`,
+      ...(mail.attachments.length > 0 ? [`Attached: ${mail.attachments.map(a => `${a.name} (${a.type}, ${human(a.data.byteLength)})`).join(', ')}`] : []),
+      ...saved.map(p => `Saved:   ${p}`),
+      '',
+      mail.body
+    ])
+  }
+}

@@ -1,0 +1,38 @@
+/** `ipms outbox` and `ipms outbox retry`: mail waiting for a receipt, and why. */
+import { verifyCard } from '../../hosting/card.ts'
+import { openOutbox } from '../../node/outbox.ts'
+import { isoTime, shortPeer, type CliCommand } from '../command.ts'
+
+const show: CliCommand = {
+  command: '$0',
+  describe: 'List the mail waiting for a receipt',
+  run: async (_args, { home, out, contacts }) => {
+    const waiting = await openOutbox(home).list()
+    const rows = await Promise.all(waiting.map(async e => {
+      const to = verifyCard(e.card).owner
+      return { id: e.id, to, name: await contacts.nameOf(to), created: e.created, attempts: e.attempts, receipts: e.receipts.length, replicas: e.replicas, nextAttempt: e.nextAttempt, lastError: e.lastError }
+    }))
+    out.result({ outbox: rows }, rows.length === 0
+      ? ['The outbox is empty: everything sent has its receipts.']
+      : rows.map(r => `${r.id.slice(-8)}  to ${r.name ?? shortPeer(r.to)}  since ${isoTime(r.created)}  ${r.receipts}/${r.replicas} receipts, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}, next ${isoTime(r.nextAttempt)}${r.lastError === undefined ? '' : `  (${r.lastError})`}`))
+  }
+}
+
+const retry: CliCommand = {
+  command: 'retry',
+  describe: 'Try to deliver every waiting mail now',
+  run: async (_args, { home, out, signal }) => {
+    const outbox = openOutbox(home)
+    const delivered = await outbox.retry({ force: true, signal })
+    const left = await outbox.list()
+    out.result({ delivered: delivered.map(e => e.id), waiting: left.map(e => ({ id: e.id, lastError: e.lastError })) }, [
+      `${delivered.length} delivered, ${left.length} still waiting.`,
+      ...left.map(e => `${e.id.slice(-8)}: ${e.lastError ?? 'not tried yet'}`)
+    ])
+  }
+}
+
+export const outbox: CliCommand = {
+  command: 'outbox',
+  subcommands: [show, retry]
+}

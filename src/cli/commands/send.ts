@@ -1,0 +1,103 @@
+/**
+ * `ipms send <to> [file]`: seal, stamp and deliver a mail; it waits in the outbox until a host
+ * signs a receipt. The body comes from FILE or stdin (`ipms send bob < note.txt`).
+ */
+import { readFile, stat } from 'node:fs/promises'
+import { basename, extname } from 'node:path'
+import { MAX_MAIL_BYTES } from '../../constants.ts'
+import { DeliveryRefusedError, InvalidArgumentError, NoHostError, UnknownRecipientError } from '../../errors.ts'
+import type { Attachment } from '../../mail/mail.ts'
+import { openOutbox } from '../../node/outbox.ts'
+import { isoTime, parseDuration, shortPeer, type CliCommand } from '../command.ts'
+
+/** Media types by file extension, for attachments (anything else is application/octet-stream). */
+const MEDIA_TYPES: Record<string, string> = {
+  '.txt': 'text/plain', '.md': 'text/markdown', '.html': 'text/html', '.csv': 'text/csv', '.json': 'application/json',
+  '.pdf': 'application/pdf', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif',
+  '.webp': 'image/webp', '.svg': 'image/svg+xml', '.zip': 'application/zip', '.gz': 'application/gzip',
+  '.tar': 'application/x-tar', '.ics': 'text/calendar', '.vcf': 'text/vcard', '.eml': 'message/rfc822'
+}
+
+async function readCapped (path: string, what: string): Promise<Buffer> {
+  let size: number
+  try {
+    size = (await stat(path)).size
+  } catch (err) {
+    throw new InvalidArgumentError(`Cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err })
+  }
+  if (size > MAX_MAIL_BYTES) throw new InvalidArgumentError(`${what} ${path} is ${size} bytes; a mail carries at most ${MAX_MAIL_BYTES} bytes in all`)
+  return await readFile(path)
+}
+
+async function readStdin (signal: AbortSignal): Promise<string> {
+  const chunks: Buffer[] = []
+  let total = 0
+  for await (const chunk of process.stdin) {
+    signal.throwIfAborted()
+    total += (chunk as Buffer).byteLength
+    if (total > MAX_MAIL_BYTES) throw new InvalidArgumentError(`The message on stdin is over ${MAX_MAIL_BYTES} bytes, the most a mail carries`)
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+export const send: CliCommand = {
+  command: 'send <to> [file]',
+  options: y => y
+    .positional('to', { type: 'string', describe: 'Contact name, address card (ipmscard…) or peer-id' })
+    .positional('file', { type: 'string', describe: 'The message text (default: stdin)', normalize: true })
+    .option('subject', { alias: 's', type: 'string', default: '', describe: 'Subject line' })
+    .option('attach', { alias: 'a', type: 'string', array: true, default: [], describe: 'Attach a file (repeatable)' })
+    .option('replicas', { alias: 'k', type: 'number', default: 1, describe: 'Receipts wanted from distinct hosts' })
+    .option('timeout', { type: 'string', default: '30s', describe: 'How long to wait for each host (e.g. 30s, 2m)' })
+    .option('in-reply-to', { type: 'string', describe: 'The id of the mail this answers' }),
+  examples: [
+    ['ipms send bob < note.txt', 'the body from stdin, as in the original sketch'],
+    ['ipms send bob -s "Photos" -a beach.jpg -a dunes.jpg notes.txt', 'with a subject and two attachments'],
+    ['ipms send bob -k 2 letter.txt', 'succeed only once two hosts hold it']
+  ],
+  run: async (args, context) => {
+    const { out, signal, contacts, home } = context
+    const timeoutMs = parseDuration(String(args.timeout))
+    if (timeoutMs === undefined) throw new InvalidArgumentError(`--timeout ${String(args.timeout)} is not a duration (examples: 30s, 2m)`)
+    const replicas = args.replicas as number
+    if (!Number.isInteger(replicas) || replicas < 1) throw new InvalidArgumentError('--replicas must be a whole number ≥ 1')
+    const recipient = await contacts.resolve(String(args.to))
+    if (recipient.card === undefined) {
+      throw new UnknownRecipientError(`No address card is known for ${recipient.contact?.name ?? recipient.peer}: ask them for theirs (ipms card) and add it with ipms contacts add ${recipient.contact?.name ?? 'NAME'} CARD`)
+    }
+    await contacts.learnCard(recipient.card)
+    const attachments: Attachment[] = []
+    for (const path of args.attach as string[]) {
+      attachments.push({ name: basename(path), type: MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', data: new Uint8Array(await readCapped(path, 'the attachment')) })
+    }
+    if (typeof args.file !== 'string' && process.stdin.isTTY === true) out.info('Type the message, then Ctrl-D on a line of its own:')
+    const body = typeof args.file === 'string' ? (await readCapped(args.file, 'the message file')).toString('utf8') : await readStdin(signal)
+    const identity = await context.identity()
+    const name = recipient.contact?.name ?? shortPeer(recipient.peer)
+    const started = Date.now()
+    const { entry, delivered, failures } = await openOutbox(home).send(
+      { subject: String(args.subject), body, attachments, ...(args.inReplyTo === undefined ? {} : { inReplyTo: String(args.inReplyTo) }) },
+      {
+        from: identity,
+        card: recipient.card,
+        replicas,
+        timeoutMs,
+        signal,
+        onProgress: p => { out.progress(`Solving the proof-of-work (${recipient.card!.bits} bits): ${(p.attempts / 1e6).toFixed(1)} M hashes, ${(p.elapsedMs / 1000).toFixed(1)} s`) },
+        onHost: host => { out.progress(`Delivering to ${shortPeer(host)}…`) }
+      })
+    const data = { to: recipient.peer, name: recipient.contact?.name, id: entry.id, inbox: entry.inbox, delivered, receipts: entry.receipts.map(r => ({ host: r.host, time: r.time, entry: r.entry })), failures }
+    if (delivered) {
+      out.result(data, [
+        `Sent to ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+        ...entry.receipts.map(r => `Receipt: ${r.host} stored it at ${isoTime(r.time)} (entry ${r.entry})`)
+      ])
+      return
+    }
+    const why = failures.map(f => `${shortPeer(f.host)}: ${f.message}`).join('; ') || 'no host left to try'
+    const unreachable = failures.length === 0 || failures.some(f => f.code === 'ERR_DELIVERY' || f.code === 'ERR_TIMEOUT')
+    const message = `Not delivered yet (${entry.receipts.length} of ${replicas} receipts): ${why}. The mail waits in the outbox (${entry.id}); ipms outbox retry, or a running daemon, tries again`
+    throw unreachable ? new NoHostError(message, data) : new DeliveryRefusedError('ERR_REFUSED', message)
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * `ipms sync`: fetch the inbox from the hosts, open and verify each mail, keep it (mail store and
+ * Maildir, fsync'd), then prune it from the hosts; also retry the outbox. Needs the home to itself
+ * (a running daemon already does all this).
+ */
+import { openMailStore } from '../../mail/mail-store.ts'
+import { startHomeNode } from '../../node/home-node.ts'
+import { openOutbox } from '../../node/outbox.ts'
+import { readInbox } from '../../node/read-inbox.ts'
+import { shortId } from './mail.ts'
+import { shortPeer, type CliCommand } from '../command.ts'
+
+export const sync: CliCommand = {
+  command: 'sync',
+  options: y => y.option('prune', { type: 'boolean', default: true, describe: 'Tell the hosts to drop what was stored here (--no-prune keeps it there)' }),
+  examples: [['ipms sync', 'fetch, store, prune'], ['ipms sync --no-prune', 'fetch but leave the mail on the hosts too']],
+  run: async (args, context) => {
+    const { home, out, signal, contacts } = context
+    const identity = await context.identity()
+    const config = await context.config()
+    const hosts = await (await context.ownerHosts()).list()
+    if (hosts.length === 0) out.info('You have no hosts: only mail already on this node is read (ipms hosts grant adds one).')
+    // A one-off sync only dials out: it listens on loopback, whatever the config says.
+    const running = await startHomeNode({ home, identity, config, listen: ['/ip4/127.0.0.1/tcp/0'], signal })
+    try {
+      out.progress(`Syncing with ${hosts.length} host${hosts.length === 1 ? '' : 's'}…`)
+      const result = await readInbox({
+        node: running.node,
+        sync: running.sync,
+        inbox: running.inbox,
+        identity,
+        replicas: hosts.map(h => ({ peer: h.peer, addrs: h.addrs })),
+        store: openMailStore(home, { nameOf: contacts.nameOf }),
+        prune: args.prune !== false,
+        signal
+      })
+      out.progress('Telling the hosts…')
+      await running.sync.idle() // the PRUNE reaches the connected hosts before the node stops
+      const delivered = await openOutbox(home).retry({ signal })
+      const names = new Map<string, string | undefined>()
+      for (const { mail } of result.received) if (!names.has(mail.from)) names.set(mail.from, await contacts.nameOf(mail.from))
+      out.result({
+        received: result.received.map(r => ({ id: shortId(r.entry), entry: r.entry, from: r.mail.from, name: names.get(r.mail.from), date: r.mail.date, subject: r.mail.subject })),
+        quarantined: result.quarantined.map(q => ({ id: shortId(q.entry), entry: q.entry, code: q.code, reason: q.reason })),
+        waiting: result.waiting,
+        pruned: result.pruned,
+        replicas: result.replicas,
+        outboxDelivered: delivered.map(e => e.id)
+      }, [
+        `${result.received.length} new mail${result.quarantined.length > 0 ? `, ${result.quarantined.length} that did not open (ipms list --quarantined)` : ''}${result.waiting > 0 ? `, ${result.waiting} still on the way` : ''}.`,
+        ...result.received.map(r => `  ${shortId(r.entry)}  ${names.get(r.mail.from) ?? shortPeer(r.mail.from)}  ${r.mail.subject === '' ? '(no subject)' : r.mail.subject}`),
+        ...result.replicas.filter(r => !r.ok).map(r => `Host ${r.replica} failed: ${r.error?.message ?? ''}`),
+        ...(delivered.length > 0 ? [`${delivered.length} mail from the outbox delivered.`] : [])
+      ])
+    } finally {
+      await running.stop()
+    }
+  }
+}

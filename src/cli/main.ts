@@ -1,0 +1,105 @@
+/**
+ * The `ipms` command line (README, "The command line"): a thin layer over the library API.
+ *
+ * ```sh
+ * ipms init                      # your address
+ * ipms contacts add bob ipmscard…
+ * ipms send bob < note.txt
+ * ipms sync && ipms list && ipms read 1
+ * ```
+ *
+ * Watch for: Ctrl-C (SIGINT) and SIGTERM abort the command's signal; every command leaves the home
+ * consistent (mail is on disk before anything is pruned or reported sent) and exits with 130, the
+ * daemon with 0. Exit codes are in exit-codes.ts, one per kind of failure.
+ */
+import yargs, { type Argv } from 'yargs'
+import { hideBin } from 'yargs/helpers'
+import { AbortError, IpmsError } from '../errors.ts'
+import { resolveHome } from '../identity/home.ts'
+import type { CliCommand } from './command.ts'
+import { createContext } from './context.ts'
+import { createOutput } from './output.ts'
+import { COMMANDS } from './commands/index.ts'
+
+/** A command-line mistake found by yargs (unknown option, missing argument …). */
+class UsageError extends IpmsError {
+  constructor (message: string) { super('ERR_USAGE', message) }
+}
+
+/** The first word of `argv` that is neither an option nor the value of `--home`. */
+function commandName (argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--home') i++
+    else if (!argv[i]!.startsWith('-')) return argv[i]
+  }
+  return undefined
+}
+
+/** Run the CLI on `argv` (without node and script); resolves with the exit code. */
+export async function runCli (argv: string[]): Promise<number> {
+  const flag = (name: string): boolean => argv.includes(`--${name}`) || (name === 'quiet' && argv.includes('-q')) || (name === 'verbose' && argv.includes('-v'))
+  const out = createOutput({ json: flag('json'), quiet: flag('quiet'), verbose: flag('verbose') })
+  const controller = new AbortController()
+  const interrupt = (): void => { controller.abort(new AbortError('Interrupted')) }
+  process.once('SIGINT', interrupt)
+  process.once('SIGTERM', interrupt)
+
+  const register = (parser: Argv, command: CliCommand, describe = command.describe ?? ''): Argv => parser.command(
+    command.command,
+    describe,
+    (y: Argv) => {
+      let built = command.options?.(y) ?? y
+      for (const [example, what] of command.examples ?? []) built = built.example(example, what)
+      if (command.subcommands !== undefined) {
+        for (const sub of command.subcommands) built = register(built, sub)
+        if (!command.subcommands.some(s => s.command.startsWith('$0'))) built = built.demandCommand(1, `Name what to do: ipms ${command.command} --help lists it`)
+      }
+      return built
+    },
+    command.run === undefined
+      ? undefined
+      : async (args: Record<string, unknown>) => {
+        const home = resolveHome(typeof args.home === 'string' ? args.home : undefined)
+        await command.run!(args, createContext(home, out, controller.signal))
+      }
+  )
+
+  let parser: Argv = yargs(argv)
+    .scriptName('ipms')
+    .usage('ipms — the Inter-Planetary Mailing System: mail to a peer-id, read only by its owner\n\nUsage: ipms <command> [options]')
+    .option('home', { type: 'string', global: true, describe: 'The IPMS home (default: $IPMS_HOME, else ~/.ipms)' })
+    .option('json', { type: 'boolean', global: true, default: false, describe: 'Machine-readable output: one JSON document (daemon: one per line)' })
+    .option('quiet', { alias: 'q', type: 'boolean', global: true, default: false, describe: 'No notes or progress, only results' })
+    .option('verbose', { alias: 'v', type: 'boolean', global: true, default: false, describe: 'Show stack traces of failures' })
+    .strict()
+    .recommendCommands()
+    .demandCommand(1, 'Name a command: ipms --help lists them')
+    .fail((message: string | undefined, err: Error | undefined) => { throw err ?? new UsageError(/--help/.test(message ?? '') ? message! : `${message ?? 'bad command line'} (see ipms --help)`) })
+    .help()
+    .alias('help', 'h')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .epilogue('Exit codes and environment: see the README. Debug logs: DEBUG=ipms:* (libp2p namespaces work too).')
+  // Only the command being run is loaded (the others are listed for --help).
+  const named = commandName(argv)
+  for (const entry of COMMANDS) {
+    parser = entry.command.split(' ')[0] === named ? register(parser, await entry.load(), entry.describe) : parser.command(entry.command, entry.describe)
+  }
+
+  try {
+    await parser.parseAsync()
+    return 0
+  } catch (err) {
+    return out.failure(controller.signal.aborted && !(err instanceof IpmsError) ? new AbortError('Interrupted') : err)
+  } finally {
+    process.off('SIGINT', interrupt)
+    process.off('SIGTERM', interrupt)
+  }
+}
+
+// Run when executed (bin/ipms), not when imported by a test.
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/cli/main.js') === true || process.argv[1]?.endsWith('/cli/main.ts') === true) {
+  const code = await runCli(hideBin(process.argv))
+  // Flush stdout before exiting: libp2p and the PoW pool may still hold handles.
+  process.stdout.write('', () => { process.exit(code) })
+}

@@ -1,0 +1,114 @@
+/**
+ * The home's config file, `<home>/config.json` (docs/ARCHITECTURE.md, home): where the node
+ * listens, which peers it dials at start, its own inbox difficulty and its host policy. Every field
+ * is optional; a missing file means the defaults. Units are the ones people write: days, MiB,
+ * minutes.
+ *
+ *   { "listen": ["/ip4/0.0.0.0/tcp/4100"], "bootstrap": ["/ip4/…/tcp/4100/p2p/12D3KooW…"], "bits": 24,
+ *     "hostPolicy": { "retentionDays": 30, "quotaMiB": 256, "deliveriesPerMinute": 60, "maxClockSkewMinutes": 1440 } }
+ */
+import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { DEFAULT_POW_BITS, MAX_POW_BITS, MIN_POW_BITS } from '../constants.ts'
+import { ConfigError } from '../errors.ts'
+import { DEFAULT_HOST_POLICY, type HostPolicy } from '../node/host-policy.ts'
+import { readJsonFile, writeJsonSynced } from '../util/durable-files.ts'
+
+export const CONFIG_FILE_NAME = 'config.json'
+
+export interface HomeConfig {
+  /** Multiaddrs the node listens on. Default `/ip4/127.0.0.1/tcp/0` (loopback, any free port). */
+  listen: string[]
+  /** Multiaddrs (with /p2p/<peer-id>) dialled when a node starts. Default none. */
+  bootstrap: string[]
+  /** The proof-of-work difficulty of this owner's inbox, bits. Part of the inbox address. Default 24. */
+  bits: number
+  /** What this node accepts when it hosts friends' inboxes. */
+  hostPolicy: HostPolicy
+}
+
+const DAY_MS = 24 * 60 * 60_000
+const MIB = 1024 * 1024
+
+/** The policy fields of the file, in their file units. */
+const POLICY_FIELDS = {
+  retentionDays: { toPolicy: (v: number): Partial<HostPolicy> => ({ retentionMs: v * DAY_MS }) },
+  quotaMiB: { toPolicy: (v: number): Partial<HostPolicy> => ({ quotaBytes: Math.round(v * MIB) }) },
+  deliveriesPerMinute: { toPolicy: (v: number): Partial<HostPolicy> => ({ deliveriesPerWindow: Math.round(v), rateWindowMs: 60_000 }) },
+  maxClockSkewMinutes: { toPolicy: (v: number): Partial<HostPolicy> => ({ maxClockSkewMs: v * 60_000 }) }
+} as const
+
+/** The config written by `ipms init`: the defaults, spelt out so a user sees what to change. */
+export function defaultConfigFile (bits = DEFAULT_POW_BITS): Record<string, unknown> {
+  return {
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    bootstrap: [],
+    bits,
+    hostPolicy: {
+      retentionDays: DEFAULT_HOST_POLICY.retentionMs / DAY_MS,
+      quotaMiB: DEFAULT_HOST_POLICY.quotaBytes / MIB,
+      deliveriesPerMinute: DEFAULT_HOST_POLICY.deliveriesPerWindow,
+      maxClockSkewMinutes: DEFAULT_HOST_POLICY.maxClockSkewMs / 60_000
+    }
+  }
+}
+
+function multiaddrList (value: unknown, field: string, path: string): string[] {
+  if (!Array.isArray(value) || !value.every(v => typeof v === 'string')) throw new ConfigError(`${path}: "${field}" must be a list of multiaddr strings`)
+  for (const text of value as string[]) {
+    try {
+      multiaddr(text)
+    } catch {
+      throw new ConfigError(`${path}: "${field}" has ${JSON.stringify(text)}, which is not a multiaddr (example: /ip4/127.0.0.1/tcp/4100)`)
+    }
+  }
+  return value as string[]
+}
+
+/** Check a parsed config document and fill in the defaults. */
+export function parseConfig (value: unknown, path = CONFIG_FILE_NAME): HomeConfig {
+  if (value === undefined) value = {}
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${path} must hold a JSON object`)
+  const known = new Set(['listen', 'bootstrap', 'bits', 'hostPolicy'])
+  const unknown = Object.keys(value).filter(k => !known.has(k))
+  if (unknown.length > 0) throw new ConfigError(`${path}: unknown field ${unknown.map(k => `"${k}"`).join(', ')} (known: ${[...known].join(', ')})`)
+  const file = value as Record<string, unknown>
+  const config: HomeConfig = { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], bits: DEFAULT_POW_BITS, hostPolicy: { ...DEFAULT_HOST_POLICY } }
+  if (file.listen !== undefined) config.listen = multiaddrList(file.listen, 'listen', path)
+  if (file.bootstrap !== undefined) config.bootstrap = multiaddrList(file.bootstrap, 'bootstrap', path)
+  if (file.bits !== undefined) {
+    if (typeof file.bits !== 'number' || !Number.isInteger(file.bits) || file.bits < MIN_POW_BITS || file.bits > MAX_POW_BITS) {
+      throw new ConfigError(`${path}: "bits" must be a whole number from ${MIN_POW_BITS} to ${MAX_POW_BITS}`)
+    }
+    config.bits = file.bits
+  }
+  if (file.hostPolicy !== undefined) {
+    const policy = file.hostPolicy
+    if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) throw new ConfigError(`${path}: "hostPolicy" must be an object`)
+    for (const [key, v] of Object.entries(policy)) {
+      const field = POLICY_FIELDS[key as keyof typeof POLICY_FIELDS]
+      if (field === undefined) throw new ConfigError(`${path}: unknown hostPolicy field "${key}" (known: ${Object.keys(POLICY_FIELDS).join(', ')})`)
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(`${path}: hostPolicy.${key} must be a positive number`)
+      Object.assign(config.hostPolicy, field.toPolicy(v))
+    }
+  }
+  return config
+}
+
+/** Read `<home>/config.json` (defaults when it is missing). ConfigError when it is damaged. */
+export async function loadConfig (home: string): Promise<HomeConfig> {
+  const path = join(home, CONFIG_FILE_NAME)
+  let value: unknown
+  try {
+    value = await readJsonFile(path)
+  } catch (err) {
+    throw new ConfigError(`${path} is not valid JSON (${(err as Error).message}): fix it, or delete it to get the defaults`, { cause: err })
+  }
+  return parseConfig(value, path)
+}
+
+/** Write the default config into a new home (never over an existing one). */
+export async function writeDefaultConfig (home: string, bits?: number): Promise<void> {
+  if (await readJsonFile(join(home, CONFIG_FILE_NAME)) !== undefined) return
+  await writeJsonSynced(home, CONFIG_FILE_NAME, defaultConfigFile(bits))
+}

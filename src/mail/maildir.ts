@@ -1,0 +1,60 @@
+/**
+ * A Maildir (https://cr.yp.to/proto/maildir.html) of received mail under the home, for mail tools.
+ *
+ *   <home>/Maildir/{tmp,new,cur}/<seconds>.<entry hash>.<hostname>
+ *
+ * A message is written to tmp/, fsync'd, then renamed into new/; a mail reader later moves it to
+ * cur/ and appends flags (`:2,S`). The unique part of the name is the MAIL entry's hash, so a mail
+ * stored twice (a crash between storing and pruning) is written once: the names already in new/
+ * and cur/ are read once per store and kept in a set.
+ */
+import { mkdir, readdir, rename } from 'node:fs/promises'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { syncDirectory, writeFileSynced } from '../util/durable-files.ts'
+
+export const MAILDIR_NAME = 'Maildir'
+
+export interface Maildir {
+  readonly path: string
+  /** Deliver a message for `entry` into new/ unless it is already there (or in cur/). True when written. */
+  deliver: (entry: string, seconds: number, message: () => Promise<Uint8Array>) => Promise<boolean>
+  /** Make the renames into new/ durable. */
+  flush: () => Promise<void>
+}
+
+// Maildir names must not contain '/' or ':'; a hostname could.
+const safeHost = hostname().replace(/[/:]/g, '_') || 'localhost'
+
+export function openMaildir (home: string): Maildir {
+  const path = join(home, MAILDIR_NAME)
+  let known: Promise<Set<string>> | undefined
+
+  const entriesPresent = async (): Promise<Set<string>> => {
+    await Promise.all(['tmp', 'new', 'cur'].map(async d => await mkdir(join(path, d), { recursive: true, mode: 0o700 })))
+    const names = [...await readdir(join(path, 'new')), ...await readdir(join(path, 'cur'))]
+    return new Set(names.map(name => name.split('.')[1] ?? ''))
+  }
+
+  return {
+    path,
+    deliver: async (entry, seconds, message) => {
+      known ??= entriesPresent()
+      const present = await known
+      if (present.has(entry)) return false
+      present.add(entry)
+      const name = `${Math.floor(seconds)}.${entry}.${safeHost}`
+      // writeFileSynced writes a temp file beside the target and renames it: do that in tmp/,
+      // then move it into new/ as the Maildir protocol asks.
+      try {
+        await writeFileSynced(join(path, 'tmp'), name, await message())
+        await rename(join(path, 'tmp', name), join(path, 'new', name))
+      } catch (err) {
+        present.delete(entry)
+        throw err
+      }
+      return true
+    },
+    flush: async () => { if (known !== undefined) await syncDirectory(join(path, 'new')) }
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * A whole IPMS node on a home, as `ipms sync` and `ipms daemon` run it (docs/ARCHITECTURE.md,
+ * node): libp2p + Helia + OrbitDB on the home's stores, the owner's own inbox served over
+ * /ipms/sync and /ipms/deliver (senders can deliver to an online owner directly), the inboxes
+ * hosted for friends under their grants, and the host policy from the home's config.
+ */
+import { loadConfig, type HomeConfig } from '../home/config.ts'
+import type { Identity } from '../identity/identity.ts'
+import { openInbox, type Inbox } from '../stores/open-inbox.ts'
+import { createNode, type IpmsNode } from './create-node.ts'
+import { createDeliveryService } from './deliver.ts'
+import { openHosting, type Hosting } from './hosting.ts'
+import { createInboxSync, type InboxSync } from './sync.ts'
+
+export interface HomeNodeOptions {
+  home: string
+  identity: Identity
+  /** Default: the home's config.json. */
+  config?: HomeConfig
+  /** Listen addresses instead of the config's. */
+  listen?: string[]
+  signal?: AbortSignal
+}
+
+export interface HomeNode {
+  node: IpmsNode
+  config: HomeConfig
+  sync: InboxSync
+  /** The owner's own inbox. */
+  inbox: Inbox
+  hosting: Hosting
+  /** Bootstrap peers that could not be dialled at start, with why. */
+  unreachableBootstrap: Array<{ address: string, error: string }>
+  /** Stop every service and the node; releases the home. */
+  stop: () => Promise<void>
+}
+
+export async function startHomeNode (options: HomeNodeOptions): Promise<HomeNode> {
+  const { home, identity, signal } = options
+  const config = options.config ?? await loadConfig(home)
+  const node = await createNode({ home, identity, listen: options.listen ?? config.listen, signal })
+  const stops: Array<() => Promise<void>> = [async () => { await node.stop() }]
+  const stop = async (): Promise<void> => {
+    for (const part of stops.splice(0).reverse()) await part().catch(() => {})
+  }
+  try {
+    // The sync service shows this node's grant to other replicas; grants live in hosting, which
+    // needs the sync service to register the inboxes it opens: bound late.
+    let hosting: Hosting | undefined
+    const sync = createInboxSync({ libp2p: node.libp2p, blockstore: node.helia.blockstore, grantFor: inbox => hosting?.grantFor(inbox) })
+    await sync.start()
+    stops.push(async () => { await sync.stop() })
+    const inbox = await openInbox(node.orbitdb, identity.peerId, config.bits)
+    await sync.register(inbox)
+    hosting = await openHosting({ node, sync })
+    const served = hosting
+    const delivery = createDeliveryService({
+      libp2p: node.libp2p,
+      identity,
+      inboxFor: address => address === inbox.address ? inbox : served.inboxFor(address),
+      policy: config.hostPolicy
+    })
+    await delivery.start()
+    stops.push(async () => { await delivery.stop() })
+    const unreachableBootstrap: HomeNode['unreachableBootstrap'] = []
+    for (const address of config.bootstrap) {
+      try {
+        await node.dial(address, { signal })
+      } catch (err) {
+        signal?.throwIfAborted()
+        unreachableBootstrap.push({ address, error: (err as Error).message })
+      }
+    }
+    return { node, config, sync, inbox, hosting, unreachableBootstrap, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
