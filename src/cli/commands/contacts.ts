@@ -20,6 +20,7 @@ const add: CliCommand = {
 const list: CliCommand = {
   command: 'list',
   describe: 'Your contacts',
+  examples: [['ipms contacts list', 'name and peer-id of each']],
   run: async (_args, { contacts, out }) => {
     const all = await contacts.list()
     out.result({ contacts: all }, all.length === 0 ? ['No contacts yet: ipms contacts add NAME CARD'] : all.map(c => `${c.name}  ${c.peer}${c.card === undefined ? '  (no card)' : ''}`))
@@ -30,6 +31,7 @@ const rm: CliCommand = {
   command: 'rm <name>',
   describe: 'Forget a contact',
   options: y => y.positional('name', { type: 'string' }),
+  examples: [['ipms contacts rm bob', 'forget the name (mail already read stays)']],
   run: async (args, { contacts, out }) => {
     const contact = await contacts.remove(String(args.name))
     out.result({ contact }, `Forgot ${contact.name} (${contact.peer})`)

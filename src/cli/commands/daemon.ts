@@ -75,6 +75,12 @@ export const daemon: CliCommand = {
 
       const watchHosted = (inbox: Inbox): void => {
         inbox.events.on('mail', () => { out.event('hosted-mail', { owner: inbox.owner }, `stored a mail for ${shortPeer(inbox.owner)}`) })
+        let dropped = 0
+        const report = later(() => {
+          out.event('hosted-pruned', { owner: inbox.owner, count: dropped }, `dropped ${dropped} mail read by ${shortPeer(inbox.owner)}`)
+          dropped = 0
+        })
+        inbox.events.on('pruned', () => { dropped++; report() })
       }
       for (const { inbox } of running.hosting.list()) watchHosted(inbox)
       const reloadGrants = later(() => {

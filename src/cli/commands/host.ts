@@ -26,6 +26,7 @@ const accept: CliCommand = {
 const list: CliCommand = {
   command: 'list',
   describe: 'The inboxes this node keeps for friends',
+  examples: [['ipms host list', 'owner, difficulty, grant dates']],
   run: async (_args, { home, out }) => {
     const kept = await listKeptGrants(home)
     out.result({ inboxes: kept }, kept.length === 0

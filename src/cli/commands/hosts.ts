@@ -51,6 +51,7 @@ const grant: CliCommand = {
 const list: CliCommand = {
   command: 'list',
   describe: 'The hosts you granted',
+  examples: [['ipms hosts list --json', 'with their grants, for scripts']],
   run: async (_args, context) => {
     const hosts = await (await context.ownerHosts()).list()
     context.out.result({ hosts }, hosts.length === 0
@@ -63,6 +64,7 @@ const revoke: CliCommand = {
   command: 'revoke <peer-id>',
   describe: 'Drop a host from your card (it keeps what it has until its grant expires)',
   options: y => y.positional('peer-id', { type: 'string' }),
+  examples: [['ipms hosts revoke 12D3KooW…', 'then give people your new card']],
   run: async (args, context) => {
     const { host, card: cardText } = await (await context.ownerHosts()).revoke(String(args.peerId))
     context.out.result({ host: host.peer, card: cardText }, [

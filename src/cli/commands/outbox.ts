@@ -6,6 +6,7 @@ import { isoTime, shortPeer, type CliCommand } from '../command.ts'
 const show: CliCommand = {
   command: '$0',
   describe: 'List the mail waiting for a receipt',
+  examples: [['ipms outbox', 'each waiting mail, its attempts and last error']],
   run: async (_args, { home, out, contacts }) => {
     const waiting = await openOutbox(home).list()
     const rows = await Promise.all(waiting.map(async e => {
@@ -21,6 +22,7 @@ const show: CliCommand = {
 const retry: CliCommand = {
   command: 'retry',
   describe: 'Try to deliver every waiting mail now',
+  examples: [['ipms outbox retry', 'without waiting for the backoff']],
   run: async (_args, { home, out, signal }) => {
     const outbox = openOutbox(home)
     const delivered = await outbox.retry({ force: true, signal })

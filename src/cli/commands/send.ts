@@ -76,6 +76,7 @@ export const send: CliCommand = {
     const identity = await context.identity()
     const name = recipient.contact?.name ?? shortPeer(recipient.peer)
     const started = Date.now()
+    out.info(`Sealing and stamping a mail for ${name} (difficulty ${recipient.card.bits} bits)…`)
     const { entry, delivered, failures } = await openOutbox(home).send(
       { subject: String(args.subject), body, attachments, ...(args.inReplyTo === undefined ? {} : { inReplyTo: String(args.inReplyTo) }) },
       {

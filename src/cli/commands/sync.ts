@@ -19,9 +19,9 @@ export const sync: CliCommand = {
     const identity = await context.identity()
     const config = await context.config()
     const hosts = await (await context.ownerHosts()).list()
-    if (hosts.length === 0) out.info('You have no hosts: only mail already on this node is read (ipms hosts grant adds one).')
     // A one-off sync only dials out: it listens on loopback, whatever the config says.
     const running = await startHomeNode({ home, identity, config, listen: ['/ip4/127.0.0.1/tcp/0'], signal })
+    if (hosts.length === 0) out.info('You have no hosts: only mail already on this node is read (ipms hosts grant adds one).')
     try {
       out.progress(`Syncing with ${hosts.length} host${hosts.length === 1 ? '' : 's'}…`)
       const result = await readInbox({

@@ -1,0 +1,116 @@
+/**
+ * `ipms daemon` as users run it, in child processes on 127.0.0.1: an online owner gets new mail
+ * pushed from the host at once, stored in the Maildir for mail tools; the host drops it once read;
+ * the outbox is retried; SIGTERM stops cleanly with exit 0.
+ */
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ipms, startDaemon } from '../../examples/ipms-cli.ts'
+import { EXIT } from '../../src/cli/exit-codes.ts'
+
+let root: string
+before(async () => { root = await mkdtemp(join(tmpdir(), 'ipms-cli-daemon-')) })
+after(async () => { await rm(root, { recursive: true, force: true }) })
+
+const init = async (name: string, ...args: string[]): Promise<{ home: string, peerId: string }> => {
+  const home = join(root, name)
+  const run = await ipms(home, ['init', '--json', ...args])
+  assert.equal(run.code, 0, run.stderr)
+  return { home, peerId: run.json.peerId }
+}
+
+test('live delivery to an online owner, Maildir output, prune on the host, outbox retry, clean stop', async () => {
+  const [host, alice, bob] = [await init('host'), await init('alice'), await init('bob', '--bits', '12')]
+  let hostDaemon = await startDaemon(host.home)
+  const hostAddr = (hostDaemon.started.addrs[0] as string).replace(/\/p2p\/.*/, '')
+  const grant = await ipms(bob.home, ['hosts', 'grant', host.peerId, '--addr', hostAddr, '--json'])
+  assert.equal((await ipms(host.home, ['host', 'accept', grant.json.grant, '--card', grant.json.card])).code, 0)
+  await hostDaemon.next(e => e.event === 'hosting' && e.owner === bob.peerId)
+  assert.equal((await ipms(alice.home, ['contacts', 'add', 'bob', grant.json.card])).code, 0)
+  assert.equal((await ipms(bob.home, ['contacts', 'add', 'alice', alice.peerId])).code, 0)
+
+  const bobDaemon = await startDaemon(bob.home)
+  try {
+    const id = await ipms(bob.home, ['id', '--json'])
+    assert.deepEqual(id.json.listening, bobDaemon.started.addrs, 'ipms id shows where the running daemon listens')
+    // Bob's daemon has synced with the host: a new mail is pushed to it and stored at once.
+    await writeFile(join(root, 'plan.txt'), 'the plan\n')
+    const sent = await ipms(alice.home, ['send', 'bob', '-s', 'Live', '-a', join(root, 'plan.txt'), '--json'], { input: 'pushed to you\n' })
+    assert.equal(sent.code, 0, sent.stderr)
+    const mail = await bobDaemon.next(e => e.event === 'mail' && e.entry === sent.json.receipts[0].entry)
+    assert.equal(mail.from, alice.peerId)
+    assert.equal(mail.name, 'alice')
+    await hostDaemon.next(e => e.event === 'hosted-pruned' && e.owner === bob.peerId)
+    const maildir = join(bob.home, 'Maildir', 'new')
+    const [file, ...more] = await readdir(maildir)
+    assert.equal(more.length, 0)
+    assert.match(file!, new RegExp(`^\\d+\\.${mail.entry as string}\\.`))
+    const message = await readFile(join(maildir, file!), 'utf8')
+    assert.match(message, new RegExp(`^From: alice <${alice.peerId}@ipms>$`, 'm'))
+    assert.match(message, /^Subject: Live$/m)
+    assert.match(message, new RegExp(`^X-Ipms-Verified: signature of\\s+${alice.peerId}$`, 'm'))
+    assert.match(message, /\n\npushed to you\n/)
+    assert.match(message, /^Content-Disposition: attachment; filename=plan\.txt$/m)
+    assert.equal((await ipms(bob.home, ['list', '--json'])).json.mail[0].subject, 'Live')
+    // read: the body, the attachment saved (never over an existing file), the raw message.
+    const saveTo = join(root, 'saved')
+    const read = await ipms(bob.home, ['read', mail.id, '--save', saveTo, '--json'])
+    assert.equal(read.code, 0, read.stderr)
+    assert.equal(read.json.mail.body, 'pushed to you\n')
+    assert.deepEqual(read.json.mail.attachments, [{ name: 'plan.txt', type: 'text/plain', size: 9 }])
+    assert.equal(await readFile(join(saveTo, 'plan.txt'), 'utf8'), 'the plan\n')
+    const again = await ipms(bob.home, ['read', '1', '--save', saveTo])
+    assert.equal(again.code, EXIT.USAGE)
+    assert.match(again.stderr, /plan\.txt exists already: nothing overwritten/)
+    const raw = await ipms(bob.home, ['read', '1', '--raw'])
+    assert.match(raw.stdout, /^Subject: Live$/m)
+    assert.equal((await ipms(bob.home, ['list', '--quarantined', '--json'])).json.quarantined.length, 0)
+  } finally {
+    assert.equal(await bobDaemon.stop(), 0)
+  }
+  assert.deepEqual(bobDaemon.events.slice(-2).map(e => e.event), ['stopping', 'stopped'])
+  assert.equal((await ipms(bob.home, ['id', '--json'])).json.listening.length, 0, 'the stopped daemon is not shown as listening')
+
+  // The host goes down: the mail waits in Alice's outbox; once it is back, a retry delivers it.
+  assert.equal(await hostDaemon.stop(), 0)
+  const waiting = await ipms(alice.home, ['send', 'bob', '-s', 'Later'], { input: 'while the host was down\n' })
+  assert.equal(waiting.code, EXIT.UNREACHABLE, waiting.stderr)
+  hostDaemon = await startDaemon(host.home, ['--listen', hostAddr])
+  try {
+    const retry = await ipms(alice.home, ['outbox', 'retry', '--json'])
+    assert.equal(retry.code, 0, retry.stderr)
+    assert.equal(retry.json.delivered.length, 1)
+    assert.equal((await ipms(alice.home, ['outbox', '--json'])).json.outbox.length, 0)
+  } finally {
+    assert.equal(await hostDaemon.stop(), 0)
+  }
+  const sync = await ipms(bob.home, ['sync', '--json'])
+  assert.equal(sync.code, EXIT.UNREACHABLE, 'the host is down again: no replica')
+  assert.equal(sync.json.error.code, 'ERR_NO_REPLICA')
+})
+
+test('the bookkeeping commands: hosts list and revoke, host list, contacts list and rm, --quiet', async () => {
+  const [owner, hostA, hostB] = [await init('owner2'), await init('hostA'), await init('hostB')]
+  const grant = await ipms(owner.home, ['hosts', 'grant', hostA.peerId, '--addr', '/ip4/127.0.0.1/tcp/4100', '--expires', '30d', '--json'])
+  await ipms(owner.home, ['hosts', 'grant', hostB.peerId, '--addr', '/ip4/127.0.0.1/tcp/4101'])
+  const listed = await ipms(owner.home, ['hosts', 'list'])
+  assert.match(listed.stdout, new RegExp(`^${hostA.peerId}  /ip4/127.0.0.1/tcp/4100  granted \\S+, expires \\S+$`, 'm'))
+  assert.match(listed.stdout, new RegExp(`^${hostB.peerId}  /ip4/127.0.0.1/tcp/4101  granted \\S+$`, 'm'))
+  const revoked = await ipms(owner.home, ['hosts', 'revoke', hostB.peerId, '--json'])
+  assert.equal(revoked.code, 0, revoked.stderr)
+  assert.deepEqual((await ipms(owner.home, ['card', '--json'])).json.hosts.map((h: { peer: string }) => h.peer), [hostA.peerId])
+  assert.equal((await ipms(hostA.home, ['host', 'accept', grant.json.grant, '--card', revoked.json.card])).code, 0)
+  const kept = await ipms(hostA.home, ['host', 'list', '--json'])
+  assert.equal(kept.json.inboxes.length, 1)
+  assert.equal(kept.json.inboxes[0].owner, owner.peerId)
+  assert.equal(kept.json.inboxes[0].bits, 24)
+  assert.match((await ipms(hostB.home, ['host', 'list'])).stdout, /^No inboxes kept here/)
+  await ipms(owner.home, ['contacts', 'add', 'a', hostA.peerId])
+  await ipms(owner.home, ['contacts', 'add', 'b', hostB.peerId])
+  assert.equal((await ipms(owner.home, ['contacts', 'list'])).stdout, `a  ${hostA.peerId}  (no card)\nb  ${hostB.peerId}  (no card)\n`)
+  assert.equal((await ipms(owner.home, ['contacts', 'rm', 'a', '--quiet'])).code, 0)
+  assert.deepEqual((await ipms(owner.home, ['contacts', 'list', '--json'])).json.contacts.map((c: { name: string }) => c.name), ['b'])
+})

@@ -1,0 +1,170 @@
+/**
+ * Every failure of the `ipms` binary is one clear line and its own exit code (README, "Exit
+ * codes"); --json gives the same as a document; the stack only with --verbose; Ctrl-C leaves
+ * nothing half-done. Real child processes, real nodes on 127.0.0.1.
+ */
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { IPMS_BIN, ipms, startDaemon } from '../../examples/ipms-cli.ts'
+import { EXIT } from '../../src/cli/exit-codes.ts'
+
+let root: string
+let n = 0
+const home = (): string => join(root, `home-${++n}`)
+/** A new home with an identity; returns its path and peer-id. */
+const initHome = async (...args: string[]): Promise<{ home: string, peerId: string }> => {
+  const h = home()
+  const run = await ipms(h, ['init', '--json', ...args])
+  assert.equal(run.code, 0, run.stderr)
+  return { home: h, peerId: run.json.peerId }
+}
+/** Bob with a card listing one host at `addr` (nothing need run there). */
+const ownerWithHost = async (hostPeer: string, addr: string, bits = 8): Promise<{ home: string, peerId: string, card: string }> => {
+  const owner = await initHome('--bits', String(bits))
+  const grant = await ipms(owner.home, ['hosts', 'grant', hostPeer, '--addr', addr, '--json'])
+  assert.equal(grant.code, 0, grant.stderr)
+  return { ...owner, card: grant.json.card }
+}
+
+before(async () => { root = await mkdtemp(join(tmpdir(), 'ipms-cli-errors-')) })
+after(async () => { await rm(root, { recursive: true, force: true }) })
+
+const expectExit = (run: { code: number, stderr: string, stdout: string }, code: number, message: RegExp): void => {
+  assert.equal(run.code, code, `exit ${run.code}: ${run.stderr}${run.stdout}`)
+  assert.match(run.stderr, message)
+  assert.equal(run.stderr.trim().split('\n').length, 1, `one line: ${run.stderr}`)
+  assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace without --verbose')
+}
+
+test('no identity yet: exit 3 and says to run ipms init; --json says the same as a document; --verbose adds the stack', async () => {
+  const h = home()
+  expectExit(await ipms(h, ['id']), EXIT.NO_IDENTITY, /^ipms: No IPMS identity at .*create one with `ipms init`/)
+  const json = await ipms(h, ['id', '--json'])
+  assert.equal(json.code, EXIT.NO_IDENTITY)
+  assert.deepEqual({ ...json.json, error: { ...json.json.error, message: undefined } }, { ok: false, error: { code: 'ERR_IDENTITY_NOT_FOUND', exit: EXIT.NO_IDENTITY, message: undefined } })
+  const verbose = await ipms(h, ['id', '--verbose'])
+  assert.equal(verbose.code, EXIT.NO_IDENTITY)
+  assert.match(verbose.stderr, /\n\s+at /)
+})
+
+test('bad command lines: exit 2 with what to fix', async () => {
+  const h = home()
+  expectExit(await ipms(h, []), EXIT.USAGE, /Name a command/)
+  expectExit(await ipms(h, ['bogus']), EXIT.USAGE, /ipms: /)
+  expectExit(await ipms(h, ['send']), EXIT.USAGE, /Not enough non-option arguments/)
+  expectExit(await ipms(h, ['init', '--bits', '99']), EXIT.USAGE, /--bits must be a whole number from 0 to 40/)
+  expectExit(await ipms(h, ['init', '--no-such-flag']), EXIT.USAGE, /Unknown argument/)
+  const owner = await initHome()
+  expectExit(await ipms(owner.home, ['hosts', 'grant', 'notapeer', '--addr', '/ip4/127.0.0.1/tcp/1']), EXIT.USAGE, /peer-id/i)
+  const other = await initHome()
+  expectExit(await ipms(owner.home, ['hosts', 'grant', other.peerId, '--addr', 'garbage']), EXIT.USAGE, /"garbage" is not a multiaddr/)
+  expectExit(await ipms(owner.home, ['hosts', 'grant', other.peerId, '--addr', '/ip4/127.0.0.1/tcp/1', '--expires', 'soon']), EXIT.USAGE, /--expires soon is not a duration/)
+  expectExit(await ipms(owner.home, ['send', 'bob', '/no/such/file']), EXIT.UNKNOWN_RECIPIENT, /"bob" is not a contact/)
+  await ipms(owner.home, ['contacts', 'add', 'self', (await ipms(owner.home, ['card', '--json'])).json.card])
+  expectExit(await ipms(owner.home, ['send', 'self', '/no/such/file']), EXIT.USAGE, /Cannot read the message file \/no\/such\/file: ENOENT/)
+  expectExit(await ipms(owner.home, ['contacts', 'add', '12D3KooWfoo', other.peerId]), EXIT.USAGE, /cannot be a contact name/)
+  assert.equal((await ipms(owner.home, ['contacts', 'add', 'x', other.peerId])).code, EXIT.OK)
+  const taken = await ipms(owner.home, ['contacts', 'add', 'x', owner.peerId])
+  expectExit(taken, EXIT.USAGE, /already 12D3KooW\w+: choose another name, or replace it with --force/)
+})
+
+test('init twice: exit 4; --force replaces the identity (and drops the grants the old key signed)', async () => {
+  const owner = await ownerWithHost((await initHome()).peerId, '/ip4/127.0.0.1/tcp/1')
+  expectExit(await ipms(owner.home, ['init']), EXIT.IDENTITY_EXISTS, /already/)
+  const again = await ipms(owner.home, ['init', '--force', '--json'])
+  assert.equal(again.code, 0, again.stderr)
+  assert.notEqual(again.json.peerId, owner.peerId)
+  assert.equal((await ipms(owner.home, ['hosts', 'list', '--json'])).json.hosts.length, 0)
+})
+
+test('an encrypted identity: id needs no passphrase; signing without one is exit 5, a wrong one exit 5, the right one works', async () => {
+  const h = home()
+  const made = await ipms(h, ['init', '--passphrase', '--json'], { env: { IPMS_PASSPHRASE: 'correct horse' } })
+  assert.equal(made.code, 0, made.stderr)
+  assert.equal(made.json.encrypted, true)
+  const id = await ipms(h, ['id', '--json'], { env: { IPMS_PASSPHRASE: '' } })
+  assert.equal(id.json.peerId, made.json.peerId)
+  expectExit(await ipms(h, ['card'], { env: { IPMS_PASSPHRASE: '' } }), EXIT.PASSPHRASE, /set IPMS_PASSPHRASE/)
+  expectExit(await ipms(h, ['card'], { env: { IPMS_PASSPHRASE: 'wrong' } }), EXIT.PASSPHRASE, /passphrase/i)
+  assert.equal((await ipms(h, ['card'], { env: { IPMS_PASSPHRASE: 'correct horse' } })).code, 0)
+})
+
+test('a key file others can read: exit 7; a damaged config: exit 13; both say how to fix it', async () => {
+  const owner = await initHome()
+  await chmod(join(owner.home, 'identity.json'), 0o644)
+  expectExit(await ipms(owner.home, ['card']), EXIT.KEY_FILE, /chmod 600|readable/)
+  const other = await initHome()
+  await writeFile(join(other.home, 'config.json'), '{"bits": 8,')
+  expectExit(await ipms(other.home, ['id']), EXIT.CONFIG, /config\.json is not valid JSON .*fix it, or delete it/)
+  await writeFile(join(other.home, 'config.json'), '{"bitz": 8}')
+  expectExit(await ipms(other.home, ['id']), EXIT.CONFIG, /unknown field "bitz"/)
+})
+
+test('not found: exit 9 (a mail, a contact, a host); damaged records: exit 10', async () => {
+  const owner = await initHome()
+  const other = await initHome()
+  expectExit(await ipms(owner.home, ['read', 'zzzzzzzz']), EXIT.NOT_FOUND, /No mail zzzzzzzz here/)
+  expectExit(await ipms(owner.home, ['contacts', 'rm', 'nobody']), EXIT.NOT_FOUND, /no contact named "nobody"/)
+  expectExit(await ipms(owner.home, ['hosts', 'revoke', other.peerId]), EXIT.NOT_FOUND, /is not one of your hosts/)
+  expectExit(await ipms(owner.home, ['contacts', 'add', 'x', 'ipmscardGARBAGE']), EXIT.BAD_RECORD, /address card/)
+  expectExit(await ipms(owner.home, ['host', 'accept', 'ipmsgrantGARBAGE']), EXIT.BAD_RECORD, /grant/)
+  // A grant for another host.
+  const third = await initHome()
+  const grant = await ipms(owner.home, ['hosts', 'grant', other.peerId, '--addr', '/ip4/127.0.0.1/tcp/1', '--json'])
+  expectExit(await ipms(third.home, ['host', 'accept', grant.json.grant]), EXIT.BAD_RECORD, /grant/)
+})
+
+test('unknown recipient: a name nobody added, or a peer-id whose card is not known: exit 8', async () => {
+  const sender = await initHome()
+  const other = await initHome()
+  expectExit(await ipms(sender.home, ['send', 'carol'], { input: 'hi' }), EXIT.UNKNOWN_RECIPIENT, /"carol" is not a contact.*ipms contacts add carol CARD/)
+  expectExit(await ipms(sender.home, ['send', other.peerId], { input: 'hi' }), EXIT.UNKNOWN_RECIPIENT, /No address card is known for/)
+})
+
+test('no host reachable: exit 11, the mail waits in the outbox and says why; a host without the grant refuses: exit 12', async () => {
+  const sender = await initHome()
+  const deadHost = await initHome()
+  const owner = await ownerWithHost(deadHost.peerId, '/ip4/127.0.0.1/tcp/9')
+  const sent = await ipms(sender.home, ['send', owner.card, '-s', 'hello'], { input: 'are you there?' })
+  expectExit({ ...sent, stderr: sent.stderr.split('\n').filter(l => !l.startsWith('Sealing')).join('\n') }, EXIT.UNREACHABLE, /Not delivered yet \(0 of 1 receipts\).*waits in the outbox/)
+  const outbox = await ipms(sender.home, ['outbox', '--json'])
+  assert.equal(outbox.json.outbox.length, 1)
+  assert.equal(outbox.json.outbox[0].to, owner.peerId)
+  assert.match(outbox.json.outbox[0].lastError, /ERR_DELIVERY/)
+  // A running host that never accepted the owner's grant.
+  const host = await initHome()
+  const daemon = await startDaemon(host.home)
+  try {
+    const stranger = await ownerWithHost(host.peerId, daemon.started.addrs[0].replace(/\/p2p\/.*/, ''))
+    const refused = await ipms(sender.home, ['send', stranger.card], { input: 'hello?' })
+    assert.equal(refused.code, EXIT.REFUSED, refused.stderr)
+    assert.match(refused.stderr, /does not keep that inbox/)
+    assert.equal((await ipms(sender.home, ['outbox', '--json'])).json.outbox.length, 2)
+    // The home is in use while its daemon runs.
+    expectExit(await ipms(host.home, ['sync']), EXIT.HOME_IN_USE, /in use|another/i)
+  } finally {
+    assert.equal(await daemon.stop(), 0)
+  }
+})
+
+test('Ctrl-C while the proof-of-work is solved: exit 130, nothing sent, nothing left half-done', async () => {
+  const sender = await initHome()
+  const owner = await ownerWithHost((await initHome()).peerId, '/ip4/127.0.0.1/tcp/9', 36)
+  const child = spawn(IPMS_BIN, ['--home', sender.home, 'send', owner.card], { stdio: ['pipe', 'pipe', 'pipe'] })
+  child.stdin.end('a mail that is never stamped')
+  let stderr = ''
+  const stamping = new Promise<void>(resolve => {
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; if (stderr.includes('Sealing and stamping')) resolve() })
+  })
+  await stamping
+  child.kill('SIGINT')
+  const [code] = await once(child, 'close')
+  assert.equal(code, EXIT.INTERRUPTED, stderr)
+  assert.match(stderr, /ipms: .*(Interrupted|aborted)/i)
+  assert.deepEqual(await readdir(sender.home).then(names => names.filter(name => name === 'outbox')), [])
+})

@@ -1,0 +1,40 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig, parseConfig, writeDefaultConfig } from '../../src/home/config.ts'
+import { DEFAULT_HOST_POLICY } from '../../src/node/host-policy.ts'
+import { ConfigError } from '../../src/errors.ts'
+
+test('a missing config means the defaults; the written default reads back as the defaults', async () => {
+  const home = await mkdtemp(join(tmpdir(), 'ipms-config-'))
+  try {
+    const defaults = await loadConfig(home)
+    assert.deepEqual(defaults, { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], bits: 24, hostPolicy: { ...DEFAULT_HOST_POLICY } })
+    await writeDefaultConfig(home, 16)
+    assert.deepEqual(await loadConfig(home), { ...defaults, bits: 16 })
+    await writeDefaultConfig(home, 20) // never over an existing file
+    assert.equal(JSON.parse(await readFile(join(home, 'config.json'), 'utf8')).bits, 16)
+    await writeFile(join(home, 'config.json'), 'not json')
+    await assert.rejects(loadConfig(home), (err: Error) => err instanceof ConfigError && /not valid JSON/.test(err.message))
+  } finally {
+    await rm(home, { recursive: true, force: true })
+  }
+})
+
+test('host policy in the units people write; every wrong field is named', () => {
+  const config = parseConfig({ listen: ['/ip4/0.0.0.0/tcp/4100'], hostPolicy: { retentionDays: 7, quotaMiB: 1, deliveriesPerMinute: 10, maxClockSkewMinutes: 5 } })
+  assert.deepEqual(config.hostPolicy, { retentionMs: 7 * 86_400_000, quotaBytes: 1024 * 1024, deliveriesPerWindow: 10, rateWindowMs: 60_000, maxClockSkewMs: 300_000 })
+  const bad: Array<[unknown, RegExp]> = [
+    [[], /must hold a JSON object/],
+    [{ listen: '/ip4/1.2.3.4/tcp/1' }, /"listen" must be a list/],
+    [{ bootstrap: ['nope'] }, /"bootstrap" has "nope", which is not a multiaddr/],
+    [{ bits: 41 }, /"bits" must be a whole number from 0 to 40/],
+    [{ bits: 1.5 }, /"bits"/],
+    [{ hostPolicy: { retentionDays: -1 } }, /hostPolicy.retentionDays must be a positive number/],
+    [{ hostPolicy: { quota: 1 } }, /unknown hostPolicy field "quota"/],
+    [{ extra: 1 }, /unknown field "extra"/]
+  ]
+  for (const [value, message] of bad) assert.throws(() => parseConfig(value), (err: Error) => err instanceof ConfigError && message.test(err.message), JSON.stringify(value))
+})

@@ -1,0 +1,41 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openContacts } from '../../src/home/contacts.ts'
+import { createCard, encodeCard } from '../../src/hosting/card.ts'
+import { createIdentity } from '../../src/identity/identity.ts'
+
+test('contacts: add by card or peer-id, resolve by name, card or peer-id, newer cards win, rm', async () => {
+  const home = await mkdtemp(join(tmpdir(), 'ipms-contacts-'))
+  try {
+    const contacts = openContacts(home)
+    const [bob, host, carol] = await Promise.all([createIdentity(), createIdentity(), createIdentity()])
+    const oldCard = createCard(bob, [{ peer: host.peerId, addrs: ['/ip4/127.0.0.1/tcp/1'] }], 20, 1000)
+    const newCard = createCard(bob, [], 20, 2000)
+    assert.equal((await contacts.add('bob', encodeCard(newCard))).card, encodeCard(newCard))
+    // An older card does not replace a newer one.
+    assert.equal((await contacts.add('bob', encodeCard(oldCard))).card, encodeCard(newCard))
+    await contacts.add('carol', carol.peerId)
+    assert.deepEqual((await contacts.list()).map(c => c.name), ['bob', 'carol'])
+    assert.equal((await contacts.resolve('bob')).card?.ts, 2000)
+    assert.equal((await contacts.resolve(bob.peerId)).contact?.name, 'bob')
+    assert.equal((await contacts.resolve(encodeCard(oldCard))).contact?.name, 'bob')
+    assert.equal((await contacts.resolve('carol')).card, undefined)
+    assert.equal(await contacts.nameOf(carol.peerId), 'carol')
+    await assert.rejects(contacts.add('carol', bob.peerId), { code: 'ERR_CONTACT_EXISTS' })
+    assert.equal((await contacts.add('carol', bob.peerId, { replace: true })).peer, bob.peerId)
+    await assert.rejects(contacts.resolve('dave'), { code: 'ERR_UNKNOWN_RECIPIENT' })
+    await assert.rejects(contacts.resolve('12D3KooWnotapeerid'), { code: 'ERR_INVALID_PEER_ID' })
+    for (const name of ['', '1abc', 'a b', 'ipmscardx', '12D3KooWx', 'x'.repeat(65)]) await assert.rejects(contacts.add(name, bob.peerId), { code: 'ERR_INVALID_ARGUMENT' }, name)
+    await contacts.learnCard(createCard(bob, [], 20, 3000))
+    assert.equal((await contacts.resolve('bob')).card?.ts, 3000)
+    assert.equal((await contacts.remove('bob')).name, 'bob')
+    await assert.rejects(contacts.remove('bob'), { code: 'ERR_NOT_FOUND' })
+    await writeFile(join(home, 'contacts.json'), '{')
+    await assert.rejects(contacts.list(), { code: 'ERR_CONFIG' })
+  } finally {
+    await rm(home, { recursive: true, force: true })
+  }
+})
