@@ -35,6 +35,8 @@ export interface ReadInboxOptions {
   replicas: Array<string | CardHost>
   /** Where the mail is kept. Default `openMailStore(node.home)`. */
   store?: MailStore
+  /** Called as each pending mail is handled (stored, quarantined or still waiting). */
+  onProgress?: (handled: number, total: number) => void
   /** Append a PRUNE for what was stored (default true). */
   prune?: boolean
   signal?: AbortSignal
@@ -109,6 +111,7 @@ export async function readInbox (options: ReadInboxOptions): Promise<ReadInboxRe
         quarantined.push(await store.saveQuarantined(pending.hash, pending.env, envelope, err.code, err.message))
       }
       stored.push(pending.hash)
+      options.onProgress?.(received.length + quarantined.length + waiting, pendingMail.length)
     }
   }
   await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, pendingMail.length) }, worker))

@@ -32,7 +32,8 @@ export const sync: CliCommand = {
         replicas: hosts.map(h => ({ peer: h.peer, addrs: h.addrs })),
         store: openMailStore(home, { nameOf: contacts.nameOf }),
         prune: args.prune !== false,
-        signal
+        signal,
+        onProgress: (handled, total) => { out.progress(`Opening and storing: ${handled} of ${total} mails`) }
       })
       out.progress('Telling the hosts…')
       await running.sync.idle() // the PRUNE reaches the connected hosts before the node stops
