@@ -91,3 +91,12 @@ export const MAX_CARD_HOSTS = 16
 export const MAX_CARD_ADDRS = 8
 /** Largest encoded grant or card, bytes (before the text encoding). */
 export const MAX_SIGNED_RECORD_BYTES = 8 * 1024
+
+/** How long a card the CLI signs is served as a DHT record: 30 days (re-signed past half of it). */
+export const DEFAULT_CARD_TTL_MS = 30 * 24 * 60 * 60_000
+/** The longest lifetime a DHT node accepts in a hosts record (`expires - ts`): 90 days. */
+export const MAX_HOSTS_RECORD_LIFETIME_MS = 90 * 24 * 60 * 60_000
+/** The namespace of IPMS records in the DHT: keys are `/ipms/<peer-id>`. */
+export const HOSTS_RECORD_NAMESPACE = 'ipms'
+/** The private IPMS DHT's protocol (not the public IPFS DHT's `/ipfs/kad/1.0.0`). */
+export const DHT_PROTOCOL = '/ipms/kad/1.0.0'

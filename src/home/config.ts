@@ -5,6 +5,7 @@
  * minutes.
  *
  *   { "listen": ["/ip4/0.0.0.0/tcp/4100"], "bootstrap": ["/ip4/…/tcp/4100/p2p/12D3KooW…"], "bits": 24,
+ *     "dht": true, "mdns": false,
  *     "hostPolicy": { "retentionDays": 30, "quotaMiB": 256, "deliveriesPerMinute": 60, "maxClockSkewMinutes": 1440 } }
  */
 import { join } from 'node:path'
@@ -23,6 +24,10 @@ export interface HomeConfig {
   bootstrap: string[]
   /** The proof-of-work difficulty of this owner's inbox, bits. Part of the inbox address. Default 24. */
   bits: number
+  /** Join the private IPMS DHT (publish and find hosts records). Default true. */
+  dht: boolean
+  /** Find peers on the LAN by mDNS. Default false. */
+  mdns: boolean
   /** What this node accepts when it hosts friends' inboxes. */
   hostPolicy: HostPolicy
 }
@@ -44,6 +49,8 @@ export function defaultConfigFile (bits = DEFAULT_POW_BITS): Record<string, unkn
     listen: ['/ip4/127.0.0.1/tcp/0'],
     bootstrap: [],
     bits,
+    dht: true,
+    mdns: false,
     hostPolicy: {
       retentionDays: DEFAULT_HOST_POLICY.retentionMs / DAY_MS,
       quotaMiB: DEFAULT_HOST_POLICY.quotaBytes / MIB,
@@ -69,11 +76,16 @@ function multiaddrList (value: unknown, field: string, path: string): string[] {
 export function parseConfig (value: unknown, path = CONFIG_FILE_NAME): HomeConfig {
   if (value === undefined) value = {}
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${path} must hold a JSON object`)
-  const known = new Set(['listen', 'bootstrap', 'bits', 'hostPolicy'])
+  const known = new Set(['listen', 'bootstrap', 'bits', 'dht', 'mdns', 'hostPolicy'])
   const unknown = Object.keys(value).filter(k => !known.has(k))
   if (unknown.length > 0) throw new ConfigError(`${path}: unknown field ${unknown.map(k => `"${k}"`).join(', ')} (known: ${[...known].join(', ')})`)
   const file = value as Record<string, unknown>
-  const config: HomeConfig = { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], bits: DEFAULT_POW_BITS, hostPolicy: { ...DEFAULT_HOST_POLICY } }
+  const config: HomeConfig = { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], bits: DEFAULT_POW_BITS, dht: true, mdns: false, hostPolicy: { ...DEFAULT_HOST_POLICY } }
+  for (const flag of ['dht', 'mdns'] as const) {
+    if (file[flag] === undefined) continue
+    if (typeof file[flag] !== 'boolean') throw new ConfigError(`${path}: "${flag}" must be true or false`)
+    config[flag] = file[flag]
+  }
   if (file.listen !== undefined) config.listen = multiaddrList(file.listen, 'listen', path)
   if (file.bootstrap !== undefined) config.bootstrap = multiaddrList(file.bootstrap, 'bootstrap', path)
   if (file.bits !== undefined) {

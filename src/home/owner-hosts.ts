@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { MAX_CARD_ADDRS, MAX_CARD_HOSTS } from '../constants.ts'
+import { DEFAULT_CARD_TTL_MS, MAX_CARD_ADDRS, MAX_CARD_HOSTS } from '../constants.ts'
 import { ConfigError, InvalidArgumentError, NotFoundError } from '../errors.ts'
 import { createCard, encodeCard, verifyCard, type AddressCard, type CardHost } from '../hosting/card.ts'
 import { createGrant, encodeGrant } from '../hosting/grant.ts'
@@ -87,7 +87,7 @@ export function openOwnerHosts (home: string, options: OwnerHostsOptions): Owner
 
   const save = async (hosts: GrantedHost[]): Promise<string> => {
     const cardHosts: CardHost[] = hosts.map(h => ({ peer: h.peer, addrs: h.addrs }))
-    const card = encodeCard(createCard(await signer(), cardHosts, bits))
+    const card = encodeCard(createCard(await signer(), cardHosts, bits, Date.now(), DEFAULT_CARD_TTL_MS))
     await writeJsonSynced(home, HOSTS_FILE_NAME, { v: 1, hosts, card })
     return card
   }
@@ -97,9 +97,11 @@ export function openOwnerHosts (home: string, options: OwnerHostsOptions): Owner
     card: async () => {
       const { hosts, card } = await read()
       // Re-signed when missing, or when the difficulty in the config changed since.
-      // Re-signed too when the identity was replaced (`ipms init --force`): the hosts stay listed.
+      // Re-signed too when the identity was replaced (`ipms init --force`): the hosts stay listed;
+      // and past half its lifetime, so that the DHT record never lapses while the owner is around.
       const current = card === undefined ? undefined : verifyCard(card)
-      if (current !== undefined && current.bits === bits && current.owner === peerId) return { text: card!, card: current }
+      const fresh = current?.expires !== undefined && Date.now() < current.ts + (current.expires - current.ts) / 2
+      if (current !== undefined && fresh && current.bits === bits && current.owner === peerId) return { text: card!, card: current }
       const text = await save(hosts)
       return { text, card: verifyCard(text) }
     },

@@ -2,10 +2,12 @@
  * Address cards (docs/PROTOCOL.md §11.2): the owner's signed list of the hosts that keep the
  * owner's inbox, with their addresses, and the inbox difficulty. Senders deliver to these hosts.
  *
- *   card = { v: 1, owner, bits, hosts: [{ peer, addrs: [multiaddr] }], ts, sig }   tag "ipms/card/v1"
+ *   card = { v: 1, owner, bits, hosts: [{ peer, addrs: [multiaddr] }], ts, expires?, sig }   tag "ipms/card/v1"
  *   text = "ipmscard" ‖ base58btc(dag-cbor(card))
  *
- * A newer card (higher `ts`) replaces an older one: that is how an owner drops a host.
+ * A newer card (higher `ts`) replaces an older one: that is how an owner drops a host. `expires`
+ * bounds how long the card is served as a DHT record (docs/PROTOCOL.md §14); a card a sender
+ * already holds stays usable after it.
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { CARD_PREFIX, MAX_CARD_ADDRS, MAX_CARD_HOSTS, MAX_POW_BITS, MIN_POW_BITS, TAG_CARD } from '../constants.ts'
@@ -26,12 +28,14 @@ export interface AddressCard extends SignedRecord {
   /** The inbox difficulty senders must meet. */
   bits: number
   hosts: CardHost[]
-  /** When the owner signed it, ms since the epoch; the newest card wins. */
+  /** When the owner signed it, ms since the epoch; the newest card wins (the DHT record's sequence). */
   ts: number
+  /** Until when it may be served as a DHT record, ms since the epoch. */
+  expires?: number
   sig: Uint8Array
 }
 
-const FIELDS = ['v', 'owner', 'bits', 'hosts', 'ts', 'sig']
+const FIELDS = ['v', 'owner', 'bits', 'hosts', 'ts', 'expires', 'sig']
 
 function isMultiaddr (text: unknown): boolean {
   if (typeof text !== 'string' || text.length > 256) return false
@@ -49,6 +53,7 @@ function cardProblem (fields: Record<string, unknown>): string | undefined {
   if (!isPeerIdText(fields.owner)) return 'owner must be a peer-id'
   if (typeof fields.bits !== 'number' || !Number.isInteger(fields.bits) || fields.bits < MIN_POW_BITS || fields.bits > MAX_POW_BITS) return `bits must be ${MIN_POW_BITS} to ${MAX_POW_BITS}`
   if (!isTime(fields.ts)) return 'ts must be a time in ms'
+  if ('expires' in fields && (!isTime(fields.expires) || fields.expires <= fields.ts)) return 'expires must be a time after ts'
   if (!Array.isArray(fields.hosts) || fields.hosts.length > MAX_CARD_HOSTS) return `hosts must be a list of at most ${MAX_CARD_HOSTS}`
   for (const host of fields.hosts as unknown[]) {
     if (typeof host !== 'object' || host === null) return 'a host is not a map'
@@ -60,12 +65,14 @@ function cardProblem (fields: Record<string, unknown>): string | undefined {
   return undefined
 }
 
-/** Sign a card listing `hosts` for the owner's inbox at difficulty `bits`. */
-export function createCard (owner: Identity, hosts: CardHost[], bits: number, now = Date.now()): AddressCard {
+/** Sign a card listing `hosts` for the owner's inbox at difficulty `bits`, valid `ttlMs` as a DHT record when given. */
+export function createCard (owner: Identity, hosts: CardHost[], bits: number, now = Date.now(), ttlMs?: number): AddressCard {
   const normalised = hosts.map(h => ({ peer: parsePeerId(h.peer).peerId, addrs: [...h.addrs] }))
-  const problem = cardProblem({ v: 1, owner: owner.peerId, bits, hosts: normalised, ts: now })
+  const fields: Record<string, unknown> = { bits, hosts: normalised, ts: now }
+  if (ttlMs !== undefined) fields.expires = now + ttlMs
+  const problem = cardProblem({ v: 1, owner: owner.peerId, ...fields })
   if (problem !== undefined) throw new InvalidRecordError(`Cannot make this card: ${problem}`)
-  return signRecord(TAG_CARD, owner, { bits, hosts: normalised, ts: now }) as unknown as AddressCard
+  return signRecord(TAG_CARD, owner, fields) as unknown as AddressCard
 }
 
 export const encodeCard = (card: AddressCard): string => encodeRecord(CARD_PREFIX, card)

@@ -31,6 +31,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { bitswap } from '@helia/block-brokers'
 import { libp2pRouting } from '@helia/routers'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import type { KadDHT } from '@libp2p/kad-dht'
 import { identify, type Identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import type { Connection, Libp2p, Logger } from '@libp2p/interface'
@@ -41,6 +42,7 @@ import { LevelBlockstore } from 'blockstore-level'
 import { LevelDatastore } from 'datastore-level'
 import { createHelia, type Helia } from 'helia'
 import { createLibp2p } from 'libp2p'
+import { dialDiscoveredPeers, discoveryModules, discoveryServices, type DiscoveryOptions } from '../discovery/dht.ts'
 import { AbortError, HomeInUseError, InvalidArgumentError } from '../errors.ts'
 import { ensureHome } from '../identity/home.ts'
 import type { Identity } from '../identity/identity.ts'
@@ -62,6 +64,8 @@ export const HOME_ORBITDB_DIR = 'orbitdb'
 export interface IpmsServices extends Record<string, unknown> {
   identify: Identify
   pubsub: GossipSub
+  /** The private IPMS DHT, unless the node runs without it. */
+  dht?: KadDHT
 }
 export type IpmsLibp2p = Libp2p<IpmsServices>
 export type IpmsHelia = Helia<IpmsLibp2p>
@@ -86,6 +90,8 @@ export interface CreateNodeOptions {
   stopTimeout?: number
   /** New inbound connections accepted per second from one address. Default 100. */
   inboundConnectionsPerSecond?: number
+  /** The private IPMS DHT (a server, by default on) and mDNS (off by default): see discovery/dht.ts. */
+  discovery?: DiscoveryOptions
 }
 
 /** A running node. Plain object; `stop()` releases everything, including the home. */
@@ -155,8 +161,10 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
       services: {
         identify: identify(),
         // Publishing with no subscribed peer is normal (a lone replica), not an error.
-        pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false })
+        pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
+        ...discoveryServices(options.discovery ?? {})
       },
+      peerDiscovery: discoveryModules(options.discovery ?? {}),
       start: false // Helia starts it
     })
     log = libp2p.logger.forComponent('ipms:node')
@@ -164,6 +172,8 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
       throw new InvalidArgumentError(`libp2p derived peer-id ${libp2p.peerId.toString()} from the identity ${identity.peerId}`)
     }
     parts.push({ name: 'libp2p', stop: async () => { await libp2p.stop(); cancelAddressUpdate(libp2p) } })
+    const stopDialling = dialDiscoveredPeers(libp2p)
+    parts.push({ name: 'peer discovery', stop: async () => { stopDialling() } })
 
     // No trustless gateways, no HTTP routing: blocks come from connected peers over bitswap.
     const helia = await createHelia<IpmsLibp2p>({

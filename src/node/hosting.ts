@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { writeJsonSynced } from '../util/durable-files.ts'
 import { DEFAULT_POW_BITS } from '../constants.ts'
 import { DEFAULT_HOST_POLICY } from './host-policy.ts'
-import { encodeCard, verifyCard, type CardHost } from '../hosting/card.ts'
+import { encodeCard, verifyCard, type AddressCard, type CardHost } from '../hosting/card.ts'
 import { encodeGrant, verifyGrant, type Grant } from '../hosting/grant.ts'
 import { openInbox, type Inbox } from '../stores/open-inbox.ts'
 import type { IpmsNode } from './create-node.ts'
@@ -31,6 +31,8 @@ export interface HostingOptions {
 interface Hosted {
   grant: Grant
   inbox: Inbox
+  /** The owner's newest card known here (republished on the DHT while valid). */
+  card?: AddressCard
   /** The owner's other hosts (from the card), to replicate with. */
   coHosts: CardHost[]
 }
@@ -47,7 +49,7 @@ export interface Hosting {
   /** Host the grants kept in the home since start (`ipms host accept` while a daemon runs); the new inboxes. */
   reload: () => Promise<Inbox[]>
   /** The inboxes kept here, with their grants. */
-  list: () => Array<{ owner: string, bits: number, expires?: number, inbox: Inbox }>
+  list: () => Array<{ owner: string, bits: number, expires?: number, inbox: Inbox, card?: AddressCard }>
   /** The inbox at `address` if it is kept here under a valid grant (for deliveries). */
   inboxFor: (address: string) => Inbox | undefined
   /** This node's grant for `inbox` (shown to other replicas when syncing). */
@@ -90,15 +92,14 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
   const hosted = new Map<string, Hosted>() // by inbox address
   const skipped: Hosting['skipped'] = []
 
-  const host = async (grant: Grant, bits: number, coHosts: CardHost[]): Promise<Inbox> => {
+  const host = async (grant: Grant, bits: number, cardText: string | undefined): Promise<Inbox> => {
+    const card = cardText === undefined ? undefined : verifyCard(cardText, { owner: grant.owner })
+    const coHosts = card === undefined ? [] : card.hosts.filter(h => h.peer !== node.peerId)
     const inbox = await openInbox(node.orbitdb, grant.owner, bits)
     if (!hosted.has(inbox.address)) await sync.register(inbox)
-    hosted.set(inbox.address, { grant, inbox, coHosts })
+    hosted.set(inbox.address, { grant, inbox, coHosts, card })
     return inbox
   }
-
-  const coHostsOf = (cardText: string | undefined, owner: string): CardHost[] =>
-    cardText === undefined ? [] : verifyCard(cardText, { owner }).hosts.filter(h => h.peer !== node.peerId)
 
   /** Host every grant kept in the directory that is not hosted yet (at start, and on `reload`). */
   const loadKept = async (): Promise<Inbox[]> => {
@@ -110,7 +111,7 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
         const grant = verifyGrant(text, { host: node.peerId, now: now() })
         const current = [...hosted.values()].find(h => h.grant.owner === grant.owner)
         if (current !== undefined && current.grant.issued >= grant.issued && current.inbox.bits === bits) continue
-        added.push(await host(grant, bits, coHostsOf(card, grant.owner)))
+        added.push(await host(grant, bits, card))
       } catch (err) {
         skipped.push({ file, reason: (err as Error).message })
       }
@@ -141,10 +142,10 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
   return {
     accept: async (grantText, acceptOptions = {}) => {
       const { grant, bits, card } = await keepGrant(node.home, node.peerId, grantText, { ...acceptOptions, now: now() })
-      return await host(grant, bits, coHostsOf(card, grant.owner))
+      return await host(grant, bits, card)
     },
     reload: loadKept,
-    list: () => [...hosted.values()].map(({ grant, inbox }) => ({ owner: grant.owner, bits: inbox.bits, expires: grant.expires, inbox })),
+    list: () => [...hosted.values()].map(({ grant, inbox, card }) => ({ owner: grant.owner, bits: inbox.bits, expires: grant.expires, inbox, card })),
     inboxFor: (address) => {
       const entry = hosted.get(address)
       return valid(entry) ? entry.inbox : undefined

@@ -11,11 +11,11 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as dagCbor from '@ipld/dag-cbor'
 import { FORMAT_VERSION } from '../constants.ts'
-import { encodeCard, verifyCard } from '../hosting/card.ts'
+import { encodeCard, type CardHost } from '../hosting/card.ts'
 import type { Draft } from '../mail/seal.ts'
 import type { Receipt } from './deliver.ts'
 import { readCborFiles, syncDirectory, writeFileSynced } from '../util/durable-files.ts'
-import { deliverPrepared, prepareMail, type PreparedMail, type SendMailOptions } from './send-mail.ts'
+import { cardDestination, deliverPrepared, prepareMail, type Destination, type PreparedMail, type SendMailOptions } from './send-mail.ts'
 
 /** First retry delay, ms; doubled per attempt up to MAX_BACKOFF_MS, with ±20 % jitter. */
 export const FIRST_BACKOFF_MS = 30_000
@@ -28,8 +28,13 @@ export interface OutboxEntry {
   v: 1
   /** The envelope CID: the entry's name. */
   id: string
-  /** The recipient's card as text (hosts and difficulty, signed by the recipient). */
-  card: string
+  /** The recipient's card as text (hosts and difficulty, signed by the recipient), when sent by card. */
+  card?: string
+  /** The recipient (always present since the DHT; older entries name it in `card` only). */
+  to?: string
+  /** Without a card: the inbox difficulty and the nodes to deliver to (the owner's own, found on the DHT). */
+  bits?: number
+  hosts?: CardHost[]
   inbox: string
   envelope: Uint8Array
   payload: PreparedMail['payload']
@@ -70,7 +75,7 @@ export function openOutbox (home: string, options: { now?: () => number } = {}):
 
   /** One delivery round for `entry`: new receipts are kept; done when enough. */
   const attempt = async (entry: OutboxEntry, options: Pick<SendMailOptions, 'signal' | 'timeoutMs' | 'onHost'> = {}): Promise<{ done: boolean, failures: Failures }> => {
-    const prepared: PreparedMail = { card: verifyCard(entry.card), inbox: entry.inbox, envelope: entry.envelope, payload: entry.payload }
+    const prepared: PreparedMail = { destination: destinationOfEntry(entry), inbox: entry.inbox, envelope: entry.envelope, payload: entry.payload }
     const { receipts, failures } = await deliverPrepared(prepared, entry.replicas - entry.receipts.length, { ...options, exclude: entry.receipts.map(r => r.host) })
     entry.receipts.push(...receipts)
     entry.attempts++
@@ -103,7 +108,10 @@ export function openOutbox (home: string, options: { now?: () => number } = {}):
       const entry: OutboxEntry = {
         v: FORMAT_VERSION,
         id: prepared.payload.env,
-        card: encodeCard(prepared.card),
+        ...(prepared.destination.card === undefined
+          ? { bits: prepared.destination.bits, hosts: prepared.destination.hosts }
+          : { card: encodeCard(prepared.destination.card) }),
+        to: prepared.destination.owner,
         inbox: prepared.inbox,
         envelope: prepared.envelope,
         payload: prepared.payload,
@@ -122,6 +130,12 @@ export function openOutbox (home: string, options: { now?: () => number } = {}):
     list,
     retry: async (options = {}) => await retry(options)
   }
+}
+
+/** Where an outbox entry goes: its card's hosts, or the hosts kept with it. */
+export function destinationOfEntry (entry: OutboxEntry): Destination {
+  if (entry.card !== undefined) return cardDestination(entry.card)
+  return { owner: entry.to!, bits: entry.bits!, hosts: entry.hosts ?? [] }
 }
 
 function stripUndefined<T extends object> (value: T): T {

@@ -7,17 +7,43 @@ import { inboxAddress } from '../access/inbox-address.ts'
 import type { MailPayload } from '../access/payloads.ts'
 import { powChallenge, solvePow, type PowProgress } from '../crypto/pow/index.ts'
 import { InvalidArgumentError, IpmsError, NoHostError } from '../errors.ts'
-import { verifyCard, type AddressCard } from '../hosting/card.ts'
+import { verifyCard, type AddressCard, type CardHost } from '../hosting/card.ts'
 import type { Identity } from '../identity/identity.ts'
 import { sealMail, type Draft, type SealedMail } from '../mail/seal.ts'
 import { DEFAULT_DELIVER_TIMEOUT_MS, deliverTo, type Receipt } from './deliver.ts'
 import { dialCardHost } from './dial-host.ts'
 import { withFreshSender } from './sender.ts'
 
+/**
+ * Where a mail is delivered: the hosts of the owner's card, or the owner's own node when no card is
+ * known (found on the DHT, docs/PROTOCOL.md §14; its inbox at the default difficulty).
+ */
+export interface Destination {
+  owner: string
+  /** The inbox difficulty. */
+  bits: number
+  /** Nodes that take deliveries for the inbox, tried in order. */
+  hosts: CardHost[]
+  /** The owner's card, when the hosts come from one. */
+  card?: AddressCard
+}
+
+const isDestination = (value: string | AddressCard | Destination): value is Destination =>
+  typeof value === 'object' && 'hosts' in value && !('sig' in value)
+
+/** A card (checked) or a destination as it is. */
+const destinationOf = (value: string | AddressCard | Destination): Destination => isDestination(value) ? value : cardDestination(value)
+
+/** The destination a card names. */
+export function cardDestination (input: string | AddressCard): Destination {
+  const card = verifyCard(input)
+  return { owner: card.owner, bits: card.bits, hosts: card.hosts, card }
+}
+
 export interface SendMailOptions {
   from: Identity
-  /** The recipient's address card (text or checked), naming their hosts and difficulty. */
-  card: string | AddressCard
+  /** The recipient's address card (text or checked), naming their hosts and difficulty; or a destination found otherwise. */
+  card: string | AddressCard | Destination
   /** Receipts wanted from distinct hosts. Default 1. */
   replicas?: number
   signal?: AbortSignal
@@ -41,7 +67,7 @@ export interface SendResult {
 
 /** A sealed, stamped mail ready to deliver (what the outbox keeps). */
 export interface PreparedMail {
-  card: AddressCard
+  destination: Destination
   inbox: string
   envelope: Uint8Array
   payload: MailPayload
@@ -49,13 +75,13 @@ export interface PreparedMail {
 
 /** Seal `draft` to the card's owner and stamp it at the card's difficulty. */
 export async function prepareMail (draft: Draft, options: Pick<SendMailOptions, 'from' | 'card' | 'signal' | 'onProgress'>): Promise<PreparedMail & { sealed: SealedMail }> {
-  const card = verifyCard(options.card)
-  const inbox = inboxAddress(card.owner, card.bits)
-  const sealed = await sealMail(draft, { from: options.from, to: card.owner, inbox })
+  const destination = destinationOf(options.card)
+  const inbox = inboxAddress(destination.owner, destination.bits)
+  const sealed = await sealMail(draft, { from: options.from, to: destination.owner, inbox })
   const ts = Date.now()
-  const pow = await solvePow(powChallenge({ bits: card.bits, ts, inbox, envelopeCid: sealed.cid }), card.bits, { signal: options.signal, onProgress: options.onProgress })
+  const pow = await solvePow(powChallenge({ bits: destination.bits, ts, inbox, envelopeCid: sealed.cid }), destination.bits, { signal: options.signal, onProgress: options.onProgress })
   const payload: MailPayload = { op: 'MAIL', v: 1, env: sealed.cid.toString(), size: sealed.envelope.byteLength, ts, pow }
-  return { card, inbox, envelope: sealed.envelope, payload, sealed }
+  return { destination, inbox, envelope: sealed.envelope, payload, sealed }
 }
 
 /**
@@ -67,7 +93,7 @@ export async function deliverPrepared (mail: PreparedMail, wanted: number, optio
   const failures: SendResult['failures'] = []
   const exclude = new Set(options.exclude ?? [])
   await withFreshSender(async (libp2p, dial) => {
-    for (const host of mail.card.hosts) {
+    for (const host of mail.destination.hosts) {
       if (receipts.length >= wanted) break
       if (exclude.has(host.peer)) continue
       options.signal?.throwIfAborted()
@@ -94,9 +120,9 @@ export async function deliverPrepared (mail: PreparedMail, wanted: number, optio
 export async function sendMail (draft: Draft, options: SendMailOptions): Promise<SendResult> {
   const wanted = options.replicas ?? 1
   if (!Number.isInteger(wanted) || wanted < 1) throw new InvalidArgumentError('replicas must be a whole number ≥ 1')
-  const card = verifyCard(options.card)
-  if (card.hosts.length < wanted) throw new InvalidArgumentError(`The card of ${card.owner} lists ${card.hosts.length} hosts; ${wanted} receipts cannot be had`)
-  const prepared = await prepareMail(draft, { ...options, card })
+  const destination = destinationOf(options.card)
+  if (destination.hosts.length < wanted) throw new InvalidArgumentError(`The card of ${destination.owner} lists ${destination.hosts.length} hosts; ${wanted} receipts cannot be had`)
+  const prepared = await prepareMail(draft, { ...options, card: destination })
   const { receipts, failures } = await deliverPrepared(prepared, wanted, options)
   const result: SendResult = { receipts, failures, sealed: prepared.sealed, inbox: prepared.inbox, payload: prepared.payload }
   if (receipts.length < wanted) {

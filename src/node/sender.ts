@@ -1,7 +1,8 @@
 /**
  * A sender's connection to the network for one send: a libp2p node with a fresh random identity
  * (sealed sender, DESIGN.md §1: hosts do not learn who writes to whom; the real sender is only
- * inside the envelope), dial-only, stopped afterwards.
+ * inside the envelope), dial-only, stopped afterwards. With `discovery`, it also runs the IPMS DHT
+ * as a client (and mDNS), to find an owner's hosts from the peer-id alone.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -10,20 +11,25 @@ import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { dialDiscoveredPeers, discoveryModules, discoveryServices, type DiscoveryOptions } from '../discovery/dht.ts'
 
 /** Run `use` with a fresh, dial-only libp2p node, and stop the node whatever happens. */
-export async function withFreshSender<T> (use: (libp2p: Libp2p, dial: (address: string, signal?: AbortSignal) => Promise<void>) => Promise<T>): Promise<T> {
+export async function withFreshSender<T> (use: (libp2p: Libp2p, dial: (address: string, signal?: AbortSignal) => Promise<void>) => Promise<T>, options: { discovery?: DiscoveryOptions } = {}): Promise<T> {
+  const discovery: DiscoveryOptions = { dht: false, ...options.discovery, dhtClientMode: true }
   const libp2p = await createLibp2p({
     privateKey: await generateKeyPair('Ed25519'),
     addresses: { listen: [] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: { identify: identify() }
+    services: { identify: identify(), ...discoveryServices(discovery) },
+    peerDiscovery: discoveryModules(discovery)
   })
+  const stopDialling = dialDiscoveredPeers(libp2p)
   try {
     return await use(libp2p, async (address, signal) => { await libp2p.dial(multiaddr(address), { signal }) })
   } finally {
+    stopDialling()
     await libp2p.stop()
   }
 }

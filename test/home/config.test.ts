@@ -11,7 +11,7 @@ test('a missing config means the defaults; the written default reads back as the
   const home = await mkdtemp(join(tmpdir(), 'ipms-config-'))
   try {
     const defaults = await loadConfig(home)
-    assert.deepEqual(defaults, { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], bits: 24, hostPolicy: { ...DEFAULT_HOST_POLICY } })
+    assert.deepEqual(defaults, { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], bits: 24, dht: true, mdns: false, hostPolicy: { ...DEFAULT_HOST_POLICY } })
     await writeDefaultConfig(home, 16)
     assert.deepEqual(await loadConfig(home), { ...defaults, bits: 16 })
     await writeDefaultConfig(home, 20) // never over an existing file
@@ -34,7 +34,8 @@ test('host policy in the units people write; every wrong field is named', () => 
     [{ bits: 1.5 }, /"bits"/],
     [{ hostPolicy: { retentionDays: -1 } }, /hostPolicy.retentionDays must be a positive number/],
     [{ hostPolicy: { quota: 1 } }, /unknown hostPolicy field "quota"/],
-    [{ extra: 1 }, /unknown field "extra"/]
+    [{ extra: 1 }, /unknown field "extra"/],
+    [{ mdns: 'yes' }, /"mdns" must be true or false/]
   ]
   for (const [value, message] of bad) assert.throws(() => parseConfig(value), (err: Error) => err instanceof ConfigError && message.test(err.message), JSON.stringify(value))
 })

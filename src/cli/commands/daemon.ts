@@ -10,7 +10,9 @@ import { openMailStore } from '../../mail/mail-store.ts'
 import { startHomeNode } from '../../node/home-node.ts'
 import { hostingDirectory } from '../../node/hosting.ts'
 import { openOutbox } from '../../node/outbox.ts'
-import type { CardHost } from '../../hosting/card.ts'
+import type { AddressCard, CardHost } from '../../hosting/card.ts'
+import { onDhtPeer, publishHostsRecord } from '../../discovery/dht.ts'
+import { HOSTS_FILE_NAME } from '../../home/owner-hosts.ts'
 import type { Inbox } from '../../stores/open-inbox.ts'
 import { shortPeer, type CliCommand } from '../command.ts'
 import { removeDaemonInfo, writeDaemonInfo } from '../daemon-file.ts'
@@ -24,6 +26,10 @@ const OUTBOX_MS = 30_000
 const RETENTION_MS = 60 * 60_000
 /** Gathering of bursts (new mail, grant files), ms. */
 const SETTLE_MS = 50
+/** How often hosts records are published again: hourly, well within kad-dht's 36-hour record age. */
+const PUBLISH_MS = 60 * 60_000
+/** How soon a failed publication is tried again, ms (also on every new DHT peer). */
+const PUBLISH_RETRY_MS = 60_000
 
 export const daemon: CliCommand = {
   command: 'daemon',
@@ -38,6 +44,7 @@ export const daemon: CliCommand = {
     const config = await context.config()
     const running = await startHomeNode({ home, identity, config, listen: args.listen as string[] | undefined, signal })
     const timers: NodeJS.Timeout[] = []
+    const cleanups: Array<() => void> = []
     let watcher: FSWatcher | undefined
     let work: Promise<unknown> = Promise.resolve()
     /** Background steps run one at a time; a failure is an event, never the end of the daemon. */
@@ -94,6 +101,39 @@ export const daemon: CliCommand = {
       watcher = watch(hostingDirectory(home), reloadGrants)
       process.on('SIGHUP', reloadGrants)
 
+      // Hosts records: this owner's own card (when it lists hosts), and the cards of the owners
+      // kept here, republished so that they stay findable while their owners are offline.
+      let publishTimer: NodeJS.Timeout | undefined
+      let published = false
+      const publish = later(() => {
+        serially('publishing hosts records', async () => {
+          const own = (await (await context.ownerHosts()).card()).card
+          const cards = [own, ...running.hosting.list().map(h => h.card)]
+            .filter((c): c is AddressCard => c !== undefined && c.hosts.length > 0 && c.expires !== undefined && c.expires > Date.now())
+          let failed = false
+          for (const card of cards) {
+            try {
+              const peers = await publishHostsRecord(running.node.libp2p, card, { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) })
+              out.event('published', { owner: card.owner, ts: card.ts, peers }, `published the hosts record of ${card.owner === identity.peerId ? 'this owner' : shortPeer(card.owner)} on ${peers} DHT peer(s)`)
+            } catch (err) {
+              if (signal.aborted) return
+              failed = true
+              out.event('publish-failed', { owner: card.owner, message: (err as Error).message }, `hosts record of ${shortPeer(card.owner)} not published: ${(err as Error).message}`)
+            }
+          }
+          published = !failed
+          clearTimeout(publishTimer)
+          publishTimer = setTimeout(publish, failed ? PUBLISH_RETRY_MS : PUBLISH_MS)
+          publishTimer.unref()
+        })
+      })
+      if (config.dht) {
+        publish()
+        const stopWatchingDht = onDhtPeer(running.node.libp2p, () => { if (!published) publish() })
+        const homeWatcher = watch(home, (_event, file) => { if (file === HOSTS_FILE_NAME) publish() })
+        cleanups.push(stopWatchingDht, () => { homeWatcher.close() }, () => { clearTimeout(publishTimer) })
+      }
+
       const syncCoHosts = (): void => {
         serially('syncing co-hosts', async () => {
           for (const o of await running.hosting.syncCoHosts({ signal })) if (!o.ok) out.event('co-host-failed', o, `co-host ${shortPeer(o.host)} unreachable for ${shortPeer(o.inbox)}: ${o.error ?? ''}`)
@@ -122,6 +162,7 @@ export const daemon: CliCommand = {
       out.event('stopping', {}, 'stopping: finishing what is under way')
     } finally {
       for (const t of timers) clearInterval(t)
+      for (const cleanup of cleanups) cleanup()
       watcher?.close()
       await work
       await running.stop()

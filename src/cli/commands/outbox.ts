@@ -1,6 +1,5 @@
 /** `ipms outbox` and `ipms outbox retry`: mail waiting for a receipt, and why. */
-import { verifyCard } from '../../hosting/card.ts'
-import { openOutbox } from '../../node/outbox.ts'
+import { destinationOfEntry, openOutbox } from '../../node/outbox.ts'
 import { isoTime, shortPeer, type CliCommand } from '../command.ts'
 
 const show: CliCommand = {
@@ -10,7 +9,7 @@ const show: CliCommand = {
   run: async (_args, { home, out, contacts }) => {
     const waiting = await openOutbox(home).list()
     const rows = await Promise.all(waiting.map(async e => {
-      const to = verifyCard(e.card).owner
+      const to = destinationOfEntry(e).owner
       return { id: e.id, to, name: await contacts.nameOf(to), created: e.created, attempts: e.attempts, receipts: e.receipts.length, replicas: e.replicas, nextAttempt: e.nextAttempt, lastError: e.lastError }
     }))
     out.result({ outbox: rows }, rows.length === 0

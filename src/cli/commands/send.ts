@@ -7,7 +7,12 @@ import { basename, extname } from 'node:path'
 import { MAX_MAIL_BYTES } from '../../constants.ts'
 import { DeliveryRefusedError, InvalidArgumentError, NoHostError, UnknownRecipientError } from '../../errors.ts'
 import type { Attachment } from '../../mail/mail.ts'
+import { findDestination } from '../../discovery/find.ts'
+import { openCardCache } from '../../home/card-cache.ts'
+import type { Recipient } from '../../home/contacts.ts'
 import { openOutbox } from '../../node/outbox.ts'
+import { cardDestination, type Destination } from '../../node/send-mail.ts'
+import type { CliContext } from '../context.ts'
 import { isoTime, parseDuration, shortPeer, type CliCommand } from '../command.ts'
 
 /** Media types by file extension, for attachments (anything else is application/octet-stream). */
@@ -41,6 +46,35 @@ async function readStdin (signal: AbortSignal): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
+type Via = 'card' | 'contact' | 'cache' | 'dht' | 'direct'
+
+/** What the user is told about where the mail goes. */
+const VIA: Record<Via, (name: string, d: Destination) => string> = {
+  card: (name, d) => `Delivering to ${name} by the card given (${d.hosts.length} host${d.hosts.length === 1 ? '' : 's'}).`,
+  contact: (name, d) => `Delivering to ${name} by their card in your contacts (${d.hosts.length} host${d.hosts.length === 1 ? '' : 's'}).`,
+  cache: (name, d) => `Delivering to ${name} by the card found on the DHT a moment ago (${d.hosts.length} host${d.hosts.length === 1 ? '' : 's'}).`,
+  dht: (name, d) => `Found ${name}'s hosts on the DHT (${d.hosts.length} host${d.hosts.length === 1 ? '' : 's'}, card of ${isoTime(d.card!.ts)}).`,
+  direct: (name) => `${name} has no hosts record on the DHT; delivering to their own node, found on the DHT.`
+}
+
+/** The recipient's card if the user gave one, else a fresh lookup (cached a few minutes), else their own node. */
+async function findRecipient (recipient: Recipient, context: CliContext): Promise<{ destination: Destination, via: Via }> {
+  if (recipient.card !== undefined) {
+    // A card given on the command line refreshes a contact's older one.
+    if (recipient.contact !== undefined) await context.contacts.learnCard(recipient.card)
+    return { destination: cardDestination(recipient.card), via: recipient.contact?.card === undefined ? 'card' : 'contact' }
+  }
+  const cache = openCardCache(context.home)
+  const cached = await cache.get(recipient.peer)
+  if (cached !== undefined) return { destination: cardDestination(cached), via: 'cache' }
+  const config = await context.config()
+  if (!config.dht) throw new UnknownRecipientError(`No address card is known for ${recipient.contact?.name ?? recipient.peer}, and the DHT is off in config.json: ask them for their card (ipms card) and add it with ipms contacts add ${recipient.contact?.name ?? 'NAME'} CARD`)
+  context.out.progress(`Looking up ${shortPeer(recipient.peer)} on the DHT…`)
+  const found = await findDestination(recipient.peer, { bootstrap: config.bootstrap, mdns: config.mdns, signal: context.signal })
+  if (found.card !== undefined) await cache.put(found.card)
+  return found
+}
+
 export const send: CliCommand = {
   command: 'send <to> [file]',
   options: y => y
@@ -63,10 +97,9 @@ export const send: CliCommand = {
     const replicas = args.replicas as number
     if (!Number.isInteger(replicas) || replicas < 1) throw new InvalidArgumentError('--replicas must be a whole number ≥ 1')
     const recipient = await contacts.resolve(String(args.to))
-    if (recipient.card === undefined) {
-      throw new UnknownRecipientError(`No address card is known for ${recipient.contact?.name ?? recipient.peer}: ask them for theirs (ipms card) and add it with ipms contacts add ${recipient.contact?.name ?? 'NAME'} CARD`)
-    }
-    await contacts.learnCard(recipient.card)
+    const name = recipient.contact?.name ?? shortPeer(recipient.peer)
+    const { destination, via } = await findRecipient(recipient, context)
+    out.info(VIA[via](name, destination))
     const attachments: Attachment[] = []
     for (const path of args.attach as string[]) {
       attachments.push({ name: basename(path), type: MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', data: new Uint8Array(await readCapped(path, 'the attachment')) })
@@ -74,21 +107,20 @@ export const send: CliCommand = {
     if (typeof args.file !== 'string' && process.stdin.isTTY === true) out.info('Type the message, then Ctrl-D on a line of its own:')
     const body = typeof args.file === 'string' ? (await readCapped(args.file, 'the message file')).toString('utf8') : await readStdin(signal)
     const identity = await context.identity()
-    const name = recipient.contact?.name ?? shortPeer(recipient.peer)
     const started = Date.now()
-    out.info(`Sealing and stamping a mail for ${name} (difficulty ${recipient.card.bits} bits)…`)
+    out.info(`Sealing and stamping a mail for ${name} (difficulty ${destination.bits} bits)…`)
     const { entry, delivered, failures } = await openOutbox(home).send(
       { subject: String(args.subject), body, attachments, ...(args.inReplyTo === undefined ? {} : { inReplyTo: String(args.inReplyTo) }) },
       {
         from: identity,
-        card: recipient.card,
+        card: destination,
         replicas,
         timeoutMs,
         signal,
-        onProgress: p => { out.progress(`Solving the proof-of-work (${recipient.card!.bits} bits): ${(p.attempts / 1e6).toFixed(1)} M hashes, ${(p.elapsedMs / 1000).toFixed(1)} s`) },
+        onProgress: p => { out.progress(`Solving the proof-of-work (${destination.bits} bits): ${(p.attempts / 1e6).toFixed(1)} M hashes, ${(p.elapsedMs / 1000).toFixed(1)} s`) },
         onHost: host => { out.progress(`Delivering to ${shortPeer(host)}…`) }
       })
-    const data = { to: recipient.peer, name: recipient.contact?.name, id: entry.id, inbox: entry.inbox, delivered, receipts: entry.receipts.map(r => ({ host: r.host, time: r.time, entry: r.entry })), failures }
+    const data = { to: recipient.peer, name: recipient.contact?.name, via, id: entry.id, inbox: entry.inbox, delivered, receipts: entry.receipts.map(r => ({ host: r.host, time: r.time, entry: r.entry })), failures }
     if (delivered) {
       out.result(data, [
         `Sent to ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
