@@ -108,9 +108,13 @@ export async function publishHostsRecord (libp2p: Libp2p, card: AddressCard, opt
   const key = hostsRecordKey(card.owner)
   const value = hostsRecordValue(card)
   checkHostsRecord(key, value) // never publish what honest nodes refuse
+  const dht = dhtOf(libp2p)
+  // kad-dht stores its own puts without validating them: run this node's validator too, so that
+  // it remembers this card and refuses an older one replayed to it later.
+  await dht.validators[HOSTS_RECORD_NAMESPACE]?.(key, value)
   let stored = 0
   const errors: string[] = []
-  for await (const event of dhtOf(libp2p).put(key, value, { signal: options.signal })) {
+  for await (const event of dht.put(key, value, { signal: options.signal })) {
     if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') stored++
     if (event.name === 'QUERY_ERROR') errors.push(event.error.message)
   }
