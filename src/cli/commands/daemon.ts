@@ -90,12 +90,16 @@ export const daemon: CliCommand = {
         inbox.events.on('pruned', () => { dropped++; report() })
       }
       for (const { inbox } of running.hosting.list()) watchHosted(inbox)
+      /** Publishes hosts records (set below when the DHT runs). */
+      let publishSoon = (): void => {}
       const reloadGrants = later(() => {
         serially('loading grants', async () => {
-          for (const inbox of await running.hosting.reload()) {
+          const added = await running.hosting.reload()
+          for (const inbox of added) {
             watchHosted(inbox)
             out.event('hosting', { owner: inbox.owner, inbox: inbox.address }, `now keeping the inbox of ${inbox.owner}`)
           }
+          if (added.length > 0) publishSoon() // the new owner's hosts record, from its card
         })
       })
       watcher = watch(hostingDirectory(home), reloadGrants)
@@ -128,6 +132,7 @@ export const daemon: CliCommand = {
         })
       })
       if (config.dht) {
+        publishSoon = publish
         publish()
         const stopWatchingDht = onDhtPeer(running.node.libp2p, () => { if (!published) publish() })
         const homeWatcher = watch(home, (_event, file) => { if (file === HOSTS_FILE_NAME) publish() })
