@@ -19,8 +19,9 @@ export interface CliRun {
 }
 
 /** Run `ipms --home <home> …args` to the end; `input` is its stdin. */
-export async function ipms (home: string, args: string[], options: { input?: string, env?: Record<string, string>, timeoutMs?: number } = {}): Promise<CliRun> {
-  const child = spawn(IPMS_BIN, ['--home', home, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 120_000 })
+export async function ipms (home: string, args: string[], options: { input?: string, env?: Record<string, string>, timeoutMs?: number, wrap?: string[] } = {}): Promise<CliRun> {
+  const [command, ...rest] = [...options.wrap ?? [], IPMS_BIN, '--home', home, ...args]
+  const child = spawn(command!, rest, { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 120_000 })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
@@ -44,9 +45,13 @@ export interface Daemon {
   stop: () => Promise<number | null>
 }
 
-/** Start `ipms --home <home> daemon --json …args` and wait for its `started` event. */
-export async function startDaemon (home: string, args: string[] = [], options: { env?: Record<string, string> } = {}): Promise<Daemon & { started: any }> {
-  const child = spawn(IPMS_BIN, ['--home', home, 'daemon', '--json', ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+/**
+ * Start `ipms --home <home> daemon --json …args` and wait for its `started` event. `wrap` runs it
+ * through another command (e.g. `ip netns exec NS`).
+ */
+export async function startDaemon (home: string, args: string[] = [], options: { env?: Record<string, string>, wrap?: string[] } = {}): Promise<Daemon & { started: any }> {
+  const [command, ...rest] = [...options.wrap ?? [], IPMS_BIN, '--home', home, 'daemon', '--json', ...args]
+  const child = spawn(command!, rest, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   const events: any[] = []
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d })
