@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { DEFAULT_POW_BITS, MAX_POW_BITS, MIN_POW_BITS } from '../constants.ts'
+import { DEFAULT_POW_BITS, DHT_PROTOCOL, MAX_POW_BITS, MIN_POW_BITS } from '../constants.ts'
 import { ConfigError } from '../errors.ts'
 import { DEFAULT_HOST_POLICY, type HostPolicy } from '../node/host-policy.ts'
 import { readJsonFile, writeJsonSynced } from '../util/durable-files.ts'
@@ -28,6 +28,8 @@ export interface HomeConfig {
   dht: boolean
   /** Find peers on the LAN by mDNS. Default false. */
   mdns: boolean
+  /** The DHT's protocol id. Default `/ipms/kad/1.0.0`, the private IPMS DHT. */
+  dhtProtocol: string
   /** What this node accepts when it hosts friends' inboxes. */
   hostPolicy: HostPolicy
 }
@@ -76,11 +78,15 @@ function multiaddrList (value: unknown, field: string, path: string): string[] {
 export function parseConfig (value: unknown, path = CONFIG_FILE_NAME): HomeConfig {
   if (value === undefined) value = {}
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${path} must hold a JSON object`)
-  const known = new Set(['listen', 'bootstrap', 'bits', 'dht', 'mdns', 'hostPolicy'])
+  const known = new Set(['listen', 'bootstrap', 'bits', 'dht', 'mdns', 'dhtProtocol', 'hostPolicy'])
   const unknown = Object.keys(value).filter(k => !known.has(k))
   if (unknown.length > 0) throw new ConfigError(`${path}: unknown field ${unknown.map(k => `"${k}"`).join(', ')} (known: ${[...known].join(', ')})`)
   const file = value as Record<string, unknown>
-  const config: HomeConfig = { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], bits: DEFAULT_POW_BITS, dht: true, mdns: false, hostPolicy: { ...DEFAULT_HOST_POLICY } }
+  const config: HomeConfig = { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], bits: DEFAULT_POW_BITS, dht: true, mdns: false, dhtProtocol: DHT_PROTOCOL, hostPolicy: { ...DEFAULT_HOST_POLICY } }
+  if (file.dhtProtocol !== undefined) {
+    if (typeof file.dhtProtocol !== 'string' || !/^\/\S{1,200}$/.test(file.dhtProtocol)) throw new ConfigError(`${path}: "dhtProtocol" must be a protocol id such as ${DHT_PROTOCOL}`)
+    config.dhtProtocol = file.dhtProtocol
+  }
   for (const flag of ['dht', 'mdns'] as const) {
     if (file[flag] === undefined) continue
     if (typeof file[flag] !== 'boolean') throw new ConfigError(`${path}: "${flag}" must be true or false`)

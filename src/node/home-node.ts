@@ -40,7 +40,7 @@ export interface HomeNode {
 export async function startHomeNode (options: HomeNodeOptions): Promise<HomeNode> {
   const { home, identity, signal } = options
   const config = options.config ?? await loadConfig(home)
-  const node = await createNode({ home, identity, listen: options.listen ?? config.listen, signal, discovery: { dht: config.dht, mdns: config.mdns, mdnsIntervalMs: options.mdnsIntervalMs } })
+  const node = await createNode({ home, identity, listen: options.listen ?? config.listen, signal, discovery: { dht: config.dht, dhtProtocol: config.dhtProtocol, mdns: config.mdns, mdnsIntervalMs: options.mdnsIntervalMs } })
   const stops: Array<() => Promise<void>> = [async () => { await node.stop() }]
   const stop = async (): Promise<void> => {
     for (const part of stops.splice(0).reverse()) await part().catch(() => {})

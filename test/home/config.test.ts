@@ -11,7 +11,7 @@ test('a missing config means the defaults; the written default reads back as the
   const home = await mkdtemp(join(tmpdir(), 'ipms-config-'))
   try {
     const defaults = await loadConfig(home)
-    assert.deepEqual(defaults, { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], bits: 24, dht: true, mdns: false, hostPolicy: { ...DEFAULT_HOST_POLICY } })
+    assert.deepEqual(defaults, { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], bits: 24, dht: true, mdns: false, dhtProtocol: '/ipms/kad/1.0.0', hostPolicy: { ...DEFAULT_HOST_POLICY } })
     await writeDefaultConfig(home, 16)
     assert.deepEqual(await loadConfig(home), { ...defaults, bits: 16 })
     await writeDefaultConfig(home, 20) // never over an existing file
@@ -35,7 +35,8 @@ test('host policy in the units people write; every wrong field is named', () => 
     [{ hostPolicy: { retentionDays: -1 } }, /hostPolicy.retentionDays must be a positive number/],
     [{ hostPolicy: { quota: 1 } }, /unknown hostPolicy field "quota"/],
     [{ extra: 1 }, /unknown field "extra"/],
-    [{ mdns: 'yes' }, /"mdns" must be true or false/]
+    [{ mdns: 'yes' }, /"mdns" must be true or false/],
+    [{ dhtProtocol: 'kad' }, /"dhtProtocol" must be a protocol id/]
   ]
   for (const [value, message] of bad) assert.throws(() => parseConfig(value), (err: Error) => err instanceof ConfigError && message.test(err.message), JSON.stringify(value))
 })

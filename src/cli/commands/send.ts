@@ -70,7 +70,7 @@ async function findRecipient (recipient: Recipient, context: CliContext): Promis
   const config = await context.config()
   if (!config.dht) throw new UnknownRecipientError(`No address card is known for ${recipient.contact?.name ?? recipient.peer}, and the DHT is off in config.json: ask them for their card (ipms card) and add it with ipms contacts add ${recipient.contact?.name ?? 'NAME'} CARD`)
   context.out.progress(`Looking up ${shortPeer(recipient.peer)} on the DHT…`)
-  const found = await findDestination(recipient.peer, { bootstrap: config.bootstrap, mdns: config.mdns, signal: context.signal })
+  const found = await findDestination(recipient.peer, { bootstrap: config.bootstrap, mdns: config.mdns, dhtProtocol: config.dhtProtocol, signal: context.signal })
   if (found.card !== undefined) await cache.put(found.card)
   return found
 }
