@@ -55,14 +55,19 @@ export function discoveryModules (options: DiscoveryOptions): Array<(components:
   return options.mdns === true ? [mdns({ interval: options.mdnsIntervalMs ?? 10_000 })] : []
 }
 
+/** Connections below which discovered peers are dialled: enough to join the DHT, no more. */
+const DISCOVERY_DIAL_LIMIT = 8
+
 /**
- * Dial every peer discovery reports (mDNS): libp2p 3 does not dial discovered peers by itself.
- * Returns a function that stops listening.
+ * Dial peers that discovery reports (mDNS) while this node has fewer than a few connections:
+ * libp2p 3 does not dial discovered peers by itself, and once a node is in the DHT, the DHT finds
+ * the rest (kad-dht reports the peers its queries meet as discovered too: dialling them all would
+ * connect every node to every other). Returns a function that stops listening.
  */
 export function dialDiscoveredPeers (libp2p: Libp2p, onError: (peer: string, err: Error) => void = () => {}): () => void {
   const onDiscovery = (event: CustomEvent<{ id: { toString: () => string } }>): void => {
     const peer = event.detail.id
-    if (libp2p.getConnections(peer as never).length > 0) return
+    if (libp2p.getConnections().length >= DISCOVERY_DIAL_LIMIT || libp2p.getConnections(peer as never).length > 0) return
     libp2p.dial(peer as never).catch((err: Error) => { onError(peer.toString(), err) })
   }
   libp2p.addEventListener('peer:discovery', onDiscovery as never)
