@@ -24,6 +24,8 @@ const RESYNC_MS = 5 * 60_000
 const OUTBOX_MS = 30_000
 /** How often retention runs, ms. */
 const RETENTION_MS = 60 * 60_000
+/** Delays before syncing again with a host that failed, ms (the last one repeats until RESYNC_MS). */
+const HOST_RETRY_MS = [2_000, 5_000, 15_000, 30_000, 60_000]
 /** Gathering of bursts (new mail, grant files), ms. */
 const SETTLE_MS = 50
 /** How often hosts records are published again: hourly, well within kad-dht's 36-hour record age. */
@@ -66,19 +68,46 @@ export const daemon: CliCommand = {
       for (const b of running.unreachableBootstrap) out.event('bootstrap-failed', b, `bootstrap ${b.address} unreachable: ${b.error}`)
 
       const store = openMailStore(home, { nameOf: contacts.nameOf })
-      const readOwn = (replicas: CardHost[]): void => {
+      /** Sync with `replicas` (none: only what is here), store and prune; resolves with the hosts that failed. */
+      const readOwn = async (replicas: CardHost[]): Promise<string[]> => {
+        let failed: string[] = []
         serially('reading your inbox', async () => {
-          const result = await readInbox({ node: running.node, sync: running.sync, inbox: running.inbox, identity, replicas, store, signal })
-          for (const r of result.received) {
-            const name = await contacts.nameOf(r.mail.from)
-            out.event('mail', { id: shortId(r.entry), entry: r.entry, from: r.mail.from, name }, `mail ${shortId(r.entry)} from ${name ?? shortPeer(r.mail.from)} stored`)
+          try {
+            const result = await readInbox({ node: running.node, sync: running.sync, inbox: running.inbox, identity, replicas, store, signal })
+            failed = result.replicas.filter(r => !r.ok).map(r => r.replica)
+            for (const r of result.received) {
+              const name = await contacts.nameOf(r.mail.from)
+              out.event('mail', { id: shortId(r.entry), entry: r.entry, from: r.mail.from, name }, `mail ${shortId(r.entry)} from ${name ?? shortPeer(r.mail.from)} stored`)
+            }
+            for (const q of result.quarantined) out.event('quarantined', { id: shortId(q.entry), code: q.code }, `mail ${shortId(q.entry)} did not open (${q.code}); kept in quarantine`)
+          } catch (err) {
+            failed = replicas.map(r => r.peer)
+            throw err
           }
-          for (const q of result.quarantined) out.event('quarantined', { id: shortId(q.entry), code: q.code }, `mail ${shortId(q.entry)} did not open (${q.code}); kept in quarantine`)
         })
+        await work
+        return failed
       }
       const ownHosts = async (): Promise<CardHost[]> => (await (await context.ownerHosts()).list()).map(h => ({ peer: h.peer, addrs: h.addrs }))
-      readOwn(await ownHosts())
-      running.inbox.events.on('mail', later(() => { readOwn([]) }))
+      // Live mail needs a session with each host (it then pushes to this node): a host that could
+      // not be synced is tried again soon, and again whenever a connection to it opens.
+      let retryTimer: NodeJS.Timeout | undefined
+      const syncHosts = async (hosts: CardHost[], attempt = 0): Promise<void> => {
+        const failed = new Set(await readOwn(hosts))
+        if (failed.size === 0 || signal.aborted) return
+        clearTimeout(retryTimer)
+        retryTimer = setTimeout(() => { void syncHosts(hosts.filter(h => failed.has(h.peer)), attempt + 1) }, HOST_RETRY_MS[Math.min(attempt, HOST_RETRY_MS.length - 1)])
+        retryTimer.unref()
+      }
+      cleanups.push(() => { clearTimeout(retryTimer) })
+      void syncHosts(await ownHosts())
+      const onConnect = (event: CustomEvent<{ toString: () => string }>): void => {
+        const peer = event.detail.toString()
+        void ownHosts().then(hosts => hosts.filter(h => h.peer === peer)).then(async hosts => { if (hosts.length > 0) await syncHosts(hosts) })
+      }
+      running.node.libp2p.addEventListener('peer:connect', onConnect as never)
+      cleanups.push(() => { running.node.libp2p.removeEventListener('peer:connect', onConnect as never) })
+      running.inbox.events.on('mail', later(() => { void readOwn([]) }))
 
       const watchHosted = (inbox: Inbox): void => {
         inbox.events.on('mail', () => { out.event('hosted-mail', { owner: inbox.owner }, `stored a mail for ${shortPeer(inbox.owner)}`) })
@@ -147,7 +176,7 @@ export const daemon: CliCommand = {
       syncCoHosts()
       const outbox = openOutbox(home)
       timers.push(
-        setInterval(() => { void ownHosts().then(readOwn); syncCoHosts() }, RESYNC_MS),
+        setInterval(() => { void ownHosts().then(async hosts => { await syncHosts(hosts) }); syncCoHosts() }, RESYNC_MS),
         setInterval(() => {
           serially('retrying the outbox', async () => {
             for (const e of await outbox.retry({ signal })) out.event('sent', { id: e.id, receipts: e.receipts.map(r => r.host) }, `outbox mail ${e.id.slice(-8)} delivered`)
