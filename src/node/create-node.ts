@@ -45,6 +45,7 @@ import { AbortError, HomeInUseError, InvalidArgumentError } from '../errors.ts'
 import { ensureHome } from '../identity/home.ts'
 import type { Identity } from '../identity/identity.ts'
 import { acquireHomeLock, type HomeLock } from './home-lock.ts'
+import { useLevelStores } from '../stores/block-writer.ts'
 
 /** Listen addresses when none are given: loopback, a port chosen by the OS. */
 export const DEFAULT_LISTEN = Object.freeze(['/ip4/127.0.0.1/tcp/0'])
@@ -174,6 +175,8 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
       routers: [libp2pRouting(libp2p)]
     })
     parts.push({ name: 'helia', stop: async () => { await helia.stop() } })
+    // Inboxes write their blocks and pins straight into these LevelDBs, many per batch.
+    useLevelStores(helia, { blocks: blockstore.db, datastore: datastore.db })
     throwIfAborted(signal)
 
     // OrbitDB signs every log entry with its own key, kept in `<home>/orbitdb/keystore` under a
