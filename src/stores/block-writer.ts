@@ -20,6 +20,8 @@
  *   its block (Helia would try to fetch it to unpin it).
  * - Bypasses Helia's GC read lock and bitswap's announce; IPMS never runs `helia.gc()` and moves
  *   inbox blocks over /ipms/sync, not bitswap.
+ * - One writer per node, shared by its inboxes: writes that arrive while a batch is being written
+ *   go together into the next one (util/group-commit.ts), whichever inbox they come from.
  * - Only with the LevelDB stores registered by createNode (`useLevelStores`); any other Helia gets
  *   the reference path: Helia's own put and pins.add, one block at a time. A test keeps both
  *   writing the same records.
@@ -28,6 +30,7 @@ import { base32upper } from 'multiformats/bases/base32'
 import { base36 } from 'multiformats/bases/base36'
 import type { CID } from 'multiformats/cid'
 import * as dagCbor from '@ipld/dag-cbor'
+import { groupCommit } from '../util/group-commit.ts'
 
 /** How deep a pin reaches: 0 for an envelope, 'all' (Helia's default, Infinity) as OrbitDB pins entries. */
 export type PinDepth = 0 | 'all'
@@ -57,11 +60,11 @@ export interface HeliaBlocks {
   }
 }
 
-const registered = new WeakMap<object, { blocks: LevelBatcher, datastore: LevelBatcher }>()
+const registered = new WeakMap<object, BlockWriter>()
 
 /** Declare the LevelDBs under a Helia (createNode does): `blocks` of its blockstore-level, `datastore` of its datastore-level. */
 export function useLevelStores (helia: object, stores: { blocks: LevelBatcher, datastore: LevelBatcher }): void {
-  registered.set(helia, stores)
+  registered.set(helia, batchedBlockWriter(stores))
 }
 
 // Helia 6's pin records (pins.js: cborg.encode({ depth, metadata })). Infinity is not dag-cbor, so
@@ -81,17 +84,21 @@ async function drain (iterable: AsyncIterable<unknown>): Promise<void> {
 
 /** The writer for `helia`: batched when its LevelDBs are registered, Helia's own API otherwise. */
 export function blockWriter (helia: HeliaBlocks): BlockWriter {
-  const stores = registered.get(helia)
-  if (stores === undefined) return referenceBlockWriter(helia)
+  return registered.get(helia) ?? referenceBlockWriter(helia)
+}
+
+function batchedBlockWriter (stores: { blocks: LevelBatcher, datastore: LevelBatcher }): BlockWriter {
+  const group = groupCommit<BlockToStore[], void>(async (writes) => {
+    const blocks = writes.flat()
+    await stores.blocks.batch(blocks.map(b => ({ type: 'put', key: blockKey(b.cid), value: b.bytes })))
+    await stores.datastore.batch(blocks.flatMap(b => [
+      { type: 'put' as const, key: pinnedBlockKey(b.cid), value: dagCbor.encode({ pinCount: 1, pinnedBy: [b.cid.bytes] }) },
+      { type: 'put' as const, key: pinKey(b.cid), value: PIN_RECORD[b.pin] }
+    ]))
+    return writes.map(() => undefined)
+  })
   return {
-    write: async (blocks) => {
-      if (blocks.length === 0) return
-      await stores.blocks.batch(blocks.map(b => ({ type: 'put', key: blockKey(b.cid), value: b.bytes })))
-      await stores.datastore.batch(blocks.flatMap(b => [
-        { type: 'put' as const, key: pinnedBlockKey(b.cid), value: dagCbor.encode({ pinCount: 1, pinnedBy: [b.cid.bytes] }) },
-        { type: 'put' as const, key: pinKey(b.cid), value: PIN_RECORD[b.pin] }
-      ]))
-    }
+    write: async (blocks) => { if (blocks.length > 0) await group.submit(blocks) }
   }
 }
 
