@@ -7,6 +7,8 @@
  *    thread (bench/sender-worker.ts), 1,000 requests over that one connection, 8 in flight, until
  *    the last verified receipt;
  * 2. the same into 100 inboxes (opened before the clock), round-robin;
+ *    and, as context, the same sender, requests and streams against a host that answers each with
+ *    a receipt-sized frame and does nothing else: the ceiling of one libp2p stream per mail;
  * 3. latency send → receipt, one at a time, connection open: p50 and p99 over 1,000;
  * 4. one host holding 100 and 1,000 inboxes: RSS, open fds, time to open.
  *
@@ -36,7 +38,8 @@ import { inboxAddress } from '../src/access/inbox-address.ts'
 import { powChallenge, solvePowSync } from '../src/crypto/pow/index.ts'
 import { createIdentity, type Identity } from '../src/identity/identity.ts'
 import { sealMail } from '../src/mail/seal.ts'
-import { deliverTo } from '../src/node/deliver.ts'
+import { deliverTo, MAX_DELIVER_FRAME_BYTES } from '../src/node/deliver.ts'
+import { frames } from '../src/node/frames.ts'
 import { withFreshSender } from '../src/node/sender.ts'
 import { connect, startTestNode, type TestNode } from '../test/helpers/nodes.ts'
 import { startReplica, type Replica } from '../test/helpers/replicas.ts'
@@ -53,6 +56,9 @@ const RAW_LATENCY_COUNT = 100
 const BITS = 0
 const POLICY = { deliveriesPerWindow: 1e9 }
 const HOLD_COUNTS = [100, 1000]
+const ECHO_PROTOCOL = '/ipms-bench/echo/1.0.0'
+/** About the size of a receipt frame. */
+const RECEIPT_FRAME_BYTES = 250
 const HOLD_BUDGET_MS = 4 * 60_000
 
 interface Request { inbox: string, mail: MailPayload, envelope: Uint8Array }
@@ -219,7 +225,7 @@ export async function benchDelivery (): Promise<Row[]> {
   const started: Array<{ cleanup: () => Promise<void> }> = []
   let rawAppend: Outcome
   let rawLatency: number[] | string
-  let one: Outcome, many: Outcome
+  let one: Outcome, many: Outcome, streams: Outcome
   let latency = 'not run' as number[] | string
   let hold: Awaited<ReturnType<typeof benchHold>>
   try {
@@ -241,16 +247,30 @@ export async function benchDelivery (): Promise<Row[]> {
     for (const owner of [warmOwner.peerId, oneOwner.peerId, latencyOwner.peerId, ...manyOwners]) await host.inbox(owner, BITS)
     const hostId = host.node.peerId
 
+    // The ceiling one stream per delivery sets: the host reads the request and answers a frame of
+    // a receipt's size, with no check, store or signature.
+    await host.node.libp2p.handle(ECHO_PROTOCOL, async (stream) => {
+      const lp = frames(stream, MAX_DELIVER_FRAME_BYTES)
+      await lp.read()
+      await lp.write(new Uint8Array(RECEIPT_FRAME_BYTES))
+      await stream.close()
+    }, { maxInboundStreams: 256 })
     const sender = startSender({
       host: host.node.multiaddrs()[0]!,
       hostId,
-      batches: { warm: { owners: [warmOwner.peerId], count: WARMUP }, one: { owners: [oneOwner.peerId], count: COUNT }, many: { owners: manyOwners, count: COUNT } },
+      batches: {
+        warm: { owners: [warmOwner.peerId], count: WARMUP },
+        echo: { owners: [oneOwner.peerId], count: COUNT, echo: ECHO_PROTOCOL },
+        one: { owners: [oneOwner.peerId], count: COUNT },
+        many: { owners: manyOwners, count: COUNT }
+      },
       warmup: 'warm',
       inFlight: IN_FLIGHT,
       bits: BITS
     })
     try {
       await sender.ready
+      streams = await measure(async () => await busy(async () => `${await sender.run('echo')} answers`))
       one = await measure(async () => await busy(async () => `${await sender.run('one')} receipts`))
       many = await measure(async () => await busy(async () => `${await sender.run('many')} receipts`))
     } finally {
@@ -296,6 +316,10 @@ export async function benchDelivery (): Promise<Row[]> {
   const conditions = `${formatNumber(COUNT)} sealed 1 KiB-body mails, PoW 0 bits (sealed and stamped beforehand), one sender connection from a worker thread, ${IN_FLIGHT} in flight, until the last receipt`
   rows.push(rateRow(`deliveries accepted per second by one host into one inbox (${conditions})`, one))
   rows.push(rateRow(`deliveries accepted per second by one host into ${MANY} inboxes at once, round-robin (${conditions}; inboxes opened beforehand)`, many))
+  {
+    const row = rateRow(`context: the ceiling of one libp2p stream per delivery: the same sender, requests and streams, the host answering each with ${RECEIPT_FRAME_BYTES} bytes and doing nothing else`, streams)
+    rows.push({ ...row, ipms: row.ipms.replace('deliveries/s', 'streams/s'), target: '— (no delivery design with a stream per mail passes this)', met: null })
+  }
 
   {
     const ipmsOk = Array.isArray(latency) && latency.length > 0

@@ -15,15 +15,21 @@ import { inboxAddress } from '../src/access/inbox-address.ts'
 import { powChallenge, solvePowSync } from '../src/crypto/pow/index.ts'
 import { createIdentity, type Identity } from '../src/identity/identity.ts'
 import { sealMail } from '../src/mail/seal.ts'
-import { deliverTo } from '../src/node/deliver.ts'
+import * as dagCbor from '@ipld/dag-cbor'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { deliverTo, MAX_DELIVER_FRAME_BYTES } from '../src/node/deliver.ts'
+import { frames } from '../src/node/frames.ts'
 import { withFreshSender } from '../src/node/sender.ts'
 
 export interface SenderWorkerData {
   /** The host's multiaddr (with /p2p) and peer-id. */
   host: string
   hostId: string
-  /** Batch name → the owners its mails go to, round-robin, and how many. */
-  batches: Record<string, { owners: string[], count: number }>
+  /**
+   * Batch name → the owners its mails go to, round-robin, and how many. An `echo` batch sends the
+   * same requests on that protocol instead and reads any one frame back (the stream's own cost).
+   */
+  batches: Record<string, { owners: string[], count: number, echo?: string }>
   /** Run before 'ready', untimed. */
   warmup: string
   inFlight: number
@@ -43,12 +49,23 @@ async function request (owner: string, from: Identity, i: number): Promise<Reque
   return { inbox, envelope: sealed.envelope, mail: { op: 'MAIL', v: 1, env: sealed.cid.toString(), size: sealed.envelope.byteLength, ts, pow } }
 }
 
-async function deliverAll (libp2p: Libp2p, all: Request[], signal: AbortSignal): Promise<number> {
+/** One request on `protocol`, one frame back: a delivery's stream without the delivery. */
+async function echo (libp2p: Libp2p, protocol: string, r: Request, signal: AbortSignal): Promise<void> {
+  const stream = await libp2p.dialProtocol(peerIdFromString(data.hostId), protocol, { signal })
+  const lp = frames(stream, MAX_DELIVER_FRAME_BYTES)
+  await lp.write(dagCbor.encode({ v: 1, t: 'deliver', inbox: r.inbox, mail: r.mail, envelope: r.envelope }), { signal })
+  await lp.read({ signal })
+  await stream.close({ signal })
+}
+
+async function deliverAll (libp2p: Libp2p, all: Request[], signal: AbortSignal, echoProtocol?: string): Promise<number> {
   let next = 0
   let receipts = 0
   const worker = async (): Promise<void> => {
     while (next < all.length) {
-      await deliverTo(libp2p, data.hostId, all[next++]!, { signal })
+      const r = all[next++]!
+      if (echoProtocol === undefined) await deliverTo(libp2p, data.hostId, r, { signal })
+      else await echo(libp2p, echoProtocol, r, signal)
       receipts++
     }
   }
@@ -71,7 +88,7 @@ await withFreshSender(async (libp2p, dial) => {
     parentPort!.on('message', (message: { run?: string }) => {
       if (message.run === undefined) { resolve(); return }
       const name = message.run
-      deliverAll(libp2p, requests.get(name)!, AbortSignal.timeout(120_000)).then(
+      deliverAll(libp2p, requests.get(name)!, AbortSignal.timeout(120_000), data.batches[name]?.echo).then(
         receipts => { parentPort!.postMessage({ name, receipts }) },
         (err: Error) => { parentPort!.postMessage({ name, error: err.message }) })
     })
