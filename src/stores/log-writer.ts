@@ -5,14 +5,14 @@
  * written with a few LevelDB batches for the whole group:
  *
  *   1. blocks: the group's envelopes and entry blocks (one batch), then their pins (one batch);
- *   2. OrbitDB's entry index `log/_index` (one batch);
- *   3. OrbitDB's heads `log/_heads` (one put: the last entry replaces what the first linked to);
- *   4. `onAppended`: the mailbox index (one batch) and events.
+ *      meanwhile OrbitDB's entry index `log/_index` (one batch);
+ *   2. OrbitDB's heads `log/_heads` (one put: the last entry replaces what the first linked to);
+ *   3. `onAppended`: the mailbox index (one batch) and events.
  *
- * An append resolves only after all four, so whoever answers a sender (a receipt) does so once
- * the envelope and the entry are in LevelDB. The order is OrbitDB's own (entries, index, heads):
- * a crash at any point leaves a log that opens, without the entries whose heads were not written;
- * the mailbox index catches up from the heads at open.
+ * An append resolves only after all three, so whoever answers a sender (a receipt) does so once
+ * the envelope and the entry are in LevelDB. As in OrbitDB, the heads are written after the entries and
+ * the index: a crash at any point leaves a log that opens, without the entries whose heads were
+ * not written; the mailbox index catches up from the heads at open.
  *
  * Watch for: OrbitDB's own `log.append` and `log.joinEntry` must not run concurrently with a
  * commit (each reads the heads, then writes them); the mailbox runs commits and joins one at a
@@ -106,9 +106,10 @@ export function createLogWriter (params: LogWriterParams): GroupCommit<AppendIte
   const commit = async (items: AppendItem[]): Promise<Array<AppendedEntry | Error>> => await params.exclusively(async () => {
     const { outcomes, entries, blocks, envelopes } = await build(items)
     if (entries.length === 0) return outcomes
-    await params.blocks.write(blocks)
+    // Blocks and the entry index at once: until the heads name them, entries marked in the index
+    // are unreachable, so either may land first (a crash between loses nothing receipted).
+    await Promise.all([params.blocks.write(blocks), params.index.putMany(entries.map(e => [e.hash, true]))])
     for (const entry of entries) await params.entryCache.put(entry.hash, entry.bytes)
-    await params.index.putMany(entries.map(e => [e.hash, true]))
     const first = entries[0]!
     const last = entries[entries.length - 1]!
     const linked = new Set(first.next)
