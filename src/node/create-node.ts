@@ -23,7 +23,8 @@
  * - `stop()` bounds each part by `stopTimeout`: a part that hangs is logged and skipped, so the
  *   home lock is always released, even if a LevelDB stays open (its own lock then blocks reuse
  *   by another process until this one exits).
- * - Debug logs: `DEBUG=ipms:node` (libp2p's logger, silent by default).
+ * - Debug logs: `DEBUG=ipms:node` (libp2p's logger, silent by default; quiet-logger.ts makes the
+ *   silent ones free).
  */
 import { join, resolve } from 'node:path'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -47,6 +48,7 @@ import type { Identity } from '../identity/identity.ts'
 import { acquireHomeLock, type HomeLock } from './home-lock.ts'
 import { useLevelStores } from '../stores/block-writer.ts'
 import { withCachedSigning } from './orbitdb-signer.ts'
+import { quietLogger } from './quiet-logger.ts'
 
 /** Listen addresses when none are given: loopback, a port chosen by the OS. */
 export const DEFAULT_LISTEN = Object.freeze(['/ip4/127.0.0.1/tcp/0'])
@@ -145,6 +147,7 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
 
     const libp2p = await createLibp2p<IpmsServices>({
       privateKey: identity.privateKey,
+      logger: quietLogger(),
       addresses: { listen },
       transports: [tcp()],
       connectionEncrypters: [noise()],

@@ -10,11 +10,13 @@ import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { quietLogger } from './quiet-logger.ts'
 
 /** Run `use` with a fresh, dial-only libp2p node, and stop the node whatever happens. */
 export async function withFreshSender<T> (use: (libp2p: Libp2p, dial: (address: string, signal?: AbortSignal) => Promise<void>) => Promise<T>): Promise<T> {
   const libp2p = await createLibp2p({
     privateKey: await generateKeyPair('Ed25519'),
+    logger: quietLogger(),
     addresses: { listen: [] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
