@@ -23,7 +23,8 @@
  * - `stop()` bounds each part by `stopTimeout`: a part that hangs is logged and skipped, so the
  *   home lock is always released, even if a LevelDB stays open (its own lock then blocks reuse
  *   by another process until this one exits).
- * - Debug logs: `DEBUG=ipms:node` (libp2p's logger, silent by default).
+ * - Debug logs: `DEBUG=ipms:node` (libp2p's logger, silent by default; quiet-logger.ts makes the
+ *   silent ones free).
  */
 import { join, resolve } from 'node:path'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -47,6 +48,9 @@ import { AbortError, HomeInUseError, InvalidArgumentError } from '../errors.ts'
 import { ensureHome } from '../identity/home.ts'
 import type { Identity } from '../identity/identity.ts'
 import { acquireHomeLock, type HomeLock } from './home-lock.ts'
+import { useLevelStores } from '../stores/block-writer.ts'
+import { withCachedSigning } from './orbitdb-signer.ts'
+import { quietLogger } from './quiet-logger.ts'
 
 /** Listen addresses when none are given: loopback, a port chosen by the OS. */
 export const DEFAULT_LISTEN = Object.freeze(['/ip4/127.0.0.1/tcp/0'])
@@ -149,6 +153,7 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
 
     const libp2p = await createLibp2p<IpmsServices>({
       privateKey: identity.privateKey,
+      logger: quietLogger(),
       addresses: { listen },
       transports: [tcp()],
       connectionEncrypters: [noise()],
@@ -186,12 +191,15 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
       routers: [libp2pRouting(libp2p)]
     })
     parts.push({ name: 'helia', stop: async () => { await helia.stop() } })
+    // Inboxes write their blocks and pins straight into these LevelDBs, many per batch.
+    useLevelStores(helia, { blocks: blockstore.db, datastore: datastore.db })
     throwIfAborted(signal)
 
     // OrbitDB signs every log entry with its own key, kept in `<home>/orbitdb/keystore` under a
     // stable `id` (so it survives restarts). Its default is secp256k1 in pure JS (0.7 ms to sign,
     // 1.3 ms to verify an entry here); an Ed25519 key, which OrbitDB reads just as well
-    // (libp2p's privateKeyFromRaw), signs and verifies on node:crypto in a few tens of µs.
+    // (libp2p's privateKeyFromRaw), signs and verifies on node:crypto in a few tens of µs (signing
+    // through a cached key: orbitdb-signer.ts).
     // This key is not the user's: a fresh one per home, as OrbitDB's own would be.
     const keystore = await KeyStore({ path: join(home, HOME_ORBITDB_DIR, 'keystore') })
     parts.push({ name: 'orbitdb keystore', stop: async () => { await keystore.close() } })
@@ -202,7 +210,7 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
       return Buffer.from((await keystore.getKey(id)).publicKey.raw).toString('hex')
     }
     await ensureEd25519(await ensureEd25519(identity.peerId))
-    const identities = await Identities({ keystore, ipfs: helia })
+    const identities = await Identities({ keystore: withCachedSigning(keystore), ipfs: helia })
     const orbitdb = await createOrbitDB({ ipfs: helia, directory: join(home, HOME_ORBITDB_DIR), id: identity.peerId, identities })
     parts.push({ name: 'orbitdb', stop: async () => { await orbitdb.stop() } })
     throwIfAborted(signal)

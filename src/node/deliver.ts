@@ -8,15 +8,14 @@
  *
  * The host checks exactly what the inbox's rules check (§9.3), plus that the envelope bytes hash
  * to the payload's CID and decode as an envelope, and its policy (rate per connection, clock skew,
- * quota per inbox), then stores the envelope, appends the entry and
- * signs the receipt only once both are on its disk. Senders need no OrbitDB of their own.
+ * quota per inbox), then stores the envelope, appends the entry (together with the deliveries into
+ * the same inbox that arrive meanwhile: stores/log-writer.ts) and signs the receipt only once both
+ * are on its disk. Senders need no OrbitDB of their own.
  *
  * Watch for: the request is length-prefixed and capped (one envelope plus a little) before it is
  * decoded; every refusal is a typed code the sender can act on.
  */
 import * as dagCbor from '@ipld/dag-cbor'
-import { CID } from 'multiformats/cid'
-import { sha256 } from 'multiformats/hashes/sha2'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { logger } from '@libp2p/logger'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
@@ -29,6 +28,7 @@ import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { mailPayloadProblem, type MailPayload } from '../access/payloads.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
+import { envelopeBlock, type EnvelopeBlock } from '../stores/envelope-block.ts'
 import { frames, type Frames } from './frames.ts'
 import { createRateLimiter, DEFAULT_HOST_POLICY, type HostPolicy } from './host-policy.ts'
 
@@ -109,7 +109,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
   }
 
   /** Check a request; returns the inbox, payload and envelope, or a [code, reason] refusal. */
-  const check = async (request: unknown): Promise<{ inbox: Inbox, mail: MailPayload, envelope: Uint8Array } | [string, string]> => {
+  const check = async (request: unknown): Promise<{ inbox: Inbox, mail: MailPayload, envelope: EnvelopeBlock } | [string, string]> => {
     const r = request as Record<string, unknown> | null
     if (typeof r !== 'object' || r === null || r.v !== FORMAT_VERSION || r.t !== 'deliver' || typeof r.inbox !== 'string') return ['ERR_MALFORMED', 'not a v1 deliver request']
     const inbox = inboxFor(r.inbox)
@@ -120,8 +120,9 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     const mail = r.mail as MailPayload
     if (r.envelope.byteLength !== mail.size) return ['ERR_BAD_ENVELOPE', 'the envelope size is not the size the payload states']
     if (Math.abs(mail.ts - now()) > policy.maxClockSkewMs) return ['ERR_STALE', `the mail's time is more than ${Math.round(policy.maxClockSkewMs / 60_000)} minutes from this host's clock: stamp it again`]
-    const cid = CID.parse(mail.env)
-    if (!CID.createV1(dagCbor.code, await sha256.digest(r.envelope)).equals(cid)) return ['ERR_BAD_ENVELOPE', 'the envelope bytes do not hash to the payload\'s CID']
+    // Hashed once here; the inbox stores this block without hashing it again.
+    const envelope = await envelopeBlock(mail.env, r.envelope)
+    if (envelope === undefined) return ['ERR_BAD_ENVELOPE', 'the envelope bytes do not hash to the payload\'s CID']
     try {
       decodeEnvelope(r.envelope)
     } catch (err) {
@@ -129,7 +130,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     }
     const held = await inbox.pendingBytes()
     if (held + mail.size > policy.quotaBytes) return ['ERR_OVER_QUOTA', `the inbox holds ${held} bytes here, its quota is ${policy.quotaBytes}: its owner must read their mail first`]
-    return { inbox, mail, envelope: r.envelope }
+    return { inbox, mail, envelope }
   }
 
   const handle = async (stream: Stream, connection: Connection): Promise<void> => {
@@ -159,10 +160,9 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
         return
       }
       const { inbox, mail, envelope } = checked
-      await inbox.putEnvelope(mail.env, envelope, { signal })
-      const entry = await inbox.add(mail)
-      // Both are written to LevelDB now (put and add resolved): they survive the process being
-      // killed from here on, so the receipt can be signed.
+      const entry = await inbox.addMail(mail, envelope)
+      // The envelope and the entry are written to LevelDB now (addMail resolved): they survive
+      // the process being killed from here on, so the receipt can be signed.
       const unsigned = { v: FORMAT_VERSION, inbox: inbox.address, entry, env: mail.env, host: identity.peerId, time: Date.now() } as const
       const receipt: Receipt = { ...unsigned, sig: signEd25519(identity.seed, receiptSigningInput(unsigned)) }
       await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'receipt', receipt }), { signal })

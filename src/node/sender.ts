@@ -12,12 +12,14 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { dialDiscoveredPeers, discoveryModules, discoveryServices, type DiscoveryOptions } from '../discovery/dht.ts'
+import { quietLogger } from './quiet-logger.ts'
 
 /** Run `use` with a fresh, dial-only libp2p node, and stop the node whatever happens. */
 export async function withFreshSender<T> (use: (libp2p: Libp2p, dial: (address: string, signal?: AbortSignal) => Promise<void>) => Promise<T>, options: { discovery?: DiscoveryOptions } = {}): Promise<T> {
   const discovery: DiscoveryOptions = { dht: false, ...options.discovery, dhtClientMode: true }
   const libp2p = await createLibp2p({
     privateKey: await generateKeyPair('Ed25519'),
+    logger: quietLogger(),
     addresses: { listen: [] },
     transports: [tcp()],
     connectionEncrypters: [noise()],

@@ -13,7 +13,9 @@
  *   t!                    total bytes of pending envelopes (kept in the same batches)
  *
  * Watch for: a batch of entries is applied in one LevelDB batch, entries marked seen together with
- * their effects, so a crash leaves either all of a catch-up or none of it. Entries are applied in
+ * their effects, so a crash leaves either all of a catch-up or none of it. The keys a batch of mail
+ * reads are fetched in one `getMany`, and the byte total is kept in memory as well (this index is
+ * its only writer), because each LevelDB read is a thread-pool round trip. Entries are applied in
  * causal order (Lamport time, then hash), so every replica keeps the same first entry of a replayed
  * envelope.
  */
@@ -45,6 +47,9 @@ export interface ApplyResult {
 
 const pendingKey = (ts: number, hash: string): string => `m!${String(ts).padStart(16, '0')}!${hash}`
 
+/** Entry hashes remembered as applied, to spare a read when a walk reaches them again. */
+const SEEN_CACHE_SIZE = 4096
+
 export interface MailboxIndex {
   /** True when the entry has been applied. */
   seen: (hash: string) => Promise<boolean>
@@ -73,17 +78,30 @@ export async function openMailboxIndex (path: string): Promise<MailboxIndex> {
   await db.open()
 
   const get = async (key: string): Promise<string | undefined> => (await db.get(key)) ?? undefined
+  /** Total bytes of pending envelopes, as last written under t!. */
+  let total = Number(await get('t!') ?? 0)
+  /** Applied entries (a positive cache: an entry once seen stays seen). */
+  const seenCache = new Set<string>()
+  const remember = (hash: string): void => {
+    if (seenCache.size >= SEEN_CACHE_SIZE) seenCache.delete(seenCache.values().next().value as string)
+    seenCache.add(hash)
+  }
 
   const apply = async (ops: IndexedOp[]): Promise<ApplyResult> => {
     // Writes of this batch, read back before LevelDB has them (null = deleted).
     const overlay = new Map<string, string | null>()
+    // What a MAIL reads, fetched at once.
+    const keys = ops.flatMap(op => op.op === 'MAIL' ? [`s!${op.hash}`, `e!${op.env}`, `p!${op.hash}`, `x!${op.env}`] : [])
+    const fetched = new Map<string, string | undefined>()
+    if (keys.length > 0) (await db.getMany(keys)).forEach((value, i) => fetched.set(keys[i]!, value ?? undefined))
     const read = async (key: string): Promise<string | undefined> => {
       if (overlay.has(key)) return overlay.get(key) ?? undefined
+      if (fetched.has(key)) return fetched.get(key)
       return await get(key)
     }
     const added = new Map<string, PendingMail>()
     const pruned: string[] = []
-    let bytes = Number(await get('t!') ?? 0)
+    let bytes = total
     const prune = (env: string): void => {
       overlay.set(`x!${env}`, '')
       overlay.set(`g!${env}`, '')
@@ -126,6 +144,8 @@ export async function openMailboxIndex (path: string): Promise<MailboxIndex> {
       else batch.put(key, value)
     }
     await batch.write()
+    total = bytes
+    for (const op of ops) remember(op.hash)
     return { added: [...added.values()], pruned }
   }
 
@@ -138,7 +158,7 @@ export async function openMailboxIndex (path: string): Promise<MailboxIndex> {
   const expire = async (before: number): Promise<string[]> => {
     const batch = db.batch()
     const envs: string[] = []
-    let bytes = Number(await get('t!') ?? 0)
+    let bytes = total
     for await (const [key, value] of db.iterator({ gt: 'm!', lt: pendingKey(Math.max(0, before), '') })) {
       const mail = JSON.parse(value) as PendingMail
       bytes -= mail.size
@@ -150,6 +170,7 @@ export async function openMailboxIndex (path: string): Promise<MailboxIndex> {
     }
     batch.put('t!', String(bytes))
     await batch.write()
+    total = bytes
     return envs
   }
 
@@ -160,11 +181,16 @@ export async function openMailboxIndex (path: string): Promise<MailboxIndex> {
   }
 
   return {
-    seen: async (hash) => await get(`s!${hash}`) !== undefined,
+    seen: async (hash) => {
+      if (seenCache.has(hash)) return true
+      const seen = await get(`s!${hash}`) !== undefined
+      if (seen) remember(hash)
+      return seen
+    },
     wantsEnvelope: async (env) => await get(`e!${env}`) !== undefined && await get(`x!${env}`) === undefined,
     apply,
     pending,
-    pendingBytes: async () => Number(await get('t!') ?? 0),
+    pendingBytes: async () => total,
     expire,
     garbage,
     collected: async (env) => { await db.del(`g!${env}`) },

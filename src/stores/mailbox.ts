@@ -3,25 +3,33 @@
  * pending mail and the envelope blocks it still holds (docs/ARCHITECTURE.md, stores).
  *
  * Composed from OrbitDB's `Database` like `databases/events.js`, and returns a plain object:
- * - `add(payload)`          append a MAIL entry (a host after delivery, or a test);
+ * - `addMail(payload, envelope)`  store an envelope and append its MAIL entry (a host after delivery);
+ * - `add(payload)`          append a MAIL entry (its envelope stored before, `putEnvelope`);
  * - `prune(entries, seed)`  append owner-signed PRUNE entries (only the owner's seed signs them);
  * - `pending()`             unpruned mail, newest first, from the LevelDB index;
  * - `putEnvelope` / `getEnvelope` / `hasEnvelope`   envelope blocks, pinned until pruned;
  * - events: `mail` (PendingMail) for every new mail, appended here or joined from a replica;
  *   `pruned` (envelope CID) once an envelope's block is deleted; `synced` after a sync session.
  *
+ * Appends do not go through OrbitDB's `addOperation`: they are grouped (stores/log-writer.ts), so
+ * that deliveries arriving while one is being written are written together in one turn. Appends
+ * and joins run one at a time (both read and then write the log's heads).
+ *
  * Watch for (DESIGN.md §5): OrbitDB calls `onUpdate` once per joined head, not per entry, so the
  * index walks back from each head to what it has already seen; join and index update are not
  * atomic, so the index also catches up from the heads when the database opens.
  */
 import { CID } from 'multiformats/cid'
-import { sha256 } from 'multiformats/hashes/sha2'
-import { Database, type DatabaseParams } from '@orbitdb/core'
+import { ComposedStorage, Database, IPFSBlockStorage, LRUStorage, type DatabaseParams } from '@orbitdb/core'
 import { join } from 'node:path'
 import { MAX_PRUNE_ENTRIES } from '../constants.ts'
 import { RefusedEntryError } from '../errors.ts'
 import { parseEnvelopeCid, signPrune, type InboxPayload, type MailPayload } from '../access/payloads.ts'
 import type { InboxAccessController } from '../access/inbox-access-controller.ts'
+import { blockWriter, type HeliaBlocks } from './block-writer.ts'
+import { envelopeBlock, isCheckedEnvelope, type EnvelopeBlock } from './envelope-block.ts'
+import { LevelBatchStorage } from './level-storage.ts'
+import { createLogWriter, type AppendItem } from './log-writer.ts'
 import { openMailboxIndex, type IndexedOp, type PendingMail } from './mailbox-index.ts'
 
 /** The fields of a log entry the index reads. */
@@ -40,19 +48,21 @@ interface OrbitLog {
 }
 
 /** What helia offers that the mailbox needs. */
-interface HeliaLike {
-  blockstore: {
-    put: (cid: CID, bytes: Uint8Array, options?: { signal?: AbortSignal }) => Promise<unknown>
+interface HeliaLike extends HeliaBlocks {
+  blockstore: HeliaBlocks['blockstore'] & {
     get: (cid: CID, options?: { signal?: AbortSignal, offline?: boolean }) => Iterable<Uint8Array> | AsyncIterable<Uint8Array>
     has: (cid: CID) => Promise<boolean>
     unwrap: () => { delete: (cid: CID) => Promise<void> }
   }
-  pins: {
-    add: (cid: CID, options?: { depth?: number }) => AsyncIterable<unknown>
+  pins: HeliaBlocks['pins'] & {
     rm: (cid: CID) => AsyncIterable<unknown>
-    isPinned: (cid: CID) => Promise<boolean>
   }
 }
+
+/** Entry blocks kept in memory in front of the blockstore, as OrbitDB's default does. */
+const ENTRY_CACHE_SIZE = 1000
+/** Envelopes remembered as stored here (spares a blockstore read per new mail in `hasEnvelope`). */
+const STORED_CACHE_SIZE = 4096
 
 export type { PendingMail }
 
@@ -79,25 +89,29 @@ export function Mailbox () {
     const index = await openMailboxIndex(join(directory, '_mailbox'))
     let events: import('node:events').EventEmitter | undefined
 
-    // Index updates run one at a time: appends (OrbitDB's queue) and joins (sync) both update it.
+    // Index updates run one at a time: appends and joins (sync) both update it.
     let indexing: Promise<unknown> = Promise.resolve()
-    const catchUp = async (log: OrbitLog, roots: LogEntry[]): Promise<void> => {
-      const run = indexing.then(async () => { await walkAndApply(log, roots) })
+    const catchUp = async (log: OrbitLog, roots: LogEntry[], fresh?: Map<string, LogEntry>): Promise<void> => {
+      const run = indexing.then(async () => { await walkAndApply(log, roots, fresh) })
       indexing = run.catch(() => {})
       await run
     }
 
-    /** Walk back from `roots` to seen entries and apply what is new (causal order, one batch). */
-    const walkAndApply = async (log: OrbitLog, roots: LogEntry[]): Promise<void> => {
+    /**
+     * Walk back from `roots` to seen entries and apply what is new (causal order, one batch).
+     * `fresh`: entries just appended here, new to the index by construction (no lookup needed).
+     */
+    const walkAndApply = async (log: OrbitLog, roots: LogEntry[], fresh = new Map<string, LogEntry>()): Promise<void> => {
+      const isSeen = async (hash: string): Promise<boolean> => !fresh.has(hash) && await index.seen(hash)
       const unseen = new Map<string, LogEntry>()
       const stack = [...roots]
       while (stack.length > 0) {
         const entry = stack.pop()!
-        if (unseen.has(entry.hash) || await index.seen(entry.hash)) continue
+        if (unseen.has(entry.hash) || await isSeen(entry.hash)) continue
         unseen.set(entry.hash, entry)
         for (const hash of [...entry.next, ...entry.refs]) {
-          if (unseen.has(hash) || await index.seen(hash)) continue
-          const parent = await log.get(hash)
+          if (unseen.has(hash) || await isSeen(hash)) continue
+          const parent = fresh.get(hash) ?? await log.get(hash)
           if (parent !== undefined) stack.push({ ...parent, hash })
         }
       }
@@ -110,9 +124,17 @@ export function Mailbox () {
       for (const env of pruned) events?.emit('pruned', env)
     }
 
+    /** Envelopes stored here (a positive cache of the blockstore, forgotten when GC deletes one). */
+    const stored = new Set<string>()
+    const rememberStored = (env: string): void => {
+      if (stored.size >= STORED_CACHE_SIZE) stored.delete(stored.values().next().value as string)
+      stored.add(env)
+    }
+
     /** Delete the envelope blocks of pruned mail (unpin, then delete: helia refuses pinned blocks). */
     const collectGarbage = async (): Promise<void> => {
       for (const env of await index.garbage()) {
+        stored.delete(env)
         const cid = CID.parse(env)
         if (await ipfs.pins.isPinned(cid)) await drain(ipfs.pins.rm(cid))
         if (await ipfs.blockstore.has(cid)) await ipfs.blockstore.unwrap().delete(cid)
@@ -120,8 +142,17 @@ export function Mailbox () {
       }
     }
 
+    // The log's storages as OrbitDB builds them by default (same paths, same bytes), kept in hand
+    // so that the log writer can fill them in batches.
+    const entryCache = await LRUStorage({ size: ENTRY_CACHE_SIZE })
+    const entryStorage = await ComposedStorage(entryCache, await IPFSBlockStorage({ ipfs, pin: true }))
+    const headsStore = await ComposedStorage(await LRUStorage({ size: ENTRY_CACHE_SIZE }), await LevelBatchStorage({ path: join(directory, 'log', '_heads') }))
+    const entryIndex = await LevelBatchStorage({ path: join(directory, 'log', '_index') })
     const database = await Database({
       ...params,
+      entryStorage,
+      headsStorage: headsStore,
+      indexStorage: await ComposedStorage(await LRUStorage({ size: ENTRY_CACHE_SIZE }), entryIndex),
       // No back-references: /ipms/sync moves every missing block in one batch, so OrbitDB's
       // skip-list refs only cost index reads on every join and every index walk.
       referencesCount: 0,
@@ -130,26 +161,59 @@ export function Mailbox () {
     events = database.events
     const access = database.access as InboxAccessController
     const log = database.log as OrbitLog
+    const blocks = blockWriter(ipfs)
 
     // Catch up with what was joined but not indexed before the last stop, and finish its GC.
     await catchUp(log, await log.heads())
     await collectGarbage()
 
-    const append = async (payload: InboxPayload): Promise<string> => {
-      const reason = access.explain({ id: address, payload })
-      if (reason !== undefined) throw new RefusedEntryError(`The inbox ${address} refuses this ${String(payload?.op)} entry: ${reason}`)
-      return await database.addOperation(payload)
+    // Appends (log writer commits) and joins run one at a time: each reads the heads, then writes them.
+    let writing: Promise<unknown> = Promise.resolve()
+    const exclusively = async <T>(fn: () => Promise<T>): Promise<T> => {
+      const run = writing.then(fn)
+      writing = run.catch(() => {})
+      return await run
     }
 
-    /** Append a MAIL entry; the envelope should be stored first (`putEnvelope`). */
-    const add = async (payload: MailPayload): Promise<string> => await append(payload)
+    const writer = createLogWriter({
+      identity: database.identity,
+      logId: address,
+      access,
+      heads: async () => await log.heads() as any,
+      blocks,
+      entryCache,
+      index: entryIndex,
+      headsStore,
+      exclusively,
+      onAppended: async (entries, envelopes) => {
+        for (const envelope of envelopes) rememberStored(envelope.env)
+        const last = entries[entries.length - 1]! as unknown as LogEntry
+        await catchUp(log, [last], new Map(entries.map(e => [e.hash, e as unknown as LogEntry])))
+        for (const entry of entries) events?.emit('update', entry)
+      }
+    })
+
+    const append = async (item: AppendItem): Promise<string> => (await writer.submit(item)).hash
+
+    /** Append a MAIL entry; its envelope should be stored first (`putEnvelope`). */
+    const add = async (payload: MailPayload): Promise<string> => await append({ payload })
+
+    /**
+     * Store `envelope` and append its MAIL entry, written together with whatever else is being
+     * appended now; resolves with the entry hash once both are in LevelDB.
+     */
+    const addMail = async (payload: MailPayload, envelope: EnvelopeBlock): Promise<string> => {
+      const block = isCheckedEnvelope(envelope) ? envelope : await checkedEnvelope(envelope.env, envelope.bytes)
+      if (block.env !== payload.env) throw new RefusedEntryError(`The envelope ${block.env} is not the one the payload names (${String(payload.env)})`)
+      return await append({ payload, envelope: block })
+    }
 
     /** Append PRUNE entries for `entries` (chunks of MAX_PRUNE_ENTRIES), signed with the owner's seed. */
     const prune = async (entries: string[], ownerSeed: Uint8Array, ts = Date.now()): Promise<string[]> => {
       const hashes: string[] = []
       const unique = [...new Set(entries)]
       for (let i = 0; i < unique.length; i += MAX_PRUNE_ENTRIES) {
-        hashes.push(await append(signPrune(address, unique.slice(i, i + MAX_PRUNE_ENTRIES), ts, ownerSeed)))
+        hashes.push(await append({ payload: signPrune(address, unique.slice(i, i + MAX_PRUNE_ENTRIES), ts, ownerSeed) }))
       }
       return hashes
     }
@@ -160,13 +224,19 @@ export function Mailbox () {
       return cid
     }
 
+    const checkedEnvelope = async (env: string, bytes: Uint8Array): Promise<EnvelopeBlock> => {
+      envelopeCid(env)
+      const block = await envelopeBlock(env, bytes)
+      if (block === undefined) throw new RefusedEntryError(`The envelope bytes do not hash to ${env}`)
+      return block
+    }
+
     /** Store and pin an envelope block under its CID (checked: the bytes must hash to it). */
     const putEnvelope = async (env: string, bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> => {
-      const cid = envelopeCid(env)
-      const digest = await sha256.digest(bytes)
-      if (!CID.createV1(cid.code, digest).equals(cid)) throw new RefusedEntryError(`The envelope bytes do not hash to ${env}`)
-      await ipfs.blockstore.put(cid, bytes, options)
-      if (!await ipfs.pins.isPinned(cid)) await drain(ipfs.pins.add(cid, { depth: 0 }))
+      const block = await checkedEnvelope(env, bytes)
+      options.signal?.throwIfAborted()
+      await blocks.write([{ cid: block.cid, bytes: block.bytes, pin: 0 }])
+      rememberStored(env)
     }
 
     /** The envelope block from the local blockstore only; undefined when it is not here. */
@@ -189,7 +259,7 @@ export function Mailbox () {
       const refused: Array<{ hash: string, reason: string }> = []
       for (const entry of entries) {
         try {
-          if (await (log as OrbitLog & { joinEntry: (e: LogEntry) => Promise<boolean> }).joinEntry(entry)) {
+          if (await exclusively(async () => await (log as OrbitLog & { joinEntry: (e: LogEntry) => Promise<boolean> }).joinEntry(entry))) {
             joined.push(entry.hash)
             await catchUp(log, [entry])
             events?.emit('update', entry)
@@ -214,6 +284,7 @@ export function Mailbox () {
     }
 
     const close = async (): Promise<void> => {
+      await writer.idle()
       await database.close()
       await index.close()
     }
@@ -221,7 +292,10 @@ export function Mailbox () {
     return {
       ...database,
       type: 'ipms-mailbox',
+      // Through the log writer too, so that nothing appends beside it.
+      addOperation: async (payload: InboxPayload) => await append({ payload }),
       add,
+      addMail,
       prune,
       pending: index.pending,
       pendingBytes: index.pendingBytes,
@@ -230,7 +304,7 @@ export function Mailbox () {
       wantsEnvelope: index.wantsEnvelope,
       putEnvelope,
       getEnvelope,
-      hasEnvelope: async (env: string) => await ipfs.blockstore.has(envelopeCid(env)),
+      hasEnvelope: async (env: string) => stored.has(env) || await ipfs.blockstore.has(envelopeCid(env)),
       close
     }
   }

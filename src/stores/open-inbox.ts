@@ -12,6 +12,7 @@ import { InboxAccessController, type InboxAccessController as Controller } from 
 import { inboxAddress, inboxName, inboxParams } from '../access/inbox-address.ts'
 import type { MailPayload } from '../access/payloads.ts'
 import { Mailbox, type PendingMail } from './mailbox.ts'
+import type { EnvelopeBlock } from './envelope-block.ts'
 
 /** An open inbox: the mailbox database of one owner. */
 export interface Inbox {
@@ -26,7 +27,10 @@ export interface Inbox {
   log: any
   /** `mail` (PendingMail), `pruned` (envelope CID), `update` (entry), `error`. */
   events: EventEmitter
+  /** Append a MAIL entry whose envelope is already stored. */
   add: (payload: MailPayload) => Promise<string>
+  /** Store the envelope and append its MAIL entry (grouped with concurrent appends); the entry hash once both are in LevelDB. */
+  addMail: (payload: MailPayload, envelope: EnvelopeBlock) => Promise<string>
   prune: (entries: string[], ownerSeed: Uint8Array, ts?: number) => Promise<string[]>
   pending: () => Promise<PendingMail[]>
   /** Total bytes of the pending mail's envelopes. */

@@ -67,6 +67,28 @@ describe('delivery', () => {
     assert.equal(read.env, receipt.env)
   })
 
+  test('deliveries arriving together into one inbox each get a receipt for its own entry; the owner reads them all', async () => {
+    const dave = await createIdentity()
+    const requests = await Promise.all(Array.from({ length: 17 }, async (_, i) => await stamped(alice, dave, `burst ${i}`)))
+    await host.inbox(dave.peerId, BITS)
+    // One sender connection, every delivery in flight at once: the host writes them in groups. The
+    // first goes alone: a host's muxer resets a connection that opens over 10 streams before the
+    // host has finished setting it up (libp2p's maxEarlyStreams).
+    const receipts = await withFreshSender(async (libp2p, dial) => {
+      await dial(host.node.multiaddrs()[0]!)
+      const first = await deliverTo(libp2p, host.node.peerId, requests[0]!)
+      return [first, ...await Promise.all(requests.slice(1).map(async r => await deliverTo(libp2p, host.node.peerId, r)))]
+    })
+    assert.equal(new Set(receipts.map(r => r.entry)).size, requests.length, 'distinct entries')
+    receipts.forEach((r, i) => { assert.equal(r.env, requests[i]!.mail.env) })
+
+    const me = await replica({ identity: dave })
+    const inbox = await me.inbox(dave.peerId, BITS)
+    const { received } = await readInbox({ node: me.node, sync: me.sync, inbox, identity: dave, replicas: [host.node.multiaddrs()[0]!] })
+    assert.deepEqual(received.map(r => r.entry).sort(), receipts.map(r => r.entry).sort())
+    assert.deepEqual(received.map(r => r.mail.body).sort(), requests.map((_, i) => `burst ${i}`).sort())
+  })
+
   test('an altered receipt, or one for another mail or host, does not verify', async () => {
     const request = await stamped(alice, owner, 'receipt checks')
     const { receipt } = await send(request)

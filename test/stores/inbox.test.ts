@@ -7,6 +7,8 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Entry, type LogEntry, type OrbitDBIdentity } from '@orbitdb/core'
 import { CID } from 'multiformats/cid'
+import { base58btc } from 'multiformats/bases/base58'
+import { envelopeBlock } from '../../src/stores/envelope-block.ts'
 import { inboxAddress } from '../../src/access/inbox-address.ts'
 import { mailPayloadProblem, signPrune } from '../../src/access/payloads.ts'
 import { RefusedEntryError } from '../../src/errors.ts'
@@ -91,6 +93,52 @@ describe('appending', () => {
     await assert.rejects(inbox.prune([randomEntryHash()], sender.seed), RefusedEntryError)
     await assert.rejects(inbox.add({ op: 'DELETE' } as never), RefusedEntryError)
     assert.deepEqual(await inbox.pending(), [])
+  })
+})
+
+describe('grouped appends', () => {
+  test('appends made at once are written together, chained in one log; a refused one spoils none of the others', async () => {
+    const h = await host()
+    const inbox = await openInbox(h.node.orbitdb, owner.peerId, BITS)
+    const sealed = await Promise.all(Array.from({ length: 12 }, async (_, i) => await sealMail({ subject: 'group', body: `mail ${i}` }, { from: sender, to: owner.peerId, inbox: inbox.address })))
+    const payloads = sealed.map(m => mailPayload(inbox.address, BITS, { envelopeCid: m.cid, size: m.envelope.byteLength, ts: Date.now() }))
+    const refusedAt = 5
+    payloads[refusedAt] = { ...payloads[refusedAt]!, pow: failingPow(payloads[refusedAt]!, inbox.address, BITS) }
+    const updates: string[] = []
+    inbox.events.on('update', (entry: { hash: string }) => updates.push(entry.hash))
+    const blocks = await Promise.all(sealed.map(async m => (await envelopeBlock(m.cid.toString(), m.envelope))!))
+    const outcomes = await Promise.allSettled(payloads.map(async (p, i) => await inbox.addMail(p, blocks[i]!)))
+
+    const refused = outcomes[refusedAt]!
+    assert.equal(refused.status, 'rejected')
+    assert.ok((refused as PromiseRejectedResult).reason instanceof RefusedEntryError)
+    assert.equal(await inbox.hasEnvelope(payloads[refusedAt]!.env), false, 'the refused mail\'s envelope is not stored')
+    const hashes = outcomes.flatMap(o => o.status === 'fulfilled' ? [o.value] : [])
+    assert.equal(hashes.length, 11)
+    assert.equal(new Set(hashes).size, 11, 'each append names its own entry')
+    assert.deepEqual(updates, hashes, 'one update per entry, in order')
+
+    // One chain: each entry links to the one before it, and the last is the only head.
+    const heads = await inbox.log.heads()
+    assert.deepEqual(heads.map((e: { hash: string }) => e.hash), [hashes[hashes.length - 1]])
+    for (let i = 1; i < hashes.length; i++) assert.deepEqual((await inbox.log.get(hashes[i]!)).next, [hashes[i - 1]])
+    assert.deepEqual((await inbox.pending()).map(m => m.hash).sort(), [...hashes].sort())
+    for (const [i, m] of sealed.entries()) {
+      if (i === refusedAt) continue
+      assert.equal(openMail((await inbox.getEnvelope(m.cid.toString()))!, { identity: owner, inbox: inbox.address }).body, `mail ${i}`)
+      assert.equal(await h.node.helia.pins.isPinned(m.cid), true)
+    }
+
+    // Another replica joins the chain: OrbitDB's own checks (signatures, canAppend) accept it.
+    const other = await host()
+    const copy = await openInbox(other.node.orbitdb, owner.peerId, BITS)
+    for (const hash of hashes) {
+      const entry = await inbox.log.get(hash)
+      const cid = CID.parse(hash, base58btc)
+      await other.node.helia.blockstore.put(cid, (await Entry.encode(entry)).bytes)
+    }
+    assert.equal(await copy.log.joinEntry({ ...(await inbox.log.get(hashes[hashes.length - 1]!)), hash: hashes[hashes.length - 1] }), true)
+    assert.deepEqual((await copy.log.values()).map((e: { hash: string }) => e.hash), hashes)
   })
 })
 

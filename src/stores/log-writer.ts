@@ -1,0 +1,123 @@
+/**
+ * Appends to an inbox's OrbitDB 4 log in groups (group commit, util/group-commit.ts): the entries
+ * of a group are created and signed as OrbitDB's `Log.append` does (oplog/log.js), each checked
+ * by the inbox's access controller (`canAppend`, refused ones dropped from the chain), then
+ * written with a few LevelDB batches for the whole group:
+ *
+ *   1. blocks: the group's envelopes and entry blocks (one batch), then their pins (one batch);
+ *      meanwhile OrbitDB's entry index `log/_index` (one batch);
+ *   2. OrbitDB's heads `log/_heads` (one put: the last entry replaces what the first linked to);
+ *   3. `onAppended`: the mailbox index (one batch) and events.
+ *
+ * An append resolves only after all three, so whoever answers a sender (a receipt) does so once
+ * the envelope and the entry are in LevelDB. As in OrbitDB, the heads are written after the entries and
+ * the index: a crash at any point leaves a log that opens, without the entries whose heads were
+ * not written; the mailbox index catches up from the heads at open.
+ *
+ * Watch for: OrbitDB's own `log.append` and `log.joinEntry` must not run concurrently with a
+ * commit (each reads the heads, then writes them); the mailbox runs commits and joins one at a
+ * time. Entries carry no back-references (`refs: []`, PROTOCOL.md §10).
+ */
+import { base58btc } from 'multiformats/bases/base58'
+import { CID } from 'multiformats/cid'
+import { Entry, type LogEntry, type OrbitDBIdentity, type Storage } from '@orbitdb/core'
+import { RefusedEntryError } from '../errors.ts'
+import type { InboxPayload } from '../access/payloads.ts'
+import type { BlockToStore, BlockWriter } from './block-writer.ts'
+import type { BatchStorage } from './level-storage.ts'
+import { groupCommit, type GroupCommit } from '../util/group-commit.ts'
+import type { EnvelopeBlock } from './envelope-block.ts'
+
+/** One append: an entry payload, and the envelope block to store with it. */
+export interface AppendItem {
+  payload: InboxPayload
+  envelope?: EnvelopeBlock
+}
+
+/** An appended entry, as `Log.append` returns it, with its block bytes. */
+export type AppendedEntry = LogEntry<InboxPayload>
+
+export interface LogWriterParams {
+  identity: OrbitDBIdentity
+  /** The log id: the inbox address. */
+  logId: string
+  access: { canAppend: (entry: any) => Promise<boolean>, explain: (entry: any) => string | undefined }
+  /** The log's current heads. */
+  heads: () => Promise<LogEntry[]>
+  blocks: BlockWriter
+  /** The memory cache in front of the log's entry blocks (so reads after the commit stay in memory). */
+  entryCache: Storage<Uint8Array>
+  /** OrbitDB's `log/_index`: entry hash → true. */
+  index: BatchStorage
+  /** OrbitDB's `log/_heads`: key 'heads' → JSON [{ hash, next }]. */
+  headsStore: Storage<Uint8Array>
+  /** Runs a commit with no other log writer (join) at the same time. */
+  exclusively: <T>(fn: () => Promise<T>) => Promise<T>
+  /** After the writes: index the entries, announce them. Part of the commit. */
+  onAppended: (entries: AppendedEntry[], envelopes: EnvelopeBlock[]) => Promise<void>
+  /** Most appends in one commit. Default 64. */
+  maxGroup?: number
+}
+
+interface HeadRecord { hash: string, next: string[] }
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+export function createLogWriter (params: LogWriterParams): GroupCommit<AppendItem, AppendedEntry> {
+  const { identity, logId, access } = params
+
+  /** Create, sign and check the group's entries, chained one after the other. */
+  const build = async (items: AppendItem[]): Promise<{ outcomes: Array<AppendedEntry | Error>, entries: AppendedEntry[], blocks: BlockToStore[], envelopes: EnvelopeBlock[] }> => {
+    const heads = await params.heads()
+    let next = heads.map(h => h.hash)
+    let time = heads.reduce((max, h) => Math.max(max, h.clock.time), 0)
+    const outcomes: Array<AppendedEntry | Error> = []
+    const entries: AppendedEntry[] = []
+    const blocks: BlockToStore[] = []
+    const envelopes: EnvelopeBlock[] = []
+    for (const item of items) {
+      const created = await Entry.create(identity, logId, item.payload, undefined, { id: identity.publicKey, time: time + 1 }, next, [])
+      const { hash, bytes } = await Entry.encode(created)
+      const entry = { ...created, hash, bytes } as AppendedEntry
+      // The controller's own check, on the entry as it will be stored (its verdict is cached by hash).
+      if (!await access.canAppend(entry)) {
+        outcomes.push(new RefusedEntryError(`The inbox ${logId} refuses this ${String(item.payload?.op)} entry: ${access.explain(entry) ?? 'refused'}`))
+        continue
+      }
+      time += 1
+      next = [hash]
+      outcomes.push(entry)
+      entries.push(entry)
+      if (item.envelope !== undefined) {
+        envelopes.push(item.envelope)
+        blocks.push({ cid: item.envelope.cid, bytes: item.envelope.bytes, pin: 0 })
+      }
+      blocks.push({ cid: CID.parse(hash, base58btc), bytes, pin: 'all' })
+    }
+    return { outcomes, entries, blocks, envelopes }
+  }
+
+  const readHeads = async (): Promise<HeadRecord[]> => {
+    const bytes = await params.headsStore.get('heads')
+    return bytes === undefined ? [] : JSON.parse(decoder.decode(bytes)) as HeadRecord[]
+  }
+
+  const commit = async (items: AppendItem[]): Promise<Array<AppendedEntry | Error>> => await params.exclusively(async () => {
+    const { outcomes, entries, blocks, envelopes } = await build(items)
+    if (entries.length === 0) return outcomes
+    // Blocks and the entry index at once: until the heads name them, entries marked in the index
+    // are unreachable, so either may land first (a crash between loses nothing receipted).
+    await Promise.all([params.blocks.write(blocks), params.index.putMany(entries.map(e => [e.hash, true]))])
+    for (const entry of entries) await params.entryCache.put(entry.hash, entry.bytes)
+    const first = entries[0]!
+    const last = entries[entries.length - 1]!
+    const linked = new Set(first.next)
+    const heads = [...(await readHeads()).filter(h => !linked.has(h.hash)), { hash: last.hash, next: last.next }]
+    await params.headsStore.put('heads', encoder.encode(JSON.stringify(heads)))
+    await params.onAppended(entries, envelopes)
+    return outcomes
+  })
+
+  return groupCommit(commit, { maxGroup: params.maxGroup })
+}
