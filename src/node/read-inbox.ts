@@ -8,7 +8,7 @@
  * next read.
  */
 import { multiaddr } from '@multiformats/multiaddr'
-import { IpmsError, NoReplicaError } from '../errors.ts'
+import { IpmsError, NoReplicaError, SyncError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import type { CardHost } from '../hosting/card.ts'
 import { openMailStore, type MailStore, type QuarantinedMail, type StoredMail } from '../mail/mail-store.ts'
@@ -78,7 +78,15 @@ export async function readInbox (options: ReadInboxOptions): Promise<ReadInboxRe
         if (peer === '') throw new IpmsError('ERR_INVALID_ARGUMENT', `The replica address ${replica} does not end in /p2p/<peer-id>`)
         await node.dial(replica, { signal })
       }
-      const result = await sync.syncWith(peer, inbox, { signal })
+      let result
+      try {
+        result = await sync.syncWith(peer, inbox, { signal })
+      } catch (err) {
+        // A session that broke (a stream reset while the connection was still being set up, seen
+        // under load) is tried once more; a refusal is an answer, not tried again.
+        if (!(err instanceof SyncError) || signal?.aborted === true) throw err
+        result = await sync.syncWith(peer, inbox, { signal })
+      }
       replicas.push({ replica, ok: true, joined: result.joined })
     } catch (err) {
       const error = err instanceof IpmsError ? { code: err.code, message: err.message } : { code: 'ERR_SYNC', message: (err as Error).message }
