@@ -104,3 +104,34 @@ test('no replica reachable → NoReplicaError naming each replica; nothing is pr
     return true
   })
 })
+
+test('a read interrupted half-way (Ctrl-C) loses nothing and prunes nothing; the next read stores the rest, each mail once', async () => {
+  const host = await replica()
+  const hostInbox = await host.inbox(owner.peerId, BITS)
+  const bodies = Array.from({ length: 40 }, (_, i) => `mail ${i}`)
+  for (const body of bodies) await putMail(hostInbox, alice, body)
+  const me = await replica({ identity: owner })
+  const myInbox = await me.inbox(owner.peerId, BITS)
+  const interrupt = new AbortController()
+  await assert.rejects(readInbox({
+    node: me.node,
+    sync: me.sync,
+    inbox: myInbox,
+    identity: owner,
+    replicas: [host.node.multiaddrs()[0]!],
+    signal: interrupt.signal,
+    onProgress: handled => { if (handled >= 5) interrupt.abort(new Error('Interrupted')) }
+  }))
+  const partly = await openMailStore(me.home).received()
+  assert.ok(partly.length >= 5 && partly.length < bodies.length, `${partly.length} stored before the interruption`)
+  assert.equal((await myInbox.pending()).length, bodies.length, 'nothing was pruned')
+  assert.equal((await hostInbox.pending()).length, bodies.length, 'the host still holds every mail')
+
+  const rest = await readInbox({ node: me.node, sync: me.sync, inbox: myInbox, identity: owner, replicas: [host.node.multiaddrs()[0]!] })
+  assert.equal(rest.pruned, bodies.length)
+  const stored = await openMailStore(me.home).received()
+  assert.deepEqual(stored.map(s => s.mail.body).sort(), [...bodies].sort(), 'every mail stored, none twice')
+  const maildir = await readdir(join(me.home, 'Maildir', 'new'))
+  assert.equal(maildir.length, bodies.length, 'one Maildir message per mail, none twice')
+  assert.equal((await myInbox.pending()).length, 0)
+})
