@@ -103,6 +103,8 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
   const now = options.now ?? Date.now
   const rate = createRateLimiter(policy, now)
   const onClose = (event: CustomEvent<Connection>): void => { rate.forget(event.detail.id) }
+  /** Per inbox: bytes of the deliveries checked and being written (see the quota check). */
+  const writing = new Map<string, number>()
 
   const refuse = async (lp: Frames, code: string, reason: string, signal: AbortSignal): Promise<void> => {
     await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code, reason }), { signal })
@@ -128,9 +130,19 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     } catch (err) {
       return ['ERR_BAD_ENVELOPE', `the envelope is not a v1 envelope: ${(err as Error).message}`]
     }
-    const held = await inbox.pendingBytes()
+    // Bytes of deliveries still being written count too, or concurrent ones would all pass. From
+    // here to the reservation there is no await: checking and reserving are one step.
+    const held = await inbox.pendingBytes() + (writing.get(inbox.address) ?? 0)
     if (held + mail.size > policy.quotaBytes) return ['ERR_OVER_QUOTA', `the inbox holds ${held} bytes here, its quota is ${policy.quotaBytes}: its owner must read their mail first`]
+    writing.set(inbox.address, (writing.get(inbox.address) ?? 0) + mail.size)
     return { inbox, mail, envelope }
+  }
+
+  /** Release the reservation of a delivery once written (or failed): its bytes are pending now, or gone. */
+  const written = (inbox: Inbox, size: number): void => {
+    const left = (writing.get(inbox.address) ?? 0) - size
+    if (left > 0) writing.set(inbox.address, left)
+    else writing.delete(inbox.address)
   }
 
   const handle = async (stream: Stream, connection: Connection): Promise<void> => {
@@ -160,7 +172,12 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
         return
       }
       const { inbox, mail, envelope } = checked
-      const entry = await inbox.addMail(mail, envelope)
+      let entry: string
+      try {
+        entry = await inbox.addMail(mail, envelope)
+      } finally {
+        written(inbox, mail.size)
+      }
       // The envelope and the entry are written to LevelDB now (addMail resolved): they survive
       // the process being killed from here on, so the receipt can be signed.
       const unsigned = { v: FORMAT_VERSION, inbox: inbox.address, entry, env: mail.env, host: identity.peerId, time: Date.now() } as const

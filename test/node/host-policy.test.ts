@@ -62,6 +62,20 @@ test('an inbox over its quota → ERR_OVER_QUOTA; after the owner prunes, it acc
   assert.deepEqual(await overOneConnection(host, [await stamped('after the prune')]), ['receipt'])
 })
 
+test('concurrent deliveries cannot pass the quota together: exactly as many receipts as fit', async () => {
+  const host = await replica({ policy: { quotaBytes: 3 * 1120 } }) // three 1 KiB-bucket envelopes
+  await host.inbox(owner.peerId, BITS)
+  const requests = await Promise.all(Array.from({ length: 8 }, async (_, i) => await stamped(`at once ${i}`)))
+  const outcomes = await withFreshSender(async (libp2p, dial) => {
+    await dial(host.node.multiaddrs()[0]!)
+    // One delivery first lets the connection settle (libp2p resets a connection that opens many streams early).
+    const first = await deliverTo(libp2p, host.node.peerId, requests[0]!).then(() => 'receipt', (err: DeliveryRefusedError) => err.code)
+    return [first, ...await Promise.all(requests.slice(1).map(async r => await deliverTo(libp2p, host.node.peerId, r).then(() => 'receipt', (err: DeliveryRefusedError) => err.code)))]
+  })
+  assert.equal(outcomes.filter(o => o === 'receipt').length, 3, outcomes.join())
+  assert.equal(outcomes.filter(o => o === 'ERR_OVER_QUOTA').length, 5, outcomes.join())
+})
+
 test('a flood on one connection → ERR_RATE_LIMITED past the limit; another sender still gets through; counters go with the connection', async () => {
   const host = await replica({ policy: { deliveriesPerWindow: 3, rateWindowMs: 60_000 } })
   await host.inbox(owner.peerId, BITS)
