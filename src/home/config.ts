@@ -14,6 +14,7 @@ import { DEFAULT_POW_BITS, DHT_PROTOCOL, MAX_POW_BITS, MIN_POW_BITS } from '../c
 import { ConfigError } from '../errors.ts'
 import { DEFAULT_HOST_POLICY, type HostPolicy } from '../node/host-policy.ts'
 import { readJsonFile, writeJsonSynced } from '../util/durable-files.ts'
+import { readHomeFile } from './home-file.ts'
 
 export const CONFIG_FILE_NAME = 'config.json'
 
@@ -116,13 +117,7 @@ export function parseConfig (value: unknown, path = CONFIG_FILE_NAME): HomeConfi
 /** Read `<home>/config.json` (defaults when it is missing). ConfigError when it is damaged. */
 export async function loadConfig (home: string): Promise<HomeConfig> {
   const path = join(home, CONFIG_FILE_NAME)
-  let value: unknown
-  try {
-    value = await readJsonFile(path)
-  } catch (err) {
-    throw new ConfigError(`${path} is not valid JSON (${(err as Error).message}): fix it, or delete it to get the defaults`, { cause: err })
-  }
-  return parseConfig(value, path)
+  return parseConfig(await readHomeFile(path, 'fix it, or delete it to get the defaults'), path)
 }
 
 /** Write the default config into a new home (never over an existing one). */

@@ -14,7 +14,8 @@ import { CARD_PREFIX } from '../constants.ts'
 import { ConfigError, ContactExistsError, InvalidArgumentError, NotFoundError, UnknownRecipientError } from '../errors.ts'
 import { encodeCard, verifyCard, type AddressCard } from '../hosting/card.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
-import { readJsonFile, writeJsonSynced } from '../util/durable-files.ts'
+import { writeJsonSynced } from '../util/durable-files.ts'
+import { readHomeFile } from './home-file.ts'
 
 export const CONTACTS_FILE_NAME = 'contacts.json'
 const NAME = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/
@@ -60,12 +61,7 @@ export function openContacts (home: string): Contacts {
   const path = join(home, CONTACTS_FILE_NAME)
 
   const read = async (): Promise<Record<string, Contact>> => {
-    let value: unknown
-    try {
-      value = await readJsonFile(path)
-    } catch (err) {
-      throw new ConfigError(`${path} is not valid JSON (${(err as Error).message}): fix it or restore it from a backup`, { cause: err })
-    }
+    const value = await readHomeFile(path, 'fix it or restore it from a backup')
     if (value === undefined) return {}
     const contacts = (value as { contacts?: unknown }).contacts
     if (typeof contacts !== 'object' || contacts === null) throw new ConfigError(`${path} has no "contacts" object: fix it or restore it from a backup`)

@@ -17,7 +17,8 @@ import { createCard, encodeCard, verifyCard, type AddressCard, type CardHost } f
 import { createGrant, encodeGrant } from '../hosting/grant.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
-import { readJsonFile, writeJsonSynced } from '../util/durable-files.ts'
+import { writeJsonSynced } from '../util/durable-files.ts'
+import { readHomeFile } from './home-file.ts'
 
 export const HOSTS_FILE_NAME = 'hosts.json'
 /** The multiaddr protocol code of `/p2p`. */
@@ -73,12 +74,7 @@ export function openOwnerHosts (home: string, options: OwnerHostsOptions): Owner
   const path = join(home, HOSTS_FILE_NAME)
 
   const read = async (): Promise<{ hosts: GrantedHost[], card?: string }> => {
-    let value: unknown
-    try {
-      value = await readJsonFile(path)
-    } catch (err) {
-      throw new ConfigError(`${path} is not valid JSON (${(err as Error).message}): fix it, or grant your hosts again`, { cause: err })
-    }
+    const value = await readHomeFile(path, 'fix it, or grant your hosts again')
     if (value === undefined) return { hosts: [] }
     const { hosts, card } = value as { hosts?: unknown, card?: unknown }
     if (!Array.isArray(hosts)) throw new ConfigError(`${path} has no "hosts" list: fix it, or grant your hosts again`)
