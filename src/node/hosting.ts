@@ -105,9 +105,11 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
   const loadKept = async (): Promise<Inbox[]> => {
     const added: Inbox[] = []
     skipped.length = 0
-    for (const file of (await readdir(directory)).filter(f => f.endsWith('.json') && !f.startsWith('.'))) {
+    for (const read of await readKeptGrants(directory)) {
+      const file = read.file
       try {
-        const { grant: text, bits, card } = JSON.parse(await readFile(join(directory, file), 'utf8')) as KeptGrant
+        if ('error' in read) throw new Error(read.error)
+        const { grant: text, bits, card } = read.kept
         const grant = verifyGrant(text, { host: node.peerId, now: now() })
         const current = [...hosted.values()].find(h => h.grant.owner === grant.owner)
         if (current !== undefined && current.grant.issued >= grant.issued && current.inbox.bits === bits) continue
@@ -166,19 +168,31 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
 
 /** The grants kept in a home (for `ipms host list`), read without starting a node; damaged files are reported. */
 export async function listKeptGrants (home: string): Promise<Array<{ owner: string, bits: number, issued: number, expires?: number, coHosts: number } | { file: string, error: string }>> {
+  return (await readKeptGrants(hostingDirectory(home))).map(read => {
+    if ('error' in read) return read
+    try {
+      const { grant: text, bits, card } = read.kept
+      const grant = verifyGrant(text)
+      const coHosts = card === undefined ? 0 : verifyCard(card).hosts.length - 1
+      return { owner: grant.owner, bits, issued: grant.issued, ...(grant.expires === undefined ? {} : { expires: grant.expires }), coHosts: Math.max(0, coHosts) }
+    } catch (err) {
+      return { file: read.file, error: (err as Error).message }
+    }
+  })
+}
+
+/** The grant files of a hosting directory, parsed, in name order (or why one could not be read); none when it does not exist. */
+async function readKeptGrants (directory: string): Promise<Array<{ file: string, kept: KeptGrant } | { file: string, error: string }>> {
   let files: string[]
   try {
-    files = (await readdir(hostingDirectory(home))).filter(f => f.endsWith('.json') && !f.startsWith('.'))
+    files = (await readdir(directory)).filter(f => f.endsWith('.json') && !f.startsWith('.')).sort()
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
     throw err
   }
-  return await Promise.all(files.sort().map(async file => {
+  return await Promise.all(files.map(async file => {
     try {
-      const { grant: text, bits, card } = JSON.parse(await readFile(join(hostingDirectory(home), file), 'utf8')) as KeptGrant
-      const grant = verifyGrant(text)
-      const coHosts = card === undefined ? 0 : verifyCard(card).hosts.length - 1
-      return { owner: grant.owner, bits, issued: grant.issued, ...(grant.expires === undefined ? {} : { expires: grant.expires }), coHosts: Math.max(0, coHosts) }
+      return { file, kept: JSON.parse(await readFile(join(directory, file), 'utf8')) as KeptGrant }
     } catch (err) {
       return { file, error: (err as Error).message }
     }
