@@ -43,6 +43,8 @@ export interface Contacts {
   remove: (name: string) => Promise<Contact>
   /** The petname of a peer, if it has one. */
   nameOf: (peer: string) => Promise<string | undefined>
+  /** Every peer's petname, from one read of the file (for listings of many mails). */
+  names: () => Promise<Map<string, string>>
   /** A name, a card or a peer-id, to a recipient. UnknownRecipientError for an unknown name. */
   resolve: (recipient: string) => Promise<Recipient>
   /** Keep a newer card of a known contact (e.g. one met while sending). */
@@ -71,6 +73,12 @@ export function openContacts (home: string): Contacts {
   const write = async (contacts: Record<string, Contact>): Promise<void> => {
     const stored = Object.fromEntries(Object.entries(contacts).sort(([a], [b]) => a.localeCompare(b)).map(([name, { name: _, ...rest }]) => [name, rest]))
     await writeJsonSynced(home, CONTACTS_FILE_NAME, { v: 1, contacts: stored })
+  }
+
+  const names = async (): Promise<Map<string, string>> => {
+    const byPeer = new Map<string, string>()
+    for (const c of Object.values(await read())) if (!byPeer.has(c.peer)) byPeer.set(c.peer, c.name)
+    return byPeer
   }
 
   const newer = (card: AddressCard, current?: string): boolean => current === undefined || verifyCard(current).ts < card.ts
@@ -102,7 +110,8 @@ export function openContacts (home: string): Contacts {
       await write(contacts)
       return contact
     },
-    nameOf: async (peer) => Object.values(await read()).find(c => c.peer === peer)?.name,
+    nameOf: async (peer) => (await names()).get(peer),
+    names,
     resolve: async (recipient) => {
       if (recipient.startsWith(CARD_PREFIX)) {
         const card = verifyCard(recipient)

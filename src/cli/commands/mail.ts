@@ -25,7 +25,8 @@ export const list: CliCommand = {
       return
     }
     const received = await store.received()
-    const rows = await Promise.all(received.map(async r => ({ id: shortId(r.entry), entry: r.entry, from: r.mail.from, name: await contacts.nameOf(r.mail.from), date: r.mail.date, subject: r.mail.subject, size: size(r), attachments: r.mail.attachments.length })))
+    const names = await contacts.names()
+    const rows = received.map(r => ({ id: shortId(r.entry), entry: r.entry, from: r.mail.from, name: names.get(r.mail.from), date: r.mail.date, subject: r.mail.subject, size: size(r), attachments: r.mail.attachments.length }))
     out.result({ mail: rows }, rows.length === 0
       ? ['No mail here yet (ipms sync fetches it).']
       : rows.map(r => `${r.id}  ${isoTime(r.date)}  ${(r.name ?? shortPeer(r.from)).padEnd(18)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}${r.attachments > 0 ? ` [${r.attachments} attachment${r.attachments === 1 ? '' : 's'}]` : ''}`))

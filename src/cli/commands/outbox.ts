@@ -8,10 +8,11 @@ const show: CliCommand = {
   examples: [['ipms outbox', 'each waiting mail, its attempts and last error']],
   run: async (_args, { home, out, contacts }) => {
     const waiting = await openOutbox(home).list()
-    const rows = await Promise.all(waiting.map(async e => {
+    const names = await contacts.names()
+    const rows = waiting.map(e => {
       const to = destinationOfEntry(e).owner
-      return { id: e.id, to, name: await contacts.nameOf(to), created: e.created, attempts: e.attempts, receipts: e.receipts.length, replicas: e.replicas, nextAttempt: e.nextAttempt, lastError: e.lastError }
-    }))
+      return { id: e.id, to, name: names.get(to), created: e.created, attempts: e.attempts, receipts: e.receipts.length, replicas: e.replicas, nextAttempt: e.nextAttempt, lastError: e.lastError }
+    })
     out.result({ outbox: rows }, rows.length === 0
       ? ['The outbox is empty: everything sent has its receipts.']
       : rows.map(r => `${r.id.slice(-8)}  to ${r.name ?? shortPeer(r.to)}  since ${isoTime(r.created)}  ${r.receipts}/${r.replicas} receipts, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}, next ${isoTime(r.nextAttempt)}${r.lastError === undefined ? '' : `  (${r.lastError})`}`))

@@ -23,6 +23,8 @@ export const sync: CliCommand = {
     const running = await startHomeNode({ home, identity, config, listen: ['/ip4/127.0.0.1/tcp/0'], signal })
     if (hosts.length === 0) out.info('You have no hosts: only mail already on this node is read (ipms hosts grant adds one).')
     try {
+      // One read of the contacts for the whole sync: the Maildir's From names and the summary.
+      const names = await contacts.names()
       out.progress(`Syncing with ${hosts.length} host${hosts.length === 1 ? '' : 's'}…`)
       const result = await readInbox({
         node: running.node,
@@ -30,7 +32,7 @@ export const sync: CliCommand = {
         inbox: running.inbox,
         identity,
         replicas: hosts.map(h => ({ peer: h.peer, addrs: h.addrs })),
-        store: openMailStore(home, { nameOf: contacts.nameOf }),
+        store: openMailStore(home, { nameOf: async peer => names.get(peer) }),
         prune: args.prune !== false,
         signal,
         onProgress: (handled, total) => { out.progress(`Opening and storing: ${handled} of ${total} mails`) }
@@ -38,8 +40,6 @@ export const sync: CliCommand = {
       out.progress('Telling the hosts…')
       await running.sync.idle() // the PRUNE reaches the connected hosts before the node stops
       const delivered = await openOutbox(home).retry({ signal })
-      const names = new Map<string, string | undefined>()
-      for (const { mail } of result.received) if (!names.has(mail.from)) names.set(mail.from, await contacts.nameOf(mail.from))
       out.result({
         received: result.received.map(r => ({ id: shortId(r.entry), entry: r.entry, from: r.mail.from, name: names.get(r.mail.from), date: r.mail.date, subject: r.mail.subject })),
         quarantined: result.quarantined.map(q => ({ id: shortId(q.entry), entry: q.entry, code: q.code, reason: q.reason })),
