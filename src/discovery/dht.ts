@@ -115,11 +115,12 @@ export async function dialBootstrap (libp2p: Libp2p, addresses: string[], signal
 export async function publishHostsRecord (libp2p: Libp2p, card: AddressCard, options: { signal?: AbortSignal } = {}): Promise<number> {
   const key = hostsRecordKey(card.owner)
   const value = hostsRecordValue(card)
-  checkHostsRecord(key, value) // never publish what honest nodes refuse
   const dht = dhtOf(libp2p)
-  // kad-dht stores its own puts without validating them: run this node's validator too, so that
-  // it remembers this card and refuses an older one replayed to it later.
-  await dht.validators[HOSTS_RECORD_NAMESPACE]?.(key, value)
+  // Never publish what honest nodes refuse. kad-dht stores its own puts without validating them,
+  // so this node's validator runs here: it checks the card, and remembers it, refusing an older
+  // one replayed to this node later.
+  const validate = dht.validators[HOSTS_RECORD_NAMESPACE] ?? ((k: Uint8Array, v: Uint8Array) => { checkHostsRecord(k, v) })
+  await validate(key, value)
   let stored = 0
   const errors: string[] = []
   for await (const event of dht.put(key, value, { signal: options.signal })) {
