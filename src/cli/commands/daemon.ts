@@ -49,11 +49,16 @@ export const daemon: CliCommand = {
     const cleanups: Array<() => void> = []
     let watcher: FSWatcher | undefined
     let work: Promise<unknown> = Promise.resolve()
-    /** Background steps run one at a time; a failure is an event, never the end of the daemon. */
-    const serially = (step: string, fn: () => Promise<void>): void => {
-      work = work.then(fn).catch(err => {
+    /**
+     * Background steps run one at a time; a failure is an event, never the end of the daemon.
+     * Resolves when this step is done (whatever was queued after it).
+     */
+    const serially = async (step: string, fn: () => Promise<void>): Promise<void> => {
+      const done = work.then(fn).catch(err => {
         if (!signal.aborted) out.event('error', { step, code: (err as { code?: string }).code, message: (err as Error).message }, `${step} failed: ${(err as Error).message}`)
       })
+      work = done
+      await done
     }
     const later = (fn: () => void): () => void => {
       let pending: NodeJS.Timeout | undefined
@@ -71,7 +76,7 @@ export const daemon: CliCommand = {
       /** Sync with `replicas` (none: only what is here), store and prune; resolves with the hosts that failed. */
       const readOwn = async (replicas: CardHost[]): Promise<string[]> => {
         let failed: string[] = []
-        serially('reading your inbox', async () => {
+        await serially('reading your inbox', async () => {
           try {
             const result = await readInbox({ node: running.node, sync: running.sync, inbox: running.inbox, identity, replicas, store, signal })
             failed = result.replicas.filter(r => !r.ok).map(r => r.replica)
@@ -85,10 +90,11 @@ export const daemon: CliCommand = {
             throw err
           }
         })
-        await work
         return failed
       }
       const ownHosts = async (): Promise<CardHost[]> => (await (await context.ownerHosts()).list()).map(h => ({ peer: h.peer, addrs: h.addrs }))
+      /** This owner's hosts, read again when hosts.json changes (not on every connection). */
+      let hosts = await ownHosts()
       // Live mail needs a session with each host (it then pushes to this node): a host that could
       // not be synced is tried again soon, and again whenever a connection to it opens.
       let retryTimer: NodeJS.Timeout | undefined
@@ -100,10 +106,11 @@ export const daemon: CliCommand = {
         retryTimer.unref()
       }
       cleanups.push(() => { clearTimeout(retryTimer) })
-      void syncHosts(await ownHosts())
+      void syncHosts(hosts)
       const onConnect = (event: CustomEvent<{ toString: () => string }>): void => {
         const peer = event.detail.toString()
-        void ownHosts().then(hosts => hosts.filter(h => h.peer === peer)).then(async hosts => { if (hosts.length > 0) await syncHosts(hosts) })
+        const host = hosts.filter(h => h.peer === peer)
+        if (host.length > 0) void syncHosts(host)
       }
       running.node.libp2p.addEventListener('peer:connect', onConnect as never)
       cleanups.push(() => { running.node.libp2p.removeEventListener('peer:connect', onConnect as never) })
@@ -122,7 +129,7 @@ export const daemon: CliCommand = {
       /** Publishes hosts records (set below when the DHT runs). */
       let publishSoon = (): void => {}
       const reloadGrants = later(() => {
-        serially('loading grants', async () => {
+        void serially('loading grants', async () => {
           const added = await running.hosting.reload()
           for (const inbox of added) {
             watchHosted(inbox)
@@ -132,6 +139,12 @@ export const daemon: CliCommand = {
         })
       })
       watcher = watch(hostingDirectory(home), reloadGrants)
+      const homeWatcher = watch(home, (_event, file) => {
+        if (file !== HOSTS_FILE_NAME) return
+        ownHosts().then(read => { hosts = read }, (err: Error) => { out.event('error', { step: 'reading hosts.json', message: err.message }, `reading hosts.json failed: ${err.message}`) })
+        publishSoon() // the new card
+      })
+      cleanups.push(() => { homeWatcher.close() })
       process.on('SIGHUP', reloadGrants)
 
       // Hosts records: this owner's own card (when it lists hosts), and the cards of the owners
@@ -139,7 +152,7 @@ export const daemon: CliCommand = {
       let publishTimer: NodeJS.Timeout | undefined
       let published = false
       const publish = later(() => {
-        serially('publishing hosts records', async () => {
+        void serially('publishing hosts records', async () => {
           const own = (await (await context.ownerHosts()).card()).card
           const cards = [own, ...running.hosting.list().map(h => h.card)]
             .filter((c): c is AddressCard => c !== undefined && c.hosts.length > 0 && c.expires !== undefined && c.expires > Date.now())
@@ -164,26 +177,25 @@ export const daemon: CliCommand = {
         publishSoon = publish
         publish()
         const stopWatchingDht = onDhtPeer(running.node.libp2p, () => { if (!published) publish() })
-        const homeWatcher = watch(home, (_event, file) => { if (file === HOSTS_FILE_NAME) publish() })
-        cleanups.push(stopWatchingDht, () => { homeWatcher.close() }, () => { clearTimeout(publishTimer) })
+        cleanups.push(stopWatchingDht, () => { clearTimeout(publishTimer) })
       }
 
       const syncCoHosts = (): void => {
-        serially('syncing co-hosts', async () => {
+        void serially('syncing co-hosts', async () => {
           for (const o of await running.hosting.syncCoHosts({ signal })) if (!o.ok) out.event('co-host-failed', o, `co-host ${shortPeer(o.host)} unreachable for ${shortPeer(o.inbox)}: ${o.error ?? ''}`)
         })
       }
       syncCoHosts()
       const outbox = openOutbox(home)
       timers.push(
-        setInterval(() => { void ownHosts().then(async hosts => { await syncHosts(hosts) }); syncCoHosts() }, RESYNC_MS),
+        setInterval(() => { void syncHosts(hosts); syncCoHosts() }, RESYNC_MS),
         setInterval(() => {
-          serially('retrying the outbox', async () => {
+          void serially('retrying the outbox', async () => {
             for (const e of await outbox.retry({ signal })) out.event('sent', { id: e.id, receipts: e.receipts.map(r => r.host) }, `outbox mail ${e.id.slice(-8)} delivered`)
           })
         }, OUTBOX_MS),
         setInterval(() => {
-          serially('applying retention', async () => {
+          void serially('applying retention', async () => {
             const dropped = await running.hosting.applyRetention(config.hostPolicy.retentionMs)
             if (dropped > 0) out.event('retention', { dropped }, `dropped ${dropped} unread mail past the retention period`)
           })
