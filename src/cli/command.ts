@@ -20,6 +20,8 @@ export interface CliCommand {
 
 /** Short, readable forms used in listings. */
 export const shortPeer = (peer: string): string => `${peer.slice(0, 12)}…${peer.slice(-4)}`
+/** `1 host`, `2 hosts`. */
+export const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`
 export const isoTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 
 /** `90d`, `12h`, `30m`, `45s` or a number of seconds, to ms. */

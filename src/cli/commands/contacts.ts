@@ -1,6 +1,6 @@
 /** `ipms contacts add|list|rm`: petnames for addresses, with their cards. */
 import { verifyCard } from '../../hosting/card.ts'
-import type { CliCommand } from '../command.ts'
+import { count, type CliCommand } from '../command.ts'
 
 const add: CliCommand = {
   command: 'add <name> <address>',
@@ -13,7 +13,7 @@ const add: CliCommand = {
   run: async (args, { contacts, out }) => {
     const contact = await contacts.add(String(args.name), String(args.address), { replace: args.force === true })
     const hosts = contact.card === undefined ? 0 : verifyCard(contact.card).hosts.length
-    out.result({ contact }, `${contact.name} is ${contact.peer}${contact.card === undefined ? ' (no card yet: add their card to send to them)' : ` (card with ${hosts} host${hosts === 1 ? '' : 's'})`}`)
+    out.result({ contact }, `${contact.name} is ${contact.peer}${contact.card === undefined ? ' (no card yet: add their card to send to them)' : ` (card with ${count(hosts, 'host')})`}`)
   }
 }
 

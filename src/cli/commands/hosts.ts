@@ -4,13 +4,13 @@
  */
 import { InvalidArgumentError } from '../../errors.ts'
 import type { AddressCard } from '../../hosting/card.ts'
-import { isoTime, parseDuration, type CliCommand } from '../command.ts'
+import { count, isoTime, parseDuration, type CliCommand } from '../command.ts'
 
 const cardLines = (text: string, card: AddressCard): string[] => [
   text,
   card.hosts.length === 0
     ? 'This card lists no host: nobody can deliver to you yet. Grant a friend\'s host: ipms hosts grant <peer-id> --addr <multiaddr>'
-    : `Lists ${card.hosts.length} host${card.hosts.length === 1 ? '' : 's'}: ${card.hosts.map(h => h.peer).join(', ')}; difficulty ${card.bits} bits. Give it to people who will write to you.`
+    : `Lists ${count(card.hosts.length, 'host')}: ${card.hosts.map(h => h.peer).join(', ')}; difficulty ${card.bits} bits. Give it to people who will write to you.`
 ]
 
 export const card: CliCommand = {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { InvalidArgumentError, NotFoundError } from '../../errors.ts'
 import { openMailStore, type StoredMail } from '../../mail/mail-store.ts'
 import { renderMessage } from '../../mail/rfc5322.ts'
-import { isoTime, shortPeer, type CliCommand } from '../command.ts'
+import { count, isoTime, shortPeer, type CliCommand } from '../command.ts'
 
 /** A mail's short id: the end of its entry hash (base58, well spread). */
 export const shortId = (entry: string): string => entry.slice(-8)
@@ -29,7 +29,7 @@ export const list: CliCommand = {
     const rows = received.map(r => ({ id: shortId(r.entry), entry: r.entry, from: r.mail.from, name: names.get(r.mail.from), date: r.mail.date, subject: r.mail.subject, size: size(r), attachments: r.mail.attachments.length }))
     out.result({ mail: rows }, rows.length === 0
       ? ['No mail here yet (ipms sync fetches it).']
-      : rows.map(r => `${r.id}  ${isoTime(r.date)}  ${(r.name ?? shortPeer(r.from)).padEnd(18)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}${r.attachments > 0 ? ` [${r.attachments} attachment${r.attachments === 1 ? '' : 's'}]` : ''}`))
+      : rows.map(r => `${r.id}  ${isoTime(r.date)}  ${(r.name ?? shortPeer(r.from)).padEnd(18)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}${r.attachments > 0 ? ` [${count(r.attachments, 'attachment')}]` : ''}`))
   }
 }
 

@@ -1,6 +1,6 @@
 /** `ipms outbox` and `ipms outbox retry`: mail waiting for a receipt, and why. */
 import { destinationOfEntry, openOutbox } from '../../node/outbox.ts'
-import { isoTime, shortPeer, type CliCommand } from '../command.ts'
+import { count, isoTime, shortPeer, type CliCommand } from '../command.ts'
 
 const show: CliCommand = {
   command: '$0',
@@ -15,7 +15,7 @@ const show: CliCommand = {
     })
     out.result({ outbox: rows }, rows.length === 0
       ? ['The outbox is empty: everything sent has its receipts.']
-      : rows.map(r => `${r.id.slice(-8)}  to ${r.name ?? shortPeer(r.to)}  since ${isoTime(r.created)}  ${r.receipts}/${r.replicas} receipts, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}, next ${isoTime(r.nextAttempt)}${r.lastError === undefined ? '' : `  (${r.lastError})`}`))
+      : rows.map(r => `${r.id.slice(-8)}  to ${r.name ?? shortPeer(r.to)}  since ${isoTime(r.created)}  ${r.receipts}/${r.replicas} receipts, ${count(r.attempts, 'attempt')}, next ${isoTime(r.nextAttempt)}${r.lastError === undefined ? '' : `  (${r.lastError})`}`))
   }
 }
 

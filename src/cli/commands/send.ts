@@ -13,7 +13,7 @@ import type { Recipient } from '../../home/contacts.ts'
 import { openOutbox } from '../../node/outbox.ts'
 import { cardDestination, type Destination } from '../../node/send-mail.ts'
 import type { CliContext } from '../context.ts'
-import { isoTime, parseDuration, shortPeer, type CliCommand } from '../command.ts'
+import { count, isoTime, parseDuration, shortPeer, type CliCommand } from '../command.ts'
 
 /** Media types by file extension, for attachments (anything else is application/octet-stream). */
 const MEDIA_TYPES: Record<string, string> = {
@@ -50,10 +50,10 @@ type Via = 'card' | 'contact' | 'cache' | 'dht' | 'direct'
 
 /** What the user is told about where the mail goes. */
 const VIA: Record<Via, (name: string, d: Destination) => string> = {
-  card: (name, d) => `Delivering to ${name} by the card given (${d.hosts.length} host${d.hosts.length === 1 ? '' : 's'}).`,
-  contact: (name, d) => `Delivering to ${name} by their card in your contacts (${d.hosts.length} host${d.hosts.length === 1 ? '' : 's'}).`,
-  cache: (name, d) => `Delivering to ${name} by the card found on the DHT a moment ago (${d.hosts.length} host${d.hosts.length === 1 ? '' : 's'}).`,
-  dht: (name, d) => `Found ${name}'s hosts on the DHT (${d.hosts.length} host${d.hosts.length === 1 ? '' : 's'}, card of ${isoTime(d.card!.ts)}).`,
+  card: (name, d) => `Delivering to ${name} by the card given (${count(d.hosts.length, 'host')}).`,
+  contact: (name, d) => `Delivering to ${name} by their card in your contacts (${count(d.hosts.length, 'host')}).`,
+  cache: (name, d) => `Delivering to ${name} by the card found on the DHT a moment ago (${count(d.hosts.length, 'host')}).`,
+  dht: (name, d) => `Found ${name}'s hosts on the DHT (${count(d.hosts.length, 'host')}, card of ${isoTime(d.card!.ts)}).`,
   direct: (name) => `${name} has no hosts record on the DHT; delivering to their own node, found on the DHT.`
 }
 

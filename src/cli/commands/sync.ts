@@ -8,7 +8,7 @@ import { startHomeNode } from '../../node/home-node.ts'
 import { openOutbox } from '../../node/outbox.ts'
 import { readInbox } from '../../node/read-inbox.ts'
 import { shortId } from './mail.ts'
-import { shortPeer, type CliCommand } from '../command.ts'
+import { count, shortPeer, type CliCommand } from '../command.ts'
 
 export const sync: CliCommand = {
   command: 'sync',
@@ -25,7 +25,7 @@ export const sync: CliCommand = {
     try {
       // One read of the contacts for the whole sync: the Maildir's From names and the summary.
       const names = await contacts.names()
-      out.progress(`Syncing with ${hosts.length} host${hosts.length === 1 ? '' : 's'}…`)
+      out.progress(`Syncing with ${count(hosts.length, 'host')}…`)
       const result = await readInbox({
         node: running.node,
         sync: running.sync,
