@@ -64,7 +64,9 @@ const DISCOVERY_DIAL_LIMIT = 8
  * the rest (kad-dht reports the peers its queries meet as discovered too: dialling them all would
  * connect every node to every other). Returns a function that stops listening.
  */
-export function dialDiscoveredPeers (libp2p: Libp2p, onError: (peer: string, err: Error) => void = () => {}): () => void {
+export function dialDiscoveredPeers (libp2p: Libp2p, options: DiscoveryOptions, onError: (peer: string, err: Error) => void = () => {}): () => void {
+  // Without mDNS, the peers reported are the DHT's own finds: nothing to dial.
+  if (options.mdns !== true) return () => {}
   const onDiscovery = (event: CustomEvent<{ id: { toString: () => string } }>): void => {
     const peer = event.detail.id
     if (libp2p.getConnections().length >= DISCOVERY_DIAL_LIMIT || libp2p.getConnections(peer as never).length > 0) return

@@ -177,10 +177,8 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
       throw new InvalidArgumentError(`libp2p derived peer-id ${libp2p.peerId.toString()} from the identity ${identity.peerId}`)
     }
     parts.push({ name: 'libp2p', stop: async () => { await libp2p.stop(); cancelAddressUpdate(libp2p) } })
-    if (options.discovery?.mdns === true) {
-      const stopDialling = dialDiscoveredPeers(libp2p)
-      parts.push({ name: 'peer discovery', stop: async () => { stopDialling() } })
-    }
+    const stopDialling = dialDiscoveredPeers(libp2p, options.discovery ?? {})
+    parts.push({ name: 'peer discovery', stop: async () => { stopDialling() } })
 
     // No trustless gateways, no HTTP routing: blocks come from connected peers over bitswap.
     const helia = await createHelia<IpmsLibp2p>({

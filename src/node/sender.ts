@@ -27,7 +27,7 @@ export async function withFreshSender<T> (use: (libp2p: Libp2p, dial: (address: 
     services: { identify: identify(), ...discoveryServices(discovery) },
     peerDiscovery: discoveryModules(discovery)
   })
-  const stopDialling = discovery.mdns === true ? dialDiscoveredPeers(libp2p) : () => {}
+  const stopDialling = dialDiscoveredPeers(libp2p, discovery)
   try {
     return await use(libp2p, async (address, signal) => { await libp2p.dial(multiaddr(address), { signal }) })
   } finally {
