@@ -5,7 +5,7 @@
  * bitswap between two nodes, one node per home (in-process, other process, stale lock, kill -9)
  * and a bounded, idempotent stop().
  */
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -21,9 +21,19 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { createIdentity, identityFromSeed } from '../../src/identity/index.ts'
 import { createNode, HOME_LOCK_FILE_NAME, type IpmsNode } from '../../src/node/index.ts'
 import { AbortError, HomeInUseError } from '../../src/errors.ts'
-import { connect, makeTempHome, startTestNode } from '../helpers/nodes.ts'
+import { connect, makeTempHome, startTestNode, type TestNode } from '../helpers/nodes.ts'
 
 const WAIT_MS = 15_000
+
+/** Two test nodes, connected, stopped when the test ends. */
+async function connectedPair (t: TestContext): Promise<[TestNode, TestNode]> {
+  const a = await startTestNode()
+  t.after(a.cleanup)
+  const b = await startTestNode()
+  t.after(b.cleanup)
+  await connect(a.node, b.node, { signal: AbortSignal.timeout(WAIT_MS) })
+  return [a, b]
+}
 
 async function rawBlock (bytes = randomBytes(512)): Promise<{ cid: CID, bytes: Uint8Array }> {
   return { cid: CID.createV1(raw.code, await sha256.digest(bytes)), bytes: new Uint8Array(bytes) }
@@ -110,11 +120,7 @@ test('a node runs as its identity on 127.0.0.1 and restarts on the same home wit
 })
 
 test('two connected nodes move a block over bitswap', async (t) => {
-  const a = await startTestNode()
-  t.after(a.cleanup)
-  const b = await startTestNode()
-  t.after(b.cleanup)
-  await connect(a.node, b.node, { signal: AbortSignal.timeout(WAIT_MS) })
+  const [a, b] = await connectedPair(t)
 
   const block = await rawBlock(randomBytes(64 * 1024))
   await a.node.helia.blockstore.put(block.cid, block.bytes)
@@ -264,11 +270,7 @@ test('a node killed with SIGKILL leaves no lock behind that blocks a restart', a
 })
 
 test('stop() is idempotent, bounded, and releases the home even if a part hangs', async (t) => {
-  const a = await startTestNode()
-  t.after(a.cleanup)
-  const b = await startTestNode()
-  t.after(b.cleanup)
-  await connect(a.node, b.node, { signal: AbortSignal.timeout(WAIT_MS) })
+  const [a, b] = await connectedPair(t)
   await a.node.orbitdb.open('open-at-stop', { sync: false })
 
   const started = Date.now()
