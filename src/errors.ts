@@ -152,6 +152,14 @@ export class SyncRefusedError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_SYNC_REFUSED', message, options) }
 }
 
+/**
+ * A write failed because the disk is full (ENOSPC): on a host, a delivery refused as
+ * `ERR_STORAGE_FULL`; on the owner's side, a read that stored nothing more (and pruned nothing).
+ */
+export class StorageFullError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_STORAGE_FULL', message, options) }
+}
+
 /** None of the replicas given for an inbox could be synced. */
 export class NoReplicaError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_NO_REPLICA', message, options) }

@@ -49,6 +49,7 @@ import { ensureHome } from '../identity/home.ts'
 import type { Identity } from '../identity/identity.ts'
 import { acquireHomeLock, type HomeLock } from './home-lock.ts'
 import { useLevelStores } from '../stores/block-writer.ts'
+import { createStorageHealth, type StorageHealth } from '../stores/storage-health.ts'
 import { withCachedSigning } from './orbitdb-signer.ts'
 import { quietLogger } from './quiet-logger.ts'
 
@@ -96,6 +97,12 @@ export interface CreateNodeOptions {
   inboundConnectionsPerSecond?: number
   /** The private IPMS DHT (a server, by default on) and mDNS (off by default): see discovery/dht.ts. */
   discovery?: DiscoveryOptions
+  /**
+   * Sync the last LevelDB write of each group of appends, so that a receipt's mail survives a
+   * power cut (PROTOCOL.md §12.4). Default true. False only for a benchmark's baseline: a receipt
+   * then survives kill -9 but not an OS crash.
+   */
+  durableWrites?: boolean
 }
 
 /** A running node. Plain object; `stop()` releases everything, including the home. */
@@ -108,6 +115,8 @@ export interface IpmsNode {
   readonly libp2p: IpmsLibp2p
   readonly helia: IpmsHelia
   readonly orbitdb: OrbitDB
+  /** The node's LevelDBs: durability, and the full-disk state ('full' and 'recovered' events). */
+  readonly storage: StorageHealth
   /** The addresses the node listens on, each ending in `/p2p/<peer-id>`. */
   multiaddrs(): string[]
   /** Connect to a peer by multiaddr (with `/p2p/<peer-id>` to authenticate it). */
@@ -143,6 +152,8 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
   }
 
   try {
+    const storage = createStorageHealth({ durable: options.durableWrites ?? true, home })
+    parts.push({ name: 'storage health', stop: async () => { storage.close() } })
     const blockstore = new LevelBlockstore(join(home, HOME_BLOCKS_DIR))
     await openLevel(blockstore, home)
     parts.push({ name: 'blockstore', stop: async () => { await blockstore.close() } })
@@ -190,7 +201,10 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
     })
     parts.push({ name: 'helia', stop: async () => { await helia.stop() } })
     // Inboxes write their blocks and pins straight into these LevelDBs, many per batch.
-    useLevelStores(helia, { blocks: blockstore.db, datastore: datastore.db })
+    useLevelStores(helia, { blocks: blockstore.db, datastore: datastore.db, health: storage })
+    // Reopened after a full disk, as openLevel opened them (LevelDB's write errors are sticky).
+    const untrack = [storage.track(blockstore.db, LEVEL_OPEN_OPTIONS), storage.track(datastore.db, LEVEL_OPEN_OPTIONS)]
+    parts.push({ name: 'untrack stores', stop: async () => { for (const u of untrack) u() } })
     throwIfAborted(signal)
 
     // OrbitDB signs every log entry with its own key, kept in `<home>/orbitdb/keystore` under a
@@ -222,6 +236,7 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
       libp2p,
       helia,
       orbitdb,
+      storage,
       multiaddrs: () => libp2p.getMultiaddrs().map(ma => withPeerId(ma, identity.peerId)),
       dial: async (address, dialOptions = {}) => {
         let ma: Multiaddr
@@ -287,9 +302,11 @@ function register (factories: unknown[], registered: Map<string, unknown>, kind:
  * `open()` rewraps errors as `OpenFailedError(String(err))`, losing the `LEVEL_LOCKED` cause, so
  * the underlying Level is opened directly, with the options both stores use by default.
  */
+const LEVEL_OPEN_OPTIONS = Object.freeze({ createIfMissing: true, compression: false })
+
 async function openLevel (store: { db: { open(options: { createIfMissing: boolean, compression: boolean }): Promise<void> } }, home: string): Promise<void> {
   try {
-    await store.db.open({ createIfMissing: true, compression: false })
+    await store.db.open(LEVEL_OPEN_OPTIONS)
   } catch (err) {
     if (isLevelLocked(err)) {
       throw new HomeInUseError(`The IPMS home ${home} is in use: another node (in this or another process) holds its LevelDB lock. Stop that node first, or use another home.`, { cause: err })

@@ -22,6 +22,9 @@
  *   inbox blocks over /ipms/sync, not bitswap.
  * - One writer per node, shared by its inboxes: writes that arrive while a batch is being written
  *   go together into the next one (util/group-commit.ts), whichever inbox they come from.
+ * - Durable: both batches are written with the node's `health.durable` options (`sync: true`), so
+ *   a group's blocks and pins are on disk, not only in the OS's cache, when `write` resolves: one
+ *   fdatasync per LevelDB per group, shared by every delivery of the group (PROTOCOL.md §12.4).
  * - Only with the LevelDB stores registered by createNode (`useLevelStores`); any other Helia gets
  *   the reference path: Helia's own put and pins.add, one block at a time. A test keeps both
  *   writing the same records.
@@ -31,6 +34,7 @@ import { base36 } from 'multiformats/bases/base36'
 import type { CID } from 'multiformats/cid'
 import * as dagCbor from '@ipld/dag-cbor'
 import { groupCommit } from '../util/group-commit.ts'
+import { createStorageHealth, type StorageHealth, type WriteOptions } from './storage-health.ts'
 
 /** How deep a pin reaches: 0 for an envelope, 'all' (Helia's default, Infinity) as OrbitDB pins entries. */
 export type PinDepth = 0 | 'all'
@@ -42,13 +46,13 @@ export interface BlockToStore {
 }
 
 export interface BlockWriter {
-  /** Store and pin `blocks`; resolves once LevelDB has them. */
+  /** Store and pin `blocks`; resolves once LevelDB has them (on disk, unless durability is off). */
   write: (blocks: BlockToStore[]) => Promise<void>
 }
 
 /** What of a Level instance the writer uses (string keys, Uint8Array values). */
 export interface LevelBatcher {
-  batch: (ops: Array<{ type: 'put', key: string, value: Uint8Array }>) => Promise<void>
+  batch: (ops: Array<{ type: 'put', key: string, value: Uint8Array }>, options?: WriteOptions) => Promise<void>
 }
 
 /** Helia, as far as the reference path needs it. */
@@ -60,11 +64,20 @@ export interface HeliaBlocks {
   }
 }
 
-const registered = new WeakMap<object, BlockWriter>()
+/** What a node's inboxes write through: its block writer and the health of its LevelDBs. */
+export interface NodeStorage {
+  blocks: BlockWriter
+  health: StorageHealth
+}
 
-/** Declare the LevelDBs under a Helia (createNode does): `blocks` of its blockstore-level, `datastore` of its datastore-level. */
-export function useLevelStores (helia: object, stores: { blocks: LevelBatcher, datastore: LevelBatcher }): void {
-  registered.set(helia, batchedBlockWriter(stores))
+const registered = new WeakMap<object, NodeStorage>()
+
+/**
+ * Declare the LevelDBs under a Helia (createNode does): `blocks` of its blockstore-level,
+ * `datastore` of its datastore-level, and the node's `health` (durability, full disk).
+ */
+export function useLevelStores (helia: object, stores: { blocks: LevelBatcher, datastore: LevelBatcher, health: StorageHealth }): void {
+  registered.set(helia, { blocks: batchedBlockWriter(stores), health: stores.health })
 }
 
 // Helia 6's pin records (pins.js: cborg.encode({ depth, metadata })). Infinity is not dag-cbor, so
@@ -82,19 +95,31 @@ async function drain (iterable: AsyncIterable<unknown>): Promise<void> {
   for await (const _ of iterable) { /* consume */ }
 }
 
-/** The writer for `helia`: batched when its LevelDBs are registered, Helia's own API otherwise. */
-export function blockWriter (helia: HeliaBlocks): BlockWriter {
-  return registered.get(helia) ?? referenceBlockWriter(helia)
+/**
+ * The storage of `helia`: the batched writer when its LevelDBs are registered, else Helia's own
+ * API (and a health of its own, durable).
+ */
+export function nodeStorage (helia: HeliaBlocks): NodeStorage {
+  let storage = registered.get(helia)
+  if (storage === undefined) {
+    storage = { blocks: referenceBlockWriter(helia), health: createStorageHealth() }
+    registered.set(helia, storage)
+  }
+  return storage
 }
 
-function batchedBlockWriter (stores: { blocks: LevelBatcher, datastore: LevelBatcher }): BlockWriter {
+/** The block writer of `helia` (see nodeStorage). */
+export const blockWriter = (helia: HeliaBlocks): BlockWriter => nodeStorage(helia).blocks
+
+function batchedBlockWriter (stores: { blocks: LevelBatcher, datastore: LevelBatcher, health: StorageHealth }): BlockWriter {
+  const options = stores.health.durable
   const group = groupCommit<BlockToStore[], void>(async (writes) => {
     const blocks = writes.flat()
-    await stores.blocks.batch(blocks.map(b => ({ type: 'put', key: blockKey(b.cid), value: b.bytes })))
+    await stores.blocks.batch(blocks.map(b => ({ type: 'put', key: blockKey(b.cid), value: b.bytes })), options)
     await stores.datastore.batch(blocks.flatMap(b => [
       { type: 'put' as const, key: pinnedBlockKey(b.cid), value: dagCbor.encode({ pinCount: 1, pinnedBy: [b.cid.bytes] }) },
       { type: 'put' as const, key: pinKey(b.cid), value: PIN_RECORD[b.pin] }
-    ]))
+    ]), options)
     return writes.map(() => undefined)
   })
   return {

@@ -10,7 +10,10 @@
  *   3. `onAppended`: the mailbox index (one batch) and events.
  *
  * An append resolves only after all three, so whoever answers a sender (a receipt) does so once
- * the envelope and the entry are in LevelDB. As in OrbitDB, the heads are written after the entries and
+ * the envelope and the entry are on disk: the last write of the group into each LevelDB that holds
+ * them (blocks, pins, `_index`, `_heads`) is a `sync` one (`durable`), which makes the earlier
+ * writes of that LevelDB durable too, one fdatasync per LevelDB per group (PROTOCOL.md §12.4).
+ * The mailbox index is not synced: it is rebuilt from the heads at open. As in OrbitDB, the heads are written after the entries and
  * the index: a crash at any point leaves a log that opens, without the entries whose heads were
  * not written; the mailbox index catches up from the heads at open.
  *
@@ -25,6 +28,7 @@ import { RefusedEntryError } from '../errors.ts'
 import type { InboxPayload } from '../access/payloads.ts'
 import type { BlockToStore, BlockWriter } from './block-writer.ts'
 import type { BatchStorage } from './level-storage.ts'
+import type { WriteOptions } from './storage-health.ts'
 import { groupCommit, type GroupCommit } from '../util/group-commit.ts'
 import type { EnvelopeBlock } from './envelope-block.ts'
 
@@ -49,8 +53,10 @@ export interface LogWriterParams {
   entryCache: Storage<Uint8Array>
   /** OrbitDB's `log/_index`: entry hash → true. */
   index: BatchStorage
-  /** OrbitDB's `log/_heads`: key 'heads' → JSON [{ hash, next }]. */
-  headsStore: Storage<Uint8Array>
+  /** OrbitDB's `log/_heads`: key 'heads' → JSON [{ hash, next }]; `put` writes LevelDB with `options`, then the cache. */
+  headsStore: { get: (key: string) => Promise<Uint8Array | undefined>, put: (key: string, value: Uint8Array, options: WriteOptions) => Promise<void> }
+  /** Options of the last write into each LevelDB (`sync: true`: durable receipts). */
+  durable: WriteOptions
   /** Runs a commit with no other log writer (join) at the same time. */
   exclusively: <T>(fn: () => Promise<T>) => Promise<T>
   /** After the writes: index the entries, announce them. Part of the commit. */
@@ -108,13 +114,13 @@ export function createLogWriter (params: LogWriterParams): GroupCommit<AppendIte
     if (entries.length === 0) return outcomes
     // Blocks and the entry index at once: until the heads name them, entries marked in the index
     // are unreachable, so either may land first (a crash between loses nothing receipted).
-    await Promise.all([params.blocks.write(blocks), params.index.putMany(entries.map(e => [e.hash, true]))])
+    await Promise.all([params.blocks.write(blocks), params.index.putMany(entries.map(e => [e.hash, true]), params.durable)])
     for (const entry of entries) await params.entryCache.put(entry.hash, entry.bytes)
     const first = entries[0]!
     const last = entries[entries.length - 1]!
     const linked = new Set(first.next)
     const heads = [...(await readHeads()).filter(h => !linked.has(h.hash)), { hash: last.hash, next: last.next }]
-    await params.headsStore.put('heads', encoder.encode(JSON.stringify(heads)))
+    await params.headsStore.put('heads', encoder.encode(JSON.stringify(heads)), params.durable)
     await params.onAppended(entries, envelopes)
     return outcomes
   })

@@ -20,6 +20,7 @@
  * envelope.
  */
 import { Level } from 'level'
+import type { StorageHealth } from './storage-health.ts'
 
 /** One pending mail as the index keeps it. */
 export interface PendingMail {
@@ -73,9 +74,11 @@ export interface MailboxIndex {
   close: () => Promise<void>
 }
 
-export async function openMailboxIndex (path: string): Promise<MailboxIndex> {
+export async function openMailboxIndex (path: string, options: { health?: StorageHealth } = {}): Promise<MailboxIndex> {
   const db = new Level<string, string>(path, { valueEncoding: 'utf8' })
   await db.open()
+  // Reopened by the node after a full disk (LevelDB's write errors are sticky until then).
+  const untrack = options.health?.track(db)
 
   const get = async (key: string): Promise<string | undefined> => (await db.get(key)) ?? undefined
   /** Total bytes of pending envelopes, as last written under t!. */
@@ -194,6 +197,6 @@ export async function openMailboxIndex (path: string): Promise<MailboxIndex> {
     expire,
     garbage,
     collected: async (env) => { await db.del(`g!${env}`) },
-    close: async () => { await db.close() }
+    close: async () => { untrack?.(); await db.close() }
   }
 }

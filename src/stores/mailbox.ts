@@ -26,7 +26,7 @@ import { MAX_PRUNE_ENTRIES } from '../constants.ts'
 import { RefusedEntryError } from '../errors.ts'
 import { parseEnvelopeCid, signPrune, type InboxPayload, type MailPayload } from '../access/payloads.ts'
 import type { InboxAccessController } from '../access/inbox-access-controller.ts'
-import { blockWriter, type HeliaBlocks } from './block-writer.ts'
+import { nodeStorage, type HeliaBlocks } from './block-writer.ts'
 import { envelopeBlock, isCheckedEnvelope, type EnvelopeBlock } from './envelope-block.ts'
 import { LevelBatchStorage } from './level-storage.ts'
 import { createLogWriter, type AppendItem } from './log-writer.ts'
@@ -86,7 +86,9 @@ export function Mailbox () {
     const ipfs = params.ipfs as HeliaLike
     const address = params.address as string
     const directory = join((params.directory as string | undefined) ?? './orbitdb', address)
-    const index = await openMailboxIndex(join(directory, '_mailbox'))
+    // The node's block writer, and the health of its LevelDBs: durable writes, full disk.
+    const { blocks, health } = nodeStorage(ipfs)
+    const index = await openMailboxIndex(join(directory, '_mailbox'), { health })
     let events: import('node:events').EventEmitter | undefined
 
     // Index updates run one at a time: appends and joins (sync) both update it.
@@ -146,8 +148,10 @@ export function Mailbox () {
     // so that the log writer can fill them in batches.
     const entryCache = await LRUStorage({ size: ENTRY_CACHE_SIZE })
     const entryStorage = await ComposedStorage(entryCache, await IPFSBlockStorage({ ipfs, pin: true }))
-    const headsStore = await ComposedStorage(await LRUStorage({ size: ENTRY_CACHE_SIZE }), await LevelBatchStorage({ path: join(directory, 'log', '_heads') }))
-    const entryIndex = await LevelBatchStorage({ path: join(directory, 'log', '_index') })
+    const headsCache = await LRUStorage({ size: ENTRY_CACHE_SIZE })
+    const headsLevel = await LevelBatchStorage({ path: join(directory, 'log', '_heads'), health })
+    const headsStore = await ComposedStorage(headsCache, headsLevel)
+    const entryIndex = await LevelBatchStorage({ path: join(directory, 'log', '_index'), health })
     const database = await Database({
       ...params,
       entryStorage,
@@ -161,7 +165,6 @@ export function Mailbox () {
     events = database.events
     const access = database.access as InboxAccessController
     const log = database.log as OrbitLog
-    const blocks = blockWriter(ipfs)
 
     // Catch up with what was joined but not indexed before the last stop, and finish its GC.
     await catchUp(log, await log.heads())
@@ -183,7 +186,12 @@ export function Mailbox () {
       blocks,
       entryCache,
       index: entryIndex,
-      headsStore,
+      // LevelDB first (durable), then the cache: a failed write leaves the cache as it was.
+      headsStore: {
+        get: headsStore.get,
+        put: async (key, value, options) => { await headsLevel.putMany([[key, value]], options); await headsCache.put(key, value) }
+      },
+      durable: health.durable,
       exclusively,
       onAppended: async (entries, envelopes) => {
         for (const envelope of envelopes) rememberStored(envelope.env)
@@ -193,7 +201,8 @@ export function Mailbox () {
       }
     })
 
-    const append = async (item: AppendItem): Promise<string> => (await writer.submit(item)).hash
+    // A full disk: StorageFullError, and appends refused at once until the node's stores reopen.
+    const append = async (item: AppendItem): Promise<string> => await health.write(async () => (await writer.submit(item)).hash)
 
     /** Append a MAIL entry; its envelope should be stored first (`putEnvelope`). */
     const add = async (payload: MailPayload): Promise<string> => await append({ payload })
@@ -235,7 +244,7 @@ export function Mailbox () {
     const putEnvelope = async (env: string, bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> => {
       const block = await checkedEnvelope(env, bytes)
       options.signal?.throwIfAborted()
-      await blocks.write([{ cid: block.cid, bytes: block.bytes, pin: 0 }])
+      await health.write(async () => { await blocks.write([{ cid: block.cid, bytes: block.bytes, pin: 0 }]) })
       rememberStored(env)
     }
 

@@ -1,0 +1,138 @@
+/**
+ * Durable receipts (PROTOCOL.md §12.4): when a sender holds a receipt, every LevelDB write that
+ * holds its mail (the envelope and entry blocks, their pins, the entry index, the heads) is on
+ * disk: it was a `sync` write, or a `sync` write into the same LevelDB began after it ended and
+ * ended before the receipt (LevelDB's log is sequential, one fdatasync covers what precedes it).
+ *
+ * How: every LevelDB write of this process is recorded (classic-level's `_put`, `_batch` and the
+ * chained batch's `_write`, wrapped: location, keys, small values, `sync`, and a sequence number
+ * at start and end) while a real host on 127.0.0.1 answers real deliveries.
+ */
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { rm } from 'node:fs/promises'
+import { Level } from 'level'
+import { base58btc } from 'multiformats/bases/base58'
+import { CID } from 'multiformats/cid'
+import { inboxAddress } from '../../src/access/inbox-address.ts'
+import type { MailPayload } from '../../src/access/payloads.ts'
+import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
+import { createIdentity, type Identity } from '../../src/identity/identity.ts'
+import { sealMail } from '../../src/mail/seal.ts'
+import { deliverTo, type Receipt } from '../../src/node/deliver.ts'
+import { withFreshSender } from '../../src/node/sender.ts'
+import { blockKey, pinKey } from '../../src/stores/block-writer.ts'
+import { makeTempHome } from '../helpers/nodes.ts'
+import { replicaPool, type Replica } from '../helpers/replicas.ts'
+
+const BITS = 0
+
+interface Write { location: string, keys: string[], values: string[], sync: boolean, start: number, end: number }
+
+const writes: Write[] = []
+let seq = 0
+const text = (v: unknown): string => typeof v === 'string' ? v : v instanceof Uint8Array && v.byteLength < 4096 ? Buffer.from(v).toString('latin1') : ''
+
+/** Wrap an async write method of `proto` so that each call is recorded. */
+function record (proto: any, name: string, ops: (self: any, args: any[]) => Array<{ key: unknown, value?: unknown }>, location: (self: any) => string): () => void {
+  const original = proto[name]
+  proto[name] = async function (this: any, ...args: any[]) {
+    const options = args[args.length - 1] as { sync?: boolean } | undefined
+    const w: Write = { location: location(this), keys: [], values: [], sync: options?.sync === true, start: ++seq, end: Infinity }
+    for (const op of ops(this, args)) { w.keys.push(text(op.key)); w.values.push(text(op.value)) }
+    writes.push(w)
+    const result = await original.apply(this, args)
+    w.end = ++seq
+    return result
+  }
+  return () => { proto[name] = original }
+}
+
+const restore: Array<() => void> = []
+let owner: Identity, alice: Identity
+let host: Replica
+const replica = replicaPool()
+
+before(async () => {
+  const levelProto = Level.prototype as any
+  restore.push(record(levelProto, '_put', (_self, [key, value]) => [{ key, value }], self => self.location))
+  restore.push(record(levelProto, '_batch', (_self, [operations]) => operations, self => self.location))
+  // The chained batch (db.batch() then write()): its class is the prototype of one.
+  const probeHome = await makeTempHome()
+  const probe = new Level(probeHome)
+  await probe.open()
+  const chained = Object.getPrototypeOf(probe.batch())
+  await probe.close()
+  await rm(probeHome, { recursive: true, force: true })
+  restore.push(record(chained, '_write', () => [], self => self.db.location))
+  ;[owner, alice] = await Promise.all([createIdentity(), createIdentity()])
+  host = await replica()
+  await host.inbox(owner.peerId, BITS)
+})
+after(async () => {
+  for (const r of restore) r()
+  await replica.stopAll()
+})
+
+async function stamped (i: number): Promise<{ inbox: string, mail: MailPayload, envelope: Uint8Array }> {
+  const inbox = inboxAddress(owner.peerId, BITS)
+  const sealed = await sealMail({ subject: `durable ${i}`, body: `mail ${i}` }, { from: alice, to: owner.peerId, inbox })
+  const ts = Date.now()
+  const pow = solvePowSync(powChallenge({ bits: BITS, ts, inbox, envelopeCid: sealed.cid }), BITS)
+  return { inbox, envelope: sealed.envelope, mail: { op: 'MAIL', v: 1, env: sealed.cid.toString(), size: sealed.envelope.byteLength, ts, pow } }
+}
+
+/** Why the write of `key` (into the LevelDB at a location ending in `store`) is not durable at `at`, or undefined when it is. */
+function notDurable (store: string, matches: (w: Write) => boolean, at: number): string | undefined {
+  const mine = writes.filter(w => w.location.endsWith(store))
+  const w = mine.find(matches)
+  if (w === undefined) return `${store}: no write of it`
+  if (w.end > at) return `${store}: written after the receipt`
+  if (w.sync) return undefined
+  if (mine.some(s => s.sync && s.start > w.end && s.end < at)) return undefined
+  return `${store}: written without sync, and no sync write followed before the receipt`
+}
+
+function assertDurable (receipt: Receipt, at: number): void {
+  const env = CID.parse(receipt.env)
+  const entry = CID.parse(receipt.entry, base58btc)
+  const problems = [
+    notDurable('/blocks', w => w.keys.includes(blockKey(env)), at),
+    notDurable('/blocks', w => w.keys.includes(blockKey(entry)), at),
+    notDurable('/datastore', w => w.keys.includes(pinKey(env)), at),
+    notDurable('/datastore', w => w.keys.includes(pinKey(entry)), at),
+    notDurable('/log/_index', w => w.keys.includes(receipt.entry), at),
+    // The heads that name the entry, or an entry after it (a group's last entry links back to it).
+    notDurable('/log/_heads', w => w.start > writes.find(x => x.keys.includes(receipt.entry))!.start && w.keys.includes('heads'), at)
+  ].filter(p => p !== undefined)
+  assert.deepEqual(problems, [], `receipt for ${receipt.entry}: the mail is not on disk yet`)
+}
+
+test('every receipt, one at a time: the envelope, entry, pins, entry index and heads were synced to disk before it', async () => {
+  await withFreshSender(async (libp2p, dial) => {
+    await dial(host.node.multiaddrs()[0]!)
+    for (let i = 0; i < 5; i++) {
+      const receipt = await deliverTo(libp2p, host.node.peerId, await stamped(i))
+      assertDurable(receipt, ++seq)
+    }
+  })
+})
+
+test('concurrent deliveries share their syncs (group commit): fewer synced batches than receipts, each receipt durable', async () => {
+  const count = 32
+  const requests = await Promise.all(Array.from({ length: count }, async (_, i) => await stamped(100 + i)))
+  const from = seq
+  await withFreshSender(async (libp2p, dial) => {
+    await dial(host.node.multiaddrs()[0]!)
+    // 8 in flight on the one connection, as the delivery bench does.
+    let next = 0
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (next < requests.length) {
+        const receipt = await deliverTo(libp2p, host.node.peerId, requests[next++]!, { timeoutMs: 120_000 })
+        assertDurable(receipt, ++seq)
+      }
+    }))
+  })
+  const synced = writes.filter(w => w.start > from && w.sync && w.location.endsWith('/blocks')).length
+  assert.ok(synced >= 1 && synced < count, `${synced} synced block batches for ${count} receipts`)
+})
