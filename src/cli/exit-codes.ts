@@ -31,6 +31,8 @@ export const EXIT = Object.freeze({
   REFUSED: 12,
   /** A config, contacts or hosts file in the home is damaged. */
   CONFIG: 13,
+  /** This home's disk is full: nothing more could be stored (nothing was pruned on the hosts). */
+  STORAGE_FULL: 14,
   /** Interrupted (Ctrl-C): whatever was done is kept, nothing half-done is left. */
   INTERRUPTED: 130
 })
@@ -61,6 +63,7 @@ const BY_CODE: Record<string, number> = {
   ERR_REFUSED: EXIT.REFUSED,
   ERR_SYNC_REFUSED: EXIT.REFUSED,
   ERR_CONFIG: EXIT.CONFIG,
+  ERR_STORAGE_FULL: EXIT.STORAGE_FULL,
   ABORT_ERR: EXIT.INTERRUPTED
 }
 

@@ -10,7 +10,7 @@
  * to the payload's CID and decode as an envelope, and its policy (rate per connection, clock skew,
  * quota per inbox), then stores the envelope, appends the entry (together with the deliveries into
  * the same inbox that arrive meanwhile: stores/log-writer.ts) and signs the receipt only once both
- * are on its disk. Senders need no OrbitDB of their own.
+ * are on its disk (synced, §12.4). A full disk is refused as ERR_STORAGE_FULL. Senders need no OrbitDB of their own.
  *
  * Watch for: the request is length-prefixed and capped (one envelope plus a little) before it is
  * decoded; every refusal is a typed code the sender can act on.
@@ -23,7 +23,7 @@ import { FORMAT_VERSION, MAX_ENVELOPE_BYTES, TAG_RECEIPT } from '../constants.ts
 import { decodeCbor, encodeCbor, taggedBytes } from '../crypto/codec.ts'
 import { decodeEnvelope } from '../crypto/envelope.ts'
 import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
-import { DeliveryError, DeliveryRefusedError, IpmsError } from '../errors.ts'
+import { DeliveryError, DeliveryRefusedError, IpmsError, StorageFullError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { mailPayloadProblem, type MailPayload } from '../access/payloads.ts'
@@ -175,11 +175,18 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
       let entry: string
       try {
         entry = await inbox.addMail(mail, envelope)
+      } catch (err) {
+        // A full disk is an answer the sender can act on (try another host, or later), not a broken stream.
+        if (!(err instanceof StorageFullError)) throw err
+        log.error('refused %s for %s: the disk is full', mail.env, inbox.address)
+        await refuse(lp, 'ERR_STORAGE_FULL', 'this host\'s disk is full: it stores nothing until space is freed; try another host, or later', signal)
+        await stream.close({ signal })
+        return
       } finally {
         written(inbox, mail.size)
       }
-      // The envelope and the entry are written to LevelDB now (addMail resolved): they survive
-      // the process being killed from here on, so the receipt can be signed.
+      // The envelope and the entry are on disk now (addMail resolved after synced writes): they
+      // survive the process being killed and a power cut from here on, so the receipt can be signed.
       const unsigned = { v: FORMAT_VERSION, inbox: inbox.address, entry, env: mail.env, host: identity.peerId, time: Date.now() } as const
       const receipt: Receipt = { ...unsigned, sig: signEd25519(identity.seed, receiptSigningInput(unsigned)) }
       await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'receipt', receipt }), { signal })

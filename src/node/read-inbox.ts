@@ -8,7 +8,7 @@
  * next read.
  */
 import { multiaddr } from '@multiformats/multiaddr'
-import { IpmsError, NoReplicaError, SyncError } from '../errors.ts'
+import { IpmsError, NoReplicaError, StorageFullError, SyncError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import type { CardHost } from '../hosting/card.ts'
 import { openMailStore, type MailStore, type QuarantinedMail, type StoredMail } from '../mail/mail-store.ts'
@@ -62,7 +62,10 @@ export interface ReadInboxResult {
   replicas: ReplicaOutcome[]
 }
 
-/** Sync, open, store, prune. Throws NoReplicaError when replicas were given and none answered. */
+/**
+ * Sync, open, store, prune. Throws NoReplicaError when replicas were given and none answered, and
+ * StorageFullError when this node's disk is full (then nothing is pruned that was not stored).
+ */
 export async function readInbox (options: ReadInboxOptions): Promise<ReadInboxResult> {
   const { node, sync, inbox, identity, signal } = options
   const replicas: ReplicaOutcome[] = []
@@ -78,17 +81,20 @@ export async function readInbox (options: ReadInboxOptions): Promise<ReadInboxRe
         if (peer === '') throw new IpmsError('ERR_INVALID_ARGUMENT', `The replica address ${replica} does not end in /p2p/<peer-id>`)
         await node.dial(replica, { signal })
       }
-      let result
-      try {
-        result = await sync.syncWith(peer, inbox, { signal })
-      } catch (err) {
-        // A session that broke (a stream reset while the connection was still being set up, seen
-        // under load) is tried once more; a refusal is an answer, not tried again.
-        if (!(err instanceof SyncError) || signal?.aborted === true) throw err
-        result = await sync.syncWith(peer, inbox, { signal })
-      }
+      // A full disk here is this node's problem, not the replica's (StorageFullError, thrown below).
+      const result = await node.storage.write(async () => {
+        try {
+          return await sync.syncWith(peer, inbox, { signal })
+        } catch (err) {
+          // A session that broke (a stream reset while the connection was still being set up, seen
+          // under load) is tried once more; a refusal is an answer, not tried again.
+          if (!(err instanceof SyncError) || signal?.aborted === true) throw err
+          return await sync.syncWith(peer, inbox, { signal })
+        }
+      })
       replicas.push({ replica, ok: true, joined: result.joined })
     } catch (err) {
+      if (err instanceof StorageFullError) throw err
       const error = err instanceof IpmsError ? { code: err.code, message: err.message } : { code: 'ERR_SYNC', message: (err as Error).message }
       replicas.push({ replica, ok: false, joined: 0, error })
     }
@@ -122,10 +128,11 @@ export async function readInbox (options: ReadInboxOptions): Promise<ReadInboxRe
       options.onProgress?.(received.length + quarantined.length + waiting, pendingMail.length)
     }
   }
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, pendingMail.length) }, worker))
+  // A full disk stops the read before the prune: nothing is pruned that is not stored.
+  await node.storage.write(async () => await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, pendingMail.length) }, worker)))
   received.sort((a, b) => b.mail.date - a.mail.date)
   // Every stored mail is on disk, renames included, before the hosts are told to drop it.
-  if (stored.length > 0) await store.flush()
+  if (stored.length > 0) await node.storage.write(async () => { await store.flush() })
   if (options.prune !== false && stored.length > 0) await inbox.prune(stored, identity.seed)
   return { received, quarantined, waiting, pruned: options.prune === false ? 0 : stored.length, replicas }
 }

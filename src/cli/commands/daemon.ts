@@ -71,6 +71,12 @@ export const daemon: CliCommand = {
         `ipms daemon for ${identity.peerId} on ${addrs.join(' ')}; keeping ${running.hosting.list().length} friend inbox(es)`)
       for (const s of running.hosting.skipped) out.event('grant-skipped', s, `grant ${s.file} not served: ${s.reason}`)
       for (const b of running.unreachableBootstrap) out.event('bootstrap-failed', b, `bootstrap ${b.address} unreachable: ${b.error}`)
+      // A full disk: deliveries are refused (ERR_STORAGE_FULL) until space returns; the node retries by itself.
+      running.node.storage.events.addEventListener('full', (e) => {
+        const message = String((e as CustomEvent<string>).detail)
+        out.event('storage-full', { code: 'ERR_STORAGE_FULL', message }, `disk full: refusing deliveries until space is freed (${message})`)
+      })
+      running.node.storage.events.addEventListener('recovered', () => { out.event('storage-recovered', {}, 'disk space is back: accepting deliveries again') })
 
       const store = openMailStore(home, { nameOf: contacts.nameOf })
       /** Sync with `replicas` (none: only what is here), store and prune; resolves with the hosts that failed. */
