@@ -7,6 +7,8 @@
  *    thread (bench/sender-worker.ts), 1,000 requests over that one connection, 8 in flight, until
  *    the last verified receipt;
  * 2. the same into 100 inboxes (opened before the clock), round-robin;
+ *    both again on a host whose writes are not synced (`durableWrites: false`): the cost of durable
+ *    receipts (one fdatasync per LevelDB per group), a row each beside the synced figure;
  *    and, as context, the same sender, requests and streams against a host that answers each with
  *    a receipt-sized frame and does nothing else: the ceiling of one libp2p stream per mail;
  * 3. latency send → receipt, one at a time, connection open: p50 and p99 over 1,000;
@@ -225,7 +227,7 @@ export async function benchDelivery (): Promise<Row[]> {
   const started: Array<{ cleanup: () => Promise<void> }> = []
   let rawAppend: Outcome
   let rawLatency: number[] | string
-  let one: Outcome, many: Outcome, streams: Outcome
+  let one: Outcome, many: Outcome, streams: Outcome, oneFast: Outcome, manyFast: Outcome
   let latency = 'not run' as number[] | string
   let hold: Awaited<ReturnType<typeof benchHold>>
   try {
@@ -241,6 +243,33 @@ export async function benchDelivery (): Promise<Row[]> {
     // Sealed and stamped before any clock starts (the sender worker seals its own before 'ready').
     const warm = await requests([warmOwner.peerId], from, WARMUP)
     const latencyReqs = await requests([latencyOwner.peerId], from, COUNT)
+
+    // The baseline of durable receipts: the same deliveries into a host that does not sync.
+    {
+      const fast = await startReplica({ policy: POLICY, durableWrites: false })
+      started.push(fast)
+      for (const owner of [warmOwner.peerId, oneOwner.peerId, ...manyOwners]) await fast.inbox(owner, BITS)
+      const sender = startSender({
+        host: fast.node.multiaddrs()[0]!,
+        hostId: fast.node.peerId,
+        batches: {
+          warm: { owners: [warmOwner.peerId], count: WARMUP },
+          one: { owners: [oneOwner.peerId], count: COUNT },
+          many: { owners: manyOwners, count: COUNT }
+        },
+        warmup: 'warm',
+        inFlight: IN_FLIGHT,
+        bits: BITS
+      })
+      try {
+        await sender.ready
+        oneFast = await measure(async () => await busy(async () => `${await sender.run('one')} receipts`))
+        manyFast = await measure(async () => await busy(async () => `${await sender.run('many')} receipts`))
+      } finally {
+        await sender.stop()
+      }
+      await fast.cleanup()
+    }
 
     const host = await startReplica({ policy: POLICY })
     started.push(host)
@@ -316,6 +345,21 @@ export async function benchDelivery (): Promise<Row[]> {
   const conditions = `${formatNumber(COUNT)} sealed 1 KiB-body mails, PoW 0 bits (sealed and stamped beforehand), one sender connection from a worker thread, ${IN_FLIGHT} in flight, until the last receipt`
   rows.push(rateRow(`deliveries accepted per second by one host into one inbox (${conditions})`, one))
   rows.push(rateRow(`deliveries accepted per second by one host into ${MANY} inboxes at once, round-robin (${conditions}; inboxes opened beforehand)`, many))
+  // Durable receipts against the same host with sync off, measured in this run.
+  const durableRow = (measureText: string, synced: Outcome, unsynced: Outcome): Row => {
+    const rate = (o: Outcome): number | undefined => 'failed' in o ? undefined : COUNT / (o.ms / 1000)
+    const ratio = rate(synced) !== undefined && rate(unsynced) !== undefined ? rate(synced)! / rate(unsynced)! : undefined
+    return {
+      measure: measureText,
+      ipms: rateText(synced, 'deliveries'),
+      baseline: `${rateText(unsynced, 'deliveries')} (the same host with sync off: durableWrites false, receipts that survive kill -9 but not a power cut)`,
+      ratio: ratio === undefined ? 'n/a' : `${formatNumber(ratio, 2)} ×`,
+      target: '≥ 0.8 ×',
+      met: ratio === undefined ? false : ratio >= 0.8
+    }
+  }
+  rows.push(durableRow(`deliveries/s, durable receipts, one inbox: the last write of each group into each LevelDB synced (${conditions})`, one, oneFast))
+  rows.push(durableRow(`deliveries/s, durable receipts, ${MANY} inboxes round-robin: the last write of each group into each LevelDB synced (${conditions})`, many, manyFast))
   {
     const row = rateRow(`context: the ceiling of one libp2p stream per delivery: the same sender, requests and streams, the host answering each with ${RECEIPT_FRAME_BYTES} bytes and doing nothing else`, streams)
     rows.push({ ...row, ipms: row.ipms.replace('deliveries/s', 'streams/s'), target: '— (no delivery design with a stream per mail passes this)', met: null })

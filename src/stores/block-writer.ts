@@ -1,6 +1,6 @@
 /**
- * Blocks and their pins, written for many blocks at once: one LevelDB batch into the blockstore,
- * then one into Helia's datastore with the pin records, in the very bytes Helia 6 writes
+ * Blocks and their pins, written for many blocks at once: one LevelDB batch into the blockstore
+ * and, at the same time, one into Helia's datastore with the pin records, in the very bytes Helia 6 writes
  * (`@helia/utils` pins.js), so Helia reads, unpins and deletes them as its own.
  *
  *   /<BASE32UPPER(multihash)>                blockstore-level: the block's bytes
@@ -16,8 +16,11 @@
  *   these blocks is pinned by itself alone: an envelope at depth 0 (putEnvelope), an entry with
  *   OrbitDB's default depth (its blocks link to nothing, `next` holds strings). Writing a record
  *   again writes the same bytes.
- * - Blocks go first, pins second: a crash between leaves unpinned blocks, never a pin without
- *   its block (Helia would try to fetch it to unpin it).
+ * - Blocks and pins are written at the same time (two LevelDBs, each synced: two fdatasyncs in
+ *   parallel, not one after the other). A crash before both returned can leave a pin record
+ *   without its block; it is harmless in IPMS: nothing names that block yet (no heads, no index
+ *   entry, no receipt), entry pins are never removed, and an envelope is unpinned only once a
+ *   PRUNE names its mail; a delivery of it again writes the block and the same record.
  * - Bypasses Helia's GC read lock and bitswap's announce; IPMS never runs `helia.gc()` and moves
  *   inbox blocks over /ipms/sync, not bitswap.
  * - One writer per node, shared by its inboxes: writes that arrive while a batch is being written
@@ -115,11 +118,13 @@ function batchedBlockWriter (stores: { blocks: LevelBatcher, datastore: LevelBat
   const options = stores.health.durable
   const group = groupCommit<BlockToStore[], void>(async (writes) => {
     const blocks = writes.flat()
-    await stores.blocks.batch(blocks.map(b => ({ type: 'put', key: blockKey(b.cid), value: b.bytes })), options)
-    await stores.datastore.batch(blocks.flatMap(b => [
-      { type: 'put' as const, key: pinnedBlockKey(b.cid), value: dagCbor.encode({ pinCount: 1, pinnedBy: [b.cid.bytes] }) },
-      { type: 'put' as const, key: pinKey(b.cid), value: PIN_RECORD[b.pin] }
-    ]), options)
+    await Promise.all([
+      stores.blocks.batch(blocks.map(b => ({ type: 'put', key: blockKey(b.cid), value: b.bytes })), options),
+      stores.datastore.batch(blocks.flatMap(b => [
+        { type: 'put' as const, key: pinnedBlockKey(b.cid), value: dagCbor.encode({ pinCount: 1, pinnedBy: [b.cid.bytes] }) },
+        { type: 'put' as const, key: pinKey(b.cid), value: PIN_RECORD[b.pin] }
+      ]), options)
+    ])
     return writes.map(() => undefined)
   })
   return {

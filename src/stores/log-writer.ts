@@ -4,7 +4,7 @@
  * by the inbox's access controller (`canAppend`, refused ones dropped from the chain), then
  * written with a few LevelDB batches for the whole group:
  *
- *   1. blocks: the group's envelopes and entry blocks (one batch), then their pins (one batch);
+ *   1. blocks: the group's envelopes and entry blocks (one batch) and their pins (one batch);
  *      meanwhile OrbitDB's entry index `log/_index` (one batch);
  *   2. OrbitDB's heads `log/_heads` (one put: the last entry replaces what the first linked to);
  *   3. `onAppended`: the mailbox index (one batch) and events.

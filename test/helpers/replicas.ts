@@ -29,10 +29,12 @@ export interface ReplicaOptions {
   grantFor?: (inbox: Inbox) => Grant | undefined
   /** Host policy of the delivery service (defaults otherwise). */
   policy?: Partial<HostPolicy>
+  /** createNode's `durableWrites` (default true); false only for a benchmark's baseline. */
+  durableWrites?: boolean
 }
 
 export async function startReplica (options: ReplicaOptions = {}): Promise<Replica> {
-  const test = await startTestNode({ identity: options.identity, home: options.home })
+  const test = await startTestNode({ identity: options.identity, home: options.home, durableWrites: options.durableWrites })
   const grants = new Map((options.grantsFrom ?? []).map(owner => [owner.peerId, createGrant(owner, test.node.peerId)]))
   const sync = createInboxSync({
     libp2p: test.node.libp2p,
