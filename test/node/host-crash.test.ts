@@ -5,55 +5,35 @@
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
-import { createInterface } from 'node:readline'
 import { createCard } from '../../src/hosting/card.ts'
 import { createIdentity, identityFromSeed, type Identity } from '../../src/identity/identity.ts'
 import { openOutbox } from '../../src/node/outbox.ts'
 import { readInbox } from '../../src/node/read-inbox.ts'
 import type { Receipt } from '../../src/node/deliver.ts'
 import { makeTempHome } from '../helpers/nodes.ts'
+import { freePort, killAll, startChild } from '../helpers/processes.ts'
 import { replicaPool } from '../helpers/replicas.ts'
 
 const BITS = 8
 const BURST = 16
 const replica = replicaPool()
-const children: ChildProcess[] = []
 const homes: string[] = []
 let owner: Identity, alice: Identity
 before(async () => { [owner, alice] = await Promise.all([createIdentity(), createIdentity()]) })
 after(async () => {
-  for (const child of children) child.kill('SIGKILL')
+  await killAll()
   await replica.stopAll()
   await Promise.all(homes.map(async h => await rm(h, { recursive: true, force: true })))
 })
 
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
-
 /** Start the host process; resolves with its multiaddr once it is READY. */
 async function startHost (home: string, seed: string, port: number): Promise<{ child: ChildProcess, address: string }> {
-  const script = new URL('../helpers/host-process.ts', import.meta.url).pathname
-  const child = spawn(process.execPath, [script, home, seed, String(port), owner.peerId, String(BITS)], { stdio: ['ignore', 'pipe', 'inherit'] })
-  children.push(child)
-  const lines = createInterface({ input: child.stdout! })
-  const signal = AbortSignal.timeout(30_000)
-  for await (const line of lines) {
-    if (line.startsWith('READY ')) return { child, address: line.slice(6) }
-    signal.throwIfAborted()
-  }
-  throw new Error('the host process ended before it was ready')
+  const { child, ready } = await startChild('host-process.ts', [home, seed, String(port), owner.peerId, String(BITS)], 'READY ', 30_000)
+  return { child, address: ready }
 }
 
 test('kill -9 a host mid-burst: every receipted mail is read, every other one waits in the outbox and arrives after a retry', async () => {
