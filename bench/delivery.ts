@@ -244,23 +244,27 @@ export async function benchDelivery (): Promise<Row[]> {
     const warm = await requests([warmOwner.peerId], from, WARMUP)
     const latencyReqs = await requests([latencyOwner.peerId], from, COUNT)
 
+    /** The sender worker for `target`: warm-up, 'one' and 'many' batches, and `extra` ones. */
+    const senderFor = (target: Replica, extra: SenderWorkerData['batches'] = {}): ReturnType<typeof startSender> => startSender({
+      host: target.node.multiaddrs()[0]!,
+      hostId: target.node.peerId,
+      batches: {
+        warm: { owners: [warmOwner.peerId], count: WARMUP },
+        ...extra,
+        one: { owners: [oneOwner.peerId], count: COUNT },
+        many: { owners: manyOwners, count: COUNT }
+      },
+      warmup: 'warm',
+      inFlight: IN_FLIGHT,
+      bits: BITS
+    })
+
     // The baseline of durable receipts: the same deliveries into a host that does not sync.
     {
       const fast = await startReplica({ policy: POLICY, durableWrites: false })
       started.push(fast)
       for (const owner of [warmOwner.peerId, oneOwner.peerId, ...manyOwners]) await fast.inbox(owner, BITS)
-      const sender = startSender({
-        host: fast.node.multiaddrs()[0]!,
-        hostId: fast.node.peerId,
-        batches: {
-          warm: { owners: [warmOwner.peerId], count: WARMUP },
-          one: { owners: [oneOwner.peerId], count: COUNT },
-          many: { owners: manyOwners, count: COUNT }
-        },
-        warmup: 'warm',
-        inFlight: IN_FLIGHT,
-        bits: BITS
-      })
+      const sender = senderFor(fast)
       try {
         await sender.ready
         oneFast = await measure(async () => await busy(async () => `${await sender.run('one')} receipts`))
@@ -284,19 +288,7 @@ export async function benchDelivery (): Promise<Row[]> {
       await lp.write(new Uint8Array(RECEIPT_FRAME_BYTES))
       await stream.close()
     }, { maxInboundStreams: 256 })
-    const sender = startSender({
-      host: host.node.multiaddrs()[0]!,
-      hostId,
-      batches: {
-        warm: { owners: [warmOwner.peerId], count: WARMUP },
-        echo: { owners: [oneOwner.peerId], count: COUNT, echo: ECHO_PROTOCOL },
-        one: { owners: [oneOwner.peerId], count: COUNT },
-        many: { owners: manyOwners, count: COUNT }
-      },
-      warmup: 'warm',
-      inFlight: IN_FLIGHT,
-      bits: BITS
-    })
+    const sender = senderFor(host, { echo: { owners: [oneOwner.peerId], count: COUNT, echo: ECHO_PROTOCOL } })
     try {
       await sender.ready
       streams = await measure(async () => await busy(async () => `${await sender.run('echo')} answers`))

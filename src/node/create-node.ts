@@ -99,7 +99,7 @@ export interface CreateNodeOptions {
   discovery?: DiscoveryOptions
   /**
    * Sync the last LevelDB write of each group of appends, so that a receipt's mail survives a
-   * power cut (PROTOCOL.md §12.4). Default true. False only for a benchmark's baseline: a receipt
+   * power cut (PROTOCOL.md §12.1). Default true. False only for a benchmark's baseline: a receipt
    * then survives kill -9 but not an OS crash.
    */
   durableWrites?: boolean

@@ -10,7 +10,7 @@
  * to the payload's CID and decode as an envelope, and its policy (rate per connection, clock skew,
  * quota per inbox), then stores the envelope, appends the entry (together with the deliveries into
  * the same inbox that arrive meanwhile: stores/log-writer.ts) and signs the receipt only once both
- * are on its disk (synced, §12.4). A full disk is refused as ERR_STORAGE_FULL. Senders need no OrbitDB of their own.
+ * are on its disk (synced, §12.1). A full disk is refused as ERR_STORAGE_FULL. Senders need no OrbitDB of their own.
  *
  * Watch for: the request is length-prefixed and capped (one envelope plus a little) before it is
  * decoded; every refusal is a typed code the sender can act on.

@@ -27,7 +27,7 @@
  *   go together into the next one (util/group-commit.ts), whichever inbox they come from.
  * - Durable: both batches are written with the node's `health.durable` options (`sync: true`), so
  *   a group's blocks and pins are on disk, not only in the OS's cache, when `write` resolves: one
- *   fdatasync per LevelDB per group, shared by every delivery of the group (PROTOCOL.md §12.4).
+ *   fdatasync per LevelDB per group, shared by every delivery of the group (PROTOCOL.md §12.1).
  * - Only with the LevelDB stores registered by createNode (`useLevelStores`); any other Helia gets
  *   the reference path: Helia's own put and pins.add, one block at a time. A test keeps both
  *   writing the same records.

@@ -12,7 +12,7 @@
  * An append resolves only after all three, so whoever answers a sender (a receipt) does so once
  * the envelope and the entry are on disk: the last write of the group into each LevelDB that holds
  * them (blocks, pins, `_index`, `_heads`) is a `sync` one (`durable`), which makes the earlier
- * writes of that LevelDB durable too, one fdatasync per LevelDB per group (PROTOCOL.md §12.4).
+ * writes of that LevelDB durable too, one fdatasync per LevelDB per group (PROTOCOL.md §12.1).
  * The mailbox index is not synced: it is rebuilt from the heads at open. As in OrbitDB, the heads are written after the entries and
  * the index: a crash at any point leaves a log that opens, without the entries whose heads were
  * not written; the mailbox index catches up from the heads at open.

@@ -1,5 +1,5 @@
 /**
- * A node's LevelDBs under one watch (docs/PROTOCOL.md §12.4): how the write a receipt depends on is
+ * A node's LevelDBs under one watch (docs/PROTOCOL.md §12.1): how the write a receipt depends on is
  * made durable, and what a full disk does to the node.
  *
  * - `durable`: the write options of the last write of a group into each LevelDB a receipt depends
