@@ -1,5 +1,5 @@
 /**
- * A full disk (PROTOCOL.md §12.4), on a real small filesystem (test/helpers/small-disk.ts: a tmpfs
+ * A full disk (PROTOCOL.md §12.1), on a real small filesystem (test/helpers/small-disk.ts: a tmpfs
  * filled to the last byte): a host refuses deliveries with ERR_STORAGE_FULL and says so ('full'),
  * then accepts again once space is freed, without a restart; an owner whose home is full gets
  * StorageFullError (exit 14), prunes nothing, and reads everything once space is back.

@@ -1,5 +1,5 @@
 /**
- * Durable receipts (PROTOCOL.md §12.4): when a sender holds a receipt, every LevelDB write that
+ * Durable receipts (PROTOCOL.md §12.1): when a sender holds a receipt, every LevelDB write that
  * holds its mail (the envelope and entry blocks, their pins, the entry index, the heads) is on
  * disk: it was a `sync` write, or a `sync` write into the same LevelDB began after it ended and
  * ended before the receipt (LevelDB's log is sequential, one fdatasync covers what precedes it).
