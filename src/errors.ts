@@ -181,7 +181,8 @@ export class GrantExpiredError extends IpmsError {
 
 /**
  * A host refused a mail, or answered without a valid receipt. `code` is the host's reason:
- * ERR_NOT_HOSTED, ERR_BAD_POW, ERR_BAD_ENVELOPE, ERR_MALFORMED, ERR_TOO_LARGE, ERR_BAD_RECEIPT.
+ * ERR_NOT_HOSTED, ERR_BAD_POW, ERR_BAD_ENVELOPE, ERR_MALFORMED, ERR_TOO_LARGE, ERR_BAD_RECEIPT,
+ * ERR_STORAGE_FULL (the host's disk is full).
  */
 export class DeliveryRefusedError extends IpmsError {
   constructor (code: string, message: string, options?: IpmsErrorOptions) { super(code, message, options) }

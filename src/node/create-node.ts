@@ -49,7 +49,7 @@ import { ensureHome } from '../identity/home.ts'
 import type { Identity } from '../identity/identity.ts'
 import { acquireHomeLock, type HomeLock } from './home-lock.ts'
 import { useLevelStores } from '../stores/block-writer.ts'
-import { createStorageHealth, type StorageHealth } from '../stores/storage-health.ts'
+import { asStorageFull, createStorageHealth, type StorageHealth } from '../stores/storage-health.ts'
 import { withCachedSigning } from './orbitdb-signer.ts'
 import { quietLogger } from './quiet-logger.ts'
 
@@ -141,8 +141,13 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
   register(options.accessControllers ?? [], registeredAccessControllers, 'access controller', useAccessController)
   register(options.databaseTypes ?? [], registeredDatabaseTypes, 'database type', useDatabaseType)
 
-  await ensureHome(home)
-  const lock = await acquireHomeLock(home)
+  let lock: HomeLock
+  try {
+    await ensureHome(home)
+    lock = await acquireHomeLock(home)
+  } catch (err) {
+    throw asStorageFull(err, home)
+  }
   // Undone in reverse order if start-up fails; at run time `stop()` does the same.
   const parts: Array<{ name: string, stop: () => Promise<void> }> = []
   let log: Logger | undefined
@@ -259,7 +264,8 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
     return Object.freeze(node)
   } catch (err) {
     await undo()
-    throw err
+    // A LevelDB that cannot open for want of space (its log is replayed into a new table).
+    throw asStorageFull(err, home)
   }
 }
 

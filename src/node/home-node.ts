@@ -7,6 +7,7 @@
 import { loadConfig, type HomeConfig } from '../home/config.ts'
 import type { Identity } from '../identity/identity.ts'
 import { openInbox, type Inbox } from '../stores/open-inbox.ts'
+import { asStorageFull } from '../stores/storage-health.ts'
 import { createNode, type IpmsNode } from './create-node.ts'
 import { createDeliveryService } from './deliver.ts'
 import { openHosting, type Hosting } from './hosting.ts'
@@ -76,6 +77,7 @@ export async function startHomeNode (options: HomeNodeOptions): Promise<HomeNode
     return { node, config, sync, inbox, hosting, unreachableBootstrap, stop }
   } catch (err) {
     await stop()
-    throw err
+    // The inbox's LevelDBs cannot open on a full disk: StorageFullError (exit 14), not a bug.
+    throw asStorageFull(err, options.home)
   }
 }

@@ -17,6 +17,8 @@ import { sealMail } from '../../src/mail/seal.ts'
 import { deliverTo, type Receipt } from '../../src/node/deliver.ts'
 import { readInbox } from '../../src/node/read-inbox.ts'
 import { withFreshSender } from '../../src/node/sender.ts'
+import { openInbox } from '../../src/stores/open-inbox.ts'
+import { startTestNode } from '../helpers/nodes.ts'
 import { putMail, replicaPool } from '../helpers/replicas.ts'
 import { withSmallDisk } from '../helpers/small-disk.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -105,5 +107,21 @@ test('an owner syncing into a full home gets StorageFullError (exit 14) and prun
     await waitFor([[me.node.storage.events, 'recovered']], () => !me.node.storage.full, AbortSignal.timeout(60_000))
     const result = await read()
     assert.deepEqual(result.received.map(r => r.entry).sort(), sent.map(s => s.hash).sort())
+  })
+})
+
+test('a node that cannot open its stores on a full home fails with StorageFullError (exit 14), not an unexpected error', async () => {
+  await withSmallDisk(DISK_MIB, async (disk) => {
+    const home = join(disk.path, 'owner')
+    const first = await replica({ home, identity: owner })
+    const inbox = await first.inbox(owner.peerId, BITS)
+    // Enough in LevelDB's logs that opening them again writes tables.
+    for (let i = 0; i < 8; i++) await putMail(inbox, alice, `kept mail ${i} `.repeat(20_000))
+    await first.cleanup()
+    await disk.fill()
+    await assert.rejects(startTestNode({ home, identity: owner }).then(async (n) => { await (await openInbox(n.node.orbitdb, owner.peerId, BITS)).close(); await n.cleanup() }), (err: unknown) => {
+      assert.ok(err instanceof StorageFullError, `StorageFullError, got ${String(err)}`)
+      return true
+    })
   })
 })
