@@ -13,13 +13,19 @@
  * the envelope and the entry are on disk: the last write of the group into each LevelDB that holds
  * them (blocks, pins, `_index`, `_heads`) is a `sync` one (`durable`), which makes the earlier
  * writes of that LevelDB durable too, one fdatasync per LevelDB per group (PROTOCOL.md §12.1).
- * The mailbox index is not synced: it is rebuilt from the heads at open. As in OrbitDB, the heads are written after the entries and
- * the index: a crash at any point leaves a log that opens, without the entries whose heads were
- * not written; the mailbox index catches up from the heads at open.
+ * The mailbox index is not synced: it is rebuilt from the heads at open. As in OrbitDB, the heads
+ * are written after the entries and the index: a crash at any point leaves a log that opens,
+ * without the entries whose heads were not written.
+ *
+ * Pipelined: once step 1 has returned, the heads are in the cache in front of `log/_heads` and
+ * the next group may start (it builds on them) while step 2 is being flushed; heads writes stay in
+ * order (each waits for the one before), and steps 2–3 of a group end before its appends resolve.
+ * So a group's two flushes in a row (step 1, then step 2) overlap with the next group's step 1.
  *
  * Watch for: OrbitDB's own `log.append` and `log.joinEntry` must not run concurrently with a
- * commit (each reads the heads, then writes them); the mailbox runs commits and joins one at a
- * time. Entries carry no back-references (`refs: []`, PROTOCOL.md §10).
+ * commit (each reads the heads, then writes them): the mailbox runs commits and joins one at a
+ * time, and a join first waits for `settled()` (the heads writes under way). Entries carry no
+ * back-references (`refs: []`, PROTOCOL.md §10).
  */
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
@@ -53,8 +59,15 @@ export interface LogWriterParams {
   entryCache: Storage<Uint8Array>
   /** OrbitDB's `log/_index`: entry hash → true. */
   index: BatchStorage
-  /** OrbitDB's `log/_heads`: key 'heads' → JSON [{ hash, next }]; `put` writes LevelDB with `options`, then the cache. */
-  headsStore: { get: (key: string) => Promise<Uint8Array | undefined>, put: (key: string, value: Uint8Array, options: WriteOptions) => Promise<void> }
+  /**
+   * OrbitDB's `log/_heads`: key 'heads' → JSON [{ hash, next }]. `get` reads through the cache,
+   * `cache` updates only the cache, `persist` writes LevelDB with `options`.
+   */
+  headsStore: {
+    get: (key: string) => Promise<Uint8Array | undefined>
+    cache: (key: string, value: Uint8Array) => Promise<void>
+    persist: (key: string, value: Uint8Array, options: WriteOptions) => Promise<void>
+  }
   /** Options of the last write into each LevelDB (`sync: true`: durable receipts). */
   durable: WriteOptions
   /** Runs a commit with no other log writer (join) at the same time. */
@@ -70,7 +83,12 @@ interface HeadRecord { hash: string, next: string[] }
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
-export function createLogWriter (params: LogWriterParams): GroupCommit<AppendItem, AppendedEntry> {
+export interface LogWriter extends GroupCommit<AppendItem, AppendedEntry> {
+  /** Resolves when every heads write under way, and what follows it (`onAppended`), has ended. */
+  settled: () => Promise<void>
+}
+
+export function createLogWriter (params: LogWriterParams): LogWriter {
   const { identity, logId, access } = params
 
   /** Create, sign and check the group's entries, chained one after the other. */
@@ -109,9 +127,9 @@ export function createLogWriter (params: LogWriterParams): GroupCommit<AppendIte
     return bytes === undefined ? [] : JSON.parse(decoder.decode(bytes)) as HeadRecord[]
   }
 
-  const commit = async (items: AppendItem[]): Promise<Array<AppendedEntry | Error>> => await params.exclusively(async () => {
+  const commit = async (items: AppendItem[]): Promise<Array<Promise<AppendedEntry> | Error>> => await params.exclusively(async () => {
     const { outcomes, entries, blocks, envelopes } = await build(items)
-    if (entries.length === 0) return outcomes
+    if (entries.length === 0) return outcomes as Error[]
     // Blocks and the entry index at once: until the heads name them, entries marked in the index
     // are unreachable, so either may land first (a crash between loses nothing receipted).
     await Promise.all([params.blocks.write(blocks), params.index.putMany(entries.map(e => [e.hash, true]), params.durable)])
@@ -120,10 +138,27 @@ export function createLogWriter (params: LogWriterParams): GroupCommit<AppendIte
     const last = entries[entries.length - 1]!
     const linked = new Set(first.next)
     const heads = [...(await readHeads()).filter(h => !linked.has(h.hash)), { hash: last.hash, next: last.next }]
-    await params.headsStore.put('heads', encoder.encode(JSON.stringify(heads)), params.durable)
-    await params.onAppended(entries, envelopes)
-    return outcomes
+    const bytes = encoder.encode(JSON.stringify(heads))
+    await params.headsStore.cache('heads', bytes)
+    // Steps 2–3 after the heads write before (in order, whatever its outcome), outside this commit.
+    const written = headsWrites.catch(() => {}).then(async () => { await params.headsStore.persist('heads', bytes, params.durable) })
+    const done = written.then(async () => { await params.onAppended(entries, envelopes) })
+    headsWrites = written
+    tail = done.catch(() => {})
+    return outcomes.map(o => o instanceof Error ? o : done.then(() => o))
   })
 
-  return groupCommit(commit, { maxGroup: params.maxGroup })
+  /** The last heads write started, and the end of the last group's steps 2–3. */
+  let headsWrites: Promise<void> = Promise.resolve()
+  let tail: Promise<void> = Promise.resolve()
+  // An outcome is the promise of its append (it resolves after steps 2–3); submit adopts it.
+  const group = groupCommit<AppendItem, Promise<AppendedEntry>>(commit, { maxGroup: params.maxGroup })
+  const settled = async (): Promise<void> => {
+    for (let last; last !== tail;) { last = tail; await last }
+  }
+  return {
+    submit: async (item) => await group.submit(item),
+    idle: async () => { await group.idle(); await settled() },
+    settled
+  }
 }

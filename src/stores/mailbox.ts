@@ -186,10 +186,10 @@ export function Mailbox () {
       blocks,
       entryCache,
       index: entryIndex,
-      // LevelDB first (durable), then the cache: a failed write leaves the cache as it was.
       headsStore: {
         get: headsStore.get,
-        put: async (key, value, options) => { await headsLevel.putMany([[key, value]], options); await headsCache.put(key, value) }
+        cache: async (key, value) => { await headsCache.put(key, value) },
+        persist: async (key, value, options) => { await headsLevel.putMany([[key, value]], options) }
       },
       durable: health.durable,
       exclusively,
@@ -268,7 +268,8 @@ export function Mailbox () {
       const refused: Array<{ hash: string, reason: string }> = []
       for (const entry of entries) {
         try {
-          if (await exclusively(async () => await (log as OrbitLog & { joinEntry: (e: LogEntry) => Promise<boolean> }).joinEntry(entry))) {
+          // After the appends' heads writes under way: the join writes the heads too, in order after them.
+          if (await exclusively(async () => { await writer.settled(); return await (log as OrbitLog & { joinEntry: (e: LogEntry) => Promise<boolean> }).joinEntry(entry) })) {
             joined.push(entry.hash)
             await catchUp(log, [entry])
             events?.emit('update', entry)
