@@ -118,7 +118,7 @@ test('every receipt, one at a time: the envelope, entry, pins, entry index and h
   })
 })
 
-test('concurrent deliveries share their syncs (group commit): fewer synced batches than receipts, each receipt durable', async () => {
+test('concurrent deliveries share their syncs (group commit): fewer synced batches than receipts, each receipt durable, heads written in order', async () => {
   const count = 32
   const requests = await Promise.all(Array.from({ length: count }, async (_, i) => await stamped(100 + i)))
   const from = seq
@@ -135,4 +135,7 @@ test('concurrent deliveries share their syncs (group commit): fewer synced batch
   })
   const synced = writes.filter(w => w.start > from && w.sync && w.location.endsWith('/blocks')).length
   assert.ok(synced >= 1 && synced < count, `${synced} synced block batches for ${count} receipts`)
+  // Groups overlap (the heads flush of one with the blocks of the next), their heads writes never.
+  const heads = writes.filter(w => w.start > from && w.location.endsWith('/log/_heads'))
+  for (let i = 1; i < heads.length; i++) assert.ok(heads[i]!.start > heads[i - 1]!.end, 'each heads write starts after the one before ended')
 })
