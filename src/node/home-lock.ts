@@ -28,6 +28,7 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { AbortError, HomeInUseError } from '../errors.ts'
+import { isProcessAlive } from '../util/process.ts'
 
 /** Name of the lock file inside the home. */
 export const HOME_LOCK_FILE_NAME = 'lock'
@@ -133,17 +134,7 @@ function isHeld (content: LockContent): boolean {
   // `host` is not compared: a container recreated on the same volume gets a new host name, and
   // its old lock must still read as stale. (Homes on disks shared between machines are not supported.)
   if (content.pid === process.pid) return ownTokens.has(content.token)
-  return isAlive(content.pid)
-}
-
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    // EPERM: the process exists but belongs to another user.
-    return codeOf(err) === 'EPERM'
-  }
+  return isProcessAlive(content.pid)
 }
 
 /** The lock's parsed content (undefined content if unparseable) and inode; undefined if absent. */
