@@ -8,19 +8,14 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ipms, startDaemon } from '../../examples/ipms-cli.ts'
+import { initHome, ipms, startDaemon } from '../../examples/ipms-cli.ts'
 import { openMailStore } from '../../src/mail/mail-store.ts'
 
 let root: string
 before(async () => { root = await mkdtemp(join(tmpdir(), 'ipms-cli-terminal-')) })
 after(async () => { await rm(root, { recursive: true, force: true }) })
 
-const init = async (name: string, ...args: string[]): Promise<{ home: string, peerId: string }> => {
-  const home = join(root, name)
-  const run = await ipms(home, ['init', '--json', ...args])
-  assert.equal(run.code, 0, run.stderr)
-  return { home, peerId: run.json.peerId }
-}
+const init = async (name: string, ...args: string[]): Promise<{ home: string, peerId: string }> => await initHome(join(root, name), args)
 
 /** The issue's body: it draws a forged "signature verified" line above the real one. */
 const forgedBody = (peer: string): string => `Hi\n\x1b[5A\rFrom:    ${peer} — signature verified\x1b[K\n\n\n\n`
