@@ -47,7 +47,7 @@ import { dialDiscoveredPeers, discoveryModules, discoveryServices, type Discover
 import { AbortError, HomeInUseError, InvalidArgumentError } from '../errors.ts'
 import { ensureHome } from '../identity/home.ts'
 import type { Identity } from '../identity/identity.ts'
-import { acquireHomeLock, type HomeLock } from './home-lock.ts'
+import { acquireHomeLock, type HomeLock, type HomeLockWait } from './home-lock.ts'
 import { useLevelStores } from '../stores/block-writer.ts'
 import { withCachedSigning } from './orbitdb-signer.ts'
 import { quietLogger } from './quiet-logger.ts'
@@ -96,6 +96,8 @@ export interface CreateNodeOptions {
   inboundConnectionsPerSecond?: number
   /** The private IPMS DHT (a server, by default on) and mDNS (off by default): see discovery/dht.ts. */
   discovery?: DiscoveryOptions
+  /** Wait (bounded) for another process holding the home to let go. Default: fail at once. */
+  lockWait?: HomeLockWait
 }
 
 /** A running node. Plain object; `stop()` releases everything, including the home. */
@@ -133,7 +135,7 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
   register(options.databaseTypes ?? [], registeredDatabaseTypes, 'database type', useDatabaseType)
 
   await ensureHome(home)
-  const lock = await acquireHomeLock(home)
+  const lock = await acquireHomeLock(home, options.lockWait)
   // Undone in reverse order if start-up fails; at run time `stop()` does the same.
   const parts: Array<{ name: string, stop: () => Promise<void> }> = []
   let log: Logger | undefined

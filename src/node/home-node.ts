@@ -8,6 +8,7 @@ import { loadConfig, type HomeConfig } from '../home/config.ts'
 import type { Identity } from '../identity/identity.ts'
 import { openInbox, type Inbox } from '../stores/open-inbox.ts'
 import { createNode, type IpmsNode } from './create-node.ts'
+import type { HomeLockWait } from './home-lock.ts'
 import { createDeliveryService } from './deliver.ts'
 import { openHosting, type Hosting } from './hosting.ts'
 import { createInboxSync, type InboxSync } from './sync.ts'
@@ -22,6 +23,8 @@ export interface HomeNodeOptions {
   /** mDNS query interval, ms, when the config turns mDNS on (default 10 000). */
   mdnsIntervalMs?: number
   signal?: AbortSignal
+  /** Wait (bounded) for another process holding the home (create-node.ts). Default: fail at once. */
+  lockWait?: HomeLockWait
 }
 
 export interface HomeNode {
@@ -40,7 +43,7 @@ export interface HomeNode {
 export async function startHomeNode (options: HomeNodeOptions): Promise<HomeNode> {
   const { home, identity, signal } = options
   const config = options.config ?? await loadConfig(home)
-  const node = await createNode({ home, identity, listen: options.listen ?? config.listen, signal, discovery: { dht: config.dht, dhtProtocol: config.dhtProtocol, mdns: config.mdns, mdnsIntervalMs: options.mdnsIntervalMs } })
+  const node = await createNode({ home, identity, listen: options.listen ?? config.listen, signal, lockWait: options.lockWait, discovery: { dht: config.dht, dhtProtocol: config.dhtProtocol, mdns: config.mdns, mdnsIntervalMs: options.mdnsIntervalMs } })
   const stops: Array<() => Promise<void>> = [async () => { await node.stop() }]
   const stop = async (): Promise<void> => {
     for (const part of stops.splice(0).reverse()) await part().catch(() => {})

@@ -7,13 +7,21 @@
  */
 import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
+import { tempName } from './temp-files.ts'
 
 /** Write `bytes` to `directory/name` (created 0700) through a temp file: write, fsync, rename. */
 export async function writeFileSynced (directory: string, name: string, bytes: Uint8Array): Promise<void> {
+  await rename(await writeTempSynced(directory, name, bytes), join(directory, name))
+}
+
+/**
+ * Write `bytes` to a new temp file for `name` in `directory` (created 0700), fsync'd; resolves
+ * with its path, for the caller to rename (temp-files.ts names it and cleans up after kills).
+ */
+export async function writeTempSynced (directory: string, name: string, bytes: Uint8Array): Promise<string> {
   await mkdir(directory, { recursive: true, mode: 0o700 })
-  const temp = join(directory, `.${name}.${randomBytes(6).toString('hex')}.tmp`)
+  const temp = join(directory, tempName(name))
   const file = await open(temp, 'wx', 0o600)
   try {
     await file.writeFile(bytes)
@@ -21,7 +29,7 @@ export async function writeFileSynced (directory: string, name: string, bytes: U
   } finally {
     await file.close()
   }
-  await rename(temp, join(directory, name))
+  return temp
 }
 
 /** fsync a directory, so that the renames into it survive a crash. */
