@@ -1,5 +1,5 @@
 /**
- * Owner-signed records (grants, address cards): the one path from a copy-pasted string to a checked
+ * Owner-signed records (grants, address cards, contacts' passes): the one path from a copy-pasted string to a checked
  * record, and back (docs/PROTOCOL.md §11).
  *
  *   text   = prefix ‖ base58btc multibase (z…) of the dag-cbor record
@@ -91,3 +91,27 @@ export const hasOnly = (fields: Record<string, unknown>, allowed: string[]): str
   const extra = Object.keys(fields).find(k => !allowed.includes(k))
   return extra === undefined ? undefined : `unknown field "${extra}"`
 }
+
+/** The lifetime of a record that has one (grants, passes): signed at `now`, lasting `ttlMs`. */
+export interface LifetimeOptions {
+  /** Lifetime in ms from now; default: no expiry. */
+  ttlMs?: number
+  /** Signing time (default now). */
+  now?: number
+}
+
+/** The `issued` and optional `expires` fields of a record signed with these options. */
+export function lifetimeFields (options: LifetimeOptions): { issued: number, expires?: number } {
+  const issued = options.now ?? Date.now()
+  return options.ttlMs === undefined ? { issued } : { issued, expires: issued + options.ttlMs }
+}
+
+/** What is wrong with a record's `issued` / `expires?`, or undefined. */
+export function lifetimeProblem (fields: Record<string, unknown>): string | undefined {
+  if (!isTime(fields.issued)) return 'issued must be a time in ms'
+  if ('expires' in fields && (!isTime(fields.expires) || fields.expires <= fields.issued)) return 'expires must be a time after issued'
+  return undefined
+}
+
+/** True when a record with an expiry is past it at `now`. */
+export const expiredAt = (record: { expires?: number }, now: number): boolean => record.expires !== undefined && record.expires <= now
