@@ -35,6 +35,13 @@ export async function ipms (home: string, args: string[], options: { input?: str
   return run
 }
 
+/** `ipms init` in a new home `home` (extra `args` such as `--bits 8`); throws when it fails. */
+export async function initHome (home: string, ...args: string[]): Promise<{ home: string, peerId: string }> {
+  const run = await ipms(home, ['init', '--json', ...args])
+  if (run.code !== 0) throw new Error(`ipms init in ${home} exited with ${run.code}: ${run.stderr}`)
+  return { home, peerId: run.json.peerId }
+}
+
 export interface Daemon {
   child: ChildProcess
   /** Events seen so far (JSON lines). */

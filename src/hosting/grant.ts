@@ -10,27 +10,16 @@ import { encodeCbor } from '../crypto/codec.ts'
 import { GrantExpiredError, InvalidRecordError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
-import { decodeRecord, encodeRecord, expiredAt, hasOnly, isPeerIdText, lifetimeFields, lifetimeProblem, signRecord, type LifetimeOptions, type SignedRecord } from './signed-record.ts'
+import { datedRecordProblem, decodeRecord, encodeRecord, expiredAt, isPeerIdText, lifetimeFields, signRecord, type DatedRecord, type LifetimeOptions } from './signed-record.ts'
 
-export interface Grant extends SignedRecord {
+/** A host grant; without `expires`, it holds until the owner drops the host from a newer card. */
+export interface Grant extends DatedRecord {
   /** The host's peer-id. */
   host: string
-  /** When the owner signed it, ms since the epoch. */
-  issued: number
-  /** Until when it holds, ms since the epoch; absent: until revoked by a newer card. */
-  expires?: number
-  sig: Uint8Array
 }
 
-const FIELDS = ['v', 'owner', 'host', 'issued', 'expires', 'sig']
-
-function grantProblem (fields: Record<string, unknown>): string | undefined {
-  const extra = hasOnly(fields, FIELDS)
-  if (extra !== undefined) return extra
-  if (!isPeerIdText(fields.owner)) return 'owner must be a peer-id'
-  if (!isPeerIdText(fields.host)) return 'host must be a peer-id'
-  return lifetimeProblem(fields)
-}
+const grantProblem = (fields: Record<string, unknown>): string | undefined =>
+  datedRecordProblem(fields, ['host'], f => isPeerIdText(f.host) ? undefined : 'host must be a peer-id')
 
 export type GrantOptions = LifetimeOptions
 

@@ -17,27 +17,16 @@ import { randomBytes } from '../crypto/random.ts'
 import { InvalidRecordError, PassExpiredError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
-import { decodeRecord, encodeRecord, expiredAt, hasOnly, isPeerIdText, lifetimeFields, lifetimeProblem, signRecord, type LifetimeOptions, type SignedRecord } from './signed-record.ts'
+import { datedRecordProblem, decodeRecord, encodeRecord, expiredAt, lifetimeFields, signRecord, type DatedRecord, type LifetimeOptions } from './signed-record.ts'
 
-export interface Pass extends SignedRecord {
+/** A contact's pass; without `expires` it holds for ever (the CLI always sets one). */
+export interface Pass extends DatedRecord {
   /** Random, 16 bytes: what a host counts the pass's deliveries under. */
   id: Uint8Array
-  /** When the owner signed it, ms since the epoch. */
-  issued: number
-  /** Until when it holds, ms since the epoch; absent: for ever (the CLI always sets one). */
-  expires?: number
-  sig: Uint8Array
 }
 
-const FIELDS = ['v', 'owner', 'id', 'issued', 'expires', 'sig']
-
-function passProblem (fields: Record<string, unknown>): string | undefined {
-  const extra = hasOnly(fields, FIELDS)
-  if (extra !== undefined) return extra
-  if (!isPeerIdText(fields.owner)) return 'owner must be a peer-id'
-  if (!(fields.id instanceof Uint8Array) || fields.id.byteLength !== PASS_ID_BYTES) return `id must be ${PASS_ID_BYTES} bytes`
-  return lifetimeProblem(fields)
-}
+const passProblem = (fields: Record<string, unknown>): string | undefined =>
+  datedRecordProblem(fields, ['id'], f => f.id instanceof Uint8Array && f.id.byteLength === PASS_ID_BYTES ? undefined : `id must be ${PASS_ID_BYTES} bytes`)
 
 /** The owner signs a new pass (a fresh random id) to give one contact. */
 export function createPass (owner: Identity, options: LifetimeOptions = {}): Pass {

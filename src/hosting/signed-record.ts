@@ -106,8 +106,25 @@ export function lifetimeFields (options: LifetimeOptions): { issued: number, exp
   return options.ttlMs === undefined ? { issued } : { issued, expires: issued + options.ttlMs }
 }
 
-/** What is wrong with a record's `issued` / `expires?`, or undefined. */
-export function lifetimeProblem (fields: Record<string, unknown>): string | undefined {
+/** A record with a lifetime: `issued`, and `expires` unless it holds for ever. */
+export interface DatedRecord extends SignedRecord {
+  /** When the owner signed it, ms since the epoch. */
+  issued: number
+  /** Until when it holds, ms since the epoch; absent: no expiry. */
+  expires?: number
+  sig: Uint8Array
+}
+
+/**
+ * The shape check of a dated record whose own fields are `own`: no other fields, an owner, then
+ * `ownProblem` (what is wrong with its own fields, or undefined), then `issued` and `expires?`.
+ */
+export function datedRecordProblem (fields: Record<string, unknown>, own: string[], ownProblem: (fields: Record<string, unknown>) => string | undefined): string | undefined {
+  const extra = hasOnly(fields, ['v', 'owner', 'issued', 'expires', 'sig', ...own])
+  if (extra !== undefined) return extra
+  if (!isPeerIdText(fields.owner)) return 'owner must be a peer-id'
+  const problem = ownProblem(fields)
+  if (problem !== undefined) return problem
   if (!isTime(fields.issued)) return 'issued must be a time in ms'
   if ('expires' in fields && (!isTime(fields.expires) || fields.expires <= fields.issued)) return 'expires must be a time after issued'
   return undefined

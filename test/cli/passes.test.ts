@@ -9,19 +9,14 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ipms, startDaemon } from '../../examples/ipms-cli.ts'
+import { initHome, ipms, startDaemon } from '../../examples/ipms-cli.ts'
 import { EXIT } from '../../src/cli/exit-codes.ts'
 
 let root: string
 before(async () => { root = await mkdtemp(join(tmpdir(), 'ipms-cli-passes-')) })
 after(async () => { await rm(root, { recursive: true, force: true }) })
 
-const init = async (name: string, ...args: string[]): Promise<{ home: string, peerId: string }> => {
-  const home = join(root, name)
-  const run = await ipms(home, ['init', '--json', ...args])
-  assert.equal(run.code, 0, run.stderr)
-  return { home, peerId: run.json.peerId }
-}
+const init = async (name: string, ...args: string[]): Promise<{ home: string, peerId: string }> => await initHome(join(root, name), ...args)
 
 test('a contact with a pass gets past a quota that a stranger filled; the stranger is refused', async () => {
   const [host, alice, bob, mallory] = [await init('host'), await init('alice'), await init('bob', '--bits', '8'), await init('mallory')]
