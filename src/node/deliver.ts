@@ -8,9 +8,9 @@
  *
  * The host checks exactly what the inbox's rules check (§9.3), plus that the envelope bytes hash
  * to the payload's CID and decode as an envelope, and its policy (rate per connection, clock skew,
- * quota per inbox, or per contact's pass: pass-quota.ts), then stores the envelope, appends the entry (together with the deliveries into
- * the same inbox that arrive meanwhile: stores/log-writer.ts) and signs the receipt only once both
- * are on its disk. Senders need no OrbitDB of their own.
+ * quota per inbox, or a contact's pass's share: pass-quota.ts), then stores the envelope, appends
+ * the entry (together with the deliveries into the same inbox that arrive meanwhile:
+ * stores/log-writer.ts) and signs the receipt only once both are on its disk. Senders need no OrbitDB of their own.
  *
  * Watch for: the request is length-prefixed and capped (one envelope plus a little) before it is
  * decoded; every refusal is a typed code the sender can act on.
