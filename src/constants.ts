@@ -17,6 +17,7 @@ export const TAG_PRUNE = 'ipms/prune/v1'
 export const TAG_GRANT = 'ipms/grant/v1'
 export const TAG_CARD = 'ipms/card/v1'
 export const TAG_RECEIPT = 'ipms/receipt/v1'
+export const TAG_PASS = 'ipms/pass/v1'
 
 /** Format version carried as `v` by every structure of this protocol generation (wire). */
 export const FORMAT_VERSION = 1
@@ -91,6 +92,14 @@ export const MAX_CARD_HOSTS = 16
 export const MAX_CARD_ADDRS = 8
 /** Largest encoded grant or card, bytes (before the text encoding). */
 export const MAX_SIGNED_RECORD_BYTES = 8 * 1024
+
+// ── contacts' passes (wire, docs/PROTOCOL.md §11.3) ──────────────────────────────────────────
+/** Text prefix of an encoded pass. */
+export const PASS_PREFIX = 'ipmspass'
+/** Bytes of a pass's random id. */
+export const PASS_ID_BYTES = 16
+/** Lifetime of a pass the CLI issues when none is asked: a year (passes cannot be revoked, expiry bounds them). */
+export const DEFAULT_PASS_TTL_MS = 365 * 24 * 60 * 60_000
 
 /** How long a card the CLI signs is served as a DHT record: 30 days (re-signed past half of it). */
 export const DEFAULT_CARD_TTL_MS = 30 * 24 * 60 * 60_000

@@ -169,6 +169,11 @@ export class GrantExpiredError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_GRANT_EXPIRED', message, options) }
 }
 
+/** A contact's pass past its expiry (docs/PROTOCOL.md §11.3); a host refuses it with the same code. */
+export class PassExpiredError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_PASS_EXPIRED', message, options) }
+}
+
 // ── delivery ──────────────────────────────────────────────────────────────────────────────────
 
 /**

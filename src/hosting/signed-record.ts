@@ -1,5 +1,5 @@
 /**
- * Owner-signed records (grants, address cards): the one path from a copy-pasted string to a checked
+ * Owner-signed records (grants, address cards, contacts' passes): the one path from a copy-pasted string to a checked
  * record, and back (docs/PROTOCOL.md §11).
  *
  *   text   = prefix ‖ base58btc multibase (z…) of the dag-cbor record
@@ -91,3 +91,44 @@ export const hasOnly = (fields: Record<string, unknown>, allowed: string[]): str
   const extra = Object.keys(fields).find(k => !allowed.includes(k))
   return extra === undefined ? undefined : `unknown field "${extra}"`
 }
+
+/** The lifetime of a record that has one (grants, passes): signed at `now`, lasting `ttlMs`. */
+export interface LifetimeOptions {
+  /** Lifetime in ms from now; default: no expiry. */
+  ttlMs?: number
+  /** Signing time (default now). */
+  now?: number
+}
+
+/** The `issued` and optional `expires` fields of a record signed with these options. */
+export function lifetimeFields (options: LifetimeOptions): { issued: number, expires?: number } {
+  const issued = options.now ?? Date.now()
+  return options.ttlMs === undefined ? { issued } : { issued, expires: issued + options.ttlMs }
+}
+
+/** A record with a lifetime: `issued`, and `expires` unless it holds for ever. */
+export interface DatedRecord extends SignedRecord {
+  /** When the owner signed it, ms since the epoch. */
+  issued: number
+  /** Until when it holds, ms since the epoch; absent: no expiry. */
+  expires?: number
+  sig: Uint8Array
+}
+
+/**
+ * The shape check of a dated record whose own fields are `own`: no other fields, an owner, then
+ * `ownProblem` (what is wrong with its own fields, or undefined), then `issued` and `expires?`.
+ */
+export function datedRecordProblem (fields: Record<string, unknown>, own: string[], ownProblem: (fields: Record<string, unknown>) => string | undefined): string | undefined {
+  const extra = hasOnly(fields, ['v', 'owner', 'issued', 'expires', 'sig', ...own])
+  if (extra !== undefined) return extra
+  if (!isPeerIdText(fields.owner)) return 'owner must be a peer-id'
+  const problem = ownProblem(fields)
+  if (problem !== undefined) return problem
+  if (!isTime(fields.issued)) return 'issued must be a time in ms'
+  if ('expires' in fields && (!isTime(fields.expires) || fields.expires <= fields.issued)) return 'expires must be a time after issued'
+  return undefined
+}
+
+/** True when a record with an expiry is past it at `now`. */
+export const expiredAt = (record: { expires?: number }, now: number): boolean => record.expires !== undefined && record.expires <= now

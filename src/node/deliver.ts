@@ -2,15 +2,15 @@
  * `/ipms/deliver/1.0.0`: a sender hands one sealed, stamped mail to a node that keeps the
  * recipient's inbox, and gets a signed receipt back (docs/PROTOCOL.md §12).
  *
- *   sender → host   { v: 1, t: "deliver", inbox, mail: MAIL payload, envelope: bytes }
+ *   sender → host   { v: 1, t: "deliver", inbox, mail: MAIL payload, envelope: bytes, pass?: bytes }
  *   host → sender   { v: 1, t: "receipt", receipt: { v, inbox, entry, env, host, time, sig } }
  *                or { v: 1, t: "refused", code, reason }
  *
  * The host checks exactly what the inbox's rules check (§9.3), plus that the envelope bytes hash
  * to the payload's CID and decode as an envelope, and its policy (rate per connection, clock skew,
- * quota per inbox), then stores the envelope, appends the entry (together with the deliveries into
- * the same inbox that arrive meanwhile: stores/log-writer.ts) and signs the receipt only once both
- * are on its disk. Senders need no OrbitDB of their own.
+ * quota per inbox, or a contact's pass's share: pass-quota.ts), then stores the envelope, appends
+ * the entry (together with the deliveries into the same inbox that arrive meanwhile:
+ * stores/log-writer.ts) and signs the receipt only once both are on its disk. Senders need no OrbitDB of their own.
  *
  * Watch for: the request is length-prefixed and capped (one envelope plus a little) before it is
  * decoded; every refusal is a typed code the sender can act on.
@@ -31,6 +31,7 @@ import type { Inbox } from '../stores/open-inbox.ts'
 import { envelopeBlock, type EnvelopeBlock } from '../stores/envelope-block.ts'
 import { frames, type Frames } from './frames.ts'
 import { createRateLimiter, DEFAULT_HOST_POLICY, type HostPolicy } from './host-policy.ts'
+import { openPassQuota, requestPass, type Admission, type PassQuota } from './pass-quota.ts'
 
 export const DELIVER_PROTOCOL = '/ipms/deliver/1.0.0'
 /** Largest deliver request: one maximum envelope and its framing. */
@@ -93,6 +94,8 @@ export interface DeliveryServiceOptions {
   policy?: Partial<HostPolicy>
   /** The host's clock, ms (tests move it). Default Date.now. */
   now?: () => number
+  /** Where the accounting of contacts' passes is kept (a LevelDB directory); default: in memory, lost on restart. */
+  passLedgerPath?: string
 }
 
 /** The host side: accept deliveries into the inboxes `inboxFor` gives. */
@@ -103,15 +106,14 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
   const now = options.now ?? Date.now
   const rate = createRateLimiter(policy, now)
   const onClose = (event: CustomEvent<Connection>): void => { rate.forget(event.detail.id) }
-  /** Per inbox: bytes of the deliveries checked and being written (see the quota check). */
-  const writing = new Map<string, number>()
+  let quota: PassQuota | undefined
 
   const refuse = async (lp: Frames, code: string, reason: string, signal: AbortSignal): Promise<void> => {
     await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code, reason }), { signal })
   }
 
   /** Check a request; returns the inbox, payload and envelope, or a [code, reason] refusal. */
-  const check = async (request: unknown): Promise<{ inbox: Inbox, mail: MailPayload, envelope: EnvelopeBlock } | [string, string]> => {
+  const check = async (request: unknown): Promise<{ inbox: Inbox, mail: MailPayload, envelope: EnvelopeBlock, admission: Admission } | [string, string]> => {
     const r = request as Record<string, unknown> | null
     if (typeof r !== 'object' || r === null || r.v !== FORMAT_VERSION || r.t !== 'deliver' || typeof r.inbox !== 'string') return ['ERR_MALFORMED', 'not a v1 deliver request']
     const inbox = inboxFor(r.inbox)
@@ -130,19 +132,15 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     } catch (err) {
       return ['ERR_BAD_ENVELOPE', `the envelope is not a v1 envelope: ${(err as Error).message}`]
     }
-    // Bytes of deliveries still being written count too, or concurrent ones would all pass. From
-    // here to the reservation there is no await: checking and reserving are one step.
-    const held = await inbox.pendingBytes() + (writing.get(inbox.address) ?? 0)
-    if (held + mail.size > policy.quotaBytes) return ['ERR_OVER_QUOTA', `the inbox holds ${held} bytes here, its quota is ${policy.quotaBytes}: its owner must read their mail first`]
-    writing.set(inbox.address, (writing.get(inbox.address) ?? 0) + mail.size)
-    return { inbox, mail, envelope }
-  }
-
-  /** Release the reservation of a delivery once written (or failed): its bytes are pending now, or gone. */
-  const written = (inbox: Inbox, size: number): void => {
-    const left = (writing.get(inbox.address) ?? 0) - size
-    if (left > 0) writing.set(inbox.address, left)
-    else writing.delete(inbox.address)
+    const pass = requestPass(r.pass, inbox.owner, now())
+    if (Array.isArray(pass)) return pass
+    if (quota === undefined) return ['ERR_NOT_HOSTED', 'this node is not serving deliveries']
+    await quota.ready(inbox)
+    // Deliveries still being written count too (the quota keeps them), or concurrent ones would
+    // all pass. From here to the reservation there is no await: deciding and reserving are one step.
+    const admission = quota.admit(inbox, { env: mail.env, size: mail.size, held: await inbox.pendingBytes(), pass })
+    if (Array.isArray(admission)) return admission
+    return { inbox, mail, envelope, admission }
   }
 
   const handle = async (stream: Stream, connection: Connection): Promise<void> => {
@@ -171,13 +169,8 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
         await stream.close({ signal })
         return
       }
-      const { inbox, mail, envelope } = checked
-      let entry: string
-      try {
-        entry = await inbox.addMail(mail, envelope)
-      } finally {
-        written(inbox, mail.size)
-      }
+      const { inbox, mail, envelope, admission } = checked
+      const entry = await admission.write(async () => await inbox.addMail(mail, envelope))
       // The envelope and the entry are written to LevelDB now (addMail resolved): they survive
       // the process being killed from here on, so the receipt can be signed.
       const unsigned = { v: FORMAT_VERSION, inbox: inbox.address, entry, env: mail.env, host: identity.peerId, time: Date.now() } as const
@@ -193,13 +186,18 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
 
   return {
     start: async (): Promise<void> => {
+      quota ??= await openPassQuota(policy, options.passLedgerPath)
       libp2p.addEventListener('connection:close', onClose)
       await libp2p.handle(DELIVER_PROTOCOL, handle, { maxInboundStreams: 256 })
     },
     stop: async (): Promise<void> => {
       libp2p.removeEventListener('connection:close', onClose)
       await libp2p.unhandle(DELIVER_PROTOCOL)
+      await quota?.close()
+      quota = undefined
     },
+    /** Bytes held here under one pass (hex id) of an inbox. */
+    passUsed: (inbox: string, pass: string): number => quota?.used(inbox, pass) ?? 0,
     /** Connections with a rate window (bounded by the open connections). */
     trackedConnections: (): number => rate.size()
   }
@@ -209,7 +207,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
  * The sender side: deliver one stamped mail to `host` (a peer-id already dialled on `libp2p`) and
  * return its verified receipt. DeliveryRefusedError carries the host's refusal code.
  */
-export async function deliverTo (libp2p: Libp2p, host: string, request: { inbox: string, mail: MailPayload, envelope: Uint8Array }, options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<Receipt> {
+export async function deliverTo (libp2p: Libp2p, host: string, request: { inbox: string, mail: MailPayload, envelope: Uint8Array, pass?: Uint8Array }, options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<Receipt> {
   const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? DEFAULT_DELIVER_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
   let stream: Stream
   try {
@@ -219,7 +217,8 @@ export async function deliverTo (libp2p: Libp2p, host: string, request: { inbox:
   }
   const lp = frames(stream, MAX_DELIVER_FRAME_BYTES)
   try {
-    await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'deliver', inbox: request.inbox, mail: request.mail, envelope: request.envelope }), { signal })
+    const deliver = { v: FORMAT_VERSION, t: 'deliver', inbox: request.inbox, mail: request.mail, envelope: request.envelope, ...(request.pass === undefined ? {} : { pass: request.pass }) }
+    await lp.write(dagCbor.encode(deliver), { signal })
     const answer = dagCbor.decode((await lp.read({ signal })).subarray()) as { v?: number, t?: string, code?: unknown, reason?: unknown, receipt?: unknown }
     await stream.close({ signal })
     if (answer?.t === 'refused') {

@@ -4,6 +4,7 @@
  * /ipms/sync and /ipms/deliver (senders can deliver to an online owner directly), the inboxes
  * hosted for friends under their grants, and the host policy from the home's config.
  */
+import { join } from 'node:path'
 import { loadConfig, type HomeConfig } from '../home/config.ts'
 import type { Identity } from '../identity/identity.ts'
 import { openInbox, type Inbox } from '../stores/open-inbox.ts'
@@ -12,6 +13,9 @@ import type { HomeLockWait } from './home-lock.ts'
 import { createDeliveryService } from './deliver.ts'
 import { openHosting, type Hosting } from './hosting.ts'
 import { createInboxSync, type InboxSync } from './sync.ts'
+
+/** The home's directory of the contacts' passes accounting (a LevelDB, docs/PROTOCOL.md §13). */
+export const PASS_LEDGER_DIR = 'passes'
 
 export interface HomeNodeOptions {
   home: string
@@ -63,7 +67,8 @@ export async function startHomeNode (options: HomeNodeOptions): Promise<HomeNode
       libp2p: node.libp2p,
       identity,
       inboxFor: address => address === inbox.address ? inbox : served.inboxFor(address),
-      policy: config.hostPolicy
+      policy: config.hostPolicy,
+      passLedgerPath: join(home, PASS_LEDGER_DIR)
     })
     await delivery.start()
     stops.push(async () => { await delivery.stop() })

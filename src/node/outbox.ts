@@ -5,7 +5,7 @@
  * once enough hosts have signed receipts.
  *
  *   <home>/outbox/<envelope CID>.cbor   dag-cbor { v: 1, card, inbox, envelope, payload, replicas,
- *                                                  receipts, attempts, nextAttempt, lastError?, created }
+ *                                                  receipts, attempts, nextAttempt, lastError?, created, pass? }
  */
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -46,6 +46,8 @@ export interface OutboxEntry {
   nextAttempt: number
   lastError?: string
   created: number
+  /** The pass shown to hosts (dag-cbor bytes, docs/PROTOCOL.md §11.3), when the owner gave the sender one. */
+  pass?: Uint8Array
 }
 
 export interface Outbox {
@@ -119,7 +121,8 @@ export function openOutbox (home: string, options: { now?: () => number } = {}):
         receipts: [],
         attempts: 0,
         nextAttempt: 0,
-        created: clock()
+        created: clock(),
+        pass: prepared.destination.pass
       }
       await save(entry) // before any delivery: a crash from here on loses nothing
       const { done: delivered, failures } = await attempt(entry, options)
@@ -134,8 +137,9 @@ export function openOutbox (home: string, options: { now?: () => number } = {}):
 
 /** Where an outbox entry goes: its card's hosts, or the hosts kept with it. */
 export function destinationOfEntry (entry: OutboxEntry): Destination {
-  if (entry.card !== undefined) return cardDestination(entry.card)
-  return { owner: entry.to!, bits: entry.bits!, hosts: entry.hosts ?? [] }
+  const pass = entry.pass === undefined ? {} : { pass: entry.pass }
+  if (entry.card !== undefined) return { ...cardDestination(entry.card), ...pass }
+  return { owner: entry.to!, bits: entry.bits!, hosts: entry.hosts ?? [], ...pass }
 }
 
 function stripUndefined<T extends object> (value: T): T {

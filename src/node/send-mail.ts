@@ -26,6 +26,8 @@ export interface Destination {
   hosts: CardHost[]
   /** The owner's card, when the hosts come from one. */
   card?: AddressCard
+  /** A pass the owner gave the sender (its dag-cbor, `passBytes`), shown to hosts with each delivery (§11.3). */
+  pass?: Uint8Array
 }
 
 const isDestination = (value: string | AddressCard | Destination): value is Destination =>
@@ -102,7 +104,7 @@ export async function deliverPrepared (mail: PreparedMail, wanted: number, optio
       const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(options.signal === undefined ? [] : [options.signal])])
       try {
         await dialCardHost(dial, host, signal)
-        receipts.push(await deliverTo(libp2p, host.peer, { inbox: mail.inbox, mail: mail.payload, envelope: mail.envelope }, { signal, timeoutMs }))
+        receipts.push(await deliverTo(libp2p, host.peer, { inbox: mail.inbox, mail: mail.payload, envelope: mail.envelope, pass: mail.destination.pass }, { signal, timeoutMs }))
       } catch (err) {
         if (options.signal?.aborted === true) throw err
         if (signal.aborted) {

@@ -2,6 +2,7 @@
  * Test helpers for inbox replication: a node with the sync and delivery services (every inbox it
  * opens is served over both), and mail put into an inbox as a host does after delivery.
  */
+import { join } from 'node:path'
 import type { Identity } from '../../src/identity/identity.ts'
 import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import { sealMail } from '../../src/mail/seal.ts'
@@ -43,7 +44,7 @@ export async function startReplica (options: ReplicaOptions = {}): Promise<Repli
   await sync.start()
   const opened = new Map<string, Inbox>()
   const byAddress = new Map<string, Inbox>()
-  const delivery = createDeliveryService({ libp2p: test.node.libp2p, identity: test.identity, inboxFor: address => byAddress.get(address), policy: options.policy })
+  const delivery = createDeliveryService({ libp2p: test.node.libp2p, identity: test.identity, inboxFor: address => byAddress.get(address), policy: options.policy, passLedgerPath: join(test.home, 'passes') })
   await delivery.start()
   return {
     ...test,

@@ -5,7 +5,8 @@
 import { readFile, stat } from 'node:fs/promises'
 import { basename, extname } from 'node:path'
 import { MAX_MAIL_BYTES } from '../../constants.ts'
-import { DeliveryRefusedError, InvalidArgumentError, NoHostError, UnknownRecipientError } from '../../errors.ts'
+import { DeliveryRefusedError, InvalidArgumentError, NoHostError, PassExpiredError, UnknownRecipientError } from '../../errors.ts'
+import { passBytes, verifyPass } from '../../hosting/pass.ts'
 import type { Attachment } from '../../mail/mail.ts'
 import { findDestination } from '../../discovery/find.ts'
 import { openCardCache } from '../../home/card-cache.ts'
@@ -57,6 +58,21 @@ const VIA: Record<Via, (name: string, d: Destination) => string> = {
   direct: (name) => `${name} has no hosts record on the DHT; delivering to their own node, found on the DHT.`
 }
 
+/**
+ * The pass the recipient gave us, to show their hosts (docs/PROTOCOL.md §11.3); none when they gave
+ * none, or when it expired by our clock (the mail then goes as a stranger's, and the user is told).
+ */
+function recipientPass (recipient: Recipient, name: string, context: CliContext): Uint8Array | undefined {
+  if (recipient.contact?.pass === undefined) return undefined
+  try {
+    return passBytes(verifyPass(recipient.contact.pass, { owner: recipient.peer }))
+  } catch (err) {
+    if (!(err instanceof PassExpiredError)) throw err
+    context.out.info(`${err.message}. Sending without it, as a stranger would.`)
+    return undefined
+  }
+}
+
 /** The recipient's card if the user gave one, else a fresh lookup (cached a few minutes), else their own node. */
 async function findRecipient (recipient: Recipient, context: CliContext): Promise<{ destination: Destination, via: Via }> {
   if (recipient.card !== undefined) {
@@ -98,8 +114,11 @@ export const send: CliCommand = {
     if (!Number.isInteger(replicas) || replicas < 1) throw new InvalidArgumentError('--replicas must be a whole number ≥ 1')
     const recipient = await contacts.resolve(String(args.to))
     const name = recipient.contact?.name ?? shortPeer(recipient.peer)
-    const { destination, via } = await findRecipient(recipient, context)
-    out.info(VIA[via](name, destination))
+    const found = await findRecipient(recipient, context)
+    const { via } = found
+    const pass = recipientPass(recipient, name, context)
+    const destination: Destination = pass === undefined ? found.destination : { ...found.destination, pass }
+    out.info(VIA[via](name, destination) + (pass === undefined ? '' : ' With the pass they gave you.'))
     const attachments: Attachment[] = []
     for (const path of args.attach as string[]) {
       attachments.push({ name: basename(path), type: MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', data: new Uint8Array(await readCapped(path, 'the attachment')) })
