@@ -109,3 +109,11 @@ export const MAX_HOSTS_RECORD_LIFETIME_MS = 90 * 24 * 60 * 60_000
 export const HOSTS_RECORD_NAMESPACE = 'ipms'
 /** The private IPMS DHT's protocol (not the public IPFS DHT's `/ipfs/kad/1.0.0`). */
 export const DHT_PROTOCOL = '/ipms/kad/1.0.0'
+
+// ── sending ────────────────────────────────────────────────────────────────────────────────────
+/**
+ * A sender whose clock is within this of a host's (the `time` of an `ERR_STALE` refusal) takes its
+ * clock for right and stamps a mail refused as stale again; further apart, it says whose clock is
+ * off instead. 10 minutes: well inside the hosts' default tolerance of a day, well above clock drift.
+ */
+export const CLOCK_AGREEMENT_MS = 10 * 60_000

@@ -181,7 +181,12 @@ export class PassExpiredError extends IpmsError {
  * ERR_NOT_HOSTED, ERR_BAD_POW, ERR_BAD_ENVELOPE, ERR_MALFORMED, ERR_TOO_LARGE, ERR_BAD_RECEIPT.
  */
 export class DeliveryRefusedError extends IpmsError {
-  constructor (code: string, message: string, options?: IpmsErrorOptions) { super(code, message, options) }
+  /** With ERR_STALE: the refusing host's clock (ms since the epoch) when it refused, if it said. */
+  readonly hostTime?: number
+  constructor (code: string, message: string, options?: IpmsErrorOptions & { hostTime?: number }) {
+    super(code, message, options)
+    if (options?.hostTime !== undefined) this.hostTime = options.hostTime
+  }
 }
 
 /** A delivery did not complete (the host could not be reached, or the stream broke). */

@@ -109,7 +109,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
   let quota: PassQuota | undefined
 
   const refuse = async (lp: Frames, code: string, reason: string, signal: AbortSignal): Promise<void> => {
-    await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code, reason }), { signal })
+    await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code, reason, ...(code === 'ERR_STALE' ? { time: now() } : {}) }), { signal })
   }
 
   /** Check a request; returns the inbox, payload and envelope, or a [code, reason] refusal. */
@@ -219,10 +219,12 @@ export async function deliverTo (libp2p: Libp2p, host: string, request: { inbox:
   try {
     const deliver = { v: FORMAT_VERSION, t: 'deliver', inbox: request.inbox, mail: request.mail, envelope: request.envelope, ...(request.pass === undefined ? {} : { pass: request.pass }) }
     await lp.write(dagCbor.encode(deliver), { signal })
-    const answer = dagCbor.decode((await lp.read({ signal })).subarray()) as { v?: number, t?: string, code?: unknown, reason?: unknown, receipt?: unknown }
+    const answer = dagCbor.decode((await lp.read({ signal })).subarray()) as { v?: number, t?: string, code?: unknown, reason?: unknown, time?: unknown, receipt?: unknown }
     await stream.close({ signal })
     if (answer?.t === 'refused') {
-      throw new DeliveryRefusedError(typeof answer.code === 'string' ? answer.code : 'ERR_REFUSED', `${host} refused the mail: ${String(answer.reason)}`)
+      // A stale refusal may say the host's time (§12): kept only if it is a plausible ms timestamp.
+      const hostTime = answer.code === 'ERR_STALE' && Number.isSafeInteger(answer.time) && (answer.time as number) >= 0 ? answer.time as number : undefined
+      throw new DeliveryRefusedError(typeof answer.code === 'string' ? answer.code : 'ERR_REFUSED', `${host} refused the mail: ${String(answer.reason)}`, { hostTime })
     }
     if (answer?.t !== 'receipt') throw new DeliveryRefusedError('ERR_BAD_RECEIPT', `${host} answered without a receipt: the mail stays in the outbox`)
     return verifyReceipt(answer.receipt, { inbox: request.inbox, env: request.mail.env, host })

@@ -94,7 +94,7 @@ export async function acquireHomeLock (home: string, wait?: HomeLockWait): Promi
       } catch (err) {
         if (codeOf(err) !== 'EEXIST') throw err
       }
-      const current = await readLock(path)
+      const current = await readLock(path, parseLock)
       if (current === undefined) continue // removed meanwhile: try again
       if (current.content !== undefined && isHeld(current.content)) {
         const holder = current.content
@@ -137,8 +137,8 @@ function isHeld (content: LockContent): boolean {
   return isProcessAlive(content.pid)
 }
 
-/** The lock's parsed content (undefined content if unparseable) and inode; undefined if absent. */
-async function readLock (path: string): Promise<{ content: LockContent | undefined, ino: number } | undefined> {
+/** A lock file's parsed content (undefined content if unparseable) and inode; undefined if absent. */
+export async function readLock<T> (path: string, parse: (text: string) => T | undefined): Promise<{ content: T | undefined, ino: number } | undefined> {
   let handle
   try {
     handle = await open(path, 'r')
@@ -149,7 +149,7 @@ async function readLock (path: string): Promise<{ content: LockContent | undefin
   try {
     const { ino } = await handle.stat()
     const text = await handle.readFile('utf8')
-    return { content: parseLock(text), ino }
+    return { content: parse(text), ino }
   } finally {
     await handle.close()
   }
@@ -169,7 +169,7 @@ function parseLock (text: string): LockContent | undefined {
 }
 
 /** Delete the lock file if it is still the file with inode `ino` (compare-and-delete). */
-async function removeIfSame (path: string, ino: number): Promise<void> {
+export async function removeIfSame (path: string, ino: number): Promise<void> {
   const aside = `${path}.${randomBytes(8).toString('hex')}.stale`
   try {
     await rename(path, aside)
