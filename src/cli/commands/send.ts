@@ -91,6 +91,16 @@ async function findRecipient (recipient: Recipient, context: CliContext): Promis
   return found
 }
 
+/** `--timeout`, shared by `send` and `outbox retry`: every delivery attempt is bounded by it. */
+export const TIMEOUT_OPTION = { type: 'string', default: '30s', describe: 'How long to wait for each host (e.g. 30s, 2m)' } as const
+
+/** The `--timeout` given, in ms; InvalidArgumentError if it is not a duration. */
+export function timeoutOf (args: Record<string, unknown>): number {
+  const timeoutMs = parseDuration(String(args.timeout))
+  if (timeoutMs === undefined) throw new InvalidArgumentError(`--timeout ${String(args.timeout)} is not a duration (examples: 30s, 2m)`)
+  return timeoutMs
+}
+
 export const send: CliCommand = {
   command: 'send <to> [file]',
   options: y => y
@@ -99,7 +109,7 @@ export const send: CliCommand = {
     .option('subject', { alias: 's', type: 'string', default: '', describe: 'Subject line' })
     .option('attach', { alias: 'a', type: 'string', array: true, default: [], describe: 'Attach a file (repeatable)' })
     .option('replicas', { alias: 'k', type: 'number', default: 1, describe: 'Receipts wanted from distinct hosts' })
-    .option('timeout', { type: 'string', default: '30s', describe: 'How long to wait for each host (e.g. 30s, 2m)' })
+    .option('timeout', TIMEOUT_OPTION)
     .option('in-reply-to', { type: 'string', describe: 'The id of the mail this answers' }),
   examples: [
     ['ipms send bob < note.txt', 'the body from stdin, as in the original sketch'],
@@ -108,8 +118,7 @@ export const send: CliCommand = {
   ],
   run: async (args, context) => {
     const { out, signal, contacts, home } = context
-    const timeoutMs = parseDuration(String(args.timeout))
-    if (timeoutMs === undefined) throw new InvalidArgumentError(`--timeout ${String(args.timeout)} is not a duration (examples: 30s, 2m)`)
+    const timeoutMs = timeoutOf(args)
     const replicas = args.replicas as number
     if (!Number.isInteger(replicas) || replicas < 1) throw new InvalidArgumentError('--replicas must be a whole number ≥ 1')
     const recipient = await contacts.resolve(String(args.to))
