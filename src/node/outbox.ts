@@ -115,6 +115,12 @@ function restampHelps (stale: DeliveryFailure[], stampTs: number, now: number): 
   return Math.abs(now - stampTs) > CLOCK_AGREEMENT_MS
 }
 
+/** One host's failure in an entry's `lastError`: its code, and what is wrong with the clocks if that is why. */
+function summary (failure: DeliveryFailure): string {
+  const note = failure.skewMs === undefined ? undefined : clockNote(failure.skewMs)
+  return `${failure.host}: ${failure.code}${note === undefined ? '' : ` (${note})`}`
+}
+
 /** The lease an attempt on `hosts` hosts needs: each may take the whole timeout. */
 const leaseMs = (hosts: number, timeoutMs: number): number => Math.max(1, hosts) * timeoutMs + LEASE_MARGIN_MS
 
@@ -176,7 +182,7 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
       dueAt.delete(entry.id)
       return { done: true, failures }
     }
-    entry.lastError = failures.map(f => `${f.host}: ${f.code}${f.skewMs === undefined || clockNote(f.skewMs) === undefined ? '' : ` (${clockNote(f.skewMs)!})`}`).join('; ') || 'no host left to try'
+    entry.lastError = failures.map(summary).join('; ') || 'no host left to try'
     const delay = backoff(entry.attempts)
     entry.nextAttempt = clock() + delay
     dueAt.set(entry.id, monotonic() + delay)
@@ -191,6 +197,7 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
     if (lease === undefined) return undefined // another process is trying it: not waited for
     try {
       const entry = await read(listed.id) // again under the lease: another process may have delivered it meanwhile
+      if (entry === undefined) dueAt.delete(listed.id)
       if (entry === undefined || (retry.force !== true && !isDue(entry, retry.now, retry.inProcess))) return undefined
       const { done } = await attempt(entry, lease, { signal: retry.signal, timeoutMs })
       return { entry, done }
