@@ -2,7 +2,9 @@
  * The outbox under concurrency through the real binary (issue #11, defect 6): concurrent
  * `ipms send --timeout 5s` to a frozen (SIGSTOP'd) host each end within their own timeout, never
  * trying the mail another send has in flight; once the host runs again, two concurrent
- * `ipms outbox retry` deliver every mail exactly once. Real child processes on 127.0.0.1.
+ * `ipms outbox retry` deliver every mail exactly once. A send from a machine whose clock is 2 days
+ * off (defect 4) is refused and says so; once the clock is right, `ipms outbox retry` stamps it
+ * again and delivers it. Real child processes on 127.0.0.1.
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -40,11 +42,11 @@ const initHome = async (name: string, ...args: string[]): Promise<{ home: string
  * The host as a process of its own (test/helpers/host-process.ts) keeping `owner`'s inbox, with its
  * deliveries logged to stderr (DEBUG=ipms:deliver: one "stored <envelope CID>" line each).
  */
-async function startHost (owner: string): Promise<{ child: ChildProcess, peerId: string, addr: string, stored: string[], log: Interface }> {
+async function startHost (name: string, owner: string): Promise<{ child: ChildProcess, peerId: string, addr: string, stored: string[], log: Interface }> {
   const seed = randomBytes(32).toString('hex')
   const { peerId } = await identityFromSeed(new Uint8Array(Buffer.from(seed, 'hex')))
   const script = new URL('../helpers/host-process.ts', import.meta.url).pathname
-  const child = spawn(process.execPath, [script, join(root, 'host'), seed, '0', owner, String(BITS)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: 'ipms:deliver' } })
+  const child = spawn(process.execPath, [script, join(root, name), seed, '0', owner, String(BITS)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: 'ipms:deliver' } })
   children.push(child)
   const stored: string[] = []
   const log = createInterface({ input: child.stderr! }).on('line', line => {
@@ -57,6 +59,13 @@ async function startHost (owner: string): Promise<{ child: ChildProcess, peerId:
     signal.throwIfAborted()
   }
   throw new Error('the host process ended before it was ready')
+}
+
+/** The owner grants `host` and gets its card naming it. */
+async function grantCard (ownerHome: string, host: { peerId: string, addr: string }): Promise<string> {
+  const grant = await ipms(ownerHome, ['hosts', 'grant', host.peerId, '--addr', host.addr, '--json'])
+  assert.equal(grant.code, 0, grant.stderr)
+  return grant.json.card
 }
 
 /** Start `ipms send`; resolves once it has stamped its mail (it is then delivering), with its end. */
@@ -78,10 +87,8 @@ async function startSend (home: string, to: string, body: string): Promise<{ end
 test(`${SENDS} concurrent sends with --timeout 5s to a frozen host each end within their timeout; once it runs again, every mail is delivered exactly once`, async () => {
   const owner = await initHome('owner', '--bits', String(BITS))
   const sender = await initHome('sender')
-  const host = await startHost(owner.peerId)
-  const grant = await ipms(owner.home, ['hosts', 'grant', host.peerId, '--addr', host.addr, '--json'])
-  assert.equal(grant.code, 0, grant.stderr)
-  const card: string = grant.json.card
+  const host = await startHost('host', owner.peerId)
+  const card = await grantCard(owner.home, host)
 
   host.child.kill('SIGSTOP') // accepts TCP connections (the kernel does), answers nothing
   try {
@@ -111,4 +118,28 @@ test(`${SENDS} concurrent sends with --timeout 5s to a frozen host each end with
   // The host logs a delivery just after its receipt is sent.
   await waitFor([[host.log, 'line']], () => host.stored.length >= SENDS, AbortSignal.timeout(10_000))
   assert.deepEqual([...host.stored].sort(), waiting.map(w => w.id).sort(), 'the host stored each mail once')
+})
+
+/** Run a child with its clock (Date.now) `offsetMs` off, through Node's own NODE_OPTIONS: no test hook in ipms. */
+const skewedClock = (offsetMs: number): Record<string, string> =>
+  ({ NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(`const now = Date.now; Date.now = () => now() + ${offsetMs}`)}` })
+
+test('sent with this machine\'s clock 2 days ahead: exit 12 saying whose clock is off; with the clock right again, ipms outbox retry stamps it again and delivers it', async () => {
+  const owner = await initHome('owner-skew', '--bits', String(BITS))
+  const sender = await initHome('sender-skew')
+  const host = await startHost('host-skew', owner.peerId)
+  const card = await grantCard(owner.home, host)
+  const sent = await ipms(sender.home, ['send', card, '-s', 'Tomorrow'], { input: 'from the future', env: skewedClock(2 * 24 * 60 * 60_000) })
+  assert.equal(sent.code, EXIT.REFUSED, sent.stderr)
+  assert.match(sent.stderr, /this machine's clock is 2 days ahead of the host's/)
+  const waiting = (await ipms(sender.home, ['outbox', '--json'])).json.outbox as Array<{ id: string, lastError: string }>
+  assert.equal(waiting.length, 1)
+  assert.match(waiting[0]!.lastError, /ERR_STALE \(this machine's clock is 2 days ahead/)
+
+  const retry = await ipms(sender.home, ['outbox', 'retry', '--json'])
+  assert.equal(retry.code, 0, retry.stderr)
+  assert.deepEqual(retry.json.delivered, [waiting[0]!.id], JSON.stringify(retry.json))
+  assert.deepEqual(retry.json.waiting, [])
+  await waitFor([[host.log, 'line']], () => host.stored.length >= 1, AbortSignal.timeout(10_000))
+  assert.deepEqual(host.stored, [waiting[0]!.id])
 })
