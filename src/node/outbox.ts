@@ -26,6 +26,7 @@ import { encodeCard, type CardHost } from '../hosting/card.ts'
 import type { Draft } from '../mail/seal.ts'
 import { DEFAULT_DELIVER_TIMEOUT_MS, type Receipt } from './deliver.ts'
 import { readCborFile, readCborFiles, syncDirectory, writeFileSynced } from '../util/durable-files.ts'
+import { removeStaleTemps } from '../util/temp-files.ts'
 import { takeLease, type OutboxLease } from './outbox-lease.ts'
 import { cardDestination, clockNote, deliverPrepared, prepareMail, stampMail, type DeliveryFailure, type Destination, type PreparedMail, type SendMailOptions } from './send-mail.ts'
 
@@ -218,8 +219,12 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
     return delivered
   }
 
-  const list = async (): Promise<OutboxEntry[]> =>
-    (await readCborFiles<OutboxEntry>(directory)).sort((a, b) => a.created - b.created)
+  /** Temp files of killed writers (entries, leases) go at first use, as in the mail store. */
+  let cleaned: Promise<unknown> | undefined
+  const list = async (): Promise<OutboxEntry[]> => {
+    await (cleaned ??= removeStaleTemps(directory))
+    return (await readCborFiles<OutboxEntry>(directory)).sort((a, b) => a.created - b.created)
+  }
 
   return {
     send: async (draft, options) => {
