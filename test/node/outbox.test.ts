@@ -196,3 +196,18 @@ test('a mail leased by another live process is skipped by a retry, not waited fo
     await rm(otherHome, { recursive: true, force: true })
   }
 })
+
+test('temp files of a writer killed mid-write (an entry, a lease) are removed when the outbox is next used', async () => {
+  const otherHome = await makeTempHome('ipms-outbox-temps-')
+  try {
+    const dir = join(otherHome, 'outbox')
+    await mkdir(dir, { recursive: true })
+    const dead = 2 ** 22 + 12345 // above Linux's pid_max default (4 194 304 is the maximum): no such process
+    await writeFile(join(dir, `.bafyx.cbor.${dead}.0123456789ab.tmp`), 'half')
+    await writeFile(join(dir, `.bafyx.lease.${dead}.0123456789ab.tmp`), 'half')
+    assert.deepEqual(await openOutbox(otherHome).list(), [])
+    assert.deepEqual(await readdir(dir), [])
+  } finally {
+    await rm(otherHome, { recursive: true, force: true })
+  }
+})
