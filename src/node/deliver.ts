@@ -130,12 +130,23 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     } catch (err) {
       return ['ERR_BAD_ENVELOPE', `the envelope is not a v1 envelope: ${(err as Error).message}`]
     }
-    // Bytes of deliveries still being written count too, or concurrent ones would all pass. From
-    // here to the reservation there is no await: checking and reserving are one step.
-    const held = await inbox.pendingBytes() + (writing.get(inbox.address) ?? 0)
-    if (held + mail.size > policy.quotaBytes) return ['ERR_OVER_QUOTA', `the inbox holds ${held} bytes here, its quota is ${policy.quotaBytes}: its owner must read their mail first`]
-    writing.set(inbox.address, (writing.get(inbox.address) ?? 0) + mail.size)
+    const overQuota = await reserveQuota(inbox, mail)
+    if (overQuota !== undefined) return overQuota
     return { inbox, mail, envelope }
+  }
+
+  /**
+   * The inbox's quota here: envelopes held for its pending mail, with those of deliveries still
+   * being written (or concurrent ones would all pass). A replay is never refused: it stores nothing
+   * and its sender is owed the receipt. Reserves the delivery's bytes (`written` releases them);
+   * no await between `pendingBytes` and the reservation: checking and reserving are one step.
+   */
+  const reserveQuota = async (inbox: Inbox, mail: MailPayload): Promise<[string, string] | undefined> => {
+    const replay = await inbox.firstEntry(mail.env) !== undefined
+    const held = await inbox.pendingBytes() + (writing.get(inbox.address) ?? 0)
+    if (!replay && held + mail.size > policy.quotaBytes) return ['ERR_OVER_QUOTA', `the inbox holds ${held} bytes here, its quota is ${policy.quotaBytes}: its owner must read their mail first`]
+    writing.set(inbox.address, (writing.get(inbox.address) ?? 0) + mail.size)
+    return undefined
   }
 
   /** Release the reservation of a delivery once written (or failed): its bytes are pending now, or gone. */
@@ -172,15 +183,17 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
         return
       }
       const { inbox, mail, envelope } = checked
-      let entry: string
+      let stored: { entry: string, seen: number }
       try {
-        entry = await inbox.addMail(mail, envelope)
+        stored = await inbox.receive(mail, envelope)
       } finally {
         written(inbox, mail.size)
       }
-      // The envelope and the entry are written to LevelDB now (addMail resolved): they survive
-      // the process being killed from here on, so the receipt can be signed.
-      const unsigned = { v: FORMAT_VERSION, inbox: inbox.address, entry, env: mail.env, host: identity.peerId, time: Date.now() } as const
+      // The envelope and the entry are written to LevelDB now (receive resolved): they survive
+      // the process being killed from here on, so the receipt can be signed. Its time is when the
+      // entry was first seen here: a replay gets the very receipt the first delivery got.
+      const { entry, seen: time } = stored
+      const unsigned = { v: FORMAT_VERSION, inbox: inbox.address, entry, env: mail.env, host: identity.peerId, time } as const
       const receipt: Receipt = { ...unsigned, sig: signEd25519(identity.seed, receiptSigningInput(unsigned)) }
       await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'receipt', receipt }), { signal })
       await stream.close({ signal })
