@@ -126,8 +126,15 @@ export async function openMailboxIndex (path: string, options: MailboxIndexOptio
   let total = Number(await get('t!') ?? 0)
   /** Applied entries (a positive cache: an entry once seen stays seen). */
   const seenCache = boundedMap<string, true>(CACHE_SIZE)
-  /** First entries of envelopes (positive: once set, an e! record never changes). */
+  /** First entries of envelopes (once set, an e! record never changes). */
   const firstCache = boundedMap<string, FirstEntry>(CACHE_SIZE)
+  /**
+   * Envelopes read as having no entry (a delivery's quota check, then its store, ask twice). Sound
+   * because `apply` is the only writer of e! and forgets what it writes; `applied` counts its
+   * batches, so that a read that raced one is not remembered.
+   */
+  const noEntry = boundedMap<string, true>(CACHE_SIZE)
+  let applied = 0
 
   const write = async (overlay: Map<string, string | null>): Promise<void> => {
     const batch = db.batch()
@@ -243,16 +250,28 @@ export async function openMailboxIndex (path: string, options: MailboxIndexOptio
     }
     c.set('t!', String(bytes))
     await write(c.overlay)
+    // After the write: a read of e! that began before it may still answer "none".
+    applied++
     total = bytes
-    for (const op of ops) seenCache.set(op.hash, true)
+    for (const op of ops) {
+      seenCache.set(op.hash, true)
+      if (op.op !== 'MAIL') continue
+      noEntry.delete(op.env)
+      const first = c.overlay.get(`e!${op.env}`)
+      if (typeof first === 'string') firstCache.set(op.env, parseFirst(first))
+    }
     return { added: [...added.values()], pruned, garbage }
   }
 
   const firstEntry = async (env: string): Promise<FirstEntry | undefined> => {
     const cached = firstCache.get(env)
-    if (cached !== undefined) return cached
+    if (cached !== undefined || noEntry.has(env)) return cached
+    const before = applied
     const value = await get(`e!${env}`)
-    if (value === undefined) return undefined
+    if (value === undefined) {
+      if (applied === before) noEntry.set(env, true)
+      return undefined
+    }
     const first = parseFirst(value)
     firstCache.set(env, first)
     return first
