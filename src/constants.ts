@@ -80,6 +80,12 @@ export const INBOX_DATABASE_TYPE = 'ipms-mailbox'
 export const INBOX_RULES_VERSION = 1
 /** Entry hashes one PRUNE may list: bounds the work of checking and applying one entry. */
 export const MAX_PRUNE_ENTRIES = 1000
+/**
+ * How long the owner's read waits for a pending mail's envelope, from when the owner's node first
+ * saw its entry, before pruning it unread: no replica provided it (a hostile co-host's entry
+ * without an envelope must not keep an inbox pending for ever). 7 days, ms.
+ */
+export const ENVELOPE_WAIT_MS = 7 * 24 * 60 * 60_000
 
 // ── grants and address cards (wire) ───────────────────────────────────────────────────────────
 /** Text prefix of an encoded grant (then base58btc multibase of its dag-cbor). */

@@ -135,6 +135,8 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     const pass = requestPass(r.pass, inbox.owner, now())
     if (Array.isArray(pass)) return pass
     if (quota === undefined) return ['ERR_NOT_HOSTED', 'this node is not serving deliveries']
+    // A replay stores nothing and its sender is owed the receipt it already got: never over quota.
+    if (await inbox.firstEntry(mail.env) !== undefined) return { inbox, mail, envelope, admission: { share: 'strangers', write: async append => await append() } }
     await quota.ready(inbox)
     // Deliveries still being written count too (the quota keeps them), or concurrent ones would
     // all pass. From here to the reservation there is no await: deciding and reserving are one step.
@@ -170,10 +172,11 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
         return
       }
       const { inbox, mail, envelope, admission } = checked
-      const entry = await admission.write(async () => await inbox.addMail(mail, envelope))
-      // The envelope and the entry are written to LevelDB now (addMail resolved): they survive
-      // the process being killed from here on, so the receipt can be signed.
-      const unsigned = { v: FORMAT_VERSION, inbox: inbox.address, entry, env: mail.env, host: identity.peerId, time: Date.now() } as const
+      // The envelope and the entry are written to LevelDB now (receive resolved): they survive
+      // the process being killed from here on, so the receipt can be signed. Its time is when the
+      // entry was first seen here: a replay gets the very receipt the first delivery got.
+      const { entry, seen: time } = await admission.write(async () => await inbox.receive(mail, envelope))
+      const unsigned = { v: FORMAT_VERSION, inbox: inbox.address, entry, env: mail.env, host: identity.peerId, time } as const
       const receipt: Receipt = { ...unsigned, sig: signEd25519(identity.seed, receiptSigningInput(unsigned)) }
       await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'receipt', receipt }), { signal })
       await stream.close({ signal })

@@ -48,8 +48,11 @@ export interface BlockWriter {
 
 /** What of a Level instance the writer uses (string keys, Uint8Array values). */
 export interface LevelBatcher {
-  batch: (ops: Array<{ type: 'put', key: string, value: Uint8Array }>) => Promise<void>
+  batch: (ops: Array<{ type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }>) => Promise<void>
 }
+
+/** The LevelDBs under a Helia, as `useLevelStores` declared them. */
+export interface LevelStores { blocks: LevelBatcher, datastore: LevelBatcher }
 
 /** Helia, as far as the reference path needs it. */
 export interface HeliaBlocks {
@@ -61,11 +64,16 @@ export interface HeliaBlocks {
 }
 
 const registered = new WeakMap<object, BlockWriter>()
+const levelStores = new WeakMap<object, LevelStores>()
 
 /** Declare the LevelDBs under a Helia (createNode does): `blocks` of its blockstore-level, `datastore` of its datastore-level. */
-export function useLevelStores (helia: object, stores: { blocks: LevelBatcher, datastore: LevelBatcher }): void {
+export function useLevelStores (helia: object, stores: LevelStores): void {
   registered.set(helia, batchedBlockWriter(stores))
+  levelStores.set(helia, stores)
 }
+
+/** The LevelDBs declared for `helia`, if any (block-remover.ts deletes what this file writes). */
+export const levelStoresOf = (helia: object): LevelStores | undefined => levelStores.get(helia)
 
 // Helia 6's pin records (pins.js: cborg.encode({ depth, metadata })). Infinity is not dag-cbor, so
 // that one is spelled out: a2 65 "depth" f9 7c00 (half-float Infinity) 68 "metadata" a0.
@@ -87,7 +95,7 @@ export function blockWriter (helia: HeliaBlocks): BlockWriter {
   return registered.get(helia) ?? referenceBlockWriter(helia)
 }
 
-function batchedBlockWriter (stores: { blocks: LevelBatcher, datastore: LevelBatcher }): BlockWriter {
+function batchedBlockWriter (stores: LevelStores): BlockWriter {
   const group = groupCommit<BlockToStore[], void>(async (writes) => {
     const blocks = writes.flat()
     await stores.blocks.batch(blocks.map(b => ({ type: 'put', key: blockKey(b.cid), value: b.bytes })))
