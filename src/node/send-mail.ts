@@ -5,7 +5,7 @@
  */
 import { inboxAddress } from '../access/inbox-address.ts'
 import type { MailPayload } from '../access/payloads.ts'
-import { powChallenge, solvePow, type PowProgress } from '../crypto/pow/index.ts'
+import { powChallenge, requiredPowBits, solvePow, type PowProgress } from '../crypto/pow/index.ts'
 import { InvalidArgumentError, IpmsError, NoHostError } from '../errors.ts'
 import { verifyCard, type AddressCard, type CardHost } from '../hosting/card.ts'
 import type { Identity } from '../identity/identity.ts'
@@ -73,13 +73,14 @@ export interface PreparedMail {
   payload: MailPayload
 }
 
-/** Seal `draft` to the card's owner and stamp it at the card's difficulty. */
+/** Seal `draft` to the card's owner and stamp it at the card's difficulty plus the envelope's size extra (PROTOCOL §5.2). */
 export async function prepareMail (draft: Draft, options: Pick<SendMailOptions, 'from' | 'card' | 'signal' | 'onProgress'>): Promise<PreparedMail & { sealed: SealedMail }> {
   const destination = destinationOf(options.card)
   const inbox = inboxAddress(destination.owner, destination.bits)
   const sealed = await sealMail(draft, { from: options.from, to: destination.owner, inbox })
   const ts = Date.now()
-  const pow = await solvePow(powChallenge({ bits: destination.bits, ts, inbox, envelopeCid: sealed.cid }), destination.bits, { signal: options.signal, onProgress: options.onProgress })
+  const bits = requiredPowBits(destination.bits, sealed.envelope.byteLength)
+  const pow = await solvePow(powChallenge({ bits, ts, inbox, envelopeCid: sealed.cid }), bits, { signal: options.signal, onProgress: options.onProgress })
   const payload: MailPayload = { op: 'MAIL', v: 1, env: sealed.cid.toString(), size: sealed.envelope.byteLength, ts, pow }
   return { destination, inbox, envelope: sealed.envelope, payload, sealed }
 }

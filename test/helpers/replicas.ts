@@ -3,7 +3,6 @@
  * opens is served over both), and mail put into an inbox as a host does after delivery.
  */
 import type { Identity } from '../../src/identity/identity.ts'
-import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import { sealMail } from '../../src/mail/seal.ts'
 import { createInboxSync, type InboxSync, type SyncAuthorizer } from '../../src/node/sync.ts'
 import { createGrant, type Grant } from '../../src/hosting/grant.ts'
@@ -11,6 +10,7 @@ import { createDeliveryService } from '../../src/node/deliver.ts'
 import type { HostPolicy } from '../../src/node/host-policy.ts'
 import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
 import { startTestNode, type TestNode } from './nodes.ts'
+import { mailPayload } from './inbox.ts'
 
 export interface Replica extends TestNode {
   sync: InboxSync
@@ -71,11 +71,9 @@ export async function startReplica (options: ReplicaOptions = {}): Promise<Repli
 /** Seal a mail from `from` to the inbox's owner and append it as a host would after delivery. */
 export async function putMail (inbox: Inbox, from: Identity, body: string): Promise<{ hash: string, env: string, id: string }> {
   const sealed = await sealMail({ subject: body.slice(0, 20), body }, { from, to: inbox.owner, inbox: inbox.address })
-  const ts = Date.now()
-  const pow = solvePowSync(powChallenge({ bits: inbox.bits, ts, inbox: inbox.address, envelopeCid: sealed.cid }), inbox.bits)
   const env = sealed.cid.toString()
   await inbox.putEnvelope(env, sealed.envelope)
-  const hash = await inbox.add({ op: 'MAIL', v: 1, env, size: sealed.envelope.byteLength, ts, pow })
+  const hash = await inbox.add(mailPayload(inbox.address, inbox.bits, { envelopeCid: sealed.cid, size: sealed.envelope.byteLength, ts: Date.now() }))
   return { hash, env, id: sealed.mail.id }
 }
 

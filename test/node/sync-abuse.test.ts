@@ -24,7 +24,7 @@ import { FORMAT_VERSION } from '../../src/constants.ts'
 import { SyncRefusedError } from '../../src/errors.ts'
 import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import type { Inbox } from '../../src/stores/open-inbox.ts'
-import { failingPow, mailPayload, randomEntryHash } from '../helpers/inbox.ts'
+import { failingPow, mailPayload, randomEntryHash, signEntry } from '../helpers/inbox.ts'
 import { connect, DEFAULT_WAIT_MS } from '../helpers/nodes.ts'
 import { putMail, replicaPool, type Replica } from '../helpers/replicas.ts'
 import { createGrant } from '../../src/hosting/grant.ts'
@@ -179,11 +179,18 @@ async function readBlock (r: Replica, cid: CID): Promise<Uint8Array> {
 
 interface Forged { hash: string, cid: CID, bytes: Uint8Array }
 
-/** An entry of `inbox` signed by `by`'s OrbitDB identity, written nowhere (what a hostile replica can make). */
+/** Clock times of the entries forged here, by hash (their parents' times make their clocks). */
+const forgedTimes = new Map<string, number>()
+
+/**
+ * An entry of `inbox` signed by `by`'s OrbitDB identity on the entries `next` (forged here or in
+ * `inbox`'s log), of the shape the rules want, written nowhere: what a hostile replica can make.
+ */
 async function forge (by: Replica, inbox: Inbox, payload: unknown, next: string[]): Promise<Forged> {
-  const entry = await Entry.create(by.node.orbitdb.identity, inbox.address, payload, null, null, next, [])
-  const { hash, bytes } = await Entry.encode(entry)
-  return { hash, cid: CID.parse(hash, base58btc), bytes }
+  const parents = await Promise.all(next.map(async hash => ({ hash, time: forgedTimes.get(hash) ?? (await inbox.log.get(hash)).clock.time as number })))
+  const forged = await signEntry(by.node.orbitdb.identity, { id: inbox.address, payload, parents })
+  forgedTimes.set(forged.hash, (forged.entry.clock as { time: number }).time)
+  return forged
 }
 
 const block = (f: { cid: CID, bytes: Uint8Array }): { c: Uint8Array, b: Uint8Array } => ({ c: f.cid.bytes, b: f.bytes })
