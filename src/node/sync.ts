@@ -24,7 +24,9 @@
  *
  * Watch for: every message is length-prefixed and capped before it is decoded; a peer that sends
  * garbage, an oversize frame or a block that does not match its CID ends its own session, and
- * nothing it sent is joined.
+ * nothing it sent is joined. Before a join, the receiver refuses blocks that are not canonical
+ * dag-cbor, entries of a shape the rules refuse, and clocks that are not the parents' highest + 1
+ * (PROTOCOL §9.3, §10), so that a replica never holds an entry its own code cannot process.
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import { base58btc } from 'multiformats/bases/base58'
