@@ -456,7 +456,12 @@ describe('a hostile replica', () => {
     await attacker.node.helia.blockstore.put(sealed.cid, sealed.envelope)
 
     // Offer them as heads, and send every block (read back from its blockstore) after H's end.
-    const synced = nextEvent<{ joined: number, refused: number, envelopes: number }>(hInbox.events, 'synced')
+    // H also syncs with the owner's node meanwhile (pushes): its sessions with it join and refuse nothing.
+    let onSynced = (_result: { joined: number, refused: number }): void => {}
+    const synced = deadline(new Promise<{ joined: number, refused: number }>(resolve => {
+      onSynced = result => { if (result.joined + result.refused > 0) resolve(result) }
+      hInbox.events.on('synced', onSynced)
+    }), 'H to end the attacker\'s session').finally(() => { hInbox.events.off('synced', onSynced) })
     const raw = await dialRaw(attacker, H)
     await send(raw, hello(hInbox, { heads: [onTop.hash, prune.hash, badPow.hash], have: heads }))
     const { end } = await readUntilEnd(raw)
@@ -499,7 +504,12 @@ describe('entries of a shape the rules refuse (issue #10, items 1 and 10)', () =
 
   /** The attacker offers `heads` with `blocks` over a raw session; H's 'synced' result. */
   async function offer (heads: string[], blocks: Array<{ c: Uint8Array, b: Uint8Array }>): Promise<{ joined: number, refused: number }> {
-    const synced = nextEvent<{ joined: number, refused: number, envelopes: number }>(hInbox.events, 'synced')
+    // H also syncs with the owner's node meanwhile (pushes): its sessions with it join and refuse nothing.
+    let onSynced = (_result: { joined: number, refused: number }): void => {}
+    const synced = deadline(new Promise<{ joined: number, refused: number }>(resolve => {
+      onSynced = result => { if (result.joined + result.refused > 0) resolve(result) }
+      hInbox.events.on('synced', onSynced)
+    }), 'H to end the attacker\'s session').finally(() => { hInbox.events.off('synced', onSynced) })
     const raw = await dialRaw(attacker, H)
     await send(raw, hello(hInbox, { heads, have: await headHashes(hInbox) }))
     await readUntilEnd(raw)
