@@ -67,6 +67,14 @@ export const MIN_POW_BITS = 0
 export const DEFAULT_POW_BITS = 24
 /** Highest difficulty an inbox may ask for: beyond it nobody could deliver. */
 export const MAX_POW_BITS = 40
+/**
+ * Envelope size (log2 bytes) up to which a stamp costs the inbox's difficulty: every doubling of
+ * the envelope above 2^10 bytes asks one more bit (docs/PROTOCOL.md §5.2), so the work a sender
+ * proves grows with the storage it asks of a host.
+ */
+export const POW_BASE_SIZE_LOG2 = 10
+/** Highest difficulty of one stamp: an inbox's highest plus the extra of a MAX_ENVELOPE_BYTES envelope (12). */
+export const MAX_STAMP_BITS = MAX_POW_BITS + 12
 
 // ── inboxes (wire: part of every inbox address) ────────────────────────────────────────────────
 /** OrbitDB access controller type of inboxes. */
@@ -77,7 +85,7 @@ export const INBOX_DATABASE_TYPE = 'ipms-mailbox'
  * Version of the `canAppend` rules. The controller's code is not part of the address, so any change
  * to what an inbox accepts must bump this, which gives every inbox a new address.
  */
-export const INBOX_RULES_VERSION = 1
+export const INBOX_RULES_VERSION = 2
 /** Entry hashes one PRUNE may list: bounds the work of checking and applying one entry. */
 export const MAX_PRUNE_ENTRIES = 1000
 /**
@@ -86,6 +94,19 @@ export const MAX_PRUNE_ENTRIES = 1000
  * without an envelope must not keep an inbox pending for ever). 7 days, ms.
  */
 export const ENVELOPE_WAIT_MS = 7 * 24 * 60 * 60_000
+/** OrbitDB entry version of inbox entries (`entry.v`): OrbitDB 4 writes 2. */
+export const ENTRY_VERSION = 2
+/**
+ * Hashes one entry may link to in `next`, and in `refs`: a writer with more heads links the newest
+ * MAX_ENTRY_LINKS and leaves the others for its next entries (docs/PROTOCOL.md §9.3).
+ */
+export const MAX_ENTRY_LINKS = 64
+/**
+ * Highest Lamport time (`entry.clock.time`) of an inbox entry: 2^40, far above any log a person's
+ * inbox reaches (each entry adds at most 1, and each MAIL costs a stamp), far below 2^53, so that
+ * time arithmetic stays exact.
+ */
+export const MAX_ENTRY_CLOCK_TIME = 2 ** 40
 
 // ── grants and address cards (wire) ───────────────────────────────────────────────────────────
 /** Text prefix of an encoded grant (then base58btc multibase of its dag-cbor). */

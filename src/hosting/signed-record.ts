@@ -16,6 +16,7 @@ import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
 import { InvalidRecordError, IpmsError, UnsupportedVersionError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
+import { describe, isPlainMap, isTime } from '../util/fields.ts'
 
 /** The fields every signed record has. */
 export interface SignedRecord {
@@ -61,11 +62,10 @@ export function decodeRecord<T extends SignedRecord & { sig: Uint8Array }> (
   } catch (err) {
     throw new InvalidRecordError(`This ${what} is damaged: ${(err as Error).message}`, { cause: err })
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
-    throw new InvalidRecordError(`This ${what} is damaged: not a map`)
-  }
-  const fields = value as Record<string, unknown>
-  if (fields.v !== FORMAT_VERSION) throw new UnsupportedVersionError(`This ${what} has version ${String(fields.v)}; this IPMS reads version ${FORMAT_VERSION}. Upgrade IPMS`)
+  // A plain map only: a decoded `__proto__` key would give it a prototype whose fields `in` sees.
+  if (!isPlainMap(value)) throw new InvalidRecordError(`This ${what} is damaged: not a map`)
+  const fields = value
+  if (fields.v !== FORMAT_VERSION) throw new UnsupportedVersionError(`This ${what} has version ${describe(fields.v)}; this IPMS reads version ${FORMAT_VERSION}. Upgrade IPMS`)
   const shape = problem(fields)
   if (shape !== undefined) throw new InvalidRecordError(`This ${what} is malformed: ${shape}`)
   if (!(fields.sig instanceof Uint8Array)) throw new InvalidRecordError(`This ${what} is malformed: sig must be bytes`)
@@ -79,14 +79,14 @@ export function decodeRecord<T extends SignedRecord & { sig: Uint8Array }> (
   }
   const { sig, ...unsigned } = fields
   if (!verifyEd25519(ownerKey, taggedBytes(tag, encodeCbor(unsigned)), sig)) {
-    throw new InvalidRecordError(`This ${what} is not signed by its owner ${String(fields.owner)}: it is forged or was altered`)
+    throw new InvalidRecordError(`This ${what} is not signed by its owner ${fields.owner as string}: it is forged or was altered`)
   }
   return fields as T
 }
 
 /** Field check helpers for `problem` functions. */
 export const isPeerIdText = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= 128
-export const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+export { isTime } from '../util/fields.ts'
 export const hasOnly = (fields: Record<string, unknown>, allowed: string[]): string | undefined => {
   const extra = Object.keys(fields).find(k => !allowed.includes(k))
   return extra === undefined ? undefined : `unknown field "${extra}"`

@@ -5,7 +5,7 @@
  */
 import { inboxAddress } from '../access/inbox-address.ts'
 import type { MailPayload } from '../access/payloads.ts'
-import { powChallenge, solvePow, type PowProgress } from '../crypto/pow/index.ts'
+import { powChallenge, requiredPowBits, solvePow, type PowProgress } from '../crypto/pow/index.ts'
 import type { CID } from 'multiformats/cid'
 import { CLOCK_AGREEMENT_MS } from '../constants.ts'
 import { DeliveryRefusedError, InvalidArgumentError, IpmsError, NoHostError } from '../errors.ts'
@@ -91,7 +91,7 @@ export interface PreparedMail {
   payload: MailPayload
 }
 
-/** Seal `draft` to the card's owner and stamp it at the card's difficulty. */
+/** Seal `draft` to the card's owner and stamp it at the card's difficulty plus the envelope's size extra (PROTOCOL §5.2). */
 export async function prepareMail (draft: Draft, options: Pick<SendMailOptions, 'from' | 'card' | 'signal' | 'onProgress' | 'now'>): Promise<PreparedMail & { sealed: SealedMail }> {
   const destination = destinationOf(options.card)
   const inbox = inboxAddress(destination.owner, destination.bits)
@@ -107,7 +107,9 @@ export async function prepareMail (draft: Draft, options: Pick<SendMailOptions, 
  */
 export async function stampMail (mail: { inbox: string, bits: number, envelopeCid: CID, size: number }, options: Pick<SendMailOptions, 'signal' | 'onProgress' | 'now'> = {}): Promise<MailPayload> {
   const ts = (options.now ?? Date.now)()
-  const pow = await solvePow(powChallenge({ bits: mail.bits, ts, inbox: mail.inbox, envelopeCid: mail.envelopeCid }), mail.bits, { signal: options.signal, onProgress: options.onProgress })
+  // The inbox's difficulty plus one bit per doubling of the envelope above the base size (§5.2).
+  const bits = requiredPowBits(mail.bits, mail.size)
+  const pow = await solvePow(powChallenge({ bits, ts, inbox: mail.inbox, envelopeCid: mail.envelopeCid }), bits, { signal: options.signal, onProgress: options.onProgress })
   return { op: 'MAIL', v: 1, env: mail.envelopeCid.toString(), size: mail.size, ts, pow }
 }
 

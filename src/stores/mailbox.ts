@@ -34,6 +34,7 @@ import { RefusedEntryError } from '../errors.ts'
 import { parseEnvelopeCid, signPrune, type InboxPayload, type MailPayload } from '../access/payloads.ts'
 import type { InboxAccessController } from '../access/inbox-access-controller.ts'
 import { boundedMap } from '../util/bounded-map.ts'
+import { entryTime } from '../access/entry-shape.ts'
 import { blockWriter, type HeliaBlocks } from './block-writer.ts'
 import { removeBlocks, type HeliaRemovable } from './block-remover.ts'
 import { envelopeBlock, isCheckedEnvelope, type EnvelopeBlock } from './envelope-block.ts'
@@ -80,8 +81,16 @@ const STORED_CACHE_SIZE = 4096
 
 export type { PendingMail }
 
-/** Order entries causally: Lamport time, then hash, the same on every replica. */
-const causalOrder = (a: LogEntry, b: LogEntry): number => a.clock.time - b.clock.time || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0)
+/**
+ * Order entries causally: Lamport time, then hash, the same on every replica. Times are compared,
+ * never subtracted: an entry without a usable time (none passes the rules, §9.3) sorts last.
+ */
+const causalOrder = (a: LogEntry, b: LogEntry): number => {
+  const ta = entryTime(a) ?? Number.MAX_SAFE_INTEGER
+  const tb = entryTime(b) ?? Number.MAX_SAFE_INTEGER
+  if (ta !== tb) return ta < tb ? -1 : 1
+  return a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0
+}
 
 /** The index's op for an entry; `held`: bytes of the envelopes stored with the entries being indexed. */
 function indexedOp (entry: LogEntry, held?: Map<string, number>): IndexedOp | undefined {

@@ -4,7 +4,6 @@
  */
 import { join } from 'node:path'
 import type { Identity } from '../../src/identity/identity.ts'
-import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import { sealMail } from '../../src/mail/seal.ts'
 import { inboxAddress } from '../../src/access/inbox-address.ts'
 import type { MailPayload } from '../../src/access/payloads.ts'
@@ -14,6 +13,7 @@ import { createDeliveryService } from '../../src/node/deliver.ts'
 import type { HostPolicy } from '../../src/node/host-policy.ts'
 import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
 import { startTestNode, type TestNode } from './nodes.ts'
+import { mailPayload } from './inbox.ts'
 
 export interface Replica extends TestNode {
   sync: InboxSync
@@ -75,9 +75,8 @@ export async function startReplica (options: ReplicaOptions = {}): Promise<Repli
 export async function stampedMail (from: Identity, owner: string, bits: number, body: string): Promise<{ inbox: string, mail: MailPayload, envelope: Uint8Array, id: string }> {
   const inbox = inboxAddress(owner, bits)
   const sealed = await sealMail({ subject: body.slice(0, 20), body }, { from, to: owner, inbox })
-  const ts = Date.now()
-  const pow = solvePowSync(powChallenge({ bits, ts, inbox, envelopeCid: sealed.cid }), bits)
-  return { inbox, envelope: sealed.envelope, id: sealed.mail.id, mail: { op: 'MAIL', v: 1, env: sealed.cid.toString(), size: sealed.envelope.byteLength, ts, pow } }
+  const mail = mailPayload(inbox, bits, { envelopeCid: sealed.cid, size: sealed.envelope.byteLength, ts: Date.now() })
+  return { inbox, envelope: sealed.envelope, id: sealed.mail.id, mail }
 }
 
 /** Seal a mail from `from` to the inbox's owner and append it as a host would after delivery. */
