@@ -69,12 +69,13 @@ export const DEFAULT_POW_BITS = 24
 export const MAX_POW_BITS = 40
 /**
  * Envelope size (log2 bytes) up to which a stamp costs the inbox's difficulty: every doubling of
- * the envelope above 2^10 bytes asks one more bit (docs/PROTOCOL.md §5.2), so the work a sender
- * proves grows with the storage it asks of a host.
+ * the envelope from 2^17 bytes on asks one more bit (docs/PROTOCOL.md §5.2), so that from 64 KiB up
+ * a byte of a host's storage costs a sender the same work whatever the size of its mails, while
+ * text mail (under 128 KiB) pays the inbox's difficulty alone.
  */
-export const POW_BASE_SIZE_LOG2 = 10
-/** Highest difficulty of one stamp: an inbox's highest plus the extra of a MAX_ENVELOPE_BYTES envelope (12). */
-export const MAX_STAMP_BITS = MAX_POW_BITS + 12
+export const POW_BASE_SIZE_LOG2 = 16
+/** Highest difficulty of one stamp: an inbox's highest plus the extra of a MAX_ENVELOPE_BYTES envelope (6). */
+export const MAX_STAMP_BITS = MAX_POW_BITS + 6
 
 // ── inboxes (wire: part of every inbox address) ────────────────────────────────────────────────
 /** OrbitDB access controller type of inboxes. */

@@ -38,14 +38,14 @@ const referenceZeroBits = (challenge: Uint8Array, nonce: Uint8Array): number => 
 }
 
 describe('requiredPowBits (PROTOCOL §5.2)', () => {
-  it('adds ⌊log2 size⌋ − 10 bits above 1 KiB: the work doubles with the envelope', () => {
+  it('adds ⌊log2 size⌋ − 16 bits from 128 KiB on: the work doubles with the envelope', () => {
     const KiB = 1024
     const table: Array<[number, number]> = [
-      [1, 24], [1023, 24], [KiB, 24], [2 * KiB - 1, 24], [1120, 24], [2 * KiB, 25], [64 * KiB, 30], [64 * KiB + 96, 30],
-      [1024 * KiB, 34], [MAX_ENVELOPE_BYTES - 1, 35], [MAX_ENVELOPE_BYTES, 36]
+      [1, 24], [1120, 24], [2 * KiB, 24], [64 * KiB, 24], [64 * KiB + 96, 24], [128 * KiB - 1, 24], [128 * KiB, 25],
+      [1024 * KiB, 28], [MAX_ENVELOPE_BYTES - 1, 29], [MAX_ENVELOPE_BYTES, 30]
     ]
     for (const [size, bits] of table) assert.equal(requiredPowBits(24, size), bits, `size ${size}`)
-    assert.equal(requiredPowBits(0, MAX_ENVELOPE_BYTES), 12)
+    assert.equal(requiredPowBits(0, MAX_ENVELOPE_BYTES), 6)
     assert.equal(requiredPowBits(MAX_POW_BITS, MAX_ENVELOPE_BYTES), MAX_STAMP_BITS)
   })
 

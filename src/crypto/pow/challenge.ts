@@ -38,8 +38,8 @@ export function checkPowBits (bits: unknown): asserts bits is number {
 
 /**
  * Extra bits a stamp needs for an envelope of `size` bytes (docs/PROTOCOL.md §5.2):
- * max(0, ⌊log2 size⌋ − 10), so the expected work doubles with every doubling of the envelope
- * above 1 KiB; 0 to 12 for sizes 1 to MAX_ENVELOPE_BYTES. `size` is a checked integer.
+ * max(0, ⌊log2 size⌋ − 16), so the expected work doubles with every doubling of the envelope
+ * from 128 KiB on; 0 to 6 for sizes 1 to MAX_ENVELOPE_BYTES. `size` is a checked integer.
  */
 export function extraPowBits (size: number): number {
   // ⌊log2 size⌋ of a positive integer below 2^32, without floating point.
