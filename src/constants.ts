@@ -17,6 +17,7 @@ export const TAG_PRUNE = 'ipms/prune/v1'
 export const TAG_GRANT = 'ipms/grant/v1'
 export const TAG_CARD = 'ipms/card/v1'
 export const TAG_RECEIPT = 'ipms/receipt/v1'
+export const TAG_PASS = 'ipms/pass/v1'
 
 /** Format version carried as `v` by every structure of this protocol generation (wire). */
 export const FORMAT_VERSION = 1
@@ -66,6 +67,15 @@ export const MIN_POW_BITS = 0
 export const DEFAULT_POW_BITS = 24
 /** Highest difficulty an inbox may ask for: beyond it nobody could deliver. */
 export const MAX_POW_BITS = 40
+/**
+ * Envelope size (log2 bytes) up to which a stamp costs the inbox's difficulty: every doubling of
+ * the envelope from 2^17 bytes on asks one more bit (docs/PROTOCOL.md §5.2), so that from 64 KiB up
+ * a byte of a host's storage costs a sender the same work whatever the size of its mails, while
+ * text mail (under 128 KiB) pays the inbox's difficulty alone.
+ */
+export const POW_BASE_SIZE_LOG2 = 16
+/** Highest difficulty of one stamp: an inbox's highest plus the extra of a MAX_ENVELOPE_BYTES envelope (6). */
+export const MAX_STAMP_BITS = MAX_POW_BITS + 6
 
 // ── inboxes (wire: part of every inbox address) ────────────────────────────────────────────────
 /** OrbitDB access controller type of inboxes. */
@@ -76,9 +86,28 @@ export const INBOX_DATABASE_TYPE = 'ipms-mailbox'
  * Version of the `canAppend` rules. The controller's code is not part of the address, so any change
  * to what an inbox accepts must bump this, which gives every inbox a new address.
  */
-export const INBOX_RULES_VERSION = 1
+export const INBOX_RULES_VERSION = 2
 /** Entry hashes one PRUNE may list: bounds the work of checking and applying one entry. */
 export const MAX_PRUNE_ENTRIES = 1000
+/**
+ * How long the owner's read waits for a pending mail's envelope, from when the owner's node first
+ * saw its entry, before pruning it unread: no replica provided it (a hostile co-host's entry
+ * without an envelope must not keep an inbox pending for ever). 7 days, ms.
+ */
+export const ENVELOPE_WAIT_MS = 7 * 24 * 60 * 60_000
+/** OrbitDB entry version of inbox entries (`entry.v`): OrbitDB 4 writes 2. */
+export const ENTRY_VERSION = 2
+/**
+ * Hashes one entry may link to in `next`, and in `refs`: a writer with more heads links the newest
+ * MAX_ENTRY_LINKS and leaves the others for its next entries (docs/PROTOCOL.md §9.3).
+ */
+export const MAX_ENTRY_LINKS = 64
+/**
+ * Highest Lamport time (`entry.clock.time`) of an inbox entry: 2^40, far above any log a person's
+ * inbox reaches (each entry adds at most 1, and each MAIL costs a stamp), far below 2^53, so that
+ * time arithmetic stays exact.
+ */
+export const MAX_ENTRY_CLOCK_TIME = 2 ** 40
 
 // ── grants and address cards (wire) ───────────────────────────────────────────────────────────
 /** Text prefix of an encoded grant (then base58btc multibase of its dag-cbor). */
@@ -92,6 +121,14 @@ export const MAX_CARD_ADDRS = 8
 /** Largest encoded grant or card, bytes (before the text encoding). */
 export const MAX_SIGNED_RECORD_BYTES = 8 * 1024
 
+// ── contacts' passes (wire, docs/PROTOCOL.md §11.3) ──────────────────────────────────────────
+/** Text prefix of an encoded pass. */
+export const PASS_PREFIX = 'ipmspass'
+/** Bytes of a pass's random id. */
+export const PASS_ID_BYTES = 16
+/** Lifetime of a pass the CLI issues when none is asked: a year (passes cannot be revoked, expiry bounds them). */
+export const DEFAULT_PASS_TTL_MS = 365 * 24 * 60 * 60_000
+
 /** How long a card the CLI signs is served as a DHT record: 30 days (re-signed past half of it). */
 export const DEFAULT_CARD_TTL_MS = 30 * 24 * 60 * 60_000
 /** The longest lifetime a DHT node accepts in a hosts record (`expires - ts`): 90 days. */
@@ -100,3 +137,11 @@ export const MAX_HOSTS_RECORD_LIFETIME_MS = 90 * 24 * 60 * 60_000
 export const HOSTS_RECORD_NAMESPACE = 'ipms'
 /** The private IPMS DHT's protocol (not the public IPFS DHT's `/ipfs/kad/1.0.0`). */
 export const DHT_PROTOCOL = '/ipms/kad/1.0.0'
+
+// ── sending ────────────────────────────────────────────────────────────────────────────────────
+/**
+ * A sender whose clock is within this of a host's (the `time` of an `ERR_STALE` refusal) takes its
+ * clock for right and stamps a mail refused as stale again; further apart, it says whose clock is
+ * off instead. 10 minutes: well inside the hosts' default tolerance of a day, well above clock drift.
+ */
+export const CLOCK_AGREEMENT_MS = 10 * 60_000

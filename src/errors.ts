@@ -177,6 +177,11 @@ export class GrantExpiredError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_GRANT_EXPIRED', message, options) }
 }
 
+/** A contact's pass past its expiry (docs/PROTOCOL.md §11.3); a host refuses it with the same code. */
+export class PassExpiredError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_PASS_EXPIRED', message, options) }
+}
+
 // ── delivery ──────────────────────────────────────────────────────────────────────────────────
 
 /**
@@ -185,7 +190,12 @@ export class GrantExpiredError extends IpmsError {
  * ERR_STORAGE_FULL (the host's disk is full).
  */
 export class DeliveryRefusedError extends IpmsError {
-  constructor (code: string, message: string, options?: IpmsErrorOptions) { super(code, message, options) }
+  /** With ERR_STALE: the refusing host's clock (ms since the epoch) when it refused, if it said. */
+  readonly hostTime?: number
+  constructor (code: string, message: string, options?: IpmsErrorOptions & { hostTime?: number }) {
+    super(code, message, options)
+    if (options?.hostTime !== undefined) this.hostTime = options.hostTime
+  }
 }
 
 /** A delivery did not complete (the host could not be reached, or the stream broke). */

@@ -27,6 +27,7 @@ export { createInboxSync, SYNC_PROTOCOL, type InboxSync, type SyncResult, type S
 export { readInbox, type ReadInboxOptions, type ReadInboxResult } from './node/read-inbox.ts'
 export { openMailStore, type MailStore, type StoredMail, type QuarantinedMail } from './mail/mail-store.ts'
 export { createGrant, encodeGrant, verifyGrant, type Grant, type GrantOptions } from './hosting/grant.ts'
+export { createPass, encodePass, passBytes, passIdText, verifyPass, type Pass } from './hosting/pass.ts'
 export { createCard, encodeCard, verifyCard, type AddressCard, type CardHost } from './hosting/card.ts'
 export { createDeliveryService, deliverTo, verifyReceipt, DELIVER_PROTOCOL, type Receipt, type DeliveryServiceOptions } from './node/deliver.ts'
 export { withFreshSender } from './node/sender.ts'
@@ -35,3 +36,4 @@ export { openHosting, type Hosting, type HostingOptions } from './node/hosting.t
 export { openOutbox, retryPeriodically, type Outbox, type OutboxEntry } from './node/outbox.ts'
 export { prepareMail, deliverPrepared, type PreparedMail } from './node/send-mail.ts'
 export { DEFAULT_HOST_POLICY, type HostPolicy } from './node/host-policy.ts'
+export { openPassQuota, quotaDecision, type PassQuota } from './node/pass-quota.ts'

@@ -1,10 +1,12 @@
 /**
- * The `ipms-inbox` OrbitDB access controller (docs/PROTOCOL.md §9.2): who may grow an inbox log.
+ * The `ipms-inbox` OrbitDB access controller (docs/PROTOCOL.md §9.3, rules version 2): who may grow
+ * an inbox log.
  *
- * `canAppend(entry)` accepts exactly
- * - MAIL entries from anyone whose payload is well formed and carries a proof-of-work at the
- *   inbox's difficulty, bound to this inbox (the log id) and the envelope CID;
- * - PRUNE entries signed by the owner's key (the one inside the owner's peer-id).
+ * `canAppend(entry)` accepts exactly entries of the shape of entry-shape.ts (every field OrbitDB or
+ * IPMS reads, bounded; `id` is this inbox) whose payload is
+ * - a well-formed MAIL from anyone, carrying a proof-of-work at the inbox's difficulty plus its
+ *   envelope's size extra, bound to this inbox and the envelope CID;
+ * - a PRUNE signed by the owner's key (the one inside the owner's peer-id).
  *
  * Watch for (DESIGN.md §3, §5):
  * - it is pure and deterministic: no clock, no network, the same verdict on every replica forever,
@@ -20,18 +22,13 @@ import { CID } from 'multiformats/cid'
 import { IPFSBlockStorage } from '@orbitdb/core'
 import { INBOX_ACCESS_TYPE } from '../constants.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
-import { accessBlock, inboxParams, paramsFromAccessBlock, type InboxParams } from './inbox-address.ts'
+import { accessBlock, inboxAddress, inboxParams, paramsFromAccessBlock, type InboxParams } from './inbox-address.ts'
+import { entryShapeProblem } from './entry-shape.ts'
 import { mailPayloadProblem, prunePayloadProblem } from './payloads.ts'
 
 /** Verdicts kept per controller (entry hash → verdict): bounded, verdicts never change. */
 const VERDICT_CACHE_SIZE = 10_000
 
-/** The fields of an OrbitDB entry the controller reads. */
-interface LogEntry {
-  id?: unknown
-  hash?: unknown
-  payload?: unknown
-}
 
 export interface InboxAccessOptions {
   /** The owner's peer-id (when creating or opening by name). */
@@ -45,18 +42,21 @@ export interface InboxAccessController {
   type: string
   address: string
   params: InboxParams
-  canAppend: (entry: LogEntry) => Promise<boolean>
+  /** An OrbitDB entry as OrbitDB passes it (decoded, with `hash`): anything, checked field by field. */
+  canAppend: (entry: unknown) => Promise<boolean>
   /** Why an entry is refused, or undefined when it is accepted (for logs and tests). */
-  explain: (entry: LogEntry) => string | undefined
+  explain: (entry: unknown) => string | undefined
 }
 
-/** The verdict function of one inbox, for the inbox address `inbox` (the log id). */
-export function inboxRules (params: InboxParams): (entry: LogEntry, inbox: string) => string | undefined {
+/** The verdict function of one inbox: why an entry is refused, or undefined. Never throws. */
+export function inboxRules (params: InboxParams): (entry: unknown) => string | undefined {
   const ownerPublicKey = parsePeerId(params.owner).publicKey
-  return (entry, inbox) => {
+  const inbox = inboxAddress(params.owner, params.bits)
+  return (entry) => {
     try {
-      if (typeof entry !== 'object' || entry === null) return 'not an entry'
-      const payload = entry.payload as { op?: unknown } | null | undefined
+      const shape = entryShapeProblem(entry, inbox)
+      if (shape !== undefined) return shape
+      const payload = (entry as { payload?: unknown }).payload as { op?: unknown } | null | undefined
       if (typeof payload !== 'object' || payload === null) return 'the payload is not a map'
       if (payload.op === 'MAIL') return mailPayloadProblem(payload, inbox, params.bits)
       if (payload.op === 'PRUNE') return prunePayloadProblem(payload, inbox, ownerPublicKey)
@@ -94,11 +94,11 @@ export function InboxAccessController (options: InboxAccessOptions = {}) {
     }
     const rules = inboxRules(params)
     const verdicts = new Map<string, string | undefined>()
-    const explain = (entry: LogEntry): string | undefined => {
-      const hash = typeof entry?.hash === 'string' ? entry.hash : undefined
+    const explain = (entry: unknown): string | undefined => {
+      const claimed = (entry as { hash?: unknown } | null | undefined)?.hash
+      const hash = typeof claimed === 'string' ? claimed : undefined
       if (hash !== undefined && verdicts.has(hash)) return verdicts.get(hash)
-      const inbox = typeof entry?.id === 'string' ? entry.id : ''
-      const verdict = rules(entry, inbox)
+      const verdict = rules(entry)
       if (hash !== undefined) {
         if (verdicts.size >= VERDICT_CACHE_SIZE) verdicts.delete(verdicts.keys().next().value as string)
         verdicts.set(hash, verdict)

@@ -17,7 +17,8 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { FORMAT_VERSION, MAX_ENVELOPE_BYTES, MAX_PRUNE_ENTRIES, POW_NONCE_BYTES, TAG_PRUNE } from '../constants.ts'
 import { encodeCbor, taggedBytes } from '../crypto/codec.ts'
 import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
-import { powChallenge, verifyPow } from '../crypto/pow/index.ts'
+import { powChallenge, requiredPowBits, verifyPow } from '../crypto/pow/index.ts'
+import { hasExactly, isPlainMap, isTime } from '../util/fields.ts'
 
 /** What a host sees of one mail: the envelope's CID and size, the delivery time, the stamp. */
 export interface MailPayload {
@@ -49,16 +50,6 @@ export type InboxPayload = MailPayload | PrunePayload
 const MAIL_KEYS = ['env', 'op', 'pow', 'size', 'ts', 'v']
 const PRUNE_KEYS = ['entries', 'op', 'sig', 'ts', 'v']
 
-const isMap = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array) && !CID.asCID(value)
-
-const hasExactly = (fields: Record<string, unknown>, keys: string[]): boolean => {
-  const own = Object.keys(fields).sort()
-  return own.length === keys.length && own.every((k, i) => k === keys[i])
-}
-
-const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
-
 /** The envelope CID of a canonical envelope reference, or undefined. */
 export function parseEnvelopeCid (text: unknown): CID | undefined {
   if (typeof text !== 'string' || text.length > 100) return undefined
@@ -82,11 +73,14 @@ export function isEntryHash (text: unknown): text is string {
   }
 }
 
-/** What is wrong with a MAIL payload for `inbox` at difficulty `bits`, or undefined. Never throws. */
+/**
+ * What is wrong with a MAIL payload for `inbox` at difficulty `bits` (the inbox's; the stamp must
+ * reach `requiredPowBits(bits, size)`, §5.2), or undefined. Never throws.
+ */
 export function mailPayloadProblem (value: unknown, inbox: string, bits: number): string | undefined {
-  if (!isMap(value)) return 'not a map'
+  if (!isPlainMap(value)) return 'not a map'
   if (value.op !== 'MAIL') return 'op is not MAIL'
-  if (value.v !== FORMAT_VERSION) return `version ${String(value.v)} is not ${FORMAT_VERSION}`
+  if (value.v !== FORMAT_VERSION) return `version is not ${FORMAT_VERSION}`
   if (!hasExactly(value, MAIL_KEYS)) return `fields must be exactly ${MAIL_KEYS.join(', ')}`
   const envelopeCid = parseEnvelopeCid(value.env)
   if (envelopeCid === undefined) return 'env is not a canonical envelope CID (CIDv1, dag-cbor, sha2-256, base32)'
@@ -94,8 +88,9 @@ export function mailPayloadProblem (value: unknown, inbox: string, bits: number)
   if (!isTime(value.ts)) return 'ts must be whole milliseconds since 1970'
   if (!(value.pow instanceof Uint8Array) || value.pow.byteLength !== POW_NONCE_BYTES) return `pow must be ${POW_NONCE_BYTES} bytes`
   try {
-    const challenge = powChallenge({ bits, ts: value.ts, inbox, envelopeCid })
-    if (!verifyPow(challenge, bits, value.pow)) return `the proof-of-work does not reach ${bits} bits`
+    const required = requiredPowBits(bits, value.size)
+    const challenge = powChallenge({ bits: required, ts: value.ts, inbox, envelopeCid })
+    if (!verifyPow(challenge, required, value.pow)) return `the proof-of-work does not reach ${required} bits (${bits} for the inbox, more for a ${value.size}-byte envelope)`
   } catch {
     return 'the proof-of-work cannot be checked'
   }
@@ -114,9 +109,9 @@ export function signPrune (inbox: string, entries: string[], ts: number, ownerSe
 
 /** What is wrong with a PRUNE payload for `inbox` owned by `ownerPublicKey`, or undefined. Never throws. */
 export function prunePayloadProblem (value: unknown, inbox: string, ownerPublicKey: Uint8Array): string | undefined {
-  if (!isMap(value)) return 'not a map'
+  if (!isPlainMap(value)) return 'not a map'
   if (value.op !== 'PRUNE') return 'op is not PRUNE'
-  if (value.v !== FORMAT_VERSION) return `version ${String(value.v)} is not ${FORMAT_VERSION}`
+  if (value.v !== FORMAT_VERSION) return `version is not ${FORMAT_VERSION}`
   if (!hasExactly(value, PRUNE_KEYS)) return `fields must be exactly ${PRUNE_KEYS.join(', ')}`
   const { entries, ts, sig } = value
   if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_PRUNE_ENTRIES) return `entries must list 1 to ${MAX_PRUNE_ENTRIES} entry hashes`

@@ -6,6 +6,7 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readJsonFile, writeJsonSynced } from '../util/durable-files.ts'
+import { isProcessAlive } from '../util/process.ts'
 
 const NAME = 'daemon.json'
 
@@ -23,10 +24,5 @@ export async function removeDaemonInfo (home: string): Promise<void> {
 export async function readDaemonInfo (home: string): Promise<DaemonInfo | undefined> {
   const info = await readJsonFile(join(home, NAME)).catch(() => undefined) as DaemonInfo | undefined
   if (info === undefined || typeof info.pid !== 'number') return undefined
-  try {
-    process.kill(info.pid, 0)
-    return info
-  } catch {
-    return undefined
-  }
+  return isProcessAlive(info.pid) ? info : undefined
 }

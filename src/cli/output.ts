@@ -5,10 +5,12 @@
  * - a failure is one line on stderr saying what to do (`--json`: a JSON document on stdout), with
  *   the stack only under `--verbose`.
  * Nothing printed here ever holds a key or a passphrase; mail text only where the user asked
- * for it (`ipms read`).
+ * for it (`ipms read`). Every line for people goes through `safeText` (most come from a mail or a
+ * peer: a control sequence is shown, never sent to the terminal), and JSON through `jsonSafe`.
  */
 import { IpmsError } from '../errors.ts'
 import { EXIT, exitCodeFor } from './exit-codes.ts'
+import { jsonSafe, safeText } from './safe-text.ts'
 
 export interface OutputOptions {
   json: boolean
@@ -32,13 +34,13 @@ export interface Output {
   failure: (err: unknown) => number
 }
 
-/** JSON for CLI output: bytes as base64, bigint as text. */
+/** JSON for CLI output: bytes as base64, bigint as text; nothing a terminal acts on left raw. */
 export function toJson (value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
+  return jsonSafe(JSON.stringify(value, (_key, v: unknown) => {
     if (v instanceof Uint8Array) return Buffer.from(v).toString('base64')
     if (typeof v === 'bigint') return v.toString()
     return v
-  })
+  }))
 }
 
 export function createOutput (options: OutputOptions): Output {
@@ -55,23 +57,23 @@ export function createOutput (options: OutputOptions): Output {
     result: (data, human) => {
       clearProgress()
       if (options.json) stdout.write(`${toJson({ ok: true, ...data })}\n`)
-      else for (const line of Array.isArray(human) ? human : [human]) stdout.write(`${line}\n`)
+      else for (const line of Array.isArray(human) ? human : [human]) stdout.write(`${safeText(line)}\n`)
     },
     info: (text) => {
       if (options.json || options.quiet) return
       clearProgress()
-      stderr.write(`${text}\n`)
+      stderr.write(`${safeText(text)}\n`)
     },
     progress: (text) => {
       if (!showProgress) return
-      stderr.write(`\r\x1b[K${text}`)
+      stderr.write(`\r\x1b[K${safeText(text)}`)
       progressShown = true
     },
     event: (kind, data, human) => {
       clearProgress()
       const time = new Date().toISOString()
       if (options.json) stdout.write(`${toJson({ time, event: kind, ...data })}\n`)
-      else if (!options.quiet) stdout.write(`${time} ${human}\n`)
+      else if (!options.quiet) stdout.write(`${time} ${safeText(human)}\n`)
     },
     failure: (err) => {
       clearProgress()
@@ -82,9 +84,9 @@ export function createOutput (options: OutputOptions): Output {
         stdout.write(`${toJson({ ok: false, error: { code: code ?? 'ERR_UNEXPECTED', message, exit } })}\n`)
       } else {
         const hint = exit === EXIT.FAILURE ? ' (this is unexpected: run again with --verbose and report it)' : ''
-        stderr.write(`ipms: ${message}${hint}\n`)
+        stderr.write(`ipms: ${safeText(message)}${hint}\n`)
       }
-      if (options.verbose && err instanceof Error && err.stack !== undefined) stderr.write(`${err.stack}\n`)
+      if (options.verbose && err instanceof Error && err.stack !== undefined) stderr.write(`${safeText(err.stack)}\n`)
       return exit
     }
   }

@@ -6,7 +6,8 @@
  *
  *   { "listen": ["/ip4/0.0.0.0/tcp/4100"], "bootstrap": ["/ip4/…/tcp/4100/p2p/12D3KooW…"], "bits": 24,
  *     "dht": true, "mdns": false,
- *     "hostPolicy": { "retentionDays": 30, "quotaMiB": 256, "deliveriesPerMinute": 60, "maxClockSkewMinutes": 1440 } }
+ *     "hostPolicy": { "retentionDays": 30, "quotaMiB": 256, "deliveriesPerMinute": 60, "maxClockSkewMinutes": 1440,
+ *                     "passQuotaMiB": 32, "passesQuotaMiB": 256 } }
  */
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -43,7 +44,9 @@ const POLICY_FIELDS = {
   retentionDays: { toPolicy: (v: number): Partial<HostPolicy> => ({ retentionMs: v * DAY_MS }) },
   quotaMiB: { toPolicy: (v: number): Partial<HostPolicy> => ({ quotaBytes: Math.round(v * MIB) }) },
   deliveriesPerMinute: { toPolicy: (v: number): Partial<HostPolicy> => ({ deliveriesPerWindow: Math.round(v), rateWindowMs: 60_000 }) },
-  maxClockSkewMinutes: { toPolicy: (v: number): Partial<HostPolicy> => ({ maxClockSkewMs: v * 60_000 }) }
+  maxClockSkewMinutes: { toPolicy: (v: number): Partial<HostPolicy> => ({ maxClockSkewMs: v * 60_000 }) },
+  passQuotaMiB: { toPolicy: (v: number): Partial<HostPolicy> => ({ passQuotaBytes: Math.round(v * MIB) }) },
+  passesQuotaMiB: { toPolicy: (v: number): Partial<HostPolicy> => ({ passesQuotaBytes: Math.round(v * MIB) }) }
 } as const
 
 /** The config written by `ipms init`: the defaults, spelt out so a user sees what to change. */
@@ -58,7 +61,9 @@ export function defaultConfigFile (bits = DEFAULT_POW_BITS): Record<string, unkn
       retentionDays: DEFAULT_HOST_POLICY.retentionMs / DAY_MS,
       quotaMiB: DEFAULT_HOST_POLICY.quotaBytes / MIB,
       deliveriesPerMinute: DEFAULT_HOST_POLICY.deliveriesPerWindow,
-      maxClockSkewMinutes: DEFAULT_HOST_POLICY.maxClockSkewMs / 60_000
+      maxClockSkewMinutes: DEFAULT_HOST_POLICY.maxClockSkewMs / 60_000,
+      passQuotaMiB: DEFAULT_HOST_POLICY.passQuotaBytes / MIB,
+      passesQuotaMiB: DEFAULT_HOST_POLICY.passesQuotaBytes / MIB
     }
   }
 }

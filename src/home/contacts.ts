@@ -1,10 +1,13 @@
 /**
  * Petnames: the owner's own names for other people's addresses, `<home>/contacts.json`
  * (docs/ARCHITECTURE.md, home). A contact is a name, a peer-id and, once known, that peer's
- * latest address card (which says where to deliver). Every command that takes a recipient takes a
+ * latest address card (which says where to deliver) and the pass they gave us (docs/PROTOCOL.md
+ * §11.3: shown to their hosts with each delivery). The passes this owner gave are listed too, by
+ * contact, so that the owner knows who holds which. Every command that takes a recipient takes a
  * name, an address card or a peer-id, resolved here.
  *
- *   { "v": 1, "contacts": { "bob": { "peer": "12D3KooW…", "card": "ipmscard…", "added": 1764…  } } }
+ *   { "v": 1, "contacts": { "bob": { "peer": "12D3KooW…", "card": "ipmscard…", "pass": "ipmspass…", "added": 1764… } },
+ *     "issued": [{ "id": "<hex>", "to": "bob", "issued": 1764…, "expires": 1795… }] }
  *
  * Watch for: a name never looks like an address (no `12D3KooW…`, no `ipmscard…`), so resolving is
  * unambiguous; a card replaces a contact's older card only when it is newer (`ts`).
@@ -13,6 +16,9 @@ import { join } from 'node:path'
 import { CARD_PREFIX } from '../constants.ts'
 import { ConfigError, ContactExistsError, InvalidArgumentError, NotFoundError, UnknownRecipientError } from '../errors.ts'
 import { encodeCard, verifyCard, type AddressCard } from '../hosting/card.ts'
+import { createPass, encodePass, passIdText, verifyPass, type Pass } from '../hosting/pass.ts'
+import type { LifetimeOptions } from '../hosting/signed-record.ts'
+import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { writeJsonSynced } from '../util/durable-files.ts'
 import { readHomeFile } from './home-file.ts'
@@ -25,8 +31,20 @@ export interface Contact {
   peer: string
   /** The peer's address card as text, once known. */
   card?: string
+  /** The pass this peer gave us to write to them (text), once given. */
+  pass?: string
   /** When it was added or last changed, ms. */
   added: number
+}
+
+/** A pass this owner gave a contact (the pass itself is with the contact). */
+export interface IssuedPass {
+  /** The pass id, hex. */
+  id: string
+  /** The contact's name when it was given. */
+  to: string
+  issued: number
+  expires?: number
 }
 
 /** Who a recipient argument designates: the peer, its card when known, and the contact if any. */
@@ -38,8 +56,11 @@ export interface Recipient {
 
 export interface Contacts {
   list: () => Promise<Contact[]>
-  /** Add or update `name` from a card or a peer-id. ContactExistsError when the name is another peer's (unless `replace`). */
-  add: (name: string, address: string, options?: { replace?: boolean }) => Promise<Contact>
+  /**
+   * Add or update `name` from a card or a peer-id, with the pass they gave us (checked: theirs,
+   * unexpired). ContactExistsError when the name is another peer's (unless `replace`).
+   */
+  add: (name: string, address: string, options?: { replace?: boolean, pass?: string }) => Promise<Contact>
   remove: (name: string) => Promise<Contact>
   /** The petname of a peer, if it has one. */
   nameOf: (peer: string) => Promise<string | undefined>
@@ -49,6 +70,10 @@ export interface Contacts {
   resolve: (recipient: string) => Promise<Recipient>
   /** Keep a newer card of a known contact (e.g. one met while sending). */
   learnCard: (card: AddressCard) => Promise<void>
+  /** Sign a new pass for the contact `name` as `owner` and list it as given. NotFoundError for an unknown name. */
+  issuePass: (name: string, owner: Identity, options?: LifetimeOptions) => Promise<{ pass: Pass, text: string, issued: IssuedPass }>
+  /** The passes this owner gave, oldest first. */
+  issued: () => Promise<IssuedPass[]>
 }
 
 /** Check a contact name: a letter, then letters, digits, `.`, `_`, `-`; 64 at most. */
@@ -62,17 +87,23 @@ export function checkContactName (name: string): string {
 export function openContacts (home: string): Contacts {
   const path = join(home, CONTACTS_FILE_NAME)
 
-  const read = async (): Promise<Record<string, Contact>> => {
+  /** The whole file: the contacts by name, and the passes given. */
+  const load = async (): Promise<{ contacts: Record<string, Contact>, issued: IssuedPass[] }> => {
     const value = await readHomeFile(path, 'fix it or restore it from a backup')
-    if (value === undefined) return {}
-    const contacts = (value as { contacts?: unknown }).contacts
+    if (value === undefined) return { contacts: {}, issued: [] }
+    const { contacts, issued } = value as { contacts?: unknown, issued?: unknown }
     if (typeof contacts !== 'object' || contacts === null) throw new ConfigError(`${path} has no "contacts" object: fix it or restore it from a backup`)
-    return Object.fromEntries(Object.entries(contacts as Record<string, Omit<Contact, 'name'>>).map(([name, c]) => [name, { ...c, name }]))
+    if (issued !== undefined && !Array.isArray(issued)) throw new ConfigError(`${path}: "issued" must be a list of passes given: fix it or restore it from a backup`)
+    return {
+      contacts: Object.fromEntries(Object.entries(contacts as Record<string, Omit<Contact, 'name'>>).map(([name, c]) => [name, { ...c, name }])),
+      issued: (issued ?? []) as IssuedPass[]
+    }
   }
+  const read = async (): Promise<Record<string, Contact>> => (await load()).contacts
 
-  const write = async (contacts: Record<string, Contact>): Promise<void> => {
+  const write = async ({ contacts, issued }: { contacts: Record<string, Contact>, issued: IssuedPass[] }): Promise<void> => {
     const stored = Object.fromEntries(Object.entries(contacts).sort(([a], [b]) => a.localeCompare(b)).map(([name, { name: _, ...rest }]) => [name, rest]))
-    await writeJsonSynced(home, CONTACTS_FILE_NAME, { v: 1, contacts: stored })
+    await writeJsonSynced(home, CONTACTS_FILE_NAME, { v: 1, contacts: stored, ...(issued.length === 0 ? {} : { issued }) })
   }
 
   const names = async (): Promise<Map<string, string>> => {
@@ -89,7 +120,9 @@ export function openContacts (home: string): Contacts {
       checkContactName(name)
       const card = address.startsWith(CARD_PREFIX) ? verifyCard(address) : undefined
       const peer = card?.owner ?? parsePeerId(address).peerId
-      const contacts = await read()
+      const pass = options.pass === undefined ? undefined : encodePass(verifyPass(options.pass, { owner: peer }))
+      const file = await load()
+      const contacts = file.contacts
       const existing = contacts[name]
       if (existing !== undefined && existing.peer !== peer && options.replace !== true) {
         throw new ContactExistsError(`The contact "${name}" is already ${existing.peer}: choose another name, or replace it with --force`)
@@ -98,16 +131,18 @@ export function openContacts (home: string): Contacts {
       const contact: Contact = { name, peer, added: Date.now() }
       const text = card !== undefined && newer(card, keep) ? encodeCard(card) : keep
       if (text !== undefined) contact.card = text
+      const keptPass = pass ?? (existing?.peer === peer ? existing.pass : undefined)
+      if (keptPass !== undefined) contact.pass = keptPass
       contacts[name] = contact
-      await write(contacts)
+      await write(file)
       return contact
     },
     remove: async (name) => {
-      const contacts = await read()
-      const contact = contacts[name]
+      const file = await load()
+      const contact = file.contacts[name]
       if (contact === undefined) throw new NotFoundError(`There is no contact named "${name}" (see ipms contacts list)`)
-      delete contacts[name]
-      await write(contacts)
+      delete file.contacts[name]
+      await write(file)
       return contact
     },
     nameOf: async (peer) => (await names()).get(peer),
@@ -134,12 +169,22 @@ export function openContacts (home: string): Contacts {
       return { peer: contact.peer, contact, card: contact.card === undefined ? undefined : verifyCard(contact.card) }
     },
     learnCard: async (card) => {
-      const contacts = await read()
-      const contact = Object.values(contacts).find(c => c.peer === card.owner)
+      const file = await load()
+      const contact = Object.values(file.contacts).find(c => c.peer === card.owner)
       if (contact === undefined || !newer(card, contact.card)) return
       contact.card = encodeCard(card)
       contact.added = Date.now()
-      await write(contacts)
-    }
+      await write(file)
+    },
+    issuePass: async (name, owner, options = {}) => {
+      const file = await load()
+      if (file.contacts[name] === undefined) throw new NotFoundError(`There is no contact named "${name}": add them first (ipms contacts add ${NAME.test(name) ? name : 'NAME'} PEER-ID)`)
+      const pass = createPass(owner, options)
+      const issued: IssuedPass = { id: passIdText(pass), to: name, issued: pass.issued, ...(pass.expires === undefined ? {} : { expires: pass.expires }) }
+      file.issued.push(issued)
+      await write(file)
+      return { pass, text: encodePass(pass), issued }
+    },
+    issued: async () => (await load()).issued
   }
 }

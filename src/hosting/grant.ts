@@ -10,43 +10,22 @@ import { encodeCbor } from '../crypto/codec.ts'
 import { GrantExpiredError, InvalidRecordError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
-import { decodeRecord, encodeRecord, hasOnly, isPeerIdText, isTime, signRecord, type SignedRecord } from './signed-record.ts'
+import { datedRecordProblem, decodeRecord, encodeRecord, expiredAt, isPeerIdText, lifetimeFields, signRecord, type DatedRecord, type LifetimeOptions } from './signed-record.ts'
 
-export interface Grant extends SignedRecord {
+/** A host grant; without `expires`, it holds until the owner drops the host from a newer card. */
+export interface Grant extends DatedRecord {
   /** The host's peer-id. */
   host: string
-  /** When the owner signed it, ms since the epoch. */
-  issued: number
-  /** Until when it holds, ms since the epoch; absent: until revoked by a newer card. */
-  expires?: number
-  sig: Uint8Array
 }
 
-const FIELDS = ['v', 'owner', 'host', 'issued', 'expires', 'sig']
+const grantProblem = (fields: Record<string, unknown>): string | undefined =>
+  datedRecordProblem(fields, ['host'], f => isPeerIdText(f.host) ? undefined : 'host must be a peer-id')
 
-function grantProblem (fields: Record<string, unknown>): string | undefined {
-  const extra = hasOnly(fields, FIELDS)
-  if (extra !== undefined) return extra
-  if (!isPeerIdText(fields.owner)) return 'owner must be a peer-id'
-  if (!isPeerIdText(fields.host)) return 'host must be a peer-id'
-  if (!isTime(fields.issued)) return 'issued must be a time in ms'
-  if ('expires' in fields && (!isTime(fields.expires) || fields.expires <= fields.issued)) return 'expires must be a time after issued'
-  return undefined
-}
-
-export interface GrantOptions {
-  /** Lifetime in ms from now; default: no expiry. */
-  ttlMs?: number
-  /** Signing time (default now). */
-  now?: number
-}
+export type GrantOptions = LifetimeOptions
 
 /** The owner grants `host` (a peer-id) the keeping of the owner's inbox. */
 export function createGrant (owner: Identity, host: string, options: GrantOptions = {}): Grant {
-  const issued = options.now ?? Date.now()
-  const fields: Record<string, unknown> = { host: parsePeerId(host).peerId, issued }
-  if (options.ttlMs !== undefined) fields.expires = issued + options.ttlMs
-  return signRecord(TAG_GRANT, owner, fields) as unknown as Grant
+  return signRecord(TAG_GRANT, owner, { host: parsePeerId(host).peerId, ...lifetimeFields(options) }) as unknown as Grant
 }
 
 export const encodeGrant = (grant: Grant): string => encodeRecord(GRANT_PREFIX, grant)
@@ -61,9 +40,8 @@ export function verifyGrant (input: string | Uint8Array | Grant, options: { host
   if (options.host !== undefined && grant.host !== parsePeerId(options.host).peerId) {
     throw new InvalidRecordError(`This grant is for host ${grant.host}, not for ${options.host}`)
   }
-  const now = options.now ?? Date.now()
-  if (grant.expires !== undefined && grant.expires <= now) {
-    throw new GrantExpiredError(`The grant of ${grant.owner} to ${grant.host} expired on ${new Date(grant.expires).toISOString()}: ask the owner for a new one`)
+  if (expiredAt(grant, options.now ?? Date.now())) {
+    throw new GrantExpiredError(`The grant of ${grant.owner} to ${grant.host} expired on ${new Date(grant.expires!).toISOString()}: ask the owner for a new one`)
   }
   return grant
 }

@@ -1,5 +1,5 @@
 /**
- * Owner-signed records (grants, address cards): the one path from a copy-pasted string to a checked
+ * Owner-signed records (grants, address cards, contacts' passes): the one path from a copy-pasted string to a checked
  * record, and back (docs/PROTOCOL.md §11).
  *
  *   text   = prefix ‖ base58btc multibase (z…) of the dag-cbor record
@@ -16,6 +16,7 @@ import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
 import { InvalidRecordError, IpmsError, UnsupportedVersionError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
+import { describe, isPlainMap, isTime } from '../util/fields.ts'
 
 /** The fields every signed record has. */
 export interface SignedRecord {
@@ -61,11 +62,10 @@ export function decodeRecord<T extends SignedRecord & { sig: Uint8Array }> (
   } catch (err) {
     throw new InvalidRecordError(`This ${what} is damaged: ${(err as Error).message}`, { cause: err })
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
-    throw new InvalidRecordError(`This ${what} is damaged: not a map`)
-  }
-  const fields = value as Record<string, unknown>
-  if (fields.v !== FORMAT_VERSION) throw new UnsupportedVersionError(`This ${what} has version ${String(fields.v)}; this IPMS reads version ${FORMAT_VERSION}. Upgrade IPMS`)
+  // A plain map only: a decoded `__proto__` key would give it a prototype whose fields `in` sees.
+  if (!isPlainMap(value)) throw new InvalidRecordError(`This ${what} is damaged: not a map`)
+  const fields = value
+  if (fields.v !== FORMAT_VERSION) throw new UnsupportedVersionError(`This ${what} has version ${describe(fields.v)}; this IPMS reads version ${FORMAT_VERSION}. Upgrade IPMS`)
   const shape = problem(fields)
   if (shape !== undefined) throw new InvalidRecordError(`This ${what} is malformed: ${shape}`)
   if (!(fields.sig instanceof Uint8Array)) throw new InvalidRecordError(`This ${what} is malformed: sig must be bytes`)
@@ -79,15 +79,56 @@ export function decodeRecord<T extends SignedRecord & { sig: Uint8Array }> (
   }
   const { sig, ...unsigned } = fields
   if (!verifyEd25519(ownerKey, taggedBytes(tag, encodeCbor(unsigned)), sig)) {
-    throw new InvalidRecordError(`This ${what} is not signed by its owner ${String(fields.owner)}: it is forged or was altered`)
+    throw new InvalidRecordError(`This ${what} is not signed by its owner ${fields.owner as string}: it is forged or was altered`)
   }
   return fields as T
 }
 
 /** Field check helpers for `problem` functions. */
 export const isPeerIdText = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= 128
-export const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+export { isTime } from '../util/fields.ts'
 export const hasOnly = (fields: Record<string, unknown>, allowed: string[]): string | undefined => {
   const extra = Object.keys(fields).find(k => !allowed.includes(k))
   return extra === undefined ? undefined : `unknown field "${extra}"`
 }
+
+/** The lifetime of a record that has one (grants, passes): signed at `now`, lasting `ttlMs`. */
+export interface LifetimeOptions {
+  /** Lifetime in ms from now; default: no expiry. */
+  ttlMs?: number
+  /** Signing time (default now). */
+  now?: number
+}
+
+/** The `issued` and optional `expires` fields of a record signed with these options. */
+export function lifetimeFields (options: LifetimeOptions): { issued: number, expires?: number } {
+  const issued = options.now ?? Date.now()
+  return options.ttlMs === undefined ? { issued } : { issued, expires: issued + options.ttlMs }
+}
+
+/** A record with a lifetime: `issued`, and `expires` unless it holds for ever. */
+export interface DatedRecord extends SignedRecord {
+  /** When the owner signed it, ms since the epoch. */
+  issued: number
+  /** Until when it holds, ms since the epoch; absent: no expiry. */
+  expires?: number
+  sig: Uint8Array
+}
+
+/**
+ * The shape check of a dated record whose own fields are `own`: no other fields, an owner, then
+ * `ownProblem` (what is wrong with its own fields, or undefined), then `issued` and `expires?`.
+ */
+export function datedRecordProblem (fields: Record<string, unknown>, own: string[], ownProblem: (fields: Record<string, unknown>) => string | undefined): string | undefined {
+  const extra = hasOnly(fields, ['v', 'owner', 'issued', 'expires', 'sig', ...own])
+  if (extra !== undefined) return extra
+  if (!isPeerIdText(fields.owner)) return 'owner must be a peer-id'
+  const problem = ownProblem(fields)
+  if (problem !== undefined) return problem
+  if (!isTime(fields.issued)) return 'issued must be a time in ms'
+  if ('expires' in fields && (!isTime(fields.expires) || fields.expires <= fields.issued)) return 'expires must be a time after issued'
+  return undefined
+}
+
+/** True when a record with an expiry is past it at `now`. */
+export const expiredAt = (record: { expires?: number }, now: number): boolean => record.expires !== undefined && record.expires <= now

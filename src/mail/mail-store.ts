@@ -11,12 +11,15 @@
  * storing and pruning) is harmless.
  * Envelopes that fail to open are kept whole in quarantine with the reason, never dropped: a bug
  * or a newer format can still be read later.
+ * At its first use, a store removes the temp files that killed writers left in its directories
+ * (util/temp-files.ts: a dead writer's pid, or older than 36 hours).
  */
 import { join } from 'node:path'
 import * as dagCbor from '@ipld/dag-cbor'
 import { FORMAT_VERSION } from '../constants.ts'
 import type { Mail } from './mail.ts'
 import { readCborFiles, syncDirectory, writeFileSynced } from '../util/durable-files.ts'
+import { removeStaleTemps } from '../util/temp-files.ts'
 import { openMaildir } from './maildir.ts'
 import { renderMessage } from './rfc5322.ts'
 
@@ -70,20 +73,31 @@ export function openMailStore (home: string, options: MailStoreOptions = {}): Ma
   const root = join(home, 'mail')
   const ensure = (name: string): string => join(root, name)
   const maildir = options.maildir === false ? undefined : openMaildir(home)
+  let cleaned: Promise<unknown> | undefined
+  /** Once per store, before its first read or write: the leftovers of killed writers go. */
+  const opened = async (): Promise<void> => { await (cleaned ??= Promise.all([RECEIVED, QUARANTINE].map(async d => await removeStaleTemps(join(root, d))))) }
   return {
     saveReceived: async (entry, env, mail) => {
+      await opened()
       const stored: StoredMail = { v: FORMAT_VERSION, entry, env, receivedAt: Date.now(), mail }
       await writeFileSynced(ensure(RECEIVED), `${entry}.cbor`, dagCbor.encode(stored))
       await maildir?.deliver(entry, stored.receivedAt / 1000, async () => await renderMessage(stored, { fromName: await options.nameOf?.(mail.from) }))
       return stored
     },
     saveQuarantined: async (entry, env, envelope, code, reason) => {
+      await opened()
       const stored: QuarantinedMail = { v: FORMAT_VERSION, entry, env, receivedAt: Date.now(), code, reason, envelope }
       await writeFileSynced(ensure(QUARANTINE), `${entry}.cbor`, dagCbor.encode(stored))
       return stored
     },
-    received: async () => (await readCborFiles<StoredMail>(join(root, RECEIVED))).sort((a, b) => b.mail.date - a.mail.date),
-    quarantined: async () => await readCborFiles<QuarantinedMail>(join(root, QUARANTINE)),
+    received: async () => {
+      await opened()
+      return (await readCborFiles<StoredMail>(join(root, RECEIVED))).sort((a, b) => b.mail.date - a.mail.date)
+    },
+    quarantined: async () => {
+      await opened()
+      return await readCborFiles<QuarantinedMail>(join(root, QUARANTINE))
+    },
     flush: async () => {
       await maildir?.flush()
       for (const name of [RECEIVED, QUARANTINE]) {

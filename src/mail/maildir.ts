@@ -3,15 +3,18 @@
  *
  *   <home>/Maildir/{tmp,new,cur}/<seconds>.<entry hash>.<hostname>
  *
- * A message is written to tmp/, fsync'd, then renamed into new/; a mail reader later moves it to
- * cur/ and appends flags (`:2,S`). The unique part of the name is the MAIL entry's hash, so a mail
- * stored twice (a crash between storing and pruning) is written once: the names already in new/
- * and cur/ are read once per store and kept in a set.
+ * A message is written to tmp/ (a temp name with the writer's pid, util/temp-files.ts), fsync'd,
+ * then renamed into new/; a mail reader later moves it to cur/ and appends flags (`:2,S`). The
+ * unique part of the name is the MAIL entry's hash, so a mail stored twice (a crash between storing
+ * and pruning) is written once: the names already in new/ and cur/ are read once per store and kept
+ * in a set. At that first use, tmp/ is cleaned of what killed writers left: files of dead pids,
+ * and anything older than 36 hours (the Maildir convention).
  */
 import { mkdir, readdir, rename } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { syncDirectory, writeFileSynced } from '../util/durable-files.ts'
+import { syncDirectory, writeTempSynced } from '../util/durable-files.ts'
+import { removeStaleTemps } from '../util/temp-files.ts'
 
 export const MAILDIR_NAME = 'Maildir'
 
@@ -32,6 +35,7 @@ export function openMaildir (home: string): Maildir {
 
   const entriesPresent = async (): Promise<Set<string>> => {
     await Promise.all(['tmp', 'new', 'cur'].map(async d => await mkdir(join(path, d), { recursive: true, mode: 0o700 })))
+    await removeStaleTemps(join(path, 'tmp'), { anyName: true })
     const names = [...await readdir(join(path, 'new')), ...await readdir(join(path, 'cur'))]
     return new Set(names.map(name => name.split('.')[1] ?? ''))
   }
@@ -44,11 +48,9 @@ export function openMaildir (home: string): Maildir {
       if (present.has(entry)) return false
       present.add(entry)
       const name = `${Math.floor(seconds)}.${entry}.${safeHost}`
-      // writeFileSynced writes a temp file beside the target and renames it: do that in tmp/,
-      // then move it into new/ as the Maildir protocol asks.
+      // Written and fsync'd in tmp/, then moved into new/ as the Maildir protocol asks.
       try {
-        await writeFileSynced(join(path, 'tmp'), name, await message())
-        await rename(join(path, 'tmp', name), join(path, 'new', name))
+        await rename(await writeTempSynced(join(path, 'tmp'), name, await message()), join(path, 'new', name))
       } catch (err) {
         present.delete(entry)
         throw err

@@ -47,7 +47,7 @@ import { dialDiscoveredPeers, discoveryModules, discoveryServices, type Discover
 import { AbortError, HomeInUseError, InvalidArgumentError } from '../errors.ts'
 import { ensureHome } from '../identity/home.ts'
 import type { Identity } from '../identity/identity.ts'
-import { acquireHomeLock, type HomeLock } from './home-lock.ts'
+import { acquireHomeLock, type HomeLock, type HomeLockWait } from './home-lock.ts'
 import { useLevelStores } from '../stores/block-writer.ts'
 import { asStorageFull, createStorageHealth, type StorageHealth } from '../stores/storage-health.ts'
 import { withCachedSigning } from './orbitdb-signer.ts'
@@ -103,6 +103,8 @@ export interface CreateNodeOptions {
    * then survives kill -9 but not an OS crash.
    */
   durableWrites?: boolean
+  /** Wait (bounded) for another process holding the home to let go. Default: fail at once. */
+  lockWait?: HomeLockWait
 }
 
 /** A running node. Plain object; `stop()` releases everything, including the home. */
@@ -144,7 +146,7 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
   let lock: HomeLock
   try {
     await ensureHome(home)
-    lock = await acquireHomeLock(home)
+    lock = await acquireHomeLock(home, options.lockWait)
   } catch (err) {
     throw asStorageFull(err, home)
   }

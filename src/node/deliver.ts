@@ -2,15 +2,16 @@
  * `/ipms/deliver/1.0.0`: a sender hands one sealed, stamped mail to a node that keeps the
  * recipient's inbox, and gets a signed receipt back (docs/PROTOCOL.md §12).
  *
- *   sender → host   { v: 1, t: "deliver", inbox, mail: MAIL payload, envelope: bytes }
+ *   sender → host   { v: 1, t: "deliver", inbox, mail: MAIL payload, envelope: bytes, pass?: bytes }
  *   host → sender   { v: 1, t: "receipt", receipt: { v, inbox, entry, env, host, time, sig } }
  *                or { v: 1, t: "refused", code, reason }
  *
  * The host checks exactly what the inbox's rules check (§9.3), plus that the envelope bytes hash
  * to the payload's CID and decode as an envelope, and its policy (rate per connection, clock skew,
- * quota per inbox), then stores the envelope, appends the entry (together with the deliveries into
- * the same inbox that arrive meanwhile: stores/log-writer.ts) and signs the receipt only once both
- * are on its disk (synced, §12.1). A full disk is refused as ERR_STORAGE_FULL. Senders need no OrbitDB of their own.
+ * quota per inbox, or a contact's pass's share: pass-quota.ts), then stores the envelope, appends
+ * the entry (together with the deliveries into the same inbox that arrive meanwhile:
+ * stores/log-writer.ts) and signs the receipt only once both are on its disk (synced, §12.1); a
+ * full disk is refused as ERR_STORAGE_FULL. Senders need no OrbitDB of their own.
  *
  * Watch for: the request is length-prefixed and capped (one envelope plus a little) before it is
  * decoded; every refusal is a typed code the sender can act on.
@@ -31,6 +32,7 @@ import type { Inbox } from '../stores/open-inbox.ts'
 import { envelopeBlock, type EnvelopeBlock } from '../stores/envelope-block.ts'
 import { frames, type Frames } from './frames.ts'
 import { createRateLimiter, DEFAULT_HOST_POLICY, type HostPolicy } from './host-policy.ts'
+import { openPassQuota, requestPass, type Admission, type PassQuota } from './pass-quota.ts'
 
 export const DELIVER_PROTOCOL = '/ipms/deliver/1.0.0'
 /** Largest deliver request: one maximum envelope and its framing. */
@@ -93,6 +95,8 @@ export interface DeliveryServiceOptions {
   policy?: Partial<HostPolicy>
   /** The host's clock, ms (tests move it). Default Date.now. */
   now?: () => number
+  /** Where the accounting of contacts' passes is kept (a LevelDB directory); default: in memory, lost on restart. */
+  passLedgerPath?: string
 }
 
 /** The host side: accept deliveries into the inboxes `inboxFor` gives. */
@@ -103,15 +107,14 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
   const now = options.now ?? Date.now
   const rate = createRateLimiter(policy, now)
   const onClose = (event: CustomEvent<Connection>): void => { rate.forget(event.detail.id) }
-  /** Per inbox: bytes of the deliveries checked and being written (see the quota check). */
-  const writing = new Map<string, number>()
+  let quota: PassQuota | undefined
 
   const refuse = async (lp: Frames, code: string, reason: string, signal: AbortSignal): Promise<void> => {
-    await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code, reason }), { signal })
+    await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code, reason, ...(code === 'ERR_STALE' ? { time: now() } : {}) }), { signal })
   }
 
   /** Check a request; returns the inbox, payload and envelope, or a [code, reason] refusal. */
-  const check = async (request: unknown): Promise<{ inbox: Inbox, mail: MailPayload, envelope: EnvelopeBlock } | [string, string]> => {
+  const check = async (request: unknown): Promise<{ inbox: Inbox, mail: MailPayload, envelope: EnvelopeBlock, admission: Admission } | [string, string]> => {
     const r = request as Record<string, unknown> | null
     if (typeof r !== 'object' || r === null || r.v !== FORMAT_VERSION || r.t !== 'deliver' || typeof r.inbox !== 'string') return ['ERR_MALFORMED', 'not a v1 deliver request']
     const inbox = inboxFor(r.inbox)
@@ -130,19 +133,17 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     } catch (err) {
       return ['ERR_BAD_ENVELOPE', `the envelope is not a v1 envelope: ${(err as Error).message}`]
     }
-    // Bytes of deliveries still being written count too, or concurrent ones would all pass. From
-    // here to the reservation there is no await: checking and reserving are one step.
-    const held = await inbox.pendingBytes() + (writing.get(inbox.address) ?? 0)
-    if (held + mail.size > policy.quotaBytes) return ['ERR_OVER_QUOTA', `the inbox holds ${held} bytes here, its quota is ${policy.quotaBytes}: its owner must read their mail first`]
-    writing.set(inbox.address, (writing.get(inbox.address) ?? 0) + mail.size)
-    return { inbox, mail, envelope }
-  }
-
-  /** Release the reservation of a delivery once written (or failed): its bytes are pending now, or gone. */
-  const written = (inbox: Inbox, size: number): void => {
-    const left = (writing.get(inbox.address) ?? 0) - size
-    if (left > 0) writing.set(inbox.address, left)
-    else writing.delete(inbox.address)
+    const pass = requestPass(r.pass, inbox.owner, now())
+    if (Array.isArray(pass)) return pass
+    if (quota === undefined) return ['ERR_NOT_HOSTED', 'this node is not serving deliveries']
+    // A replay stores nothing and its sender is owed the receipt it already got: never over quota.
+    if (await inbox.firstEntry(mail.env) !== undefined) return { inbox, mail, envelope, admission: { share: 'strangers', write: async append => await append() } }
+    await quota.ready(inbox)
+    // Deliveries still being written count too (the quota keeps them), or concurrent ones would
+    // all pass. From here to the reservation there is no await: deciding and reserving are one step.
+    const admission = quota.admit(inbox, { env: mail.env, size: mail.size, held: await inbox.pendingBytes(), pass })
+    if (Array.isArray(admission)) return admission
+    return { inbox, mail, envelope, admission }
   }
 
   const handle = async (stream: Stream, connection: Connection): Promise<void> => {
@@ -171,10 +172,14 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
         await stream.close({ signal })
         return
       }
-      const { inbox, mail, envelope } = checked
-      let entry: string
+      const { inbox, mail, envelope, admission } = checked
+      // The envelope and the entry are on disk now (receive resolved after synced writes, §12.1):
+      // they survive the process being killed and a power cut from here on, so the receipt can be
+      // signed. Its time is when the entry was first seen here: a replay gets the very receipt the
+      // first delivery got.
+      let stored: { entry: string, seen: number }
       try {
-        entry = await inbox.addMail(mail, envelope)
+        stored = await admission.write(async () => await inbox.receive(mail, envelope))
       } catch (err) {
         // A full disk is an answer the sender can act on (try another host, or later), not a broken stream.
         if (!(err instanceof StorageFullError)) throw err
@@ -182,12 +187,9 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
         await refuse(lp, 'ERR_STORAGE_FULL', 'this host\'s disk is full: it stores nothing until space is freed; try another host, or later', signal)
         await stream.close({ signal })
         return
-      } finally {
-        written(inbox, mail.size)
       }
-      // The envelope and the entry are on disk now (addMail resolved after synced writes): they
-      // survive the process being killed and a power cut from here on, so the receipt can be signed.
-      const unsigned = { v: FORMAT_VERSION, inbox: inbox.address, entry, env: mail.env, host: identity.peerId, time: Date.now() } as const
+      const { entry, seen: time } = stored
+      const unsigned = { v: FORMAT_VERSION, inbox: inbox.address, entry, env: mail.env, host: identity.peerId, time } as const
       const receipt: Receipt = { ...unsigned, sig: signEd25519(identity.seed, receiptSigningInput(unsigned)) }
       await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'receipt', receipt }), { signal })
       await stream.close({ signal })
@@ -200,13 +202,18 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
 
   return {
     start: async (): Promise<void> => {
+      quota ??= await openPassQuota(policy, options.passLedgerPath)
       libp2p.addEventListener('connection:close', onClose)
       await libp2p.handle(DELIVER_PROTOCOL, handle, { maxInboundStreams: 256 })
     },
     stop: async (): Promise<void> => {
       libp2p.removeEventListener('connection:close', onClose)
       await libp2p.unhandle(DELIVER_PROTOCOL)
+      await quota?.close()
+      quota = undefined
     },
+    /** Bytes held here under one pass (hex id) of an inbox. */
+    passUsed: (inbox: string, pass: string): number => quota?.used(inbox, pass) ?? 0,
     /** Connections with a rate window (bounded by the open connections). */
     trackedConnections: (): number => rate.size()
   }
@@ -216,7 +223,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
  * The sender side: deliver one stamped mail to `host` (a peer-id already dialled on `libp2p`) and
  * return its verified receipt. DeliveryRefusedError carries the host's refusal code.
  */
-export async function deliverTo (libp2p: Libp2p, host: string, request: { inbox: string, mail: MailPayload, envelope: Uint8Array }, options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<Receipt> {
+export async function deliverTo (libp2p: Libp2p, host: string, request: { inbox: string, mail: MailPayload, envelope: Uint8Array, pass?: Uint8Array }, options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<Receipt> {
   const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? DEFAULT_DELIVER_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
   let stream: Stream
   try {
@@ -226,11 +233,14 @@ export async function deliverTo (libp2p: Libp2p, host: string, request: { inbox:
   }
   const lp = frames(stream, MAX_DELIVER_FRAME_BYTES)
   try {
-    await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'deliver', inbox: request.inbox, mail: request.mail, envelope: request.envelope }), { signal })
-    const answer = dagCbor.decode((await lp.read({ signal })).subarray()) as { v?: number, t?: string, code?: unknown, reason?: unknown, receipt?: unknown }
+    const deliver = { v: FORMAT_VERSION, t: 'deliver', inbox: request.inbox, mail: request.mail, envelope: request.envelope, ...(request.pass === undefined ? {} : { pass: request.pass }) }
+    await lp.write(dagCbor.encode(deliver), { signal })
+    const answer = dagCbor.decode((await lp.read({ signal })).subarray()) as { v?: number, t?: string, code?: unknown, reason?: unknown, time?: unknown, receipt?: unknown }
     await stream.close({ signal })
     if (answer?.t === 'refused') {
-      throw new DeliveryRefusedError(typeof answer.code === 'string' ? answer.code : 'ERR_REFUSED', `${host} refused the mail: ${String(answer.reason)}`)
+      // A stale refusal may say the host's time (§12): kept only if it is a plausible ms timestamp.
+      const hostTime = answer.code === 'ERR_STALE' && Number.isSafeInteger(answer.time) && (answer.time as number) >= 0 ? answer.time as number : undefined
+      throw new DeliveryRefusedError(typeof answer.code === 'string' ? answer.code : 'ERR_REFUSED', `${host} refused the mail: ${String(answer.reason)}`, { hostTime })
     }
     if (answer?.t !== 'receipt') throw new DeliveryRefusedError('ERR_BAD_RECEIPT', `${host} answered without a receipt: the mail stays in the outbox`)
     return verifyReceipt(answer.receipt, { inbox: request.inbox, env: request.mail.env, host })

@@ -18,12 +18,17 @@
  *   but not held by it (a restart that got the same pid, common in containers) is stale.
  * - This lock is advisory and for the message; the LevelDB stores inside the home also hold
  *   kernel (fcntl) locks, released when a process dies, which back it up against races.
+ * - A caller may wait, bounded, for a live holder to let go (`ipms sync` waits for another
+ *   `ipms sync`, but not for a daemon: `waitFor` decides). The lock file is polled: its removal
+ *   is the event, and a poll also sees a holder that died without removing it.
  */
 import { link, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
+import { setTimeout as pause } from 'node:timers/promises'
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { HomeInUseError } from '../errors.ts'
+import { AbortError, HomeInUseError } from '../errors.ts'
+import { isProcessAlive } from '../util/process.ts'
 
 /** Name of the lock file inside the home. */
 export const HOME_LOCK_FILE_NAME = 'lock'
@@ -51,11 +56,26 @@ const ownTokens = new Set<string>()
 
 /** How many times a stale lock is removed and the exclusive creation retried before giving up. */
 const MAX_ATTEMPTS = 8
+/** How often a waiting caller looks at the lock again, ms. */
+const WAIT_POLL_MS = 200
+
+/** Waiting for a live holder of the lock to let go, instead of failing at once. */
+export interface HomeLockWait {
+  /** How long to wait at most, ms. */
+  timeoutMs: number
+  /** Whether to wait for this holder (asked at each look; default yes). No: `HomeInUseError` at once. */
+  waitFor?: (holder: { pid: number }) => boolean | Promise<boolean>
+  /** Called once, when the wait begins (e.g. to tell the user who is waited for). */
+  onWait?: (holder: { pid: number }) => void
+  /** Stops the wait (AbortError). */
+  signal?: AbortSignal
+}
 
 /**
- * Take the lock of `home` (which must exist). `HomeInUseError` if a live process holds it.
+ * Take the lock of `home` (which must exist). `HomeInUseError` if a live process holds it (after
+ * `wait.timeoutMs`, when given and `wait.waitFor` accepts the holder).
  */
-export async function acquireHomeLock (home: string): Promise<HomeLock> {
+export async function acquireHomeLock (home: string, wait?: HomeLockWait): Promise<HomeLock> {
   const path = join(home, HOME_LOCK_FILE_NAME)
   const token = randomBytes(16).toString('hex')
   const content: LockContent = { pid: process.pid, host: hostname(), token }
@@ -64,6 +84,8 @@ export async function acquireHomeLock (home: string): Promise<HomeLock> {
   ownTokens.add(token)
   let acquired = false
   try {
+    const deadline = Date.now() + (wait?.timeoutMs ?? 0)
+    let waiting = false
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       try {
         await link(tmp, path)
@@ -72,9 +94,19 @@ export async function acquireHomeLock (home: string): Promise<HomeLock> {
       } catch (err) {
         if (codeOf(err) !== 'EEXIST') throw err
       }
-      const current = await readLock(path)
+      const current = await readLock(path, parseLock)
       if (current === undefined) continue // removed meanwhile: try again
-      if (current.content !== undefined && isHeld(current.content)) throw inUse(home, path, current.content)
+      if (current.content !== undefined && isHeld(current.content)) {
+        const holder = current.content
+        if (wait === undefined || holder.pid === process.pid || Date.now() >= deadline || !await (wait.waitFor?.(holder) ?? true)) throw inUse(home, path, holder, waiting)
+        if (!waiting) wait.onWait?.(holder)
+        waiting = true
+        await pause(Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now())), undefined, { signal: wait.signal }).catch(() => {
+          throw new AbortError('Interrupted while waiting for the home lock')
+        })
+        attempt = -1 // a live holder is not a race with stale locks: the attempts start again
+        continue
+      }
       await removeIfSame(path, current.ino)
     }
     throw new HomeInUseError(`Could not take the lock ${path} of the IPMS home ${home}: other processes keep creating it`)
@@ -84,13 +116,13 @@ export async function acquireHomeLock (home: string): Promise<HomeLock> {
   }
 }
 
-function inUse (home: string, path: string, holder: LockContent): HomeInUseError {
+function inUse (home: string, path: string, holder: LockContent, waited = false): HomeInUseError {
   if (holder.pid === process.pid) {
     return new HomeInUseError(`The IPMS home ${home} is already open in this process: stop that node first, or use another home.`)
   }
   const where = holder.host === hostname() ? '' : ` on host ${holder.host}`
   return new HomeInUseError(
-    `The IPMS home ${home} is in use by process ${holder.pid}${where} (another ipms node, e.g. the daemon). ` +
+    `The IPMS home ${home} is in use by process ${holder.pid}${where} (another ipms node, e.g. the daemon)${waited ? ', still after waiting for it' : ''}. ` +
     `Stop that process first, or use another home. If no ipms is running, the lock is stale: delete ${path}.`)
 }
 
@@ -102,21 +134,11 @@ function isHeld (content: LockContent): boolean {
   // `host` is not compared: a container recreated on the same volume gets a new host name, and
   // its old lock must still read as stale. (Homes on disks shared between machines are not supported.)
   if (content.pid === process.pid) return ownTokens.has(content.token)
-  return isAlive(content.pid)
+  return isProcessAlive(content.pid)
 }
 
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    // EPERM: the process exists but belongs to another user.
-    return codeOf(err) === 'EPERM'
-  }
-}
-
-/** The lock's parsed content (undefined content if unparseable) and inode; undefined if absent. */
-async function readLock (path: string): Promise<{ content: LockContent | undefined, ino: number } | undefined> {
+/** A lock file's parsed content (undefined content if unparseable) and inode; undefined if absent. */
+export async function readLock<T> (path: string, parse: (text: string) => T | undefined): Promise<{ content: T | undefined, ino: number } | undefined> {
   let handle
   try {
     handle = await open(path, 'r')
@@ -127,7 +149,7 @@ async function readLock (path: string): Promise<{ content: LockContent | undefin
   try {
     const { ino } = await handle.stat()
     const text = await handle.readFile('utf8')
-    return { content: parseLock(text), ino }
+    return { content: parse(text), ino }
   } finally {
     await handle.close()
   }
@@ -147,7 +169,7 @@ function parseLock (text: string): LockContent | undefined {
 }
 
 /** Delete the lock file if it is still the file with inode `ino` (compare-and-delete). */
-async function removeIfSame (path: string, ino: number): Promise<void> {
+export async function removeIfSame (path: string, ino: number): Promise<void> {
   const aside = `${path}.${randomBytes(8).toString('hex')}.stale`
   try {
     await rename(path, aside)

@@ -4,14 +4,19 @@
  * /ipms/sync and /ipms/deliver (senders can deliver to an online owner directly), the inboxes
  * hosted for friends under their grants, and the host policy from the home's config.
  */
+import { join } from 'node:path'
 import { loadConfig, type HomeConfig } from '../home/config.ts'
 import type { Identity } from '../identity/identity.ts'
 import { openInbox, type Inbox } from '../stores/open-inbox.ts'
 import { asStorageFull } from '../stores/storage-health.ts'
 import { createNode, type IpmsNode } from './create-node.ts'
+import type { HomeLockWait } from './home-lock.ts'
 import { createDeliveryService } from './deliver.ts'
 import { openHosting, type Hosting } from './hosting.ts'
 import { createInboxSync, type InboxSync } from './sync.ts'
+
+/** The home's directory of the contacts' passes accounting (a LevelDB, docs/PROTOCOL.md §13). */
+export const PASS_LEDGER_DIR = 'passes'
 
 export interface HomeNodeOptions {
   home: string
@@ -23,6 +28,8 @@ export interface HomeNodeOptions {
   /** mDNS query interval, ms, when the config turns mDNS on (default 10 000). */
   mdnsIntervalMs?: number
   signal?: AbortSignal
+  /** Wait (bounded) for another process holding the home (create-node.ts). Default: fail at once. */
+  lockWait?: HomeLockWait
 }
 
 export interface HomeNode {
@@ -41,7 +48,7 @@ export interface HomeNode {
 export async function startHomeNode (options: HomeNodeOptions): Promise<HomeNode> {
   const { home, identity, signal } = options
   const config = options.config ?? await loadConfig(home)
-  const node = await createNode({ home, identity, listen: options.listen ?? config.listen, signal, discovery: { dht: config.dht, dhtProtocol: config.dhtProtocol, mdns: config.mdns, mdnsIntervalMs: options.mdnsIntervalMs } })
+  const node = await createNode({ home, identity, listen: options.listen ?? config.listen, signal, lockWait: options.lockWait, discovery: { dht: config.dht, dhtProtocol: config.dhtProtocol, mdns: config.mdns, mdnsIntervalMs: options.mdnsIntervalMs } })
   const stops: Array<() => Promise<void>> = [async () => { await node.stop() }]
   const stop = async (): Promise<void> => {
     for (const part of stops.splice(0).reverse()) await part().catch(() => {})
@@ -61,7 +68,8 @@ export async function startHomeNode (options: HomeNodeOptions): Promise<HomeNode
       libp2p: node.libp2p,
       identity,
       inboxFor: address => address === inbox.address ? inbox : served.inboxFor(address),
-      policy: config.hostPolicy
+      policy: config.hostPolicy,
+      passLedgerPath: join(home, PASS_LEDGER_DIR)
     })
     await delivery.start()
     stops.push(async () => { await delivery.stop() })

@@ -14,6 +14,10 @@ export interface HostPolicy {
   rateWindowMs: number
   /** How far a MAIL's `ts` may be from this host's clock, ms. Default 1 day. */
   maxClockSkewMs: number
+  /** Bytes one contact's pass may hold in one inbox here, apart from `quotaBytes` (docs/PROTOCOL.md §11.3). Default 32 MiB. */
+  passQuotaBytes: number
+  /** Bytes all the passes of one inbox may hold here together. Default 256 MiB. */
+  passesQuotaBytes: number
 }
 
 export const DEFAULT_HOST_POLICY: Readonly<HostPolicy> = Object.freeze({
@@ -21,7 +25,9 @@ export const DEFAULT_HOST_POLICY: Readonly<HostPolicy> = Object.freeze({
   quotaBytes: 256 * 1024 * 1024,
   deliveriesPerWindow: 60,
   rateWindowMs: 60_000,
-  maxClockSkewMs: 24 * 60 * 60_000
+  maxClockSkewMs: 24 * 60 * 60_000,
+  passQuotaBytes: 32 * 1024 * 1024,
+  passesQuotaBytes: 256 * 1024 * 1024
 })
 
 /** Per-connection delivery counters, in fixed windows; entries of closed connections are dropped. */

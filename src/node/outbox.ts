@@ -1,27 +1,46 @@
 /**
  * The outbox: mail that does not have all its receipts yet, kept on disk with its solved stamp and
- * retried with backoff (docs/ARCHITECTURE.md, node). Nothing is lost if the process is killed at
- * any point: a mail is written here (fsync'd) before the first delivery attempt, and leaves only
- * once enough hosts have signed receipts.
+ * retried with backoff (docs/PROTOCOL.md §12, "The outbox"; docs/ARCHITECTURE.md, node). Nothing is
+ * lost if the process is killed at any point: a mail is written here (fsync'd) before the first
+ * delivery attempt, and leaves only once enough hosts have signed receipts.
  *
  *   <home>/outbox/<envelope CID>.cbor   dag-cbor { v: 1, card, inbox, envelope, payload, replicas,
- *                                                  receipts, attempts, nextAttempt, lastError?, created }
+ *                                                  receipts, attempts, nextAttempt, lastError?, created, pass? }
+ *   <home>/outbox/<envelope CID>.lease  which process is trying the mail now (outbox-lease.ts)
+ *
+ * Watch out for:
+ * - Several processes share one outbox (sends, `outbox retry`, `sync`, the daemon): a mail is tried
+ *   only under its lease, and read again under it (another process may have delivered it).
+ * - Clocks: a mail refused as stale (`ERR_STALE`) is stamped again (new time, new proof-of-work,
+ *   same envelope and receipts) once this machine's clock agrees with the host's; retries are
+ *   scheduled on the monotonic clock within a process, and a next attempt read back from disk
+ *   further ahead than any backoff (written by a clock that was ahead) is due at once.
  */
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as dagCbor from '@ipld/dag-cbor'
-import { FORMAT_VERSION } from '../constants.ts'
+import { logger } from '@libp2p/logger'
+import { CID } from 'multiformats/cid'
+import { CLOCK_AGREEMENT_MS, FORMAT_VERSION } from '../constants.ts'
 import { encodeCard, type CardHost } from '../hosting/card.ts'
 import type { Draft } from '../mail/seal.ts'
-import type { Receipt } from './deliver.ts'
-import { readCborFiles, syncDirectory, writeFileSynced } from '../util/durable-files.ts'
-import { cardDestination, deliverPrepared, prepareMail, type Destination, type PreparedMail, type SendMailOptions } from './send-mail.ts'
+import { DEFAULT_DELIVER_TIMEOUT_MS, type Receipt } from './deliver.ts'
+import { readCborFile, readCborFiles, syncDirectory, writeFileSynced } from '../util/durable-files.ts'
+import { removeStaleTemps } from '../util/temp-files.ts'
+import { takeLease, type OutboxLease } from './outbox-lease.ts'
+import { cardDestination, clockNote, deliverPrepared, prepareMail, stampMail, type DeliveryFailure, type Destination, type PreparedMail, type SendMailOptions } from './send-mail.ts'
 
 /** First retry delay, ms; doubled per attempt up to MAX_BACKOFF_MS, with ±20 % jitter. */
 export const FIRST_BACKOFF_MS = 30_000
 export const MAX_BACKOFF_MS = 60 * 60_000
+/** The furthest a next attempt is ever scheduled, ms: the longest backoff with its jitter. */
+const MAX_SCHEDULE_MS = MAX_BACKOFF_MS * 1.2
+/** Added to a lease beyond its attempt's deliveries (a fresh sender node, the disk), ms. */
+const LEASE_MARGIN_MS = 60_000
+/** The lease held while a mail is stamped again (the proof-of-work), ms. */
+const RESTAMP_LEASE_MS = 10 * 60_000
 
-type Failures = Awaited<ReturnType<typeof deliverPrepared>>['failures']
+const log = logger('ipms:outbox')
 
 /** One mail waiting in the outbox. */
 export interface OutboxEntry {
@@ -42,19 +61,43 @@ export interface OutboxEntry {
   replicas: number
   receipts: Receipt[]
   attempts: number
-  /** Not before this time, ms. */
+  /** Not before this time (wall clock), ms. */
   nextAttempt: number
   lastError?: string
   created: number
+  /** The pass shown to hosts (dag-cbor bytes, docs/PROTOCOL.md §11.3), when the owner gave the sender one. */
+  pass?: Uint8Array
+}
+
+/** How one retry goes: the caller's bound on each host, and its signal. */
+export interface RetryOptions {
+  /** Wall-clock time to judge what is due by, ms. Default: the outbox's clock. */
+  now?: number
+  /** Try every mail, due or not. */
+  force?: boolean
+  signal?: AbortSignal
+  /** Bound on reaching one host and getting its receipt, ms. Default 30 000. */
+  timeoutMs?: number
+}
+
+export interface OpenOutboxOptions {
+  /** The wall clock, ms: stamps, `created`, `nextAttempt`. Default Date.now. */
+  now?: () => number
+  /** A monotonic clock, ms, for the retries scheduled in this process. Default performance.now. */
+  monotonic?: () => number
 }
 
 export interface Outbox {
-  /** Seal, stamp and keep a mail, then try to deliver it; resolves with its entry (gone if delivered). */
-  send: (draft: Draft, options: SendMailOptions) => Promise<{ entry: OutboxEntry, delivered: boolean, failures: Failures }>
+  /**
+   * Seal, stamp and keep a mail, then try to deliver it; resolves with its entry (gone if
+   * delivered) and this mail's outcome only. Then retries what else is due, without waiting for
+   * mail another process is trying, and without letting that fail the send.
+   */
+  send: (draft: Draft, options: SendMailOptions) => Promise<{ entry: OutboxEntry, delivered: boolean, failures: DeliveryFailure[] }>
   /** Mail still waiting, oldest first. */
   list: () => Promise<OutboxEntry[]>
-  /** Try every mail whose time has come (all of them with `force`). Returns the ones delivered. */
-  retry: (options?: { now?: number, force?: boolean, signal?: AbortSignal }) => Promise<OutboxEntry[]>
+  /** Try every mail whose time has come (all of them with `force`) and that no other process is trying. Returns the ones delivered. */
+  retry: (options?: RetryOptions) => Promise<OutboxEntry[]>
 }
 
 function backoff (attempts: number): number {
@@ -62,9 +105,32 @@ function backoff (attempts: number): number {
   return Math.round(base * (0.8 + 0.4 * Math.random()))
 }
 
-export function openOutbox (home: string, options: { now?: () => number } = {}): Outbox {
+/**
+ * Whether a new stamp can pass where the old one was refused as stale: this machine's clock agrees
+ * with a host that said its time; or, when none said, it has moved away from the stamp's time
+ * (time passed, or this clock was corrected since).
+ */
+function restampHelps (stale: DeliveryFailure[], stampTs: number, now: number): boolean {
+  const skews = stale.flatMap(f => f.skewMs === undefined ? [] : [f.skewMs])
+  if (skews.length > 0) return skews.some(s => Math.abs(s) <= CLOCK_AGREEMENT_MS)
+  return Math.abs(now - stampTs) > CLOCK_AGREEMENT_MS
+}
+
+/** One host's failure in an entry's `lastError`: its code, and what is wrong with the clocks if that is why. */
+function summary (failure: DeliveryFailure): string {
+  const note = failure.skewMs === undefined ? undefined : clockNote(failure.skewMs)
+  return `${failure.host}: ${failure.code}${note === undefined ? '' : ` (${note})`}`
+}
+
+/** The lease an attempt on `hosts` hosts needs: each may take the whole timeout. */
+const leaseMs = (hosts: number, timeoutMs: number): number => Math.max(1, hosts) * timeoutMs + LEASE_MARGIN_MS
+
+export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outbox {
   const directory = join(home, 'outbox')
   const clock = options.now ?? Date.now
+  const monotonic = options.monotonic ?? (() => performance.now())
+  /** Monotonic due times of the mail this process tried: a wall-clock jump moves none of them. */
+  const dueAt = new Map<string, number>()
 
   const save = async (entry: OutboxEntry): Promise<void> => {
     await writeFileSynced(directory, `${entry.id}.cbor`, dagCbor.encode(stripUndefined(entry)))
@@ -73,38 +139,96 @@ export function openOutbox (home: string, options: { now?: () => number } = {}):
 
   const remove = async (entry: OutboxEntry): Promise<void> => { await rm(join(directory, `${entry.id}.cbor`), { force: true }) }
 
-  /** One delivery round for `entry`: new receipts are kept; done when enough. */
-  const attempt = async (entry: OutboxEntry, options: Pick<SendMailOptions, 'signal' | 'timeoutMs' | 'onHost'> = {}): Promise<{ done: boolean, failures: Failures }> => {
-    const prepared: PreparedMail = { destination: destinationOfEntry(entry), inbox: entry.inbox, envelope: entry.envelope, payload: entry.payload }
-    const { receipts, failures } = await deliverPrepared(prepared, entry.replicas - entry.receipts.length, { ...options, exclude: entry.receipts.map(r => r.host) })
-    entry.receipts.push(...receipts)
+  const read = async (id: string): Promise<OutboxEntry | undefined> => await readCborFile<OutboxEntry>(join(directory, `${id}.cbor`))
+
+  const isDue = (entry: OutboxEntry, now: number, inProcess: boolean): boolean => {
+    const due = inProcess ? dueAt.get(entry.id) : undefined
+    if (due !== undefined) return monotonic() >= due
+    const wait = entry.nextAttempt - now
+    // Further ahead than any backoff: written by a clock that was ahead (or has been set back).
+    return wait <= 0 || wait > MAX_SCHEDULE_MS
+  }
+
+  /**
+   * One delivery round for `entry`, under its lease: new receipts are kept; a mail refused as stale
+   * is stamped again and offered once more to the hosts that refused it, when that can help; done
+   * when enough receipts.
+   */
+  const attempt = async (entry: OutboxEntry, lease: OutboxLease | undefined, options: Pick<SendMailOptions, 'signal' | 'timeoutMs' | 'onHost' | 'onProgress'> = {}): Promise<{ done: boolean, failures: DeliveryFailure[] }> => {
+    const destination = destinationOfEntry(entry)
+    const timeoutMs = options.timeoutMs ?? DEFAULT_DELIVER_TIMEOUT_MS
+    const round = async (hosts: CardHost[]): Promise<DeliveryFailure[]> => {
+      const { receipts, failures } = await deliverPrepared(
+        { destination: { ...destination, hosts }, inbox: entry.inbox, envelope: entry.envelope, payload: entry.payload },
+        entry.replicas - entry.receipts.length,
+        { ...options, timeoutMs, now: clock, exclude: entry.receipts.map(r => r.host) })
+      entry.receipts.push(...receipts)
+      return failures
+    }
+    let failures = await round(destination.hosts)
+    const stale = failures.filter(f => f.code === 'ERR_STALE')
+    if (entry.receipts.length < entry.replicas && stale.length > 0 && restampHelps(stale, entry.payload.ts, clock())) {
+      await lease?.renew(RESTAMP_LEASE_MS)
+      entry.payload = await stampMail({ inbox: entry.inbox, bits: destination.bits, envelopeCid: CID.parse(entry.payload.env), size: entry.envelope.byteLength },
+        { signal: options.signal, onProgress: options.onProgress, now: clock })
+      log('stamped %s again (ts %d) after a stale refusal', entry.id, entry.payload.ts)
+      const refused = new Set(stale.map(f => f.host))
+      const again = destination.hosts.filter(h => refused.has(h.peer))
+      await lease?.renew(leaseMs(again.length, timeoutMs))
+      failures = [...failures.filter(f => f.code !== 'ERR_STALE'), ...await round(again)]
+    }
     entry.attempts++
     if (entry.receipts.length >= entry.replicas) {
       await remove(entry)
+      dueAt.delete(entry.id)
       return { done: true, failures }
     }
-    entry.lastError = failures.map(f => `${f.host}: ${f.code}`).join('; ') || 'no host left to try'
-    entry.nextAttempt = clock() + backoff(entry.attempts)
+    entry.lastError = failures.map(summary).join('; ') || 'no host left to try'
+    const delay = backoff(entry.attempts)
+    entry.nextAttempt = clock() + delay
+    dueAt.set(entry.id, monotonic() + delay)
     await save(entry)
     return { done: false, failures }
   }
 
-  const retry = async (options: { now?: number, force?: boolean, signal?: AbortSignal, except?: string } = {}): Promise<OutboxEntry[]> => {
+  /** Try a listed entry under its lease; undefined when another process has it, or it is gone or no longer due. */
+  const tryLeased = async (listed: OutboxEntry, retry: RetryOptions & { now: number, inProcess: boolean }): Promise<{ entry: OutboxEntry, done: boolean } | undefined> => {
+    const timeoutMs = retry.timeoutMs ?? DEFAULT_DELIVER_TIMEOUT_MS
+    const lease = await takeLease(directory, listed.id, leaseMs(destinationOfEntry(listed).hosts.length, timeoutMs), clock)
+    if (lease === undefined) return undefined // another process is trying it: not waited for
+    try {
+      const entry = await read(listed.id) // again under the lease: another process may have delivered it meanwhile
+      if (entry === undefined) dueAt.delete(listed.id)
+      if (entry === undefined || (retry.force !== true && !isDue(entry, retry.now, retry.inProcess))) return undefined
+      const { done } = await attempt(entry, lease, { signal: retry.signal, timeoutMs })
+      return { entry, done }
+    } finally {
+      await lease.release()
+    }
+  }
+
+  const retry = async (options: RetryOptions & { except?: string } = {}): Promise<OutboxEntry[]> => {
+    const inProcess = options.now === undefined
     const now = options.now ?? clock()
     const delivered: OutboxEntry[] = []
-    for (const entry of await list()) {
-      if (entry.id === options.except || (options.force !== true && entry.nextAttempt > now)) continue
-      if ((await attempt(entry, { signal: options.signal })).done) delivered.push(entry)
+    for (const listed of await list()) {
+      if (listed.id === options.except || (options.force !== true && !isDue(listed, now, inProcess))) continue
+      const tried = await tryLeased(listed, { ...options, now, inProcess })
+      if (tried?.done === true) delivered.push(tried.entry)
     }
     return delivered
   }
 
-  const list = async (): Promise<OutboxEntry[]> =>
-    (await readCborFiles<OutboxEntry>(directory)).sort((a, b) => a.created - b.created)
+  /** Temp files of killed writers (entries, leases) go at first use, as in the mail store. */
+  let cleaned: Promise<unknown> | undefined
+  const list = async (): Promise<OutboxEntry[]> => {
+    await (cleaned ??= removeStaleTemps(directory))
+    return (await readCborFiles<OutboxEntry>(directory)).sort((a, b) => a.created - b.created)
+  }
 
   return {
     send: async (draft, options) => {
-      const prepared = await prepareMail(draft, options)
+      const prepared = await prepareMail(draft, { ...options, now: clock })
       const entry: OutboxEntry = {
         v: FORMAT_VERSION,
         id: prepared.payload.env,
@@ -119,13 +243,26 @@ export function openOutbox (home: string, options: { now?: () => number } = {}):
         receipts: [],
         attempts: 0,
         nextAttempt: 0,
-        created: clock()
+        created: clock(),
+        pass: prepared.destination.pass
       }
-      await save(entry) // before any delivery: a crash from here on loses nothing
-      const { done: delivered, failures } = await attempt(entry, options)
-      // A send is also the moment to retry what is due (mail left by an earlier run).
-      await retry({ signal: options.signal, except: entry.id })
-      return { entry, delivered, failures }
+      // Leased before it is on disk: no other process tries this mail while this send does.
+      const lease = await takeLease(directory, entry.id, leaseMs(prepared.destination.hosts.length, options.timeoutMs ?? DEFAULT_DELIVER_TIMEOUT_MS), clock)
+      let outcome: { done: boolean, failures: DeliveryFailure[] }
+      try {
+        await save(entry) // before any delivery: a crash from here on loses nothing
+        outcome = await attempt(entry, lease, options)
+      } finally {
+        await lease?.release()
+      }
+      // A send is also the moment to retry what is due (mail left by an earlier run), with this
+      // send's bound on each host; whatever happens there is that mail's business, not this send's.
+      try {
+        await retry({ signal: options.signal, timeoutMs: options.timeoutMs, except: entry.id })
+      } catch (err) {
+        log('retrying the rest of the outbox after a send failed: %s', (err as Error).message)
+      }
+      return { entry, delivered: outcome.done, failures: outcome.failures }
     },
     list,
     retry: async (options = {}) => await retry(options)
@@ -134,8 +271,9 @@ export function openOutbox (home: string, options: { now?: () => number } = {}):
 
 /** Where an outbox entry goes: its card's hosts, or the hosts kept with it. */
 export function destinationOfEntry (entry: OutboxEntry): Destination {
-  if (entry.card !== undefined) return cardDestination(entry.card)
-  return { owner: entry.to!, bits: entry.bits!, hosts: entry.hosts ?? [] }
+  const pass = entry.pass === undefined ? {} : { pass: entry.pass }
+  if (entry.card !== undefined) return { ...cardDestination(entry.card), ...pass }
+  return { owner: entry.to!, bits: entry.bits!, hosts: entry.hosts ?? [], ...pass }
 }
 
 function stripUndefined<T extends object> (value: T): T {

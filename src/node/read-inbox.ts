@@ -5,9 +5,11 @@
  * Order matters for "nothing lost": a mail is pruned only after it is on the owner's disk (fsync);
  * an envelope that does not open is kept whole in quarantine with the reason, and then pruned too
  * (the owner has it); an envelope whose block no replica could give yet is left pending for the
- * next read.
+ * next read, for ENVELOPE_WAIT_MS after this node first saw its entry, and then pruned unread
+ * (PROTOCOL.md §9.4): a co-host's entry whose envelope never comes cannot keep the inbox pending.
  */
 import { multiaddr } from '@multiformats/multiaddr'
+import { ENVELOPE_WAIT_MS } from '../constants.ts'
 import { IpmsError, NoReplicaError, StorageFullError, SyncError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import type { CardHost } from '../hosting/card.ts'
@@ -39,6 +41,8 @@ export interface ReadInboxOptions {
   onProgress?: (handled: number, total: number) => void
   /** Append a PRUNE for what was stored (default true). */
   prune?: boolean
+  /** This node's clock, ms (tests move it). Default Date.now. */
+  now?: () => number
   signal?: AbortSignal
 }
 
@@ -57,7 +61,9 @@ export interface ReadInboxResult {
   quarantined: QuarantinedMail[]
   /** Pending mail whose envelope block is not here yet (left for the next read). */
   waiting: number
-  /** Entries named by the PRUNE entries appended. */
+  /** Pending mail pruned unread: its envelope did not come within ENVELOPE_WAIT_MS. */
+  abandoned: number
+  /** Entries named by the PRUNE entries appended (stored, quarantined and abandoned mail). */
   pruned: number
   replicas: ReplicaOutcome[]
 }
@@ -107,6 +113,8 @@ export async function readInbox (options: ReadInboxOptions): Promise<ReadInboxRe
   const received: StoredMail[] = []
   const quarantined: QuarantinedMail[] = []
   const stored: string[] = []
+  const abandoned: string[] = []
+  const now = (options.now ?? Date.now)()
   let waiting = 0
   const pendingMail = await inbox.pending()
   let next = 0
@@ -116,7 +124,11 @@ export async function readInbox (options: ReadInboxOptions): Promise<ReadInboxRe
       signal?.throwIfAborted()
       const pending = pendingMail[next++]!
       const envelope = await inbox.getEnvelope(pending.env)
-      if (envelope === undefined) { waiting++; continue }
+      if (envelope === undefined) {
+        if (now - pending.seen > ENVELOPE_WAIT_MS) abandoned.push(pending.hash)
+        else waiting++
+        continue
+      }
       try {
         const mail = openMail(envelope, { identity, inbox: inbox.address })
         received.push(await store.saveReceived(pending.hash, pending.env, mail))
@@ -133,6 +145,8 @@ export async function readInbox (options: ReadInboxOptions): Promise<ReadInboxRe
   received.sort((a, b) => b.mail.date - a.mail.date)
   // Every stored mail is on disk, renames included, before the hosts are told to drop it.
   if (stored.length > 0) await node.storage.write(async () => { await store.flush() })
-  if (options.prune !== false && stored.length > 0) await inbox.prune(stored, identity.seed)
-  return { received, quarantined, waiting, pruned: options.prune === false ? 0 : stored.length, replicas }
+  const toPrune = [...stored, ...abandoned]
+  if (options.prune !== false && toPrune.length > 0) await inbox.prune(toPrune, identity.seed)
+  if (options.prune === false) return { received, quarantined, waiting: waiting + abandoned.length, abandoned: 0, pruned: 0, replicas }
+  return { received, quarantined, waiting, abandoned: abandoned.length, pruned: toPrune.length, replicas }
 }

@@ -5,8 +5,10 @@
  */
 import { inboxAddress } from '../access/inbox-address.ts'
 import type { MailPayload } from '../access/payloads.ts'
-import { powChallenge, solvePow, type PowProgress } from '../crypto/pow/index.ts'
-import { InvalidArgumentError, IpmsError, NoHostError } from '../errors.ts'
+import { powChallenge, requiredPowBits, solvePow, type PowProgress } from '../crypto/pow/index.ts'
+import type { CID } from 'multiformats/cid'
+import { CLOCK_AGREEMENT_MS } from '../constants.ts'
+import { DeliveryRefusedError, InvalidArgumentError, IpmsError, NoHostError } from '../errors.ts'
 import { verifyCard, type AddressCard, type CardHost } from '../hosting/card.ts'
 import type { Identity } from '../identity/identity.ts'
 import { sealMail, type Draft, type SealedMail } from '../mail/seal.ts'
@@ -26,6 +28,8 @@ export interface Destination {
   hosts: CardHost[]
   /** The owner's card, when the hosts come from one. */
   card?: AddressCard
+  /** A pass the owner gave the sender (its dag-cbor, `passBytes`), shown to hosts with each delivery (§11.3). */
+  pass?: Uint8Array
 }
 
 const isDestination = (value: string | AddressCard | Destination): value is Destination =>
@@ -53,13 +57,27 @@ export interface SendMailOptions {
   onHost?: (host: string) => void
   /** Called while the proof-of-work is solved. */
   onProgress?: (progress: PowProgress) => void
+  /** This machine's clock, ms: the stamp's time, and what a host's time is compared with. Default Date.now. */
+  now?: () => number
+}
+
+/** Why one host gave no receipt. */
+export interface DeliveryFailure {
+  host: string
+  code: string
+  message: string
+  /**
+   * With `ERR_STALE` from a host that said its time: this machine's clock minus the host's, ms
+   * (positive: this machine is ahead).
+   */
+  skewMs?: number
 }
 
 /** What a send did: the receipts, and the stamped mail (for the outbox when receipts are missing). */
 export interface SendResult {
   receipts: Receipt[]
   /** Per host that did not give a receipt: why. */
-  failures: Array<{ host: string, code: string, message: string }>
+  failures: DeliveryFailure[]
   sealed: SealedMail
   inbox: string
   payload: MailPayload
@@ -73,22 +91,33 @@ export interface PreparedMail {
   payload: MailPayload
 }
 
-/** Seal `draft` to the card's owner and stamp it at the card's difficulty. */
-export async function prepareMail (draft: Draft, options: Pick<SendMailOptions, 'from' | 'card' | 'signal' | 'onProgress'>): Promise<PreparedMail & { sealed: SealedMail }> {
+/** Seal `draft` to the card's owner and stamp it at the card's difficulty plus the envelope's size extra (PROTOCOL §5.2). */
+export async function prepareMail (draft: Draft, options: Pick<SendMailOptions, 'from' | 'card' | 'signal' | 'onProgress' | 'now'>): Promise<PreparedMail & { sealed: SealedMail }> {
   const destination = destinationOf(options.card)
   const inbox = inboxAddress(destination.owner, destination.bits)
   const sealed = await sealMail(draft, { from: options.from, to: destination.owner, inbox })
-  const ts = Date.now()
-  const pow = await solvePow(powChallenge({ bits: destination.bits, ts, inbox, envelopeCid: sealed.cid }), destination.bits, { signal: options.signal, onProgress: options.onProgress })
-  const payload: MailPayload = { op: 'MAIL', v: 1, env: sealed.cid.toString(), size: sealed.envelope.byteLength, ts, pow }
+  const payload = await stampMail({ inbox, bits: destination.bits, envelopeCid: sealed.cid, size: sealed.envelope.byteLength }, options)
   return { destination, inbox, envelope: sealed.envelope, payload, sealed }
+}
+
+/**
+ * Stamp a sealed envelope for `inbox` at `bits`, timed by this machine's clock: its MAIL payload
+ * (docs/PROTOCOL.md §5, §9.2). The one stamping function: a first send and the outbox's new stamp
+ * for a mail refused as stale both call it.
+ */
+export async function stampMail (mail: { inbox: string, bits: number, envelopeCid: CID, size: number }, options: Pick<SendMailOptions, 'signal' | 'onProgress' | 'now'> = {}): Promise<MailPayload> {
+  const ts = (options.now ?? Date.now)()
+  // The inbox's difficulty plus one bit per doubling of the envelope above the base size (§5.2).
+  const bits = requiredPowBits(mail.bits, mail.size)
+  const pow = await solvePow(powChallenge({ bits, ts, inbox: mail.inbox, envelopeCid: mail.envelopeCid }), bits, { signal: options.signal, onProgress: options.onProgress })
+  return { op: 'MAIL', v: 1, env: mail.envelopeCid.toString(), size: mail.size, ts, pow }
 }
 
 /**
  * Deliver a prepared mail to the card's hosts in turn (skipping `exclude`, hosts that already gave
  * a receipt) until `wanted` new receipts; never throws for a host's failure, reports it.
  */
-export async function deliverPrepared (mail: PreparedMail, wanted: number, options: { exclude?: string[], signal?: AbortSignal } & Pick<SendMailOptions, 'timeoutMs' | 'onHost'> = {}): Promise<{ receipts: Receipt[], failures: SendResult['failures'] }> {
+export async function deliverPrepared (mail: PreparedMail, wanted: number, options: { exclude?: string[], signal?: AbortSignal } & Pick<SendMailOptions, 'timeoutMs' | 'onHost' | 'now'> = {}): Promise<{ receipts: Receipt[], failures: SendResult['failures'] }> {
   const receipts: Receipt[] = []
   const failures: SendResult['failures'] = []
   const exclude = new Set(options.exclude ?? [])
@@ -102,11 +131,15 @@ export async function deliverPrepared (mail: PreparedMail, wanted: number, optio
       const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(options.signal === undefined ? [] : [options.signal])])
       try {
         await dialCardHost(dial, host, signal)
-        receipts.push(await deliverTo(libp2p, host.peer, { inbox: mail.inbox, mail: mail.payload, envelope: mail.envelope }, { signal, timeoutMs }))
+        receipts.push(await deliverTo(libp2p, host.peer, { inbox: mail.inbox, mail: mail.payload, envelope: mail.envelope, pass: mail.destination.pass }, { signal, timeoutMs }))
       } catch (err) {
         if (options.signal?.aborted === true) throw err
         if (signal.aborted) {
           failures.push({ host: host.peer, code: 'ERR_TIMEOUT', message: `no receipt within ${timeoutMs / 1000} s` })
+          continue
+        }
+        if (err instanceof DeliveryRefusedError && err.hostTime !== undefined) {
+          failures.push(staleFailure(host.peer, err, (options.now ?? Date.now)() - err.hostTime))
           continue
         }
         failures.push({ host: host.peer, code: err instanceof IpmsError ? err.code : 'ERR_DELIVERY', message: (err as Error).message })
@@ -114,6 +147,30 @@ export async function deliverPrepared (mail: PreparedMail, wanted: number, optio
     }
   })
   return { receipts, failures }
+}
+
+/** An `ERR_STALE` refusal from a host that said its time: whose clock is off, when it is ours. */
+function staleFailure (host: string, err: DeliveryRefusedError, skewMs: number): DeliveryFailure {
+  const note = clockNote(skewMs)
+  return { host, code: err.code, message: note === undefined ? err.message : `${host} refused the mail as stale: ${note}`, skewMs }
+}
+
+/**
+ * What to tell the user about a host's clock: undefined when this machine's clock agrees with it
+ * (within CLOCK_AGREEMENT_MS), else which way and how far apart they are, and what to do.
+ */
+export function clockNote (skewMs: number): string | undefined {
+  if (Math.abs(skewMs) <= CLOCK_AGREEMENT_MS) return undefined
+  return `this machine's clock is ${roughDuration(Math.abs(skewMs))} ${skewMs > 0 ? 'ahead of' : 'behind'} the host's. ` +
+    'If this machine\'s clock is wrong, correct it: the outbox stamps the mail again on its next try'
+}
+
+/** A duration for people: "2 days", "3 hours", "15 minutes", "40 seconds". */
+function roughDuration (ms: number): string {
+  const units: Array<[string, number]> = [['day', 86_400_000], ['hour', 3_600_000], ['minute', 60_000], ['second', 1000]]
+  const [name, size] = units.find(([, size]) => ms >= size) ?? units.at(-1)!
+  const n = Math.round(ms / size)
+  return `${n} ${name}${n === 1 ? '' : 's'}`
 }
 
 /** Seal, stamp and deliver `draft`; throws NoHostError (with `result`) when fewer receipts came. */

@@ -24,7 +24,9 @@
  *
  * Watch for: every message is length-prefixed and capped before it is decoded; a peer that sends
  * garbage, an oversize frame or a block that does not match its CID ends its own session, and
- * nothing it sent is joined.
+ * nothing it sent is joined. Before a join, the receiver refuses blocks that are not canonical
+ * dag-cbor, entries of a shape the rules refuse, and clocks that are not the parents' highest + 1
+ * (PROTOCOL §9.3, §10), so that a replica never holds an entry its own code cannot process.
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import { base58btc } from 'multiformats/bases/base58'
@@ -37,7 +39,9 @@ import { FORMAT_VERSION, MAX_ENVELOPE_BYTES } from '../constants.ts'
 import { IpmsError, SyncError, SyncRefusedError } from '../errors.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
 import { isEntryHash, parseEnvelopeCid } from '../access/payloads.ts'
-import { encodeCbor } from '../crypto/codec.ts'
+import { clockProblem, entryShapeProblem, entryTime } from '../access/entry-shape.ts'
+import { encodeCbor, equalBytes } from '../crypto/codec.ts'
+import { isPlainMap } from '../util/fields.ts'
 import { verifyGrant, type Grant } from '../hosting/grant.ts'
 import { frames, type Frames } from './frames.ts'
 
@@ -129,12 +133,31 @@ interface EntryBlock {
   entry: any
 }
 
-const hashList = (value: unknown): string[] => {
+/** What one side received in a session: entries of a checked shape, envelopes, and refused blocks (hash → why). */
+interface Received {
+  end: Message
+  entries: Map<string, EntryBlock>
+  envelopes: Map<string, Uint8Array>
+  bad: Map<string, string>
+}
+
+/** True when `bytes` are the one dag-cbor encoding of `value` (what it decoded to). Never throws. */
+function isCanonical (value: unknown, bytes: Uint8Array): boolean {
+  try {
+    return equalBytes(dagCbor.encode(value), bytes)
+  } catch {
+    return false
+  }
+}
+
+/** A peer's list of entry hashes (`heads`, `have`), checked; throws SyncError otherwise. */
+export const hashList = (value: unknown): string[] => {
   if (!Array.isArray(value) || value.length > MAX_SYNC_LIST || !value.every(isEntryHash)) throw new SyncError('the peer sent a malformed or too long list of entry hashes')
   return value
 }
 
-const envelopeList = (value: unknown): string[] => {
+/** A peer's `want` list of envelope CIDs (absent: none), checked; throws SyncError otherwise. */
+export const envelopeList = (value: unknown): string[] => {
   if (value === undefined) return []
   if (!Array.isArray(value) || value.length > MAX_SYNC_LIST || !value.every(v => parseEnvelopeCid(v) !== undefined)) throw new SyncError('the peer sent a malformed or too long list of envelope CIDs')
   return value
@@ -249,15 +272,23 @@ export function createInboxSync (options: InboxSyncOptions) {
     return message as Message
   }
 
-  /** Receive blocks frames until a frame of type `until`; verify and store entries, hold envelopes. */
-  const receiveBlocks = async (lp: Frames, inbox: Inbox, until: string, signal: AbortSignal): Promise<{ end: Message, entries: Map<string, EntryBlock>, envelopes: Map<string, Uint8Array> }> => {
+  /**
+   * Receive blocks frames until a frame of type `until`; verify and hold entries and envelopes.
+   * Blocks that are not canonical dag-cbor, and entries of a shape the rules refuse (§9.3), are
+   * held back in `bad` with the reason: a head that needs one is refused.
+   */
+  const receiveBlocks = async (lp: Frames, inbox: Inbox, until: string, signal: AbortSignal): Promise<Received> => {
     const entries = new Map<string, EntryBlock>()
     const envelopes = new Map<string, Uint8Array>()
+    const bad = new Map<string, string>()
     let held = 0
     for (;;) {
       const message = await read(lp, signal)
-      if (message.t === until) return { end: message, entries, envelopes }
-      if (message.t === 'refused') throw new SyncRefusedError(`The peer refused to sync ${inbox.address}: ${String(message.reason)}. It does not host this inbox for you`)
+      if (message.t === until) return { end: message, entries, envelopes, bad }
+      if (message.t === 'refused') {
+        const reason = typeof message.reason === 'string' && message.reason.length <= 200 ? `: ${message.reason}` : ''
+        throw new SyncRefusedError(`The peer refused to sync ${inbox.address}${reason}. It does not host this inbox for you`)
+      }
       if (message.t !== 'blocks' || !Array.isArray(message.blocks)) throw new SyncError(`the peer sent "${message.t}" where blocks or ${until} were expected`)
       for (const block of message.blocks) {
         if (!(block?.c instanceof Uint8Array) || !(block?.b instanceof Uint8Array)) throw new SyncError('the peer sent a malformed block')
@@ -267,13 +298,22 @@ export function createInboxSync (options: InboxSyncOptions) {
         if (cid.version !== 1 || cid.code !== dagCbor.code || !CID.createV1(dagCbor.code, digest).equals(cid)) {
           throw new SyncError(`the peer sent a block that does not match its CID ${cid.toString()}`)
         }
-        let value: any
+        let value: unknown
         try { value = dagCbor.decode(block.b) } catch { continue } // not dag-cbor despite its CID: ignore
         held += block.b.byteLength
         if (held > MAX_SYNC_SESSION_BYTES) throw new SyncError(`the peer sent more than ${MAX_SYNC_SESSION_BYTES} bytes in one session`)
-        if (value?.id === inbox.address && Array.isArray(value.next) && Array.isArray(value.refs) && value.payload !== undefined) {
-          const hash = cid.toString(base58btc)
-          entries.set(hash, { hash, cid, bytes: block.b, entry: { ...value, hash } })
+        const hash = cid.toString(base58btc)
+        // PROTOCOL §1: one value, one encoding. Another encoding of a signed entry would be a new
+        // entry (a new hash) with a valid signature: a replay that costs nothing.
+        if (!isCanonical(value, block.b)) {
+          bad.set(hash, 'its block is not canonical dag-cbor')
+          continue
+        }
+        if (isPlainMap(value) && Object.hasOwn(value, 'payload')) {
+          const entry = { ...value, hash }
+          const problem = entryShapeProblem(entry, inbox.address)
+          if (problem === undefined) entries.set(hash, { hash, cid, bytes: block.b, entry })
+          else bad.set(hash, problem)
         } else {
           envelopes.set(cid.toString(), block.b)
         }
@@ -284,10 +324,12 @@ export function createInboxSync (options: InboxSyncOptions) {
 
   /**
    * The entries of this session that `head` needs (itself and every ancestor not in the log yet),
-   * or undefined when one of them was not sent: joinEntry would fetch it over the network, holding
-   * the log's join queue for OrbitDB's 30 s timeout.
+   * or why it cannot be joined: one of them was not sent (joinEntry would fetch it over the network,
+   * holding the log's join queue for OrbitDB's 30 s timeout), was refused on receipt, or has a
+   * clock that is not its parents' highest plus one (§9.3; its parents are all in hand here).
    */
-  const closure = async (inbox: Inbox, head: string, entries: Map<string, EntryBlock>): Promise<EntryBlock[] | undefined> => {
+  const closure = async (inbox: Inbox, head: string, received: Received): Promise<{ needed: EntryBlock[] } | { reason: string }> => {
+    const { entries, bad } = received
     const needed: EntryBlock[] = []
     const stack = [head]
     const seen = new Set<string>()
@@ -296,32 +338,38 @@ export function createInboxSync (options: InboxSyncOptions) {
       if (seen.has(hash)) continue
       seen.add(hash)
       if (hash !== head && await inbox.log.has(hash)) continue
-      const received = entries.get(hash)
-      if (received === undefined) return undefined
-      const links = [...received.entry.next, ...received.entry.refs]
-      if (!links.every(isEntryHash)) return undefined
-      needed.push(received)
-      stack.push(...links)
+      const block = entries.get(hash)
+      if (block === undefined) return { reason: hash === head ? (bad.get(hash) ?? 'it was not sent') : `an entry it links to ${bad.has(hash) ? `is refused: ${bad.get(hash)!}` : 'was not sent'}` }
+      needed.push(block)
+      stack.push(...block.entry.next, ...block.entry.refs)
     }
-    return needed
+    for (const block of needed) {
+      const parents: string[] = [...block.entry.next, ...block.entry.refs]
+      const times = await Promise.all(parents.map(async parent => entryTime(entries.get(parent)?.entry ?? await inbox.log.get(parent))))
+      const problem = clockProblem(block.entry, times)
+      if (problem !== undefined) return { reason: block.hash === head ? problem : `an entry it links to is refused: ${problem}` }
+    }
+    return { needed }
   }
 
   /** Join the other side's heads (their blocks are local now), keep wanted envelopes. */
-  const apply = async (inbox: Inbox, peer: string, heads: string[], entries: Map<string, EntryBlock>, envelopes: Map<string, Uint8Array>): Promise<Omit<SyncResult, 'sent'>> => {
+  const apply = async (inbox: Inbox, peer: string, heads: string[], received: Received): Promise<Omit<SyncResult, 'sent'>> => {
+    const { entries, envelopes, bad } = received
     const toJoin: any[] = []
     const incomplete: Array<{ hash: string, reason: string }> = []
     for (const hash of heads) {
       if (await inbox.log.has(hash)) continue
-      const received = entries.get(hash)
-      if (received === undefined) continue
-      const needed = await closure(inbox, hash, entries)
-      if (needed === undefined) {
-        incomplete.push({ hash, reason: 'an entry it links to was not sent' })
+      const head = entries.get(hash)
+      if (head === undefined && !bad.has(hash)) continue
+      const found = await closure(inbox, hash, received)
+      if ('reason' in found) {
+        incomplete.push({ hash, reason: found.reason })
         continue
       }
+      const needed = found.needed
       // Only blocks that are about to be joined reach the blockstore.
       await inParallel(needed, async block => { await blockstore.put(block.cid, block.bytes) })
-      toJoin.push(received.entry)
+      toJoin.push(head!.entry)
     }
     // Entries that came from `peer` are not pushed back to it: it has them.
     for (const entry of toJoin) joinedFrom.set(entry.hash, peer)
@@ -374,11 +422,11 @@ export function createInboxSync (options: InboxSyncOptions) {
       const sent = await sendBlocks(lp, inbox, theirs, envelopeList(hello.want), signal)
       const mine = await headsOf(inbox)
       await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'end', ...mine, want: wanted(inbox) }), { signal })
-      const { entries, envelopes } = await receiveBlocks(lp, inbox, 'done', signal)
-      await apply(inbox, peer, theirHeads, entries, envelopes)
+      const received = await receiveBlocks(lp, inbox, 'done', signal)
+      await apply(inbox, peer, theirHeads, received)
       notePeer(inbox, peer)
       await stream.close({ signal })
-      log('served %s to %s: %d blocks sent, %d entries received', inbox.address, peer, sent, entries.size)
+      log('served %s to %s: %d blocks sent, %d entries received', inbox.address, peer, sent, received.entries.size)
     } catch (err) {
       log.error('sync session with %s failed: %s', peer, (err as Error).message)
       stream.abort(err as Error)
@@ -398,9 +446,10 @@ export function createInboxSync (options: InboxSyncOptions) {
       const grant = grantFor(inbox)
       const hello = { v: FORMAT_VERSION, t: 'hello', inbox: inbox.address, ...mine, want: wanted(inbox), ...(grant === undefined ? {} : { grant: encodeCbor(grant) }) }
       await lp.write(dagCbor.encode(hello), { signal })
-      const { end, entries, envelopes } = await receiveBlocks(lp, inbox, 'end', signal)
+      const received = await receiveBlocks(lp, inbox, 'end', signal)
+      const end = received.end
       const theirHeads = hashList(end.heads)
-      const result = await apply(inbox, peerId.toString(), theirHeads, entries, envelopes)
+      const result = await apply(inbox, peerId.toString(), theirHeads, received)
       const sent = await sendBlocks(lp, inbox, new Set([...theirHeads, ...hashList(end.have)]), envelopeList(end.want), signal)
       await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'done' }), { signal })
       await stream.close({ signal })

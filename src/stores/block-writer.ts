@@ -55,8 +55,11 @@ export interface BlockWriter {
 
 /** What of a Level instance the writer uses (string keys, Uint8Array values). */
 export interface LevelBatcher {
-  batch: (ops: Array<{ type: 'put', key: string, value: Uint8Array }>, options?: WriteOptions) => Promise<void>
+  batch: (ops: Array<{ type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }>, options?: WriteOptions) => Promise<void>
 }
+
+/** The LevelDBs under a Helia, as `useLevelStores` declared them. */
+export interface LevelStores { blocks: LevelBatcher, datastore: LevelBatcher }
 
 /** Helia, as far as the reference path needs it. */
 export interface HeliaBlocks {
@@ -74,14 +77,19 @@ export interface NodeStorage {
 }
 
 const registered = new WeakMap<object, NodeStorage>()
+const levelStores = new WeakMap<object, LevelStores>()
 
 /**
  * Declare the LevelDBs under a Helia (createNode does): `blocks` of its blockstore-level,
  * `datastore` of its datastore-level, and the node's `health` (durability, full disk).
  */
-export function useLevelStores (helia: object, stores: { blocks: LevelBatcher, datastore: LevelBatcher, health: StorageHealth }): void {
-  registered.set(helia, { blocks: batchedBlockWriter(stores), health: stores.health })
+export function useLevelStores (helia: object, stores: LevelStores & { health: StorageHealth }): void {
+  registered.set(helia, { blocks: batchedBlockWriter(stores, stores.health.durable), health: stores.health })
+  levelStores.set(helia, { blocks: stores.blocks, datastore: stores.datastore })
 }
+
+/** The LevelDBs declared for `helia`, if any (block-remover.ts deletes what this file writes). */
+export const levelStoresOf = (helia: object): LevelStores | undefined => levelStores.get(helia)
 
 // Helia 6's pin records (pins.js: cborg.encode({ depth, metadata })). Infinity is not dag-cbor, so
 // that one is spelled out: a2 65 "depth" f9 7c00 (half-float Infinity) 68 "metadata" a0.
@@ -114,8 +122,7 @@ export function nodeStorage (helia: HeliaBlocks): NodeStorage {
 /** The block writer of `helia` (see nodeStorage). */
 export const blockWriter = (helia: HeliaBlocks): BlockWriter => nodeStorage(helia).blocks
 
-function batchedBlockWriter (stores: { blocks: LevelBatcher, datastore: LevelBatcher, health: StorageHealth }): BlockWriter {
-  const options = stores.health.durable
+function batchedBlockWriter (stores: LevelStores, options: WriteOptions): BlockWriter {
   const group = groupCommit<BlockToStore[], void>(async (writes) => {
     const blocks = writes.flat()
     await Promise.all([

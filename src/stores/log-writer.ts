@@ -25,12 +25,15 @@
  * Watch for: OrbitDB's own `log.append` and `log.joinEntry` must not run concurrently with a
  * commit (each reads the heads, then writes them): the mailbox runs commits and joins one at a
  * time, and a join first waits for `settled()` (the heads writes under way). Entries carry no
- * back-references (`refs: []`, PROTOCOL.md §10).
+ * back-references (`refs: []`, PROTOCOL.md §10), link at most MAX_ENTRY_LINKS heads, tick the
+ * clock past the highest linked head, and have `identity = key` (rules version 2, PROTOCOL.md §9.3).
  */
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { Entry, type LogEntry, type OrbitDBIdentity, type Storage } from '@orbitdb/core'
+import { MAX_ENTRY_LINKS } from '../constants.ts'
 import { RefusedEntryError } from '../errors.ts'
+import { entryTime } from '../access/entry-shape.ts'
 import type { InboxPayload } from '../access/payloads.ts'
 import type { BlockToStore, BlockWriter } from './block-writer.ts'
 import type { BatchStorage } from './level-storage.ts'
@@ -93,20 +96,28 @@ export function createLogWriter (params: LogWriterParams): LogWriter {
 
   /** Create, sign and check the group's entries, chained one after the other. */
   const build = async (items: AppendItem[]): Promise<{ outcomes: Array<AppendedEntry | Error>, entries: AppendedEntry[], blocks: BlockToStore[], envelopes: EnvelopeBlock[] }> => {
-    const heads = await params.heads()
-    let next = heads.map(h => h.hash)
-    let time = heads.reduce((max, h) => Math.max(max, h.clock.time), 0)
+    // Link the newest heads, at most MAX_ENTRY_LINKS (the rest stay heads for the next entries),
+    // and tick past the highest of them (PROTOCOL §9.3). Heads without a usable time cannot come
+    // from a checked log; they are left unlinked rather than breaking every append.
+    const linked = (await params.heads()).filter(h => entryTime(h) !== undefined).slice(0, MAX_ENTRY_LINKS)
+    let next = linked.map(h => h.hash)
+    let time = 0
+    for (const head of linked) time = Math.max(time, entryTime(head)!)
     const outcomes: Array<AppendedEntry | Error> = []
     const entries: AppendedEntry[] = []
     const blocks: BlockToStore[] = []
     const envelopes: EnvelopeBlock[] = []
     for (const item of items) {
-      const created = await Entry.create(identity, logId, item.payload, undefined, { id: identity.publicKey, time: time + 1 }, next, [])
+      const signed = await Entry.create(identity, logId, item.payload, undefined, { id: identity.publicKey, time: time + 1 }, next, [])
+      // `identity` is not signed; the rules fix it to `key` so that an entry has one encoding only.
+      const created = { ...signed, identity: signed.key }
       const { hash, bytes } = await Entry.encode(created)
       const entry = { ...created, hash, bytes } as AppendedEntry
       // The controller's own check, on the entry as it will be stored (its verdict is cached by hash).
-      if (!await access.canAppend(entry)) {
-        outcomes.push(new RefusedEntryError(`The inbox ${logId} refuses this ${String(item.payload?.op)} entry: ${access.explain(entry) ?? 'refused'}`))
+      const stored = { ...created, hash }
+      if (!await access.canAppend(stored)) {
+        const op = item.payload?.op === 'MAIL' || item.payload?.op === 'PRUNE' ? item.payload.op : 'unknown'
+        outcomes.push(new RefusedEntryError(`The inbox ${logId} refuses this ${op} entry: ${access.explain(stored) ?? 'refused'}`))
         continue
       }
       time += 1

@@ -1,25 +1,36 @@
 /**
  * The mailbox index: which mail of an inbox log is still pending, kept in LevelDB beside the log so
- * that `pending()` never walks the log, and survives restarts (docs/ARCHITECTURE.md, stores).
+ * that `pending()` never walks the log, and survives restarts (docs/PROTOCOL.md §9.4, §12;
+ * docs/ARCHITECTURE.md, stores).
  *
- * Keys (one LevelDB, UTF-8 keys, JSON values):
- *   s!<entry>             seen: this entry has been applied
- *   e!<env>               <entry>: the first MAIL entry that carried this envelope (later ones are replays)
+ * Keys (one LevelDB, UTF-8 keys, UTF-8 values):
+ *   s!<entry>             seen: this entry has been applied; the value is a MAIL's envelope CID ('' for a PRUNE)
+ *   e!<env>               JSON { entry, seen }: the first MAIL entry that carried this envelope (later
+ *                         ones are replays) and when this replica first saw it (ms, its own clock);
+ *                         the receipt a host gives for the envelope, however often it is delivered
  *   p!<entry>             a PRUNE listed this entry (it may arrive before the entry itself)
- *   x!<env>               this envelope is pruned (whichever entry carried it)
- *   m!<ts:16>!<entry>     { hash, env, size, ts }: pending mail, ordered by delivery time
+ *   x!<env>               this envelope is pruned or expired (whichever entry carried it)
+ *   m!<seen:16>!<entry>   JSON PendingMail: pending mail, ordered by when this replica first saw it
  *   h!<entry>             <m! key>: where a pending mail is, to drop it on prune
+ *   b!<env>               bytes of this envelope's block held here (counted in t! while its mail is pending)
  *   g!<env>               envelope to delete from the blockstore (a crash-safe GC queue)
- *   t!                    total bytes of pending envelopes (kept in the same batches)
+ *   t!                    total bytes of held envelopes of pending mail (kept in the same batches)
+ *
+ * Rules: a PRUNE naming any entry that carries an envelope prunes the envelope (every entry that
+ * carries it, whichever order they and the PRUNE arrive in); a pruned envelope never becomes
+ * pending again. Times are this replica's (`seen`), never the entry's claimed `ts`: a hostile
+ * co-host's entry with an absurd `ts` orders and expires like any other. The quota total counts
+ * only envelopes whose block is here (`b!`): pending mail without its envelope costs nothing.
  *
  * Watch for: a batch of entries is applied in one LevelDB batch, entries marked seen together with
  * their effects, so a crash leaves either all of a catch-up or none of it. The keys a batch of mail
  * reads are fetched in one `getMany`, and the byte total is kept in memory as well (this index is
  * its only writer), because each LevelDB read is a thread-pool round trip. Entries are applied in
  * causal order (Lamport time, then hash), so every replica keeps the same first entry of a replayed
- * envelope.
+ * envelope when it sees them together.
  */
 import { Level } from 'level'
+import { boundedMap } from '../util/bounded-map.ts'
 import type { StorageHealth } from './storage-health.ts'
 
 /** One pending mail as the index keeps it. */
@@ -28,15 +39,18 @@ export interface PendingMail {
   hash: string
   /** Envelope CID string. */
   env: string
-  /** Envelope size, bytes. */
+  /** Envelope size the entry claims, bytes. */
   size: number
-  /** Delivery time, ms since the epoch. */
+  /** Delivery time the entry claims, ms since the epoch (the sender's, unchecked after delivery). */
   ts: number
+  /** When this replica first saw the entry, ms since the epoch (its own clock). */
+  seen: number
 }
 
 /** An entry to apply: a MAIL or a PRUNE, already accepted by the access controller. */
 export type IndexedOp =
-  | { hash: string, op: 'MAIL', env: string, size: number, ts: number }
+  /** `held`: bytes of the envelope block stored here with the entry (an append with its envelope). */
+  | { hash: string, op: 'MAIL', env: string, size: number, ts: number, held?: number }
   | { hash: string, op: 'PRUNE', entries: string[] }
 
 export interface ApplyResult {
@@ -44,137 +58,268 @@ export interface ApplyResult {
   added: PendingMail[]
   /** Envelopes that became pruned (their blocks are queued for deletion). */
   pruned: string[]
+  /** True when blocks were queued for deletion (`pruned`, or a block stored for a pruned envelope). */
+  garbage: boolean
 }
 
-const pendingKey = (ts: number, hash: string): string => `m!${String(ts).padStart(16, '0')}!${hash}`
+/** The first entry of an envelope here, and when this replica first saw it. */
+export interface FirstEntry {
+  entry: string
+  seen: number
+}
 
-/** Entry hashes remembered as applied, to spare a read when a walk reaches them again. */
-const SEEN_CACHE_SIZE = 4096
+const pendingKey = (seen: number, hash: string): string => `m!${String(Math.max(0, Math.floor(seen))).padStart(16, '0')}!${hash}`
+
+/** Entries and envelopes remembered in memory, to spare a read when they come again. */
+const CACHE_SIZE = 4096
 
 export interface MailboxIndex {
   /** True when the entry has been applied. */
   seen: (hash: string) => Promise<boolean>
   /** Apply entries (any order; sorted causally by the caller) in one atomic batch. */
   apply: (ops: IndexedOp[]) => Promise<ApplyResult>
-  /** Pending mail, newest first. */
+  /** Pending mail, most recently seen first. */
   pending: () => Promise<PendingMail[]>
-  /** Total bytes of the pending mail's envelopes (a host's quota), without walking the mail. */
+  /** Bytes of the pending mail's envelopes held here (a host's quota), without walking the mail. */
   pendingBytes: () => Promise<number>
   /** True when a MAIL entry of this log carries `env` and it is not pruned: its block is wanted. */
   wantsEnvelope: (env: string) => Promise<boolean>
+  /** The first entry that carried `env` here (pending or pruned), or undefined. */
+  firstEntry: (env: string) => Promise<FirstEntry | undefined>
   /**
-   * Drop pending mail delivered before `before` (ms), a host's retention policy: local to this
-   * replica, not an entry of the log. Returns the envelopes queued for deletion.
+   * Record that `env`'s block (`bytes` long) is stored here. Returns true when the envelope is
+   * pruned already: the block was queued for deletion again.
+   */
+  held: (env: string, bytes: number) => Promise<boolean>
+  /**
+   * Drop pending mail this replica first saw before `before` (ms), a host's retention policy:
+   * local to this replica, not an entry of the log. Returns the envelopes queued for deletion.
    */
   expire: (before: number) => Promise<string[]>
   /** Envelopes waiting to be deleted from the blockstore. */
   garbage: () => Promise<string[]>
-  /** Forget a deleted envelope from the GC queue. */
-  collected: (env: string) => Promise<void>
+  /** Forget deleted envelopes from the GC queue. */
+  collected: (envs: string[]) => Promise<void>
   close: () => Promise<void>
 }
 
-export async function openMailboxIndex (path: string, options: { health?: StorageHealth } = {}): Promise<MailboxIndex> {
+export interface MailboxIndexOptions {
+  /** This replica's clock, ms (tests move it). Default Date.now. */
+  now?: () => number
+  /** The node's storage health: it reopens this LevelDB after a full disk. */
+  health?: StorageHealth
+}
+
+/** An `e!` value: JSON, or (indexes written before it had a time) the bare entry hash. */
+const parseFirst = (value: string): FirstEntry =>
+  value.startsWith('{') ? JSON.parse(value) as FirstEntry : { entry: value, seen: 0 }
+
+const parsePending = (value: string): PendingMail => {
+  const mail = JSON.parse(value) as PendingMail
+  return { ...mail, seen: mail.seen ?? mail.ts }
+}
+
+export async function openMailboxIndex (path: string, options: MailboxIndexOptions = {}): Promise<MailboxIndex> {
+  const now = options.now ?? Date.now
   const db = new Level<string, string>(path, { valueEncoding: 'utf8' })
   await db.open()
   // Reopened by the node after a full disk (LevelDB's write errors are sticky until then).
   const untrack = options.health?.track(db)
 
   const get = async (key: string): Promise<string | undefined> => (await db.get(key)) ?? undefined
-  /** Total bytes of pending envelopes, as last written under t!. */
+  /** Total bytes of held envelopes of pending mail, as last written under t!. */
   let total = Number(await get('t!') ?? 0)
   /** Applied entries (a positive cache: an entry once seen stays seen). */
-  const seenCache = new Set<string>()
-  const remember = (hash: string): void => {
-    if (seenCache.size >= SEEN_CACHE_SIZE) seenCache.delete(seenCache.values().next().value as string)
-    seenCache.add(hash)
-  }
+  const seenCache = boundedMap<string, true>(CACHE_SIZE)
+  /** First entries of envelopes (once set, an e! record never changes). */
+  const firstCache = boundedMap<string, FirstEntry>(CACHE_SIZE)
+  /**
+   * Envelopes read as having no entry (a delivery's quota check, then its store, ask twice). Sound
+   * because `apply` is the only writer of e! and forgets what it writes; `applied` counts its
+   * batches, so that a read that raced one is not remembered.
+   */
+  const noEntry = boundedMap<string, true>(CACHE_SIZE)
+  let applied = 0
 
-  const apply = async (ops: IndexedOp[]): Promise<ApplyResult> => {
-    // Writes of this batch, read back before LevelDB has them (null = deleted).
-    const overlay = new Map<string, string | null>()
-    // What a MAIL reads, fetched at once.
-    const keys = ops.flatMap(op => op.op === 'MAIL' ? [`s!${op.hash}`, `e!${op.env}`, `p!${op.hash}`, `x!${op.env}`] : [])
-    const fetched = new Map<string, string | undefined>()
-    if (keys.length > 0) (await db.getMany(keys)).forEach((value, i) => fetched.set(keys[i]!, value ?? undefined))
-    const read = async (key: string): Promise<string | undefined> => {
-      if (overlay.has(key)) return overlay.get(key) ?? undefined
-      if (fetched.has(key)) return fetched.get(key)
-      return await get(key)
-    }
-    const added = new Map<string, PendingMail>()
-    const pruned: string[] = []
-    let bytes = total
-    const prune = (env: string): void => {
-      overlay.set(`x!${env}`, '')
-      overlay.set(`g!${env}`, '')
-      pruned.push(env)
-    }
-    for (const op of ops) {
-      if (await read(`s!${op.hash}`) !== undefined) continue
-      overlay.set(`s!${op.hash}`, '')
-      if (op.op === 'MAIL') {
-        if (await read(`e!${op.env}`) !== undefined) continue // a replayed envelope
-        overlay.set(`e!${op.env}`, op.hash)
-        if (await read(`p!${op.hash}`) !== undefined || await read(`x!${op.env}`) !== undefined) {
-          if (await read(`x!${op.env}`) === undefined) prune(op.env)
-          continue
-        }
-        const mail: PendingMail = { hash: op.hash, env: op.env, size: op.size, ts: op.ts }
-        const key = pendingKey(op.ts, op.hash)
-        overlay.set(key, JSON.stringify(mail))
-        overlay.set(`h!${op.hash}`, key)
-        added.set(op.hash, mail)
-        bytes += op.size
-      } else {
-        for (const target of op.entries) {
-          overlay.set(`p!${target}`, '')
-          const key = await read(`h!${target}`)
-          if (key === undefined) continue
-          const mail = JSON.parse((await read(key))!) as PendingMail
-          overlay.set(key, null)
-          overlay.set(`h!${target}`, null)
-          added.delete(target)
-          bytes -= mail.size
-          if (await read(`x!${mail.env}`) === undefined) prune(mail.env)
-        }
-      }
-    }
-    overlay.set('t!', String(bytes))
+  const write = async (overlay: Map<string, string | null>): Promise<void> => {
     const batch = db.batch()
     for (const [key, value] of overlay) {
       if (value === null) batch.del(key)
       else batch.put(key, value)
     }
     await batch.write()
+  }
+
+  /**
+   * A change set over the index: reads see its own writes (null = deleted), and `prefetch`ed keys
+   * come from one getMany.
+   */
+  const changes = () => {
+    const overlay = new Map<string, string | null>()
+    const fetched = new Map<string, string | undefined>()
+    return {
+      overlay,
+      prefetch: async (keys: string[]): Promise<void> => {
+        const wanted = keys.filter(k => !fetched.has(k))
+        if (wanted.length > 0) (await db.getMany(wanted)).forEach((value, i) => fetched.set(wanted[i]!, value ?? undefined))
+      },
+      read: async (key: string): Promise<string | undefined> => {
+        if (overlay.has(key)) return overlay.get(key) ?? undefined
+        if (fetched.has(key)) return fetched.get(key)
+        return await get(key)
+      },
+      set: (key: string, value: string | null): void => { overlay.set(key, value) }
+    }
+  }
+  type Changes = ReturnType<typeof changes>
+
+  /** True when `env` has pending mail here (its first entry is in the pending set). */
+  const isPending = async (c: Changes, env: string): Promise<boolean> => {
+    const first = await c.read(`e!${env}`)
+    return first !== undefined && await c.read(`h!${parseFirst(first).entry}`) !== undefined
+  }
+
+  /** Drop the pending mail of `env` (if any) from the set and the byte total; returns the bytes it held. */
+  const dropPending = async (c: Changes, env: string): Promise<number> => {
+    const first = await c.read(`e!${env}`)
+    const held = Number(await c.read(`b!${env}`) ?? 0)
+    c.set(`b!${env}`, null)
+    if (first === undefined) return 0
+    const { entry } = parseFirst(first)
+    const key = await c.read(`h!${entry}`)
+    if (key === undefined) return 0
+    c.set(key, null)
+    c.set(`h!${entry}`, null)
+    return held
+  }
+
+  const apply = async (ops: IndexedOp[]): Promise<ApplyResult> => {
+    const time = now()
+    const c = changes()
+    await c.prefetch(ops.flatMap(op => op.op === 'MAIL'
+      ? [`s!${op.hash}`, `e!${op.env}`, `p!${op.hash}`, `x!${op.env}`, `b!${op.env}`]
+      : [`s!${op.hash}`, ...op.entries.map(e => `s!${e}`)]))
+    const added = new Map<string, PendingMail>()
+    const pruned: string[] = []
+    let garbage = false
+    let bytes = total
+    /** Prune an envelope: every entry that carries it, pending or still to come. */
+    const prune = async (env: string): Promise<void> => {
+      if (await c.read(`x!${env}`) !== undefined) return
+      const first = await c.read(`e!${env}`)
+      if (first !== undefined) added.delete(parseFirst(first).entry)
+      bytes -= await dropPending(c, env)
+      c.set(`x!${env}`, '')
+      c.set(`g!${env}`, '')
+      pruned.push(env)
+      garbage = true
+    }
+    for (const op of ops) {
+      if (await c.read(`s!${op.hash}`) !== undefined) continue
+      if (op.op === 'MAIL') {
+        c.set(`s!${op.hash}`, op.env)
+        const fresh = await c.read(`e!${op.env}`) === undefined
+        if (fresh) c.set(`e!${op.env}`, JSON.stringify({ entry: op.hash, seen: time } satisfies FirstEntry))
+        if (await c.read(`x!${op.env}`) !== undefined) {
+          // A pruned envelope stays pruned; a block stored with this entry goes again.
+          if (op.held !== undefined) { c.set(`g!${op.env}`, ''); garbage = true }
+          continue
+        }
+        if (op.held !== undefined && await c.read(`b!${op.env}`) === undefined) {
+          // A replay's block, stored with it, is the pending mail's block: counted from now on.
+          if (!fresh && await isPending(c, op.env)) bytes += op.held
+          c.set(`b!${op.env}`, String(op.held))
+        }
+        if (await c.read(`p!${op.hash}`) !== undefined) { await prune(op.env); continue }
+        if (!fresh) continue // a replayed envelope: its first entry is the pending one
+        const mail: PendingMail = { hash: op.hash, env: op.env, size: op.size, ts: op.ts, seen: time }
+        const key = pendingKey(time, op.hash)
+        c.set(key, JSON.stringify(mail))
+        c.set(`h!${op.hash}`, key)
+        added.set(op.hash, mail)
+        bytes += Number(await c.read(`b!${op.env}`) ?? 0)
+      } else {
+        c.set(`s!${op.hash}`, '')
+        for (const target of op.entries) {
+          c.set(`p!${target}`, '')
+          let env = await c.read(`s!${target}`)
+          if (env === '') {
+            // An index written before s! kept envelopes: the pending mail itself says.
+            const key = await c.read(`h!${target}`)
+            const value = key === undefined ? undefined : await c.read(key)
+            env = value === undefined ? undefined : parsePending(value).env
+          }
+          if (env !== undefined && env !== '') await prune(env)
+        }
+      }
+    }
+    c.set('t!', String(bytes))
+    await write(c.overlay)
+    // After the write: a read of e! that began before it may still answer "none".
+    applied++
     total = bytes
-    for (const op of ops) remember(op.hash)
-    return { added: [...added.values()], pruned }
+    for (const op of ops) {
+      seenCache.set(op.hash, true)
+      if (op.op !== 'MAIL') continue
+      noEntry.delete(op.env)
+      const first = c.overlay.get(`e!${op.env}`)
+      if (typeof first === 'string') firstCache.set(op.env, parseFirst(first))
+    }
+    return { added: [...added.values()], pruned, garbage }
+  }
+
+  const firstEntry = async (env: string): Promise<FirstEntry | undefined> => {
+    const cached = firstCache.get(env)
+    if (cached !== undefined || noEntry.has(env)) return cached
+    const before = applied
+    const value = await get(`e!${env}`)
+    if (value === undefined) {
+      if (applied === before) noEntry.set(env, true)
+      return undefined
+    }
+    const first = parseFirst(value)
+    firstCache.set(env, first)
+    return first
+  }
+
+  const held = async (env: string, size: number): Promise<boolean> => {
+    const c = changes()
+    await c.prefetch([`b!${env}`, `x!${env}`, `e!${env}`])
+    if (await c.read(`b!${env}`) !== undefined) return false
+    if (await c.read(`x!${env}`) !== undefined) {
+      c.set(`g!${env}`, '')
+      await write(c.overlay)
+      return true
+    }
+    c.set(`b!${env}`, String(size))
+    const bytes = total + (await isPending(c, env) ? size : 0)
+    c.set('t!', String(bytes))
+    await write(c.overlay)
+    total = bytes
+    return false
   }
 
   const pending = async (): Promise<PendingMail[]> => {
     const mails: PendingMail[] = []
-    for await (const value of db.values({ gt: 'm!', lt: 'm"', reverse: true })) mails.push(JSON.parse(value) as PendingMail)
+    for await (const value of db.values({ gt: 'm!', lt: 'm"', reverse: true })) mails.push(parsePending(value))
     return mails
   }
 
   const expire = async (before: number): Promise<string[]> => {
-    const batch = db.batch()
-    const envs: string[] = []
+    const c = changes()
+    const expired: PendingMail[] = []
+    for await (const value of db.values({ gt: 'm!', lt: pendingKey(before, '') })) expired.push(parsePending(value))
+    await c.prefetch(expired.flatMap(m => [`e!${m.env}`, `b!${m.env}`, `h!${m.hash}`]))
     let bytes = total
-    for await (const [key, value] of db.iterator({ gt: 'm!', lt: pendingKey(Math.max(0, before), '') })) {
-      const mail = JSON.parse(value) as PendingMail
-      bytes -= mail.size
-      batch.del(key)
-      batch.del(`h!${mail.hash}`)
-      batch.put(`x!${mail.env}`, '')
-      batch.put(`g!${mail.env}`, '')
-      envs.push(mail.env)
+    for (const mail of expired) {
+      bytes -= await dropPending(c, mail.env)
+      c.set(`x!${mail.env}`, '')
+      c.set(`g!${mail.env}`, '')
     }
-    batch.put('t!', String(bytes))
-    await batch.write()
+    c.set('t!', String(bytes))
+    await write(c.overlay)
     total = bytes
-    return envs
+    return expired.map(m => m.env)
   }
 
   const garbage = async (): Promise<string[]> => {
@@ -187,16 +332,20 @@ export async function openMailboxIndex (path: string, options: { health?: Storag
     seen: async (hash) => {
       if (seenCache.has(hash)) return true
       const seen = await get(`s!${hash}`) !== undefined
-      if (seen) remember(hash)
+      if (seen) seenCache.set(hash, true)
       return seen
     },
-    wantsEnvelope: async (env) => await get(`e!${env}`) !== undefined && await get(`x!${env}`) === undefined,
+    wantsEnvelope: async (env) => await firstEntry(env) !== undefined && await get(`x!${env}`) === undefined,
+    firstEntry,
+    held,
     apply,
     pending,
     pendingBytes: async () => total,
     expire,
     garbage,
-    collected: async (env) => { await db.del(`g!${env}`) },
+    collected: async (envs) => {
+      if (envs.length > 0) await db.batch(envs.map(env => ({ type: 'del' as const, key: `g!${env}` })))
+    },
     close: async () => { untrack?.(); await db.close() }
   }
 }

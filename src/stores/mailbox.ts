@@ -3,13 +3,17 @@
  * pending mail and the envelope blocks it still holds (docs/ARCHITECTURE.md, stores).
  *
  * Composed from OrbitDB's `Database` like `databases/events.js`, and returns a plain object:
- * - `addMail(payload, envelope)`  store an envelope and append its MAIL entry (a host after delivery);
+ * - `addMail(payload, envelope)`  store an envelope and append its MAIL entry;
+ * - `receive(payload, envelope)`  the same, once per envelope (a host after delivery): a replay, or
+ *                           a delivery racing one of the same envelope, appends nothing and gets the
+ *                           first entry of the envelope and when it was first seen here (its receipt);
  * - `add(payload)`          append a MAIL entry (its envelope stored before, `putEnvelope`);
  * - `prune(entries, seed)`  append owner-signed PRUNE entries (only the owner's seed signs them);
  * - `pending()`             unpruned mail, newest first, from the LevelDB index;
  * - `putEnvelope` / `getEnvelope` / `hasEnvelope`   envelope blocks, pinned until pruned;
  * - events: `mail` (PendingMail) for every new mail, appended here or joined from a replica;
- *   `pruned` (envelope CID) once an envelope's block is deleted; `synced` after a sync session.
+ *   `pruned` (envelope CID) once an envelope's block is deleted; `synced` after a sync session;
+ *   `gc-error` (Error) when deleting pruned envelopes failed (they are tried again at the next GC).
  *
  * Appends do not go through OrbitDB's `addOperation`: they are grouped (stores/log-writer.ts), so
  * that deliveries arriving while one is being written are written together in one turn. Appends
@@ -17,20 +21,26 @@
  *
  * Watch for (DESIGN.md §5): OrbitDB calls `onUpdate` once per joined head, not per entry, so the
  * index walks back from each head to what it has already seen; join and index update are not
- * atomic, so the index also catches up from the heads when the database opens.
+ * atomic, so the index also catches up from the heads when the database opens. Garbage collection
+ * (unpin, delete) is restartable at every step and never fails an open: an inbox that cannot
+ * delete a block still opens, serves and reads (PROTOCOL.md §9.4).
  */
 import { CID } from 'multiformats/cid'
 import { ComposedStorage, Database, IPFSBlockStorage, LRUStorage, type DatabaseParams } from '@orbitdb/core'
 import { join } from 'node:path'
+import { logger } from '@libp2p/logger'
 import { MAX_PRUNE_ENTRIES } from '../constants.ts'
 import { RefusedEntryError } from '../errors.ts'
 import { parseEnvelopeCid, signPrune, type InboxPayload, type MailPayload } from '../access/payloads.ts'
 import type { InboxAccessController } from '../access/inbox-access-controller.ts'
+import { boundedMap } from '../util/bounded-map.ts'
+import { entryTime } from '../access/entry-shape.ts'
 import { nodeStorage, type HeliaBlocks } from './block-writer.ts'
+import { removeBlocks, type HeliaRemovable } from './block-remover.ts'
 import { envelopeBlock, isCheckedEnvelope, type EnvelopeBlock } from './envelope-block.ts'
 import { LevelBatchStorage } from './level-storage.ts'
 import { createLogWriter, type AppendItem } from './log-writer.ts'
-import { openMailboxIndex, type IndexedOp, type PendingMail } from './mailbox-index.ts'
+import { openMailboxIndex, type FirstEntry, type IndexedOp, type PendingMail } from './mailbox-index.ts'
 
 /** The fields of a log entry the index reads. */
 interface LogEntry {
@@ -48,16 +58,21 @@ interface OrbitLog {
 }
 
 /** What helia offers that the mailbox needs. */
-interface HeliaLike extends HeliaBlocks {
-  blockstore: HeliaBlocks['blockstore'] & {
+interface HeliaLike extends HeliaBlocks, HeliaRemovable {
+  blockstore: HeliaBlocks['blockstore'] & HeliaRemovable['blockstore'] & {
     get: (cid: CID, options?: { signal?: AbortSignal, offline?: boolean }) => Iterable<Uint8Array> | AsyncIterable<Uint8Array>
     has: (cid: CID) => Promise<boolean>
-    unwrap: () => { delete: (cid: CID) => Promise<void> }
   }
-  pins: HeliaBlocks['pins'] & {
-    rm: (cid: CID) => AsyncIterable<unknown>
-  }
+  pins: HeliaBlocks['pins'] & HeliaRemovable['pins']
 }
+
+/** A delivery as the mailbox stored it: the envelope's first entry and when this replica first saw it. */
+export interface Received extends FirstEntry {
+  /** True when the envelope was here already (or arriving in another delivery): nothing was appended. */
+  replay: boolean
+}
+
+const debug = logger('ipms:mailbox')
 
 /** Entry blocks kept in memory in front of the blockstore, as OrbitDB's default does. */
 const ENTRY_CACHE_SIZE = 1000
@@ -66,18 +81,23 @@ const STORED_CACHE_SIZE = 4096
 
 export type { PendingMail }
 
-/** Order entries causally: Lamport time, then hash, the same on every replica. */
-const causalOrder = (a: LogEntry, b: LogEntry): number => a.clock.time - b.clock.time || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0)
-
-function indexedOp (entry: LogEntry): IndexedOp | undefined {
-  const payload = entry.payload
-  if (payload.op === 'MAIL') return { hash: entry.hash, op: 'MAIL', env: payload.env, size: payload.size, ts: payload.ts }
-  if (payload.op === 'PRUNE') return { hash: entry.hash, op: 'PRUNE', entries: payload.entries }
-  return undefined
+/**
+ * Order entries causally: Lamport time, then hash, the same on every replica. Times are compared,
+ * never subtracted: an entry without a usable time (none passes the rules, §9.3) sorts last.
+ */
+const causalOrder = (a: LogEntry, b: LogEntry): number => {
+  const ta = entryTime(a) ?? Number.MAX_SAFE_INTEGER
+  const tb = entryTime(b) ?? Number.MAX_SAFE_INTEGER
+  if (ta !== tb) return ta < tb ? -1 : 1
+  return a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0
 }
 
-async function drain (iterable: AsyncIterable<unknown>): Promise<void> {
-  for await (const _ of iterable) { /* consume */ }
+/** The index's op for an entry; `held`: bytes of the envelopes stored with the entries being indexed. */
+function indexedOp (entry: LogEntry, held?: Map<string, number>): IndexedOp | undefined {
+  const payload = entry.payload
+  if (payload.op === 'MAIL') return { hash: entry.hash, op: 'MAIL', env: payload.env, size: payload.size, ts: payload.ts, held: held?.get(payload.env) }
+  if (payload.op === 'PRUNE') return { hash: entry.hash, op: 'PRUNE', entries: payload.entries }
+  return undefined
 }
 
 /** The database type factory, in OrbitDB's shape (`Mailbox()` is what `useDatabaseType` wants). */
@@ -93,17 +113,21 @@ export function Mailbox () {
 
     // Index updates run one at a time: appends and joins (sync) both update it.
     let indexing: Promise<unknown> = Promise.resolve()
-    const catchUp = async (log: OrbitLog, roots: LogEntry[], fresh?: Map<string, LogEntry>): Promise<void> => {
-      const run = indexing.then(async () => { await walkAndApply(log, roots, fresh) })
+    const indexed = async <T>(fn: () => Promise<T>): Promise<T> => {
+      const run = indexing.then(fn)
       indexing = run.catch(() => {})
-      await run
+      return await run
+    }
+    const catchUp = async (log: OrbitLog, roots: LogEntry[], fresh?: Map<string, LogEntry>, held?: Map<string, number>): Promise<void> => {
+      await indexed(async () => { await walkAndApply(log, roots, fresh, held) })
     }
 
     /**
      * Walk back from `roots` to seen entries and apply what is new (causal order, one batch).
-     * `fresh`: entries just appended here, new to the index by construction (no lookup needed).
+     * `fresh`: entries just appended here, new to the index by construction (no lookup needed);
+     * `held`: bytes of the envelopes stored with them.
      */
-    const walkAndApply = async (log: OrbitLog, roots: LogEntry[], fresh = new Map<string, LogEntry>()): Promise<void> => {
+    const walkAndApply = async (log: OrbitLog, roots: LogEntry[], fresh = new Map<string, LogEntry>(), held?: Map<string, number>): Promise<void> => {
       const isSeen = async (hash: string): Promise<boolean> => !fresh.has(hash) && await index.seen(hash)
       const unseen = new Map<string, LogEntry>()
       const stack = [...roots]
@@ -118,29 +142,35 @@ export function Mailbox () {
         }
       }
       if (unseen.size === 0) return
-      const ops = [...unseen.values()].sort(causalOrder).map(indexedOp).filter((op): op is IndexedOp => op !== undefined)
-      const { added, pruned } = await index.apply(ops)
+      const ops = [...unseen.values()].sort(causalOrder).map(e => indexedOp(e, held)).filter((op): op is IndexedOp => op !== undefined)
+      const { added, pruned, garbage } = await index.apply(ops)
       for (const mail of added) events?.emit('mail', mail)
-      if (pruned.length > 0) await collectGarbage()
+      if (garbage) await collectGarbage()
       // Announced once the blocks are gone, so that a listener sees the final state.
       for (const env of pruned) events?.emit('pruned', env)
     }
 
     /** Envelopes stored here (a positive cache of the blockstore, forgotten when GC deletes one). */
-    const stored = new Set<string>()
-    const rememberStored = (env: string): void => {
-      if (stored.size >= STORED_CACHE_SIZE) stored.delete(stored.values().next().value as string)
-      stored.add(env)
-    }
+    const stored = boundedMap<string, true>(STORED_CACHE_SIZE)
 
-    /** Delete the envelope blocks of pruned mail (unpin, then delete: helia refuses pinned blocks). */
+    /**
+     * Delete the envelope blocks of pruned mail (unpin, then delete: helia refuses pinned blocks),
+     * then forget them from the queue. Each step may be cut by a crash and run again; a failure is
+     * logged and emitted (`gc-error`), never thrown: the queue is tried again at the next GC.
+     */
     const collectGarbage = async (): Promise<void> => {
-      for (const env of await index.garbage()) {
-        stored.delete(env)
-        const cid = CID.parse(env)
-        if (await ipfs.pins.isPinned(cid)) await drain(ipfs.pins.rm(cid))
-        if (await ipfs.blockstore.has(cid)) await ipfs.blockstore.unwrap().delete(cid)
-        await index.collected(env)
+      try {
+        const envs = await index.garbage()
+        if (envs.length === 0) return
+        for (const env of envs) stored.delete(env)
+        debug('deleting %d envelope blocks of %s', envs.length, address)
+        await removeBlocks(ipfs, envs.map(env => CID.parse(env)))
+        debug('deleted %d envelope blocks of %s', envs.length, address)
+        await index.collected(envs)
+        debug('collected %d envelopes of %s', envs.length, address)
+      } catch (err) {
+        debug.error('deleting pruned envelopes of %s failed, to be tried again: %s', address, (err as Error).message)
+        events?.emit('gc-error', err)
       }
     }
 
@@ -194,9 +224,10 @@ export function Mailbox () {
       durable: health.durable,
       exclusively,
       onAppended: async (entries, envelopes) => {
-        for (const envelope of envelopes) rememberStored(envelope.env)
+        for (const envelope of envelopes) stored.set(envelope.env, true)
         const last = entries[entries.length - 1]! as unknown as LogEntry
-        await catchUp(log, [last], new Map(entries.map(e => [e.hash, e as unknown as LogEntry])))
+        const held = new Map(envelopes.map(e => [e.env, e.bytes.byteLength]))
+        await catchUp(log, [last], new Map(entries.map(e => [e.hash, e as unknown as LogEntry])), held)
         for (const entry of entries) events?.emit('update', entry)
       }
     })
@@ -217,6 +248,41 @@ export function Mailbox () {
       return await append({ payload, envelope: block })
     }
 
+    /** Deliveries being stored, by envelope: one that arrives meanwhile waits for it (one entry per envelope). */
+    const receiving = new Map<string, Promise<FirstEntry>>()
+
+    /**
+     * Store a delivered mail once per envelope (PROTOCOL.md §12): when an entry of this log carries
+     * the envelope already (appended here or joined from a co-host, pending or pruned), or one is
+     * being appended, append nothing and answer with that first entry and when it was first seen
+     * here, the same on every replay, across restarts. A replayed envelope this replica lacks is
+     * stored while its mail is pending.
+     */
+    const receive = async (payload: MailPayload, envelope: EnvelopeBlock): Promise<Received> => {
+      const running = receiving.get(payload.env)
+      if (running !== undefined) return { ...await running, replay: true }
+      let replay = false
+      const run = (async (): Promise<FirstEntry> => {
+        const known = await index.firstEntry(payload.env)
+        if (known !== undefined) {
+          replay = true
+          if (!await hasEnvelope(payload.env) && await index.wantsEnvelope(payload.env)) await storeEnvelope(await checkedEnvelope(payload.env, envelope.bytes, envelope))
+          return known
+        }
+        await addMail(payload, envelope)
+        // The envelope's first entry: this one, or a co-host's joined while it was written.
+        const first = await index.firstEntry(payload.env)
+        if (first === undefined) throw new Error(`The index lost the entry of ${payload.env} just appended: the mailbox index and the log disagree`)
+        return first
+      })()
+      receiving.set(payload.env, run)
+      try {
+        return { ...await run, replay }
+      } finally {
+        receiving.delete(payload.env)
+      }
+    }
+
     /** Append PRUNE entries for `entries` (chunks of MAX_PRUNE_ENTRIES), signed with the owner's seed. */
     const prune = async (entries: string[], ownerSeed: Uint8Array, ts = Date.now()): Promise<string[]> => {
       const hashes: string[] = []
@@ -233,20 +299,32 @@ export function Mailbox () {
       return cid
     }
 
-    const checkedEnvelope = async (env: string, bytes: Uint8Array): Promise<EnvelopeBlock> => {
+    /** `given` when it is a checked block of `env`, else the bytes checked against `env`. */
+    const checkedEnvelope = async (env: string, bytes: Uint8Array, given?: EnvelopeBlock): Promise<EnvelopeBlock> => {
+      if (given !== undefined && isCheckedEnvelope(given) && given.env === env) return given
       envelopeCid(env)
       const block = await envelopeBlock(env, bytes)
       if (block === undefined) throw new RefusedEntryError(`The envelope bytes do not hash to ${env}`)
       return block
     }
 
+    /** Store and pin a checked envelope block; the index counts it (or has it deleted again if pruned meanwhile). */
+    const storeEnvelope = async (block: EnvelopeBlock): Promise<void> => {
+      await blocks.write([{ cid: block.cid, bytes: block.bytes, pin: 0 }])
+      stored.set(block.env, true)
+      await indexed(async () => {
+        if (await index.held(block.env, block.bytes.byteLength)) await collectGarbage()
+      })
+    }
+
     /** Store and pin an envelope block under its CID (checked: the bytes must hash to it). */
     const putEnvelope = async (env: string, bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> => {
       const block = await checkedEnvelope(env, bytes)
       options.signal?.throwIfAborted()
-      await health.write(async () => { await blocks.write([{ cid: block.cid, bytes: block.bytes, pin: 0 }]) })
-      rememberStored(env)
+      await health.write(async () => { await storeEnvelope(block) })
     }
+
+    const hasEnvelope = async (env: string): Promise<boolean> => stored.has(env) || await ipfs.blockstore.has(envelopeCid(env))
 
     /** The envelope block from the local blockstore only; undefined when it is not here. */
     const getEnvelope = async (env: string): Promise<Uint8Array | undefined> => {
@@ -281,17 +359,13 @@ export function Mailbox () {
       return { joined, refused }
     }
 
-    /** Host retention: drop the envelopes of pending mail delivered before `before` (ms). */
-    const expireBefore = async (before: number): Promise<string[]> => {
-      const run = indexing.then(async () => {
-        const envs = await index.expire(before)
-        if (envs.length > 0) await collectGarbage()
-        for (const env of envs) events?.emit('expired', env)
-        return envs
-      })
-      indexing = run.catch(() => {})
-      return await run
-    }
+    /** Host retention: drop the envelopes of pending mail this replica first saw before `before` (ms). */
+    const expireBefore = async (before: number): Promise<string[]> => await indexed(async () => {
+      const envs = await index.expire(before)
+      if (envs.length > 0) await collectGarbage()
+      for (const env of envs) events?.emit('expired', env)
+      return envs
+    })
 
     const close = async (): Promise<void> => {
       await writer.idle()
@@ -306,6 +380,8 @@ export function Mailbox () {
       addOperation: async (payload: InboxPayload) => await append({ payload }),
       add,
       addMail,
+      receive,
+      firstEntry: index.firstEntry,
       prune,
       pending: index.pending,
       pendingBytes: index.pendingBytes,
@@ -314,7 +390,7 @@ export function Mailbox () {
       wantsEnvelope: index.wantsEnvelope,
       putEnvelope,
       getEnvelope,
-      hasEnvelope: async (env: string) => stored.has(env) || await ipfs.blockstore.has(envelopeCid(env)),
+      hasEnvelope,
       close
     }
   }

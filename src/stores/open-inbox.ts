@@ -11,7 +11,8 @@ import { DEFAULT_POW_BITS } from '../constants.ts'
 import { InboxAccessController, type InboxAccessController as Controller } from '../access/inbox-access-controller.ts'
 import { inboxAddress, inboxName, inboxParams } from '../access/inbox-address.ts'
 import type { MailPayload } from '../access/payloads.ts'
-import { Mailbox, type PendingMail } from './mailbox.ts'
+import { Mailbox, type PendingMail, type Received } from './mailbox.ts'
+import type { FirstEntry } from './mailbox-index.ts'
 import type { EnvelopeBlock } from './envelope-block.ts'
 
 /** An open inbox: the mailbox database of one owner. */
@@ -25,19 +26,26 @@ export interface Inbox {
   access: Controller
   /** OrbitDB's log of the inbox (entries, heads, joinEntry). */
   log: any
-  /** `mail` (PendingMail), `pruned` (envelope CID), `update` (entry), `error`. */
+  /** `mail` (PendingMail), `pruned` (envelope CID), `update` (entry), `gc-error` (Error), `error`. */
   events: EventEmitter
   /** Append a MAIL entry whose envelope is already stored. */
   add: (payload: MailPayload) => Promise<string>
   /** Store the envelope and append its MAIL entry (grouped with concurrent appends); the entry hash once both are in LevelDB. */
   addMail: (payload: MailPayload, envelope: EnvelopeBlock) => Promise<string>
+  /**
+   * A delivery, stored once per envelope: a replay (or a delivery racing one of the same envelope)
+   * appends nothing and gets the envelope's first entry and when it was first seen here.
+   */
+  receive: (payload: MailPayload, envelope: EnvelopeBlock) => Promise<Received>
+  /** The first entry that carried `env` here (pending or pruned) and when it was first seen, if any. */
+  firstEntry: (env: string) => Promise<FirstEntry | undefined>
   prune: (entries: string[], ownerSeed: Uint8Array, ts?: number) => Promise<string[]>
   pending: () => Promise<PendingMail[]>
-  /** Total bytes of the pending mail's envelopes. */
+  /** Bytes of the pending mail's envelopes held here (mail without its envelope block costs nothing). */
   pendingBytes: () => Promise<number>
   /** Join entries whose blocks are local (from /ipms/sync); refusals are reported, not thrown. */
   joinHeads: (entries: any[]) => Promise<{ joined: string[], refused: Array<{ hash: string, reason: string }> }>
-  /** Host retention: drop pending mail delivered before `before` (ms); returns the envelopes. */
+  /** Host retention: drop pending mail this replica first saw before `before` (ms); returns the envelopes. */
   expireBefore: (before: number) => Promise<string[]>
   /** True when the envelope is carried by a MAIL entry of this inbox and not pruned. */
   wantsEnvelope: (env: string) => Promise<boolean>

@@ -77,7 +77,7 @@ declare module '@orbitdb/core' {
   export interface Clock { id: string, time: number }
   /**
    * A log entry. `key` is covered by `sig`; `identity` (the hash of an identity block) is NOT
-   * (DESIGN §5): never authorise by it. `payload` is attacker-controlled on joined entries: it is
+   * (DESIGN §5): never authorise by it (inbox rules v2 require it to equal `key`). `payload` is attacker-controlled on joined entries: it is
    * `any` by default so that a database type can declare its own entry shape; check it anyway.
    */
   export interface LogEntry<P = any> {

@@ -7,13 +7,21 @@
  */
 import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
+import { tempName } from './temp-files.ts'
 
 /** Write `bytes` to `directory/name` (created 0700) through a temp file: write, fsync, rename. */
 export async function writeFileSynced (directory: string, name: string, bytes: Uint8Array): Promise<void> {
+  await rename(await writeTempSynced(directory, name, bytes), join(directory, name))
+}
+
+/**
+ * Write `bytes` to a new temp file for `name` in `directory` (created 0700), fsync'd; resolves
+ * with its path, for the caller to rename (temp-files.ts names it and cleans up after kills).
+ */
+export async function writeTempSynced (directory: string, name: string, bytes: Uint8Array): Promise<string> {
   await mkdir(directory, { recursive: true, mode: 0o700 })
-  const temp = join(directory, `.${name}.${randomBytes(6).toString('hex')}.tmp`)
+  const temp = join(directory, tempName(name))
   const file = await open(temp, 'wx', 0o600)
   try {
     await file.writeFile(bytes)
@@ -21,7 +29,7 @@ export async function writeFileSynced (directory: string, name: string, bytes: U
   } finally {
     await file.close()
   }
-  await rename(temp, join(directory, name))
+  return temp
 }
 
 /** fsync a directory, so that the renames into it survive a crash. */
@@ -30,7 +38,10 @@ export async function syncDirectory (directory: string): Promise<void> {
   try { await dir.sync() } finally { await dir.close() }
 }
 
-/** Every `*.cbor` file of `directory` decoded (temp files skipped); none when it does not exist. */
+/**
+ * Every `*.cbor` file of `directory` decoded (temp files skipped); none when it does not exist. A
+ * file removed by another process between the listing and its reading is simply gone, not an error.
+ */
 export async function readCborFiles<T> (directory: string): Promise<T[]> {
   let names: string[]
   try {
@@ -39,7 +50,24 @@ export async function readCborFiles<T> (directory: string): Promise<T[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
     throw err
   }
-  return await Promise.all(names.map(async n => dagCbor.decode(await readFile(join(directory, n))) as T))
+  const values = await Promise.all(names.map(async n => await readCborFile<T>(join(directory, n))))
+  return values.filter(v => v !== undefined)
+}
+
+/** One dag-cbor file decoded, or undefined when it does not exist (any other failure throws). */
+export async function readCborFile<T> (path: string): Promise<T | undefined> {
+  const bytes = await readIfExists(path)
+  return bytes === undefined ? undefined : dagCbor.decode(bytes) as T
+}
+
+/** A file's bytes, or undefined when it does not exist (any other failure throws). */
+async function readIfExists (path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
 }
 
 /** Write a JSON document durably and atomically (temp file, fsync, rename, fsync of the directory). */
@@ -50,12 +78,6 @@ export async function writeJsonSynced (directory: string, name: string, value: u
 
 /** A JSON document, or undefined when the file does not exist (any other failure throws). */
 export async function readJsonFile (path: string): Promise<unknown> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
-  }
-  return JSON.parse(text)
+  const bytes = await readIfExists(path)
+  return bytes === undefined ? undefined : JSON.parse(bytes.toString('utf8'))
 }

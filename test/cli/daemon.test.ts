@@ -8,19 +8,14 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ipms, startDaemon } from '../../examples/ipms-cli.ts'
+import { initHome, ipms, startDaemon } from '../../examples/ipms-cli.ts'
 import { EXIT } from '../../src/cli/exit-codes.ts'
 
 let root: string
 before(async () => { root = await mkdtemp(join(tmpdir(), 'ipms-cli-daemon-')) })
 after(async () => { await rm(root, { recursive: true, force: true }) })
 
-const init = async (name: string, ...args: string[]): Promise<{ home: string, peerId: string }> => {
-  const home = join(root, name)
-  const run = await ipms(home, ['init', '--json', ...args])
-  assert.equal(run.code, 0, run.stderr)
-  return { home, peerId: run.json.peerId }
-}
+const init = async (name: string, ...args: string[]): Promise<{ home: string, peerId: string }> => await initHome(join(root, name), args)
 
 test('live delivery to an online owner, Maildir output, prune on the host, outbox retry, clean stop', async () => {
   const [host, alice, bob] = [await init('host'), await init('alice'), await init('bob', '--bits', '12')]
@@ -63,8 +58,9 @@ test('live delivery to an online owner, Maildir output, prune on the host, outbo
     assert.deepEqual(read.json.mail.attachments, [{ name: 'plan.txt', type: 'text/plain', size: 9 }])
     assert.equal(await readFile(join(saveTo, 'plan.txt'), 'utf8'), 'the plan\n')
     const again = await ipms(bob.home, ['read', '1', '--save', saveTo])
-    assert.equal(again.code, EXIT.USAGE)
-    assert.match(again.stderr, /plan\.txt exists already: nothing overwritten/)
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(again.stdout, /^Saved: +.*\/plan-1\.txt$/m, 'a second save never overwrites: it adds a suffix')
+    assert.equal(await readFile(join(saveTo, 'plan.txt'), 'utf8'), 'the plan\n')
     const raw = await ipms(bob.home, ['read', '1', '--raw'])
     assert.match(raw.stdout, /^Subject: Live$/m)
     assert.equal((await ipms(bob.home, ['list', '--quarantined', '--json'])).json.quarantined.length, 0)

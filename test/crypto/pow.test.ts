@@ -9,9 +9,9 @@ import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { CID } from 'multiformats/cid'
 import { AbortError, InvalidArgumentError } from '../../src/errors.ts'
-import { POW_NONCE_BYTES } from '../../src/constants.ts'
+import { MAX_ENVELOPE_BYTES, MAX_POW_BITS, MAX_STAMP_BITS, POW_NONCE_BYTES } from '../../src/constants.ts'
 import {
-  closePowPool, leadingZeroBits, powChallenge, solvePow, solvePowSync, verifyPow, type PowProgress
+  closePowPool, leadingZeroBits, powChallenge, requiredPowBits, solvePow, solvePowSync, verifyPow, type PowProgress
 } from '../../src/crypto/pow/index.ts'
 import { CONTROL_SLOTS, firstHashWord, powMidstate, scanNonces, topBitsMask } from '../../src/crypto/pow/sha256-block.ts'
 
@@ -36,6 +36,34 @@ const referenceZeroBits = (challenge: Uint8Array, nonce: Uint8Array): number => 
   }
   return bits
 }
+
+describe('requiredPowBits (PROTOCOL §5.2)', () => {
+  it('adds ⌊log2 size⌋ − 16 bits from 128 KiB on: the work doubles with the envelope', () => {
+    const KiB = 1024
+    const table: Array<[number, number]> = [
+      [1, 24], [1120, 24], [2 * KiB, 24], [64 * KiB, 24], [64 * KiB + 96, 24], [128 * KiB - 1, 24], [128 * KiB, 25],
+      [1024 * KiB, 28], [MAX_ENVELOPE_BYTES - 1, 29], [MAX_ENVELOPE_BYTES, 30]
+    ]
+    for (const [size, bits] of table) assert.equal(requiredPowBits(24, size), bits, `size ${size}`)
+    assert.equal(requiredPowBits(0, MAX_ENVELOPE_BYTES), 6)
+    assert.equal(requiredPowBits(MAX_POW_BITS, MAX_ENVELOPE_BYTES), MAX_STAMP_BITS)
+  })
+
+  it('refuses an inbox difficulty or a size out of range with InvalidArgumentError', () => {
+    for (const [bits, size] of [[-1, 1000], [MAX_POW_BITS + 1, 1000], [24, 0], [24, MAX_ENVELOPE_BYTES + 1], [24, 1.5], [24.5, 1000], [24, 2 ** 60]]) {
+      assert.throws(() => requiredPowBits(bits!, size!), InvalidArgumentError, `${bits} bits, ${size} bytes`)
+    }
+  })
+
+  it('stamps above MAX_POW_BITS up to MAX_STAMP_BITS are valid arguments of the challenge, verify and the solver', async () => {
+    const challenge = powChallenge({ ...BASE, bits: MAX_STAMP_BITS })
+    assert.equal(verifyPow(challenge, MAX_STAMP_BITS, new Uint8Array(8)), false) // checked, not refused as an argument
+    const controller = new AbortController()
+    const solving = solvePow(challenge, MAX_STAMP_BITS, { signal: controller.signal })
+    controller.abort()
+    await assert.rejects(solving, AbortError)
+  })
+})
 
 describe('powChallenge', () => {
   it('matches the spec layout, built independently with Buffer and node:crypto', () => {
@@ -77,7 +105,7 @@ describe('powChallenge', () => {
   it('refuses bad arguments with InvalidArgumentError', () => {
     const bad: unknown[] = [
       null, undefined, 'params',
-      { ...BASE, bits: -1 }, { ...BASE, bits: 41 }, { ...BASE, bits: 1.5 }, { ...BASE, bits: Number.NaN }, { ...BASE, bits: '20' },
+      { ...BASE, bits: -1 }, { ...BASE, bits: MAX_STAMP_BITS + 1 }, { ...BASE, bits: 1.5 }, { ...BASE, bits: Number.NaN }, { ...BASE, bits: '20' },
       { ...BASE, ts: -1 }, { ...BASE, ts: 1.5 }, { ...BASE, ts: Number.NaN }, { ...BASE, ts: 2 ** 53 }, { ...BASE, ts: String(TS) },
       { ...BASE, inbox: '' }, { ...BASE, inbox: 42 }, { ...BASE, inbox: 'x'.repeat(70000) },
       { ...BASE, envelopeCid: CID_V1.toString() }, { ...BASE, envelopeCid: CID_V1.bytes }, { ...BASE, envelopeCid: {} }, { ...BASE, envelopeCid: null }
@@ -200,7 +228,7 @@ describe('solve and verify', () => {
       ['x'.repeat(32), 4, nonce], [challenge, 4, 'x'.repeat(8)], [challenge, '4', nonce], [[...challenge], 4, nonce], [challenge, 4, [...nonce]],
       [challenge, 4, nonce.subarray(0, 7)], [challenge, 4, new Uint8Array(9)],
       [challenge.subarray(0, 31), 4, nonce], [new Uint8Array(33), 4, nonce], [new Uint8Array(0), 0, new Uint8Array(0)],
-      [challenge, -1, nonce], [challenge, Number.NaN, nonce], [challenge, 4.5, nonce], [challenge, 41, nonce],
+      [challenge, -1, nonce], [challenge, Number.NaN, nonce], [challenge, 4.5, nonce], [challenge, MAX_STAMP_BITS + 1, nonce],
       [challenge, 1e9, nonce], [challenge, Infinity, nonce], [challenge, 4n, nonce], [hostile, 4, nonce]
     ]
     for (const [c, b, n] of cases) {
@@ -213,7 +241,7 @@ describe('solve and verify', () => {
   it('solvePow and solvePowSync refuse bad arguments with InvalidArgumentError', async () => {
     const challenge = randomChallenge()
     await assert.rejects(solvePow(challenge.subarray(0, 31), 20), InvalidArgumentError)
-    await assert.rejects(solvePow(challenge, 41), InvalidArgumentError)
+    await assert.rejects(solvePow(challenge, MAX_STAMP_BITS + 1), InvalidArgumentError)
     await assert.rejects(solvePow(challenge, 20, { threads: 0 }), InvalidArgumentError)
     assert.throws(() => solvePowSync(new Uint8Array(33), 8), InvalidArgumentError)
     assert.throws(() => solvePowSync(challenge, -1), InvalidArgumentError)

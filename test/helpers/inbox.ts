@@ -1,11 +1,12 @@
-/** Helpers for inbox tests: valid MAIL payloads for an inbox, and fake entry hashes. */
+/** Helpers for inbox tests: valid MAIL payloads for an inbox, fake entry hashes, entries signed by hand. */
 import crypto from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
+import type { OrbitDBIdentity } from '@orbitdb/core'
 import type { MailPayload } from '../../src/access/payloads.ts'
-import { powChallenge, solvePowSync, verifyPow } from '../../src/crypto/pow/index.ts'
+import { powChallenge, requiredPowBits, solvePowSync, verifyPow } from '../../src/crypto/pow/index.ts'
 
 /** A random envelope CID (as if of a real envelope block). */
 export function randomEnvelopeCid (): CID {
@@ -17,9 +18,13 @@ export function randomEntryHash (): string {
   return randomEnvelopeCid().toString(base58btc)
 }
 
-/** A MAIL payload with a solved stamp for `inbox` at `bits` (solved in-thread: keep bits low). */
+/**
+ * A MAIL payload with a solved stamp for `inbox` at difficulty `bits`, plus the extra bits of its
+ * `size` (PROTOCOL §5.2; solved in-thread: keep bits low).
+ */
 export function mailPayload (inbox: string, bits: number, { envelopeCid = randomEnvelopeCid(), size = 1120, ts = 1767225600000 } = {}): MailPayload {
-  const pow = solvePowSync(powChallenge({ bits, ts, inbox, envelopeCid }), bits)
+  const required = requiredPowBits(bits, size)
+  const pow = solvePowSync(powChallenge({ bits: required, ts, inbox, envelopeCid }), required)
   return { op: 'MAIL', v: 1, env: envelopeCid.toString(), size, ts, pow }
 }
 
@@ -28,8 +33,49 @@ export function mailPayload (inbox: string, bits: number, { envelopeCid = random
  * in 2^bits runs: a flaky test at low difficulties.
  */
 export function failingPow (payload: MailPayload, inbox: string, bits: number): Uint8Array {
-  const challenge = powChallenge({ bits, ts: payload.ts, inbox, envelopeCid: CID.parse(payload.env) })
+  const required = requiredPowBits(bits, payload.size)
+  const challenge = powChallenge({ bits: required, ts: payload.ts, inbox, envelopeCid: CID.parse(payload.env) })
   const nonce = new Uint8Array(8)
-  for (let i = 0; verifyPow(challenge, bits, nonce); i++) new DataView(nonce.buffer).setUint32(4, i + 1)
+  for (let i = 0; verifyPow(challenge, required, nonce); i++) new DataView(nonce.buffer).setUint32(4, i + 1)
   return nonce
+}
+
+/** The signed part of an OrbitDB entry, as a test wants it (defaults: what an honest writer writes). */
+export interface EntryFields {
+  id: string
+  payload: unknown
+  /** Parents with their clock times: `next` and the clock default from them. */
+  parents?: Array<{ hash: string, time: number }>
+  next?: unknown
+  refs?: unknown
+  clock?: unknown
+  v?: unknown
+}
+
+/** An entry block signed by hand: what any holder of an OrbitDB key can make and send. */
+export interface SignedEntry { hash: string, cid: CID, bytes: Uint8Array, entry: Record<string, unknown> }
+
+/**
+ * Sign an entry as OrbitDB would, field by field, so that a test can make any of them wrong and
+ * still carry a valid signature. Defaults follow the rules (PROTOCOL §9.3): `next` = the parents,
+ * `clock` = { id: key, time: parents' highest + 1 }, `v` 2, `refs` [], `identity` = `key`.
+ * `unsigned` replaces or adds fields outside the signature (`identity`, `key`, `sig`, extra ones).
+ */
+export async function signEntry (identity: OrbitDBIdentity, fields: EntryFields, unsigned: Record<string, unknown> = {}): Promise<SignedEntry> {
+  const parents = fields.parents ?? []
+  const time = parents.reduce((max, p) => Math.max(max, p.time), 0) + 1
+  const signed = {
+    id: fields.id,
+    payload: fields.payload,
+    next: fields.next ?? parents.map(p => p.hash),
+    refs: fields.refs ?? [],
+    clock: fields.clock ?? { id: identity.publicKey, time },
+    v: fields.v ?? 2
+  }
+  const sig = await identity.sign(identity, dagCbor.encode(signed))
+  const entry = { ...signed, key: identity.publicKey, identity: identity.publicKey, sig, ...unsigned }
+  const bytes = dagCbor.encode(entry)
+  const cid = CID.create(1, dagCbor.code, sha256.digest(bytes) as Awaited<ReturnType<typeof sha256.digest>>)
+  const hash = cid.toString(base58btc)
+  return { hash, cid, bytes, entry: { ...entry, hash } }
 }

@@ -2,15 +2,18 @@
  * Test helpers for inbox replication: a node with the sync and delivery services (every inbox it
  * opens is served over both), and mail put into an inbox as a host does after delivery.
  */
+import { join } from 'node:path'
 import type { Identity } from '../../src/identity/identity.ts'
-import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import { sealMail } from '../../src/mail/seal.ts'
+import { inboxAddress } from '../../src/access/inbox-address.ts'
+import type { MailPayload } from '../../src/access/payloads.ts'
 import { createInboxSync, type InboxSync, type SyncAuthorizer } from '../../src/node/sync.ts'
 import { createGrant, type Grant } from '../../src/hosting/grant.ts'
 import { createDeliveryService } from '../../src/node/deliver.ts'
 import type { HostPolicy } from '../../src/node/host-policy.ts'
 import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
 import { startTestNode, type TestNode } from './nodes.ts'
+import { mailPayload } from './inbox.ts'
 
 export interface Replica extends TestNode {
   sync: InboxSync
@@ -45,7 +48,7 @@ export async function startReplica (options: ReplicaOptions = {}): Promise<Repli
   await sync.start()
   const opened = new Map<string, Inbox>()
   const byAddress = new Map<string, Inbox>()
-  const delivery = createDeliveryService({ libp2p: test.node.libp2p, identity: test.identity, inboxFor: address => byAddress.get(address), policy: options.policy })
+  const delivery = createDeliveryService({ libp2p: test.node.libp2p, identity: test.identity, inboxFor: address => byAddress.get(address), policy: options.policy, passLedgerPath: join(test.home, 'passes') })
   await delivery.start()
   return {
     ...test,
@@ -70,15 +73,20 @@ export async function startReplica (options: ReplicaOptions = {}): Promise<Repli
   }
 }
 
+/** A deliver request: a mail from `from` to `owner`, sealed and stamped for their inbox at `bits`. */
+export async function stampedMail (from: Identity, owner: string, bits: number, body: string): Promise<{ inbox: string, mail: MailPayload, envelope: Uint8Array, id: string }> {
+  const inbox = inboxAddress(owner, bits)
+  const sealed = await sealMail({ subject: body.slice(0, 20), body }, { from, to: owner, inbox })
+  const mail = mailPayload(inbox, bits, { envelopeCid: sealed.cid, size: sealed.envelope.byteLength, ts: Date.now() })
+  return { inbox, envelope: sealed.envelope, id: sealed.mail.id, mail }
+}
+
 /** Seal a mail from `from` to the inbox's owner and append it as a host would after delivery. */
 export async function putMail (inbox: Inbox, from: Identity, body: string): Promise<{ hash: string, env: string, id: string }> {
-  const sealed = await sealMail({ subject: body.slice(0, 20), body }, { from, to: inbox.owner, inbox: inbox.address })
-  const ts = Date.now()
-  const pow = solvePowSync(powChallenge({ bits: inbox.bits, ts, inbox: inbox.address, envelopeCid: sealed.cid }), inbox.bits)
-  const env = sealed.cid.toString()
-  await inbox.putEnvelope(env, sealed.envelope)
-  const hash = await inbox.add({ op: 'MAIL', v: 1, env, size: sealed.envelope.byteLength, ts, pow })
-  return { hash, env, id: sealed.mail.id }
+  const { mail, envelope, id } = await stampedMail(from, inbox.owner, inbox.bits, body)
+  await inbox.putEnvelope(mail.env, envelope)
+  const hash = await inbox.add(mail)
+  return { hash, env: mail.env, id }
 }
 
 /** A starter of replicas that remembers them, for one test file: `after(replica.stopAll)`. */

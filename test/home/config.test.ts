@@ -24,8 +24,8 @@ test('a missing config means the defaults; the written default reads back as the
 })
 
 test('host policy in the units people write; every wrong field is named', () => {
-  const config = parseConfig({ listen: ['/ip4/0.0.0.0/tcp/4100'], hostPolicy: { retentionDays: 7, quotaMiB: 1, deliveriesPerMinute: 10, maxClockSkewMinutes: 5 } })
-  assert.deepEqual(config.hostPolicy, { retentionMs: 7 * 86_400_000, quotaBytes: 1024 * 1024, deliveriesPerWindow: 10, rateWindowMs: 60_000, maxClockSkewMs: 300_000 })
+  const config = parseConfig({ listen: ['/ip4/0.0.0.0/tcp/4100'], hostPolicy: { retentionDays: 7, quotaMiB: 1, deliveriesPerMinute: 10, maxClockSkewMinutes: 5, passQuotaMiB: 0.5, passesQuotaMiB: 2 } })
+  assert.deepEqual(config.hostPolicy, { retentionMs: 7 * 86_400_000, quotaBytes: 1024 * 1024, deliveriesPerWindow: 10, rateWindowMs: 60_000, maxClockSkewMs: 300_000, passQuotaBytes: 512 * 1024, passesQuotaBytes: 2 * 1024 * 1024 })
   const bad: Array<[unknown, RegExp]> = [
     [[], /must hold a JSON object/],
     [{ listen: '/ip4/1.2.3.4/tcp/1' }, /"listen" must be a list/],

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openContacts } from '../../src/home/contacts.ts'
 import { createCard, encodeCard } from '../../src/hosting/card.ts'
+import { createPass, encodePass, verifyPass } from '../../src/hosting/pass.ts'
 import { createIdentity } from '../../src/identity/identity.ts'
 
 test('contacts: add by card or peer-id, resolve by name, card or peer-id, newer cards win, rm', async () => {
@@ -35,6 +36,34 @@ test('contacts: add by card or peer-id, resolve by name, card or peer-id, newer 
     await assert.rejects(contacts.remove('bob'), { code: 'ERR_NOT_FOUND' })
     await writeFile(join(home, 'contacts.json'), '{')
     await assert.rejects(contacts.list(), { code: 'ERR_CONFIG' })
+  } finally {
+    await rm(home, { recursive: true, force: true })
+  }
+})
+
+test('passes: a contact keeps the pass its peer gave (checked, kept when the card changes); the owner lists the passes it gave', async () => {
+  const home = await mkdtemp(join(tmpdir(), 'ipms-contacts-'))
+  try {
+    const contacts = openContacts(home)
+    const [me, bob, carol] = await Promise.all([createIdentity(), createIdentity(), createIdentity()])
+    const bobsPass = encodePass(createPass(bob, { ttlMs: 60_000 }))
+    await assert.rejects(contacts.add('bob', carol.peerId, { pass: bobsPass }), { code: 'ERR_INVALID_RECORD' }, 'a pass of someone else')
+    await assert.rejects(contacts.add('bob', bob.peerId, { pass: encodePass(createPass(bob, { ttlMs: 1, now: 1 })) }), { code: 'ERR_PASS_EXPIRED' })
+    assert.equal((await contacts.add('bob', bob.peerId, { pass: bobsPass })).pass, bobsPass)
+    assert.equal((await contacts.add('bob', encodeCard(createCard(bob, [], 20)))).pass, bobsPass, 'a new card keeps the pass')
+    assert.equal((await contacts.resolve('bob')).contact?.pass, bobsPass)
+
+    await assert.rejects(contacts.issuePass('dave', me), { code: 'ERR_NOT_FOUND' })
+    await contacts.add('carol', carol.peerId)
+    const { text, issued } = await contacts.issuePass('carol', me, { ttlMs: 60_000 })
+    assert.equal(verifyPass(text, { owner: me.peerId }).expires, issued.expires)
+    assert.deepEqual(await contacts.issued(), [issued])
+    assert.equal(issued.to, 'carol')
+    // Other changes keep the list of passes given.
+    await contacts.remove('bob')
+    assert.deepEqual(await contacts.issued(), [issued])
+    await writeFile(join(home, 'contacts.json'), JSON.stringify({ v: 1, contacts: {}, issued: 'x' }))
+    await assert.rejects(contacts.issued(), { code: 'ERR_CONFIG' })
   } finally {
     await rm(home, { recursive: true, force: true })
   }

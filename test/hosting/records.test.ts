@@ -1,13 +1,14 @@
-/** Host grants and address cards: round trips, and every way a record is refused, with its type. */
+/** Host grants, address cards and contacts' passes: round trips, and every way a record is refused, with its type. */
 import { before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { base58btc } from 'multiformats/bases/base58'
 import * as dagCbor from '@ipld/dag-cbor'
 import { MAX_CARD_HOSTS } from '../../src/constants.ts'
-import { GrantExpiredError, InvalidRecordError, UnsupportedVersionError } from '../../src/errors.ts'
+import { GrantExpiredError, InvalidRecordError, PassExpiredError, UnsupportedVersionError } from '../../src/errors.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { createCard, encodeCard, verifyCard } from '../../src/hosting/card.ts'
 import { createGrant, encodeGrant, verifyGrant } from '../../src/hosting/grant.ts'
+import { createPass, encodePass, passBytes, passIdText, verifyPass } from '../../src/hosting/pass.ts'
 import { encodeRecord, signRecord } from '../../src/hosting/signed-record.ts'
 
 let owner: Identity, host: Identity, mallory: Identity
@@ -80,5 +81,39 @@ describe('address cards', () => {
     assert.throws(() => createCard(owner, many, 24), InvalidRecordError)
     assert.throws(() => verifyCard('ipmscard-nope'), InvalidRecordError)
     assert.throws(() => verifyCard(encodeGrant(createGrant(owner, host.peerId))), InvalidRecordError, 'a grant is not a card')
+  })
+})
+
+describe('passes', () => {
+  test('a pass survives its text and byte forms: owner, a random 16-byte id, issued and expiry', () => {
+    const pass = createPass(owner, { ttlMs: 60_000, now: 1_000 })
+    const text = encodePass(pass)
+    assert.match(text, /^ipmspassz[1-9A-HJ-NP-Za-km-z]+$/)
+    const read = verifyPass(` ${text}\n`, { owner: owner.peerId, now: 2_000 })
+    assert.equal(read.owner, owner.peerId)
+    assert.equal(read.id.byteLength, 16)
+    assert.equal(read.issued, 1_000)
+    assert.equal(read.expires, 61_000)
+    assert.equal(passIdText(verifyPass(passBytes(pass), { now: 2_000 })), passIdText(pass), 'the bytes a deliver request carries read the same')
+    assert.notEqual(passIdText(createPass(owner)), passIdText(createPass(owner)), 'each pass has its own id')
+  })
+
+  test('expired → PassExpiredError; another owner\'s, forged, altered or malformed → InvalidRecordError', () => {
+    const text = encodePass(createPass(owner, { ttlMs: 1_000, now: 1_000 }))
+    assert.throws(() => verifyPass(text, { now: 2_000 }), PassExpiredError)
+    assert.throws(() => verifyPass(text, { owner: mallory.peerId, now: 1_500 }), InvalidRecordError)
+    // Mallory signs a pass that claims to be the owner's.
+    const forged = encodeRecord('ipmspass', { ...signRecord('ipms/pass/v1', mallory, { id: new Uint8Array(16), issued: 1_000 }), owner: owner.peerId })
+    assert.throws(() => verifyPass(forged, { now: 1_500 }), InvalidRecordError)
+    assert.throws(() => verifyPass(tamper(text, 'ipmspass', f => { f.expires = 9_000_000 }), { now: 1_500 }), InvalidRecordError)
+    const shortId = encodeRecord('ipmspass', signRecord('ipms/pass/v1', owner, { id: new Uint8Array(15), issued: 1_000 }))
+    assert.throws(() => verifyPass(shortId, { now: 1_500 }), /id must be 16 bytes/)
+    const extra = encodeRecord('ipmspass', signRecord('ipms/pass/v1', owner, { id: new Uint8Array(16), issued: 1_000, to: 'alice' }))
+    assert.throws(() => verifyPass(extra, { now: 1_500 }), /unknown field "to"/)
+    // A grant's signature is not a pass's: the tags differ.
+    const grantAsPass = encodeRecord('ipmspass', { ...signRecord('ipms/grant/v1', owner, { id: new Uint8Array(16), issued: 1_000 }) })
+    assert.throws(() => verifyPass(grantAsPass, { now: 1_500 }), /not signed by its owner/)
+    assert.throws(() => verifyPass(encodeGrant(createGrant(owner, host.peerId))), InvalidRecordError)
+    assert.throws(() => verifyPass(tamper(text, 'ipmspass', f => { f.v = 2 }), { now: 1_500 }), UnsupportedVersionError)
   })
 })

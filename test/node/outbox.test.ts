@@ -1,16 +1,20 @@
 /**
  * The outbox on real nodes: a mail is on disk before its first delivery attempt, stays there with
  * the reason while no host gives a receipt, survives a restart of the outbox, and leaves once a
- * retry gets its receipt; the owner then reads it.
+ * retry gets its receipt; the owner then reads it. Under wrong clocks and concurrency (issue #11):
+ * a stale mail is stamped again once the clocks agree, retries keep a monotonic schedule, a mail
+ * another process is trying is skipped, and a send reports only its own mail.
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdir, rm } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createCard } from '../../src/hosting/card.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { openMail } from '../../src/mail/seal.ts'
-import { openOutbox } from '../../src/node/outbox.ts'
+import { FIRST_BACKOFF_MS, openOutbox } from '../../src/node/outbox.ts'
 import { makeTempHome } from '../helpers/nodes.ts'
 import { replicaPool, type Replica } from '../helpers/replicas.ts'
 
@@ -87,6 +91,122 @@ test('the next send also retries what is due from an earlier run', async () => {
     const next = await outbox.send({ body: 'new' }, { from: alice, card })
     assert.equal(next.delivered, true)
     assert.deepEqual(await outbox.list(), [])
+  } finally {
+    await rm(otherHome, { recursive: true, force: true })
+  }
+})
+
+test('a send reports its own mail: another outbox file that vanishes meanwhile, or is damaged, does not fail it (issue #11, defect 5)', async () => {
+  const host = await replica()
+  await host.inbox(owner.peerId, BITS)
+  const card = createCard(owner, [cardHost(host)], BITS)
+  const otherHome = await makeTempHome('ipms-outbox-own-')
+  try {
+    await mkdir(join(otherHome, 'outbox'), { recursive: true })
+    // Listed by readdir but gone when read, as when another process delivers it in between.
+    await symlink(join(otherHome, 'outbox', 'delivered-meanwhile'), join(otherHome, 'outbox', 'gone.cbor'))
+    const outbox = openOutbox(otherHome)
+    const first = await outbox.send({ body: 'mine' }, { from: alice, card })
+    assert.equal(first.delivered, true)
+    assert.deepEqual(await outbox.list(), [])
+    // Retrying the rest fails outright now; the send still reports its own delivered mail.
+    await writeFile(join(otherHome, 'outbox', 'damaged.cbor'), new Uint8Array([0xff]))
+    const second = await outbox.send({ body: 'mine too' }, { from: alice, card })
+    assert.equal(second.delivered, true)
+    assert.equal(second.entry.receipts[0]!.host, host.node.peerId)
+  } finally {
+    await rm(otherHome, { recursive: true, force: true })
+  }
+})
+
+const DAY = 24 * 60 * 60_000
+for (const [way, offset] of [['ahead', 2 * DAY], ['behind', -2 * DAY]] as const) {
+  test(`sent with this machine's clock 2 days ${way}: refused as stale, the message says whose clock is off; once corrected, a retry stamps the mail again and delivers it (issue #11, defect 4)`, async () => {
+    const host = await replica()
+    const inbox = await host.inbox(owner.peerId, BITS)
+    const card = createCard(owner, [cardHost(host)], BITS)
+    const otherHome = await makeTempHome('ipms-outbox-skew-')
+    try {
+      const skewed = openOutbox(otherHome, { now: () => Date.now() + offset })
+      const { entry, delivered, failures } = await skewed.send({ body: `clock ${way}` }, { from: alice, card })
+      assert.equal(delivered, false)
+      assert.deepEqual(failures.map(f => f.code), ['ERR_STALE'])
+      assert.ok(Math.abs(failures[0]!.skewMs! - offset) < 60_000, `the host said its time: skew ${failures[0]!.skewMs}`)
+      assert.match(failures[0]!.message, new RegExp(`this machine's clock is 2 days ${way === 'ahead' ? 'ahead of' : 'behind'} the host's`))
+      assert.match(entry.lastError ?? '', /ERR_STALE \(this machine's clock is 2 days/)
+      const [kept] = await skewed.list()
+      assert.equal(kept!.payload.ts, entry.payload.ts, 'not stamped again while the clocks disagree')
+      assert.equal(kept!.attempts, 1)
+
+      // The clock is corrected; the next retry (a new process: no forcing) delivers it.
+      const corrected = openOutbox(otherHome)
+      const sent = await corrected.retry()
+      assert.equal(sent.length, 1, 'due: a schedule written by a clock 2 days ahead does not park it')
+      assert.ok(Math.abs(sent[0]!.payload.ts - Date.now()) < 60_000, 'stamped again by the corrected clock')
+      assert.equal(sent[0]!.payload.env, entry.id, 'the same envelope')
+      assert.deepEqual(await corrected.list(), [])
+      const envelope = await inbox.getEnvelope(entry.id)
+      assert.equal(openMail(envelope!, { identity: owner, inbox: inbox.address }).body, `clock ${way}`)
+    } finally {
+      await rm(otherHome, { recursive: true, force: true })
+    }
+  })
+}
+
+test('retries are scheduled on the monotonic clock: setting the wall clock back 2 days does not park a mail (issue #11, defect 4)', async () => {
+  const host = await replica() // up, but not keeping the inbox: every attempt fails
+  const card = createCard(owner, [cardHost(host)], BITS)
+  const otherHome = await makeTempHome('ipms-outbox-mono-')
+  let wall = Date.now()
+  let mono = 0
+  try {
+    const outbox = openOutbox(otherHome, { now: () => wall, monotonic: () => mono })
+    const { entry } = await outbox.send({ body: 'scheduled' }, { from: alice, card })
+    assert.equal(entry.attempts, 1)
+    wall -= 2 * DAY
+    await outbox.retry()
+    assert.equal((await outbox.list())[0]!.attempts, 1, 'not due yet by the monotonic clock')
+    mono += FIRST_BACKOFF_MS * 1.2 + 1
+    await outbox.retry()
+    assert.equal((await outbox.list())[0]!.attempts, 2, 'due once its backoff has passed, whatever the wall clock says')
+  } finally {
+    await rm(otherHome, { recursive: true, force: true })
+  }
+})
+
+test('a mail leased by another live process is skipped by a retry, not waited for; its lease is taken over once that process is gone (issue #11, defect 6)', async () => {
+  const host = await replica()
+  const card = createCard(owner, [cardHost(host)], BITS)
+  const otherHome = await makeTempHome('ipms-outbox-lease-')
+  const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' })
+  try {
+    const outbox = openOutbox(otherHome)
+    const { entry } = await outbox.send({ body: 'in flight elsewhere' }, { from: alice, card })
+    await writeFile(join(otherHome, 'outbox', `${entry.id}.lease`), JSON.stringify({ pid: holder.pid, host: 'elsewhere', token: 'theirs', expires: Date.now() + 60_000 }))
+    await host.inbox(owner.peerId, BITS)
+    assert.deepEqual(await outbox.retry({ force: true }), [])
+    assert.equal((await outbox.list())[0]!.attempts, 1, 'not tried while another process has it')
+    holder.kill('SIGKILL')
+    await once(holder, 'exit')
+    const sent = await outbox.retry({ force: true })
+    assert.deepEqual(sent.map(e => e.id), [entry.id])
+    assert.deepEqual(await readdir(join(otherHome, 'outbox')), [], 'no lease left behind')
+  } finally {
+    holder.kill('SIGKILL')
+    await rm(otherHome, { recursive: true, force: true })
+  }
+})
+
+test('temp files of a writer killed mid-write (an entry, a lease) are removed when the outbox is next used', async () => {
+  const otherHome = await makeTempHome('ipms-outbox-temps-')
+  try {
+    const dir = join(otherHome, 'outbox')
+    await mkdir(dir, { recursive: true })
+    const dead = 2 ** 22 + 12345 // above Linux's pid_max default (4 194 304 is the maximum): no such process
+    await writeFile(join(dir, `.bafyx.cbor.${dead}.0123456789ab.tmp`), 'half')
+    await writeFile(join(dir, `.bafyx.lease.${dead}.0123456789ab.tmp`), 'half')
+    assert.deepEqual(await openOutbox(otherHome).list(), [])
+    assert.deepEqual(await readdir(dir), [])
   } finally {
     await rm(otherHome, { recursive: true, force: true })
   }

@@ -7,19 +7,15 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { inboxAddress } from '../../src/access/inbox-address.ts'
-import type { MailPayload } from '../../src/access/payloads.ts'
 import { exitCodeFor, EXIT } from '../../src/cli/exit-codes.ts'
-import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import { DeliveryRefusedError, StorageFullError } from '../../src/errors.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
-import { sealMail } from '../../src/mail/seal.ts'
 import { deliverTo, type Receipt } from '../../src/node/deliver.ts'
 import { readInbox } from '../../src/node/read-inbox.ts'
 import { withFreshSender } from '../../src/node/sender.ts'
 import { openInbox } from '../../src/stores/open-inbox.ts'
 import { startTestNode } from '../helpers/nodes.ts'
-import { putMail, replicaPool } from '../helpers/replicas.ts'
+import { putMail, replicaPool, stampedMail } from '../helpers/replicas.ts'
 import { withSmallDisk } from '../helpers/small-disk.ts'
 import { waitFor } from '../helpers/wait.ts'
 
@@ -31,13 +27,7 @@ before(async () => { [owner, alice] = await Promise.all([createIdentity(), creat
 after(replica.stopAll)
 
 let counter = 0
-async function stamped (bodyBytes = 64): Promise<{ inbox: string, mail: MailPayload, envelope: Uint8Array }> {
-  const inbox = inboxAddress(owner.peerId, BITS)
-  const sealed = await sealMail({ subject: 'full disk', body: `mail ${counter++} `.padEnd(bodyBytes, '.') }, { from: alice, to: owner.peerId, inbox })
-  const ts = Date.now()
-  const pow = solvePowSync(powChallenge({ bits: BITS, ts, inbox, envelopeCid: sealed.cid }), BITS)
-  return { inbox, envelope: sealed.envelope, mail: { op: 'MAIL', v: 1, env: sealed.cid.toString(), size: sealed.envelope.byteLength, ts, pow } }
-}
+const stamped = async (bodyBytes = 64): ReturnType<typeof stampedMail> => await stampedMail(alice, owner.peerId, BITS, `mail ${counter++} `.padEnd(bodyBytes, '.'))
 
 test('a host on a full disk refuses with ERR_STORAGE_FULL and says so, then accepts again once space is freed, without a restart', async () => {
   await withSmallDisk(DISK_MIB, async (disk) => {

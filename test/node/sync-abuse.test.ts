@@ -16,15 +16,17 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream, StreamCloseEvent } from '@libp2p/interface'
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
 import { signPrune } from '../../src/access/payloads.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { openMail, sealMail } from '../../src/mail/seal.ts'
 import { MAX_SYNC_FRAME_BYTES, MAX_SYNC_LIST, SYNC_PROTOCOL } from '../../src/node/sync.ts'
+import { deliverTo } from '../../src/node/deliver.ts'
 import { FORMAT_VERSION } from '../../src/constants.ts'
 import { SyncRefusedError } from '../../src/errors.ts'
 import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import type { Inbox } from '../../src/stores/open-inbox.ts'
-import { failingPow, mailPayload, randomEntryHash } from '../helpers/inbox.ts'
+import { failingPow, mailPayload, randomEntryHash, signEntry } from '../helpers/inbox.ts'
 import { connect, DEFAULT_WAIT_MS } from '../helpers/nodes.ts'
 import { putMail, replicaPool, type Replica } from '../helpers/replicas.ts'
 import { createGrant } from '../../src/hosting/grant.ts'
@@ -179,11 +181,18 @@ async function readBlock (r: Replica, cid: CID): Promise<Uint8Array> {
 
 interface Forged { hash: string, cid: CID, bytes: Uint8Array }
 
-/** An entry of `inbox` signed by `by`'s OrbitDB identity, written nowhere (what a hostile replica can make). */
+/** Clock times of the entries forged here, by hash (their parents' times make their clocks). */
+const forgedTimes = new Map<string, number>()
+
+/**
+ * An entry of `inbox` signed by `by`'s OrbitDB identity on the entries `next` (forged here or in
+ * `inbox`'s log), of the shape the rules want, written nowhere: what a hostile replica can make.
+ */
 async function forge (by: Replica, inbox: Inbox, payload: unknown, next: string[]): Promise<Forged> {
-  const entry = await Entry.create(by.node.orbitdb.identity, inbox.address, payload, null, null, next, [])
-  const { hash, bytes } = await Entry.encode(entry)
-  return { hash, cid: CID.parse(hash, base58btc), bytes }
+  const parents = await Promise.all(next.map(async hash => ({ hash, time: forgedTimes.get(hash) ?? (await inbox.log.get(hash)).clock.time as number })))
+  const forged = await signEntry(by.node.orbitdb.identity, { id: inbox.address, payload, parents })
+  forgedTimes.set(forged.hash, (forged.entry.clock as { time: number }).time)
+  return forged
 }
 
 const block = (f: { cid: CID, bytes: Uint8Array }): { c: Uint8Array, b: Uint8Array } => ({ c: f.cid.bytes, b: f.bytes })
@@ -447,7 +456,12 @@ describe('a hostile replica', () => {
     await attacker.node.helia.blockstore.put(sealed.cid, sealed.envelope)
 
     // Offer them as heads, and send every block (read back from its blockstore) after H's end.
-    const synced = nextEvent<{ joined: number, refused: number, envelopes: number }>(hInbox.events, 'synced')
+    // H also syncs with the owner's node meanwhile (pushes): its sessions with it join and refuse nothing.
+    let onSynced = (_result: { joined: number, refused: number }): void => {}
+    const synced = deadline(new Promise<{ joined: number, refused: number }>(resolve => {
+      onSynced = result => { if (result.joined + result.refused > 0) resolve(result) }
+      hInbox.events.on('synced', onSynced)
+    }), 'H to end the attacker\'s session').finally(() => { hInbox.events.off('synced', onSynced) })
     const raw = await dialRaw(attacker, H)
     await send(raw, hello(hInbox, { heads: [onTop.hash, prune.hash, badPow.hash], have: heads }))
     const { end } = await readUntilEnd(raw)
@@ -475,6 +489,78 @@ describe('a hostile replica', () => {
     await assertOwnerReads(honest, 'honest mail after the hostile replica')
     for (const f of forged) assert.equal(await myInbox.log.has(f.hash), false)
     await assertStillServing()
+  })
+})
+
+describe('entries of a shape the rules refuse (issue #10, items 1 and 10)', () => {
+  /** `entry`'s block with its top-level map keys in reverse order: the same value, signature still valid, another CID. */
+  const unsorted = (entry: Record<string, unknown>): { cid: CID, bytes: Uint8Array } => {
+    const { hash: _hash, ...stored } = entry
+    const keys = Object.keys(stored).sort((a, b) => a.length - b.length || (a < b ? -1 : 1)).reverse()
+    const parts = keys.flatMap(k => [dagCbor.encode(k), dagCbor.encode(stored[k])])
+    const bytes = new Uint8Array(Buffer.concat([Uint8Array.from([0xa0 + keys.length]), ...parts]))
+    return { cid: CID.create(1, dagCbor.code, sha256.digest(bytes) as Awaited<ReturnType<typeof sha256.digest>>), bytes }
+  }
+
+  /** The attacker offers `heads` with `blocks` over a raw session; H's 'synced' result. */
+  async function offer (heads: string[], blocks: Array<{ c: Uint8Array, b: Uint8Array }>): Promise<{ joined: number, refused: number }> {
+    // H also syncs with the owner's node meanwhile (pushes): its sessions with it join and refuse nothing.
+    let onSynced = (_result: { joined: number, refused: number }): void => {}
+    const synced = deadline(new Promise<{ joined: number, refused: number }>(resolve => {
+      onSynced = result => { if (result.joined + result.refused > 0) resolve(result) }
+      hInbox.events.on('synced', onSynced)
+    }), 'H to end the attacker\'s session').finally(() => { hInbox.events.off('synced', onSynced) })
+    const raw = await dialRaw(attacker, H)
+    await send(raw, hello(hInbox, { heads, have: await headHashes(hInbox) }))
+    await readUntilEnd(raw)
+    await send(raw, { v: V, t: 'blocks', blocks })
+    await send(raw, { v: V, t: 'done' })
+    await raw.stream.close({ signal: AbortSignal.timeout(DEFAULT_WAIT_MS) })
+    const { joined, refused } = await synced
+    await finish()
+    return { joined, refused }
+  }
+
+  test('a granted host pushes valid-stamp entries with clock.time 2^64 − 1, a huge next list, v 1, another id, a time that is not parent + 1, identity ≠ key, a non-canonical block: H refuses each, deliveries still get receipts, the owner still reads', async () => {
+    const before = await state(hInbox)
+    const identity = attacker.node.orbitdb.identity
+    const parents = await Promise.all(before.heads.map(async hash => ({ hash, time: (await hInbox.log.get(hash)).clock.time as number })))
+    const next = parents.map(p => p.hash)
+    const top = Math.max(...parents.map(p => p.time))
+    let ts = 1767226000000
+    const stamped = (): unknown => mailPayload(hInbox.address, BITS, { ts: ts++ })
+    const base = { id: hInbox.address, parents }
+    const honest = await signEntry(identity, { ...base, payload: stamped() })
+    const reencoded = unsorted(honest.entry)
+    const cases: Array<[string, { hash: string, c: Uint8Array, b: Uint8Array }]> = []
+    const add = (name: string, e: { cid: CID, bytes: Uint8Array }): void => { cases.push([name, { hash: e.cid.toString(base58btc), c: e.cid.bytes, b: e.bytes }]) }
+    add('clock.time 2^64 − 1', await signEntry(identity, { ...base, payload: stamped(), clock: { id: identity.publicKey, time: 2n ** 64n - 1n } }))
+    add('5000 copies of a head in next', await signEntry(identity, { ...base, payload: stamped(), next: Array.from({ length: 5000 }, () => next[0]) }))
+    add('v 1', await signEntry(identity, { ...base, payload: stamped(), v: 1 }))
+    add('another inbox as id', await signEntry(identity, { ...base, id: `/orbitdb/${randomEntryHash()}`, payload: stamped() }))
+    add('clock.time parent + 5', await signEntry(identity, { ...base, payload: stamped(), clock: { id: identity.publicKey, time: top + 5 } }))
+    add('identity not its key', await signEntry(identity, { ...base, payload: stamped() }, { identity: randomEntryHash() }))
+    add('a non-canonical block of a valid entry', reencoded)
+    for (const [name, bad] of cases) {
+      assert.deepEqual(await offer([bad.hash], [{ c: bad.c, b: bad.b }]), { joined: 0, refused: 1 }, name)
+      assert.equal(await hInbox.log.has(bad.hash), false, `${name} was joined`)
+    }
+    // A child of a refused entry, itself well-formed, is refused with it.
+    const child = await signEntry(identity, { id: hInbox.address, payload: stamped(), parents: [{ hash: reencoded.cid.toString(base58btc), time: top + 1 }] })
+    assert.deepEqual(await offer([child.hash], [block(child), { c: reencoded.cid.bytes, b: reencoded.bytes }]), { joined: 0, refused: 1 })
+    await assertUnchanged(before, [...cases.map(([, bad]) => bad.hash), child.hash])
+
+    // Deliveries into H still get receipts, and the owner syncing from H reads its mail.
+    const sealed = await sealMail({ subject: 'after', body: 'delivered after the bad entries' }, { from: alice, to: owner.peerId, inbox: hInbox.address })
+    const mail = mailPayload(hInbox.address, BITS, { envelopeCid: sealed.cid, size: sealed.envelope.byteLength, ts: Date.now() })
+    const receipt = await deliverTo(me.node.libp2p, H.node.peerId, { inbox: hInbox.address, mail, envelope: sealed.envelope })
+    assert.equal(receipt.env, sealed.cid.toString())
+    await me.sync.syncWith(H.node.peerId, myInbox)
+    await assertOwnerReads({ hash: receipt.entry, env: receipt.env }, 'delivered after the bad entries')
+    await assertStillServing()
+
+    // The honest entry, in its canonical block, is still accepted: the refusals were for the shape.
+    assert.deepEqual(await offer([honest.hash], [block(honest)]), { joined: 1, refused: 0 })
   })
 })
 

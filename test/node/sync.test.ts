@@ -4,10 +4,9 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Entry } from '@orbitdb/core'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { openMail } from '../../src/mail/seal.ts'
-import { mailPayload } from '../helpers/inbox.ts'
+import { mailPayload, signEntry } from '../helpers/inbox.ts'
 import { connect, DEFAULT_WAIT_MS } from '../helpers/nodes.ts'
 import { putMail, replicaPool } from '../helpers/replicas.ts'
 import { createGrant } from '../../src/hosting/grant.ts'
@@ -89,10 +88,9 @@ describe('two hosts', () => {
     const identities = host.node.orbitdb.identities
     for (let i = 0; i < 50; i++) {
       const writer = await identities.createIdentity({ id: `writer-${i}` })
-      const entry = await Entry.create(writer, inbox.address, mailPayload(inbox.address, BITS, { ts: 1767225600000 + i }), null, null, [], [])
-      const { hash } = await Entry.encode(entry)
-      await host.node.helia.blockstore.put((await import('multiformats/cid')).CID.parse(hash, (await import('multiformats/bases/base58')).base58btc), (await Entry.encode(entry)).bytes)
-      const { refused } = await inbox.joinHeads([{ ...entry, hash }])
+      const { cid, bytes, entry } = await signEntry(writer, { id: inbox.address, payload: mailPayload(inbox.address, BITS, { ts: 1767225600000 + i }) })
+      await host.node.helia.blockstore.put(cid, bytes)
+      const { refused } = await inbox.joinHeads([entry])
       assert.deepEqual(refused, [])
     }
     assert.equal((await inbox.log.heads()).length, 50)

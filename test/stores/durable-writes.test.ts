@@ -14,16 +14,12 @@ import { rm } from 'node:fs/promises'
 import { Level } from 'level'
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
-import { inboxAddress } from '../../src/access/inbox-address.ts'
-import type { MailPayload } from '../../src/access/payloads.ts'
-import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
-import { sealMail } from '../../src/mail/seal.ts'
 import { deliverTo, type Receipt } from '../../src/node/deliver.ts'
 import { withFreshSender } from '../../src/node/sender.ts'
 import { blockKey, pinKey } from '../../src/stores/block-writer.ts'
 import { makeTempHome } from '../helpers/nodes.ts'
-import { replicaPool, type Replica } from '../helpers/replicas.ts'
+import { replicaPool, stampedMail, type Replica } from '../helpers/replicas.ts'
 
 const BITS = 0
 
@@ -74,13 +70,7 @@ after(async () => {
   await replica.stopAll()
 })
 
-async function stamped (i: number): Promise<{ inbox: string, mail: MailPayload, envelope: Uint8Array }> {
-  const inbox = inboxAddress(owner.peerId, BITS)
-  const sealed = await sealMail({ subject: `durable ${i}`, body: `mail ${i}` }, { from: alice, to: owner.peerId, inbox })
-  const ts = Date.now()
-  const pow = solvePowSync(powChallenge({ bits: BITS, ts, inbox, envelopeCid: sealed.cid }), BITS)
-  return { inbox, envelope: sealed.envelope, mail: { op: 'MAIL', v: 1, env: sealed.cid.toString(), size: sealed.envelope.byteLength, ts, pow } }
-}
+const stamped = async (i: number): ReturnType<typeof stampedMail> => await stampedMail(alice, owner.peerId, BITS, `durable ${i}`)
 
 /** Why the write of `key` (into the LevelDB at a location ending in `store`) is not durable at `at`, or undefined when it is. */
 function notDurable (store: string, matches: (w: Write) => boolean, at: number): string | undefined {

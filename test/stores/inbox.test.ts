@@ -15,7 +15,7 @@ import { RefusedEntryError } from '../../src/errors.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { openMail, sealMail } from '../../src/mail/seal.ts'
 import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
-import { failingPow, mailPayload, randomEntryHash } from '../helpers/inbox.ts'
+import { failingPow, mailPayload, randomEntryHash, signEntry } from '../helpers/inbox.ts'
 import { startTestNode, type TestNode } from '../helpers/nodes.ts'
 import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 
@@ -46,9 +46,8 @@ async function deliver (inbox: Inbox, body: string): Promise<{ hash: string, env
 /** Write an entry straight into the log, bypassing `add` (what a hostile replica can do). */
 async function forgeEntry (inbox: Inbox, identity: OrbitDBIdentity, payload: unknown): Promise<{ hash: string, entry: LogEntry }> {
   const heads = await inbox.log.heads()
-  const entry = await Entry.create(identity, inbox.address, payload, null, null, heads.map((h: { hash: string }) => h.hash), [])
-  const { hash } = await Entry.encode(entry)
-  return { hash, entry: { ...entry, hash } }
+  const { hash, entry } = await signEntry(identity, { id: inbox.address, payload, parents: heads.map((h: LogEntry) => ({ hash: h.hash, time: h.clock.time })) })
+  return { hash, entry: entry as unknown as LogEntry }
 }
 
 describe('inbox address', () => {
@@ -161,7 +160,7 @@ describe('hostile writers', () => {
       await assert.rejects(inbox.log.joinEntry(entry), /not allowed to write/, name)
     }
     // An entry that claims another identity (entry.identity is not covered by the entry signature)
-    // gains nothing: the controller never reads it; the PRUNE inside is still not the owner's.
+    // gains nothing: the rules want it equal to the key, and the PRUNE inside is still not the owner's.
     const claimed = await forgeEntry(inbox, identity, signPrune(inbox.address, [randomEntryHash()], 1, sender.seed))
     await assert.rejects(inbox.log.joinEntry({ ...claimed.entry, identity: `claimed-by-${owner.peerId}` }), /not allowed to write/)
     const honest = await deliver(inbox, 'after the attacks')

@@ -3,24 +3,29 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openMailboxIndex, type IndexedOp } from '../../src/stores/mailbox-index.ts'
+import { openMailboxIndex, type IndexedOp, type MailboxIndexOptions } from '../../src/stores/mailbox-index.ts'
 import { randomEntryHash, randomEnvelopeCid } from '../helpers/inbox.ts'
 
 const dirs: string[] = []
 after(async () => { await Promise.all(dirs.map(async d => await rm(d, { recursive: true, force: true }))) })
-async function freshIndex (): Promise<{ path: string, index: Awaited<ReturnType<typeof openMailboxIndex>> }> {
+async function freshIndex (options: MailboxIndexOptions = {}): Promise<{ path: string, index: Awaited<ReturnType<typeof openMailboxIndex>> }> {
   const dir = await mkdtemp(join(tmpdir(), 'ipms-index-'))
   dirs.push(dir)
   const path = join(dir, 'index')
-  return { path, index: await openMailboxIndex(path) }
+  return { path, index: await openMailboxIndex(path, options) }
 }
 const mail = (ts: number, env = randomEnvelopeCid().toString()): IndexedOp & { op: 'MAIL' } => ({ hash: randomEntryHash(), op: 'MAIL', env, size: 1120, ts })
 
-test('MAIL entries become pending, newest first; applying one twice changes nothing', async () => {
-  const { index } = await freshIndex()
+test('MAIL entries become pending, most recently seen first; applying one twice changes nothing', async () => {
+  let clock = 1000
+  const { index } = await freshIndex({ now: () => clock })
   const [a, b, c] = [mail(1), mail(3), mail(2)]
-  const result = await index.apply([a, b, c])
-  assert.equal(result.added.length, 3)
+  await index.apply([a])
+  clock = 3000
+  await index.apply([b])
+  clock = 2000
+  const result = await index.apply([c])
+  assert.equal(result.added.length, 1)
   assert.deepEqual((await index.pending()).map(m => m.hash), [b.hash, c.hash, a.hash])
   assert.equal((await index.apply([a])).added.length, 0)
   assert.equal((await index.pending()).length, 3)
@@ -38,7 +43,7 @@ test('a replayed envelope under a new entry is not a new mail', async () => {
 
 test('PRUNE drops pending mail, queues its envelope for deletion, and works when it comes first', async () => {
   const { index } = await freshIndex()
-  const [a, b] = [mail(1), mail(2)]
+  const [a, b] = [{ ...mail(1), held: 1120 }, { ...mail(2), held: 1120 }]
   await index.apply([a, b])
   const pruneA: IndexedOp = { hash: randomEntryHash(), op: 'PRUNE', entries: [a.hash] }
   const result = await index.apply([pruneA])
@@ -46,7 +51,7 @@ test('PRUNE drops pending mail, queues its envelope for deletion, and works when
   assert.deepEqual((await index.pending()).map(m => m.hash), [b.hash])
   assert.equal(await index.pendingBytes(), b.size, 'the byte total follows the pending mail')
   assert.deepEqual(await index.garbage(), [a.env])
-  await index.collected(a.env)
+  await index.collected([a.env])
   assert.deepEqual(await index.garbage(), [])
   // A PRUNE seen before the MAIL it names (concurrent heads): the mail never becomes pending.
   const c = mail(3)
@@ -70,5 +75,96 @@ test('the index survives a restart', async () => {
   const reopened = await openMailboxIndex(path)
   assert.equal(await reopened.seen(a.hash), true)
   assert.deepEqual((await reopened.pending()).map(m => m.hash), [a.hash])
+  await reopened.close()
+})
+
+test('a PRUNE naming any entry of an envelope prunes the envelope, whatever order the entries and the PRUNE come in', async () => {
+  const prune = (...entries: string[]): IndexedOp => ({ hash: randomEntryHash(), op: 'PRUNE', entries })
+  // Two hosts each appended an entry for one envelope (replicas: 2): whichever this replica saw
+  // first is pending, and a PRUNE naming the other one still drops it.
+  for (const order of ['first, replay, prune', 'replay, first, prune', 'prune, first, replay', 'first, prune, replay', 'all in one batch'] as const) {
+    const { index } = await freshIndex()
+    const first = { ...mail(1), held: 1120 }
+    const replay = mail(1, first.env)
+    const byOtherHost = prune(replay.hash)
+    if (order === 'first, replay, prune') { await index.apply([first]); await index.apply([replay]); await index.apply([byOtherHost]) }
+    if (order === 'replay, first, prune') { await index.apply([replay]); await index.apply([first]); await index.apply([byOtherHost]) }
+    if (order === 'prune, first, replay') { await index.apply([byOtherHost]); await index.apply([first]); await index.apply([replay]) }
+    if (order === 'first, prune, replay') { await index.apply([first]); await index.apply([byOtherHost]); await index.apply([replay]) }
+    if (order === 'all in one batch') await index.apply([first, byOtherHost, replay])
+    assert.deepEqual(await index.pending(), [], order)
+    assert.equal(await index.pendingBytes(), 0, order)
+    assert.equal(await index.wantsEnvelope(first.env), false, order)
+    assert.deepEqual(await index.garbage(), [first.env], order)
+    // A later entry carrying the pruned envelope never becomes pending.
+    assert.deepEqual((await index.apply([mail(2, first.env)])).added, [], order)
+    assert.deepEqual(await index.pending(), [], order)
+    await index.close()
+  }
+})
+
+test('the quota counts only envelopes held here: mail whose block never came costs nothing', async () => {
+  const { index } = await freshIndex()
+  // 64 entries claiming 4 MiB each, no envelope (a hostile co-host's, joined by sync).
+  const claimed = Array.from({ length: 64 }, () => ({ ...mail(2 ** 53 - 2), size: 4 * 1024 * 1024 }))
+  await index.apply(claimed)
+  assert.equal((await index.pending()).length, 64)
+  assert.equal(await index.pendingBytes(), 0)
+  // An envelope stored with its entry counts its real bytes, one stored later (sync) when it comes.
+  const withBlock = { ...mail(3), held: 2048 }
+  await index.apply([withBlock])
+  assert.equal(await index.pendingBytes(), 2048)
+  assert.equal(await index.held(claimed[0]!.env, 1000), false)
+  assert.equal(await index.pendingBytes(), 3048)
+  assert.equal(await index.held(claimed[0]!.env, 1000), false, 'held twice counts once')
+  assert.equal(await index.pendingBytes(), 3048)
+  // A block stored before its entry counts once the entry comes.
+  const early = mail(4)
+  await index.held(early.env, 500)
+  assert.equal(await index.pendingBytes(), 3048)
+  await index.apply([early])
+  assert.equal(await index.pendingBytes(), 3548)
+  // Pruned: the bytes go; a block stored for a pruned envelope is queued for deletion again.
+  await index.apply([{ hash: randomEntryHash(), op: 'PRUNE', entries: [claimed[0]!.hash, withBlock.hash] }])
+  assert.equal(await index.pendingBytes(), 500)
+  await index.collected(await index.garbage())
+  assert.equal(await index.held(withBlock.env, 2048), true)
+  assert.deepEqual(await index.garbage(), [withBlock.env])
+  assert.equal(await index.pendingBytes(), 500)
+  await index.close()
+})
+
+test('retention and order go by when this replica first saw an entry, not by its claimed ts', async () => {
+  let clock = 1_000_000
+  const { index } = await freshIndex({ now: () => clock })
+  const absurd = { ...mail(2 ** 53 - 2), held: 100 }
+  const past = { ...mail(1), held: 100 }
+  await index.apply([absurd, past])
+  clock += 60_000
+  const later = mail(5)
+  await index.apply([later])
+  // The mail seen last comes first, whatever its ts; the two seen together keep the seen time.
+  const pending = await index.pending()
+  assert.equal(pending[0]!.hash, later.hash)
+  assert.deepEqual(pending.map(m => m.seen), [clock, clock - 60_000, clock - 60_000])
+  // Expiring what was first seen before the minute passed drops both, the far-future one included.
+  const expired = await index.expire(clock - 1)
+  assert.deepEqual(expired.sort(), [absurd.env, past.env].sort())
+  assert.deepEqual((await index.pending()).map(m => m.hash), [later.hash])
+  assert.equal(await index.pendingBytes(), 0)
+  assert.deepEqual((await index.garbage()).sort(), [absurd.env, past.env].sort())
+  await index.close()
+})
+
+test('the first entry of an envelope and when it was first seen survive a restart', async () => {
+  const { path, index } = await freshIndex({ now: () => 1234 })
+  const a = mail(1)
+  await index.apply([a, mail(2, a.env)])
+  assert.deepEqual(await index.firstEntry(a.env), { entry: a.hash, seen: 1234 })
+  await index.apply([{ hash: randomEntryHash(), op: 'PRUNE', entries: [a.hash] }])
+  await index.close()
+  const reopened = await openMailboxIndex(path, { now: () => 9999 })
+  assert.deepEqual(await reopened.firstEntry(a.env), { entry: a.hash, seen: 1234 }, 'pruned, it still answers')
+  assert.equal(await reopened.firstEntry(randomEnvelopeCid().toString()), undefined)
   await reopened.close()
 })

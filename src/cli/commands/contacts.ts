@@ -1,6 +1,11 @@
-/** `ipms contacts add|list|rm`: petnames for addresses, with their cards. */
+/**
+ * `ipms contacts add|list|rm|pass`: petnames for addresses, with their cards and the passes they
+ * gave us; `pass` gives a contact a pass past a full quota (docs/PROTOCOL.md §11.3).
+ */
+import { DEFAULT_PASS_TTL_MS } from '../../constants.ts'
+import { InvalidArgumentError } from '../../errors.ts'
 import { verifyCard } from '../../hosting/card.ts'
-import { count, type CliCommand } from '../command.ts'
+import { count, isoTime, parseDuration, type CliCommand } from '../command.ts'
 
 const add: CliCommand = {
   command: 'add <name> <address>',
@@ -8,12 +13,16 @@ const add: CliCommand = {
   options: y => y
     .positional('name', { type: 'string' })
     .positional('address', { type: 'string', describe: 'An address card, or a peer-id' })
-    .option('force', { type: 'boolean', default: false, describe: 'Give the name to another peer' }),
-  examples: [['ipms contacts add bob ipmscard…', 'Bob, with his card (needed to send)']],
+    .option('force', { type: 'boolean', default: false, describe: 'Give the name to another peer' })
+    .option('pass', { type: 'string', describe: 'The pass they gave you (ipmspass…), shown to their hosts when you write' }),
+  examples: [
+    ['ipms contacts add bob ipmscard…', 'Bob, with his card (needed to send)'],
+    ['ipms contacts add bob 12D3KooW… --pass ipmspass…', 'keep the pass Bob gave you: your mail gets past his full quota']
+  ],
   run: async (args, { contacts, out }) => {
-    const contact = await contacts.add(String(args.name), String(args.address), { replace: args.force === true })
+    const contact = await contacts.add(String(args.name), String(args.address), { replace: args.force === true, ...(args.pass === undefined ? {} : { pass: String(args.pass) }) })
     const hosts = contact.card === undefined ? 0 : verifyCard(contact.card).hosts.length
-    out.result({ contact }, `${contact.name} is ${contact.peer}${contact.card === undefined ? ' (no card yet: add their card to send to them)' : ` (card with ${count(hosts, 'host')})`}`)
+    out.result({ contact }, `${contact.name} is ${contact.peer}${contact.card === undefined ? ' (no card yet: add their card to send to them)' : ` (card with ${count(hosts, 'host')})`}${contact.pass === undefined ? '' : ', with their pass'}`)
   }
 }
 
@@ -23,7 +32,14 @@ const list: CliCommand = {
   examples: [['ipms contacts list', 'name and peer-id of each']],
   run: async (_args, { contacts, out }) => {
     const all = await contacts.list()
-    out.result({ contacts: all }, all.length === 0 ? ['No contacts yet: ipms contacts add NAME CARD'] : all.map(c => `${c.name}  ${c.peer}${c.card === undefined ? '  (no card)' : ''}`))
+    const issued = await contacts.issued()
+    const given = (name: string): string => {
+      const last = issued.filter(p => p.to === name).at(-1)
+      return last === undefined ? '' : `  (pass given${last.expires === undefined ? '' : `, until ${isoTime(last.expires)}`})`
+    }
+    out.result({ contacts: all, issued }, all.length === 0
+      ? ['No contacts yet: ipms contacts add NAME CARD']
+      : all.map(c => `${c.name}  ${c.peer}${c.card === undefined ? '  (no card)' : ''}${c.pass === undefined ? '' : '  (their pass)'}${given(c.name)}`))
   }
 }
 
@@ -38,7 +54,31 @@ const rm: CliCommand = {
   }
 }
 
+const pass: CliCommand = {
+  command: 'pass <name>',
+  describe: 'Give a contact a pass: their mail gets past a quota that strangers have filled',
+  options: y => y
+    .positional('name', { type: 'string', describe: 'The contact who gets it' })
+    .option('expires', { type: 'string', default: '365d', describe: 'Pass lifetime, e.g. 365d or 30d (passes cannot be revoked)' }),
+  examples: [['ipms contacts pass alice', 'prints the pass to give Alice (valid a year)']],
+  run: async (args, context) => {
+    const ttlMs = parseDuration(String(args.expires))
+    if (ttlMs === undefined) throw new InvalidArgumentError(`--expires ${String(args.expires)} is not a duration (examples: 365d, 30d, 12h)`)
+    const name = String(args.name)
+    const owner = await context.identity()
+    const { text, issued } = await context.contacts.issuePass(name, owner, { ttlMs })
+    const keep = `ipms contacts add NAME ${owner.peerId} --pass ${text}`
+    context.out.result({ pass: text, id: issued.id, to: name, issued: issued.issued, expires: issued.expires, keep }, [
+      `A pass for ${name}, valid until ${isoTime(issued.expires ?? ttlMs + issued.issued)}. Give it to them; they keep it with:`,
+      '',
+      keep,
+      '',
+      'Your hosts then count their mail against the pass\'s own share, not the strangers\' quota (they learn that these mails come from one contact, not who).'
+    ])
+  }
+}
+
 export const contacts: CliCommand = {
   command: 'contacts',
-  subcommands: [add, list, rm]
+  subcommands: [add, list, rm, pass]
 }

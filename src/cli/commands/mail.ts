@@ -1,10 +1,10 @@
 /** `ipms list` and `ipms read`: the mail kept in this home, newest first. */
-import { mkdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { InvalidArgumentError, NotFoundError } from '../../errors.ts'
+import { NotFoundError } from '../../errors.ts'
 import { openMailStore, type StoredMail } from '../../mail/mail-store.ts'
 import { renderMessage } from '../../mail/rfc5322.ts'
 import { count, isoTime, shortPeer, type CliCommand } from '../command.ts'
+import { safeText } from '../safe-text.ts'
+import { saveAttachments } from '../save-attachments.ts'
 
 /** A mail's short id: the end of its entry hash (base58, well spread). */
 export const shortId = (entry: string): string => entry.slice(-8)
@@ -56,19 +56,11 @@ export const read: CliCommand = {
     const stored = await findMail(home, String(args.id))
     const { mail } = stored
     const name = await contacts.nameOf(mail.from)
-    const saved: string[] = []
-    if (typeof args.save === 'string') {
-      await mkdir(args.save, { recursive: true })
-      for (const a of mail.attachments) {
-        const path = join(args.save, a.name) // names are checked when the mail is opened: no '/', no '..'
-        await writeFile(path, a.data, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-          throw err.code === 'EEXIST' ? new InvalidArgumentError(`${path} exists already: nothing overwritten; choose another --save directory`) : err
-        })
-        saved.push(path)
-      }
-    }
+    const saved = typeof args.save === 'string' ? await saveAttachments(args.save, mail.attachments) : []
     if (args.raw === true && !out.json) {
-      process.stdout.write(await renderMessage(stored, { fromName: name }))
+      // Raw bytes for a pipe (a mail tool reads them); on a terminal, controls shown as for `read`.
+      const message = await renderMessage(stored, { fromName: name })
+      process.stdout.write(process.stdout.isTTY === true ? safeText(Buffer.from(message).toString('utf8')) : message)
       return
     }
     out.result({

@@ -1,6 +1,7 @@
 /** `ipms outbox` and `ipms outbox retry`: mail waiting for a receipt, and why. */
 import { destinationOfEntry, openOutbox } from '../../node/outbox.ts'
 import { count, isoTime, shortPeer, type CliCommand } from '../command.ts'
+import { TIMEOUT_OPTION, timeoutOf } from './send.ts'
 
 const show: CliCommand = {
   command: '$0',
@@ -21,11 +22,12 @@ const show: CliCommand = {
 
 const retry: CliCommand = {
   command: 'retry',
-  describe: 'Try to deliver every waiting mail now',
-  examples: [['ipms outbox retry', 'without waiting for the backoff']],
-  run: async (_args, { home, out, signal }) => {
+  describe: 'Try to deliver every waiting mail now (but the mail another ipms process is trying)',
+  options: y => y.option('timeout', TIMEOUT_OPTION),
+  examples: [['ipms outbox retry', 'without waiting for the backoff'], ['ipms outbox retry --timeout 5s', 'giving each host 5 s']],
+  run: async (args, { home, out, signal }) => {
     const outbox = openOutbox(home)
-    const delivered = await outbox.retry({ force: true, signal })
+    const delivered = await outbox.retry({ force: true, signal, timeoutMs: timeoutOf(args) })
     const left = await outbox.list()
     out.result({ delivered: delivered.map(e => e.id), waiting: left.map(e => ({ id: e.id, lastError: e.lastError })) }, [
       `${delivered.length} delivered, ${left.length} still waiting.`,

@@ -5,7 +5,8 @@
 import { readFile, stat } from 'node:fs/promises'
 import { basename, extname } from 'node:path'
 import { MAX_MAIL_BYTES } from '../../constants.ts'
-import { DeliveryRefusedError, InvalidArgumentError, NoHostError, UnknownRecipientError } from '../../errors.ts'
+import { DeliveryRefusedError, InvalidArgumentError, NoHostError, PassExpiredError, UnknownRecipientError } from '../../errors.ts'
+import { passBytes, verifyPass } from '../../hosting/pass.ts'
 import type { Attachment } from '../../mail/mail.ts'
 import { findDestination } from '../../discovery/find.ts'
 import { openCardCache } from '../../home/card-cache.ts'
@@ -57,6 +58,21 @@ const VIA: Record<Via, (name: string, d: Destination) => string> = {
   direct: (name) => `${name} has no hosts record on the DHT; delivering to their own node, found on the DHT.`
 }
 
+/**
+ * The pass the recipient gave us, to show their hosts (docs/PROTOCOL.md §11.3); none when they gave
+ * none, or when it expired by our clock (the mail then goes as a stranger's, and the user is told).
+ */
+function recipientPass (recipient: Recipient, name: string, context: CliContext): Uint8Array | undefined {
+  if (recipient.contact?.pass === undefined) return undefined
+  try {
+    return passBytes(verifyPass(recipient.contact.pass, { owner: recipient.peer }))
+  } catch (err) {
+    if (!(err instanceof PassExpiredError)) throw err
+    context.out.info(`${err.message}. Sending without it, as a stranger would.`)
+    return undefined
+  }
+}
+
 /** The recipient's card if the user gave one, else a fresh lookup (cached a few minutes), else their own node. */
 async function findRecipient (recipient: Recipient, context: CliContext): Promise<{ destination: Destination, via: Via }> {
   if (recipient.card !== undefined) {
@@ -75,6 +91,16 @@ async function findRecipient (recipient: Recipient, context: CliContext): Promis
   return found
 }
 
+/** `--timeout`, shared by `send` and `outbox retry`: every delivery attempt is bounded by it. */
+export const TIMEOUT_OPTION = { type: 'string', default: '30s', describe: 'How long to wait for each host (e.g. 30s, 2m)' } as const
+
+/** The `--timeout` given, in ms; InvalidArgumentError if it is not a duration. */
+export function timeoutOf (args: Record<string, unknown>): number {
+  const timeoutMs = parseDuration(String(args.timeout))
+  if (timeoutMs === undefined) throw new InvalidArgumentError(`--timeout ${String(args.timeout)} is not a duration (examples: 30s, 2m)`)
+  return timeoutMs
+}
+
 export const send: CliCommand = {
   command: 'send <to> [file]',
   options: y => y
@@ -83,7 +109,7 @@ export const send: CliCommand = {
     .option('subject', { alias: 's', type: 'string', default: '', describe: 'Subject line' })
     .option('attach', { alias: 'a', type: 'string', array: true, default: [], describe: 'Attach a file (repeatable)' })
     .option('replicas', { alias: 'k', type: 'number', default: 1, describe: 'Receipts wanted from distinct hosts' })
-    .option('timeout', { type: 'string', default: '30s', describe: 'How long to wait for each host (e.g. 30s, 2m)' })
+    .option('timeout', TIMEOUT_OPTION)
     .option('in-reply-to', { type: 'string', describe: 'The id of the mail this answers' }),
   examples: [
     ['ipms send bob < note.txt', 'the body from stdin, as in the original sketch'],
@@ -92,14 +118,16 @@ export const send: CliCommand = {
   ],
   run: async (args, context) => {
     const { out, signal, contacts, home } = context
-    const timeoutMs = parseDuration(String(args.timeout))
-    if (timeoutMs === undefined) throw new InvalidArgumentError(`--timeout ${String(args.timeout)} is not a duration (examples: 30s, 2m)`)
+    const timeoutMs = timeoutOf(args)
     const replicas = args.replicas as number
     if (!Number.isInteger(replicas) || replicas < 1) throw new InvalidArgumentError('--replicas must be a whole number ≥ 1')
     const recipient = await contacts.resolve(String(args.to))
     const name = recipient.contact?.name ?? shortPeer(recipient.peer)
-    const { destination, via } = await findRecipient(recipient, context)
-    out.info(VIA[via](name, destination))
+    const found = await findRecipient(recipient, context)
+    const { via } = found
+    const pass = recipientPass(recipient, name, context)
+    const destination: Destination = pass === undefined ? found.destination : { ...found.destination, pass }
+    out.info(VIA[via](name, destination) + (pass === undefined ? '' : ' With the pass they gave you.'))
     const attachments: Attachment[] = []
     for (const path of args.attach as string[]) {
       attachments.push({ name: basename(path), type: MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', data: new Uint8Array(await readCapped(path, 'the attachment')) })

@@ -1,26 +1,50 @@
 /**
  * `ipms sync`: fetch the inbox from the hosts, open and verify each mail, keep it (mail store and
- * Maildir, fsync'd), then prune it from the hosts; also retry the outbox. Needs the home to itself
- * (a running daemon already does all this).
+ * Maildir, fsync'd), then prune it from the hosts; also retry the outbox. Needs the home to itself:
+ * it waits (bounded, `--wait`) for another `ipms sync` to finish, but fails at once (exit 6) when
+ * the daemon holds the home (it already does all this).
  */
+import { InvalidArgumentError } from '../../errors.ts'
 import { openMailStore } from '../../mail/mail-store.ts'
 import { startHomeNode } from '../../node/home-node.ts'
 import { openOutbox } from '../../node/outbox.ts'
 import { readInbox } from '../../node/read-inbox.ts'
 import { shortId } from './mail.ts'
-import { count, shortPeer, type CliCommand } from '../command.ts'
+import { count, parseDuration, shortPeer, type CliCommand } from '../command.ts'
+import { readDaemonInfo } from '../daemon-file.ts'
+
+/** How long `ipms sync` waits by default for another process (not the daemon) to release the home. */
+const DEFAULT_WAIT = '2m'
 
 export const sync: CliCommand = {
   command: 'sync',
-  options: y => y.option('prune', { type: 'boolean', default: true, describe: 'Tell the hosts to drop what was stored here (--no-prune keeps it there)' }),
-  examples: [['ipms sync', 'fetch, store, prune'], ['ipms sync --no-prune', 'fetch but leave the mail on the hosts too']],
+  options: y => y
+    .option('prune', { type: 'boolean', default: true, describe: 'Tell the hosts to drop what was stored here (--no-prune keeps it there)' })
+    .option('wait', { type: 'string', default: DEFAULT_WAIT, describe: 'How long to wait for another ipms sync on this home to finish (0: not at all)' }),
+  examples: [['ipms sync', 'fetch, store, prune'], ['ipms sync --no-prune', 'fetch but leave the mail on the hosts too'], ['ipms sync --wait 0', 'exit 6 at once if another ipms uses the home']],
   run: async (args, context) => {
     const { home, out, signal, contacts } = context
+    const wait = String(args.wait).trim()
+    const waitMs = /^0+[smhd]?$/.test(wait) ? 0 : parseDuration(wait)
+    if (waitMs === undefined) throw new InvalidArgumentError(`--wait ${wait} is not a duration: write e.g. 30s or 2m (0: do not wait)`)
     const identity = await context.identity()
     const config = await context.config()
     const hosts = await (await context.ownerHosts()).list()
     // A one-off sync only dials out: it listens on loopback, whatever the config says.
-    const running = await startHomeNode({ home, identity, config, listen: ['/ip4/127.0.0.1/tcp/0'], signal })
+    const running = await startHomeNode({
+      home,
+      identity,
+      config,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      signal,
+      lockWait: {
+        timeoutMs: waitMs,
+        // Another sync ends soon; the daemon never does (and syncs by itself): no wait for it.
+        waitFor: async holder => (await readDaemonInfo(home))?.pid !== holder.pid,
+        onWait: holder => { out.info(`Waiting for another ipms sync (process ${holder.pid}) to finish with this home…`) },
+        signal
+      }
+    })
     if (hosts.length === 0) out.info('You have no hosts: only mail already on this node is read (ipms hosts grant adds one).')
     try {
       // One read of the contacts for the whole sync: the Maildir's From names and the summary.

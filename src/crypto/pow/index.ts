@@ -13,7 +13,7 @@
  * the host checks it with one hash. The solver uses every core through a worker pool that is
  * reused and never keeps the process alive; call `closePowPool()` to end it early.
  */
-export { powChallenge, type PowChallengeParams } from './challenge.ts'
+export { powChallenge, requiredPowBits, extraPowBits, type PowChallengeParams } from './challenge.ts'
 export { verifyPow, leadingZeroBits, POW_CHALLENGE_BYTES } from './verify.ts'
 export {
   solvePow,

@@ -7,7 +7,7 @@
  * never throws: anything malformed is simply `false`.
  */
 import { createHash } from 'node:crypto'
-import { MAX_POW_BITS, MIN_POW_BITS, POW_NONCE_BYTES } from '../../constants.ts'
+import { MAX_STAMP_BITS, MIN_POW_BITS, POW_NONCE_BYTES } from '../../constants.ts'
 
 // Defined here, not in challenge.ts, so that worker threads (which import this file) do not load
 // the CID and CBOR libraries.
@@ -28,13 +28,13 @@ export function leadingZeroBits (bytes: Uint8Array): number {
 /**
  * Whether `nonce` is a valid stamp for `challenge` at difficulty `bits`. Costs exactly one
  * SHA-256 of 40 bytes for well-formed input; returns `false` (never throws) for anything else:
- * wrong types or lengths, bits outside [MIN_POW_BITS, MAX_POW_BITS].
+ * wrong types or lengths, bits outside [MIN_POW_BITS, MAX_STAMP_BITS].
  */
 export function verifyPow (challenge: Uint8Array, bits: number, nonce: Uint8Array): boolean {
   try {
     if (!(challenge instanceof Uint8Array) || challenge.byteLength !== POW_CHALLENGE_BYTES) return false
     if (!(nonce instanceof Uint8Array) || nonce.byteLength !== POW_NONCE_BYTES) return false
-    if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < MIN_POW_BITS || bits > MAX_POW_BITS) return false
+    if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < MIN_POW_BITS || bits > MAX_STAMP_BITS) return false
     const digest = createHash('sha256').update(challenge).update(nonce).digest()
     return leadingZeroBits(digest) >= bits
   } catch {

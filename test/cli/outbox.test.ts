@@ -1,0 +1,145 @@
+/**
+ * The outbox under concurrency through the real binary (issue #11, defect 6): concurrent
+ * `ipms send --timeout 5s` to a frozen (SIGSTOP'd) host each end within their own timeout, never
+ * trying the mail another send has in flight; once the host runs again, two concurrent
+ * `ipms outbox retry` deliver every mail exactly once. A send from a machine whose clock is 2 days
+ * off (defect 4) is refused and says so; once the clock is right, `ipms outbox retry` stamps it
+ * again and delivers it. Real child processes on 127.0.0.1.
+ */
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface, type Interface } from 'node:readline'
+import { IPMS_BIN, ipms } from '../../examples/ipms-cli.ts'
+import { EXIT } from '../../src/cli/exit-codes.ts'
+import { identityFromSeed } from '../../src/identity/identity.ts'
+import { waitFor } from '../helpers/wait.ts'
+
+const BITS = 8
+const SENDS = 4
+let root: string
+const children: ChildProcess[] = []
+before(async () => { root = await mkdtemp(join(tmpdir(), 'ipms-cli-outbox-')) })
+after(async () => {
+  for (const child of children) child.kill('SIGKILL')
+  await rm(root, { recursive: true, force: true })
+})
+
+/** `ipms init` in a new home; its path and peer-id. */
+const initHome = async (name: string, ...args: string[]): Promise<{ home: string, peerId: string }> => {
+  const home = join(root, name)
+  const run = await ipms(home, ['init', '--json', ...args])
+  assert.equal(run.code, 0, run.stderr)
+  return { home, peerId: run.json.peerId }
+}
+
+/**
+ * The host as a process of its own (test/helpers/host-process.ts) keeping `owner`'s inbox, with its
+ * deliveries logged to stderr (DEBUG=ipms:deliver: one "stored <envelope CID>" line each).
+ */
+async function startHost (name: string, owner: string): Promise<{ child: ChildProcess, peerId: string, addr: string, stored: string[], log: Interface }> {
+  const seed = randomBytes(32).toString('hex')
+  const { peerId } = await identityFromSeed(new Uint8Array(Buffer.from(seed, 'hex')))
+  const script = new URL('../helpers/host-process.ts', import.meta.url).pathname
+  const child = spawn(process.execPath, [script, join(root, name), seed, '0', owner, String(BITS)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: 'ipms:deliver' } })
+  children.push(child)
+  const stored: string[] = []
+  const log = createInterface({ input: child.stderr! }).on('line', line => {
+    const match = /stored (\S+) in /.exec(line)
+    if (match !== null) stored.push(match[1]!)
+  })
+  const signal = AbortSignal.timeout(60_000)
+  for await (const line of createInterface({ input: child.stdout! })) {
+    if (line.startsWith('READY ')) return { child, peerId, addr: line.slice(6).replace(/\/p2p\/.*$/, ''), stored, log }
+    signal.throwIfAborted()
+  }
+  throw new Error('the host process ended before it was ready')
+}
+
+/** The owner grants `host` and gets its card naming it. */
+async function grantCard (ownerHome: string, host: { peerId: string, addr: string }): Promise<string> {
+  const grant = await ipms(ownerHome, ['hosts', 'grant', host.peerId, '--addr', host.addr, '--json'])
+  assert.equal(grant.code, 0, grant.stderr)
+  return grant.json.card
+}
+
+/** Start `ipms send`; resolves once it has stamped its mail (it is then delivering), with its end. */
+async function startSend (home: string, to: string, body: string): Promise<{ ended: Promise<{ code: number | null, stderr: string, ms: number }> }> {
+  const started = performance.now()
+  const child = spawn(IPMS_BIN, ['--home', home, 'send', to, '--timeout', '5s'], { stdio: ['pipe', 'ignore', 'pipe'] })
+  children.push(child)
+  child.stdin!.end(body)
+  let stderr = ''
+  const closed = once(child, 'close')
+  const ended = closed.then(([code]) => ({ code: code as number | null, stderr, ms: performance.now() - started }))
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; if (stderr.includes('Sealing and stamping')) resolve() })
+    void closed.then(() => { reject(new Error(`ipms send ended before stamping: ${stderr}`)) })
+  })
+  return { ended }
+}
+
+test(`${SENDS} concurrent sends with --timeout 5s to a frozen host each end within their timeout; once it runs again, every mail is delivered exactly once`, async () => {
+  const owner = await initHome('owner', '--bits', String(BITS))
+  const sender = await initHome('sender')
+  const host = await startHost('host', owner.peerId)
+  const card = await grantCard(owner.home, host)
+
+  host.child.kill('SIGSTOP') // accepts TCP connections (the kernel does), answers nothing
+  try {
+    // Each send starts while the previous one is delivering: a send that retried the others' mail
+    // (the defect) would find the next one's in flight and wait on it for 30 s.
+    const sends = []
+    for (let i = 0; i < SENDS; i++) sends.push(await startSend(sender.home, card, `mail ${i}`))
+    const results = await Promise.all(sends.map(async s => await s.ended))
+    for (const r of results) {
+      assert.equal(r.code, EXIT.UNREACHABLE, r.stderr)
+      assert.match(r.stderr, /no receipt within 5 s/)
+      // 5 s for the host, plus the process's start and stop on a loaded machine; not 30 s more.
+      assert.ok(r.ms < 15_000, `a send took ${Math.round(r.ms)} ms`)
+    }
+  } finally {
+    host.child.kill('SIGCONT')
+  }
+  const waiting = (await ipms(sender.home, ['outbox', '--json'])).json.outbox as Array<{ id: string }>
+  assert.equal(waiting.length, SENDS)
+
+  // Two retries at once: each mail is tried by one of them only.
+  const retries = await Promise.all([0, 1].map(async () => await ipms(sender.home, ['outbox', 'retry', '--timeout', '20s', '--json'])))
+  for (const r of retries) assert.equal(r.code, 0, r.stderr)
+  const delivered = retries.flatMap(r => r.json.delivered as string[])
+  assert.deepEqual([...delivered].sort(), waiting.map(w => w.id).sort(), 'every mail delivered, none by both retries')
+  assert.deepEqual((await ipms(sender.home, ['outbox', '--json'])).json.outbox, [])
+  // The host logs a delivery just after its receipt is sent.
+  await waitFor([[host.log, 'line']], () => host.stored.length >= SENDS, AbortSignal.timeout(10_000))
+  assert.deepEqual([...host.stored].sort(), waiting.map(w => w.id).sort(), 'the host stored each mail once')
+})
+
+/** Run a child with its clock (Date.now) `offsetMs` off, through Node's own NODE_OPTIONS: no test hook in ipms. */
+const skewedClock = (offsetMs: number): Record<string, string> =>
+  ({ NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(`const now = Date.now; Date.now = () => now() + ${offsetMs}`)}` })
+
+test('sent with this machine\'s clock 2 days ahead: exit 12 saying whose clock is off; with the clock right again, ipms outbox retry stamps it again and delivers it', async () => {
+  const owner = await initHome('owner-skew', '--bits', String(BITS))
+  const sender = await initHome('sender-skew')
+  const host = await startHost('host-skew', owner.peerId)
+  const card = await grantCard(owner.home, host)
+  const sent = await ipms(sender.home, ['send', card, '-s', 'Tomorrow'], { input: 'from the future', env: skewedClock(2 * 24 * 60 * 60_000) })
+  assert.equal(sent.code, EXIT.REFUSED, sent.stderr)
+  assert.match(sent.stderr, /this machine's clock is 2 days ahead of the host's/)
+  const waiting = (await ipms(sender.home, ['outbox', '--json'])).json.outbox as Array<{ id: string, lastError: string }>
+  assert.equal(waiting.length, 1)
+  assert.match(waiting[0]!.lastError, /ERR_STALE \(this machine's clock is 2 days ahead/)
+
+  const retry = await ipms(sender.home, ['outbox', 'retry', '--json'])
+  assert.equal(retry.code, 0, retry.stderr)
+  assert.deepEqual(retry.json.delivered, [waiting[0]!.id], JSON.stringify(retry.json))
+  assert.deepEqual(retry.json.waiting, [])
+  await waitFor([[host.log, 'line']], () => host.stored.length >= 1, AbortSignal.timeout(10_000))
+  assert.deepEqual(host.stored, [waiting[0]!.id])
+})
