@@ -9,6 +9,7 @@ import { createInboxSync, type InboxSync, type SyncAuthorizer } from '../../src/
 import { createGrant, type Grant } from '../../src/hosting/grant.ts'
 import { createDeliveryService } from '../../src/node/deliver.ts'
 import type { HostPolicy } from '../../src/node/host-policy.ts'
+import type { ConnectionLimits } from '../../src/node/connection-guard.ts'
 import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
 import { startTestNode, type TestNode } from './nodes.ts'
 
@@ -29,10 +30,12 @@ export interface ReplicaOptions {
   grantFor?: (inbox: Inbox) => Grant | undefined
   /** Host policy of the delivery service (defaults otherwise). */
   policy?: Partial<HostPolicy>
+  /** The node's connection limits (defaults otherwise). */
+  connections?: Partial<ConnectionLimits>
 }
 
 export async function startReplica (options: ReplicaOptions = {}): Promise<Replica> {
-  const test = await startTestNode({ identity: options.identity, home: options.home })
+  const test = await startTestNode({ identity: options.identity, home: options.home, connections: options.connections })
   const grants = new Map((options.grantsFrom ?? []).map(owner => [owner.peerId, createGrant(owner, test.node.peerId)]))
   const sync = createInboxSync({
     libp2p: test.node.libp2p,

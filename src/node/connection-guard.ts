@@ -1,0 +1,185 @@
+/**
+ * Connection limits of a node on the open internet (docs/PROTOCOL.md §12.1): what libp2p 3 does
+ * not do by itself. A connection gater and a sweep that together
+ * - bound handshakes in progress per remote address (raw sockets that never finish one),
+ * - bound the open connections of strangers per remote address, per /24 (IPv4) or /48 (IPv6),
+ *   and in all, keeping `reservedConnections` free for protected peers,
+ * - make room for a newcomer by closing the stranger connection idle the longest, and close any
+ *   stranger connection idle for `idleTimeoutMs`.
+ * "Protected" peers (the owner, co-hosts, granted hosts: `protect()`) are never limited, evicted
+ * or reaped, and are tagged in the peer store so that libp2p's own pruner keeps them last.
+ * A connection is idle while it carries no stream but those libp2p and pubsub keep open by
+ * themselves (identify, ping, gossipsub), which a peer can hold without sending anything.
+ *
+ * ```ts
+ * const guard = connectionGuard(limits)
+ * const libp2p = await createLibp2p({ connectionGater: guard.gater, connectionManager: guard.managerOptions, … })
+ * guard.start(libp2p) … guard.protect(ownerPeerId) … guard.stop()
+ * ```
+ */
+import type { Connection, ConnectionGater, Libp2p, MultiaddrConnection, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { addressOf } from './host-policy.ts'
+
+export interface ConnectionLimits {
+  /** Connections open at once, all peers (libp2p's `maxConnections`). Default 512. */
+  maxConnections: number
+  /** Of those, kept for protected peers: strangers get the rest. Default 64. */
+  reservedConnections: number
+  /** Inbound connections of strangers open at once from one IP address. Default 64. */
+  maxConnectionsPerAddress: number
+  /** Inbound connections of strangers open at once from one /24 or /48. Default 256. */
+  maxConnectionsPerPrefix: number
+  /** Handshakes in progress at once, all addresses (libp2p's default is 10). Default 64. */
+  maxPendingConnections: number
+  /** Handshakes in progress at once from one IP address. Default 8. */
+  maxPendingPerAddress: number
+  /** Time a new inbound connection has to finish its handshake (libp2p's default is 10 s), ms. Default 3 000. */
+  handshakeTimeoutMs: number
+  /** A stranger's connection idle this long is closed, ms. Default 30 000. */
+  idleTimeoutMs: number
+  /** A stranger's connection idle this long may be closed to make room for a newcomer, ms. Default 1 000. */
+  evictAfterMs: number
+}
+
+export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.freeze({
+  maxConnections: 512,
+  reservedConnections: 64,
+  maxConnectionsPerAddress: 64,
+  maxConnectionsPerPrefix: 256,
+  maxPendingConnections: 64,
+  maxPendingPerAddress: 8,
+  handshakeTimeoutMs: 3_000,
+  idleTimeoutMs: 30_000,
+  evictAfterMs: 1_000
+})
+
+/** Peer-store tag of protected peers (its value also ranks them last in libp2p's pruning). */
+export const PROTECTED_TAG = 'ipms-protected'
+
+/** Streams that do not make a connection active: opened by libp2p or pubsub on their own. */
+const IDLE_PROTOCOLS = ['/ipfs/id/', '/ipfs/ping/', '/meshsub/', '/floodsub/']
+const isIdleStream = (protocol: string | undefined): boolean =>
+  protocol === undefined || protocol === '' || IDLE_PROTOCOLS.some(prefix => protocol.startsWith(prefix))
+
+export function connectionGuard (options: Partial<ConnectionLimits> = {}) {
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options }
+  const protectedPeers = new Set<string>()
+  /** Connection id → when it was last seen carrying an active stream (or opened), ms. */
+  const active = new Map<string, number>()
+  /** Handshakes in progress, as the gater saw them. */
+  const pending = new Set<MultiaddrConnection>()
+  /** Strangers admitted after their handshake, not yet listed by libp2p. */
+  const admitting = new Set<MultiaddrConnection>()
+  let libp2p: Libp2p | undefined
+  let timer: NodeJS.Timeout | undefined
+
+  const isProtected = (peer: PeerId | string): boolean => protectedPeers.has(peer.toString())
+  const strangers = (): Connection[] => (libp2p?.getConnections() ?? [])
+    .filter(c => c.direction === 'inbound' && c.status === 'open' && !isProtected(c.remotePeer))
+
+  /** When `connection` was last active: now if it carries an active stream. */
+  const lastActive = (connection: Connection, now: number): number => {
+    if (connection.streams.some(s => !isIdleStream(s.protocol))) active.set(connection.id, now)
+    return active.get(connection.id) ?? connection.timeline.open
+  }
+
+  const close = (connection: Connection): void => {
+    active.delete(connection.id)
+    void connection.close({ signal: AbortSignal.timeout(1_000) }).catch(err => { connection.abort(err as Error) })
+  }
+
+  /** Close the stranger connection idle the longest, if one has been idle `evictAfterMs`; true if one was. */
+  const evictIdle = (among: Connection[]): boolean => {
+    const now = Date.now()
+    let oldest: Connection | undefined
+    let since = now - limits.evictAfterMs
+    for (const connection of among) {
+      const last = lastActive(connection, now)
+      if (last <= since) { oldest = connection; since = last }
+    }
+    if (oldest === undefined) return false
+    close(oldest)
+    return true
+  }
+
+  const sweep = (): void => {
+    const now = Date.now()
+    const open = new Set<string>()
+    for (const connection of libp2p?.getConnections() ?? []) {
+      open.add(connection.id)
+      const last = lastActive(connection, now)
+      if (connection.direction === 'inbound' && connection.status === 'open' && !isProtected(connection.remotePeer) && now - last >= limits.idleTimeoutMs) close(connection)
+    }
+    for (const id of active.keys()) if (!open.has(id)) active.delete(id)
+  }
+
+  const gater: ConnectionGater = {
+    denyInboundConnection: (maConn: MultiaddrConnection): boolean => {
+      for (const other of pending) if (other.timeline.upgraded !== undefined || other.timeline.close !== undefined || other.status !== 'open') pending.delete(other)
+      const address = addressOf(maConn.remoteAddr)?.address
+      if (address !== undefined) {
+        let fromThere = 0
+        for (const other of pending) if (addressOf(other.remoteAddr)?.address === address) fromThere++
+        if (fromThere >= limits.maxPendingPerAddress) return true
+      }
+      pending.add(maConn)
+      return false
+    },
+    denyInboundEncryptedConnection: (peer: PeerId, maConn: MultiaddrConnection): boolean => {
+      pending.delete(maConn)
+      if (isProtected(peer)) return false
+      // Admitted connections count from here, not only once libp2p lists them (after the muxer):
+      // handshakes that end together must not all pass one free place.
+      for (const other of admitting) if (other.timeline.upgraded !== undefined || other.status !== 'open') admitting.delete(other)
+      const all = strangers()
+      const net = addressOf(maConn.remoteAddr)
+      const within = (connections: Connection[], limit: number, same: (addr: Multiaddr) => boolean): boolean => {
+        let admitted = 0
+        for (const other of admitting) if (same(other.remoteAddr)) admitted++
+        return connections.length + admitted < limit || (admitted < limit && evictIdle(connections))
+      }
+      let allowed = true
+      if (net !== undefined) {
+        allowed = within(all.filter(c => addressOf(c.remoteAddr)?.address === net.address), limits.maxConnectionsPerAddress, a => addressOf(a)?.address === net.address) &&
+          within(all.filter(c => addressOf(c.remoteAddr)?.prefix === net.prefix), limits.maxConnectionsPerPrefix, a => addressOf(a)?.prefix === net.prefix)
+      }
+      allowed &&= within(all, limits.maxConnections - limits.reservedConnections, () => true)
+      if (allowed) admitting.add(maConn)
+      return !allowed
+    }
+  }
+
+  return {
+    limits: Object.freeze({ ...limits }),
+    gater,
+    /** The part of libp2p's connection manager options these limits set. */
+    managerOptions: {
+      maxConnections: limits.maxConnections,
+      maxIncomingPendingConnections: limits.maxPendingConnections,
+      inboundUpgradeTimeout: limits.handshakeTimeoutMs
+    },
+    start: (node: Libp2p): void => {
+      libp2p = node
+      timer = setInterval(sweep, Math.max(100, Math.min(limits.idleTimeoutMs, limits.evictAfterMs * 4) / 4))
+      timer.unref()
+    },
+    stop: (): void => {
+      clearInterval(timer)
+      timer = undefined
+      active.clear()
+      pending.clear()
+      admitting.clear()
+    },
+    /** Exempt `peer` from every limit here (the owner, a co-host, a granted host); `false` undoes it. */
+    protect: async (peer: string, on = true): Promise<void> => {
+      if (on) protectedPeers.add(peer)
+      else protectedPeers.delete(peer)
+      await libp2p?.peerStore.merge(peerIdFromString(peer), { tags: { [PROTECTED_TAG]: on ? { value: 100 } : undefined } })
+    },
+    isProtected: (peer: string): boolean => protectedPeers.has(peer)
+  }
+}
+
+export type ConnectionGuard = ReturnType<typeof connectionGuard>
