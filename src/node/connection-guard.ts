@@ -70,8 +70,9 @@ export function connectionGuard (options: Partial<ConnectionLimits> = {}) {
   const active = new Map<string, number>()
   /** Handshakes in progress, as the gater saw them. */
   const pending = new Set<MultiaddrConnection>()
-  /** Strangers admitted after their handshake, not yet listed by libp2p. */
-  const admitting = new Set<MultiaddrConnection>()
+  /** Strangers admitted after their handshake, not yet listed by libp2p: peer → address, deadline. */
+  const admitting = new Map<string, { addr: Multiaddr, until: number }>()
+  const onOpen = (event: CustomEvent<Connection>): void => { admitting.delete(event.detail.remotePeer.toString()) }
   let libp2p: Libp2p | undefined
   let timer: NodeJS.Timeout | undefined
 
@@ -117,7 +118,7 @@ export function connectionGuard (options: Partial<ConnectionLimits> = {}) {
 
   const gater: ConnectionGater = {
     denyInboundConnection: (maConn: MultiaddrConnection): boolean => {
-      for (const other of pending) if (other.timeline.upgraded !== undefined || other.timeline.close !== undefined || other.status !== 'open') pending.delete(other)
+      for (const other of pending) if (other.status !== 'open') pending.delete(other)
       const address = addressOf(maConn.remoteAddr)?.address
       if (address !== undefined) {
         let fromThere = 0
@@ -132,12 +133,13 @@ export function connectionGuard (options: Partial<ConnectionLimits> = {}) {
       if (isProtected(peer)) return false
       // Admitted connections count from here, not only once libp2p lists them (after the muxer):
       // handshakes that end together must not all pass one free place.
-      for (const other of admitting) if (other.timeline.upgraded !== undefined || other.status !== 'open') admitting.delete(other)
+      const now = Date.now()
+      for (const [key, { until }] of admitting) if (until < now) admitting.delete(key)
       const all = strangers()
       const net = addressOf(maConn.remoteAddr)
       const within = (connections: Connection[], limit: number, same: (addr: Multiaddr) => boolean): boolean => {
         let admitted = 0
-        for (const other of admitting) if (same(other.remoteAddr)) admitted++
+        for (const { addr } of admitting.values()) if (same(addr)) admitted++
         return connections.length + admitted < limit || (admitted < limit && evictIdle(connections))
       }
       let allowed = true
@@ -146,7 +148,7 @@ export function connectionGuard (options: Partial<ConnectionLimits> = {}) {
           within(all.filter(c => addressOf(c.remoteAddr)?.prefix === net.prefix), limits.maxConnectionsPerPrefix, a => addressOf(a)?.prefix === net.prefix)
       }
       allowed &&= within(all, limits.maxConnections - limits.reservedConnections, () => true)
-      if (allowed) admitting.add(maConn)
+      if (allowed) admitting.set(peer.toString(), { addr: maConn.remoteAddr, until: now + limits.handshakeTimeoutMs })
       return !allowed
     }
   }
@@ -162,10 +164,12 @@ export function connectionGuard (options: Partial<ConnectionLimits> = {}) {
     },
     start: (node: Libp2p): void => {
       libp2p = node
+      node.addEventListener('connection:open', onOpen)
       timer = setInterval(sweep, Math.max(100, Math.min(limits.idleTimeoutMs, limits.evictAfterMs * 4) / 4))
       timer.unref()
     },
     stop: (): void => {
+      libp2p?.removeEventListener('connection:open', onOpen)
       clearInterval(timer)
       timer = undefined
       active.clear()

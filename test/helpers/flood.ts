@@ -7,14 +7,19 @@ import net from 'node:net'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { quietLogger } from '../../src/node/quiet-logger.ts'
 
-/** The `i`-th source address of a flood: `perAddress` connections each, `perPrefix` addresses per /24, from 127.1.0.1 on. */
-export function floodAddress (i: number, perAddress: number, perPrefix: number): string {
-  const address = Math.floor(i / perAddress)
+/**
+ * The source address of a flood's `i`-th connection: `addresses` addresses in turn (so that
+ * parallel dials come from different ones), `perPrefix` of them per /24, from 127.1.0.1 on.
+ */
+export function floodAddress (i: number, addresses: number, perPrefix: number): string {
+  const address = i % addresses
   return `127.1.${Math.floor(address / perPrefix)}.${(address % perPrefix) + 1}`
 }
 
@@ -28,8 +33,8 @@ export interface Flood {
 
 /**
  * Open `count` idle connections to `target` (a multiaddr with /p2p), each from a fresh identity
- * and the source address `addressOf(i)`, `parallel` at a time. They open no stream and stay open
- * until `stop()`.
+ * and the source address `addressOf(i)`, `parallel` at a time. They open no stream of their own,
+ * answer identify and ping, and stay open until `stop()`.
  */
 export async function idleConnections (target: string, count: number, addressOf: (i: number) => string, parallel = 16): Promise<Flood> {
   const nodes: Libp2p[] = []
@@ -44,7 +49,9 @@ export async function idleConnections (target: string, count: number, addressOf:
       transports: [tcp({ dialOpts: { localAddress: addressOf(i) } as Record<string, unknown> })],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      connectionMonitor: { enabled: false }
+      connectionMonitor: { enabled: false },
+      // A patient attacker answers the host's identify and its connection monitor's pings.
+      services: { identify: identify(), ping: ping() }
     })
     nodes.push(node)
     try {
