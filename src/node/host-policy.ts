@@ -77,14 +77,15 @@ export function createRateLimiter (policy: Pick<HostPolicy, 'deliveriesPerWindow
     address: policy.deliveriesPerWindow * ADDRESS_RATE_FACTOR,
     prefix: policy.deliveriesPerWindow * PREFIX_RATE_FACTOR
   }
-  const count = (key: string, time: number): number => {
+  /** The window of `key` at `time` (a new one once the last has run out). */
+  const windowOf = (key: string, time: number): { start: number, count: number } => {
     let window = windows.get(key)
     if (window === undefined || time - window.start >= policy.rateWindowMs) {
       windows.delete(key) // re-inserted last: the map stays in order of window start
       window = { start: time, count: 0 }
       windows.set(key, window)
     }
-    return ++window.count
+    return window
   }
   const trim = (time: number): void => {
     if (windows.size <= MAX_RATE_WINDOWS) return
@@ -96,16 +97,19 @@ export function createRateLimiter (policy: Pick<HostPolicy, 'deliveriesPerWindow
   return {
     /** Limits of each scope per window. */
     limits: Object.freeze({ ...limits }),
-    /** Count one delivery from `origin`; the scope it went over, or undefined when within every limit. */
+    /** Count one delivery from `origin`; the scope it would go over (then it is not counted), or undefined when within every limit. */
     take: (origin: StreamOrigin): RateScope | undefined => {
       const time = now()
       const net = addressOf(origin.remoteAddr)
-      const over: RateScope[] = []
-      if (count(`c ${origin.id}`, time) > limits.connection) over.push('connection')
-      if (net !== undefined && count(`a ${net.address}`, time) > limits.address) over.push('address')
-      if (net !== undefined && count(`p ${net.prefix}`, time) > limits.prefix) over.push('prefix')
+      const scopes: Array<[RateScope, string]> = [['connection', `c ${origin.id}`]]
+      if (net !== undefined) scopes.push(['address', `a ${net.address}`], ['prefix', `p ${net.prefix}`])
+      const counted = scopes.map(([scope, key]) => [scope, windowOf(key, time)] as const)
       trim(time)
-      return over[0]
+      // A refused delivery counts nowhere: one over its address's limit spends nothing of its prefix's.
+      const over = counted.find(([scope, window]) => window.count >= limits[scope])
+      if (over !== undefined) return over[0]
+      for (const [, window] of counted) window.count++
+      return undefined
     },
     forget: (connection: string): void => { windows.delete(`c ${connection}`) },
     /** Connections tracked (memory stays bounded by the open connections). */

@@ -23,6 +23,24 @@ export function floodAddress (i: number, addresses: number, perPrefix: number): 
   return `127.1.${Math.floor(address / perPrefix)}.${(address % perPrefix) + 1}`
 }
 
+/**
+ * A fresh-identity libp2p node whose dials come from `localAddress` (a 127.x.y.z), dial-only. A
+ * patient attacker's: it answers the host's identify and its connection monitor's pings.
+ */
+export async function nodeFrom (localAddress: string): Promise<Libp2p> {
+  return await createLibp2p({
+    privateKey: await generateKeyPair('Ed25519'),
+    logger: quietLogger(),
+    addresses: { listen: [] },
+    // dialOpts go to net.connect as they are (its types leave out localAddress).
+    transports: [tcp({ dialOpts: { localAddress } as Record<string, unknown> })],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionMonitor: { enabled: false },
+    services: { identify: identify(), ping: ping() }
+  })
+}
+
 export interface Flood {
   /** Connections the target accepted and keeps open. */
   open: () => number
@@ -41,18 +59,7 @@ export async function idleConnections (target: string, count: number, addressOf:
   let refused = 0
   let next = 0
   const one = async (i: number): Promise<void> => {
-    const node = await createLibp2p({
-      privateKey: await generateKeyPair('Ed25519'),
-      logger: quietLogger(),
-      addresses: { listen: [] },
-      // dialOpts go to net.connect as they are (its types leave out localAddress).
-      transports: [tcp({ dialOpts: { localAddress: addressOf(i) } as Record<string, unknown> })],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionMonitor: { enabled: false },
-      // A patient attacker answers the host's identify and its connection monitor's pings.
-      services: { identify: identify(), ping: ping() }
-    })
+    const node = await nodeFrom(addressOf(i))
     nodes.push(node)
     try {
       await node.dial(multiaddr(target), { signal: AbortSignal.timeout(20_000) })
