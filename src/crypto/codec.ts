@@ -64,10 +64,22 @@ export function decodeCbor (bytes: Uint8Array, maxBytes: number, what: string, l
 }
 
 /**
- * What makes `bytes` exceed `limits` or not one well-formed definite-length CBOR item, or
- * undefined. Reads only the item headers (RFC 8949 §3): no value is built. Never throws.
+ * Refuse the head (first bytes) of an encoding that already shows more items or depth than
+ * `limits`, or indefinite lengths: `MalformedError`, before the rest is even read.
  */
-export function structureProblem (bytes: Uint8Array, limits: CborLimits): string | undefined {
+export function refuseBadHead (head: Uint8Array, limits: CborLimits, what: string): void {
+  const problem = structureProblem(head, limits, { partial: true })
+  if (problem !== undefined) throw new MalformedError(`The ${what} is refused from its first bytes: ${problem}`)
+}
+
+/**
+ * What makes `bytes` exceed `limits` or not one well-formed definite-length CBOR item, or
+ * undefined. Reads only the item headers (RFC 8949 §3): no value is built. With `partial`, `bytes`
+ * is the head of a longer encoding: running out of bytes is no problem, only what the head already
+ * shows (too many items, too deep, indefinite lengths). Never throws.
+ */
+export function structureProblem (bytes: Uint8Array, limits: CborLimits, options: { partial?: boolean } = {}): string | undefined {
+  const cut = (problem: string): string | undefined => options.partial === true ? undefined : problem
   // open[d]: items still to read at depth d; the top level holds one item.
   const open: number[] = [1]
   let items = 0
@@ -76,7 +88,7 @@ export function structureProblem (bytes: Uint8Array, limits: CborLimits): string
     if (open[open.length - 1] === 0) { open.pop(); continue }
     open[open.length - 1]!--
     if (++items > limits.maxItems) return `more than ${limits.maxItems} items`
-    if (pos >= bytes.byteLength) return 'it ends inside an item'
+    if (pos >= bytes.byteLength) return cut('it ends inside an item')
     const initial = bytes[pos++]!
     const major = initial >> 5
     const info = initial & 0x1f
@@ -84,13 +96,13 @@ export function structureProblem (bytes: Uint8Array, limits: CborLimits): string
     if (info < 24) argument = info
     else if (info <= 27) {
       const width = 1 << (info - 24)
-      if (pos + width > bytes.byteLength) return 'it ends inside an item header'
+      if (pos + width > bytes.byteLength) return cut('it ends inside an item header')
       argument = 0
       for (let i = 0; i < width; i++) argument = argument * 256 + bytes[pos + i]!
       pos += width
     } else return info === 31 ? 'indefinite lengths are not dag-cbor' : 'a reserved item header'
     if (major === 2 || major === 3) {
-      if (argument > bytes.byteLength - pos) return 'a string runs past the end'
+      if (argument > bytes.byteLength - pos) return cut('a string runs past the end')
       pos += argument
     } else if (major === 4 || major === 5) {
       const count = major === 5 ? argument * 2 : argument

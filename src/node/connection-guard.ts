@@ -5,7 +5,9 @@
  * - bound the open connections of strangers per remote address, per /24 (IPv4) or /48 (IPv6),
  *   and in all, keeping `reservedConnections` free for protected peers,
  * - make room for a newcomer by closing the stranger connection idle the longest, and close any
- *   stranger connection idle for `idleTimeoutMs`.
+ *   stranger connection idle for `idleTimeoutMs`,
+ * - refuse, before any handshake, new connections from an address whose stranger went over a
+ *   delivery rate (`penalize`, called by the deliver service), for the rest of the rate window.
  * "Protected" peers (the owner, co-hosts, granted hosts: `protect()`) are never limited, evicted
  * or reaped, and are tagged in the peer store so that libp2p's own pruner keeps them last.
  * A connection is idle while it carries no stream but those libp2p and pubsub keep open by
@@ -55,6 +57,9 @@ export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.free
   evictAfterMs: 1_000
 })
 
+/** Addresses in the penalty box at most (expired ones go first). */
+const MAX_PENALTIES = 65_536
+
 /** Peer-store tag of protected peers (its value also ranks them last in libp2p's pruning). */
 export const PROTECTED_TAG = 'ipms-protected'
 
@@ -68,6 +73,8 @@ export function connectionGuard (options: Partial<ConnectionLimits> = {}) {
   const protectedPeers = new Set<string>()
   /** Connection id → when it was last seen carrying an active stream (or opened), ms. */
   const active = new Map<string, number>()
+  /** Remote address → until when its new connections are refused, ms (see `penalize`). */
+  const penalties = new Map<string, number>()
   /** Handshakes in progress, as the gater saw them. */
   const pending = new Set<MultiaddrConnection>()
   /** Strangers admitted after their handshake, not yet listed by libp2p: peer → address, deadline. */
@@ -121,6 +128,9 @@ export function connectionGuard (options: Partial<ConnectionLimits> = {}) {
       for (const other of pending) if (other.status !== 'open') pending.delete(other)
       const address = addressOf(maConn.remoteAddr)?.address
       if (address !== undefined) {
+        const until = penalties.get(address)
+        if (until !== undefined && until > Date.now()) return true
+        if (until !== undefined) penalties.delete(address)
         let fromThere = 0
         for (const other of pending) if (addressOf(other.remoteAddr)?.address === address) fromThere++
         if (fromThere >= limits.maxPendingPerAddress) return true
@@ -175,6 +185,7 @@ export function connectionGuard (options: Partial<ConnectionLimits> = {}) {
       active.clear()
       pending.clear()
       admitting.clear()
+      penalties.clear()
     },
     /** Exempt `peer` from every limit here (the owner, a co-host, a granted host); `false` undoes it. */
     protect: async (peer: string, on = true): Promise<void> => {
@@ -182,8 +193,35 @@ export function connectionGuard (options: Partial<ConnectionLimits> = {}) {
       else protectedPeers.delete(peer)
       await libp2p?.peerStore.merge(peerIdFromString(peer), { tags: { [PROTECTED_TAG]: on ? { value: 100 } : undefined } })
     },
-    isProtected: (peer: string): boolean => protectedPeers.has(peer)
+    isProtected: (peer: string): boolean => protectedPeers.has(peer),
+    /** Close `connection` (a stranger's) and refuse new connections from its address for `ms`. */
+    penalize: (connection: Connection, ms: number): void => {
+      if (isProtected(connection.remotePeer)) return
+      const address = addressOf(connection.remoteAddr)?.address
+      if (address !== undefined) {
+        penalties.set(address, Date.now() + ms)
+        if (penalties.size > MAX_PENALTIES) for (const [key, until] of penalties) if (until < Date.now() || penalties.size > MAX_PENALTIES) penalties.delete(key)
+      }
+      close(connection)
+    }
   }
 }
 
 export type ConnectionGuard = ReturnType<typeof connectionGuard>
+
+/** The guard of each libp2p node made by createNode, for services that only hold the libp2p. */
+const guards = new WeakMap<object, ConnectionGuard>()
+
+/** Make `guard` the one `penalize` finds for `libp2p`. */
+export function attachGuard (libp2p: Libp2p, guard: ConnectionGuard): void {
+  guards.set(libp2p, guard)
+}
+
+/**
+ * A stranger went over a rate limit: close `connection`, and refuse new connections from its
+ * address for `ms` (before their handshake, the cheapest refusal there is). No-op for a protected
+ * peer or a node without a guard.
+ */
+export function penalize (libp2p: Libp2p, connection: Connection, ms: number): void {
+  guards.get(libp2p)?.penalize(connection, ms)
+}

@@ -51,7 +51,7 @@ import { AbortError, HomeInUseError, InvalidArgumentError } from '../errors.ts'
 import { ensureHome } from '../identity/home.ts'
 import type { Identity } from '../identity/identity.ts'
 import { acquireHomeLock, type HomeLock } from './home-lock.ts'
-import { connectionGuard, type ConnectionLimits } from './connection-guard.ts'
+import { attachGuard, connectionGuard, type ConnectionLimits } from './connection-guard.ts'
 import { useLevelStores } from '../stores/block-writer.ts'
 import { withCachedSigning } from './orbitdb-signer.ts'
 import { quietLogger } from './quiet-logger.ts'
@@ -194,6 +194,7 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
     }
     parts.push({ name: 'libp2p', stop: async () => { await libp2p.stop(); cancelAddressUpdate(libp2p) } })
     guard.start(libp2p)
+    attachGuard(libp2p, guard)
     parts.push({ name: 'connection guard', stop: async () => { guard.stop() } })
     const stopDialling = dialDiscoveredPeers(libp2p, options.discovery ?? {})
     parts.push({ name: 'peer discovery', stop: async () => { stopDialling() } })

@@ -20,7 +20,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { logger } from '@libp2p/logger'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { FORMAT_VERSION, MAX_ENVELOPE_BYTES, MIN_POW_BITS, TAG_RECEIPT } from '../constants.ts'
-import { decodeCbor, encodeCbor, taggedBytes, type CborLimits } from '../crypto/codec.ts'
+import { decodeCbor, encodeCbor, refuseBadHead, taggedBytes, type CborLimits } from '../crypto/codec.ts'
 import { decodeEnvelope } from '../crypto/envelope.ts'
 import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
 import { DeliveryError, DeliveryRefusedError, IpmsError } from '../errors.ts'
@@ -29,6 +29,7 @@ import { parsePeerId } from '../identity/peer-id.ts'
 import { mailPayloadProblem, type MailPayload } from '../access/payloads.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
 import { envelopeBlock, type EnvelopeBlock } from '../stores/envelope-block.ts'
+import { penalize } from './connection-guard.ts'
 import { frames, type Frames } from './frames.ts'
 import { createFrameBudget, createRateLimiter, DEFAULT_HOST_POLICY, type HostPolicy } from './host-policy.ts'
 
@@ -42,6 +43,10 @@ export const MAX_DELIVER_FRAME_BYTES = MAX_ENVELOPE_BYTES + 16 * 1024
 export const DELIVER_REQUEST_LIMITS: Readonly<CborLimits> = Object.freeze({ maxItems: 32, maxDepth: 2 })
 /** Bounds on a host's answer (a receipt of 7 fields inside { v, t, receipt }, or a refusal). */
 const DELIVER_ANSWER_LIMITS: Readonly<CborLimits> = Object.freeze({ maxItems: 24, maxDepth: 2 })
+/** Bytes of a request looked at before the rest is read (all of it but the envelope's content). */
+const FRAME_HEAD_BYTES = 1024
+/** How long an address over its delivery rate may not reconnect, ms (at most the rate window). */
+const PENALTY_MS = 10_000
 /** Default deadline of one delivery, ms. */
 export const DEFAULT_DELIVER_TIMEOUT_MS = 30_000
 
@@ -172,6 +177,8 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     // Every sender is a stranger (a fresh identity per mail): the request's length is reserved in
     // the budget of unauthenticated bytes before its body is read, and given back with the stream.
     const lp = frames(stream, MAX_DELIVER_FRAME_BYTES, {
+      // A decode bomb shows in its first bytes (millions of items announced): refused unread.
+      inspect: { bytes: FRAME_HEAD_BYTES, check: head => { refuseBadHead(head, DELIVER_REQUEST_LIMITS, 'deliver request') } },
       admit: length => {
         const release = buffers.reserve(connection.remoteAddr, length)
         if (release === undefined) throw new DeliveryRefusedError('ERR_RATE_LIMITED', 'too many bytes of deliveries from your address are in flight here: try again shortly')
@@ -183,6 +190,9 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
       const over = rate.take(connection)
       if (over !== undefined) {
         await refuseAndClose(stream, lp, 'ERR_RATE_LIMITED', `more than ${rate.limits[over]} deliveries in ${policy.rateWindowMs / 1000} s from one ${over === 'prefix' ? 'network (/24 or /48)' : over}: wait and try again`, signal)
+        // Past its address's limit, a stranger's further streams would each still cost a stream
+        // set-up here: its connection goes, and its address may not reconnect for a while.
+        if (over !== 'connection') penalize(libp2p, connection, Math.min(policy.rateWindowMs, PENALTY_MS))
         return
       }
       let request: unknown

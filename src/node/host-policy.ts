@@ -119,8 +119,8 @@ export function createRateLimiter (policy: Pick<HostPolicy, 'deliveriesPerWindow
 
 /** Bytes of unauthenticated frames one remote address may have buffered at once here. */
 export const MAX_BUFFERED_PER_ADDRESS = 16 * 1024 * 1024
-/** Bytes of unauthenticated frames this node buffers at once, from everyone. */
-export const MAX_BUFFERED_TOTAL = 64 * 1024 * 1024
+/** Bytes of unauthenticated frames this node buffers at once, from everyone (8 maximum envelopes). */
+export const MAX_BUFFERED_TOTAL = 32 * 1024 * 1024
 
 /**
  * A budget of bytes for frames from peers that have not authenticated (a deliver request, a sync

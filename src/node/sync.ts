@@ -38,7 +38,7 @@ import { FORMAT_VERSION, MAX_ENVELOPE_BYTES } from '../constants.ts'
 import { IpmsError, SyncError, SyncRefusedError } from '../errors.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
 import { isEntryHash, parseEnvelopeCid } from '../access/payloads.ts'
-import { decodeCbor, encodeCbor, type CborLimits } from '../crypto/codec.ts'
+import { decodeCbor, encodeCbor, refuseBadHead, type CborLimits } from '../crypto/codec.ts'
 import { verifyGrant, type Grant } from '../hosting/grant.ts'
 import { frames, type Frames } from './frames.ts'
 import { createFrameBudget } from './host-policy.ts'
@@ -377,6 +377,7 @@ export function createInboxSync (options: InboxSyncOptions) {
     // Until the hello shows who the peer is, the stream reads one frame of MAX_SYNC_HELLO_BYTES at
     // most, whose length is reserved in the budget of unauthenticated bytes before it is read.
     const first = frames(stream, MAX_SYNC_HELLO_BYTES, {
+      inspect: { bytes: 1024, check: head => { refuseBadHead(head, SYNC_FRAME_LIMITS, 'sync hello') } },
       admit: length => {
         const release = helloBuffers.reserve(connection.remoteAddr, length)
         if (release === undefined) throw new SyncError('too many bytes of sync hellos from this address are in flight')

@@ -16,11 +16,11 @@ import { quietLogger } from '../../src/node/quiet-logger.ts'
 
 /**
  * The source address of a flood's `i`-th connection: `addresses` addresses in turn (so that
- * parallel dials come from different ones), `perPrefix` of them per /24, from 127.1.0.1 on.
+ * parallel dials come from different ones), `perPrefix` of them per /24, from 127.<base>.0.1 on.
  */
-export function floodAddress (i: number, addresses: number, perPrefix: number): string {
+export function floodAddress (i: number, addresses: number, perPrefix: number, base = 1): string {
   const address = i % addresses
-  return `127.1.${Math.floor(address / perPrefix)}.${(address % perPrefix) + 1}`
+  return `127.${base}.${Math.floor(address / perPrefix)}.${(address % perPrefix) + 1}`
 }
 
 /**

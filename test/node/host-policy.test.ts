@@ -111,9 +111,10 @@ test('fresh identities share their address\'s and their /24\'s rate: many connec
   const three = async (address: string, batch: typeof requests): Promise<string[]> => {
     const libp2p = await nodeFrom(address)
     try {
-      await libp2p.dial(multiaddr(host.node.multiaddrs()[0]!))
+      // An address past its limit may not reconnect for a while: its connection is refused.
+      if (!await libp2p.dial(multiaddr(host.node.multiaddrs()[0]!)).then(() => true, () => false)) return batch.map(() => 'denied')
       const outcomes: string[] = []
-      for (const request of batch) outcomes.push(await deliverTo(libp2p, host.node.peerId, request).then(() => 'receipt', (err: DeliveryRefusedError) => err.code))
+      for (const request of batch) outcomes.push(await deliverTo(libp2p, host.node.peerId, request).then(() => 'receipt', (err: DeliveryRefusedError) => err.code === 'ERR_DELIVERY' ? 'denied' : err.code))
       return outcomes
     } finally {
       await libp2p.stop()
@@ -123,7 +124,8 @@ test('fresh identities share their address\'s and their /24\'s rate: many connec
   const oneAddress: string[] = []
   for (let i = 0; i < 10; i++) oneAddress.push(...await three('127.4.0.1', requests.slice((i * 3) % 36, (i * 3) % 36 + 3)))
   assert.equal(oneAddress.filter(o => o === 'receipt').length, 15, oneAddress.join())
-  assert.ok(oneAddress.every(o => o === 'receipt' || o === 'ERR_RATE_LIMITED'), oneAddress.join())
+  assert.ok(oneAddress.every(o => o === 'receipt' || o === 'ERR_RATE_LIMITED' || o === 'denied'), oneAddress.join())
+  assert.ok(oneAddress.includes('denied'), 'past its limit, the address was refused new connections')
   // Identities from other addresses of the same /24: the /24's 30 are 15 used, 15 left.
   const sameNetwork: string[] = []
   for (let i = 0; i < 6; i++) sameNetwork.push(...await three(`127.4.0.${i + 2}`, requests.slice(i * 3, i * 3 + 3)))
