@@ -165,11 +165,17 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     else writing.delete(inbox.address)
   }
 
-  /** Answer `refused` and end the stream; what the sender still sends is dropped unread. */
-  const refuseAndClose = async (stream: Stream, lp: Frames, code: string, reason: string, signal: AbortSignal): Promise<void> => {
+  /**
+   * Answer `refused` before the request is read, and end the stream: what already came is dropped
+   * unread. With `reset` (the request's prefix was read, so the stream is fully set up), the stream
+   * is reset once the answer is out, so that the rest of a 4 MiB request does not keep crossing
+   * the network for nothing (the sender reads the answer while it writes).
+   */
+  const refuseAndClose = async (stream: Stream, lp: Frames, code: string, reason: string, signal: AbortSignal, reset = false): Promise<void> => {
     await stream.closeRead()
     await refuse(lp, code, reason, signal)
     await stream.close({ signal })
+    if (reset) stream.abort(new DeliveryRefusedError(code, 'refused before the request was read'))
   }
 
   const handle = async (stream: Stream, connection: Connection): Promise<void> => {
@@ -202,7 +208,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
         await stream.closeRead()
       } catch (err) {
         if (err instanceof IpmsError) {
-          await refuseAndClose(stream, lp, ['ERR_TOO_LARGE', 'ERR_RATE_LIMITED'].includes(err.code) ? err.code : 'ERR_MALFORMED', err.message, signal)
+          await refuseAndClose(stream, lp, ['ERR_TOO_LARGE', 'ERR_RATE_LIMITED'].includes(err.code) ? err.code : 'ERR_MALFORMED', err.message, signal, true)
           return
         }
         throw err
@@ -262,9 +268,17 @@ export async function deliverTo (libp2p: Libp2p, host: string, request: { inbox:
   }
   const lp = frames(stream, MAX_DELIVER_FRAME_BYTES)
   try {
-    await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'deliver', inbox: request.inbox, mail: request.mail, envelope: request.envelope }), { signal })
+    // The answer is read while the request is written: a host may refuse a request before reading
+    // it all (over its rate, too large), and then stops taking its bytes.
+    let written = false
+    // A write that fails shows as a failed read.
+    const writing = lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'deliver', inbox: request.inbox, mail: request.mail, envelope: request.envelope }), { signal })
+      .then(() => { written = true }, () => {})
     const answer = decodeCbor((await lp.read({ signal })).subarray(), MAX_DELIVER_FRAME_BYTES, 'host\'s answer', DELIVER_ANSWER_LIMITS) as { v?: number, t?: string, code?: unknown, reason?: unknown, receipt?: unknown }
-    await stream.close({ signal })
+    // A host answers with a receipt only once it has read the whole request: the write ends too.
+    if (answer?.t === 'receipt') await writing
+    if (written) await stream.close({ signal })
+    else stream.abort(new Error('the host answered before taking the whole request'))
     if (answer?.t === 'refused') {
       throw new DeliveryRefusedError(typeof answer.code === 'string' ? answer.code : 'ERR_REFUSED', `${host} refused the mail: ${String(answer.reason)}`)
     }
