@@ -6,8 +6,9 @@
  * 127.0.0.1 with a fresh identity per mail (as `ipms send` does), PoW 0 bits, mail sealed and
  * stamped before the clock starts.
  *
- * 1. host RSS right after 40 decode bombs (4 MiB arrays of empty maps, from 40 addresses at once),
- *    against its quiet RSS (target ≤ quiet + 64 MiB);
+ * 1. host RSS right after 40 decode bombs (4 MiB arrays of empty maps, from 40 addresses at once,
+ *    over connections opened beforehand), against its RSS with those connections open and quiet
+ *    (target ≤ quiet + 64 MiB);
  * 2. honest send → receipt p50 while 200 fresh-identity connections (20 addresses, 2 /24s) each
  *    send a stream of malformed deliver requests, against the quiet p50 (target ≤ 3 ×);
  * 3. honest deliveries that get a receipt while 400 idle fresh-identity connections (40 addresses,
@@ -51,19 +52,26 @@ async function requests (owner: Identity, from: Identity, count: number): Promis
 }
 
 /** Honest sends one after another, each from a fresh identity: latencies (ms) of those that got a receipt, and how many did. */
-async function honest (host: HostChild, batch: Request[]): Promise<{ latencies: number[], ok: number }> {
+async function honest (host: HostChild, batch: Request[]): Promise<{ latencies: number[], ok: number, errors: string[] }> {
   const latencies: number[] = []
+  const errors: string[] = []
   for (const request of batch) {
+    // Paced to 20 a second: one address may open 100 connections a second, and honest people do
+    // not send mail back to back; without this the sender trips that limit itself.
     const start = performance.now()
+    const paced = new Promise(resolve => setTimeout(resolve, 50))
     try {
       await withFreshSender(async (libp2p, dial) => {
         await dial(host.address, AbortSignal.timeout(10_000))
         await deliverTo(libp2p, host.peerId, request, { timeoutMs: 10_000 })
       })
       latencies.push(performance.now() - start)
-    } catch {}
+    } catch (err) {
+      errors.push(`${(err as { code?: string }).code ?? ''} ${(err as Error).message}`.slice(0, 160))
+    }
+    await paced
   }
-  return { latencies, ok: latencies.length }
+  return { latencies, ok: latencies.length, errors }
 }
 
 /** Send `frame` on a new deliver stream and wait for the answer (or the end of the stream). */
@@ -92,20 +100,19 @@ export async function benchAbuse (): Promise<Row[]> {
     const bomb = new Uint8Array(4 * MiB).fill(0xa0)
     bomb.set([0x9a, 0x00, 0x3f, 0xff, 0xfb]) // an array of 4 MiB - 5 empty maps
     const bombers = await Promise.all(Array.from({ length: BOMBS }, async (_, i) => await nodeFrom(`127.20.${i % 4}.${i + 1}`)))
-    const rssBefore = host.rss()
-    await Promise.all(bombers.map(async node => {
-      await node.dial(multiaddr(host.address), { signal: AbortSignal.timeout(20_000) }).catch(() => {})
-      await sendRaw(node, host, bomb).catch(() => {})
-    }))
+    // Connected first: the row measures what the bombs cost, not what 40 connections cost.
+    await Promise.all(bombers.map(async node => { await node.dial(multiaddr(host.address), { signal: AbortSignal.timeout(20_000) }).catch(() => {}) }))
+    const connectedRss = host.rss()
+    await Promise.all(bombers.map(async node => { await sendRaw(node, host, bomb).catch(() => {}) }))
     const bombedRss = host.rss()
     await Promise.all(bombers.map(async node => { await node.stop() }))
     rows.push({
-      measure: `host RSS right after ${BOMBS} decode bombs (4 MiB deliver requests of ~4 M empty maps, from ${BOMBS} addresses at once; RSS was ${formatNumber(rssBefore / MiB)} MiB just before)`,
+      measure: `host RSS right after ${BOMBS} decode bombs (4 MiB deliver requests of ~4 M empty maps) sent at once over ${BOMBS} connections from ${BOMBS} addresses, opened beforehand (RSS quiet ${formatNumber(quietRss / MiB)} MiB, with the connections open)`,
       ipms: `${formatNumber(bombedRss / MiB)} MiB`,
-      baseline: `${formatNumber(quietRss / MiB)} MiB (same host, quiet)`,
-      ratio: `+${formatNumber((bombedRss - quietRss) / MiB)} MiB`,
+      baseline: `${formatNumber(connectedRss / MiB)} MiB (same host, connections open, quiet)`,
+      ratio: `+${formatNumber((bombedRss - connectedRss) / MiB)} MiB`,
       target: '≤ quiet + 64 MiB',
-      met: bombedRss <= quietRss + 64 * MiB
+      met: bombedRss <= connectedRss + 64 * MiB
     })
 
     // 2. A flood of malformed requests from 200 fresh identities.
@@ -129,7 +136,7 @@ export async function benchAbuse (): Promise<Row[]> {
     await Promise.all(flooders.map(async node => { await node.stop() }))
     const floodP50 = flooded.latencies.length > 0 ? median(flooded.latencies) : Infinity
     rows.push({
-      measure: `honest send → receipt p50 (fresh identity per mail, ${HONEST} one after another) while ${FLOOD_CONNECTIONS} fresh-identity connections from 20 addresses flood the host with malformed deliver requests (back off 1 s when refused a connection); ${flooded.ok}/${HONEST} got a receipt; meanwhile the host used ${formatNumber(100 * hostShare)} % of a core, the attackers and the honest sender (one process) ${formatNumber(100 * attackerShare)} %, on ${availableParallelism()} cores`,
+      measure: `honest send → receipt p50 (fresh identity per mail, ${HONEST} one after another, 20 a second at most) while ${FLOOD_CONNECTIONS} fresh-identity connections from 20 addresses flood the host with malformed deliver requests (back off 1 s when refused a connection); ${flooded.ok}/${HONEST} got a receipt${flooded.errors.length > 0 ? ` (the others: ${flooded.errors.join('; ')})` : ''}; meanwhile the host used ${formatNumber(100 * hostShare)} % of a core, the attackers and the honest sender (one process) ${formatNumber(100 * attackerShare)} %, on ${availableParallelism()} cores`,
       ipms: `${formatNumber(floodP50, 1)} ms`,
       baseline: `${formatNumber(quietP50, 1)} ms (same host, quiet)`,
       ratio: `${formatNumber(floodP50 / quietP50, 2)} ×`,
@@ -144,7 +151,7 @@ export async function benchAbuse (): Promise<Row[]> {
     await idle.stop()
     rows.push({
       measure: `honest deliveries that get a receipt (fresh identity each, one after another) while ${IDLE} idle fresh-identity connections from 40 addresses are held open (${held} accepted by the host)`,
-      ipms: `${during.ok}/${HONEST} (${formatNumber(100 * during.ok / HONEST)} %)`,
+      ipms: `${during.ok}/${HONEST} (${formatNumber(100 * during.ok / HONEST)} %)${during.errors.length > 0 ? `; the others: ${during.errors.join('; ')}` : ''}`,
       baseline: `${quiet.ok}/${HONEST} (same host, quiet)`,
       ratio: `${formatNumber(during.ok / Math.max(1, quiet.ok), 2)} ×`,
       target: '100 %',

@@ -33,9 +33,9 @@ export interface ConnectionLimits {
   maxConnectionsPerAddress: number
   /** Inbound connections of strangers open at once from one /24 or /48. Default 256. */
   maxConnectionsPerPrefix: number
-  /** Handshakes in progress at once, all addresses (libp2p's default is 10). Default 64. */
+  /** Handshakes in progress at once, all addresses (libp2p's default is 10). Default 128. */
   maxPendingConnections: number
-  /** Handshakes in progress at once from one IP address. Default 8. */
+  /** Handshakes in progress at once from one IP address. Default 4. */
   maxPendingPerAddress: number
   /** Time a new inbound connection has to finish its handshake (libp2p's default is 10 s), ms. Default 3 000. */
   handshakeTimeoutMs: number
@@ -50,8 +50,8 @@ export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.free
   reservedConnections: 64,
   maxConnectionsPerAddress: 64,
   maxConnectionsPerPrefix: 256,
-  maxPendingConnections: 64,
-  maxPendingPerAddress: 8,
+  maxPendingConnections: 128,
+  maxPendingPerAddress: 4,
   handshakeTimeoutMs: 3_000,
   idleTimeoutMs: 30_000,
   evictAfterMs: 1_000
