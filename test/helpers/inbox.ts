@@ -6,6 +6,9 @@ import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import type { MailPayload } from '../../src/access/payloads.ts'
 import { powChallenge, solvePowSync, verifyPow } from '../../src/crypto/pow/index.ts'
+import { inboxAddress } from '../../src/access/inbox-address.ts'
+import type { Identity } from '../../src/identity/identity.ts'
+import { sealMail } from '../../src/mail/seal.ts'
 
 /** A random envelope CID (as if of a real envelope block). */
 export function randomEnvelopeCid (): CID {
@@ -32,4 +35,13 @@ export function failingPow (payload: MailPayload, inbox: string, bits: number): 
   const nonce = new Uint8Array(8)
   for (let i = 0; verifyPow(challenge, bits, nonce); i++) new DataView(nonce.buffer).setUint32(4, i + 1)
   return nonce
+}
+
+/** A deliver request: a mail from `from` sealed to `owner`'s inbox at `bits`, stamped now. */
+export async function stampedRequest (owner: string, from: Identity, bits: number, body: string): Promise<{ inbox: string, mail: MailPayload, envelope: Uint8Array }> {
+  const inbox = inboxAddress(owner, bits)
+  const sealed = await sealMail({ body }, { from, to: owner, inbox })
+  const ts = Date.now()
+  const pow = solvePowSync(powChallenge({ bits, ts, inbox, envelopeCid: sealed.cid }), bits)
+  return { inbox, envelope: sealed.envelope, mail: { op: 'MAIL', v: 1, env: sealed.cid.toString(), size: sealed.envelope.byteLength, ts, pow } }
 }

@@ -6,17 +6,14 @@
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { inboxAddress } from '../../src/access/inbox-address.ts'
-import type { MailPayload } from '../../src/access/payloads.ts'
-import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
-import { sealMail } from '../../src/mail/seal.ts'
 import { deliverTo } from '../../src/node/deliver.ts'
 import { withFreshSender } from '../../src/node/sender.ts'
 import { floodAddress, idleConnections, silentSockets } from '../helpers/flood.ts'
 import { connect, startTestNode } from '../helpers/nodes.ts'
 import { replicaPool, type Replica } from '../helpers/replicas.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { stampedRequest } from '../helpers/inbox.ts'
 
 const BITS = 4
 let owner: Identity, alice: Identity
@@ -24,13 +21,7 @@ const replica = replicaPool()
 before(async () => { [owner, alice] = await Promise.all([createIdentity(), createIdentity()]) })
 after(replica.stopAll)
 
-async function stamped (body: string): Promise<{ inbox: string, mail: MailPayload, envelope: Uint8Array }> {
-  const inbox = inboxAddress(owner.peerId, BITS)
-  const sealed = await sealMail({ body }, { from: alice, to: owner.peerId, inbox })
-  const ts = Date.now()
-  const pow = solvePowSync(powChallenge({ bits: BITS, ts, inbox, envelopeCid: sealed.cid }), BITS)
-  return { inbox, envelope: sealed.envelope, mail: { op: 'MAIL', v: 1, env: sealed.cid.toString(), size: sealed.envelope.byteLength, ts, pow } }
-}
+const stamped = async (body: string): ReturnType<typeof stampedRequest> => await stampedRequest(owner.peerId, alice, BITS, body)
 
 /** `count` honest deliveries, each from a fresh identity on 127.0.0.1, one after another: how many got a receipt. */
 async function honest (host: Replica, count: number): Promise<number> {

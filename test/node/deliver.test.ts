@@ -11,7 +11,7 @@ import { inboxAddress } from '../../src/access/inbox-address.ts'
 import { mailPayloadProblem, type MailPayload } from '../../src/access/payloads.ts'
 import { MAX_ENVELOPE_BYTES } from '../../src/constants.ts'
 import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
-import { DeliveryError, DeliveryRefusedError } from '../../src/errors.ts'
+import { DeliveryRefusedError } from '../../src/errors.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { sealMail } from '../../src/mail/seal.ts'
 import { DELIVER_PROTOCOL, deliverTo, verifyReceipt, type Receipt } from '../../src/node/deliver.ts'
@@ -108,6 +108,16 @@ describe('refusals', () => {
     return true
   }
 
+  /** Send one raw frame on a fresh connection; the host's answer as `t:code`. */
+  const raw = async (frame: Uint8Array): Promise<string> => await withFreshSender(async (libp2p, dial) => {
+    await dial(host.node.multiaddrs()[0]!)
+    const stream = await libp2p.dialProtocol(host.node.libp2p.peerId, DELIVER_PROTOCOL)
+    const lp = lpStream(stream)
+    await lp.write(frame)
+    const answer = dagCbor.decode((await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray()) as { t: string, code: string }
+    return `${answer.t}:${answer.code}`
+  })
+
   test('an inbox not kept here → ERR_NOT_HOSTED', async () => {
     await assert.rejects(send(await stamped(alice, carol, 'to someone this host does not keep')), refusedWith('ERR_NOT_HOSTED'))
   })
@@ -137,16 +147,7 @@ describe('refusals', () => {
     const request = await stamped(alice, owner, 'fine')
     await assert.rejects(send({ ...request, mail: { ...request.mail, size: 0 } }), refusedWith('ERR_MALFORMED'))
     const answers: string[] = []
-    for (const frame of [new Uint8Array([1, 2, 3]), dagCbor.encode({ v: 1, t: 'deliver' }), dagCbor.encode([1])]) {
-      answers.push(await withFreshSender(async (libp2p, dial) => {
-        await dial(host.node.multiaddrs()[0]!)
-        const stream = await libp2p.dialProtocol(host.node.libp2p.peerId, DELIVER_PROTOCOL)
-        const lp = lpStream(stream)
-        await lp.write(frame)
-        const answer = dagCbor.decode((await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray()) as { t: string, code: string }
-        return `${answer.t}:${answer.code}`
-      }))
-    }
+    for (const frame of [new Uint8Array([1, 2, 3]), dagCbor.encode({ v: 1, t: 'deliver' }), dagCbor.encode([1])]) answers.push(await raw(frame))
     assert.deepEqual(answers, ['refused:ERR_MALFORMED', 'refused:ERR_MALFORMED', 'refused:ERR_MALFORMED'])
     // A length prefix that never ends (0xff bytes): refused at once, not at the 30 s deadline.
     const endless = await withFreshSender(async (libp2p, dial) => {
@@ -162,16 +163,6 @@ describe('refusals', () => {
     // And an honest mail still goes through.
     const { receipt } = await send(await stamped(carol, owner, 'after the garbage'))
     assert.equal(receipt.host, host.node.peerId)
-  })
-
-  /** Send one raw frame on a fresh connection; the host's answer as `t:code`. */
-  const raw = async (frame: Uint8Array): Promise<string> => await withFreshSender(async (libp2p, dial) => {
-    await dial(host.node.multiaddrs()[0]!)
-    const stream = await libp2p.dialProtocol(host.node.libp2p.peerId, DELIVER_PROTOCOL)
-    const lp = lpStream(stream)
-    await lp.write(frame)
-    const answer = dagCbor.decode((await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray()) as { t: string, code: string }
-    return `${answer.t}:${answer.code}`
   })
 
   test('a garbage request gets the same answer whether the inbox is kept here or not', async () => {

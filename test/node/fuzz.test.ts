@@ -13,17 +13,13 @@ import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from '@libp2p/interface'
-import { inboxAddress } from '../../src/access/inbox-address.ts'
-import type { MailPayload } from '../../src/access/payloads.ts'
-import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
-import { sealMail } from '../../src/mail/seal.ts'
 import { DELIVER_PROTOCOL, deliverTo } from '../../src/node/deliver.ts'
 import { SYNC_PROTOCOL } from '../../src/node/sync.ts'
 import { withFreshSender } from '../../src/node/sender.ts'
 import { nodeFrom } from '../helpers/flood.ts'
 import { startHostChild, type HostChild } from '../helpers/host-child.ts'
-import { randomEntryHash } from '../helpers/inbox.ts'
+import { randomEntryHash, stampedRequest } from '../helpers/inbox.ts'
 
 const BITS = 4
 const MiB = 1024 * 1024
@@ -52,13 +48,7 @@ function prng (seed: number): () => number {
   }
 }
 
-async function stamped (body: string): Promise<{ inbox: string, mail: MailPayload, envelope: Uint8Array }> {
-  const inbox = inboxAddress(owner.peerId, BITS)
-  const sealed = await sealMail({ body }, { from: alice, to: owner.peerId, inbox })
-  const ts = Date.now()
-  const pow = solvePowSync(powChallenge({ bits: BITS, ts, inbox, envelopeCid: sealed.cid }), BITS)
-  return { inbox, envelope: sealed.envelope, mail: { op: 'MAIL', v: 1, env: sealed.cid.toString(), size: sealed.envelope.byteLength, ts, pow } }
-}
+const stamped = async (body: string): ReturnType<typeof stampedRequest> => await stampedRequest(owner.peerId, alice, BITS, body)
 
 const varint = (n: number): number[] => {
   const out: number[] = []
