@@ -2,8 +2,9 @@
  * Byte-level codec helpers shared by every format: dag-cbor with a size cap, domain-separated
  * signing input, and small integer encodings. See docs/PROTOCOL.md §1 (conventions).
  *
- * Untrusted bytes pass through `decodeCbor`, which refuses oversize input before decoding and turns
- * every decoder failure into a `MalformedError`; callers then check the shape.
+ * Untrusted bytes pass through `decodeCbor`, which refuses oversize input before decoding, bounds
+ * the item count and depth before anything is built, refuses non-canonical encodings (§1: one value,
+ * one encoding) and turns every decoder failure into a `MalformedError`; callers then check the shape.
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import { MalformedError, TooLargeError } from '../errors.ts'
@@ -16,19 +17,105 @@ export function encodeCbor (value: unknown): Uint8Array {
 }
 
 /**
- * Decode untrusted dag-cbor: refuses more than `maxBytes` before decoding, and reports any decoder
- * error as `MalformedError` (`what` names the thing, e.g. "envelope").
+ * Bounds on the structure of one decoded value (PROTOCOL §1): every data item counts one (a map
+ * entry counts two: its key and its value), and each array or map opens one level of depth.
  */
-export function decodeCbor (bytes: Uint8Array, maxBytes: number, what: string): unknown {
+export interface CborLimits {
+  /** Most data items in the whole value. */
+  maxItems: number
+  /** Deepest nesting of arrays and maps (a map at top level is depth 1). */
+  maxDepth: number
+}
+
+/**
+ * Default bounds for a value whose shape is not given: above any IPMS structure (a mail with 64
+ * attachments has about 500 items, a card about 250), far below what makes decoding costly.
+ */
+export const DEFAULT_CBOR_LIMITS: Readonly<CborLimits> = Object.freeze({ maxItems: 4096, maxDepth: 8 })
+
+/**
+ * Decode untrusted dag-cbor, strictly: refuses more than `maxBytes` before decoding
+ * (`TooLargeError`); then walks the CBOR headers without allocating and refuses more items or
+ * deeper nesting than `limits` (so a 4 MiB array of empty maps costs a few µs, not seconds and
+ * hundreds of MiB), indefinite lengths, reserved values and trailing bytes; then decodes, and
+ * refuses any value whose canonical encoding is not exactly `bytes` (unsorted keys, long integer
+ * forms, half floats…). Every refusal after the size is a `MalformedError`; `what` names the
+ * thing, e.g. "envelope".
+ */
+export function decodeCbor (bytes: Uint8Array, maxBytes: number, what: string, limits: CborLimits = DEFAULT_CBOR_LIMITS): unknown {
   if (!(bytes instanceof Uint8Array)) throw new MalformedError(`The ${what} is not a byte array`)
   if (bytes.byteLength > maxBytes) {
     throw new TooLargeError(`The ${what} is ${bytes.byteLength} bytes, over the limit of ${maxBytes} bytes; it is refused unread`)
   }
+  const problem = structureProblem(bytes, limits)
+  if (problem !== undefined) throw new MalformedError(`The ${what} is refused before decoding: ${problem}`)
+  let value: unknown
   try {
-    return dagCbor.decode(bytes)
+    value = dagCbor.decode(bytes)
   } catch (err) {
     throw new MalformedError(`The ${what} is not valid dag-cbor: ${(err as Error).message}`, { cause: err })
   }
+  // Public bytes: memcmp (Buffer.equals), not the constant-time loop, which is slow on 4 MiB.
+  const again = dagCbor.encode(value)
+  if (!Buffer.from(again.buffer, again.byteOffset, again.byteLength).equals(bytes)) {
+    throw new MalformedError(`The ${what} is not in canonical dag-cbor (sorted map keys, shortest forms): one value has one encoding`)
+  }
+  return value
+}
+
+/**
+ * Refuse the head (first bytes) of an encoding that already shows more items or depth than
+ * `limits`, or indefinite lengths: `MalformedError`, before the rest is even read.
+ */
+export function refuseBadHead (head: Uint8Array, limits: CborLimits, what: string): void {
+  const problem = structureProblem(head, limits, { partial: true })
+  if (problem !== undefined) throw new MalformedError(`The ${what} is refused from its first bytes: ${problem}`)
+}
+
+/**
+ * What makes `bytes` exceed `limits` or not one well-formed definite-length CBOR item, or
+ * undefined. Reads only the item headers (RFC 8949 §3): no value is built. With `partial`, `bytes`
+ * is the head of a longer encoding: running out of bytes is no problem, only what the head already
+ * shows (too many items, too deep, indefinite lengths). Never throws.
+ */
+export function structureProblem (bytes: Uint8Array, limits: CborLimits, options: { partial?: boolean } = {}): string | undefined {
+  const cut = (problem: string): string | undefined => options.partial === true ? undefined : problem
+  // open[d]: items still to read at depth d; the top level holds one item.
+  const open: number[] = [1]
+  let items = 0
+  let pos = 0
+  while (open.length > 0) {
+    if (open[open.length - 1] === 0) { open.pop(); continue }
+    open[open.length - 1]!--
+    if (++items > limits.maxItems) return `more than ${limits.maxItems} items`
+    if (pos >= bytes.byteLength) return cut('it ends inside an item')
+    const initial = bytes[pos++]!
+    const major = initial >> 5
+    const info = initial & 0x1f
+    let argument: number
+    if (info < 24) argument = info
+    else if (info <= 27) {
+      const width = 1 << (info - 24)
+      if (pos + width > bytes.byteLength) return cut('it ends inside an item header')
+      argument = 0
+      for (let i = 0; i < width; i++) argument = argument * 256 + bytes[pos + i]!
+      pos += width
+    } else return info === 31 ? 'indefinite lengths are not dag-cbor' : 'a reserved item header'
+    if (major === 2 || major === 3) {
+      if (argument > bytes.byteLength - pos) return cut('a string runs past the end')
+      pos += argument
+    } else if (major === 4 || major === 5) {
+      const count = major === 5 ? argument * 2 : argument
+      if (count > limits.maxItems - items) return `more than ${limits.maxItems} items`
+      if (count > 0) {
+        if (open.length > limits.maxDepth) return `nested deeper than ${limits.maxDepth}`
+        open.push(count)
+      }
+    } else if (major === 6) {
+      open[open.length - 1]!++ // a tag applies to the one item that follows, at the same depth
+    }
+  }
+  return pos === bytes.byteLength ? undefined : 'bytes follow the item'
 }
 
 /** Concatenate byte arrays. */

@@ -17,6 +17,9 @@
  *   identify and gossipsub. No bootstrap, DHT, mDNS, relay, UPnP, AutoNAT, HTTP gateways or
  *   delegated routing (Helia's defaults add all of these; every default is overridden here).
  *   libp2p's connection monitor stays on: it pings peers every 10 s over open connections only.
+ * - Connections are limited for a host on the open internet (connection-guard.ts, PROTOCOL §12.2):
+ *   handshakes bounded and timed out in 3 s, strangers' connections bounded per address, per /24
+ *   or /48 and in all, idle ones closed; peers given to `protect()` are exempt.
  * - libp2p keeps its peer store in memory: remembered addresses do not outlive the process.
  * - OrbitDB's `useAccessController` / `useDatabaseType` registries are global to the process;
  *   a type registered here stays registered for every node in the process.
@@ -48,6 +51,7 @@ import { AbortError, HomeInUseError, InvalidArgumentError } from '../errors.ts'
 import { ensureHome } from '../identity/home.ts'
 import type { Identity } from '../identity/identity.ts'
 import { acquireHomeLock, type HomeLock, type HomeLockWait } from './home-lock.ts'
+import { attachGuard, connectionGuard, type ConnectionLimits } from './connection-guard.ts'
 import { useLevelStores } from '../stores/block-writer.ts'
 import { asStorageFull, createStorageHealth, type StorageHealth } from '../stores/storage-health.ts'
 import { withCachedSigning } from './orbitdb-signer.ts'
@@ -105,6 +109,8 @@ export interface CreateNodeOptions {
   durableWrites?: boolean
   /** Wait (bounded) for another process holding the home to let go. Default: fail at once. */
   lockWait?: HomeLockWait
+  /** Connection limits for a node on the open internet (defaults: DEFAULT_CONNECTION_LIMITS, connection-guard.ts). */
+  connections?: Partial<ConnectionLimits>
 }
 
 /** A running node. Plain object; `stop()` releases everything, including the home. */
@@ -123,6 +129,11 @@ export interface IpmsNode {
   multiaddrs(): string[]
   /** Connect to a peer by multiaddr (with `/p2p/<peer-id>` to authenticate it). */
   dial(address: string, options?: { signal?: AbortSignal }): Promise<Connection>
+  /**
+   * Exempt a peer from the connection limits (the owner, a co-host, a granted host: they always
+   * find room, and are never closed for being idle); `false` undoes it.
+   */
+  protect(peerId: string, on?: boolean): Promise<void>
   /** Stop OrbitDB, Helia, libp2p, the stores, and release the home. Idempotent; bounded in time. */
   stop(): Promise<void>
 }
@@ -169,6 +180,7 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
     parts.push({ name: 'datastore', stop: async () => { await datastore.close() } })
     throwIfAborted(signal)
 
+    const guard = connectionGuard(options.connections)
     const libp2p = await createLibp2p<IpmsServices>({
       privateKey: identity.privateKey,
       logger: quietLogger(),
@@ -179,8 +191,12 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
       connectionManager: {
         // libp2p's default (5 new connections per second from one address) would turn away a
         // host's senders behind one NAT, each of which connects with a fresh identity per mail.
-        inboundConnectionThreshold: options.inboundConnectionsPerSecond ?? DEFAULT_INBOUND_CONNECTIONS_PER_SECOND
+        inboundConnectionThreshold: options.inboundConnectionsPerSecond ?? DEFAULT_INBOUND_CONNECTIONS_PER_SECOND,
+        // Its other defaults (300 connections, 10 handshakes of 10 s, no idle timeout) let a
+        // few hundred idle connections or ten silent sockets lock everyone out (connection-guard.ts).
+        ...guard.managerOptions
       },
+      connectionGater: guard.gater,
       services: {
         identify: identify(),
         // Publishing with no subscribed peer is normal (a lone replica), not an error.
@@ -195,6 +211,9 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
       throw new InvalidArgumentError(`libp2p derived peer-id ${libp2p.peerId.toString()} from the identity ${identity.peerId}`)
     }
     parts.push({ name: 'libp2p', stop: async () => { await libp2p.stop(); cancelAddressUpdate(libp2p) } })
+    guard.start(libp2p)
+    attachGuard(libp2p, guard)
+    parts.push({ name: 'connection guard', stop: async () => { guard.stop() } })
     const stopDialling = dialDiscoveredPeers(libp2p, options.discovery ?? {})
     parts.push({ name: 'peer discovery', stop: async () => { stopDialling() } })
 
@@ -254,6 +273,7 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
         }
         return await libp2p.dial(ma, { signal: dialOptions.signal })
       },
+      protect: guard.protect,
       stop: async () => {
         stopping ??= (async () => {
           log?.('stopping')

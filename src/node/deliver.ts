@@ -20,8 +20,9 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { logger } from '@libp2p/logger'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
-import { FORMAT_VERSION, MAX_ENVELOPE_BYTES, TAG_RECEIPT } from '../constants.ts'
-import { decodeCbor, encodeCbor, taggedBytes } from '../crypto/codec.ts'
+import { FORMAT_VERSION, MAX_ENVELOPE_BYTES, MIN_POW_BITS, TAG_RECEIPT } from '../constants.ts'
+import { decodeCbor, encodeCbor, refuseBadHead, taggedBytes, type CborLimits } from '../crypto/codec.ts'
+import { hasExactly, isPlainMap } from '../util/fields.ts'
 import { decodeEnvelope } from '../crypto/envelope.ts'
 import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
 import { DeliveryError, DeliveryRefusedError, IpmsError, StorageFullError } from '../errors.ts'
@@ -30,17 +31,34 @@ import { parsePeerId } from '../identity/peer-id.ts'
 import { mailPayloadProblem, type MailPayload } from '../access/payloads.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
 import { envelopeBlock, type EnvelopeBlock } from '../stores/envelope-block.ts'
+import { penalize } from './connection-guard.ts'
 import { frames, type Frames } from './frames.ts'
-import { createRateLimiter, DEFAULT_HOST_POLICY, type HostPolicy } from './host-policy.ts'
+import { createFrameBudget, createRateLimiter, DEFAULT_HOST_POLICY, type HostPolicy } from './host-policy.ts'
 import { openPassQuota, requestPass, type Admission, type PassQuota } from './pass-quota.ts'
 
 export const DELIVER_PROTOCOL = '/ipms/deliver/1.0.0'
 /** Largest deliver request: one maximum envelope and its framing. */
 export const MAX_DELIVER_FRAME_BYTES = MAX_ENVELOPE_BYTES + 16 * 1024
+/**
+ * Bounds on a deliver request's structure: { v, t, inbox, mail: { 6 fields }, envelope } is 23
+ * items at depth 2; anything bigger is refused from its headers, before it is decoded.
+ */
+export const DELIVER_REQUEST_LIMITS: Readonly<CborLimits> = Object.freeze({ maxItems: 32, maxDepth: 2 })
+/** Bounds on a host's answer (a receipt of 7 fields inside { v, t, receipt }, or a refusal). */
+const DELIVER_ANSWER_LIMITS: Readonly<CborLimits> = Object.freeze({ maxItems: 24, maxDepth: 2 })
+/** Bytes of a request looked at before the rest is read (all of it but the envelope's content). */
+const FRAME_HEAD_BYTES = 1024
+/** How long an address over its delivery rate may not reconnect, ms (at most the rate window). */
+const PENALTY_MS = 10_000
 /** Default deadline of one delivery, ms. */
 export const DEFAULT_DELIVER_TIMEOUT_MS = 30_000
 
 const log = logger('ipms:deliver')
+
+/** The fields of a deliver request (§12), sorted; `pass` is optional. */
+const DELIVER_FIELDS = ['envelope', 'inbox', 'mail', 't', 'v']
+const DELIVER_FIELDS_WITH_PASS = ['envelope', 'inbox', 'mail', 'pass', 't', 'v']
+const NOT_HOSTED = 'this node does not keep that inbox, or the stamp does not reach its difficulty'
 
 /** A host's signed statement that it stored a mail. */
 export interface Receipt {
@@ -106,6 +124,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
   const policy: HostPolicy = { ...DEFAULT_HOST_POLICY, ...options.policy }
   const now = options.now ?? Date.now
   const rate = createRateLimiter(policy, now)
+  const buffers = createFrameBudget()
   const onClose = (event: CustomEvent<Connection>): void => { rate.forget(event.detail.id) }
   let quota: PassQuota | undefined
 
@@ -115,13 +134,20 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
 
   /** Check a request; returns the inbox, payload and envelope, or a [code, reason] refusal. */
   const check = async (request: unknown): Promise<{ inbox: Inbox, mail: MailPayload, envelope: EnvelopeBlock, admission: Admission } | [string, string]> => {
-    const r = request as Record<string, unknown> | null
-    if (typeof r !== 'object' || r === null || r.v !== FORMAT_VERSION || r.t !== 'deliver' || typeof r.inbox !== 'string') return ['ERR_MALFORMED', 'not a v1 deliver request']
-    const inbox = inboxFor(r.inbox)
-    if (inbox === undefined) return ['ERR_NOT_HOSTED', 'this node does not keep that inbox']
+    if (!isPlainMap(request) || !(hasExactly(request, DELIVER_FIELDS) || hasExactly(request, DELIVER_FIELDS_WITH_PASS))) {
+      return ['ERR_MALFORMED', 'a v1 deliver request has exactly the fields v, t, inbox, mail, envelope, and optionally pass']
+    }
+    const r = request
+    if (r.v !== FORMAT_VERSION || r.t !== 'deliver' || typeof r.inbox !== 'string') return ['ERR_MALFORMED', 'not a v1 deliver request']
     if (!(r.envelope instanceof Uint8Array)) return ['ERR_MALFORMED', 'envelope must be bytes']
-    const problem = mailPayloadProblem(r.mail, inbox.address, inbox.bits)
-    if (problem !== undefined) return [/proof-of-work/.test(problem) ? 'ERR_BAD_POW' : 'ERR_MALFORMED', `the MAIL payload is refused: ${problem}`]
+    // The payload's shape does not depend on the inbox (at difficulty 0 any stamp passes), so it
+    // is checked before the inbox is looked up: a garbage request gets the same answer everywhere.
+    const problem = mailPayloadProblem(r.mail, r.inbox, MIN_POW_BITS)
+    if (problem !== undefined) return ['ERR_MALFORMED', `the MAIL payload is refused: ${problem}`]
+    // Until the request shows a valid stamp for a kept inbox, the answer is the one for an inbox
+    // not kept here (PROTOCOL §12): otherwise anyone could list the inboxes a host keeps.
+    const inbox = inboxFor(r.inbox)
+    if (inbox === undefined || mailPayloadProblem(r.mail, inbox.address, inbox.bits) !== undefined) return ['ERR_NOT_HOSTED', NOT_HOSTED]
     const mail = r.mail as MailPayload
     if (r.envelope.byteLength !== mail.size) return ['ERR_BAD_ENVELOPE', 'the envelope size is not the size the payload states']
     if (Math.abs(mail.ts - now()) > policy.maxClockSkewMs) return ['ERR_STALE', `the mail's time is more than ${Math.round(policy.maxClockSkewMs / 60_000)} minutes from this host's clock: stamp it again`]
@@ -146,25 +172,53 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     return { inbox, mail, envelope, admission }
   }
 
+  /**
+   * Answer `refused` before the request is read, and end the stream: what already came is dropped
+   * unread. With `reset` (the request's prefix was read, so the stream is fully set up), the stream
+   * is reset once the answer is out, so that the rest of a 4 MiB request does not keep crossing
+   * the network for nothing (the sender reads the answer while it writes).
+   */
+  const refuseAndClose = async (stream: Stream, lp: Frames, code: string, reason: string, signal: AbortSignal, reset = false): Promise<void> => {
+    await stream.closeRead()
+    await refuse(lp, code, reason, signal)
+    await stream.close({ signal })
+    if (reset) stream.abort(new DeliveryRefusedError(code, 'refused before the request was read'))
+  }
+
   const handle = async (stream: Stream, connection: Connection): Promise<void> => {
     const signal = AbortSignal.timeout(timeoutMs)
-    const lp = frames(stream, MAX_DELIVER_FRAME_BYTES)
+    // Every sender is a stranger (a fresh identity per mail): the request's length is reserved in
+    // the budget of unauthenticated bytes before its body is read, and given back with the stream.
+    const lp = frames(stream, MAX_DELIVER_FRAME_BYTES, {
+      // A decode bomb shows in its first bytes (millions of items announced): refused unread.
+      inspect: { bytes: FRAME_HEAD_BYTES, check: head => { refuseBadHead(head, DELIVER_REQUEST_LIMITS, 'deliver request') } },
+      admit: length => {
+        const release = buffers.reserve(connection.remoteAddr, length)
+        if (release === undefined) throw new DeliveryRefusedError('ERR_RATE_LIMITED', 'too many bytes of deliveries from your address are in flight here: try again shortly')
+        stream.addEventListener('close', release, { once: true })
+      }
+    })
     try {
+      // The rate first, before a byte of the request is read: a refusal costs almost nothing.
+      const over = rate.take(connection)
+      if (over !== undefined) {
+        await refuseAndClose(stream, lp, 'ERR_RATE_LIMITED', `more than ${rate.limits[over]} deliveries in ${policy.rateWindowMs / 1000} s from one ${over === 'prefix' ? 'network (/24 or /48)' : over}: wait and try again`, signal)
+        // Past its address's limit, a stranger's further streams would each still cost a stream
+        // set-up here: its connection goes, and its address may not reconnect for a while.
+        if (over !== 'connection') penalize(libp2p, connection, Math.min(policy.rateWindowMs, PENALTY_MS))
+        return
+      }
       let request: unknown
       try {
-        request = decodeCbor((await lp.read({ signal })).subarray(), MAX_DELIVER_FRAME_BYTES, 'deliver request')
+        request = decodeCbor((await lp.read({ signal })).subarray(), MAX_DELIVER_FRAME_BYTES, 'deliver request', DELIVER_REQUEST_LIMITS)
+        // One frame per stream: anything after it is not read.
+        await stream.closeRead()
       } catch (err) {
         if (err instanceof IpmsError) {
-          await refuse(lp, err.code === 'ERR_TOO_LARGE' ? 'ERR_TOO_LARGE' : 'ERR_MALFORMED', err.message, signal)
-          await stream.close({ signal })
+          await refuseAndClose(stream, lp, ['ERR_TOO_LARGE', 'ERR_RATE_LIMITED'].includes(err.code) ? err.code : 'ERR_MALFORMED', err.message, signal, true)
           return
         }
         throw err
-      }
-      if (!rate.take(connection.id)) {
-        await refuse(lp, 'ERR_RATE_LIMITED', `more than ${policy.deliveriesPerWindow} deliveries in ${policy.rateWindowMs / 1000} s on one connection: wait and try again`, signal)
-        await stream.close({ signal })
-        return
       }
       const checked = await check(request)
       if (Array.isArray(checked)) {
@@ -204,7 +258,8 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     start: async (): Promise<void> => {
       quota ??= await openPassQuota(policy, options.passLedgerPath)
       libp2p.addEventListener('connection:close', onClose)
-      await libp2p.handle(DELIVER_PROTOCOL, handle, { maxInboundStreams: 256 })
+      // Each stream is a stranger's: 32 at once per connection (libp2p's default is 256) bound its cost.
+      await libp2p.handle(DELIVER_PROTOCOL, handle, { maxInboundStreams: 32 })
     },
     stop: async (): Promise<void> => {
       libp2p.removeEventListener('connection:close', onClose)
@@ -233,14 +288,21 @@ export async function deliverTo (libp2p: Libp2p, host: string, request: { inbox:
   }
   const lp = frames(stream, MAX_DELIVER_FRAME_BYTES)
   try {
-    const deliver = { v: FORMAT_VERSION, t: 'deliver', inbox: request.inbox, mail: request.mail, envelope: request.envelope, ...(request.pass === undefined ? {} : { pass: request.pass }) }
-    await lp.write(dagCbor.encode(deliver), { signal })
-    const answer = dagCbor.decode((await lp.read({ signal })).subarray()) as { v?: number, t?: string, code?: unknown, reason?: unknown, time?: unknown, receipt?: unknown }
-    await stream.close({ signal })
+    // The answer is read while the request is written: a host may refuse a request before reading
+    // it all (over its rate, too large), and then stops taking its bytes.
+    let written = false
+    // A write that fails shows as a failed read.
+    const writing = lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'deliver', inbox: request.inbox, mail: request.mail, envelope: request.envelope, ...(request.pass === undefined ? {} : { pass: request.pass }) }), { signal })
+      .then(() => { written = true }, () => {})
+    const answer = decodeCbor((await lp.read({ signal })).subarray(), MAX_DELIVER_FRAME_BYTES, 'host\'s answer', DELIVER_ANSWER_LIMITS) as { v?: number, t?: string, code?: unknown, reason?: unknown, time?: unknown, receipt?: unknown }
+    // A host answers with a receipt only once it has read the whole request: the write ends too.
+    if (answer?.t === 'receipt') await writing
+    if (written) await stream.close({ signal })
+    else stream.abort(new Error('the host answered before taking the whole request'))
     if (answer?.t === 'refused') {
       // A stale refusal may say the host's time (§12): kept only if it is a plausible ms timestamp.
       const hostTime = answer.code === 'ERR_STALE' && Number.isSafeInteger(answer.time) && (answer.time as number) >= 0 ? answer.time as number : undefined
-      throw new DeliveryRefusedError(typeof answer.code === 'string' ? answer.code : 'ERR_REFUSED', `${host} refused the mail: ${String(answer.reason)}`, { hostTime })
+      throw new DeliveryRefusedError(typeof answer.code === 'string' ? answer.code : 'ERR_REFUSED', `${host} refused the mail: ${typeof answer.reason === 'string' ? answer.reason : 'no reason given'}`, { hostTime })
     }
     if (answer?.t !== 'receipt') throw new DeliveryRefusedError('ERR_BAD_RECEIPT', `${host} answered without a receipt: the mail stays in the outbox`)
     return verifyReceipt(answer.receipt, { inbox: request.inbox, env: request.mail.env, host })

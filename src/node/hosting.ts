@@ -98,6 +98,8 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
     const inbox = await openInbox(node.orbitdb, grant.owner, bits)
     if (!hosted.has(inbox.address)) await sync.register(inbox)
     hosted.set(inbox.address, { grant, inbox, coHosts, card })
+    // The owner and its other hosts always find room here, and are never closed for being idle.
+    await Promise.all([grant.owner, ...coHosts.map(h => h.peer)].map(async peer => { await node.protect(peer) }))
     return inbox
   }
 

@@ -22,11 +22,13 @@
  * New heads are pushed: after a local append or a join, every connected replica this node has
  * synced the inbox with gets a sync, coalesced per peer.
  *
- * Watch for: every message is length-prefixed and capped before it is decoded; a peer that sends
- * garbage, an oversize frame or a block that does not match its CID ends its own session, and
- * nothing it sent is joined. Before a join, the receiver refuses blocks that are not canonical
- * dag-cbor, entries of a shape the rules refuse, and clocks that are not the parents' highest + 1
- * (PROTOCOL §9.3, §10), so that a replica never holds an entry its own code cannot process.
+ * Watch for: every message is length-prefixed and capped before it is decoded, and decoded strictly
+ * within SYNC_FRAME_LIMITS; the hello, read before the peer is authorised, is capped lower still
+ * (MAX_SYNC_HELLO_BYTES) and budgeted per address. A peer that sends garbage, an oversize frame or
+ * a block that does not match its CID ends its own session, and nothing it sent is joined. Before a
+ * join, the receiver refuses blocks that are not canonical dag-cbor, entries of a shape the rules
+ * refuse, and clocks that are not the parents' highest + 1 (PROTOCOL §9.3, §10), so that a replica
+ * never holds an entry its own code cannot process.
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import { base58btc } from 'multiformats/bases/base58'
@@ -40,10 +42,11 @@ import { IpmsError, SyncError, SyncRefusedError } from '../errors.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
 import { isEntryHash, parseEnvelopeCid } from '../access/payloads.ts'
 import { clockProblem, entryShapeProblem, entryTime } from '../access/entry-shape.ts'
-import { encodeCbor, equalBytes } from '../crypto/codec.ts'
+import { decodeCbor, encodeCbor, equalBytes, refuseBadHead, type CborLimits } from '../crypto/codec.ts'
 import { isPlainMap } from '../util/fields.ts'
 import { verifyGrant, type Grant } from '../hosting/grant.ts'
 import { frames, type Frames } from './frames.ts'
+import { createFrameBudget } from './host-policy.ts'
 
 export const SYNC_PROTOCOL = '/ipms/sync/1.0.0'
 /** Largest frame: one maximum envelope with room for its framing. */
@@ -56,6 +59,19 @@ export const MAX_SYNC_LIST = 4096
 export const DEFAULT_SYNC_TIMEOUT_MS = 30_000
 /** Default gathering delay of a push, ms: short against mail latency, long against a burst. */
 export const DEFAULT_PUSH_DELAY_MS = 10
+
+/**
+ * Largest hello, the one frame read from a peer before it is authorised: three lists of
+ * MAX_SYNC_LIST hashes (about 700 KB) and a grant.
+ */
+export const MAX_SYNC_HELLO_BYTES = 1024 * 1024
+/** Blocks in one blocks frame at most, so that a frame stays within SYNC_FRAME_LIMITS. */
+const MAX_FRAME_BLOCKS = 8192
+/**
+ * Bounds on a frame's structure: a blocks frame of MAX_FRAME_BLOCKS blocks ({ c, b }: 5 items
+ * each) at depth 3, or a hello of three full lists; anything bigger is refused from its headers.
+ */
+export const SYNC_FRAME_LIMITS: Readonly<CborLimits> = Object.freeze({ maxItems: 65_536, maxDepth: 3 })
 
 /** Bytes of entries plus envelopes one session may hold in memory before it is refused. */
 export const MAX_SYNC_SESSION_BYTES = 256 * 1024 * 1024
@@ -189,6 +205,7 @@ export function createInboxSync (options: InboxSyncOptions) {
   const timeoutMs = options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS
   const pushDelayMs = options.pushDelayMs ?? DEFAULT_PUSH_DELAY_MS
   const inboxes = new Map<string, Inbox>()
+  const helloBuffers = createFrameBudget()
   /** Per inbox: peers that replicate it with us (synced at least once, still connected). */
   const replicas = new Map<string, Set<string>>()
   /** Per inbox: envelopes of pending mail that this replica lacks. */
@@ -248,7 +265,7 @@ export function createInboxSync (options: InboxSyncOptions) {
       bytes = 0
     }
     for await (const block of blocksFor(inbox, theirs, want)) {
-      if (bytes + block.b.byteLength > BATCH_BYTES) await flush()
+      if (bytes + block.b.byteLength > BATCH_BYTES || batch.length >= MAX_FRAME_BLOCKS) await flush()
       batch.push(block)
       bytes += block.b.byteLength
     }
@@ -262,9 +279,9 @@ export function createInboxSync (options: InboxSyncOptions) {
     const frame = await lp.read({ signal })
     let message: unknown
     try {
-      message = dagCbor.decode(frame.subarray())
+      message = decodeCbor(frame.subarray(), MAX_SYNC_FRAME_BYTES, 'sync frame', SYNC_FRAME_LIMITS)
     } catch (err) {
-      throw new SyncError('the peer sent a frame that is not dag-cbor', { cause: err })
+      throw new SyncError(`the peer sent a frame that is not bounded, canonical dag-cbor: ${(err as Error).message}`, { cause: err })
     }
     if (typeof message !== 'object' || message === null || (message as Message).v !== FORMAT_VERSION || typeof (message as Message).t !== 'string') {
       throw new SyncError('the peer sent a message of an unknown shape or version')
@@ -406,17 +423,30 @@ export function createInboxSync (options: InboxSyncOptions) {
   const handle = async (stream: Stream, connection: Connection): Promise<void> => {
     const peer = connection.remotePeer.toString()
     const signal = AbortSignal.timeout(timeoutMs)
-    const lp = frames(stream, MAX_SYNC_FRAME_BYTES)
+    // Until the hello shows who the peer is, the stream reads one frame of MAX_SYNC_HELLO_BYTES at
+    // most, whose length is reserved in the budget of unauthenticated bytes before it is read.
+    const first = frames(stream, MAX_SYNC_HELLO_BYTES, {
+      inspect: { bytes: 1024, check: head => { refuseBadHead(head, SYNC_FRAME_LIMITS, 'sync hello') } },
+      admit: length => {
+        const release = helloBuffers.reserve(connection.remoteAddr, length)
+        if (release === undefined) throw new SyncError('too many bytes of sync hellos from this address are in flight')
+        stream.addEventListener('close', release, { once: true })
+      }
+    })
+    let lp: Frames = first
     try {
-      const hello = await read(lp, signal)
+      const hello = await read(first, signal)
       const inbox = hello.t === 'hello' && typeof hello.inbox === 'string' ? inboxes.get(hello.inbox) : undefined
       const grant = hello.grant instanceof Uint8Array ? hello.grant : undefined
       if (inbox === undefined || !await authorize(peer, inbox, grant)) {
         // The same answer for "not here" and "not allowed": an unauthorised peer learns nothing more.
-        await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code: 'ERR_SYNC_REFUSED', reason: 'this node does not serve that inbox to you' }), { signal })
+        await stream.closeRead()
+        await first.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code: 'ERR_SYNC_REFUSED', reason: 'this node does not serve that inbox to you' }), { signal })
         await stream.close({ signal })
         return
       }
+      first.unwrap() // gives back what it read past the hello, to the stream
+      lp = frames(stream, MAX_SYNC_FRAME_BYTES)
       const theirHeads = hashList(hello.heads)
       const theirs = new Set([...theirHeads, ...hashList(hello.have)])
       const sent = await sendBlocks(lp, inbox, theirs, envelopeList(hello.want), signal)

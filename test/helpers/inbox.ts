@@ -7,6 +7,9 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import type { OrbitDBIdentity } from '@orbitdb/core'
 import type { MailPayload } from '../../src/access/payloads.ts'
 import { powChallenge, requiredPowBits, solvePowSync, verifyPow } from '../../src/crypto/pow/index.ts'
+import { inboxAddress } from '../../src/access/inbox-address.ts'
+import type { Identity } from '../../src/identity/identity.ts'
+import { sealMail } from '../../src/mail/seal.ts'
 
 /** A random envelope CID (as if of a real envelope block). */
 export function randomEnvelopeCid (): CID {
@@ -78,4 +81,12 @@ export async function signEntry (identity: OrbitDBIdentity, fields: EntryFields,
   const cid = CID.create(1, dagCbor.code, sha256.digest(bytes) as Awaited<ReturnType<typeof sha256.digest>>)
   const hash = cid.toString(base58btc)
   return { hash, cid, bytes, entry: { ...entry, hash } }
+}
+
+/** A stamped deliver request: a mail from `from` sealed to `owner`'s inbox at `bits`, stamped now at the required bits. */
+export async function stampedMail (from: Identity, owner: string, bits: number, body: string): Promise<{ inbox: string, mail: MailPayload, envelope: Uint8Array, id: string }> {
+  const inbox = inboxAddress(owner, bits)
+  const sealed = await sealMail({ subject: body.slice(0, 20), body }, { from, to: owner, inbox })
+  const mail = mailPayload(inbox, bits, { envelopeCid: sealed.cid, size: sealed.envelope.byteLength, ts: Date.now() })
+  return { inbox, envelope: sealed.envelope, id: sealed.mail.id, mail }
 }

@@ -11,9 +11,12 @@ import { createInboxSync, type InboxSync, type SyncAuthorizer } from '../../src/
 import { createGrant, type Grant } from '../../src/hosting/grant.ts'
 import { createDeliveryService } from '../../src/node/deliver.ts'
 import type { HostPolicy } from '../../src/node/host-policy.ts'
+import type { ConnectionLimits } from '../../src/node/connection-guard.ts'
 import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
 import { startTestNode, type TestNode } from './nodes.ts'
-import { mailPayload } from './inbox.ts'
+import { stampedMail } from './inbox.ts'
+
+export { stampedMail }
 
 export interface Replica extends TestNode {
   sync: InboxSync
@@ -34,10 +37,12 @@ export interface ReplicaOptions {
   policy?: Partial<HostPolicy>
   /** createNode's `durableWrites` (default true); false only for a benchmark's baseline. */
   durableWrites?: boolean
+  /** The node's connection limits (defaults otherwise). */
+  connections?: Partial<ConnectionLimits>
 }
 
 export async function startReplica (options: ReplicaOptions = {}): Promise<Replica> {
-  const test = await startTestNode({ identity: options.identity, home: options.home, durableWrites: options.durableWrites })
+  const test = await startTestNode({ identity: options.identity, home: options.home, durableWrites: options.durableWrites, connections: options.connections })
   const grants = new Map((options.grantsFrom ?? []).map(owner => [owner.peerId, createGrant(owner, test.node.peerId)]))
   const sync = createInboxSync({
     libp2p: test.node.libp2p,
@@ -73,13 +78,6 @@ export async function startReplica (options: ReplicaOptions = {}): Promise<Repli
   }
 }
 
-/** A deliver request: a mail from `from` to `owner`, sealed and stamped for their inbox at `bits`. */
-export async function stampedMail (from: Identity, owner: string, bits: number, body: string): Promise<{ inbox: string, mail: MailPayload, envelope: Uint8Array, id: string }> {
-  const inbox = inboxAddress(owner, bits)
-  const sealed = await sealMail({ subject: body.slice(0, 20), body }, { from, to: owner, inbox })
-  const mail = mailPayload(inbox, bits, { envelopeCid: sealed.cid, size: sealed.envelope.byteLength, ts: Date.now() })
-  return { inbox, envelope: sealed.envelope, id: sealed.mail.id, mail }
-}
 
 /** Seal a mail from `from` to the inbox's owner and append it as a host would after delivery. */
 export async function putMail (inbox: Inbox, from: Identity, body: string): Promise<{ hash: string, env: string, id: string }> {

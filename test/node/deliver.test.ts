@@ -11,7 +11,7 @@ import { inboxAddress } from '../../src/access/inbox-address.ts'
 import { mailPayloadProblem, type MailPayload } from '../../src/access/payloads.ts'
 import { MAX_ENVELOPE_BYTES } from '../../src/constants.ts'
 import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
-import { DeliveryError, DeliveryRefusedError } from '../../src/errors.ts'
+import { DeliveryRefusedError } from '../../src/errors.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { sealMail } from '../../src/mail/seal.ts'
 import { DELIVER_PROTOCOL, deliverTo, verifyReceipt, type Receipt } from '../../src/node/deliver.ts'
@@ -108,22 +108,32 @@ describe('refusals', () => {
     return true
   }
 
+  /** Send one raw frame on a fresh connection; the host's answer as `t:code`. */
+  const raw = async (frame: Uint8Array): Promise<string> => await withFreshSender(async (libp2p, dial) => {
+    await dial(host.node.multiaddrs()[0]!)
+    const stream = await libp2p.dialProtocol(host.node.libp2p.peerId, DELIVER_PROTOCOL)
+    const lp = lpStream(stream)
+    await lp.write(frame)
+    const answer = dagCbor.decode((await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray()) as { t: string, code: string }
+    return `${answer.t}:${answer.code}`
+  })
+
   test('an inbox not kept here → ERR_NOT_HOSTED', async () => {
     await assert.rejects(send(await stamped(alice, carol, 'to someone this host does not keep')), refusedWith('ERR_NOT_HOSTED'))
   })
 
-  test('a stamp that does not reach the difficulty → ERR_BAD_POW', async () => {
+  test('a stamp that does not reach the difficulty → ERR_NOT_HOSTED, the answer for an inbox not kept (nothing leaks before a valid stamp)', async () => {
     const request = await stamped(alice, owner, 'weak')
-    await assert.rejects(send({ ...request, mail: { ...request.mail, pow: failingPow(request.mail, request.inbox, BITS) } }), refusedWith('ERR_BAD_POW'))
+    await assert.rejects(send({ ...request, mail: { ...request.mail, pow: failingPow(request.mail, request.inbox, BITS) } }), refusedWith('ERR_NOT_HOSTED'))
   })
 
-  test('a stamp reused for other content → ERR_BAD_POW (the stamp is bound to the envelope)', async () => {
+  test('a stamp reused for other content → ERR_NOT_HOSTED (the stamp is bound to the envelope)', async () => {
     const paid = await stamped(alice, owner, 'the mail the work was done for')
     const other = await stamped(alice, owner, 'another mail, riding on the same work')
     // Make sure this stamp does not happen to meet 8 bits for the other envelope too (1 in 256).
     const reused = { ...other.mail, ts: paid.mail.ts, pow: paid.mail.pow }
     if (mailPayloadProblem(reused, other.inbox, BITS) === undefined) reused.pow = failingPow(reused, other.inbox, BITS)
-    await assert.rejects(send({ ...other, mail: reused }), refusedWith('ERR_BAD_POW'))
+    await assert.rejects(send({ ...other, mail: reused }), refusedWith('ERR_NOT_HOSTED'))
   })
 
   test('envelope bytes that are not the payload\'s envelope → ERR_BAD_ENVELOPE', async () => {
@@ -137,16 +147,7 @@ describe('refusals', () => {
     const request = await stamped(alice, owner, 'fine')
     await assert.rejects(send({ ...request, mail: { ...request.mail, size: 0 } }), refusedWith('ERR_MALFORMED'))
     const answers: string[] = []
-    for (const frame of [new Uint8Array([1, 2, 3]), dagCbor.encode({ v: 1, t: 'deliver' }), dagCbor.encode([1])]) {
-      answers.push(await withFreshSender(async (libp2p, dial) => {
-        await dial(host.node.multiaddrs()[0]!)
-        const stream = await libp2p.dialProtocol(host.node.libp2p.peerId, DELIVER_PROTOCOL)
-        const lp = lpStream(stream)
-        await lp.write(frame)
-        const answer = dagCbor.decode((await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray()) as { t: string, code: string }
-        return `${answer.t}:${answer.code}`
-      }))
-    }
+    for (const frame of [new Uint8Array([1, 2, 3]), dagCbor.encode({ v: 1, t: 'deliver' }), dagCbor.encode([1])]) answers.push(await raw(frame))
     assert.deepEqual(answers, ['refused:ERR_MALFORMED', 'refused:ERR_MALFORMED', 'refused:ERR_MALFORMED'])
     // A length prefix that never ends (0xff bytes): refused at once, not at the 30 s deadline.
     const endless = await withFreshSender(async (libp2p, dial) => {
@@ -157,10 +158,38 @@ describe('refusals', () => {
       return `${answer.t}:${answer.code}`
     })
     assert.equal(endless, 'refused:ERR_MALFORMED')
-    // A frame over the cap: the host ends the stream without reading it.
-    await assert.rejects(send({ ...request, envelope: new Uint8Array(MAX_ENVELOPE_BYTES + 32 * 1024) }), (err: unknown) => err instanceof DeliveryError || err instanceof DeliveryRefusedError)
+    // A frame over the cap: the host answers ERR_TOO_LARGE without reading it (PROTOCOL §12).
+    await assert.rejects(send({ ...request, envelope: new Uint8Array(MAX_ENVELOPE_BYTES + 32 * 1024) }), refusedWith('ERR_TOO_LARGE'))
     // And an honest mail still goes through.
     const { receipt } = await send(await stamped(carol, owner, 'after the garbage'))
     assert.equal(receipt.host, host.node.peerId)
   })
+
+  test('a garbage request gets the same answer whether the inbox is kept here or not', async () => {
+    const kept = await stamped(alice, owner, 'kept')
+    const notKept = await stamped(alice, carol, 'not kept')
+    const garbage = (r: typeof kept): unknown[] => [
+      { v: 1, t: 'deliver', inbox: r.inbox, mail: { nonsense: true }, envelope: r.envelope },
+      { v: 1, t: 'deliver', inbox: r.inbox, mail: { ...r.mail, size: 0 }, envelope: r.envelope },
+      { v: 1, t: 'deliver', inbox: r.inbox, mail: { ...r.mail, pow: failingPow(r.mail, r.inbox, BITS) }, envelope: r.envelope },
+      { v: 1, t: 'deliver', inbox: r.inbox, mail: r.mail, envelope: 'not bytes' }
+    ]
+    const answersFor = async (r: typeof kept): Promise<string[]> => await Promise.all(garbage(r).map(async g => await raw(dagCbor.encode(g))))
+    assert.deepEqual(await answersFor(kept), await answersFor(notKept))
+  })
+
+  test('a request with an extra top-level field, or in non-canonical dag-cbor, → ERR_MALFORMED, never a receipt', async () => {
+    const request = await stamped(alice, owner, 'with a rider')
+    assert.equal(await raw(dagCbor.encode({ v: 1, t: 'deliver', ...request, extra: 'hidden' })), 'refused:ERR_MALFORMED')
+    // The same valid request with its top-level keys unsorted: dag-cbor decoders accept it, IPMS does not.
+    const canonical = dagCbor.encode({ v: 1, t: 'deliver', ...request })
+    assert.equal(canonical[0], 0xa5) // a map of 5
+    const fields = ['v', 't', 'mail', 'inbox', 'envelope'] // canonical order: by length, then bytes
+    const unsorted = concat([Uint8Array.of(0xa5), ...fields.reverse().map(k => concat([dagCbor.encode(k), dagCbor.encode(({ v: 1, t: 'deliver', ...request } as Record<string, unknown>)[k])]))])
+    assert.deepEqual(dagCbor.decode(unsorted), dagCbor.decode(canonical))
+    assert.equal(await raw(unsorted), 'refused:ERR_MALFORMED')
+    assert.equal(await raw(canonical), 'receipt:undefined', 'the canonical form is stored')
+  })
 })
+
+const concat = (parts: Uint8Array[]): Uint8Array => Uint8Array.from(parts.flatMap(p => [...p]))

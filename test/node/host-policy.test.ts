@@ -15,6 +15,8 @@ import { deliverTo } from '../../src/node/deliver.ts'
 import { withFreshSender } from '../../src/node/sender.ts'
 import { putMail, replicaPool, type Replica } from '../helpers/replicas.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { nodeFrom } from '../helpers/flood.ts'
+import { multiaddr } from '@multiformats/multiaddr'
 
 const BITS = 8
 let owner: Identity, alice: Identity
@@ -98,4 +100,36 @@ test('retention: unpruned mail older than the period is dropped from the host, e
   assert.deepEqual(await inbox.pending(), [])
   assert.equal(await inbox.hasEnvelope(old.env), false)
   assert.ok(await inbox.log.get(old.hash), 'the entry stays in the log')
+})
+
+test('fresh identities share their address\'s and their /24\'s rate: many connections do not multiply the limit', async () => {
+  // 3 a minute per connection, so 15 per address and 30 per /24 (ADDRESS_RATE_FACTOR, PREFIX_RATE_FACTOR).
+  const host = await replica({ policy: { deliveriesPerWindow: 3, rateWindowMs: 60_000 } })
+  await host.inbox(owner.peerId, BITS)
+  const requests = await Promise.all(Array.from({ length: 36 }, async (_, i) => await stamped(`identity ${i}`)))
+  /** Deliver three requests over one fresh connection from `address`; the outcomes. */
+  const three = async (address: string, batch: typeof requests): Promise<string[]> => {
+    const libp2p = await nodeFrom(address)
+    try {
+      // An address past its limit may not reconnect for a while: its connection is refused.
+      if (!await libp2p.dial(multiaddr(host.node.multiaddrs()[0]!)).then(() => true, () => false)) return batch.map(() => 'denied')
+      const outcomes: string[] = []
+      for (const request of batch) outcomes.push(await deliverTo(libp2p, host.node.peerId, request).then(() => 'receipt', (err: DeliveryRefusedError) => err.code === 'ERR_DELIVERY' ? 'denied' : err.code))
+      return outcomes
+    } finally {
+      await libp2p.stop()
+    }
+  }
+  // Ten identities from one address: 30 deliveries, 15 get through.
+  const oneAddress: string[] = []
+  for (let i = 0; i < 10; i++) oneAddress.push(...await three('127.4.0.1', requests.slice((i * 3) % 36, (i * 3) % 36 + 3)))
+  assert.equal(oneAddress.filter(o => o === 'receipt').length, 15, oneAddress.join())
+  assert.ok(oneAddress.every(o => o === 'receipt' || o === 'ERR_RATE_LIMITED' || o === 'denied'), oneAddress.join())
+  assert.ok(oneAddress.includes('denied'), 'past its limit, the address was refused new connections')
+  // Identities from other addresses of the same /24: the /24's 30 are 15 used, 15 left.
+  const sameNetwork: string[] = []
+  for (let i = 0; i < 6; i++) sameNetwork.push(...await three(`127.4.0.${i + 2}`, requests.slice(i * 3, i * 3 + 3)))
+  assert.equal(sameNetwork.filter(o => o === 'receipt').length, 15, sameNetwork.join())
+  // Another network is not held up.
+  assert.deepEqual(await three('127.5.0.1', requests.slice(33, 36)), ['receipt', 'receipt', 'receipt'])
 })
