@@ -18,7 +18,7 @@ import { FORMAT_VERSION, MAX_ENVELOPE_BYTES, MAX_PRUNE_ENTRIES, POW_NONCE_BYTES,
 import { encodeCbor, taggedBytes } from '../crypto/codec.ts'
 import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
 import { powChallenge, requiredPowBits, verifyPow } from '../crypto/pow/index.ts'
-import { hasExactly, isPlainMap, isTime } from '../util/fields.ts'
+import { hasExactly, isBytes, isPlainMap, isTime } from '../util/fields.ts'
 
 /** What a host sees of one mail: the envelope's CID and size, the delivery time, the stamp. */
 export interface MailPayload {
@@ -74,23 +74,33 @@ export function isEntryHash (text: unknown): text is string {
 }
 
 /**
- * What is wrong with a MAIL payload for `inbox` at difficulty `bits` (the inbox's; the stamp must
- * reach `requiredPowBits(bits, size)`, §5.2), or undefined. Never throws.
+ * What is wrong with the shape of a MAIL payload (every field but the stamp's validity), or
+ * undefined. Never throws. A host checks this before it looks the inbox up (§12).
  */
-export function mailPayloadProblem (value: unknown, inbox: string, bits: number): string | undefined {
+export function mailPayloadShapeProblem (value: unknown): string | undefined {
   if (!isPlainMap(value)) return 'not a map'
   if (value.op !== 'MAIL') return 'op is not MAIL'
   if (value.v !== FORMAT_VERSION) return `version is not ${FORMAT_VERSION}`
   if (!hasExactly(value, MAIL_KEYS)) return `fields must be exactly ${MAIL_KEYS.join(', ')}`
-  const envelopeCid = parseEnvelopeCid(value.env)
-  if (envelopeCid === undefined) return 'env is not a canonical envelope CID (CIDv1, dag-cbor, sha2-256, base32)'
+  if (parseEnvelopeCid(value.env) === undefined) return 'env is not a canonical envelope CID (CIDv1, dag-cbor, sha2-256, base32)'
   if (typeof value.size !== 'number' || !Number.isSafeInteger(value.size) || value.size < 1 || value.size > MAX_ENVELOPE_BYTES) return `size must be 1 to ${MAX_ENVELOPE_BYTES} bytes`
   if (!isTime(value.ts)) return 'ts must be whole milliseconds since 1970'
-  if (!(value.pow instanceof Uint8Array) || value.pow.byteLength !== POW_NONCE_BYTES) return `pow must be ${POW_NONCE_BYTES} bytes`
+  if (!(isBytes(value.pow)) || value.pow.byteLength !== POW_NONCE_BYTES) return `pow must be ${POW_NONCE_BYTES} bytes`
+  return undefined
+}
+
+/**
+ * What is wrong with a MAIL payload for `inbox` at difficulty `bits` (the inbox's; the stamp must
+ * reach `requiredPowBits(bits, size)`, §5.2), or undefined. Never throws.
+ */
+export function mailPayloadProblem (value: unknown, inbox: string, bits: number): string | undefined {
+  const shape = mailPayloadShapeProblem(value)
+  if (shape !== undefined) return shape
+  const mail = value as unknown as MailPayload
   try {
-    const required = requiredPowBits(bits, value.size)
-    const challenge = powChallenge({ bits: required, ts: value.ts, inbox, envelopeCid })
-    if (!verifyPow(challenge, required, value.pow)) return `the proof-of-work does not reach ${required} bits (${bits} for the inbox, more for a ${value.size}-byte envelope)`
+    const required = requiredPowBits(bits, mail.size)
+    const challenge = powChallenge({ bits: required, ts: mail.ts, inbox, envelopeCid: parseEnvelopeCid(mail.env)! })
+    if (!verifyPow(challenge, required, mail.pow)) return `the proof-of-work does not reach ${required} bits (${bits} for the inbox, more for a ${mail.size}-byte envelope)`
   } catch {
     return 'the proof-of-work cannot be checked'
   }
@@ -118,7 +128,7 @@ export function prunePayloadProblem (value: unknown, inbox: string, ownerPublicK
   if (!entries.every(isEntryHash)) return 'entries must be entry hashes (zdpu…)'
   if (new Set(entries).size !== entries.length) return 'entries must not repeat'
   if (!isTime(ts)) return 'ts must be whole milliseconds since 1970'
-  if (!(sig instanceof Uint8Array)) return 'sig must be bytes'
+  if (!(isBytes(sig))) return 'sig must be bytes'
   try {
     if (!verifyEd25519(ownerPublicKey, pruneSigningInput(inbox, entries, ts), sig)) return 'sig is not the owner\'s signature'
   } catch {

@@ -8,6 +8,7 @@
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import { MalformedError, TooLargeError } from '../errors.ts'
+import { isBytes } from '../util/fields.ts'
 
 const utf8 = new TextEncoder()
 
@@ -43,7 +44,7 @@ export const DEFAULT_CBOR_LIMITS: Readonly<CborLimits> = Object.freeze({ maxItem
  * thing, e.g. "envelope".
  */
 export function decodeCbor (bytes: Uint8Array, maxBytes: number, what: string, limits: CborLimits = DEFAULT_CBOR_LIMITS): unknown {
-  if (!(bytes instanceof Uint8Array)) throw new MalformedError(`The ${what} is not a byte array`)
+  if (!(isBytes(bytes))) throw new MalformedError(`The ${what} is not a byte array`)
   if (bytes.byteLength > maxBytes) {
     throw new TooLargeError(`The ${what} is ${bytes.byteLength} bytes, over the limit of ${maxBytes} bytes; it is refused unread`)
   }
@@ -55,9 +56,12 @@ export function decodeCbor (bytes: Uint8Array, maxBytes: number, what: string, l
   } catch (err) {
     throw new MalformedError(`The ${what} is not valid dag-cbor: ${(err as Error).message}`, { cause: err })
   }
-  // Public bytes: memcmp (Buffer.equals), not the constant-time loop, which is slow on 4 MiB.
-  const again = dagCbor.encode(value)
-  if (!Buffer.from(again.buffer, again.byteOffset, again.byteLength).equals(bytes)) {
+  // Public bytes: memcmp (Buffer.equals), not the constant-time loop, which is slow on 4 MiB. A
+  // value that does not even encode again (a `__proto__` key makes the decoder set a prototype)
+  // is not canonical either.
+  let again: Uint8Array | undefined
+  try { again = dagCbor.encode(value) } catch { again = undefined }
+  if (again === undefined || !Buffer.from(again.buffer, again.byteOffset, again.byteLength).equals(bytes)) {
     throw new MalformedError(`The ${what} is not in canonical dag-cbor (sorted map keys, shortest forms): one value has one encoding`)
   }
   return value

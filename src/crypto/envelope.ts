@@ -26,6 +26,7 @@ import { ephemeralX25519, montgomeryPublic, x25519, x25519SecretFromSeed } from 
 import { padParts, plausiblePrefix, unpad } from './padding.ts'
 import { randomBytes } from './random.ts'
 import { xchachaOpen, xchachaPeek, xchachaSealInto } from './xchacha.ts'
+import { isBytes } from '../util/fields.ts'
 
 /** The decoded envelope block. */
 export interface Envelope {
@@ -52,7 +53,7 @@ function deriveKey (shared: Uint8Array, epk: Uint8Array, ownerX: Uint8Array): Ui
 }
 
 function recipientX25519 (ownerPublicKey: Uint8Array): Uint8Array {
-  if (!(ownerPublicKey instanceof Uint8Array) || ownerPublicKey.byteLength !== ED25519_KEY_BYTES) {
+  if (!(isBytes(ownerPublicKey)) || ownerPublicKey.byteLength !== ED25519_KEY_BYTES) {
     throw new InvalidArgumentError('The recipient key must be a 32-byte Ed25519 public key')
   }
   try {
@@ -150,12 +151,12 @@ function viewCanonicalEnvelope (bytes: Uint8Array): Envelope | undefined {
 
 /** Decode and shape-check an envelope block (size cap → decode → version → fields). */
 export function decodeEnvelope (bytes: Uint8Array): Envelope {
-  if (bytes instanceof Uint8Array && bytes.byteLength <= MAX_ENVELOPE_BYTES) {
+  if (isBytes(bytes) && bytes.byteLength <= MAX_ENVELOPE_BYTES) {
     const canonical = viewCanonicalEnvelope(bytes)
     if (canonical !== undefined) return canonical
   }
   const value = decodeCbor(bytes, MAX_ENVELOPE_BYTES, 'envelope')
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || isBytes(value)) {
     throw new MalformedError('The envelope is not a map')
   }
   const fields = value as Record<string, unknown>
@@ -167,9 +168,9 @@ export function decodeEnvelope (bytes: Uint8Array): Envelope {
     throw new MalformedError(`The envelope must have exactly the fields ${ENVELOPE_KEYS.join(', ')}`)
   }
   const { epk, nonce, ct } = fields
-  if (!(epk instanceof Uint8Array) || epk.byteLength !== X25519_KEY_BYTES) throw new MalformedError('The envelope epk must be 32 bytes')
-  if (!(nonce instanceof Uint8Array) || nonce.byteLength !== XCHACHA_NONCE_BYTES) throw new MalformedError('The envelope nonce must be 24 bytes')
-  if (!(ct instanceof Uint8Array) || ct.byteLength < POLY1305_TAG_BYTES) throw new MalformedError('The envelope ciphertext is shorter than its tag')
+  if (!(isBytes(epk)) || epk.byteLength !== X25519_KEY_BYTES) throw new MalformedError('The envelope epk must be 32 bytes')
+  if (!(isBytes(nonce)) || nonce.byteLength !== XCHACHA_NONCE_BYTES) throw new MalformedError('The envelope nonce must be 24 bytes')
+  if (!(isBytes(ct)) || ct.byteLength < POLY1305_TAG_BYTES) throw new MalformedError('The envelope ciphertext is shorter than its tag')
   return { v: FORMAT_VERSION, epk, nonce, ct }
 }
 

@@ -16,6 +16,7 @@ import { InvalidRecordError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { decodeRecord, encodeRecord, hasOnly, isPeerIdText, isTime, signRecord, type SignedRecord } from './signed-record.ts'
+import { isBytes } from '../util/fields.ts'
 
 export interface CardHost {
   /** The host's peer-id. */
@@ -79,7 +80,7 @@ export const encodeCard = (card: AddressCard): string => encodeRecord(CARD_PREFI
 
 /** Read and check a card (signed by its owner; `owner`, when given, must match). */
 export function verifyCard (input: string | Uint8Array | AddressCard, options: { owner?: string } = {}): AddressCard {
-  const source = typeof input === 'string' || input instanceof Uint8Array ? input : encodeCbor(input)
+  const source = typeof input === 'string' || isBytes(input) ? input : encodeCbor(input)
   const card = decodeRecord<AddressCard>(source, CARD_PREFIX, TAG_CARD, 'address card', cardProblem)
   for (const host of card.hosts) {
     try {

@@ -11,6 +11,7 @@ import { GrantExpiredError, InvalidRecordError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { datedRecordProblem, decodeRecord, encodeRecord, expiredAt, isPeerIdText, lifetimeFields, signRecord, type DatedRecord, type LifetimeOptions } from './signed-record.ts'
+import { isBytes } from '../util/fields.ts'
 
 /** A host grant; without `expires`, it holds until the owner drops the host from a newer card. */
 export interface Grant extends DatedRecord {
@@ -35,7 +36,7 @@ export const encodeGrant = (grant: Grant): string => encodeRecord(GRANT_PREFIX, 
  * InvalidRecordError (damaged, forged, another host), GrantExpiredError, UnsupportedVersionError.
  */
 export function verifyGrant (input: string | Uint8Array | Grant, options: { host?: string, now?: number } = {}): Grant {
-  const source = typeof input === 'string' || input instanceof Uint8Array ? input : encodeCbor(input)
+  const source = typeof input === 'string' || isBytes(input) ? input : encodeCbor(input)
   const grant = decodeRecord<Grant>(source, GRANT_PREFIX, TAG_GRANT, 'grant', grantProblem)
   if (options.host !== undefined && grant.host !== parsePeerId(options.host).peerId) {
     throw new InvalidRecordError(`This grant is for host ${grant.host}, not for ${options.host}`)

@@ -18,6 +18,7 @@ import { InvalidRecordError, PassExpiredError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { datedRecordProblem, decodeRecord, encodeRecord, expiredAt, lifetimeFields, signRecord, type DatedRecord, type LifetimeOptions } from './signed-record.ts'
+import { isBytes } from '../util/fields.ts'
 
 /** A contact's pass; without `expires` it holds for ever (the CLI always sets one). */
 export interface Pass extends DatedRecord {
@@ -26,7 +27,7 @@ export interface Pass extends DatedRecord {
 }
 
 const passProblem = (fields: Record<string, unknown>): string | undefined =>
-  datedRecordProblem(fields, ['id'], f => f.id instanceof Uint8Array && f.id.byteLength === PASS_ID_BYTES ? undefined : `id must be ${PASS_ID_BYTES} bytes`)
+  datedRecordProblem(fields, ['id'], f => isBytes(f.id) && f.id.byteLength === PASS_ID_BYTES ? undefined : `id must be ${PASS_ID_BYTES} bytes`)
 
 /** The owner signs a new pass (a fresh random id) to give one contact. */
 export function createPass (owner: Identity, options: LifetimeOptions = {}): Pass {
@@ -46,7 +47,7 @@ export const passIdText = (pass: Pick<Pass, 'id'>): string => Buffer.from(pass.i
  * InvalidRecordError (damaged, forged, another owner's), PassExpiredError, UnsupportedVersionError.
  */
 export function verifyPass (input: string | Uint8Array | Pass, options: { owner?: string, now?: number } = {}): Pass {
-  const source = typeof input === 'string' || input instanceof Uint8Array ? input : encodeCbor(input)
+  const source = typeof input === 'string' || isBytes(input) ? input : encodeCbor(input)
   const pass = decodeRecord<Pass>(source, PASS_PREFIX, TAG_PASS, 'pass', passProblem)
   if (options.owner !== undefined && pass.owner !== parsePeerId(options.owner).peerId) {
     throw new InvalidRecordError(`This pass is ${pass.owner}'s, not ${options.owner}'s: it lets you write to its owner only`)

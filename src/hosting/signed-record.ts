@@ -16,7 +16,7 @@ import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
 import { InvalidRecordError, IpmsError, UnsupportedVersionError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
-import { describe, isPlainMap, isTime } from '../util/fields.ts'
+import { describe, isBytes, isPlainMap, isTime } from '../util/fields.ts'
 
 /** The fields every signed record has. */
 export interface SignedRecord {
@@ -68,7 +68,7 @@ export function decodeRecord<T extends SignedRecord & { sig: Uint8Array }> (
   if (fields.v !== FORMAT_VERSION) throw new UnsupportedVersionError(`This ${what} has version ${describe(fields.v)}; this IPMS reads version ${FORMAT_VERSION}. Upgrade IPMS`)
   const shape = problem(fields)
   if (shape !== undefined) throw new InvalidRecordError(`This ${what} is malformed: ${shape}`)
-  if (!(fields.sig instanceof Uint8Array)) throw new InvalidRecordError(`This ${what} is malformed: sig must be bytes`)
+  if (!(isBytes(fields.sig))) throw new InvalidRecordError(`This ${what} is malformed: sig must be bytes`)
   let ownerKey: Uint8Array
   try {
     const parsed = parsePeerId(fields.owner as string)

@@ -23,6 +23,7 @@ import {
 import { encodeCbor, taggedBytes } from '../crypto/codec.ts'
 import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
 import { randomBytes } from '../crypto/random.ts'
+import { isBytes } from '../util/fields.ts'
 
 /** A file carried inside a mail. */
 export interface Attachment {
@@ -80,7 +81,7 @@ function attachmentProblem (value: unknown, index: number): string | undefined {
   if (typeof name !== 'string' || name.length === 0 || byteLength(name) > MAX_FILENAME_BYTES) return `attachment ${index} name must be 1 to ${MAX_FILENAME_BYTES} bytes`
   if (CONTROL.test(name) || name.includes('/') || name.includes('\\') || name === '.' || name === '..') return `attachment ${index} name must be a plain file name (no path, no control characters)`
   if (typeof type !== 'string' || byteLength(type) > MAX_MEDIA_TYPE_BYTES || !MEDIA_TYPE.test(type)) return `attachment ${index} type must be a media type such as application/octet-stream`
-  if (!(data instanceof Uint8Array)) return `attachment ${index} data must be bytes`
+  if (!(isBytes(data))) return `attachment ${index} data must be bytes`
   return undefined
 }
 
@@ -96,7 +97,7 @@ function idProblem (value: unknown, field: string): string | undefined {
  * Checks everything but the signature's validity and the peer-ids' keys (the caller parses those).
  */
 export function mailProblem (value: unknown, { signed }: { signed: boolean }): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) return 'the mail is not a map'
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || isBytes(value)) return 'the mail is not a map'
   const fields = value as Record<string, unknown>
   for (const key of Object.keys(fields)) {
     if (!MAIL_KEYS.has(key) || (!signed && key === 'sig')) return `unknown field "${key}"`
@@ -122,7 +123,7 @@ export function mailProblem (value: unknown, { signed }: { signed: boolean }): s
     const problem = attachmentProblem(fields.attachments[i], i)
     if (problem !== undefined) return problem
   }
-  if (signed && (!(fields.sig instanceof Uint8Array) || fields.sig.byteLength !== 64)) return 'sig must be a 64-byte Ed25519 signature'
+  if (signed && (!(isBytes(fields.sig)) || fields.sig.byteLength !== 64)) return 'sig must be a 64-byte Ed25519 signature'
   return undefined
 }
 

@@ -20,15 +20,15 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { logger } from '@libp2p/logger'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
-import { FORMAT_VERSION, MAX_ENVELOPE_BYTES, MIN_POW_BITS, TAG_RECEIPT } from '../constants.ts'
+import { FORMAT_VERSION, MAX_ENVELOPE_BYTES, TAG_RECEIPT } from '../constants.ts'
 import { decodeCbor, encodeCbor, refuseBadHead, taggedBytes, type CborLimits } from '../crypto/codec.ts'
-import { hasExactly, isPlainMap } from '../util/fields.ts'
+import { hasExactly, isBytes, isPlainMap } from '../util/fields.ts'
 import { decodeEnvelope } from '../crypto/envelope.ts'
 import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
 import { DeliveryError, DeliveryRefusedError, IpmsError, StorageFullError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
-import { mailPayloadProblem, type MailPayload } from '../access/payloads.ts'
+import { mailPayloadProblem, mailPayloadShapeProblem, type MailPayload } from '../access/payloads.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
 import { envelopeBlock, type EnvelopeBlock } from '../stores/envelope-block.ts'
 import { penalize } from './connection-guard.ts'
@@ -83,7 +83,7 @@ const receiptSigningInput = (receipt: Omit<Receipt, 'sig'>): Uint8Array =>
 export function verifyReceipt (value: unknown, expected: { inbox: string, env: string, host?: string }): Receipt {
   const r = value as Partial<Receipt> | null
   if (typeof r !== 'object' || r === null || r.v !== FORMAT_VERSION || typeof r.inbox !== 'string' || typeof r.entry !== 'string' ||
-    typeof r.env !== 'string' || typeof r.host !== 'string' || typeof r.time !== 'number' || !(r.sig instanceof Uint8Array)) {
+    typeof r.env !== 'string' || typeof r.host !== 'string' || typeof r.time !== 'number' || !(isBytes(r.sig))) {
     throw new DeliveryRefusedError('ERR_BAD_RECEIPT', 'The host answered with a malformed receipt: the mail may not be stored; it stays in the outbox')
   }
   if (r.inbox !== expected.inbox || r.env !== expected.env || (expected.host !== undefined && r.host !== expected.host)) {
@@ -139,10 +139,10 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     }
     const r = request
     if (r.v !== FORMAT_VERSION || r.t !== 'deliver' || typeof r.inbox !== 'string') return ['ERR_MALFORMED', 'not a v1 deliver request']
-    if (!(r.envelope instanceof Uint8Array)) return ['ERR_MALFORMED', 'envelope must be bytes']
-    // The payload's shape does not depend on the inbox (at difficulty 0 any stamp passes), so it
-    // is checked before the inbox is looked up: a garbage request gets the same answer everywhere.
-    const problem = mailPayloadProblem(r.mail, r.inbox, MIN_POW_BITS)
+    if (!(isBytes(r.envelope))) return ['ERR_MALFORMED', 'envelope must be bytes']
+    // The payload's shape does not depend on the inbox, so it is checked before the inbox is
+    // looked up: a garbage request gets the same answer everywhere.
+    const problem = mailPayloadShapeProblem(r.mail)
     if (problem !== undefined) return ['ERR_MALFORMED', `the MAIL payload is refused: ${problem}`]
     // Until the request shows a valid stamp for a kept inbox, the answer is the one for an inbox
     // not kept here (PROTOCOL §12): otherwise anyone could list the inboxes a host keeps.

@@ -20,6 +20,7 @@ import { PassExpiredError } from '../errors.ts'
 import { passIdText, verifyPass } from '../hosting/pass.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
 import type { HostPolicy } from './host-policy.ts'
+import { isBytes } from '../util/fields.ts'
 
 /** A refusal: the code and the reason sent to the sender. */
 export type Refusal = [code: string, reason: string]
@@ -222,7 +223,7 @@ export async function openPassQuota (policy: Pick<HostPolicy, 'quotaBytes' | 'pa
  */
 export function requestPass (value: unknown, owner: string, now: number): string | undefined | Refusal {
   if (value === undefined) return undefined
-  if (!(value instanceof Uint8Array)) return ['ERR_BAD_PASS', 'pass must be the bytes of a pass']
+  if (!(isBytes(value))) return ['ERR_BAD_PASS', 'pass must be the bytes of a pass']
   try {
     return passIdText(verifyPass(value, { owner, now }))
   } catch (err) {

@@ -43,7 +43,7 @@ import type { Inbox } from '../stores/open-inbox.ts'
 import { isEntryHash, parseEnvelopeCid } from '../access/payloads.ts'
 import { clockProblem, entryShapeProblem, entryTime } from '../access/entry-shape.ts'
 import { decodeCbor, encodeCbor, equalBytes, refuseBadHead, type CborLimits } from '../crypto/codec.ts'
-import { isPlainMap } from '../util/fields.ts'
+import { isBytes, isPlainMap } from '../util/fields.ts'
 import { verifyGrant, type Grant } from '../hosting/grant.ts'
 import { frames, type Frames } from './frames.ts'
 import { createFrameBudget } from './host-policy.ts'
@@ -308,7 +308,7 @@ export function createInboxSync (options: InboxSyncOptions) {
       }
       if (message.t !== 'blocks' || !Array.isArray(message.blocks)) throw new SyncError(`the peer sent "${message.t}" where blocks or ${until} were expected`)
       for (const block of message.blocks) {
-        if (!(block?.c instanceof Uint8Array) || !(block?.b instanceof Uint8Array)) throw new SyncError('the peer sent a malformed block')
+        if (!(isBytes(block?.c)) || !(isBytes(block?.b))) throw new SyncError('the peer sent a malformed block')
         let cid: CID
         try { cid = CID.decode(block.c) } catch (err) { throw new SyncError('the peer sent a malformed CID', { cause: err }) }
         const digest = await sha256.digest(block.b)
@@ -437,7 +437,7 @@ export function createInboxSync (options: InboxSyncOptions) {
     try {
       const hello = await read(first, signal)
       const inbox = hello.t === 'hello' && typeof hello.inbox === 'string' ? inboxes.get(hello.inbox) : undefined
-      const grant = hello.grant instanceof Uint8Array ? hello.grant : undefined
+      const grant = isBytes(hello.grant) ? hello.grant : undefined
       if (inbox === undefined || !await authorize(peer, inbox, grant)) {
         // The same answer for "not here" and "not allowed": an unauthorised peer learns nothing more.
         await stream.closeRead()

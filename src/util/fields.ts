@@ -11,6 +11,14 @@
  */
 import { CID } from 'multiformats/cid'
 
+/**
+ * Real bytes: a Uint8Array (or Buffer) with its internal slot, not an object whose prototype a
+ * decoded `__proto__` key made Uint8Array's (`instanceof` is true for it, and reading its length throws).
+ */
+export function isBytes (value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array && ArrayBuffer.isView(value)
+}
+
 /** A plain map as dag-cbor decodes one: an Object-prototype object, not an array, bytes or a CID. */
 export function isPlainMap (value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) return false

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import * as dagCbor from '@ipld/dag-cbor'
 import { decodeCbor, encodeCbor, structureProblem } from '../../src/crypto/codec.ts'
 import { MalformedError, TooLargeError } from '../../src/errors.ts'
+import { isBytes } from '../../src/util/fields.ts'
 
 const MiB = 1024 * 1024
 const malformed = (err: unknown): boolean => err instanceof MalformedError
@@ -45,4 +46,18 @@ test('non-canonical encodings are refused: unsorted map keys, long integer forms
   assert.throws(() => decodeCbor(Uint8Array.from([0x01, 0x01]), 1024, 'value'), /bytes follow/)
   assert.throws(() => decodeCbor(Uint8Array.from([0x5a, 0x00, 0x10, 0x00, 0x00, 1]), 1024, 'value'), /past the end/)
   assert.throws(() => decodeCbor(new Uint8Array(2048), 1024, 'value'), TooLargeError)
+})
+
+test('a map with a __proto__ key (the decoder would make it the object\'s prototype) is refused as a MalformedError, never a TypeError', () => {
+  for (const value of [new Uint8Array([0x42, 1, 2]), new Uint8Array([0xa0]), new Uint8Array([0x80])]) {
+    // { "__proto__": <bytes | map | list> }, written by hand: map(1), text(9), value
+    const bytes = new Uint8Array([0xa1, 0x69, ...new TextEncoder().encode('__proto__'), ...value])
+    assert.throws(() => decodeCbor(bytes, 1024, 'request'), (err: unknown) => err instanceof MalformedError)
+  }
+  // What such a value looks like: `instanceof Uint8Array` holds, yet it is no byte array.
+  const fake = Object.create(Uint8Array.prototype) as Uint8Array
+  assert.equal(fake instanceof Uint8Array, true)
+  assert.equal(isBytes(fake), false)
+  assert.equal(isBytes(new Uint8Array(2)), true)
+  assert.equal(isBytes(Buffer.from('ab')), true)
 })

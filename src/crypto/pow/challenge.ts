@@ -17,6 +17,7 @@ import { MAX_ENVELOPE_BYTES, MAX_POW_BITS, MAX_STAMP_BITS, MIN_POW_BITS, POW_BAS
 import { InvalidArgumentError } from '../../errors.ts'
 import { lengthPrefixed, taggedBytes, uintBE, utf8Bytes } from '../codec.ts'
 import { POW_CHALLENGE_BYTES } from './verify.ts'
+import { isBytes } from '../../util/fields.ts'
 
 export interface PowChallengeParams {
   /** Difficulty of this stamp in leading zero bits (`requiredPowBits`), an integer in [MIN_POW_BITS, MAX_STAMP_BITS]. */
@@ -63,7 +64,7 @@ export function requiredPowBits (inboxBits: number, size: number): number {
 
 /** Throws `InvalidArgumentError` unless `challenge` is a 32-byte Uint8Array. */
 export function checkPowChallenge (challenge: unknown): asserts challenge is Uint8Array {
-  if (!(challenge instanceof Uint8Array) || challenge.byteLength !== POW_CHALLENGE_BYTES) {
+  if (!(isBytes(challenge)) || challenge.byteLength !== POW_CHALLENGE_BYTES) {
     throw new InvalidArgumentError(`A PoW challenge must be a ${POW_CHALLENGE_BYTES}-byte Uint8Array`)
   }
 }

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto'
 import { MAX_STAMP_BITS, MIN_POW_BITS, POW_NONCE_BYTES } from '../../constants.ts'
+import { isBytes } from '../../util/fields.ts'
 
 // Defined here, not in challenge.ts, so that worker threads (which import this file) do not load
 // the CID and CBOR libraries.
@@ -32,8 +33,8 @@ export function leadingZeroBits (bytes: Uint8Array): number {
  */
 export function verifyPow (challenge: Uint8Array, bits: number, nonce: Uint8Array): boolean {
   try {
-    if (!(challenge instanceof Uint8Array) || challenge.byteLength !== POW_CHALLENGE_BYTES) return false
-    if (!(nonce instanceof Uint8Array) || nonce.byteLength !== POW_NONCE_BYTES) return false
+    if (!(isBytes(challenge)) || challenge.byteLength !== POW_CHALLENGE_BYTES) return false
+    if (!(isBytes(nonce)) || nonce.byteLength !== POW_NONCE_BYTES) return false
     if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < MIN_POW_BITS || bits > MAX_STAMP_BITS) return false
     const digest = createHash('sha256').update(challenge).update(nonce).digest()
     return leadingZeroBits(digest) >= bits
