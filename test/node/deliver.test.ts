@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as dagCbor from '@ipld/dag-cbor'
 import { lpStream } from '@libp2p/utils'
+import { CID } from 'multiformats/cid'
 import { inboxAddress } from '../../src/access/inbox-address.ts'
 import { mailPayloadProblem, type MailPayload } from '../../src/access/payloads.ts'
 import { MAX_ENVELOPE_BYTES } from '../../src/constants.ts'
@@ -189,6 +190,23 @@ describe('refusals', () => {
     assert.deepEqual(dagCbor.decode(unsorted), dagCbor.decode(canonical))
     assert.equal(await raw(unsorted), 'refused:ERR_MALFORMED')
     assert.equal(await raw(canonical), 'receipt:undefined', 'the canonical form is stored')
+  })
+
+  test('hostile values inside a payload (issue #10, item 9: a `v` whose toString is a CID, a __proto__ key) get ERR_MALFORMED, never a reset; the host keeps serving', async () => {
+    const request = await stamped(alice, owner, 'hostile values')
+    const cid = CID.parse(request.mail.env)
+    // `v: { toString: CID }` once made the payload check throw (String(value.v)); the stream was reset.
+    assert.equal(await raw(dagCbor.encode({ v: 1, t: 'deliver', ...request, mail: { ...request.mail, v: { toString: cid } } })), 'refused:ERR_MALFORMED')
+    // A map { "__proto__": bytes } as `pow`: decoded, it passes `instanceof Uint8Array` and throws on its length.
+    const marker = new Uint8Array(8).fill(0xee)
+    const withMarker = dagCbor.encode({ v: 1, t: 'deliver', ...request, mail: { ...request.mail, pow: marker } })
+    const encodedMarker = dagCbor.encode(marker)
+    const at = Buffer.from(withMarker).indexOf(Buffer.from(encodedMarker))
+    const proto = concat([Uint8Array.of(0xa1, 0x69), new TextEncoder().encode('__proto__'), dagCbor.encode(request.mail.pow)])
+    const frame = concat([withMarker.subarray(0, at), proto, withMarker.subarray(at + encodedMarker.byteLength)])
+    assert.equal((dagCbor.decode(frame) as { mail: { pow: unknown } }).mail.pow instanceof Uint8Array, true, 'the decoded pow passes instanceof')
+    assert.equal(await raw(frame), 'refused:ERR_MALFORMED')
+    assert.equal(await raw(dagCbor.encode({ v: 1, t: 'deliver', ...request })), 'receipt:undefined', 'the honest request is stored')
   })
 })
 
