@@ -25,7 +25,7 @@ import { decodeCbor, encodeCbor, refuseBadHead, taggedBytes, type CborLimits } f
 import { hasExactly, isBytes, isPlainMap } from '../util/fields.ts'
 import { decodeEnvelope } from '../crypto/envelope.ts'
 import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
-import { DeliveryError, DeliveryRefusedError, IpmsError, StorageFullError } from '../errors.ts'
+import { DeliveryError, DeliveryRefusedError, EnvelopeSizeError, IpmsError, StorageFullError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { mailPayloadProblem, mailPayloadShapeProblem, type MailPayload } from '../access/payloads.ts'
@@ -235,6 +235,12 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
       try {
         stored = await admission.write(async () => await inbox.receive(mail, envelope))
       } catch (err) {
+        // The inbox holds this envelope's mail under an entry stating another size: nothing is stored.
+        if (err instanceof EnvelopeSizeError) {
+          await refuse(lp, err.code, err.message, signal)
+          await stream.close({ signal })
+          return
+        }
         // A full disk is an answer the sender can act on (try another host, or later), not a broken stream.
         if (!(err instanceof StorageFullError)) throw err
         log.error('refused %s for %s: the disk is full', mail.env, inbox.address)
