@@ -1,6 +1,6 @@
 /**
  * `/ipms/sync/1.0.0`: replication between the replicas of one inbox (docs/PROTOCOL.md §10), in
- * place of OrbitDB's built-in Sync (DESIGN.md §1: unframed, unacknowledged, open to anyone, and one
+ * place of OrbitDB's built-in Sync (docs/DESIGN.md §1: unframed, unacknowledged, open to anyone, and one
  * bitswap round trip per missing entry).
  *
  *   initiator                                         responder

@@ -23,7 +23,7 @@
  * entry waits until they are on disk (stores/durable-joins.ts). An envelope block is stored for
  * pending mail only when it is the size that mail's entry states (PROTOCOL.md §10).
  *
- * Watch for (DESIGN.md §5): OrbitDB calls `onUpdate` once per joined head, not per entry, so the
+ * Watch for (docs/DESIGN.md §5): OrbitDB calls `onUpdate` once per joined head, not per entry, so the
  * index walks back from each head to what it has already seen; join and index update are not
  * atomic, so the index also catches up from the heads when the database opens. Garbage collection
  * (unpin, delete) is restartable at every step and never fails an open: an inbox that cannot
