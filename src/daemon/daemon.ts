@@ -315,16 +315,17 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
 
     let stopped: Promise<void> | undefined
     const stop = async (): Promise<void> => {
-      stopped ??= (async () => {
+      // Deferred: aborting below calls stop() again, which must find this promise already set.
+      stopped ??= Promise.resolve().then(async () => {
         log.emit('stopping', {})
         stopping.abort()
         for (const cleanup of cleanups.splice(0)) cleanup()
-        await hook?.stop()
         await queue.idle()
+        await hook?.stop() // the hooks of the mail stored so far still run
         await running.stop()
         log.emit('stopped', {})
         log.close()
-      })()
+      })
       await stopped
     }
     let resolveStopped: () => void = () => {}
@@ -364,8 +365,8 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     // Set-up failed after the node started (a damaged hosts.json, a watcher refused): release the home.
     stopping.abort()
     for (const cleanup of cleanups.splice(0)) cleanup()
-    await hook?.stop()
     await queue.idle()
+    await hook?.stop()
     await running.stop()
     throw err
   }

@@ -11,7 +11,8 @@
  * Watch out for: the subject is the sender's text, so it is made safe here, but a hook must still
  * quote it ("$IPMS_MAIL_SUBJECT"). A hook that fails, exits non-zero or outlives its time (then
  * its whole process group is killed) is reported through `onError`, never thrown: the daemon goes
- * on. Its stdout and stderr go to the daemon's stderr (stdout carries the daemon's events).
+ * on. A stopping daemon lets the runs already queued end (each within its time). Its stdout and
+ * stderr go to the daemon's stderr (stdout carries the daemon's events).
  */
 import { spawn } from 'node:child_process'
 import { serialQueue } from '../util/serial-queue.ts'
@@ -38,7 +39,7 @@ export interface MailHook {
   run: (mail: HookedMail) => void
   /** Resolves when every queued run has ended. */
   idle: () => Promise<void>
-  /** Kill the run under way and drop the queued ones. */
+  /** Resolves when every queued run has ended (each bounded by the timeout); no run is queued after. */
   stop: () => Promise<void>
 }
 
@@ -51,10 +52,9 @@ export function createMailHook (options: MailHookOptions & { home: string, onErr
   const { command, home, onError } = options
   const timeoutMs = options.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS
   const queue = serialQueue()
-  const stopping = new AbortController()
+  let stopped = false
 
   const runOnce = async (mail: HookedMail): Promise<void> => {
-    if (stopping.signal.aborted) return
     const child = spawn('sh', ['-c', command], {
       env: { ...process.env, IPMS_MAIL_ID: mail.id, IPMS_MAIL_FROM: mail.from, IPMS_MAIL_SUBJECT: hookSubject(mail.subject), IPMS_HOME: home },
       stdio: ['ignore', 2, 2],
@@ -64,24 +64,23 @@ export function createMailHook (options: MailHookOptions & { home: string, onErr
     const kill = (): void => { try { process.kill(-child.pid!, 'SIGKILL') } catch { /* already gone */ } }
     let timedOut = false
     const timer = setTimeout(() => { timedOut = true; kill() }, timeoutMs)
-    stopping.signal.addEventListener('abort', kill, { once: true })
     try {
       const outcome = await new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve, reject) => {
         child.once('error', reject)
         child.once('close', (code, signal) => { resolve({ code, signal }) })
       })
       if (timedOut) onError(`the --on-mail hook for mail ${mail.id} ran longer than ${timeoutMs} ms and was killed`)
-      else if (outcome.code !== 0 && !stopping.signal.aborted) onError(`the --on-mail hook for mail ${mail.id} ${outcome.code === null ? `was killed (${String(outcome.signal)})` : `exited ${outcome.code}`}`)
+      else if (outcome.code !== 0) onError(`the --on-mail hook for mail ${mail.id} ${outcome.code === null ? `was killed (${String(outcome.signal)})` : `exited ${outcome.code}`}`)
     } catch (err) {
       onError(`the --on-mail hook for mail ${mail.id} could not start: ${(err as Error).message}`)
     } finally {
       clearTimeout(timer)
-      stopping.signal.removeEventListener('abort', kill)
     }
   }
 
   return {
     run: mail => {
+      if (stopped) return
       void queue.run(async () => {
         try {
           await runOnce(mail)
@@ -92,7 +91,7 @@ export function createMailHook (options: MailHookOptions & { home: string, onErr
     },
     idle: async () => { await queue.idle() },
     stop: async () => {
-      stopping.abort()
+      stopped = true
       await queue.idle()
     }
   }
