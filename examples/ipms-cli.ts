@@ -93,3 +93,17 @@ export async function startDaemon (home: string, args: string[] = [], options: {
     throw err
   }
 }
+
+/**
+ * `owner` grants the host that `hostDaemon` runs (at its first address), the host accepts, and its
+ * daemon picks the grant up; resolves with the grant and the owner's new card (`ipms hosts grant --json`).
+ */
+export async function grantRunningHost (owner: { home: string, peerId: string }, host: { home: string, peerId: string }, hostDaemon: Daemon & { started: any }): Promise<{ grant: string, card: string }> {
+  const hostAddr = (hostDaemon.started.addrs[0] as string).replace(/\/p2p\/.*/, '')
+  const granted = await ipms(owner.home, ['hosts', 'grant', host.peerId, '--addr', hostAddr, '--json'])
+  if (granted.code !== 0) throw new Error(`ipms hosts grant failed (exit ${granted.code}): ${granted.stderr}`)
+  const accepted = await ipms(host.home, ['host', 'accept', granted.json.grant, '--card', granted.json.card])
+  if (accepted.code !== 0) throw new Error(`ipms host accept failed (exit ${accepted.code}): ${accepted.stderr}`)
+  await hostDaemon.next(e => e.event === 'hosting' && e.owner === owner.peerId)
+  return { grant: granted.json.grant, card: granted.json.card }
+}

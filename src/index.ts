@@ -37,3 +37,8 @@ export { openOutbox, retryPeriodically, type Outbox, type OutboxEntry } from './
 export { prepareMail, deliverPrepared, type PreparedMail } from './node/send-mail.ts'
 export { DEFAULT_HOST_POLICY, type HostPolicy } from './node/host-policy.ts'
 export { openPassQuota, quotaDecision, type PassQuota } from './node/pass-quota.ts'
+export { startDaemon, DEFAULT_SCHEDULE, type Daemon, type DaemonOptions, type DaemonId, type DaemonSchedule, type DaemonSendOptions, type DaemonSyncResult } from './daemon/daemon.ts'
+export { createEventLog, DEFAULT_EVENTS_KEPT, type DaemonEvent, type DaemonEventData, type DaemonEventType, type DaemonEvents, type EventLog, type EventsReset, type SubscribeOptions } from './daemon/events.ts'
+export { createMailHook, hookSubject, DEFAULT_HOOK_TIMEOUT_MS, type MailHook, type MailHookOptions, type HookedMail } from './daemon/mail-hook.ts'
+export { findMail, shortId } from './mail/find-mail.ts'
+export { startHomeNode, type HomeNode, type HomeNodeOptions } from './node/home-node.ts'

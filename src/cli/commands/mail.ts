@@ -1,13 +1,10 @@
 /** `ipms list` and `ipms read`: the mail kept in this home, newest first. */
-import { NotFoundError } from '../../errors.ts'
+import { findMail, shortId } from '../../mail/find-mail.ts'
 import { openMailStore, type StoredMail } from '../../mail/mail-store.ts'
 import { renderMessage } from '../../mail/rfc5322.ts'
 import { count, isoTime, shortPeer, type CliCommand } from '../command.ts'
 import { safeText } from '../safe-text.ts'
 import { saveAttachments } from '../save-attachments.ts'
-
-/** A mail's short id: the end of its entry hash (base58, well spread). */
-export const shortId = (entry: string): string => entry.slice(-8)
 
 const size = (stored: StoredMail): number => Buffer.byteLength(stored.mail.body) + stored.mail.attachments.reduce((n, a) => n + a.data.byteLength, 0)
 const human = (bytes: number): string => bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
@@ -33,18 +30,6 @@ export const list: CliCommand = {
   }
 }
 
-/** Find a mail by its short id (or any end of its entry hash, or the full hash), or by rank (1 = newest). */
-async function findMail (home: string, id: string): Promise<StoredMail> {
-  const received = await openMailStore(home, { maildir: false }).received()
-  if (/^\d{1,6}$/.test(id)) {
-    const stored = received[Number(id) - 1]
-    if (stored !== undefined) return stored
-  }
-  const matches = received.filter(r => r.entry === id || r.entry.endsWith(id))
-  if (matches.length === 1) return matches[0]!
-  throw new NotFoundError(matches.length === 0 ? `No mail ${id} here (ipms list shows the ids)` : `${id} names ${matches.length} mails: give more of the id`)
-}
-
 export const read: CliCommand = {
   command: 'read <id>',
   options: y => y
@@ -53,7 +38,7 @@ export const read: CliCommand = {
     .option('raw', { type: 'boolean', default: false, describe: 'Print it as an RFC 5322 message' }),
   examples: [['ipms read 1', 'the newest mail'], ['ipms read 4fQx9z2K --save ~/Downloads', 'and save its attachments']],
   run: async (args, { home, out, contacts }) => {
-    const stored = await findMail(home, String(args.id))
+    const stored = await findMail(openMailStore(home, { maildir: false }), String(args.id))
     const { mail } = stored
     const name = await contacts.nameOf(mail.from)
     const saved = typeof args.save === 'string' ? await saveAttachments(args.save, mail.attachments) : []

@@ -9,7 +9,7 @@ import { openMailStore } from '../../mail/mail-store.ts'
 import { startHomeNode } from '../../node/home-node.ts'
 import { openOutbox } from '../../node/outbox.ts'
 import { readInbox } from '../../node/read-inbox.ts'
-import { shortId } from './mail.ts'
+import { shortId } from '../../mail/find-mail.ts'
 import { count, parseDuration, shortPeer, type CliCommand } from '../command.ts'
 import { readDaemonInfo } from '../daemon-file.ts'
 

@@ -1,0 +1,373 @@
+/**
+ * The daemon as a library (docs/ARCHITECTURE.md, "The daemon"): a home's node kept online, and
+ * everything `ipms daemon` does on a schedule, for any program. It serves the owner's inbox
+ * (senders deliver to it directly, hosts push new mail at once), reads and stores new mail as it
+ * arrives, keeps friends' inboxes under their grants (picking up `ipms host accept` as it
+ * happens), applies the host policy, publishes hosts records on the DHT, and retries the outbox.
+ * What happens is told as events (events.ts); what a program asks for goes through the returned
+ * operations, serialised with the daemon's own steps where they touch the same state.
+ *
+ * ```ts
+ * const daemon = await startDaemon({ home, identity, signal })
+ * for await (const event of daemon.events.subscribe({ since: 0 })) console.log(event.type, event.data)
+ * ```
+ *
+ * Watch out for: background steps (reads of the own inbox, grant reloads, publication, co-host
+ * syncs, outbox retries, retention) run one at a time; a failed step is an `error` event, never
+ * the end of the daemon. Sends are not queued behind them (their proof-of-work takes seconds):
+ * they go through the daemon's one outbox, whose leases keep one mail from being tried twice.
+ */
+import { watch } from 'node:fs'
+import type { AddressCard, CardHost } from '../hosting/card.ts'
+import { onDhtPeer, publishHostsRecord } from '../discovery/dht.ts'
+import { loadConfig, type HomeConfig } from '../home/config.ts'
+import { openContacts, type Contact } from '../home/contacts.ts'
+import { HOSTS_FILE_NAME, openOwnerHosts, type GrantedHost } from '../home/owner-hosts.ts'
+import type { Identity } from '../identity/identity.ts'
+import { findMail, shortId } from '../mail/find-mail.ts'
+import { openMailStore, type StoredMail } from '../mail/mail-store.ts'
+import type { Draft } from '../mail/seal.ts'
+import { startHomeNode, type HomeNode } from '../node/home-node.ts'
+import { hostingDirectory } from '../node/hosting.ts'
+import { openOutbox, type OutboxEntry, type RetryOptions } from '../node/outbox.ts'
+import { readInbox, type ReadInboxResult } from '../node/read-inbox.ts'
+import type { DeliveryFailure, SendMailOptions } from '../node/send-mail.ts'
+import type { Inbox } from '../stores/open-inbox.ts'
+import { serialQueue } from '../util/serial-queue.ts'
+import { createEventLog, type DaemonEvents } from './events.ts'
+import { createMailHook, type MailHook, type MailHookOptions } from './mail-hook.ts'
+
+/** When the daemon does what, ms. */
+export interface DaemonSchedule {
+  /** Sync the owner's inbox with its hosts, and the hosted inboxes with their co-hosts. Default 5 min. */
+  resyncMs: number
+  /** Retry the outbox (the mail whose backoff has passed). Default 30 s. */
+  outboxMs: number
+  /** Apply the retention of hosted mail. Default 1 h. */
+  retentionMs: number
+  /** Delays before syncing again with a host that failed; the last repeats until the next resync. */
+  hostRetryMs: number[]
+  /** Gathering of bursts (new mail, grant files). Default 50 ms. */
+  settleMs: number
+  /** Publish the hosts records again: hourly, well within kad-dht's 36-hour record age. */
+  publishMs: number
+  /** Publish again after a failure (also on every new DHT peer). Default 1 min. */
+  publishRetryMs: number
+}
+
+export const DEFAULT_SCHEDULE: Readonly<DaemonSchedule> = {
+  resyncMs: 5 * 60_000,
+  outboxMs: 30_000,
+  retentionMs: 60 * 60_000,
+  hostRetryMs: [2_000, 5_000, 15_000, 30_000, 60_000],
+  settleMs: 50,
+  publishMs: 60 * 60_000,
+  publishRetryMs: 60_000
+}
+
+export interface DaemonOptions {
+  home: string
+  identity: Identity
+  /** Default: the home's config.json. */
+  config?: HomeConfig
+  /** Listen addresses instead of the config's. */
+  listen?: string[]
+  /** Stops the daemon (as `stop()` does). */
+  signal?: AbortSignal
+  /** A command run for each new mail stored (mail-hook.ts). */
+  onMail?: MailHookOptions
+  /** How many events are kept for `since()` and late subscribers. Default 1000. */
+  eventsKept?: number
+  /** Other timings than DEFAULT_SCHEDULE (tests). */
+  schedule?: Partial<DaemonSchedule>
+}
+
+/** Who the running node is and where it is reachable. */
+export interface DaemonId {
+  peerId: string
+  inbox: string
+  bits: number
+  addrs: string[]
+  /** The owners whose inboxes are kept here. */
+  hosted: string[]
+}
+
+/** What `syncNow()` did: the read of the own inbox, and the outbox mail delivered after it. */
+export interface DaemonSyncResult extends ReadInboxResult {
+  outboxDelivered: OutboxEntry[]
+}
+
+export type DaemonSendOptions = Omit<SendMailOptions, 'from'>
+
+export interface Daemon {
+  events: DaemonEvents
+  /** The node and its services (for what the operations below do not cover). */
+  node: HomeNode
+  id: () => DaemonId
+  /** The owner's current address card. */
+  card: () => Promise<{ text: string, card: AddressCard }>
+  /** The hosts this owner granted. */
+  hosts: () => Promise<GrantedHost[]>
+  /** The friends' inboxes kept here. */
+  hosted: () => Array<{ owner: string, bits: number, expires?: number, inbox: string }>
+  contacts: () => Promise<Contact[]>
+  /** The mail received, newest first. */
+  list: () => Promise<StoredMail[]>
+  /** A received mail by short id, end of its entry hash, or rank (1 = newest). NotFoundError otherwise. */
+  read: (id: string) => Promise<StoredMail>
+  /**
+   * Sync the own inbox with its hosts now (after the step under way), store and prune, then retry
+   * what is due in the outbox: the daemon's own step, with the same events. Throws
+   * NoReplicaError when no host answered, as `ipms sync` does.
+   */
+  syncNow: () => Promise<DaemonSyncResult>
+  /** Seal, stamp and deliver through the daemon's outbox; a `sent` event, or an `outbox` event when it waits there. */
+  send: (draft: Draft, options: DaemonSendOptions) => Promise<{ entry: OutboxEntry, delivered: boolean, failures: DeliveryFailure[] }>
+  /** The mail waiting for receipts, oldest first. */
+  outbox: () => Promise<OutboxEntry[]>
+  /** Try the outbox now (every mail with `force`), after the step under way; a `sent` event per mail delivered. */
+  retryOutbox: (options?: Pick<RetryOptions, 'force' | 'timeoutMs'>) => Promise<OutboxEntry[]>
+  /** Read `<home>/hosting` again (as on SIGHUP): the grants accepted since are served. */
+  reloadGrants: () => void
+  /** Finish the step under way, stop the node, release the home. Idempotent. */
+  stop: () => Promise<void>
+  /** Settles once the daemon has stopped, however it was stopped. */
+  stopped: Promise<void>
+}
+
+/** Start a home's node and keep it online; resolves once it listens (the `started` event is out). */
+export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
+  const { home, identity } = options
+  const schedule: DaemonSchedule = { ...DEFAULT_SCHEDULE, ...options.schedule }
+  const stopping = new AbortController()
+  const signal = options.signal === undefined ? stopping.signal : AbortSignal.any([options.signal, stopping.signal])
+  const config = options.config ?? await loadConfig(home)
+  const running = await startHomeNode({ home, identity, config, listen: options.listen, signal })
+  const cleanups: Array<() => void> = []
+  const queue = serialQueue()
+  let hook: MailHook | undefined
+  try {
+    const log = createEventLog({ kept: options.eventsKept })
+    const contacts = openContacts(home)
+    const ownerHosts = openOwnerHosts(home, { peerId: identity.peerId, bits: config.bits, signer: async () => identity })
+    const outbox = openOutbox(home)
+    const store = openMailStore(home, { nameOf: contacts.nameOf })
+    hook = options.onMail === undefined
+      ? undefined
+      : createMailHook({ ...options.onMail, home, onError: message => { log.emit('error', { step: 'running the --on-mail hook', message }) } })
+
+    /** A failure is an event (not once the daemon is stopping: then steps are cut short on purpose). */
+    const report = (step: string) => (err: unknown): void => {
+      if (!signal.aborted) log.emit('error', { step, code: (err as { code?: string }).code, message: (err as Error).message })
+    }
+    /** A background step: queued, its failure an event. */
+    const background = (step: string, fn: () => Promise<void>): void => { queue.run(fn).catch(report(step)) }
+    /** `fn` once, `settleMs` after the first of a burst of calls. */
+    const later = (fn: () => void): () => void => {
+      let pending: NodeJS.Timeout | undefined
+      cleanups.push(() => { clearTimeout(pending) })
+      return () => { pending ??= setTimeout(() => { pending = undefined; fn() }, schedule.settleMs) }
+    }
+    const every = (ms: number, fn: () => void): void => {
+      const timer = setInterval(fn, ms)
+      cleanups.push(() => { clearInterval(timer) })
+    }
+
+    const addrs = running.node.multiaddrs()
+    log.emit('started', { peerId: identity.peerId, inbox: running.inbox.address, addrs, hosted: running.hosting.list().map(h => h.owner) })
+    for (const s of running.hosting.skipped) log.emit('grant-skipped', s)
+    for (const b of running.unreachableBootstrap) log.emit('bootstrap-failed', b)
+    // A full disk: deliveries are refused (ERR_STORAGE_FULL) until space returns; the node retries by itself.
+    const storage = running.node.storage.events
+    const onFull = (e: Event): void => { log.emit('storage-full', { code: 'ERR_STORAGE_FULL', message: String((e as CustomEvent<string>).detail) }) }
+    const onRecovered = (): void => { log.emit('storage-recovered', {}) }
+    storage.addEventListener('full', onFull)
+    storage.addEventListener('recovered', onRecovered)
+    cleanups.push(() => { storage.removeEventListener('full', onFull); storage.removeEventListener('recovered', onRecovered) })
+
+    /** Sync with `replicas` (none: only what is here), store and prune; a `mail` event (and a hook run) per mail. */
+    const readOwn = async (replicas: CardHost[]): Promise<ReadInboxResult> => await queue.run(async () => {
+      const result = await readInbox({ node: running.node, sync: running.sync, inbox: running.inbox, identity, replicas, store, signal })
+      for (const r of result.received) {
+        const id = shortId(r.entry)
+        log.emit('mail', { id, entry: r.entry, from: r.mail.from, name: await contacts.nameOf(r.mail.from) })
+        hook?.run({ id, from: r.mail.from, subject: r.mail.subject })
+      }
+      for (const q of result.quarantined) log.emit('quarantined', { id: shortId(q.entry), code: q.code })
+      return result
+    })
+    const ownHosts = async (): Promise<CardHost[]> => (await ownerHosts.list()).map(h => ({ peer: h.peer, addrs: h.addrs }))
+    /** This owner's hosts, read again when hosts.json changes (not on every connection). */
+    let hosts = await ownHosts()
+    // Live mail needs a session with each host (it then pushes to this node): a host that could not
+    // be synced is tried again soon, and again whenever a connection to it opens.
+    let retryTimer: NodeJS.Timeout | undefined
+    cleanups.push(() => { clearTimeout(retryTimer) })
+    const syncHosts = async (targets: CardHost[], attempt = 0): Promise<ReadInboxResult> => {
+      let failed = new Set(targets.map(h => h.peer))
+      try {
+        const result = await readOwn(targets)
+        failed = new Set(result.replicas.filter(r => !r.ok).map(r => r.replica))
+        return result
+      } finally {
+        if (failed.size > 0 && !signal.aborted) {
+          clearTimeout(retryTimer)
+          retryTimer = setTimeout(() => { syncHosts(targets.filter(h => failed.has(h.peer)), attempt + 1).catch(report('reading your inbox')) },
+            schedule.hostRetryMs[Math.min(attempt, schedule.hostRetryMs.length - 1)])
+          retryTimer.unref()
+        }
+      }
+    }
+    const syncHostsInBackground = (targets: CardHost[]): void => { syncHosts(targets).catch(report('reading your inbox')) }
+    syncHostsInBackground(hosts)
+    const onConnect = (event: CustomEvent<{ toString: () => string }>): void => {
+      const peer = event.detail.toString()
+      const host = hosts.filter(h => h.peer === peer)
+      if (host.length > 0) syncHostsInBackground(host)
+    }
+    running.node.libp2p.addEventListener('peer:connect', onConnect as never)
+    cleanups.push(() => { running.node.libp2p.removeEventListener('peer:connect', onConnect as never) })
+    running.inbox.events.on('mail', later(() => { readOwn([]).catch(report('reading your inbox')) }))
+
+    const watchHosted = (inbox: Inbox): void => {
+      inbox.events.on('mail', () => { log.emit('hosted-mail', { owner: inbox.owner }) })
+      let dropped = 0
+      const tell = later(() => {
+        log.emit('hosted-pruned', { owner: inbox.owner, count: dropped })
+        dropped = 0
+      })
+      inbox.events.on('pruned', () => { dropped++; tell() })
+    }
+    for (const { inbox } of running.hosting.list()) watchHosted(inbox)
+    /** Publishes hosts records (set below when the DHT runs). */
+    let publishSoon = (): void => {}
+    const reloadGrants = later(() => {
+      background('loading grants', async () => {
+        const added = await running.hosting.reload()
+        for (const inbox of added) {
+          watchHosted(inbox)
+          log.emit('hosting', { owner: inbox.owner, inbox: inbox.address })
+        }
+        if (added.length > 0) publishSoon() // the new owner's hosts record, from its card
+      })
+    })
+    const grantsWatcher = watch(hostingDirectory(home), reloadGrants)
+    const homeWatcher = watch(home, (_event, file) => {
+      if (file !== HOSTS_FILE_NAME) return
+      ownHosts().then(read => { hosts = read }, report('reading hosts.json'))
+      publishSoon() // the new card
+    })
+    cleanups.push(() => { grantsWatcher.close(); homeWatcher.close() })
+
+    // Hosts records: this owner's own card (when it lists hosts), and the cards of the owners kept
+    // here, republished so that they stay findable while their owners are offline.
+    let publishTimer: NodeJS.Timeout | undefined
+    let published = false
+    const publish = later(() => {
+      background('publishing hosts records', async () => {
+        const own = (await ownerHosts.card()).card
+        const cards = [own, ...running.hosting.list().map(h => h.card)]
+          .filter((c): c is AddressCard => c !== undefined && c.hosts.length > 0 && c.expires !== undefined && c.expires > Date.now())
+        let failed = false
+        for (const card of cards) {
+          try {
+            const peers = await publishHostsRecord(running.node.libp2p, card, { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) })
+            log.emit('published', { owner: card.owner, ts: card.ts, peers })
+          } catch (err) {
+            if (signal.aborted) return
+            failed = true
+            log.emit('publish-failed', { owner: card.owner, message: (err as Error).message })
+          }
+        }
+        published = !failed
+        clearTimeout(publishTimer)
+        publishTimer = setTimeout(publish, failed ? schedule.publishRetryMs : schedule.publishMs)
+        publishTimer.unref()
+      })
+    })
+    if (config.dht) {
+      publishSoon = publish
+      publish()
+      const stopWatchingDht = onDhtPeer(running.node.libp2p, () => { if (!published) publish() })
+      cleanups.push(stopWatchingDht, () => { clearTimeout(publishTimer) })
+    }
+
+    const syncCoHosts = (): void => {
+      background('syncing co-hosts', async () => {
+        for (const o of await running.hosting.syncCoHosts({ signal })) if (!o.ok) log.emit('co-host-failed', o)
+      })
+    }
+    syncCoHosts()
+    /** A retry of the outbox, queued; a `sent` event per mail delivered. */
+    const retryOutbox = async (retry: Pick<RetryOptions, 'force' | 'timeoutMs'> = {}): Promise<OutboxEntry[]> => await queue.run(async () => {
+      const delivered = await outbox.retry({ ...retry, signal })
+      for (const e of delivered) log.emit('sent', { id: e.id, receipts: e.receipts.map(r => r.host) })
+      return delivered
+    })
+    every(schedule.resyncMs, () => { syncHostsInBackground(hosts); syncCoHosts() })
+    every(schedule.outboxMs, () => { retryOutbox().catch(report('retrying the outbox')) })
+    every(schedule.retentionMs, () => {
+      background('applying retention', async () => {
+        const dropped = await running.hosting.applyRetention(config.hostPolicy.retentionMs)
+        if (dropped > 0) log.emit('retention', { dropped })
+      })
+    })
+
+    let stopped: Promise<void> | undefined
+    const stop = async (): Promise<void> => {
+      // Deferred: aborting below calls stop() again, which must find this promise already set.
+      stopped ??= Promise.resolve().then(async () => {
+        log.emit('stopping', {})
+        stopping.abort()
+        for (const cleanup of cleanups.splice(0)) cleanup()
+        await queue.idle()
+        await hook?.stop() // the hooks of the mail stored so far still run
+        await running.stop()
+        log.emit('stopped', {})
+        log.close()
+      })
+      await stopped
+    }
+    let resolveStopped: () => void = () => {}
+    const whenStopped = new Promise<void>(resolve => { resolveStopped = resolve })
+    const onAbort = (): void => { void stop().finally(resolveStopped) }
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+
+    return {
+      events: { last: log.last, since: log.since, subscribe: log.subscribe },
+      node: running,
+      id: () => ({ peerId: identity.peerId, inbox: running.inbox.address, bits: config.bits, addrs: running.node.multiaddrs(), hosted: running.hosting.list().map(h => h.owner) }),
+      card: async () => await ownerHosts.card(),
+      hosts: async () => await ownerHosts.list(),
+      hosted: () => running.hosting.list().map(h => ({ owner: h.owner, bits: h.bits, expires: h.expires, inbox: h.inbox.address })),
+      contacts: async () => await contacts.list(),
+      list: async () => await openMailStore(home, { maildir: false }).received(),
+      read: async id => await findMail(openMailStore(home, { maildir: false }), id),
+      syncNow: async () => {
+        const result = await syncHosts(hosts)
+        return { ...result, outboxDelivered: await retryOutbox() }
+      },
+      send: async (draft, sendOptions) => {
+        const sent = await outbox.send(draft, { ...sendOptions, from: identity, signal: sendOptions.signal === undefined ? signal : AbortSignal.any([signal, sendOptions.signal]) })
+        const { entry } = sent
+        if (sent.delivered) log.emit('sent', { id: entry.id, receipts: entry.receipts.map(r => r.host) })
+        else log.emit('outbox', { id: entry.id, to: entry.to ?? '', receipts: entry.receipts.length, replicas: entry.replicas, lastError: entry.lastError })
+        return sent
+      },
+      outbox: async () => await outbox.list(),
+      retryOutbox,
+      reloadGrants,
+      stop,
+      stopped: whenStopped
+    }
+  } catch (err) {
+    // Set-up failed after the node started (a damaged hosts.json, a watcher refused): release the home.
+    stopping.abort()
+    for (const cleanup of cleanups.splice(0)) cleanup()
+    await queue.idle()
+    await hook?.stop()
+    await running.stop()
+    throw err
+  }
+}
