@@ -181,6 +181,14 @@ export class RefusedEntryError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_ENTRY_REFUSED', message, options) }
 }
 
+/**
+ * An envelope block whose length is not the `size` its mail's entry states (the size its stamp paid
+ * for, docs/PROTOCOL.md §5.2): not stored. A host refuses such a delivery with this code.
+ */
+export class EnvelopeSizeError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_BAD_ENVELOPE', message, options) }
+}
+
 // ── nodes (added) ─────────────────────────────────────────────────────────────────────────────
 
 /** The IPMS home is already used by a running node (another process, or this one). */

@@ -8,7 +8,7 @@
  *   envelope's size extra, bound to this inbox and the envelope CID;
  * - a PRUNE signed by the owner's key (the one inside the owner's peer-id).
  *
- * Watch for (DESIGN.md §3, §5):
+ * Watch for (docs/DESIGN.md §3, §5):
  * - it is pure and deterministic: no clock, no network, the same verdict on every replica forever,
  *   because one rejected entry rejects everything built on it;
  * - it runs before OrbitDB checks the entry's signature, on attacker-controlled data, and many

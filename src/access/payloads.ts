@@ -8,7 +8,7 @@
  *   PRUNE sig = Ed25519(owner, "ipms/prune/v1" ‖ 0x00 ‖ dag-cbor({ inbox, entries, ts }))
  *
  * Watch for: these checks run on attacker-controlled data before the entry's own signature is
- * checked (DESIGN.md §3, §5), so they never throw and never look at the clock or the network.
+ * checked (docs/DESIGN.md §3, §5), so they never throw and never look at the clock or the network.
  */
 import { CID } from 'multiformats/cid'
 import { base58btc } from 'multiformats/bases/base58'

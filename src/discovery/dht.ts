@@ -3,7 +3,7 @@
  * on its own protocol, `/ipms/kad/1.0.0`, with the hosts-record validator and selector), and mDNS
  * on a LAN. Nodes (hosts, owners) run the DHT as servers; senders as clients.
  *
- * Watch for (DESIGN.md §5): kad-dht drops private addresses unless told otherwise (loopback and
+ * Watch for (docs/DESIGN.md §5): kad-dht drops private addresses unless told otherwise (loopback and
  * LAN are the point here: `passthroughMapper`); `put` reports success even when every peer refused
  * the record, so the peers that stored it are counted; a query needs at least one identified DHT
  * peer, so `waitForDhtPeers` waits for one after the bootstrap dials.

@@ -22,10 +22,10 @@ import { logger } from '@libp2p/logger'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { FORMAT_VERSION, MAX_ENVELOPE_BYTES, TAG_RECEIPT } from '../constants.ts'
 import { decodeCbor, encodeCbor, refuseBadHead, taggedBytes, type CborLimits } from '../crypto/codec.ts'
-import { hasExactly, isBytes, isPlainMap } from '../util/fields.ts'
+import { hasExactly, isBytes, isPlainMap, isTime } from '../util/fields.ts'
 import { decodeEnvelope } from '../crypto/envelope.ts'
 import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
-import { DeliveryError, DeliveryRefusedError, IpmsError, StorageFullError, type ErrorCode, type Problem } from '../errors.ts'
+import { DeliveryError, DeliveryRefusedError, EnvelopeSizeError, IpmsError, StorageFullError, type ErrorCode, type Problem } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { mailPayloadProblem, mailPayloadShapeProblem, type MailPayload } from '../access/payloads.ts'
@@ -55,6 +55,8 @@ export const DEFAULT_DELIVER_TIMEOUT_MS = 30_000
 
 const log = logger('ipms:deliver')
 
+/** The fields of a receipt (§12), sorted. */
+const RECEIPT_FIELDS = ['entry', 'env', 'host', 'inbox', 'sig', 'time', 'v']
 /** The fields of a deliver request (§12), sorted; `pass` is optional. */
 const DELIVER_FIELDS = ['envelope', 'inbox', 'mail', 't', 'v']
 const DELIVER_FIELDS_WITH_PASS = ['envelope', 'inbox', 'mail', 'pass', 't', 'v']
@@ -100,9 +102,13 @@ const receiptSigningInput = (receipt: Omit<Receipt, 'sig'>): Uint8Array =>
 
 /** Check a receipt: signed by the host it names, for this inbox and envelope. Returns it, or throws. */
 export function verifyReceipt (value: unknown, expected: { inbox: string, env: string, host?: string }): Receipt {
-  const r = value as Partial<Receipt> | null
-  if (typeof r !== 'object' || r === null || r.v !== FORMAT_VERSION || typeof r.inbox !== 'string' || typeof r.entry !== 'string' ||
-    typeof r.env !== 'string' || typeof r.host !== 'string' || typeof r.time !== 'number' || !(isBytes(r.sig))) {
+  // Exactly the signed fields and the signature: an extra field would travel unsigned (§1).
+  if (!isPlainMap(value) || !hasExactly(value, RECEIPT_FIELDS)) {
+    throw new DeliveryRefusedError('ERR_BAD_RECEIPT', 'The host answered with a malformed receipt: the mail may not be stored; it stays in the outbox')
+  }
+  const r = value as Partial<Receipt>
+  if (r.v !== FORMAT_VERSION || typeof r.inbox !== 'string' || typeof r.entry !== 'string' ||
+    typeof r.env !== 'string' || typeof r.host !== 'string' || !isTime(r.time) || !(isBytes(r.sig))) {
     throw new DeliveryRefusedError('ERR_BAD_RECEIPT', 'The host answered with a malformed receipt: the mail may not be stored; it stays in the outbox')
   }
   if (r.inbox !== expected.inbox || r.env !== expected.env || (expected.host !== undefined && r.host !== expected.host)) {
@@ -254,6 +260,12 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
       try {
         stored = await admission.write(async () => await inbox.receive(mail, envelope))
       } catch (err) {
+        // The inbox holds this envelope's mail under an entry stating another size: nothing is stored.
+        if (err instanceof EnvelopeSizeError) {
+          await refuse(lp, 'ERR_BAD_ENVELOPE', err.message, signal)
+          await stream.close({ signal })
+          return
+        }
         // A full disk is an answer the sender can act on (try another host, or later), not a broken stream.
         if (!(err instanceof StorageFullError)) throw err
         log.error('refused %s for %s: the disk is full', mail.env, inbox.address)

@@ -1,5 +1,5 @@
 /**
- * Host policy (DESIGN.md §3: retention, quotas and rates are host policy, applied at delivery and
+ * Host policy (docs/DESIGN.md §3: retention, quotas and rates are host policy, applied at delivery and
  * in garbage collection, never in the inbox's rules). Sane defaults; a host's config may change any.
  * Also the limits of a host on the open internet (PROTOCOL §12.2): delivery rates per connection,
  * per remote address and per /24 or /48, and the bytes buffered for unauthenticated frames.

@@ -1,6 +1,6 @@
 /**
  * Hosting: the inboxes this node keeps for friends, each under a grant from its owner
- * (docs/PROTOCOL.md §11.1, DESIGN.md §1 "Hosts"). Grants are kept in the home and every granted
+ * (docs/PROTOCOL.md §11.1, docs/DESIGN.md §1 "Hosts"). Grants are kept in the home and every granted
  * inbox is opened again at start, replicated over /ipms/sync and open to deliveries.
  *
  *   <home>/hosting/<owner peer-id>.json   { grant: "ipmsgrant…", bits, card?: "ipmscard…" }

@@ -1,5 +1,5 @@
 /**
- * The owner's read path (DESIGN.md §1, "Read"): sync the inbox from its replicas, open every pending
+ * The owner's read path (docs/DESIGN.md §1, "Read"): sync the inbox from its replicas, open every pending
  * envelope, keep each mail durably in the home, then prune what was kept, so the hosts drop it.
  *
  * Order matters for "nothing lost": a mail is pruned only after it is on the owner's disk (fsync);

@@ -1,6 +1,6 @@
 /**
  * A sender's connection to the network for one send: a libp2p node with a fresh random identity
- * (sealed sender, DESIGN.md §1: hosts do not learn who writes to whom; the real sender is only
+ * (sealed sender, docs/DESIGN.md §1: hosts do not learn who writes to whom; the real sender is only
  * inside the envelope), dial-only, stopped afterwards. With `discovery`, it also runs the IPMS DHT
  * as a client (and mDNS), to find an owner's hosts from the peer-id alone.
  */

@@ -1,6 +1,6 @@
 /**
  * `/ipms/sync/1.0.0`: replication between the replicas of one inbox (docs/PROTOCOL.md §10), in
- * place of OrbitDB's built-in Sync (DESIGN.md §1: unframed, unacknowledged, open to anyone, and one
+ * place of OrbitDB's built-in Sync (docs/DESIGN.md §1: unframed, unacknowledged, open to anyone, and one
  * bitswap round trip per missing entry).
  *
  *   initiator                                         responder
@@ -17,7 +17,7 @@
  * (`want`: pending mail whose block it lacks). The receiver checks every block against its CID,
  * stores it, and only then joins the other side's heads with `log.joinEntry`, so OrbitDB's own
  * checks (entry signature, `canAppend`) run locally. Envelopes are kept only when an entry of the
- * log carries them and they are not pruned.
+ * log carries them, they are not pruned, and they are the size that mail's entry states.
  *
  * New heads are pushed: after a local append or a join, every connected replica this node has
  * synced the inbox with gets a sync, coalesced per peer.
@@ -38,7 +38,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { logger } from '@libp2p/logger'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { FORMAT_VERSION, MAX_ENVELOPE_BYTES } from '../constants.ts'
-import { IpmsError, SyncError, SyncRefusedError } from '../errors.ts'
+import { EnvelopeSizeError, IpmsError, SyncError, SyncRefusedError } from '../errors.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
 import { isEntryHash, parseEnvelopeCid } from '../access/payloads.ts'
 import { clockProblem, entryShapeProblem, entryTime } from '../access/entry-shape.ts'
@@ -403,7 +403,14 @@ export function createInboxSync (options: InboxSyncOptions) {
     const lacking = missing.get(inbox.address)
     await inParallel([...envelopes], async ([env, bytes]) => {
       if (!await inbox.wantsEnvelope(env)) return
-      await inbox.putEnvelope(env, bytes)
+      try {
+        await inbox.putEnvelope(env, bytes)
+      } catch (err) {
+        // Not the size its entry states (and paid for, §5.2): dropped; the mail stays without it.
+        if (!(err instanceof EnvelopeSizeError)) throw err
+        log('refused envelope %s of %s: %s', env, inbox.address, err.message)
+        return
+      }
       lacking?.delete(env)
       kept++
     })

@@ -86,6 +86,8 @@ export interface MailboxIndex {
   wantsEnvelope: (env: string) => Promise<boolean>
   /** The first entry that carried `env` here (pending or pruned), or undefined. */
   firstEntry: (env: string) => Promise<FirstEntry | undefined>
+  /** The envelope size the pending mail of `env` states (its block is wanted), or undefined when no pending mail carries it. */
+  pendingSize: (env: string) => Promise<number | undefined>
   /**
    * Record that `env`'s block (`bytes` long) is stored here. Returns true when the envelope is
    * pruned already: the block was queued for deletion again.
@@ -282,6 +284,14 @@ export async function openMailboxIndex (path: string, options: MailboxIndexOptio
     return first
   }
 
+  // Pending mail is found from its first entry (h!, then m!); pruned or expired mail has neither.
+  const pendingSize = async (env: string): Promise<number | undefined> => {
+    const first = await firstEntry(env)
+    const key = first === undefined ? undefined : await get(`h!${first.entry}`)
+    const value = key === undefined ? undefined : await get(key)
+    return value === undefined ? undefined : parsePending(value).size
+  }
+
   const held = async (env: string, size: number): Promise<boolean> => {
     const c = changes()
     await c.prefetch([`b!${env}`, `x!${env}`, `e!${env}`])
@@ -337,6 +347,7 @@ export async function openMailboxIndex (path: string, options: MailboxIndexOptio
     },
     wantsEnvelope: async (env) => await firstEntry(env) !== undefined && await get(`x!${env}`) === undefined,
     firstEntry,
+    pendingSize,
     held,
     apply,
     pending,

@@ -19,24 +19,30 @@
  * that deliveries arriving while one is being written are written together in one turn. Appends
  * and joins run one at a time (both read and then write the log's heads).
  *
- * Watch for (DESIGN.md §5): OrbitDB calls `onUpdate` once per joined head, not per entry, so the
+ * Joins (from /ipms/sync) are written without sync; an answer to a delivery that names a joined
+ * entry waits until they are on disk (stores/durable-joins.ts). An envelope block is stored for
+ * pending mail only when it is the size that mail's entry states (PROTOCOL.md §10).
+ *
+ * Watch for (docs/DESIGN.md §5): OrbitDB calls `onUpdate` once per joined head, not per entry, so the
  * index walks back from each head to what it has already seen; join and index update are not
  * atomic, so the index also catches up from the heads when the database opens. Garbage collection
  * (unpin, delete) is restartable at every step and never fails an open: an inbox that cannot
  * delete a block still opens, serves and reads (PROTOCOL.md §9.4).
  */
+import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { ComposedStorage, Database, IPFSBlockStorage, LRUStorage, type DatabaseParams } from '@orbitdb/core'
 import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import { MAX_PRUNE_ENTRIES } from '../constants.ts'
-import { RefusedEntryError } from '../errors.ts'
+import { EnvelopeSizeError, RefusedEntryError } from '../errors.ts'
 import { parseEnvelopeCid, signPrune, type InboxPayload, type MailPayload } from '../access/payloads.ts'
 import type { InboxAccessController } from '../access/inbox-access-controller.ts'
 import { boundedMap } from '../util/bounded-map.ts'
 import { entryTime } from '../access/entry-shape.ts'
 import { nodeStorage, type HeliaBlocks } from './block-writer.ts'
 import { removeBlocks, type HeliaRemovable } from './block-remover.ts'
+import { durableJoins } from './durable-joins.ts'
 import { envelopeBlock, isCheckedEnvelope, type EnvelopeBlock } from './envelope-block.ts'
 import { LevelBatchStorage } from './level-storage.ts'
 import { createLogWriter, type AppendItem } from './log-writer.ts'
@@ -232,8 +238,33 @@ export function Mailbox () {
       }
     })
 
+    /**
+     * One synced write into each LevelDB a join writes (blocks, pins, entry index, heads), so that
+     * every join before it is on disk: records just written, put again with the same bytes (an
+     * empty synced batch writes nothing). The heads are read and put again with no append or join
+     * under way, so that they cannot go back to an older value.
+     */
+    const flushJoins = async (): Promise<void> => {
+      const head = (await log.heads())[0]
+      if (head === undefined) return
+      const bytes = await entryStorage.get(head.hash)
+      await Promise.all([
+        // An entry block is pinned by itself alone, at OrbitDB's depth: the records Helia wrote (block-writer.ts).
+        bytes === undefined ? undefined : blocks.write([{ cid: CID.parse(head.hash, base58btc), bytes, pin: 'all' }]),
+        entryIndex.putMany([[head.hash, true]], health.durable),
+        exclusively(async () => {
+          await writer.settled()
+          const heads = await headsLevel.get('heads')
+          if (heads !== undefined) await headsLevel.putMany([['heads', heads]], health.durable)
+        })
+      ])
+    }
+    // Joins are written without sync; a receipt that names a joined entry waits for them (§12.1).
+    const joins = durableJoins(async () => { await health.write(flushJoins) }, health.durable.sync)
+
     // A full disk: StorageFullError, and appends refused at once until the node's stores reopen.
-    const append = async (item: AppendItem): Promise<string> => await health.write(async () => (await writer.submit(item)).hash)
+    // An append's synced writes also make the joins before it durable.
+    const append = async (item: AppendItem): Promise<string> => await health.write(async () => await joins.covering(async () => (await writer.submit(item)).hash))
 
     /** Append a MAIL entry; its envelope should be stored first (`putEnvelope`). */
     const add = async (payload: MailPayload): Promise<string> => await append({ payload })
@@ -245,6 +276,7 @@ export function Mailbox () {
     const addMail = async (payload: MailPayload, envelope: EnvelopeBlock): Promise<string> => {
       const block = isCheckedEnvelope(envelope) ? envelope : await checkedEnvelope(envelope.env, envelope.bytes)
       if (block.env !== payload.env) throw new RefusedEntryError(`The envelope ${block.env} is not the one the payload names (${String(payload.env)})`)
+      if (block.bytes.byteLength !== payload.size) throw new EnvelopeSizeError(`The envelope ${block.env} is ${block.bytes.byteLength} bytes, not the ${String(payload.size)} its payload states: seal and stamp it again`)
       return await append({ payload, envelope: block })
     }
 
@@ -256,7 +288,9 @@ export function Mailbox () {
      * the envelope already (appended here or joined from a co-host, pending or pruned), or one is
      * being appended, append nothing and answer with that first entry and when it was first seen
      * here, the same on every replay, across restarts. A replayed envelope this replica lacks is
-     * stored while its mail is pending.
+     * stored while its mail is pending, if it is the size that mail states (EnvelopeSizeError
+     * otherwise). An answer that names an entry joined from a co-host waits until the joins are
+     * on disk (§12.1): the sender takes it as a receipt.
      */
     const receive = async (payload: MailPayload, envelope: EnvelopeBlock): Promise<Received> => {
       const running = receiving.get(payload.env)
@@ -266,13 +300,18 @@ export function Mailbox () {
         const known = await index.firstEntry(payload.env)
         if (known !== undefined) {
           replay = true
-          if (!await hasEnvelope(payload.env) && await index.wantsEnvelope(payload.env)) await storeEnvelope(await checkedEnvelope(payload.env, envelope.bytes, envelope))
+          if (!await hasEnvelope(payload.env)) {
+            const block = await checkedEnvelope(payload.env, envelope.bytes, envelope)
+            if (await pendingSize(block) !== undefined) await storeEnvelope(block)
+          }
+          await joins.durable()
           return known
         }
-        await addMail(payload, envelope)
+        const hash = await addMail(payload, envelope)
         // The envelope's first entry: this one, or a co-host's joined while it was written.
         const first = await index.firstEntry(payload.env)
         if (first === undefined) throw new Error(`The index lost the entry of ${payload.env} just appended: the mailbox index and the log disagree`)
+        if (first.entry !== hash) await joins.durable()
         return first
       })()
       receiving.set(payload.env, run)
@@ -308,6 +347,18 @@ export function Mailbox () {
       return block
     }
 
+    /**
+     * The size the pending mail of `block` states (undefined when no pending mail carries it);
+     * EnvelopeSizeError when the block is not that size: the stamp paid for that size (§5.2, §10).
+     */
+    const pendingSize = async (block: EnvelopeBlock): Promise<number | undefined> => {
+      const size = await index.pendingSize(block.env)
+      if (size !== undefined && size !== block.bytes.byteLength) {
+        throw new EnvelopeSizeError(`The envelope ${block.env} is ${block.bytes.byteLength} bytes, but the entry of its pending mail states ${size}: it is not stored`)
+      }
+      return size
+    }
+
     /** Store and pin a checked envelope block; the index counts it (or has it deleted again if pruned meanwhile). */
     const storeEnvelope = async (block: EnvelopeBlock): Promise<void> => {
       await blocks.write([{ cid: block.cid, bytes: block.bytes, pin: 0 }])
@@ -317,9 +368,13 @@ export function Mailbox () {
       })
     }
 
-    /** Store and pin an envelope block under its CID (checked: the bytes must hash to it). */
+    /**
+     * Store and pin an envelope block under its CID (checked: the bytes must hash to it, and be the
+     * size its pending mail states, if any: EnvelopeSizeError otherwise).
+     */
     const putEnvelope = async (env: string, bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> => {
       const block = await checkedEnvelope(env, bytes)
+      await pendingSize(block)
       options.signal?.throwIfAborted()
       await health.write(async () => { await storeEnvelope(block) })
     }
@@ -348,6 +403,8 @@ export function Mailbox () {
         try {
           // After the appends' heads writes under way: the join writes the heads too, in order after them.
           if (await exclusively(async () => { await writer.settled(); return await (log as OrbitLog & { joinEntry: (e: LogEntry) => Promise<boolean> }).joinEntry(entry) })) {
+            // Before the index names the entry: a replay that finds it there waits for this join.
+            joins.joined()
             joined.push(entry.hash)
             await catchUp(log, [entry])
             events?.emit('update', entry)

@@ -4,7 +4,7 @@
  *
  * Opened by name with the controller's parameters, so no block has to be fetched: every replica
  * builds the same manifest itself. OrbitDB's built-in Sync stays off (`sync: false`): replicas of
- * an inbox exchange entries over /ipms/sync instead (DESIGN.md §1).
+ * an inbox exchange entries over /ipms/sync instead (docs/DESIGN.md §1).
  */
 import type { EventEmitter } from 'node:events'
 import { DEFAULT_POW_BITS } from '../constants.ts'

@@ -23,7 +23,7 @@ import { openMail, sealMail } from '../../src/mail/seal.ts'
 import { MAX_SYNC_FRAME_BYTES, MAX_SYNC_LIST, SYNC_PROTOCOL } from '../../src/node/sync.ts'
 import { deliverTo } from '../../src/node/deliver.ts'
 import { FORMAT_VERSION } from '../../src/constants.ts'
-import { SyncRefusedError } from '../../src/errors.ts'
+import { DeliveryRefusedError, EnvelopeSizeError, SyncRefusedError } from '../../src/errors.ts'
 import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import type { Inbox } from '../../src/stores/open-inbox.ts'
 import { failingPow, mailPayload, randomEntryHash, signEntry } from '../helpers/inbox.ts'
@@ -255,6 +255,32 @@ async function finish (): Promise<void> {
   await sessionsOver(H, attacker)
 }
 
+/**
+ * H's result of the next session that joins or refuses something: the attacker's (H also syncs
+ * with the owner's node meanwhile, pushes whose sessions join and refuse nothing).
+ */
+async function attackerSessionResult (): Promise<{ joined: number, refused: number, envelopes: number }> {
+  let onSynced = (_result: { joined: number, refused: number, envelopes: number }): void => {}
+  return await deadline(new Promise<{ joined: number, refused: number, envelopes: number }>(resolve => {
+    onSynced = result => { if (result.joined + result.refused > 0) resolve(result) }
+    hInbox.events.on('synced', onSynced)
+  }), 'H to end the attacker\'s session').finally(() => { hInbox.events.off('synced', onSynced) })
+}
+
+/** The attacker offers `heads` with `blocks` over a raw session; H's 'synced' result. */
+async function offer (heads: string[], blocks: Array<{ c: Uint8Array, b: Uint8Array }>): Promise<{ joined: number, refused: number }> {
+  const synced = attackerSessionResult()
+  const raw = await dialRaw(attacker, H)
+  await send(raw, hello(hInbox, { heads, have: await headHashes(hInbox) }))
+  await readUntilEnd(raw)
+  await send(raw, { v: V, t: 'blocks', blocks })
+  await send(raw, { v: V, t: 'done' })
+  await raw.stream.close({ signal: AbortSignal.timeout(DEFAULT_WAIT_MS) })
+  const { joined, refused } = await synced
+  await finish()
+  return { joined, refused }
+}
+
 // ── the attacks ─────────────────────────────────────────────────────────────────────────────
 
 describe('garbage and malformed frames', () => {
@@ -456,12 +482,7 @@ describe('a hostile replica', () => {
     await attacker.node.helia.blockstore.put(sealed.cid, sealed.envelope)
 
     // Offer them as heads, and send every block (read back from its blockstore) after H's end.
-    // H also syncs with the owner's node meanwhile (pushes): its sessions with it join and refuse nothing.
-    let onSynced = (_result: { joined: number, refused: number }): void => {}
-    const synced = deadline(new Promise<{ joined: number, refused: number }>(resolve => {
-      onSynced = result => { if (result.joined + result.refused > 0) resolve(result) }
-      hInbox.events.on('synced', onSynced)
-    }), 'H to end the attacker\'s session').finally(() => { hInbox.events.off('synced', onSynced) })
+    const synced = attackerSessionResult()
     const raw = await dialRaw(attacker, H)
     await send(raw, hello(hInbox, { heads: [onTop.hash, prune.hash, badPow.hash], have: heads }))
     const { end } = await readUntilEnd(raw)
@@ -500,25 +521,6 @@ describe('entries of a shape the rules refuse (issue #10, items 1 and 10)', () =
     const parts = keys.flatMap(k => [dagCbor.encode(k), dagCbor.encode(stored[k])])
     const bytes = new Uint8Array(Buffer.concat([Uint8Array.from([0xa0 + keys.length]), ...parts]))
     return { cid: CID.create(1, dagCbor.code, sha256.digest(bytes) as Awaited<ReturnType<typeof sha256.digest>>), bytes }
-  }
-
-  /** The attacker offers `heads` with `blocks` over a raw session; H's 'synced' result. */
-  async function offer (heads: string[], blocks: Array<{ c: Uint8Array, b: Uint8Array }>): Promise<{ joined: number, refused: number }> {
-    // H also syncs with the owner's node meanwhile (pushes): its sessions with it join and refuse nothing.
-    let onSynced = (_result: { joined: number, refused: number }): void => {}
-    const synced = deadline(new Promise<{ joined: number, refused: number }>(resolve => {
-      onSynced = result => { if (result.joined + result.refused > 0) resolve(result) }
-      hInbox.events.on('synced', onSynced)
-    }), 'H to end the attacker\'s session').finally(() => { hInbox.events.off('synced', onSynced) })
-    const raw = await dialRaw(attacker, H)
-    await send(raw, hello(hInbox, { heads, have: await headHashes(hInbox) }))
-    await readUntilEnd(raw)
-    await send(raw, { v: V, t: 'blocks', blocks })
-    await send(raw, { v: V, t: 'done' })
-    await raw.stream.close({ signal: AbortSignal.timeout(DEFAULT_WAIT_MS) })
-    const { joined, refused } = await synced
-    await finish()
-    return { joined, refused }
   }
 
   test('a granted host pushes valid-stamp entries with clock.time 2^64 − 1, a huge next list, v 1, another id, a time that is not parent + 1, identity ≠ key, a non-canonical block: H refuses each, deliveries still get receipts, the owner still reads', async () => {
@@ -651,5 +653,31 @@ describe('the frame cap is no session cap', () => {
     const result = await me.sync.syncWith(host.node.peerId, mine)
     assert.equal(result.envelopes, 20)
     assert.equal((await mine.pending()).length, 20)
+  })
+})
+
+describe('an envelope larger than its entry states (the stamp paid for the stated size, §5.2)', () => {
+  test('a granted host pushes an entry stating 1 KiB with a 200 KB envelope block: the entry joins, the envelope is stored by no way in, the mail stays "envelope missing"; an honest envelope still syncs', async () => {
+    const env = await sealMail({ subject: 'big', body: 'x'.repeat(200_000) }, { from: alice, to: owner.peerId, inbox: hInbox.address })
+    assert.ok(env.envelope.byteLength >= 200_000)
+    const liar = await forge(attacker, hInbox, mailPayload(hInbox.address, BITS, { envelopeCid: env.cid, size: 1024, ts: Date.now() }), await headHashes(hInbox))
+    assert.deepEqual(await offer([liar.hash], [block(liar), { c: env.cid.bytes, b: env.envelope }]), { joined: 1, refused: 0 })
+    const cid = env.cid.toString()
+    assert.ok((await hInbox.pending()).some(m => m.hash === liar.hash && m.size === 1024), 'the entry joined: its mail is pending')
+    assert.equal(await hInbox.hasEnvelope(cid), false, 'the 200 KB envelope is not stored')
+    assert.ok(H.sync.missingEnvelopes(hInbox).includes(cid), 'the mail stays without its envelope (the owner\'s read abandons it, §9.4)')
+
+    // Nor by another way in: putEnvelope, or a delivery of it stamped for its real size (a replay).
+    await assert.rejects(hInbox.putEnvelope(cid, env.envelope), (err: unknown) => err instanceof EnvelopeSizeError && err.code === 'ERR_BAD_ENVELOPE')
+    const mail = mailPayload(hInbox.address, BITS, { envelopeCid: env.cid, size: env.envelope.byteLength, ts: Date.now() })
+    await assert.rejects(deliverTo(me.node.libp2p, H.node.peerId, { inbox: hInbox.address, mail, envelope: env.envelope }), (err: unknown) => err instanceof DeliveryRefusedError && err.code === 'ERR_BAD_ENVELOPE')
+    assert.equal(await hInbox.hasEnvelope(cid), false)
+
+    // The same host's entry with an envelope of the size it states is kept.
+    const fair = await sealMail({ subject: 'fair', body: 'y'.repeat(200_000) }, { from: alice, to: owner.peerId, inbox: hInbox.address })
+    const honest = await forge(attacker, hInbox, mailPayload(hInbox.address, BITS, { envelopeCid: fair.cid, size: fair.envelope.byteLength, ts: Date.now() }), await headHashes(hInbox))
+    assert.deepEqual(await offer([honest.hash], [block(honest), { c: fair.cid.bytes, b: fair.envelope }]), { joined: 1, refused: 0 })
+    assert.equal(await hInbox.hasEnvelope(fair.cid.toString()), true, 'the honest envelope is stored')
+    await assertStillServing()
   })
 })
