@@ -1,10 +1,56 @@
 /**
- * Typed errors of IPMS.
+ * Typed errors of IPMS (docs/PROTOCOL.md §8).
  *
  * Every error a caller can act on is an `IpmsError` with a stable `code` (never reworded, safe to
- * switch on) and a message that says what happened and what to do about it. The CLI maps codes to
- * exit codes in one table. Messages never contain key material or plaintext.
+ * switch on) and a message that says what happened and what to do about it. The codes are one
+ * closed set, `ErrorCode`: the CLI's exit-code table is declared over it (the compiler proves it
+ * complete), and a code read from a peer or a file is accepted only if `isErrorCode` says it is
+ * one. Checks of untrusted data return a `Problem` (a code and a message), never prose a caller
+ * would have to match. Messages never contain key material or plaintext.
  */
+
+/** Every error code of IPMS: PROTOCOL §8's and the CLI's. Add one here, then to the exit-code table. */
+export const ERROR_CODES = [
+  // a caller's mistake
+  'ERR_INVALID_ARGUMENT', 'ABORT_ERR', 'ERR_USAGE',
+  // identities (§6)
+  'ERR_INVALID_PEER_ID', 'ERR_UNSUPPORTED_KEY_TYPE', 'ERR_IDENTITY_NOT_FOUND', 'ERR_IDENTITY_EXISTS',
+  'ERR_PASSPHRASE_REQUIRED', 'ERR_WRONG_PASSPHRASE', 'ERR_KEY_FILE_CORRUPT', 'ERR_KEY_FILE_INSECURE',
+  // envelopes and mail (§3, §4)
+  'ERR_TOO_LARGE', 'ERR_MALFORMED', 'ERR_UNSUPPORTED_VERSION', 'ERR_NOT_FOR_RECIPIENT', 'ERR_TAMPERED',
+  'ERR_BAD_SIGNATURE', 'ERR_MISADDRESSED', 'ERR_INVALID_MAIL', 'ERR_POW_WORKER',
+  // inboxes and sync (§9, §10)
+  'ERR_ENTRY_REFUSED', 'ERR_HOME_IN_USE', 'ERR_SYNC', 'ERR_SYNC_REFUSED', 'ERR_STORAGE_FULL', 'ERR_NO_REPLICA',
+  // grants, cards, passes (§11)
+  'ERR_INVALID_RECORD', 'ERR_GRANT_EXPIRED', 'ERR_BAD_PASS', 'ERR_PASS_EXPIRED',
+  // delivery (§12): a host's refusals, then the sender's own outcomes
+  'ERR_NOT_HOSTED', 'ERR_BAD_POW', 'ERR_BAD_ENVELOPE', 'ERR_BAD_RECEIPT', 'ERR_RATE_LIMITED', 'ERR_STALE',
+  'ERR_OVER_QUOTA', 'ERR_DELIVERY', 'ERR_NO_HOST', 'ERR_TIMEOUT', 'ERR_REFUSED',
+  // the DHT (§14)
+  'ERR_NO_DHT', 'ERR_NO_DHT_PEER', 'ERR_NOT_PUBLISHED',
+  // the owner's home (§13)
+  'ERR_CONFIG', 'ERR_UNKNOWN_RECIPIENT', 'ERR_CONTACT_EXISTS', 'ERR_NOT_FOUND',
+  // anything else: a bug
+  'ERR_UNEXPECTED'
+] as const
+
+/** One of IPMS's error codes. */
+export type ErrorCode = typeof ERROR_CODES[number]
+
+const CODES: ReadonlySet<string> = new Set(ERROR_CODES)
+
+/** True when `value` is one of IPMS's error codes (for codes read from a peer or a file). Never throws. */
+export const isErrorCode = (value: unknown): value is ErrorCode => typeof value === 'string' && CODES.has(value)
+
+/** What a check found wrong with untrusted data: the code a caller acts on, and what to say. */
+export interface Problem<C extends ErrorCode = ErrorCode> {
+  code: C
+  message: string
+}
+
+/** The problem `code` with `message`, or undefined when there is no message (nothing wrong). */
+export const problemOf = <C extends ErrorCode>(code: C, message: string | undefined): Problem<C> | undefined =>
+  message === undefined ? undefined : { code, message }
 
 export interface IpmsErrorOptions {
   /** The lower-level error this one explains. */
@@ -13,9 +59,9 @@ export interface IpmsErrorOptions {
 
 export class IpmsError extends Error {
   /** Stable machine-readable code, e.g. `ERR_BAD_SIGNATURE`. */
-  readonly code: string
+  readonly code: ErrorCode
 
-  constructor (code: string, message: string, options: IpmsErrorOptions = {}) {
+  constructor (code: ErrorCode, message: string, options: IpmsErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
     this.name = new.target.name
@@ -193,14 +239,13 @@ export class PassExpiredError extends IpmsError {
 // ── delivery ──────────────────────────────────────────────────────────────────────────────────
 
 /**
- * A host refused a mail, or answered without a valid receipt. `code` is the host's reason:
- * ERR_NOT_HOSTED, ERR_BAD_POW, ERR_BAD_ENVELOPE, ERR_MALFORMED, ERR_TOO_LARGE, ERR_BAD_RECEIPT,
- * ERR_STORAGE_FULL (the host's disk is full).
+ * A host refused a mail, or answered without a valid receipt. `code` is the host's reason, one of
+ * DELIVER_REFUSAL_CODES (a host's code outside them reads as ERR_REFUSED), or ERR_BAD_RECEIPT.
  */
 export class DeliveryRefusedError extends IpmsError {
   /** With ERR_STALE: the refusing host's clock (ms since the epoch) when it refused, if it said. */
   readonly hostTime?: number
-  constructor (code: string, message: string, options?: IpmsErrorOptions & { hostTime?: number }) {
+  constructor (code: ErrorCode, message: string, options?: IpmsErrorOptions & { hostTime?: number }) {
     super(code, message, options)
     if (options?.hostTime !== undefined) this.hostTime = options.hostTime
   }

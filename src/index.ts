@@ -29,7 +29,7 @@ export { openMailStore, type MailStore, type StoredMail, type QuarantinedMail } 
 export { createGrant, encodeGrant, verifyGrant, type Grant, type GrantOptions } from './hosting/grant.ts'
 export { createPass, encodePass, passBytes, passIdText, verifyPass, type Pass } from './hosting/pass.ts'
 export { createCard, encodeCard, verifyCard, type AddressCard, type CardHost } from './hosting/card.ts'
-export { createDeliveryService, deliverTo, verifyReceipt, DELIVER_PROTOCOL, type Receipt, type DeliveryServiceOptions } from './node/deliver.ts'
+export { createDeliveryService, deliverTo, verifyReceipt, DELIVER_PROTOCOL, DELIVER_REFUSAL_CODES, refusalCode, type DeliverRefusalCode, type Receipt, type DeliveryServiceOptions } from './node/deliver.ts'
 export { withFreshSender } from './node/sender.ts'
 export { sendMail, type SendMailOptions, type SendResult } from './node/send-mail.ts'
 export { openHosting, type Hosting, type HostingOptions } from './node/hosting.ts'

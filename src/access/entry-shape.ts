@@ -7,8 +7,8 @@
  *             payload, key: hex Ed25519 (64) or secp256k1 (66), identity: = key, sig: hex }
  *
  * `entryShapeProblem` sees one entry (what `canAppend` sees); `clockProblem` checks the clock
- * against the entry's parents, which only the sync receiver has in hand (§10). Both are pure and
- * never throw.
+ * against the entry's parents, which only the sync receiver has in hand (§10). Both are pure,
+ * never throw, and answer ERR_MALFORMED with what is wrong.
  *
  * Watch for: `identity` and the encoding are not covered by the entry signature. Each free choice
  * there (another identity string, an uppercase hex signature, unsorted map keys) would give the
@@ -16,6 +16,7 @@
  * is lowercase, and the sync receiver refuses blocks that are not canonical dag-cbor.
  */
 import { ENTRY_VERSION, MAX_ENTRY_CLOCK_TIME, MAX_ENTRY_LINKS } from '../constants.ts'
+import { problemOf, type Problem } from '../errors.ts'
 import { hasExactly, isIntegerIn, isPlainMap } from '../util/fields.ts'
 import { isEntryHash } from './payloads.ts'
 
@@ -59,7 +60,10 @@ function linksProblem (name: string, links: unknown): string | undefined {
  * What is wrong with the shape of `entry` for the inbox `inbox` (its address, the log id), or
  * undefined. The payload is not looked at (the payload rules do that). Never throws.
  */
-export function entryShapeProblem (entry: unknown, inbox: string): string | undefined {
+export const entryShapeProblem = (entry: unknown, inbox: string): Problem<'ERR_MALFORMED'> | undefined =>
+  problemOf('ERR_MALFORMED', entryShape(entry, inbox))
+
+function entryShape (entry: unknown, inbox: string): string | undefined {
   try {
     if (!isPlainMap(entry)) return 'not an entry (a map)'
     // `hash` is not stored: OrbitDB's decoder adds it, and it is the CID of the block.
@@ -103,7 +107,10 @@ export function entryTime (entry: unknown): number | undefined {
  * or undefined: it must be exactly max(parents) + 1, 1 without parents, which is what OrbitDB's
  * append and IPMS's log writer write. Never throws.
  */
-export function clockProblem (entry: unknown, parentTimes: Array<number | undefined>): string | undefined {
+export const clockProblem = (entry: unknown, parentTimes: Array<number | undefined>): Problem<'ERR_MALFORMED'> | undefined =>
+  problemOf('ERR_MALFORMED', clockShape(entry, parentTimes))
+
+function clockShape (entry: unknown, parentTimes: Array<number | undefined>): string | undefined {
   const time = entryTime(entry)
   if (time === undefined) return 'clock.time is not a usable time'
   let max = 0

@@ -21,6 +21,7 @@ import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { IPFSBlockStorage } from '@orbitdb/core'
 import { INBOX_ACCESS_TYPE } from '../constants.ts'
+import type { Problem } from '../errors.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { accessBlock, inboxAddress, inboxParams, paramsFromAccessBlock, type InboxParams } from './inbox-address.ts'
 import { entryShapeProblem } from './entry-shape.ts'
@@ -45,11 +46,11 @@ export interface InboxAccessController {
   /** An OrbitDB entry as OrbitDB passes it (decoded, with `hash`): anything, checked field by field. */
   canAppend: (entry: unknown) => Promise<boolean>
   /** Why an entry is refused, or undefined when it is accepted (for logs and tests). */
-  explain: (entry: unknown) => string | undefined
+  explain: (entry: unknown) => Problem | undefined
 }
 
 /** The verdict function of one inbox: why an entry is refused, or undefined. Never throws. */
-export function inboxRules (params: InboxParams): (entry: unknown) => string | undefined {
+export function inboxRules (params: InboxParams): (entry: unknown) => Problem | undefined {
   const ownerPublicKey = parsePeerId(params.owner).publicKey
   const inbox = inboxAddress(params.owner, params.bits)
   return (entry) => {
@@ -57,12 +58,12 @@ export function inboxRules (params: InboxParams): (entry: unknown) => string | u
       const shape = entryShapeProblem(entry, inbox)
       if (shape !== undefined) return shape
       const payload = (entry as { payload?: unknown }).payload as { op?: unknown } | null | undefined
-      if (typeof payload !== 'object' || payload === null) return 'the payload is not a map'
+      if (typeof payload !== 'object' || payload === null) return { code: 'ERR_MALFORMED', message: 'the payload is not a map' }
       if (payload.op === 'MAIL') return mailPayloadProblem(payload, inbox, params.bits)
       if (payload.op === 'PRUNE') return prunePayloadProblem(payload, inbox, ownerPublicKey)
-      return 'op must be MAIL or PRUNE'
+      return { code: 'ERR_MALFORMED', message: 'op must be MAIL or PRUNE' }
     } catch {
-      return 'the entry cannot be read'
+      return { code: 'ERR_MALFORMED', message: 'the entry cannot be read' }
     }
   }
 }
@@ -93,8 +94,8 @@ export function InboxAccessController (options: InboxAccessOptions = {}) {
       address = `/${INBOX_ACCESS_TYPE}/${block.hash}`
     }
     const rules = inboxRules(params)
-    const verdicts = new Map<string, string | undefined>()
-    const explain = (entry: unknown): string | undefined => {
+    const verdicts = new Map<string, Problem | undefined>()
+    const explain = (entry: unknown): Problem | undefined => {
       const claimed = (entry as { hash?: unknown } | null | undefined)?.hash
       const hash = typeof claimed === 'string' ? claimed : undefined
       if (hash !== undefined && verdicts.has(hash)) return verdicts.get(hash)

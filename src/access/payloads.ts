@@ -18,6 +18,7 @@ import { FORMAT_VERSION, MAX_ENVELOPE_BYTES, MAX_PRUNE_ENTRIES, POW_NONCE_BYTES,
 import { encodeCbor, taggedBytes } from '../crypto/codec.ts'
 import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
 import { powChallenge, requiredPowBits, verifyPow } from '../crypto/pow/index.ts'
+import { problemOf, type Problem } from '../errors.ts'
 import { hasExactly, isBytes, isPlainMap, isTime } from '../util/fields.ts'
 
 /** What a host sees of one mail: the envelope's CID and size, the delivery time, the stamp. */
@@ -75,9 +76,12 @@ export function isEntryHash (text: unknown): text is string {
 
 /**
  * What is wrong with the shape of a MAIL payload (every field but the stamp's validity), or
- * undefined. Never throws. A host checks this before it looks the inbox up (§12).
+ * undefined: always ERR_MALFORMED. Never throws. A host checks this before it looks the inbox up (§12).
  */
-export function mailPayloadShapeProblem (value: unknown): string | undefined {
+export const mailPayloadShapeProblem = (value: unknown): Problem<'ERR_MALFORMED'> | undefined => problemOf('ERR_MALFORMED', mailShape(value))
+
+/** What is wrong with a MAIL payload's fields, in words. */
+function mailShape (value: unknown): string | undefined {
   if (!isPlainMap(value)) return 'not a map'
   if (value.op !== 'MAIL') return 'op is not MAIL'
   if (value.v !== FORMAT_VERSION) return `version is not ${FORMAT_VERSION}`
@@ -91,18 +95,19 @@ export function mailPayloadShapeProblem (value: unknown): string | undefined {
 
 /**
  * What is wrong with a MAIL payload for `inbox` at difficulty `bits` (the inbox's; the stamp must
- * reach `requiredPowBits(bits, size)`, §5.2), or undefined. Never throws.
+ * reach `requiredPowBits(bits, size)`, §5.2), or undefined: ERR_MALFORMED for its shape,
+ * ERR_BAD_POW for its stamp. Never throws.
  */
-export function mailPayloadProblem (value: unknown, inbox: string, bits: number): string | undefined {
+export function mailPayloadProblem (value: unknown, inbox: string, bits: number): Problem<'ERR_MALFORMED' | 'ERR_BAD_POW'> | undefined {
   const shape = mailPayloadShapeProblem(value)
   if (shape !== undefined) return shape
   const mail = value as unknown as MailPayload
   try {
     const required = requiredPowBits(bits, mail.size)
     const challenge = powChallenge({ bits: required, ts: mail.ts, inbox, envelopeCid: parseEnvelopeCid(mail.env)! })
-    if (!verifyPow(challenge, required, mail.pow)) return `the proof-of-work does not reach ${required} bits (${bits} for the inbox, more for a ${mail.size}-byte envelope)`
+    if (!verifyPow(challenge, required, mail.pow)) return { code: 'ERR_BAD_POW', message: `the proof-of-work does not reach ${required} bits (${bits} for the inbox, more for a ${mail.size}-byte envelope)` }
   } catch {
-    return 'the proof-of-work cannot be checked'
+    return { code: 'ERR_BAD_POW', message: 'the proof-of-work cannot be checked' }
   }
   return undefined
 }
@@ -117,8 +122,24 @@ export function signPrune (inbox: string, entries: string[], ts: number, ownerSe
   return { op: 'PRUNE', v: FORMAT_VERSION, entries, ts, sig: signEd25519(ownerSeed, pruneSigningInput(inbox, entries, ts)) }
 }
 
-/** What is wrong with a PRUNE payload for `inbox` owned by `ownerPublicKey`, or undefined. Never throws. */
-export function prunePayloadProblem (value: unknown, inbox: string, ownerPublicKey: Uint8Array): string | undefined {
+/**
+ * What is wrong with a PRUNE payload for `inbox` owned by `ownerPublicKey`, or undefined:
+ * ERR_MALFORMED for its shape, ERR_BAD_SIGNATURE when the owner did not sign it. Never throws.
+ */
+export function prunePayloadProblem (value: unknown, inbox: string, ownerPublicKey: Uint8Array): Problem<'ERR_MALFORMED' | 'ERR_BAD_SIGNATURE'> | undefined {
+  const shape = problemOf('ERR_MALFORMED', pruneShape(value))
+  if (shape !== undefined) return shape
+  const { entries, ts, sig } = value as unknown as PrunePayload
+  try {
+    if (verifyEd25519(ownerPublicKey, pruneSigningInput(inbox, entries, ts), sig)) return undefined
+  } catch {
+    return { code: 'ERR_BAD_SIGNATURE', message: 'sig cannot be checked' }
+  }
+  return { code: 'ERR_BAD_SIGNATURE', message: 'sig is not the owner\'s signature' }
+}
+
+/** What is wrong with a PRUNE payload's fields (not its signature), in words. */
+function pruneShape (value: unknown): string | undefined {
   if (!isPlainMap(value)) return 'not a map'
   if (value.op !== 'PRUNE') return 'op is not PRUNE'
   if (value.v !== FORMAT_VERSION) return `version is not ${FORMAT_VERSION}`
@@ -129,10 +150,5 @@ export function prunePayloadProblem (value: unknown, inbox: string, ownerPublicK
   if (new Set(entries).size !== entries.length) return 'entries must not repeat'
   if (!isTime(ts)) return 'ts must be whole milliseconds since 1970'
   if (!(isBytes(sig))) return 'sig must be bytes'
-  try {
-    if (!verifyEd25519(ownerPublicKey, pruneSigningInput(inbox, entries, ts), sig)) return 'sig is not the owner\'s signature'
-  } catch {
-    return 'sig cannot be checked'
-  }
   return undefined
 }

@@ -1,72 +1,96 @@
 /**
- * The CLI's exit codes: one per kind of failure a user or a script acts on differently
- * (README, "Exit codes"). The table maps error codes (IpmsError.code) to them, in one place.
+ * The CLI's exit codes: one per kind of failure a user or a script acts on differently, from
+ * sendmail's sysexits.h (64–78) where one fits, so that none is in the range Node uses for its own
+ * failures (1–14: Node exits 13 on an unsettled top-level await). The README's "Exit codes" table
+ * is the reference for users; test/cli/exit-codes.test.ts checks it says exactly what this file says.
  */
+import { isErrorCode, type ErrorCode } from '../errors.ts'
 
 export const EXIT = Object.freeze({
   OK: 0,
-  /** A bug or an unexpected failure (run again with --verbose and report it). */
-  FAILURE: 1,
-  /** Bad arguments or a bad mail: fix the command line. */
-  USAGE: 2,
-  /** The home has no identity yet: run `ipms init`. */
-  NO_IDENTITY: 3,
-  /** `ipms init` on a home that already has one (use --force to replace it). */
-  IDENTITY_EXISTS: 4,
-  /** The identity is encrypted and the passphrase is missing or wrong. */
-  PASSPHRASE: 5,
-  /** Another ipms process (a daemon?) uses this home. */
-  HOME_IN_USE: 6,
-  /** The identity file is damaged or readable by others. */
-  KEY_FILE: 7,
-  /** The recipient is not a known contact, card or peer-id with a known card. */
-  UNKNOWN_RECIPIENT: 8,
-  /** A mail, contact or host named on the command line does not exist. */
-  NOT_FOUND: 9,
-  /** A card or grant is damaged, forged, expired or for someone else. */
-  BAD_RECORD: 10,
-  /** No host could be reached: the mail waits in the outbox and is retried. */
-  UNREACHABLE: 11,
-  /** The hosts refused the mail (not hosted, over quota …): it waits in the outbox. */
-  REFUSED: 12,
-  /** A config, contacts or hosts file in the home is damaged. */
-  CONFIG: 13,
-  /** This home's disk is full: nothing more could be stored (nothing was pruned on the hosts). */
-  STORAGE_FULL: 14,
-  /** Interrupted (Ctrl-C): whatever was done is kept, nothing half-done is left. */
+  /** EX_USAGE: bad arguments or a mail that cannot be sent as written: fix the command line. */
+  USAGE: 64,
+  /** EX_DATAERR: a card, grant, pass or other record is damaged, forged, expired or for someone else. */
+  BAD_RECORD: 65,
+  /** EX_NOINPUT: the home has no identity yet: run `ipms init`. */
+  NO_IDENTITY: 66,
+  /** EX_NOUSER: the recipient, or a mail, contact or host named on the command line, is not known here. */
+  NOT_FOUND: 67,
+  /** EX_UNAVAILABLE: no host could be reached: the mail waits in the outbox and is retried. */
+  UNREACHABLE: 69,
+  /** EX_SOFTWARE: a bug or an unexpected failure (run again with --verbose and report it). */
+  FAILURE: 70,
+  /** EX_CANTCREAT: `ipms init` on a home that already has an identity (--force replaces it). */
+  IDENTITY_EXISTS: 73,
+  /** EX_IOERR: this home's disk is full: nothing more could be stored (nothing was pruned on the hosts). */
+  STORAGE_FULL: 74,
+  /** EX_TEMPFAIL: another ipms process (a daemon?) uses this home: try again later. */
+  HOME_IN_USE: 75,
+  /** EX_PROTOCOL: the hosts refused the mail (not hosted, over quota …): it waits in the outbox. */
+  REFUSED: 76,
+  /** EX_NOPERM: the passphrase is missing or wrong, or the key file is readable by others. */
+  PERMISSION: 77,
+  /** EX_CONFIG: a file of the home (config, contacts, hosts, the identity) is damaged. */
+  CONFIG: 78,
+  /** Interrupted (Ctrl-C, SIGTERM): whatever was done is kept, nothing half-done is left (128 + SIGINT). */
   INTERRUPTED: 130
 })
 
-const BY_CODE: Record<string, number> = {
+/** One of the CLI's exit codes. */
+export type ExitCode = typeof EXIT[keyof typeof EXIT]
+
+/** Every error code's exit code: `satisfies` makes the compiler refuse a code left out. */
+export const EXIT_BY_CODE = Object.freeze({
+  ERR_USAGE: EXIT.USAGE,
   ERR_INVALID_ARGUMENT: EXIT.USAGE,
   ERR_INVALID_PEER_ID: EXIT.USAGE,
   ERR_UNSUPPORTED_KEY_TYPE: EXIT.USAGE,
   ERR_INVALID_MAIL: EXIT.USAGE,
   ERR_TOO_LARGE: EXIT.USAGE,
   ERR_CONTACT_EXISTS: EXIT.USAGE,
-  ERR_IDENTITY_NOT_FOUND: EXIT.NO_IDENTITY,
-  ERR_IDENTITY_EXISTS: EXIT.IDENTITY_EXISTS,
-  ERR_PASSPHRASE_REQUIRED: EXIT.PASSPHRASE,
-  ERR_WRONG_PASSPHRASE: EXIT.PASSPHRASE,
-  ERR_HOME_IN_USE: EXIT.HOME_IN_USE,
-  ERR_KEY_FILE_CORRUPT: EXIT.KEY_FILE,
-  ERR_KEY_FILE_INSECURE: EXIT.KEY_FILE,
-  ERR_UNKNOWN_RECIPIENT: EXIT.UNKNOWN_RECIPIENT,
-  ERR_NOT_FOUND: EXIT.NOT_FOUND,
   ERR_INVALID_RECORD: EXIT.BAD_RECORD,
   ERR_GRANT_EXPIRED: EXIT.BAD_RECORD,
   ERR_PASS_EXPIRED: EXIT.BAD_RECORD,
+  ERR_BAD_PASS: EXIT.BAD_RECORD,
   ERR_UNSUPPORTED_VERSION: EXIT.BAD_RECORD,
+  ERR_MALFORMED: EXIT.BAD_RECORD,
+  ERR_NOT_FOR_RECIPIENT: EXIT.BAD_RECORD,
+  ERR_TAMPERED: EXIT.BAD_RECORD,
+  ERR_BAD_SIGNATURE: EXIT.BAD_RECORD,
+  ERR_MISADDRESSED: EXIT.BAD_RECORD,
+  ERR_IDENTITY_NOT_FOUND: EXIT.NO_IDENTITY,
+  ERR_UNKNOWN_RECIPIENT: EXIT.NOT_FOUND,
+  ERR_NOT_FOUND: EXIT.NOT_FOUND,
   ERR_NO_HOST: EXIT.UNREACHABLE,
   ERR_NO_REPLICA: EXIT.UNREACHABLE,
   ERR_DELIVERY: EXIT.UNREACHABLE,
+  ERR_TIMEOUT: EXIT.UNREACHABLE,
   ERR_SYNC: EXIT.UNREACHABLE,
+  ERR_NO_DHT: EXIT.UNREACHABLE,
+  ERR_NO_DHT_PEER: EXIT.UNREACHABLE,
+  ERR_NOT_PUBLISHED: EXIT.UNREACHABLE,
+  ERR_UNEXPECTED: EXIT.FAILURE,
+  ERR_POW_WORKER: EXIT.FAILURE,
+  ERR_ENTRY_REFUSED: EXIT.FAILURE,
+  ERR_IDENTITY_EXISTS: EXIT.IDENTITY_EXISTS,
+  ERR_STORAGE_FULL: EXIT.STORAGE_FULL,
+  ERR_HOME_IN_USE: EXIT.HOME_IN_USE,
   ERR_REFUSED: EXIT.REFUSED,
   ERR_SYNC_REFUSED: EXIT.REFUSED,
+  ERR_NOT_HOSTED: EXIT.REFUSED,
+  ERR_BAD_POW: EXIT.REFUSED,
+  ERR_BAD_ENVELOPE: EXIT.REFUSED,
+  ERR_BAD_RECEIPT: EXIT.REFUSED,
+  ERR_RATE_LIMITED: EXIT.REFUSED,
+  ERR_STALE: EXIT.REFUSED,
+  ERR_OVER_QUOTA: EXIT.REFUSED,
+  ERR_PASSPHRASE_REQUIRED: EXIT.PERMISSION,
+  ERR_WRONG_PASSPHRASE: EXIT.PERMISSION,
+  ERR_KEY_FILE_INSECURE: EXIT.PERMISSION,
   ERR_CONFIG: EXIT.CONFIG,
-  ERR_STORAGE_FULL: EXIT.STORAGE_FULL,
+  ERR_KEY_FILE_CORRUPT: EXIT.CONFIG,
   ABORT_ERR: EXIT.INTERRUPTED
-}
+} satisfies Record<ErrorCode, ExitCode>)
 
-/** The exit code for an error code; FAILURE for anything not in the table. */
-export const exitCodeFor = (code: string | undefined): number => (code === undefined ? undefined : BY_CODE[code]) ?? EXIT.FAILURE
+/** The exit code for an error code; FAILURE for anything that is not one of IPMS's codes. Never throws. */
+export const exitCodeFor = (code: unknown): ExitCode => isErrorCode(code) ? EXIT_BY_CODE[code] : EXIT.FAILURE

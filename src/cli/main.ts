@@ -10,12 +10,14 @@
  *
  * Watch for: Ctrl-C (SIGINT) and SIGTERM abort the command's signal; every command leaves the home
  * consistent (mail is on disk before anything is pruned or reported sent) and exits with 130, the
- * daemon with 0. Exit codes are in exit-codes.ts, one per kind of failure.
+ * daemon with 0. Exit codes are in exit-codes.ts, one per kind of failure. A ref'd handle is held
+ * while a command runs: Node never gives up on a pending await (exit 13) mid-command.
  */
 import yargs, { type Argv } from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { AbortError, IpmsError } from '../errors.ts'
 import { resolveHome } from '../identity/home.ts'
+import { keepAlive } from '../util/keep-alive.ts'
 import type { CliCommand } from './command.ts'
 import { createContext } from './context.ts'
 import { createOutput } from './output.ts'
@@ -37,6 +39,15 @@ function commandName (argv: string[]): string | undefined {
 
 /** Run the CLI on `argv` (without node and script); resolves with the exit code. */
 export async function runCli (argv: string[]): Promise<number> {
+  const release = keepAlive()
+  try {
+    return await run(argv)
+  } finally {
+    release()
+  }
+}
+
+async function run (argv: string[]): Promise<number> {
   const flag = (name: string): boolean => argv.includes(`--${name}`) || (name === 'quiet' && argv.includes('-q')) || (name === 'verbose' && argv.includes('-v'))
   const out = createOutput({ json: flag('json'), quiet: flag('quiet'), verbose: flag('verbose') })
   const controller = new AbortController()

@@ -8,7 +8,7 @@
  * for it (`ipms read`). Every line for people goes through `safeText` (most come from a mail or a
  * peer: a control sequence is shown, never sent to the terminal), and JSON through `jsonSafe`.
  */
-import { IpmsError } from '../errors.ts'
+import { IpmsError, type ErrorCode } from '../errors.ts'
 import { EXIT, exitCodeFor } from './exit-codes.ts'
 import { jsonSafe, safeText } from './safe-text.ts'
 
@@ -77,11 +77,12 @@ export function createOutput (options: OutputOptions): Output {
     },
     failure: (err) => {
       clearProgress()
-      const code = err instanceof IpmsError ? err.code : (err as { code?: string } | undefined)?.code
-      const exit = err instanceof IpmsError || code === 'ERR_USAGE' ? (code === 'ERR_USAGE' ? EXIT.USAGE : exitCodeFor(code)) : EXIT.FAILURE
+      // Only IPMS's own errors carry a code that means something here: anything else is a bug.
+      const code: ErrorCode = err instanceof IpmsError ? err.code : 'ERR_UNEXPECTED'
+      const exit = exitCodeFor(code)
       const message = err instanceof Error ? err.message : String(err)
       if (options.json) {
-        stdout.write(`${toJson({ ok: false, error: { code: code ?? 'ERR_UNEXPECTED', message, exit } })}\n`)
+        stdout.write(`${toJson({ ok: false, error: { code, message, exit } })}\n`)
       } else {
         const hint = exit === EXIT.FAILURE ? ' (this is unexpected: run again with --verbose and report it)' : ''
         stderr.write(`ipms: ${safeText(message)}${hint}\n`)

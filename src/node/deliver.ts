@@ -25,7 +25,7 @@ import { decodeCbor, encodeCbor, refuseBadHead, taggedBytes, type CborLimits } f
 import { hasExactly, isBytes, isPlainMap, isTime } from '../util/fields.ts'
 import { decodeEnvelope } from '../crypto/envelope.ts'
 import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
-import { DeliveryError, DeliveryRefusedError, EnvelopeSizeError, IpmsError, StorageFullError } from '../errors.ts'
+import { DeliveryError, DeliveryRefusedError, EnvelopeSizeError, IpmsError, StorageFullError, type ErrorCode, type Problem } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { mailPayloadProblem, mailPayloadShapeProblem, type MailPayload } from '../access/payloads.ts'
@@ -61,6 +61,25 @@ const RECEIPT_FIELDS = ['entry', 'env', 'host', 'inbox', 'sig', 'time', 'v']
 const DELIVER_FIELDS = ['envelope', 'inbox', 'mail', 't', 'v']
 const DELIVER_FIELDS_WITH_PASS = ['envelope', 'inbox', 'mail', 'pass', 't', 'v']
 const NOT_HOSTED = 'this node does not keep that inbox, or the stamp does not reach its difficulty'
+
+/**
+ * The codes a host refuses a delivery with (§12). A sender reads any other code from a host as
+ * ERR_REFUSED: a peer's word never picks a code the sender would act on otherwise (an exit code
+ * that says "no identity", "interrupted" …).
+ */
+export const DELIVER_REFUSAL_CODES = [
+  'ERR_RATE_LIMITED', 'ERR_TOO_LARGE', 'ERR_MALFORMED', 'ERR_NOT_HOSTED', 'ERR_BAD_ENVELOPE', 'ERR_STALE',
+  'ERR_OVER_QUOTA', 'ERR_BAD_PASS', 'ERR_PASS_EXPIRED', 'ERR_STORAGE_FULL'
+] as const satisfies readonly ErrorCode[]
+
+/** A code a host refuses a delivery with. */
+export type DeliverRefusalCode = typeof DELIVER_REFUSAL_CODES[number]
+
+const REFUSAL_CODES: ReadonlySet<unknown> = new Set(DELIVER_REFUSAL_CODES)
+
+/** A host's refusal code as the sender takes it: one of DELIVER_REFUSAL_CODES, else ERR_REFUSED. Never throws. */
+export const refusalCode = (code: unknown): DeliverRefusalCode | 'ERR_REFUSED' =>
+  REFUSAL_CODES.has(code) ? code as DeliverRefusalCode : 'ERR_REFUSED'
 
 /** A host's signed statement that it stored a mail. */
 export interface Receipt {
@@ -134,47 +153,47 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
   const onClose = (event: CustomEvent<Connection>): void => { rate.forget(event.detail.id) }
   let quota: PassQuota | undefined
 
-  const refuse = async (lp: Frames, code: string, reason: string, signal: AbortSignal): Promise<void> => {
+  const refuse = async (lp: Frames, code: DeliverRefusalCode, reason: string, signal: AbortSignal): Promise<void> => {
     await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code, reason, ...(code === 'ERR_STALE' ? { time: now() } : {}) }), { signal })
   }
 
-  /** Check a request; returns the inbox, payload and envelope, or a [code, reason] refusal. */
-  const check = async (request: unknown): Promise<{ inbox: Inbox, mail: MailPayload, envelope: EnvelopeBlock, admission: Admission } | [string, string]> => {
+  /** Check a request; returns the inbox, payload and envelope, or the refusal. */
+  const check = async (request: unknown): Promise<{ inbox: Inbox, mail: MailPayload, envelope: EnvelopeBlock, admission: Admission } | Problem<DeliverRefusalCode>> => {
     if (!isPlainMap(request) || !(hasExactly(request, DELIVER_FIELDS) || hasExactly(request, DELIVER_FIELDS_WITH_PASS))) {
-      return ['ERR_MALFORMED', 'a v1 deliver request has exactly the fields v, t, inbox, mail, envelope, and optionally pass']
+      return { code: 'ERR_MALFORMED', message: 'a v1 deliver request has exactly the fields v, t, inbox, mail, envelope, and optionally pass' }
     }
     const r = request
-    if (r.v !== FORMAT_VERSION || r.t !== 'deliver' || typeof r.inbox !== 'string') return ['ERR_MALFORMED', 'not a v1 deliver request']
-    if (!(isBytes(r.envelope))) return ['ERR_MALFORMED', 'envelope must be bytes']
+    if (r.v !== FORMAT_VERSION || r.t !== 'deliver' || typeof r.inbox !== 'string') return { code: 'ERR_MALFORMED', message: 'not a v1 deliver request' }
+    if (!(isBytes(r.envelope))) return { code: 'ERR_MALFORMED', message: 'envelope must be bytes' }
     // The payload's shape does not depend on the inbox, so it is checked before the inbox is
     // looked up: a garbage request gets the same answer everywhere.
     const problem = mailPayloadShapeProblem(r.mail)
-    if (problem !== undefined) return ['ERR_MALFORMED', `the MAIL payload is refused: ${problem}`]
+    if (problem !== undefined) return { code: problem.code, message: `the MAIL payload is refused: ${problem.message}` }
     // Until the request shows a valid stamp for a kept inbox, the answer is the one for an inbox
     // not kept here (PROTOCOL §12): otherwise anyone could list the inboxes a host keeps.
     const inbox = inboxFor(r.inbox)
-    if (inbox === undefined || mailPayloadProblem(r.mail, inbox.address, inbox.bits) !== undefined) return ['ERR_NOT_HOSTED', NOT_HOSTED]
+    if (inbox === undefined || mailPayloadProblem(r.mail, inbox.address, inbox.bits) !== undefined) return { code: 'ERR_NOT_HOSTED', message: NOT_HOSTED }
     const mail = r.mail as MailPayload
-    if (r.envelope.byteLength !== mail.size) return ['ERR_BAD_ENVELOPE', 'the envelope size is not the size the payload states']
-    if (Math.abs(mail.ts - now()) > policy.maxClockSkewMs) return ['ERR_STALE', `the mail's time is more than ${Math.round(policy.maxClockSkewMs / 60_000)} minutes from this host's clock: stamp it again`]
+    if (r.envelope.byteLength !== mail.size) return { code: 'ERR_BAD_ENVELOPE', message: 'the envelope size is not the size the payload states' }
+    if (Math.abs(mail.ts - now()) > policy.maxClockSkewMs) return { code: 'ERR_STALE', message: `the mail's time is more than ${Math.round(policy.maxClockSkewMs / 60_000)} minutes from this host's clock: stamp it again` }
     // Hashed once here; the inbox stores this block without hashing it again.
     const envelope = await envelopeBlock(mail.env, r.envelope)
-    if (envelope === undefined) return ['ERR_BAD_ENVELOPE', 'the envelope bytes do not hash to the payload\'s CID']
+    if (envelope === undefined) return { code: 'ERR_BAD_ENVELOPE', message: 'the envelope bytes do not hash to the payload\'s CID' }
     try {
       decodeEnvelope(r.envelope)
     } catch (err) {
-      return ['ERR_BAD_ENVELOPE', `the envelope is not a v1 envelope: ${(err as Error).message}`]
+      return { code: 'ERR_BAD_ENVELOPE', message: `the envelope is not a v1 envelope: ${(err as Error).message}` }
     }
     const pass = requestPass(r.pass, inbox.owner, now())
-    if (Array.isArray(pass)) return pass
-    if (quota === undefined) return ['ERR_NOT_HOSTED', 'this node is not serving deliveries']
+    if (typeof pass === 'object') return pass
+    if (quota === undefined) return { code: 'ERR_NOT_HOSTED', message: 'this node is not serving deliveries' }
     // A replay stores nothing and its sender is owed the receipt it already got: never over quota.
     if (await inbox.firstEntry(mail.env) !== undefined) return { inbox, mail, envelope, admission: { share: 'strangers', write: async append => await append() } }
     await quota.ready(inbox)
     // Deliveries still being written count too (the quota keeps them), or concurrent ones would
     // all pass. From here to the reservation there is no await: deciding and reserving are one step.
     const admission = quota.admit(inbox, { env: mail.env, size: mail.size, held: await inbox.pendingBytes(), pass })
-    if (Array.isArray(admission)) return admission
+    if ('code' in admission) return admission
     return { inbox, mail, envelope, admission }
   }
 
@@ -184,7 +203,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
    * is reset once the answer is out, so that the rest of a 4 MiB request does not keep crossing
    * the network for nothing (the sender reads the answer while it writes).
    */
-  const refuseAndClose = async (stream: Stream, lp: Frames, code: string, reason: string, signal: AbortSignal, reset = false): Promise<void> => {
+  const refuseAndClose = async (stream: Stream, lp: Frames, code: DeliverRefusalCode, reason: string, signal: AbortSignal, reset = false): Promise<void> => {
     await stream.closeRead()
     await refuse(lp, code, reason, signal)
     await stream.close({ signal })
@@ -221,14 +240,14 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
         await stream.closeRead()
       } catch (err) {
         if (err instanceof IpmsError) {
-          await refuseAndClose(stream, lp, ['ERR_TOO_LARGE', 'ERR_RATE_LIMITED'].includes(err.code) ? err.code : 'ERR_MALFORMED', err.message, signal, true)
+          await refuseAndClose(stream, lp, err.code === 'ERR_TOO_LARGE' || err.code === 'ERR_RATE_LIMITED' ? err.code : 'ERR_MALFORMED', err.message, signal, true)
           return
         }
         throw err
       }
       const checked = await check(request)
-      if (Array.isArray(checked)) {
-        await refuse(lp, checked[0], checked[1], signal)
+      if ('code' in checked) {
+        await refuse(lp, checked.code, checked.message, signal)
         await stream.close({ signal })
         return
       }
@@ -243,7 +262,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
       } catch (err) {
         // The inbox holds this envelope's mail under an entry stating another size: nothing is stored.
         if (err instanceof EnvelopeSizeError) {
-          await refuse(lp, err.code, err.message, signal)
+          await refuse(lp, 'ERR_BAD_ENVELOPE', err.message, signal)
           await stream.close({ signal })
           return
         }
@@ -288,7 +307,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
 
 /**
  * The sender side: deliver one stamped mail to `host` (a peer-id already dialled on `libp2p`) and
- * return its verified receipt. DeliveryRefusedError carries the host's refusal code.
+ * return its verified receipt. DeliveryRefusedError carries the host's refusal code (`refusalCode`).
  */
 export async function deliverTo (libp2p: Libp2p, host: string, request: { inbox: string, mail: MailPayload, envelope: Uint8Array, pass?: Uint8Array }, options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<Receipt> {
   const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? DEFAULT_DELIVER_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
@@ -314,7 +333,7 @@ export async function deliverTo (libp2p: Libp2p, host: string, request: { inbox:
     if (answer?.t === 'refused') {
       // A stale refusal may say the host's time (§12): kept only if it is a plausible ms timestamp.
       const hostTime = answer.code === 'ERR_STALE' && Number.isSafeInteger(answer.time) && (answer.time as number) >= 0 ? answer.time as number : undefined
-      throw new DeliveryRefusedError(typeof answer.code === 'string' ? answer.code : 'ERR_REFUSED', `${host} refused the mail: ${typeof answer.reason === 'string' ? answer.reason : 'no reason given'}`, { hostTime })
+      throw new DeliveryRefusedError(refusalCode(answer.code), `${host} refused the mail: ${typeof answer.reason === 'string' ? answer.reason : 'no reason given'}`, { hostTime })
     }
     if (answer?.t !== 'receipt') throw new DeliveryRefusedError('ERR_BAD_RECEIPT', `${host} answered without a receipt: the mail stays in the outbox`)
     return verifyReceipt(answer.receipt, { inbox: request.inbox, env: request.mail.env, host })

@@ -85,7 +85,7 @@ export async function startHomeNode (options: HomeNodeOptions): Promise<HomeNode
     return { node, config, sync, inbox, hosting, unreachableBootstrap, stop }
   } catch (err) {
     await stop()
-    // The inbox's LevelDBs cannot open on a full disk: StorageFullError (exit 14), not a bug.
+    // The inbox's LevelDBs cannot open on a full disk: StorageFullError (exit 74), not a bug.
     throw asStorageFull(err, options.home)
   }
 }

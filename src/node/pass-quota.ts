@@ -16,14 +16,14 @@
  * worse off than a stranger's (a full share falls back to the strangers' quota).
  */
 import { Level } from 'level'
-import { PassExpiredError } from '../errors.ts'
+import { PassExpiredError, type Problem } from '../errors.ts'
 import { passIdText, verifyPass } from '../hosting/pass.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
 import type { HostPolicy } from './host-policy.ts'
 import { isBytes } from '../util/fields.ts'
 
 /** A refusal: the code and the reason sent to the sender. */
-export type Refusal = [code: string, reason: string]
+export type Refusal = Problem<'ERR_OVER_QUOTA' | 'ERR_BAD_PASS' | 'ERR_PASS_EXPIRED'>
 
 /** What one delivery would add to, as far as the quota decision needs it. */
 export interface QuotaUse {
@@ -41,9 +41,9 @@ export function quotaDecision (use: QuotaUse, policy: Pick<HostPolicy, 'quotaByt
   if (pass !== undefined && pass.own + size <= policy.passQuotaBytes && pass.all + size <= policy.passesQuotaBytes) return 'pass'
   if (strangers + size <= policy.quotaBytes) return 'strangers'
   if (pass !== undefined) {
-    return ['ERR_OVER_QUOTA', `the pass holds ${pass.own} bytes here (its share is ${policy.passQuotaBytes}; all passes ${pass.all} of ${policy.passesQuotaBytes}), and strangers' mail fills the inbox's quota: its owner must read their mail first`]
+    return { code: 'ERR_OVER_QUOTA', message: `the pass holds ${pass.own} bytes here (its share is ${policy.passQuotaBytes}; all passes ${pass.all} of ${policy.passesQuotaBytes}), and strangers' mail fills the inbox's quota: its owner must read their mail first` }
   }
-  return ['ERR_OVER_QUOTA', `the inbox holds ${strangers} bytes here, its quota is ${policy.quotaBytes}: its owner must read their mail first`]
+  return { code: 'ERR_OVER_QUOTA', message: `the inbox holds ${strangers} bytes here, its quota is ${policy.quotaBytes}: its owner must read their mail first` }
 }
 
 /** An admitted delivery: run its write through `write`, which keeps the accounting right whatever happens. */
@@ -173,7 +173,7 @@ export async function openPassQuota (policy: Pick<HostPolicy, 'quotaBytes' | 'pa
     const strangers = Math.max(0, use.held - shares.written) + shares.strangersWriting
     const pass = use.pass === undefined ? undefined : { own: shares.byPass.get(use.pass) ?? 0, all: shares.all }
     const share = quotaDecision({ size: use.size, strangers, pass }, policy)
-    if (Array.isArray(share)) return share
+    if (typeof share === 'object') return share
     if (share === 'strangers') {
       shares.strangersWriting += use.size
       return {
@@ -223,11 +223,11 @@ export async function openPassQuota (policy: Pick<HostPolicy, 'quotaBytes' | 'pa
  */
 export function requestPass (value: unknown, owner: string, now: number): string | undefined | Refusal {
   if (value === undefined) return undefined
-  if (!(isBytes(value))) return ['ERR_BAD_PASS', 'pass must be the bytes of a pass']
+  if (!(isBytes(value))) return { code: 'ERR_BAD_PASS', message: 'pass must be the bytes of a pass' }
   try {
     return passIdText(verifyPass(value, { owner, now }))
   } catch (err) {
-    if (err instanceof PassExpiredError) return ['ERR_PASS_EXPIRED', err.message]
-    return ['ERR_BAD_PASS', `the pass is refused: ${(err as Error).message}`]
+    if (err instanceof PassExpiredError) return { code: 'ERR_PASS_EXPIRED', message: err.message }
+    return { code: 'ERR_BAD_PASS', message: `the pass is refused: ${(err as Error).message}` }
   }
 }

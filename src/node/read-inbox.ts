@@ -10,7 +10,7 @@
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { ENVELOPE_WAIT_MS } from '../constants.ts'
-import { IpmsError, NoReplicaError, StorageFullError, SyncError } from '../errors.ts'
+import { IpmsError, NoReplicaError, StorageFullError, SyncError, type Problem } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import type { CardHost } from '../hosting/card.ts'
 import { openMailStore, type MailStore, type QuarantinedMail, type StoredMail } from '../mail/mail-store.ts'
@@ -51,7 +51,7 @@ export interface ReplicaOutcome {
   ok: boolean
   /** Entries joined from it. */
   joined: number
-  error?: { code: string, message: string }
+  error?: Problem
 }
 
 export interface ReadInboxResult {
@@ -101,7 +101,7 @@ export async function readInbox (options: ReadInboxOptions): Promise<ReadInboxRe
       replicas.push({ replica, ok: true, joined: result.joined })
     } catch (err) {
       if (err instanceof StorageFullError) throw err
-      const error = err instanceof IpmsError ? { code: err.code, message: err.message } : { code: 'ERR_SYNC', message: (err as Error).message }
+      const error: Problem = err instanceof IpmsError ? { code: err.code, message: err.message } : { code: 'ERR_SYNC', message: (err as Error).message }
       replicas.push({ replica, ok: false, joined: 0, error })
     }
   }

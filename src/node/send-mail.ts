@@ -8,7 +8,7 @@ import type { MailPayload } from '../access/payloads.ts'
 import { powChallenge, requiredPowBits, solvePow, type PowProgress } from '../crypto/pow/index.ts'
 import type { CID } from 'multiformats/cid'
 import { CLOCK_AGREEMENT_MS } from '../constants.ts'
-import { DeliveryRefusedError, InvalidArgumentError, IpmsError, NoHostError } from '../errors.ts'
+import { DeliveryRefusedError, InvalidArgumentError, IpmsError, NoHostError, type ErrorCode } from '../errors.ts'
 import { verifyCard, type AddressCard, type CardHost } from '../hosting/card.ts'
 import type { Identity } from '../identity/identity.ts'
 import { sealMail, type Draft, type SealedMail } from '../mail/seal.ts'
@@ -64,7 +64,7 @@ export interface SendMailOptions {
 /** Why one host gave no receipt. */
 export interface DeliveryFailure {
   host: string
-  code: string
+  code: ErrorCode
   message: string
   /**
    * With `ERR_STALE` from a host that said its time: this machine's clock minus the host's, ms

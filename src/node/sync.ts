@@ -330,7 +330,7 @@ export function createInboxSync (options: InboxSyncOptions) {
           const entry = { ...value, hash }
           const problem = entryShapeProblem(entry, inbox.address)
           if (problem === undefined) entries.set(hash, { hash, cid, bytes: block.b, entry })
-          else bad.set(hash, problem)
+          else bad.set(hash, problem.message)
         } else {
           envelopes.set(cid.toString(), block.b)
         }
@@ -364,7 +364,7 @@ export function createInboxSync (options: InboxSyncOptions) {
       const parents: string[] = [...block.entry.next, ...block.entry.refs]
       const times = await Promise.all(parents.map(async parent => entryTime(entries.get(parent)?.entry ?? await inbox.log.get(parent))))
       const problem = clockProblem(block.entry, times)
-      if (problem !== undefined) return { reason: block.hash === head ? problem : `an entry it links to is refused: ${problem}` }
+      if (problem !== undefined) return { reason: block.hash === head ? problem.message : `an entry it links to is refused: ${problem.message}` }
     }
     return { needed }
   }

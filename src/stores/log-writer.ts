@@ -54,7 +54,7 @@ export interface LogWriterParams {
   identity: OrbitDBIdentity
   /** The log id: the inbox address. */
   logId: string
-  access: { canAppend: (entry: any) => Promise<boolean>, explain: (entry: any) => string | undefined }
+  access: { canAppend: (entry: any) => Promise<boolean>, explain: (entry: any) => { message: string } | undefined }
   /** The log's current heads. */
   heads: () => Promise<LogEntry[]>
   blocks: BlockWriter
@@ -117,7 +117,7 @@ export function createLogWriter (params: LogWriterParams): LogWriter {
       const stored = { ...created, hash }
       if (!await access.canAppend(stored)) {
         const op = item.payload?.op === 'MAIL' || item.payload?.op === 'PRUNE' ? item.payload.op : 'unknown'
-        outcomes.push(new RefusedEntryError(`The inbox ${logId} refuses this ${op} entry: ${access.explain(stored) ?? 'refused'}`))
+        outcomes.push(new RefusedEntryError(`The inbox ${logId} refuses this ${op} entry: ${access.explain(stored)?.message ?? 'refused'}`))
         continue
       }
       time += 1

@@ -18,7 +18,7 @@ import { inboxAddress, inboxParams } from '../../src/access/inbox-address.ts'
 import { mailPayloadProblem, prunePayloadProblem, signPrune } from '../../src/access/payloads.ts'
 import { GRANT_PREFIX, CARD_PREFIX } from '../../src/constants.ts'
 import { checkHostsRecord, createHostsRecordValidator, hostsRecordKey } from '../../src/discovery/hosts-record.ts'
-import { IpmsError } from '../../src/errors.ts'
+import { IpmsError, isErrorCode, type Problem } from '../../src/errors.ts'
 import { createCard, verifyCard } from '../../src/hosting/card.ts'
 import { createGrant, verifyGrant } from '../../src/hosting/grant.ts'
 import { createIdentity } from '../../src/identity/identity.ts'
@@ -99,6 +99,10 @@ function decoded (value: unknown): { value: unknown, bytes: Uint8Array } | undef
   }
 }
 
+/** A check's verdict on bad data: one of IPMS's codes and a message. */
+const isProblem = (verdict: unknown): boolean =>
+  typeof verdict === 'object' && verdict !== null && isErrorCode((verdict as Problem).code) && typeof (verdict as Problem).message === 'string'
+
 test(`${CASES} random and mutated dag-cbor values: every check gives a verdict or an IpmsError, never another exception`, async () => {
   const seed = Math.floor(Math.random() * 0x7fff_ffff)
   const random = generator(seed)
@@ -132,7 +136,7 @@ test(`${CASES} random and mutated dag-cbor values: every check gives a verdict o
     for (const [name, check] of neverThrows) {
       let verdict: unknown
       assert.doesNotThrow(() => { verdict = check() }, `${name} threw (${where})`)
-      assert.ok(verdict === undefined || typeof verdict === 'string' || typeof verdict === 'boolean', `${name} gave no verdict (${where})`)
+      assert.ok(verdict === undefined || typeof verdict === 'boolean' || isProblem(verdict), `${name} gave no verdict (${where})`)
     }
     const typed: Array<[string, () => unknown]> = [
       ['verifyGrant (bytes)', () => verifyGrant(bytes)],
@@ -163,8 +167,8 @@ test('the vector of the issue: v = { toString: <a CID> } (and valueOf, __proto__
   const grant = createGrant(owner, host.peerId)
   for (const key of ['toString', 'valueOf', '__proto__']) {
     const v = decoded(Object.defineProperty({}, key, { value: randomEnvelopeCid(), enumerable: true }))!.value
-    assert.equal(typeof mailPayloadProblem({ ...good, v }, INBOX, BITS), 'string', key)
-    assert.equal(typeof prunePayloadProblem({ ...prune, v }, INBOX, owner.publicKey), 'string', key)
+    assert.equal(mailPayloadProblem({ ...good, v }, INBOX, BITS)?.code, 'ERR_MALFORMED', key)
+    assert.equal(prunePayloadProblem({ ...prune, v }, INBOX, owner.publicKey)?.code, 'ERR_MALFORMED', key)
     assert.throws(() => verifyGrant(dagCbor.encode({ ...grant, v })), IpmsError, key)
   }
 })

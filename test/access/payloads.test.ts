@@ -4,7 +4,7 @@ import crypto from 'node:crypto'
 import { isEntryHash, mailPayloadProblem, parseEnvelopeCid, prunePayloadProblem, signPrune } from '../../src/access/payloads.ts'
 import { MAX_ENVELOPE_BYTES, MAX_PRUNE_ENTRIES } from '../../src/constants.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
-import { failingPow, mailPayload, randomEntryHash, randomEnvelopeCid } from '../helpers/inbox.ts'
+import { assertProblem, failingPow, mailPayload, randomEntryHash, randomEnvelopeCid } from '../helpers/inbox.ts'
 
 const INBOX = '/orbitdb/zdpuAxhSowUQaEAyN3FmRF8JuKBNSGNb1x6hVpFUvVMXUNGtV'
 const BITS = 10
@@ -21,12 +21,12 @@ describe('MAIL payloads', () => {
     // 20 bits: a stamp that still held after a change would be a one-in-a-million accident.
     const good = mailPayload(INBOX, 20)
     assert.equal(mailPayloadProblem(good, INBOX, 20), undefined)
-    assert.match(mailPayloadProblem(good, INBOX + 'x', 20) ?? '', /proof-of-work/)
-    assert.match(mailPayloadProblem({ ...good, env: randomEnvelopeCid().toString() }, INBOX, 20) ?? '', /proof-of-work/)
-    assert.match(mailPayloadProblem({ ...good, ts: good.ts + 1 }, INBOX, 20) ?? '', /proof-of-work/)
+    assertProblem(mailPayloadProblem(good, INBOX + 'x', 20), 'ERR_BAD_POW', /proof-of-work/)
+    assertProblem(mailPayloadProblem({ ...good, env: randomEnvelopeCid().toString() }, INBOX, 20), 'ERR_BAD_POW', /proof-of-work/)
+    assertProblem(mailPayloadProblem({ ...good, ts: good.ts + 1 }, INBOX, 20), 'ERR_BAD_POW', /proof-of-work/)
     const weak = mailPayload(INBOX, 0)
     const tooWeak = { ...weak, pow: failingPow(weak, INBOX, 22) }
-    assert.match(mailPayloadProblem(tooWeak, INBOX, 22) ?? '', /does not reach 22 bits/)
+    assertProblem(mailPayloadProblem(tooWeak, INBOX, 22), 'ERR_BAD_POW', /does not reach 22 bits/)
   })
 
   test('every malformed field is refused with a reason, never a throw', () => {
@@ -42,7 +42,8 @@ describe('MAIL payloads', () => {
     ]
     for (const value of bad) {
       const problem = mailPayloadProblem(value, INBOX, BITS)
-      assert.equal(typeof problem, 'string', JSON.stringify(value, (_k, v) => v instanceof Uint8Array ? [...v] : v))
+      assert.equal(problem?.code, 'ERR_MALFORMED', JSON.stringify(value, (_k, v) => v instanceof Uint8Array ? [...v] : v))
+      assert.equal(typeof problem.message, 'string')
     }
   })
 })
@@ -53,9 +54,9 @@ describe('PRUNE payloads', () => {
     const pruned = signPrune(INBOX, entries, 1767225600000, owner.seed)
     assert.equal(prunePayloadProblem(pruned, INBOX, owner.publicKey), undefined)
     const forged = signPrune(INBOX, entries, 1767225600000, other.seed)
-    assert.match(prunePayloadProblem(forged, INBOX, owner.publicKey) ?? '', /owner's signature/)
-    assert.match(prunePayloadProblem(pruned, INBOX + 'x', owner.publicKey) ?? '', /owner's signature/, 'bound to one inbox')
-    assert.match(prunePayloadProblem({ ...pruned, entries: [entries[0]] }, INBOX, owner.publicKey) ?? '', /owner's signature/)
+    assertProblem(prunePayloadProblem(forged, INBOX, owner.publicKey), 'ERR_BAD_SIGNATURE', /owner's signature/)
+    assertProblem(prunePayloadProblem(pruned, INBOX + 'x', owner.publicKey), 'ERR_BAD_SIGNATURE', /owner's signature/, 'bound to one inbox')
+    assertProblem(prunePayloadProblem({ ...pruned, entries: [entries[0]] }, INBOX, owner.publicKey), 'ERR_BAD_SIGNATURE', /owner's signature/)
   })
 
   test('malformed PRUNEs are refused with a reason, never a throw', () => {
@@ -65,9 +66,10 @@ describe('PRUNE payloads', () => {
     const bad: unknown[] = [
       { ...good, entries: [] }, signPrune(INBOX, many, 1, owner.seed), { ...good, entries: ['zdpu-not-a-hash'] },
       signPrune(INBOX, [entries[0]!, entries[0]!], 1, owner.seed), { ...good, entries: 'x' }, { ...good, sig: 'x' },
-      { ...good, sig: new Uint8Array(64) }, { ...good, ts: -5 }, { ...good, v: 3 }, { ...good, more: true }, null, 'PRUNE'
+      { ...good, ts: -5 }, { ...good, v: 3 }, { ...good, more: true }, null, 'PRUNE'
     ]
-    for (const value of bad) assert.equal(typeof prunePayloadProblem(value, INBOX, owner.publicKey), 'string')
+    for (const value of bad) assert.equal(prunePayloadProblem(value, INBOX, owner.publicKey)?.code, 'ERR_MALFORMED')
+    assertProblem(prunePayloadProblem({ ...good, sig: new Uint8Array(64) }, INBOX, owner.publicKey), 'ERR_BAD_SIGNATURE', /owner's signature/)
   })
 })
 

@@ -43,7 +43,7 @@ const expectExit = (run: { code: number, stderr: string, stdout: string }, code:
   assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace without --verbose')
 }
 
-test('no identity yet: exit 3 and says to run ipms init; --json says the same as a document; --verbose adds the stack', async () => {
+test('no identity yet: exit 66 and says to run ipms init; --json says the same as a document; --verbose adds the stack', async () => {
   const h = home()
   expectExit(await ipms(h, ['id']), EXIT.NO_IDENTITY, /^ipms: No IPMS identity at .*create one with `ipms init`/)
   const json = await ipms(h, ['id', '--json'])
@@ -54,7 +54,7 @@ test('no identity yet: exit 3 and says to run ipms init; --json says the same as
   assert.match(verbose.stderr, /\n\s+at /)
 })
 
-test('bad command lines: exit 2 with what to fix', async () => {
+test('bad command lines: exit 64 with what to fix', async () => {
   const h = home()
   expectExit(await ipms(h, []), EXIT.USAGE, /Name a command/)
   expectExit(await ipms(h, ['bogus']), EXIT.USAGE, /ipms: /)
@@ -66,7 +66,7 @@ test('bad command lines: exit 2 with what to fix', async () => {
   const other = await initHome()
   expectExit(await ipms(owner.home, ['hosts', 'grant', other.peerId, '--addr', 'garbage']), EXIT.USAGE, /"garbage" is not a multiaddr/)
   expectExit(await ipms(owner.home, ['hosts', 'grant', other.peerId, '--addr', '/ip4/127.0.0.1/tcp/1', '--expires', 'soon']), EXIT.USAGE, /--expires soon is not a duration/)
-  expectExit(await ipms(owner.home, ['send', 'bob', '/no/such/file']), EXIT.UNKNOWN_RECIPIENT, /"bob" is not a contact/)
+  expectExit(await ipms(owner.home, ['send', 'bob', '/no/such/file']), EXIT.NOT_FOUND, /"bob" is not a contact/)
   await ipms(owner.home, ['contacts', 'add', 'self', (await ipms(owner.home, ['card', '--json'])).json.card])
   expectExit(await ipms(owner.home, ['send', 'self', '/no/such/file']), EXIT.USAGE, /Cannot read the message file \/no\/such\/file: ENOENT/)
   expectExit(await ipms(owner.home, ['contacts', 'add', '12D3KooWfoo', other.peerId]), EXIT.USAGE, /cannot be a contact name/)
@@ -75,7 +75,7 @@ test('bad command lines: exit 2 with what to fix', async () => {
   expectExit(taken, EXIT.USAGE, /already 12D3KooW\w+: choose another name, or replace it with --force/)
 })
 
-test('init twice: exit 4; --force replaces the identity (and drops the grants the old key signed)', async () => {
+test('init twice: exit 73; --force replaces the identity (and drops the grants the old key signed)', async () => {
   const owner = await ownerWithHost((await initHome()).peerId, '/ip4/127.0.0.1/tcp/1')
   expectExit(await ipms(owner.home, ['init']), EXIT.IDENTITY_EXISTS, /already/)
   const again = await ipms(owner.home, ['init', '--force', '--json'])
@@ -84,22 +84,22 @@ test('init twice: exit 4; --force replaces the identity (and drops the grants th
   assert.equal((await ipms(owner.home, ['hosts', 'list', '--json'])).json.hosts.length, 0)
 })
 
-test('an encrypted identity: id needs no passphrase; signing without one is exit 5, a wrong one exit 5, the right one works', async () => {
+test('an encrypted identity: id needs no passphrase; signing without one is exit 77, a wrong one exit 77, the right one works', async () => {
   const h = home()
   const made = await ipms(h, ['init', '--passphrase', '--json'], { env: { IPMS_PASSPHRASE: 'correct horse' } })
   assert.equal(made.code, 0, made.stderr)
   assert.equal(made.json.encrypted, true)
   const id = await ipms(h, ['id', '--json'], { env: { IPMS_PASSPHRASE: '' } })
   assert.equal(id.json.peerId, made.json.peerId)
-  expectExit(await ipms(h, ['card'], { env: { IPMS_PASSPHRASE: '' } }), EXIT.PASSPHRASE, /set IPMS_PASSPHRASE/)
-  expectExit(await ipms(h, ['card'], { env: { IPMS_PASSPHRASE: 'wrong' } }), EXIT.PASSPHRASE, /passphrase/i)
+  expectExit(await ipms(h, ['card'], { env: { IPMS_PASSPHRASE: '' } }), EXIT.PERMISSION, /set IPMS_PASSPHRASE/)
+  expectExit(await ipms(h, ['card'], { env: { IPMS_PASSPHRASE: 'wrong' } }), EXIT.PERMISSION, /passphrase/i)
   assert.equal((await ipms(h, ['card'], { env: { IPMS_PASSPHRASE: 'correct horse' } })).code, 0)
 })
 
-test('a key file others can read: exit 7; a damaged config: exit 13; both say how to fix it', async () => {
+test('a key file others can read: exit 77; a damaged config: exit 78; both say how to fix it', async () => {
   const owner = await initHome()
   await chmod(join(owner.home, 'identity.json'), 0o644)
-  expectExit(await ipms(owner.home, ['card']), EXIT.KEY_FILE, /chmod 600|readable/)
+  expectExit(await ipms(owner.home, ['card']), EXIT.PERMISSION, /chmod 600|readable/)
   const other = await initHome()
   await writeFile(join(other.home, 'config.json'), '{"bits": 8,')
   expectExit(await ipms(other.home, ['id']), EXIT.CONFIG, /config\.json is not valid JSON .*fix it, or delete it/)
@@ -107,7 +107,7 @@ test('a key file others can read: exit 7; a damaged config: exit 13; both say ho
   expectExit(await ipms(other.home, ['id']), EXIT.CONFIG, /unknown field "bitz"/)
 })
 
-test('not found: exit 9 (a mail, a contact, a host); damaged records: exit 10', async () => {
+test('not found: exit 67 (a mail, a contact, a host); damaged records: exit 65', async () => {
   const owner = await initHome()
   const other = await initHome()
   expectExit(await ipms(owner.home, ['read', 'zzzzzzzz']), EXIT.NOT_FOUND, /No mail zzzzzzzz here/)
@@ -121,14 +121,14 @@ test('not found: exit 9 (a mail, a contact, a host); damaged records: exit 10', 
   expectExit(await ipms(third.home, ['host', 'accept', grant.json.grant]), EXIT.BAD_RECORD, /grant/)
 })
 
-test('unknown recipient: a name nobody added, or a peer-id with no card and no DHT peer to ask: exit 8', async () => {
+test('unknown recipient: a name nobody added, or a peer-id with no card and no DHT peer to ask: exit 67', async () => {
   const sender = await initHome()
   const other = await initHome()
-  expectExit(await ipms(sender.home, ['send', 'carol'], { input: 'hi' }), EXIT.UNKNOWN_RECIPIENT, /"carol" is not a contact.*ipms contacts add carol CARD/)
-  expectExit(await ipms(sender.home, ['send', other.peerId], { input: 'hi' }), EXIT.UNKNOWN_RECIPIENT, /Cannot look up 12D3KooW\w+: no DHT peer to ask\. Configure "bootstrap"/)
+  expectExit(await ipms(sender.home, ['send', 'carol'], { input: 'hi' }), EXIT.NOT_FOUND, /"carol" is not a contact.*ipms contacts add carol CARD/)
+  expectExit(await ipms(sender.home, ['send', other.peerId], { input: 'hi' }), EXIT.NOT_FOUND, /Cannot look up 12D3KooW\w+: no DHT peer to ask\. Configure "bootstrap"/)
 })
 
-test('no host reachable: exit 11, the mail waits in the outbox and says why; a host without the grant refuses: exit 12', async () => {
+test('no host reachable: exit 69, the mail waits in the outbox and says why; a host without the grant refuses: exit 76', async () => {
   const sender = await initHome()
   const deadHost = await initHome()
   const owner = await ownerWithHost(deadHost.peerId, '/ip4/127.0.0.1/tcp/9')

@@ -124,7 +124,7 @@ test(`${SENDS} concurrent sends with --timeout 5s to a frozen host each end with
 const skewedClock = (offsetMs: number): Record<string, string> =>
   ({ NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(`const now = Date.now; Date.now = () => now() + ${offsetMs}`)}` })
 
-test('sent with this machine\'s clock 2 days ahead: exit 12 saying whose clock is off; with the clock right again, ipms outbox retry stamps it again and delivers it', async () => {
+test('sent with this machine\'s clock 2 days ahead: exit 76 saying whose clock is off; with the clock right again, ipms outbox retry stamps it again and delivers it', async () => {
   const owner = await initHome('owner-skew', '--bits', String(BITS))
   const sender = await initHome('sender-skew')
   const host = await startHost('host-skew', owner.peerId)

@@ -1,4 +1,5 @@
 /** Helpers for inbox tests: valid MAIL payloads for an inbox, fake entry hashes, entries signed by hand. */
+import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { base58btc } from 'multiformats/bases/base58'
@@ -10,6 +11,13 @@ import { powChallenge, requiredPowBits, solvePowSync, verifyPow } from '../../sr
 import { inboxAddress } from '../../src/access/inbox-address.ts'
 import type { Identity } from '../../src/identity/identity.ts'
 import { sealMail } from '../../src/mail/seal.ts'
+import type { ErrorCode, Problem } from '../../src/errors.ts'
+
+/** Assert that a check found a problem with this code, and a message that says `message`. */
+export function assertProblem (problem: Problem | undefined, code: ErrorCode, message: RegExp, what?: string): void {
+  assert.equal(problem?.code, code, what ?? `expected ${code}, got ${JSON.stringify(problem)}`)
+  assert.match(problem.message, message, what)
+}
 
 /** A random envelope CID (as if of a real envelope block). */
 export function randomEnvelopeCid (): CID {

@@ -15,10 +15,12 @@ import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import { DeliveryRefusedError } from '../../src/errors.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { sealMail } from '../../src/mail/seal.ts'
-import { DELIVER_PROTOCOL, deliverTo, verifyReceipt, type Receipt } from '../../src/node/deliver.ts'
+import { DELIVER_PROTOCOL, DELIVER_REFUSAL_CODES, deliverTo, verifyReceipt, type Receipt } from '../../src/node/deliver.ts'
+import { EXIT, exitCodeFor } from '../../src/cli/exit-codes.ts'
 import { readInbox } from '../../src/node/read-inbox.ts'
 import { withFreshSender } from '../../src/node/sender.ts'
 import { failingPow } from '../helpers/inbox.ts'
+import { startTestNode } from '../helpers/nodes.ts'
 import { replicaPool, type Replica } from '../helpers/replicas.ts'
 
 const BITS = 8
@@ -165,6 +167,34 @@ describe('refusals', () => {
     // And an honest mail still goes through.
     const { receipt } = await send(await stamped(carol, owner, 'after the garbage'))
     assert.equal(receipt.host, host.node.peerId)
+  })
+
+  test('a host answering a code outside the deliver refusal codes (unknown, or one that means something else here) → ERR_REFUSED, the CLI\'s exit for refusals; a listed code is kept', async (t) => {
+    // A hostile host: a raw handler that refuses every delivery with the next code of the list.
+    const hostile = await startTestNode()
+    t.after(hostile.cleanup)
+    const answers: unknown[] = ['ERR_SOMETHING_NEW', 'ERR_IDENTITY_NOT_FOUND', 'ABORT_ERR', 'ERR_HOME_IN_USE', 'toString', 42, { code: 'ERR_OVER_QUOTA' }, 'ERR_OVER_QUOTA']
+    let next = 0
+    await hostile.node.libp2p.handle(DELIVER_PROTOCOL, async (stream) => {
+      const lp = lpStream(stream)
+      await lp.read({ signal: AbortSignal.timeout(10_000) })
+      await lp.write(dagCbor.encode({ v: 1, t: 'refused', code: answers[next++], reason: 'no' }))
+      await stream.close()
+    })
+    const request = await stamped(alice, owner, 'to a hostile host')
+    const codes = await withFreshSender(async (libp2p, dial) => {
+      await dial(hostile.node.multiaddrs()[0]!)
+      const seen: string[] = []
+      for (let i = 0; i < answers.length; i++) {
+        const err = await deliverTo(libp2p, hostile.node.peerId, request).then(() => undefined, (err: unknown) => err)
+        assert.ok(err instanceof DeliveryRefusedError, String(err))
+        seen.push(err.code)
+      }
+      return seen
+    })
+    assert.deepEqual(codes, [...Array<string>(answers.length - 1).fill('ERR_REFUSED'), 'ERR_OVER_QUOTA'])
+    for (const code of codes) assert.equal(exitCodeFor(code), EXIT.REFUSED)
+    for (const code of DELIVER_REFUSAL_CODES) assert.notEqual(exitCodeFor(code), EXIT.FAILURE, `${code} has an exit code of its own kind`)
   })
 
   test('a garbage request gets the same answer whether the inbox is kept here or not', async () => {

@@ -12,8 +12,9 @@ import { inboxAddress } from '../../src/access/inbox-address.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { createPass, passBytes, passIdText, type Pass } from '../../src/hosting/pass.ts'
 import { encodeRecord, signRecord } from '../../src/hosting/signed-record.ts'
-import { quotaDecision, requestPass } from '../../src/node/pass-quota.ts'
+import { quotaDecision, requestPass, type Refusal } from '../../src/node/pass-quota.ts'
 import { deliverPrepared, prepareMail, type Destination } from '../../src/node/send-mail.ts'
+import { assertProblem } from '../helpers/inbox.ts'
 import { makeTempHome } from '../helpers/nodes.ts'
 import { replicaPool, startReplica, type Replica } from '../helpers/replicas.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -123,12 +124,12 @@ describe('passes at delivery', () => {
 describe('the quota decision and the request\'s pass (pure)', () => {
   const policy = { quotaBytes: 10, passQuotaBytes: 4, passesQuotaBytes: 6 }
   test('a pass counts against its share first, then the strangers\' quota; refusals say which is full', () => {
-    assert.equal(quotaDecision({ size: 4, strangers: 10 }, policy)[0], 'ERR_OVER_QUOTA')
+    assert.equal((quotaDecision({ size: 4, strangers: 10 }, policy) as Refusal).code, 'ERR_OVER_QUOTA')
     assert.equal(quotaDecision({ size: 4, strangers: 6 }, policy), 'strangers')
     assert.equal(quotaDecision({ size: 4, strangers: 10, pass: { own: 0, all: 2 } }, policy), 'pass')
     assert.equal(quotaDecision({ size: 4, strangers: 0, pass: { own: 1, all: 1 } }, policy), 'strangers', 'share full: a stranger\'s chance')
-    assert.equal(quotaDecision({ size: 1, strangers: 10, pass: { own: 0, all: 6 } }, policy)[0], 'ERR_OVER_QUOTA', 'all passes full')
-    assert.match(String(quotaDecision({ size: 1, strangers: 10, pass: { own: 4, all: 4 } }, policy)[1]), /the pass holds 4 bytes here/)
+    assert.equal((quotaDecision({ size: 1, strangers: 10, pass: { own: 0, all: 6 } }, policy) as Refusal).code, 'ERR_OVER_QUOTA', 'all passes full')
+    assertProblem(quotaDecision({ size: 1, strangers: 10, pass: { own: 4, all: 4 } }, policy) as Refusal, 'ERR_OVER_QUOTA', /the pass holds 4 bytes here/)
   })
 
   test('requestPass never throws: absent → none; anything but a valid pass of the owner → a refusal code', () => {
@@ -137,9 +138,9 @@ describe('the quota decision and the request\'s pass (pure)', () => {
     const pass = createPass(owner)
     assert.equal(requestPass(passBytes(pass), owner.peerId, now), passIdText(pass))
     for (const value of [null, 'ipmspass…', 7, [], {}, new Uint8Array(0), new Uint8Array(9000), new TextEncoder().encode(encodeRecord('ipmspass', pass))]) {
-      assert.equal((requestPass(value, owner.peerId, now) as string[])[0], 'ERR_BAD_PASS')
+      assert.equal((requestPass(value, owner.peerId, now) as Refusal).code, 'ERR_BAD_PASS')
     }
-    assert.equal((requestPass(passBytes(pass), other.peerId, now) as string[])[0], 'ERR_BAD_PASS')
-    assert.equal((requestPass(passBytes(createPass(owner, { ttlMs: 1, now: now - 10 })), owner.peerId, now) as string[])[0], 'ERR_PASS_EXPIRED')
+    assert.equal((requestPass(passBytes(pass), other.peerId, now) as Refusal).code, 'ERR_BAD_PASS')
+    assert.equal((requestPass(passBytes(createPass(owner, { ttlMs: 1, now: now - 10 })), owner.peerId, now) as Refusal).code, 'ERR_PASS_EXPIRED')
   })
 })

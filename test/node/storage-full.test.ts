@@ -2,7 +2,7 @@
  * A full disk (PROTOCOL.md §12.1), on a real small filesystem (test/helpers/small-disk.ts: a tmpfs
  * filled to the last byte): a host refuses deliveries with ERR_STORAGE_FULL and says so ('full'),
  * then accepts again once space is freed, without a restart; an owner whose home is full gets
- * StorageFullError (exit 14), prunes nothing, and reads everything once space is back.
+ * StorageFullError (exit 74), prunes nothing, and reads everything once space is back.
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -73,7 +73,7 @@ test('a host on a full disk refuses with ERR_STORAGE_FULL and says so, then acce
   })
 })
 
-test('an owner syncing into a full home gets StorageFullError (exit 14) and prunes nothing; once space is back it reads every mail', async () => {
+test('an owner syncing into a full home gets StorageFullError (exit 74) and prunes nothing; once space is back it reads every mail', async () => {
   await withSmallDisk(DISK_MIB, async (disk) => {
     const host = await replica({ grantsFrom: [owner] })
     const hosted = await host.inbox(owner.peerId, BITS)
@@ -88,7 +88,7 @@ test('an owner syncing into a full home gets StorageFullError (exit 14) and prun
     await assert.rejects(read(), (err: unknown) => {
       assert.ok(err instanceof StorageFullError, `StorageFullError, got ${String(err)}`)
       assert.equal(exitCodeFor(err.code), EXIT.STORAGE_FULL)
-      assert.equal(EXIT.STORAGE_FULL, 14)
+      assert.equal(EXIT.STORAGE_FULL, 74)
       return true
     })
     assert.equal((await hosted.pending()).length, sent.length, 'nothing pruned on the host')
@@ -100,7 +100,7 @@ test('an owner syncing into a full home gets StorageFullError (exit 14) and prun
   })
 })
 
-test('a node that cannot open its stores on a full home fails with StorageFullError (exit 14), not an unexpected error', async () => {
+test('a node that cannot open its stores on a full home fails with StorageFullError (exit 74), not an unexpected error', async () => {
   await withSmallDisk(DISK_MIB, async (disk) => {
     const home = join(disk.path, 'owner')
     const first = await replica({ home, identity: owner })

@@ -1,7 +1,7 @@
 /**
  * `ipms sync`: fetch the inbox from the hosts, open and verify each mail, keep it (mail store and
  * Maildir, fsync'd), then prune it from the hosts; also retry the outbox. Needs the home to itself:
- * it waits (bounded, `--wait`) for another `ipms sync` to finish, but fails at once (exit 6) when
+ * it waits (bounded, `--wait`) for another `ipms sync` to finish, but fails at once (exit 75) when
  * the daemon holds the home (it already does all this).
  */
 import { InvalidArgumentError } from '../../errors.ts'
@@ -21,7 +21,7 @@ export const sync: CliCommand = {
   options: y => y
     .option('prune', { type: 'boolean', default: true, describe: 'Tell the hosts to drop what was stored here (--no-prune keeps it there)' })
     .option('wait', { type: 'string', default: DEFAULT_WAIT, describe: 'How long to wait for another ipms sync on this home to finish (0: not at all)' }),
-  examples: [['ipms sync', 'fetch, store, prune'], ['ipms sync --no-prune', 'fetch but leave the mail on the hosts too'], ['ipms sync --wait 0', 'exit 6 at once if another ipms uses the home']],
+  examples: [['ipms sync', 'fetch, store, prune'], ['ipms sync --no-prune', 'fetch but leave the mail on the hosts too'], ['ipms sync --wait 0', 'exit 75 at once if another ipms uses the home']],
   run: async (args, context) => {
     const { home, out, signal, contacts } = context
     const wait = String(args.wait).trim()
