@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { initHome, ipms, startDaemon } from '../../examples/ipms-cli.ts'
+import { grantRunningHost, initHome, ipms, startDaemon } from '../../examples/ipms-cli.ts'
 import { EXIT } from '../../src/cli/exit-codes.ts'
 
 let root: string
@@ -27,11 +27,8 @@ test('a contact with a pass gets past a quota that a stranger filled; the strang
   await writeFile(configPath, JSON.stringify(config))
   const hostDaemon = await startDaemon(host.home)
   try {
-    const hostAddr = (hostDaemon.started.addrs[0] as string).replace(/\/p2p\/.*/, '')
-    const grant = await ipms(bob.home, ['hosts', 'grant', host.peerId, '--addr', hostAddr, '--json'])
-    assert.equal((await ipms(host.home, ['host', 'accept', grant.json.grant, '--card', grant.json.card])).code, 0)
-    await hostDaemon.next(e => e.event === 'hosting' && e.owner === bob.peerId)
-    for (const sender of [alice, mallory]) assert.equal((await ipms(sender.home, ['contacts', 'add', 'bob', grant.json.card])).code, 0)
+    const { card } = await grantRunningHost(bob, host, hostDaemon)
+    for (const sender of [alice, mallory]) assert.equal((await ipms(sender.home, ['contacts', 'add', 'bob', card])).code, 0)
 
     // Bob gives Alice a pass; Alice keeps it with his contact (his card stays).
     assert.equal((await ipms(bob.home, ['contacts', 'pass', 'alice'])).code, EXIT.NOT_FOUND, 'a pass goes to a contact')

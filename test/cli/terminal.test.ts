@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { initHome, ipms, startDaemon } from '../../examples/ipms-cli.ts'
+import { grantRunningHost, initHome, ipms, startDaemon } from '../../examples/ipms-cli.ts'
 import { openMailStore } from '../../src/mail/mail-store.ts'
 
 let root: string
@@ -28,12 +28,9 @@ test('two ipms sync at once both succeed and store the mail once; read and list 
   const [host, alice, bob, mallory] = [await init('host'), await init('alice'), await init('bob', '--bits', '8'), await init('mallory')]
   const hostDaemon = await startDaemon(host.home)
   try {
-    const hostAddr = (hostDaemon.started.addrs[0] as string).replace(/\/p2p\/.*/, '')
-    const grant = await ipms(bob.home, ['hosts', 'grant', host.peerId, '--addr', hostAddr, '--json'])
-    assert.equal((await ipms(host.home, ['host', 'accept', grant.json.grant, '--card', grant.json.card])).code, 0)
-    await hostDaemon.next(e => e.event === 'hosting' && e.owner === bob.peerId)
+    const { card } = await grantRunningHost(bob, host, hostDaemon)
     // Mallory writes a body that forges Alice's "signature verified" line.
-    const sent = await ipms(mallory.home, ['send', grant.json.card, '-s', hostileSubject, '--json'], { input: forgedBody(alice.peerId) })
+    const sent = await ipms(mallory.home, ['send', card, '-s', hostileSubject, '--json'], { input: forgedBody(alice.peerId) })
     assert.equal(sent.code, 0, sent.stderr)
 
     const [first, second] = await Promise.all([ipms(bob.home, ['sync', '--json']), ipms(bob.home, ['sync', '--json'])])
