@@ -34,6 +34,8 @@ import { readInbox, type ReadInboxResult } from '../node/read-inbox.ts'
 import type { DeliveryFailure, SendMailOptions } from '../node/send-mail.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
 import { serialQueue } from '../util/serial-queue.ts'
+import type { ApiInfo } from '../api/api-files.ts'
+import { startApiServer, type ApiServer } from '../api/server.ts'
 import { createEventLog, type DaemonEvents } from './events.ts'
 import { createMailHook, type MailHook, type MailHookOptions } from './mail-hook.ts'
 
@@ -80,6 +82,11 @@ export interface DaemonOptions {
   eventsKept?: number
   /** Other timings than DEFAULT_SCHEDULE (tests). */
   schedule?: Partial<DaemonSchedule>
+  /**
+   * Serve the local API (docs/API.md) on `<home>/api.sock`, and on TCP when config `apiListen`
+   * says so. Default true; false for a daemon that no other program may talk to.
+   */
+  api?: boolean
 }
 
 /** Who the running node is and where it is reachable. */
@@ -133,6 +140,8 @@ export interface Daemon {
   stop: () => Promise<void>
   /** Settles once the daemon has stopped, however it was stopped. */
   stopped: Promise<void>
+  /** Where the local API listens (what `<home>/api` says), unless started with `api: false`. */
+  api?: ApiInfo
 }
 
 /** Start a home's node and keep it online; resolves once it listens (the `started` event is out). */
@@ -146,6 +155,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
   const cleanups: Array<() => void> = []
   const queue = serialQueue()
   let hook: MailHook | undefined
+  let api: ApiServer | undefined
   try {
     const log = createEventLog({ kept: options.eventsKept })
     const contacts = openContacts(home)
@@ -318,6 +328,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       // Deferred: aborting below calls stop() again, which must find this promise already set.
       stopped ??= Promise.resolve().then(async () => {
         log.emit('stopping', {})
+        await api?.close() // no new requests; the API files go while this process still holds the home
         stopping.abort()
         for (const cleanup of cleanups.splice(0)) cleanup()
         await queue.idle()
@@ -325,6 +336,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
         await running.stop()
         log.emit('stopped', {})
         log.close()
+        await api?.finish() // event streams have their last events now
       })
       await stopped
     }
@@ -334,7 +346,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     if (signal.aborted) onAbort()
     else signal.addEventListener('abort', onAbort, { once: true })
 
-    return {
+    const daemon: Daemon = {
       events: { last: log.last, since: log.since, subscribe: log.subscribe },
       node: running,
       id: () => ({ peerId: identity.peerId, inbox: running.inbox.address, bits: config.bits, addrs: running.node.multiaddrs(), hosted: running.hosting.list().map(h => h.owner) }),
@@ -361,13 +373,20 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       stop,
       stopped: whenStopped
     }
+    if (options.api !== false) {
+      api = await startApiServer({ home, daemon, config, listen: config.apiListen, signal, onUnexpected: report('answering the local API') })
+      daemon.api = api.info
+    }
+    return daemon
   } catch (err) {
     // Set-up failed after the node started (a damaged hosts.json, a watcher refused): release the home.
+    await api?.close()
     stopping.abort()
     for (const cleanup of cleanups.splice(0)) cleanup()
     await queue.idle()
     await hook?.stop()
     await running.stop()
+    await api?.finish(0)
     throw err
   }
 }

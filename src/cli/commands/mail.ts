@@ -1,12 +1,12 @@
 /** `ipms list` and `ipms read`: the mail kept in this home, newest first. */
+import { mailDetail, mailRow } from '../../daemon/views.ts'
 import { findMail, shortId } from '../../mail/find-mail.ts'
-import { openMailStore, type StoredMail } from '../../mail/mail-store.ts'
+import { openMailStore } from '../../mail/mail-store.ts'
 import { renderMessage } from '../../mail/rfc5322.ts'
 import { count, isoTime, shortPeer, type CliCommand } from '../command.ts'
 import { safeText } from '../safe-text.ts'
 import { saveAttachments } from '../save-attachments.ts'
 
-const size = (stored: StoredMail): number => Buffer.byteLength(stored.mail.body) + stored.mail.attachments.reduce((n, a) => n + a.data.byteLength, 0)
 const human = (bytes: number): string => bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 
 export const list: CliCommand = {
@@ -23,7 +23,7 @@ export const list: CliCommand = {
     }
     const received = await store.received()
     const names = await contacts.names()
-    const rows = received.map(r => ({ id: shortId(r.entry), entry: r.entry, from: r.mail.from, name: names.get(r.mail.from), date: r.mail.date, subject: r.mail.subject, size: size(r), attachments: r.mail.attachments.length }))
+    const rows = received.map(r => mailRow(r, names))
     out.result({ mail: rows }, rows.length === 0
       ? ['No mail here yet (ipms sync fetches it).']
       : rows.map(r => `${r.id}  ${isoTime(r.date)}  ${(r.name ?? shortPeer(r.from)).padEnd(18)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}${r.attachments > 0 ? ` [${count(r.attachments, 'attachment')}]` : ''}`))
@@ -49,7 +49,7 @@ export const read: CliCommand = {
       return
     }
     out.result({
-      mail: { id: shortId(stored.entry), entry: stored.entry, env: stored.env, from: mail.from, name, to: mail.to, date: mail.date, messageId: mail.id, inReplyTo: mail.inReplyTo, subject: mail.subject, body: mail.body, attachments: mail.attachments.map(a => ({ name: a.name, type: a.type, size: a.data.byteLength })) },
+      mail: mailDetail(stored, name),
       saved
     }, [
       `From:    ${name === undefined ? mail.from : `${name} (${mail.from})`} — signature verified`,

@@ -1,5 +1,6 @@
 /** `ipms outbox` and `ipms outbox retry`: mail waiting for a receipt, and why. */
-import { destinationOfEntry, openOutbox } from '../../node/outbox.ts'
+import { outboxRow, retrySummary } from '../../daemon/views.ts'
+import { openOutbox } from '../../node/outbox.ts'
 import { count, isoTime, shortPeer, type CliCommand } from '../command.ts'
 import { TIMEOUT_OPTION, timeoutOf } from './send.ts'
 
@@ -10,10 +11,7 @@ const show: CliCommand = {
   run: async (_args, { home, out, contacts }) => {
     const waiting = await openOutbox(home).list()
     const names = await contacts.names()
-    const rows = waiting.map(e => {
-      const to = destinationOfEntry(e).owner
-      return { id: e.id, to, name: names.get(to), created: e.created, attempts: e.attempts, receipts: e.receipts.length, replicas: e.replicas, nextAttempt: e.nextAttempt, lastError: e.lastError }
-    })
+    const rows = waiting.map(e => outboxRow(e, names))
     out.result({ outbox: rows }, rows.length === 0
       ? ['The outbox is empty: everything sent has its receipts.']
       : rows.map(r => `${r.id.slice(-8)}  to ${r.name ?? shortPeer(r.to)}  since ${isoTime(r.created)}  ${r.receipts}/${r.replicas} receipts, ${count(r.attempts, 'attempt')}, next ${isoTime(r.nextAttempt)}${r.lastError === undefined ? '' : `  (${r.lastError})`}`))
@@ -29,7 +27,7 @@ const retry: CliCommand = {
     const outbox = openOutbox(home)
     const delivered = await outbox.retry({ force: true, signal, timeoutMs: timeoutOf(args) })
     const left = await outbox.list()
-    out.result({ delivered: delivered.map(e => e.id), waiting: left.map(e => ({ id: e.id, lastError: e.lastError })) }, [
+    out.result(retrySummary(delivered, left), [
       `${delivered.length} delivered, ${left.length} still waiting.`,
       ...left.map(e => `${e.id.slice(-8)}: ${e.lastError ?? 'not tried yet'}`)
     ])

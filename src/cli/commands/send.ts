@@ -5,15 +5,12 @@
 import { readFile, stat } from 'node:fs/promises'
 import { basename, extname } from 'node:path'
 import { MAX_MAIL_BYTES } from '../../constants.ts'
-import { DeliveryRefusedError, InvalidArgumentError, NoHostError, PassExpiredError, UnknownRecipientError } from '../../errors.ts'
-import { passBytes, verifyPass } from '../../hosting/pass.ts'
+import { notDeliveredError, sendSummary } from '../../daemon/views.ts'
+import { InvalidArgumentError } from '../../errors.ts'
 import type { Attachment } from '../../mail/mail.ts'
-import { findDestination } from '../../discovery/find.ts'
-import { openCardCache } from '../../home/card-cache.ts'
-import type { Recipient } from '../../home/contacts.ts'
 import { openOutbox } from '../../node/outbox.ts'
-import { cardDestination, type Destination } from '../../node/send-mail.ts'
-import type { CliContext } from '../context.ts'
+import { resolveRecipient, type RecipientVia } from '../../node/resolve-recipient.ts'
+import type { Destination } from '../../node/send-mail.ts'
 import { count, isoTime, parseDuration, shortPeer, type CliCommand } from '../command.ts'
 
 /** Media types by file extension, for attachments (anything else is application/octet-stream). */
@@ -47,48 +44,13 @@ async function readStdin (signal: AbortSignal): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-type Via = 'card' | 'contact' | 'cache' | 'dht' | 'direct'
-
 /** What the user is told about where the mail goes. */
-const VIA: Record<Via, (name: string, d: Destination) => string> = {
+const VIA: Record<RecipientVia, (name: string, d: Destination) => string> = {
   card: (name, d) => `Delivering to ${name} by the card given (${count(d.hosts.length, 'host')}).`,
   contact: (name, d) => `Delivering to ${name} by their card in your contacts (${count(d.hosts.length, 'host')}).`,
   cache: (name, d) => `Delivering to ${name} by the card found on the DHT a moment ago (${count(d.hosts.length, 'host')}).`,
   dht: (name, d) => `Found ${name}'s hosts on the DHT (${count(d.hosts.length, 'host')}, card of ${isoTime(d.card!.ts)}).`,
   direct: (name) => `${name} has no hosts record on the DHT; delivering to their own node, found on the DHT.`
-}
-
-/**
- * The pass the recipient gave us, to show their hosts (docs/PROTOCOL.md §11.3); none when they gave
- * none, or when it expired by our clock (the mail then goes as a stranger's, and the user is told).
- */
-function recipientPass (recipient: Recipient, name: string, context: CliContext): Uint8Array | undefined {
-  if (recipient.contact?.pass === undefined) return undefined
-  try {
-    return passBytes(verifyPass(recipient.contact.pass, { owner: recipient.peer }))
-  } catch (err) {
-    if (!(err instanceof PassExpiredError)) throw err
-    context.out.info(`${err.message}. Sending without it, as a stranger would.`)
-    return undefined
-  }
-}
-
-/** The recipient's card if the user gave one, else a fresh lookup (cached a few minutes), else their own node. */
-async function findRecipient (recipient: Recipient, context: CliContext): Promise<{ destination: Destination, via: Via }> {
-  if (recipient.card !== undefined) {
-    // A card given on the command line refreshes a contact's older one.
-    if (recipient.contact !== undefined) await context.contacts.learnCard(recipient.card)
-    return { destination: cardDestination(recipient.card), via: recipient.contact?.card === undefined ? 'card' : 'contact' }
-  }
-  const cache = openCardCache(context.home)
-  const cached = await cache.get(recipient.peer)
-  if (cached !== undefined) return { destination: cardDestination(cached), via: 'cache' }
-  const config = await context.config()
-  if (!config.dht) throw new UnknownRecipientError(`No address card is known for ${recipient.contact?.name ?? recipient.peer}, and the DHT is off in config.json: ask them for their card (ipms card) and add it with ipms contacts add ${recipient.contact?.name ?? 'NAME'} CARD`)
-  context.out.progress(`Looking up ${shortPeer(recipient.peer)} on the DHT…`)
-  const found = await findDestination(recipient.peer, { bootstrap: config.bootstrap, mdns: config.mdns, dhtProtocol: config.dhtProtocol, signal: context.signal })
-  if (found.card !== undefined) await cache.put(found.card)
-  return found
 }
 
 /** `--timeout`, shared by `send` and `outbox retry`: every delivery attempt is bounded by it. */
@@ -121,13 +83,17 @@ export const send: CliCommand = {
     const timeoutMs = timeoutOf(args)
     const replicas = args.replicas as number
     if (!Number.isInteger(replicas) || replicas < 1) throw new InvalidArgumentError('--replicas must be a whole number ≥ 1')
-    const recipient = await contacts.resolve(String(args.to))
-    const name = recipient.contact?.name ?? shortPeer(recipient.peer)
-    const found = await findRecipient(recipient, context)
-    const { via } = found
-    const pass = recipientPass(recipient, name, context)
-    const destination: Destination = pass === undefined ? found.destination : { ...found.destination, pass }
-    out.info(VIA[via](name, destination) + (pass === undefined ? '' : ' With the pass they gave you.'))
+    const recipient = await resolveRecipient(String(args.to), {
+      home,
+      config: await context.config(),
+      contacts,
+      signal,
+      onLookup: peer => { out.progress(`Looking up ${shortPeer(peer)} on the DHT…`) }
+    })
+    const { destination } = recipient
+    const name = recipient.name ?? shortPeer(recipient.peer)
+    for (const note of recipient.notes) out.info(note)
+    out.info(VIA[recipient.via](name, destination) + (destination.pass === undefined ? '' : ' With the pass they gave you.'))
     const attachments: Attachment[] = []
     for (const path of args.attach as string[]) {
       attachments.push({ name: basename(path), type: MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', data: new Uint8Array(await readCapped(path, 'the attachment')) })
@@ -137,7 +103,7 @@ export const send: CliCommand = {
     const identity = await context.identity()
     const started = Date.now()
     out.info(`Sealing and stamping a mail for ${name} (difficulty ${destination.bits} bits)…`)
-    const { entry, delivered, failures } = await openOutbox(home).send(
+    const sent = await openOutbox(home).send(
       { subject: String(args.subject), body, attachments, ...(args.inReplyTo === undefined ? {} : { inReplyTo: String(args.inReplyTo) }) },
       {
         from: identity,
@@ -148,17 +114,11 @@ export const send: CliCommand = {
         onProgress: p => { out.progress(`Solving the proof-of-work (${destination.bits} bits): ${(p.attempts / 1e6).toFixed(1)} M hashes, ${(p.elapsedMs / 1000).toFixed(1)} s`) },
         onHost: host => { out.progress(`Delivering to ${shortPeer(host)}…`) }
       })
-    const data = { to: recipient.peer, name: recipient.contact?.name, via, id: entry.id, inbox: entry.inbox, delivered, receipts: entry.receipts.map(r => ({ host: r.host, time: r.time, entry: r.entry })), failures }
-    if (delivered) {
-      out.result(data, [
-        `Sent to ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
-        ...entry.receipts.map(r => `Receipt: ${r.host} stored it at ${isoTime(r.time)} (entry ${r.entry})`)
-      ])
-      return
-    }
-    const why = failures.map(f => `${shortPeer(f.host)}: ${f.message}`).join('; ') || 'no host left to try'
-    const unreachable = failures.length === 0 || failures.some(f => f.code === 'ERR_DELIVERY' || f.code === 'ERR_TIMEOUT')
-    const message = `Not delivered yet (${entry.receipts.length} of ${replicas} receipts): ${why}. The mail waits in the outbox (${entry.id}); ipms outbox retry, or a running daemon, tries again`
-    throw unreachable ? new NoHostError(message, data) : new DeliveryRefusedError('ERR_REFUSED', message)
+    const data = sendSummary(recipient, sent)
+    if (!sent.delivered) throw notDeliveredError(sent, data)
+    out.result(data, [
+      `Sent to ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+      ...sent.entry.receipts.map(r => `Receipt: ${r.host} stored it at ${isoTime(r.time)} (entry ${r.entry})`)
+    ])
   }
 }

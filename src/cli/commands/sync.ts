@@ -4,6 +4,7 @@
  * it waits (bounded, `--wait`) for another `ipms sync` to finish, but fails at once (exit 75) when
  * the daemon holds the home (it already does all this).
  */
+import { syncSummary } from '../../daemon/views.ts'
 import { InvalidArgumentError } from '../../errors.ts'
 import { openMailStore } from '../../mail/mail-store.ts'
 import { startHomeNode } from '../../node/home-node.ts'
@@ -64,14 +65,7 @@ export const sync: CliCommand = {
       out.progress('Telling the hosts…')
       await running.sync.idle() // the PRUNE reaches the connected hosts before the node stops
       const delivered = await openOutbox(home).retry({ signal })
-      out.result({
-        received: result.received.map(r => ({ id: shortId(r.entry), entry: r.entry, from: r.mail.from, name: names.get(r.mail.from), date: r.mail.date, subject: r.mail.subject })),
-        quarantined: result.quarantined.map(q => ({ id: shortId(q.entry), entry: q.entry, code: q.code, reason: q.reason })),
-        waiting: result.waiting,
-        pruned: result.pruned,
-        replicas: result.replicas,
-        outboxDelivered: delivered.map(e => e.id)
-      }, [
+      out.result(syncSummary(result, names, delivered), [
         `${result.received.length} new mail${result.quarantined.length > 0 ? `, ${result.quarantined.length} that did not open (ipms list --quarantined)` : ''}${result.waiting > 0 ? `, ${result.waiting} still on the way` : ''}.`,
         ...result.received.map(r => `  ${shortId(r.entry)}  ${names.get(r.mail.from) ?? shortPeer(r.mail.from)}  ${r.mail.subject === '' ? '(no subject)' : r.mail.subject}`),
         ...result.replicas.filter(r => !r.ok).map(r => `Host ${r.replica} failed: ${r.error?.message ?? ''}`),
