@@ -103,7 +103,8 @@ export async function startApiServer (options: ApiServerOptions): Promise<ApiSer
     }
     if (route.answer === 'sse') {
       const since = resumeFrom(req, url.searchParams)
-      await serveEvents(res, daemon.events, { since, signal: requestSignal, keepAliveMs: options.keepAliveMs })
+      // Not cut by the daemon's stop: the stream gives `stopping` and `stopped`, then ends with the events.
+      await serveEvents(res, daemon.events, { since, signal: gone.signal, keepAliveMs: options.keepAliveMs })
       return
     }
     if (route.answer === 'json') {

@@ -33,6 +33,7 @@ import { openOutbox, type OutboxEntry, type RetryOptions } from '../node/outbox.
 import { readInbox, type ReadInboxResult } from '../node/read-inbox.ts'
 import type { DeliveryFailure, SendMailOptions } from '../node/send-mail.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
+import { concurrencyLimit } from '../util/concurrency-limit.ts'
 import { serialQueue } from '../util/serial-queue.ts'
 import type { ApiInfo } from '../api/api-files.ts'
 import { startApiServer, type ApiServer } from '../api/server.ts'
@@ -67,6 +68,9 @@ export const DEFAULT_SCHEDULE: Readonly<DaemonSchedule> = {
   publishRetryMs: 60_000
 }
 
+/** Sends at once through one daemon (DaemonOptions.sendConcurrency). */
+export const DEFAULT_SEND_CONCURRENCY = 2
+
 export interface DaemonOptions {
   home: string
   identity: Identity
@@ -82,6 +86,11 @@ export interface DaemonOptions {
   eventsKept?: number
   /** Other timings than DEFAULT_SCHEDULE (tests). */
   schedule?: Partial<DaemonSchedule>
+  /**
+   * Sends (proof-of-work and delivery) at once; more wait their turn. Default 2: a host takes 4
+   * handshakes at once from one address, and this node's own syncs need some of them.
+   */
+  sendConcurrency?: number
   /**
    * Serve the local API (docs/API.md) on `<home>/api.sock`, and on TCP when config `apiListen`
    * says so. Default true; false for a daemon that no other program may talk to.
@@ -128,7 +137,10 @@ export interface Daemon {
    * NoReplicaError when no host answered, as `ipms sync` does.
    */
   syncNow: () => Promise<DaemonSyncResult>
-  /** Seal, stamp and deliver through the daemon's outbox; a `sent` event, or an `outbox` event when it waits there. */
+  /**
+   * Seal, stamp and deliver through the daemon's outbox (`sendConcurrency` at once, the others in
+   * turn); a `sent` event, or an `outbox` event when it waits there.
+   */
   send: (draft: Draft, options: DaemonSendOptions) => Promise<{ entry: OutboxEntry, delivered: boolean, failures: DeliveryFailure[] }>
   /** The mail waiting for receipts, oldest first. */
   outbox: () => Promise<OutboxEntry[]>
@@ -154,6 +166,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
   const running = await startHomeNode({ home, identity, config, listen: options.listen, signal })
   const cleanups: Array<() => void> = []
   const queue = serialQueue()
+  const sends = concurrencyLimit(options.sendConcurrency ?? DEFAULT_SEND_CONCURRENCY)
   let hook: MailHook | undefined
   let api: ApiServer | undefined
   try {
@@ -361,7 +374,8 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
         return { ...result, outboxDelivered: await retryOutbox() }
       },
       send: async (draft, sendOptions) => {
-        const sent = await outbox.send(draft, { ...sendOptions, from: identity, signal: sendOptions.signal === undefined ? signal : AbortSignal.any([signal, sendOptions.signal]) })
+        const sendSignal = sendOptions.signal === undefined ? signal : AbortSignal.any([signal, sendOptions.signal])
+        const sent = await sends.run(async () => await outbox.send(draft, { ...sendOptions, from: identity, signal: sendSignal }), { signal: sendSignal })
         const { entry } = sent
         if (sent.delivered) log.emit('sent', { id: entry.id, receipts: entry.receipts.map(r => r.host) })
         else log.emit('outbox', { id: entry.id, to: entry.to ?? '', receipts: entry.receipts.length, replicas: entry.replicas, lastError: entry.lastError })

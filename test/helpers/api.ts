@@ -57,7 +57,10 @@ export interface SseReader {
   status: number
   /** Every event received so far. */
   events: SseEvent[]
+  /** Events that `match` skips are passed over for good: wait for a set of events with one match. */
   next: (match?: (e: SseEvent) => boolean, timeoutMs?: number) => Promise<SseEvent>
+  /** Wait until a `mail` event of each of `entries` has come (in any order); they are returned in `entries`' order. */
+  mails: (entries: string[], timeoutMs?: number) => Promise<SseEvent[]>
   /** True once the server ended the stream. */
   ended: () => boolean
   close: () => void
@@ -92,7 +95,7 @@ export async function readEvents (target: ApiTarget, options: { lastEventId?: st
   res.on('end', onEnd)
   res.on('error', onEnd)
   res.on('close', onEnd)
-  return {
+  const reader: SseReader = {
     status: res.statusCode ?? 0,
     events,
     ended: () => ended,
@@ -103,9 +106,10 @@ export async function readEvents (target: ApiTarget, options: { lastEventId?: st
           const e = events[consumed++]!
           if (match(e)) return e
         }
-        if (ended) throw new Error(`the event stream ended; events: ${JSON.stringify(events.map(e => e.event))}`)
+        const seen = (): string => JSON.stringify(events.map(e => e.event === 'error' ? e : e.event))
+        if (ended) throw new Error(`the event stream ended; events: ${seen()}`)
         const left = deadline - Date.now()
-        if (left <= 0) throw new Error(`no such event within ${timeoutMs} ms; events: ${JSON.stringify(events.map(e => e.event))}`)
+        if (left <= 0) throw new Error(`no such event within ${timeoutMs} ms; events: ${seen()}`)
         await new Promise<void>(resolve => {
           const timer = setTimeout(resolve, left)
           wake = () => { clearTimeout(timer); resolve() }
@@ -113,6 +117,16 @@ export async function readEvents (target: ApiTarget, options: { lastEventId?: st
         wake = undefined
       }
     },
-    close: () => { controller.abort() }
+    close: () => { controller.abort() },
+    mails: async () => []
   }
+  reader.mails = async (entries, timeoutMs) => {
+    const found = new Map<string, SseEvent>()
+    while (found.size < new Set(entries).size) {
+      const e = await reader.next(m => m.event === 'mail' && entries.includes(m.data.entry) && !found.has(m.data.entry), timeoutMs)
+      found.set(e.data.entry, e)
+    }
+    return entries.map(entry => found.get(entry)!)
+  }
+  return reader
 }
