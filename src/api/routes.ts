@@ -175,7 +175,7 @@ export const ROUTES: readonly Route[] = [
 export function findRoute (method: string, path: string): { route: Route, params: string[] } | { missing: 'path' } | { missing: 'method', allow: string } {
   const matching = ROUTES.filter(r => r.path.test(path))
   if (matching.length === 0) return { missing: 'path' }
-  const route = matching.find(r => r.method === method || (method === 'HEAD' && r.method === 'GET'))
+  const route = matching.find(r => r.method === method)
   if (route === undefined) return { missing: 'method', allow: matching.map(r => r.method).join(', ') }
   const params = (route.path.exec(path) ?? []).slice(1).map(p => {
     try { return decodeURIComponent(p) } catch { throw new InvalidArgumentError('The path has a malformed %-escape') }

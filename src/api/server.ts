@@ -156,7 +156,11 @@ export async function startApiServer (options: ApiServerOptions): Promise<ApiSer
       let bound = port
       const tcp = createServer(serve(() => bound))
       servers.push(tcp)
-      await listen(tcp, { host, port })
+      try {
+        await listen(tcp, { host, port })
+      } catch (err) {
+        throw new ConfigError(`The local API cannot listen on ${options.listen} (config "apiListen"): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}. Choose a free port, or remove "apiListen"`, { cause: err })
+      }
       bound = (tcp.address() as { port: number }).port
       info.tcp = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`
     }

@@ -140,6 +140,11 @@ test('the TCP listener (apiListen): a rebinding Host or a foreign Origin is refu
     assert.equal((await callApi({ tcp: tcp.tcp }, { path: '/api/v1/id' })).status, 401, 'the cookie is still required')
     // The Unix socket takes no Host check (curl sends Host: ipms).
     assert.equal((await callApi(api, { path: '/api/v1/id', headers: { Host: 'ipms' } })).status, 200)
+    // A port already taken: the daemon does not start, and says which setting to change.
+    const identity = await createIdentity()
+    const home = await mkdtemp(join(root, 'taken-'))
+    await assert.rejects(startDaemon({ home, identity, config: parseConfig({ bits: 8, dht: false, apiListen: `127.0.0.1:${port}` }) }), { code: 'ERR_CONFIG', message: /apiListen/ })
+    for (const name of ['api', 'api.cookie', 'api.sock']) await assert.rejects(stat(join(home, name)), { code: 'ENOENT' })
   } finally {
     await daemon.stop()
   }
