@@ -30,6 +30,8 @@ export const ERROR_CODES = [
   'ERR_NO_DHT', 'ERR_NO_DHT_PEER', 'ERR_NOT_PUBLISHED',
   // the owner's home (§13)
   'ERR_CONFIG', 'ERR_UNKNOWN_RECIPIENT', 'ERR_CONTACT_EXISTS', 'ERR_NOT_FOUND',
+  // the daemon's local API, seen from its client
+  'ERR_NO_DAEMON',
   // anything else: a bug
   'ERR_UNEXPECTED'
 ] as const
@@ -285,4 +287,11 @@ export class ContactExistsError extends IpmsError {
 /** Something asked for by name or id is not there (a mail, a contact, a host). */
 export class NotFoundError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_NOT_FOUND', message, options) }
+}
+
+// ── the daemon's local API, seen from its client ──────────────────────────────────────────────
+
+/** No daemon answers on this home (`ipms events` needs one), or it stopped answering mid-request. */
+export class NoDaemonError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_NO_DAEMON', message, options) }
 }
