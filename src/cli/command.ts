@@ -8,6 +8,8 @@ import type { CliContext } from './context.ts'
 export interface CliCommand {
   /** yargs command string, e.g. `send <to> [file]`. */
   command: string
+  /** Other names of the command (`watch` for `events`). */
+  aliases?: string[]
   /** One line for --help (top-level commands have theirs in commands/index.ts). */
   describe?: string
   options?: (yargs: Argv) => Argv

@@ -5,6 +5,7 @@
 import { DEFAULT_PASS_TTL_MS } from '../../constants.ts'
 import { InvalidArgumentError } from '../../errors.ts'
 import { verifyCard } from '../../hosting/card.ts'
+import type { Contact } from '../../home/contacts.ts'
 import { count, isoTime, parseDuration, type CliCommand } from '../command.ts'
 
 const add: CliCommand = {
@@ -30,8 +31,10 @@ const list: CliCommand = {
   command: 'list',
   describe: 'Your contacts',
   examples: [['ipms contacts list', 'name and peer-id of each']],
-  run: async (_args, { contacts, out }) => {
-    const all = await contacts.list()
+  run: async (_args, { contacts, out, daemon, signal }) => {
+    // Through the daemon when one runs; the passes given are this home's file either way.
+    const api = await daemon()
+    const all = api === undefined ? await contacts.list() : (await api.get('/contacts', { signal })).contacts as Contact[]
     const issued = await contacts.issued()
     const given = (name: string): string => {
       const last = issued.filter(p => p.to === name).at(-1)

@@ -1,7 +1,12 @@
-/** `ipms list` and `ipms read`: the mail kept in this home, newest first. */
+/**
+ * `ipms list` and `ipms read`: the mail kept in this home, newest first. Through the daemon when
+ * one runs (its `/mail` answers are what `--json` prints here), else from the mail store; one
+ * formatter for both. `list --quarantined` and `read --save` read the store itself.
+ */
 import { findMail, shortId } from '../../mail/find-mail.ts'
 import { openMailStore, type StoredMail } from '../../mail/mail-store.ts'
 import { renderMessage } from '../../mail/rfc5322.ts'
+import type { Contacts } from '../../home/contacts.ts'
 import { count, isoTime, shortPeer, type CliCommand } from '../command.ts'
 import { safeText } from '../safe-text.ts'
 import { saveAttachments } from '../save-attachments.ts'
@@ -9,11 +14,26 @@ import { saveAttachments } from '../save-attachments.ts'
 const size = (stored: StoredMail): number => Buffer.byteLength(stored.mail.body) + stored.mail.attachments.reduce((n, a) => n + a.data.byteLength, 0)
 const human = (bytes: number): string => bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 
+/** One line of `ipms list` (and of the API's `/mail`). */
+interface ListRow { id: string, entry: string, from: string, name?: string, date: number, subject: string, size: number, attachments: number }
+
+async function listRows (store: ReturnType<typeof openMailStore>, contacts: Contacts): Promise<ListRow[]> {
+  const received = await store.received()
+  const names = await contacts.names()
+  return received.map(r => ({ id: shortId(r.entry), entry: r.entry, from: r.mail.from, name: names.get(r.mail.from), date: r.mail.date, subject: r.mail.subject, size: size(r), attachments: r.mail.attachments.length }))
+}
+
+/** What `ipms read --json` prints of a mail (and the API's `/mail/:id` answers). */
+interface ReadMail {
+  id: string, entry: string, env: string, from: string, name?: string, to: string, date: number, messageId: string,
+  inReplyTo?: string, subject: string, body: string, attachments: Array<{ name: string, type: string, size: number }>
+}
+
 export const list: CliCommand = {
   command: 'list',
   options: y => y.option('quarantined', { type: 'boolean', default: false, describe: 'List the mail that did not open, and why' }),
   examples: [['ipms list', 'id, date, sender, size, subject'], ['ipms list --json | jq ".mail[0]"', 'the newest, for scripts']],
-  run: async (args, { home, out, contacts }) => {
+  run: async (args, { home, out, contacts, daemon, signal }) => {
     const store = openMailStore(home, { maildir: false })
     if (args.quarantined === true) {
       const kept = await store.quarantined()
@@ -21,13 +41,17 @@ export const list: CliCommand = {
         kept.length === 0 ? ['Nothing in quarantine.'] : kept.map(q => `${shortId(q.entry)}  ${isoTime(q.receivedAt)}  ${q.code}: ${q.reason}`))
       return
     }
-    const received = await store.received()
-    const names = await contacts.names()
-    const rows = received.map(r => ({ id: shortId(r.entry), entry: r.entry, from: r.mail.from, name: names.get(r.mail.from), date: r.mail.date, subject: r.mail.subject, size: size(r), attachments: r.mail.attachments.length }))
+    const api = await daemon()
+    const rows = api !== undefined ? (await api.get('/mail', { signal })).mail as ListRow[] : await listRows(store, contacts)
     out.result({ mail: rows }, rows.length === 0
       ? ['No mail here yet (ipms sync fetches it).']
       : rows.map(r => `${r.id}  ${isoTime(r.date)}  ${(r.name ?? shortPeer(r.from)).padEnd(18)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}${r.attachments > 0 ? ` [${count(r.attachments, 'attachment')}]` : ''}`))
   }
+}
+
+/** Raw bytes for a pipe (a mail tool reads them); on a terminal, controls shown as for `read`. */
+function writeRaw (message: Uint8Array | string): void {
+  process.stdout.write(process.stdout.isTTY === true ? safeText(typeof message === 'string' ? message : Buffer.from(message).toString('utf8')) : message)
 }
 
 export const read: CliCommand = {
@@ -37,25 +61,36 @@ export const read: CliCommand = {
     .option('save', { type: 'string', normalize: true, describe: 'Save the attachments into this directory' })
     .option('raw', { type: 'boolean', default: false, describe: 'Print it as an RFC 5322 message' }),
   examples: [['ipms read 1', 'the newest mail'], ['ipms read 4fQx9z2K --save ~/Downloads', 'and save its attachments']],
-  run: async (args, { home, out, contacts }) => {
-    const stored = await findMail(openMailStore(home, { maildir: false }), String(args.id))
-    const { mail } = stored
-    const name = await contacts.nameOf(mail.from)
-    const saved = typeof args.save === 'string' ? await saveAttachments(args.save, mail.attachments) : []
-    if (args.raw === true && !out.json) {
-      // Raw bytes for a pipe (a mail tool reads them); on a terminal, controls shown as for `read`.
-      const message = await renderMessage(stored, { fromName: name })
-      process.stdout.write(process.stdout.isTTY === true ? safeText(Buffer.from(message).toString('utf8')) : message)
-      return
+  run: async (args, { home, out, contacts, daemon, signal }) => {
+    const raw = args.raw === true && !out.json
+    // Saving attachments needs their bytes: read from the store itself.
+    const api = typeof args.save === 'string' ? undefined : await daemon()
+    let mail: ReadMail
+    let saved: string[] = []
+    if (api !== undefined) {
+      const path = `/mail/${encodeURIComponent(String(args.id))}`
+      if (raw) {
+        writeRaw(String((await api.get(`${path}?raw=1`, { signal })).raw))
+        return
+      }
+      mail = (await api.get(path, { signal })).mail as ReadMail
+    } else {
+      const stored = await findMail(openMailStore(home, { maildir: false }), String(args.id))
+      const name = await contacts.nameOf(stored.mail.from)
+      if (typeof args.save === 'string') saved = await saveAttachments(args.save, stored.mail.attachments)
+      if (raw) {
+        writeRaw(await renderMessage(stored, { fromName: name }))
+        return
+      }
+      const m = stored.mail
+      mail = { id: shortId(stored.entry), entry: stored.entry, env: stored.env, from: m.from, name, to: m.to, date: m.date, messageId: m.id, inReplyTo: m.inReplyTo, subject: m.subject, body: m.body, attachments: m.attachments.map(a => ({ name: a.name, type: a.type, size: a.data.byteLength })) }
     }
-    out.result({
-      mail: { id: shortId(stored.entry), entry: stored.entry, env: stored.env, from: mail.from, name, to: mail.to, date: mail.date, messageId: mail.id, inReplyTo: mail.inReplyTo, subject: mail.subject, body: mail.body, attachments: mail.attachments.map(a => ({ name: a.name, type: a.type, size: a.data.byteLength })) },
-      saved
-    }, [
+    const { name } = mail
+    out.result({ mail, saved }, [
       `From:    ${name === undefined ? mail.from : `${name} (${mail.from})`} — signature verified`,
       `Date:    ${new Date(mail.date).toString()}`,
       `Subject: ${mail.subject}`,
-      ...(mail.attachments.length > 0 ? [`Attached: ${mail.attachments.map(a => `${a.name} (${a.type}, ${human(a.data.byteLength)})`).join(', ')}`] : []),
+      ...(mail.attachments.length > 0 ? [`Attached: ${mail.attachments.map(a => `${a.name} (${a.type}, ${human(a.size)})`).join(', ')}`] : []),
       ...saved.map(p => `Saved:   ${p}`),
       '',
       mail.body

@@ -1,19 +1,32 @@
-/** `ipms outbox` and `ipms outbox retry`: mail waiting for a receipt, and why. */
+/**
+ * `ipms outbox` and `ipms outbox retry`: mail waiting for a receipt, and why. While a daemon runs,
+ * both go through it (it owns the outbox: one mail is never delivered by two processes at once);
+ * its answers are what `--json` prints here, so one formatter serves both paths.
+ */
 import { destinationOfEntry, openOutbox } from '../../node/outbox.ts'
+import type { Contacts } from '../../home/contacts.ts'
 import { count, isoTime, shortPeer, type CliCommand } from '../command.ts'
 import { TIMEOUT_OPTION, timeoutOf } from './send.ts'
+
+/** One line of `ipms outbox` (and of the API's `/outbox`). */
+interface OutboxRow { id: string, to: string, name?: string, created: number, attempts: number, receipts: number, replicas: number, nextAttempt: number, lastError?: string }
+
+async function outboxRows (home: string, contacts: Contacts): Promise<OutboxRow[]> {
+  const waiting = await openOutbox(home).list()
+  const names = await contacts.names()
+  return waiting.map(e => {
+    const to = destinationOfEntry(e).owner
+    return { id: e.id, to, name: names.get(to), created: e.created, attempts: e.attempts, receipts: e.receipts.length, replicas: e.replicas, nextAttempt: e.nextAttempt, lastError: e.lastError }
+  })
+}
 
 const show: CliCommand = {
   command: '$0',
   describe: 'List the mail waiting for a receipt',
   examples: [['ipms outbox', 'each waiting mail, its attempts and last error']],
-  run: async (_args, { home, out, contacts }) => {
-    const waiting = await openOutbox(home).list()
-    const names = await contacts.names()
-    const rows = waiting.map(e => {
-      const to = destinationOfEntry(e).owner
-      return { id: e.id, to, name: names.get(to), created: e.created, attempts: e.attempts, receipts: e.receipts.length, replicas: e.replicas, nextAttempt: e.nextAttempt, lastError: e.lastError }
-    })
+  run: async (_args, { home, out, contacts, daemon, signal }) => {
+    const api = await daemon()
+    const rows = api !== undefined ? (await api.get('/outbox', { signal })).outbox as OutboxRow[] : await outboxRows(home, contacts)
     out.result({ outbox: rows }, rows.length === 0
       ? ['The outbox is empty: everything sent has its receipts.']
       : rows.map(r => `${r.id.slice(-8)}  to ${r.name ?? shortPeer(r.to)}  since ${isoTime(r.created)}  ${r.receipts}/${r.replicas} receipts, ${count(r.attempts, 'attempt')}, next ${isoTime(r.nextAttempt)}${r.lastError === undefined ? '' : `  (${r.lastError})`}`))
@@ -25,13 +38,22 @@ const retry: CliCommand = {
   describe: 'Try to deliver every waiting mail now (but the mail another ipms process is trying)',
   options: y => y.option('timeout', TIMEOUT_OPTION),
   examples: [['ipms outbox retry', 'without waiting for the backoff'], ['ipms outbox retry --timeout 5s', 'giving each host 5 s']],
-  run: async (args, { home, out, signal }) => {
-    const outbox = openOutbox(home)
-    const delivered = await outbox.retry({ force: true, signal, timeoutMs: timeoutOf(args) })
-    const left = await outbox.list()
-    out.result({ delivered: delivered.map(e => e.id), waiting: left.map(e => ({ id: e.id, lastError: e.lastError })) }, [
-      `${delivered.length} delivered, ${left.length} still waiting.`,
-      ...left.map(e => `${e.id.slice(-8)}: ${e.lastError ?? 'not tried yet'}`)
+  run: async (args, { home, out, signal, daemon }) => {
+    const timeoutMs = timeoutOf(args)
+    const api = await daemon()
+    let delivered: string[], waiting: Array<{ id: string, lastError?: string }>
+    if (api !== undefined) {
+      const answer = await api.post('/outbox/retry', { force: true, timeoutMs }, { signal })
+      delivered = (answer.delivered as unknown[]).map(d => typeof d === 'string' ? d : String((d as { id?: unknown }).id))
+      waiting = answer.waiting as typeof waiting
+    } else {
+      const outbox = openOutbox(home)
+      delivered = (await outbox.retry({ force: true, signal, timeoutMs })).map(e => e.id)
+      waiting = (await outbox.list()).map(e => ({ id: e.id, lastError: e.lastError }))
+    }
+    out.result({ delivered, waiting }, [
+      `${delivered.length} delivered, ${waiting.length} still waiting.`,
+      ...waiting.map(e => `${e.id.slice(-8)}: ${e.lastError ?? 'not tried yet'}`)
     ])
   }
 }

@@ -8,6 +8,8 @@ import { MAX_MAIL_BYTES } from '../../constants.ts'
 import { DeliveryRefusedError, InvalidArgumentError, NoHostError, PassExpiredError, UnknownRecipientError } from '../../errors.ts'
 import { passBytes, verifyPass } from '../../hosting/pass.ts'
 import type { Attachment } from '../../mail/mail.ts'
+import type { Draft } from '../../mail/seal.ts'
+import type { DaemonClient } from '../../api/client.ts'
 import { findDestination } from '../../discovery/find.ts'
 import { openCardCache } from '../../home/card-cache.ts'
 import type { Recipient } from '../../home/contacts.ts'
@@ -101,6 +103,59 @@ export function timeoutOf (args: Record<string, unknown>): number {
   return timeoutMs
 }
 
+/** What `ipms send --json` prints (and the API's `/send` ends with). */
+export interface SendSummary {
+  to: string
+  name?: string
+  via: Via
+  id: string
+  inbox: string
+  delivered: boolean
+  receipts: Array<{ host: string, time: number, entry: string }>
+  failures: Array<{ host: string, code: string, message: string }>
+}
+
+interface SendSettings { replicas: number, timeoutMs: number, name: string }
+
+/** Seal, stamp and deliver in this process, through the home's outbox. */
+async function sendHere (draft: Draft, recipient: Recipient, via: Via, destination: Destination, settings: SendSettings, context: CliContext): Promise<SendSummary> {
+  const { out, signal } = context
+  const identity = await context.identity()
+  out.info(`Sealing and stamping a mail for ${settings.name} (difficulty ${destination.bits} bits)…`)
+  const { entry, delivered, failures } = await openOutbox(context.home).send(draft, {
+    from: identity,
+    card: destination,
+    replicas: settings.replicas,
+    timeoutMs: settings.timeoutMs,
+    signal,
+    onProgress: p => { out.progress(powLine(destination.bits, p.attempts, p.elapsedMs)) },
+    onHost: host => { out.progress(`Delivering to ${shortPeer(host)}…`) }
+  })
+  return { to: recipient.peer, name: recipient.contact?.name, via, id: entry.id, inbox: entry.inbox, delivered, receipts: entry.receipts.map(r => ({ host: r.host, time: r.time, entry: r.entry })), failures }
+}
+
+/** Hand the mail to the daemon that owns this home's outbox; its progress lines shown as ours. */
+async function sendThroughDaemon (api: DaemonClient, to: string, draft: Draft, settings: SendSettings, context: CliContext): Promise<SendSummary> {
+  const { out, signal } = context
+  out.info(`Sealing and stamping a mail for ${settings.name} through the daemon of this home…`)
+  const body = {
+    to,
+    subject: draft.subject,
+    body: draft.body,
+    attachments: (draft.attachments ?? []).map(a => ({ name: a.name, type: a.type, data: Buffer.from(a.data).toString('base64') })),
+    replicas: settings.replicas,
+    timeoutMs: settings.timeoutMs,
+    ...(draft.inReplyTo === undefined ? {} : { inReplyTo: draft.inReplyTo })
+  }
+  return await api.stream('/send', body, p => {
+    if (p.stage === 'pow') out.progress(powLine(Number(p.bits ?? 0), Number(p.attempts ?? 0), Number(p.elapsedMs ?? 0)))
+    else if (p.stage === 'deliver') out.progress(typeof p.host === 'string' ? `Delivering to ${shortPeer(p.host)}…` : 'Delivering…')
+  }, { signal }) as unknown as SendSummary
+}
+
+const powLine = (bits: number, attempts: number, elapsedMs: number): string =>
+  `Solving the proof-of-work (${bits} bits): ${(attempts / 1e6).toFixed(1)} M hashes, ${(elapsedMs / 1000).toFixed(1)} s`
+
 export const send: CliCommand = {
   command: 'send <to> [file]',
   options: y => y
@@ -117,48 +172,42 @@ export const send: CliCommand = {
     ['ipms send bob -k 2 letter.txt', 'succeed only once two hosts hold it']
   ],
   run: async (args, context) => {
-    const { out, signal, contacts, home } = context
+    const { out, signal, contacts } = context
     const timeoutMs = timeoutOf(args)
     const replicas = args.replicas as number
     if (!Number.isInteger(replicas) || replicas < 1) throw new InvalidArgumentError('--replicas must be a whole number ≥ 1')
+    // Resolved here on both paths: an unknown name fails before the message is read, as always.
     const recipient = await contacts.resolve(String(args.to))
-    const name = recipient.contact?.name ?? shortPeer(recipient.peer)
-    const found = await findRecipient(recipient, context)
-    const { via } = found
-    const pass = recipientPass(recipient, name, context)
-    const destination: Destination = pass === undefined ? found.destination : { ...found.destination, pass }
-    out.info(VIA[via](name, destination) + (pass === undefined ? '' : ' With the pass they gave you.'))
+    const api = await context.daemon()
+    const found = api === undefined ? await findRecipient(recipient, context) : undefined
     const attachments: Attachment[] = []
     for (const path of args.attach as string[]) {
       attachments.push({ name: basename(path), type: MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', data: new Uint8Array(await readCapped(path, 'the attachment')) })
     }
+    const draft = { subject: String(args.subject), body: '', attachments, ...(args.inReplyTo === undefined ? {} : { inReplyTo: String(args.inReplyTo) }) }
+    const name = recipient.contact?.name ?? shortPeer(recipient.peer)
+    let destination: Destination | undefined
+    if (found !== undefined) {
+      const pass = recipientPass(recipient, name, context)
+      destination = pass === undefined ? found.destination : { ...found.destination, pass }
+      out.info(VIA[found.via](name, destination) + (pass === undefined ? '' : ' With the pass they gave you.'))
+    }
     if (typeof args.file !== 'string' && process.stdin.isTTY === true) out.info('Type the message, then Ctrl-D on a line of its own:')
-    const body = typeof args.file === 'string' ? (await readCapped(args.file, 'the message file')).toString('utf8') : await readStdin(signal)
-    const identity = await context.identity()
+    draft.body = typeof args.file === 'string' ? (await readCapped(args.file, 'the message file')).toString('utf8') : await readStdin(signal)
     const started = Date.now()
-    out.info(`Sealing and stamping a mail for ${name} (difficulty ${destination.bits} bits)…`)
-    const { entry, delivered, failures } = await openOutbox(home).send(
-      { subject: String(args.subject), body, attachments, ...(args.inReplyTo === undefined ? {} : { inReplyTo: String(args.inReplyTo) }) },
-      {
-        from: identity,
-        card: destination,
-        replicas,
-        timeoutMs,
-        signal,
-        onProgress: p => { out.progress(`Solving the proof-of-work (${destination.bits} bits): ${(p.attempts / 1e6).toFixed(1)} M hashes, ${(p.elapsedMs / 1000).toFixed(1)} s`) },
-        onHost: host => { out.progress(`Delivering to ${shortPeer(host)}…`) }
-      })
-    const data = { to: recipient.peer, name: recipient.contact?.name, via, id: entry.id, inbox: entry.inbox, delivered, receipts: entry.receipts.map(r => ({ host: r.host, time: r.time, entry: r.entry })), failures }
-    if (delivered) {
-      out.result(data, [
+    const data = api !== undefined
+      ? await sendThroughDaemon(api, String(args.to), draft, { replicas, timeoutMs, name }, context)
+      : await sendHere(draft, recipient, found!.via, destination!, { replicas, timeoutMs, name }, context)
+    if (data.delivered) {
+      out.result({ ...data }, [
         `Sent to ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
-        ...entry.receipts.map(r => `Receipt: ${r.host} stored it at ${isoTime(r.time)} (entry ${r.entry})`)
+        ...data.receipts.map(r => `Receipt: ${r.host} stored it at ${isoTime(r.time)} (entry ${r.entry})`)
       ])
       return
     }
-    const why = failures.map(f => `${shortPeer(f.host)}: ${f.message}`).join('; ') || 'no host left to try'
-    const unreachable = failures.length === 0 || failures.some(f => f.code === 'ERR_DELIVERY' || f.code === 'ERR_TIMEOUT')
-    const message = `Not delivered yet (${entry.receipts.length} of ${replicas} receipts): ${why}. The mail waits in the outbox (${entry.id}); ipms outbox retry, or a running daemon, tries again`
+    const why = data.failures.map(f => `${shortPeer(f.host)}: ${f.message}`).join('; ') || 'no host left to try'
+    const unreachable = data.failures.length === 0 || data.failures.some(f => f.code === 'ERR_DELIVERY' || f.code === 'ERR_TIMEOUT')
+    const message = `Not delivered yet (${data.receipts.length} of ${replicas} receipts): ${why}. The mail waits in the outbox (${data.id}); ipms outbox retry, or a running daemon, tries again`
     throw unreachable ? new NoHostError(message, data) : new DeliveryRefusedError('ERR_REFUSED', message)
   }
 }
