@@ -30,8 +30,8 @@ export const ERROR_CODES = [
   'ERR_NO_DHT', 'ERR_NO_DHT_PEER', 'ERR_NOT_PUBLISHED',
   // the owner's home (§13)
   'ERR_CONFIG', 'ERR_UNKNOWN_RECIPIENT', 'ERR_CONTACT_EXISTS', 'ERR_NOT_FOUND',
-  // the daemon's local API, seen from its client
-  'ERR_NO_DAEMON',
+  // the daemon's local API (docs/API.md)
+  'ERR_UNAUTHORIZED', 'ERR_FORBIDDEN', 'ERR_METHOD_NOT_ALLOWED', 'ERR_NO_DAEMON',
   // anything else: a bug
   'ERR_UNEXPECTED'
 ] as const
@@ -289,7 +289,17 @@ export class NotFoundError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_NOT_FOUND', message, options) }
 }
 
-// ── the daemon's local API, seen from its client ──────────────────────────────────────────────
+// ── the daemon's local API (docs/API.md) ───────────────────────────────────────────────────────
+
+/** A request to the local API without the cookie of the running daemon (`<home>/api.cookie`), or with a wrong one. */
+export class UnauthorizedError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_UNAUTHORIZED', message, options) }
+}
+
+/** A request to the API's TCP listener with a foreign `Host` (DNS rebinding) or `Origin` (another site). */
+export class ForbiddenError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_FORBIDDEN', message, options) }
+}
 
 /** No daemon answers on this home (`ipms events` needs one), or it stopped answering mid-request. */
 export class NoDaemonError extends IpmsError {

@@ -41,4 +41,8 @@ export { startDaemon, DEFAULT_SCHEDULE, type Daemon, type DaemonOptions, type Da
 export { createEventLog, DEFAULT_EVENTS_KEPT, type DaemonEvent, type DaemonEventData, type DaemonEventType, type DaemonEvents, type EventLog, type EventsReset, type SubscribeOptions } from './daemon/events.ts'
 export { createMailHook, hookSubject, DEFAULT_HOOK_TIMEOUT_MS, type MailHook, type MailHookOptions, type HookedMail } from './daemon/mail-hook.ts'
 export { findMail, shortId } from './mail/find-mail.ts'
+export { resolveRecipient, type ResolvedRecipient, type ResolveRecipientOptions, type RecipientVia } from './node/resolve-recipient.ts'
+export { mailRow, mailDetail, outboxRow, retrySummary, syncSummary, sendSummary, notDeliveredError } from './daemon/views.ts'
+export { startApiServer, API_PREFIX, type ApiServer, type ApiServerOptions } from './api/server.ts'
+export { API_FILE_NAME, API_COOKIE_FILE_NAME, API_SOCKET_FILE_NAME, type ApiInfo } from './api/api-files.ts'
 export { startHomeNode, type HomeNode, type HomeNodeOptions } from './node/home-node.ts'

@@ -21,7 +21,7 @@ export interface CliCommand {
 }
 
 /** Short, readable forms used in listings. */
-export const shortPeer = (peer: string): string => `${peer.slice(0, 12)}…${peer.slice(-4)}`
+export { shortPeer } from '../identity/peer-id.ts'
 /** `1 host`, `2 hosts`. */
 export const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`
 export const isoTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')

@@ -33,7 +33,10 @@ import { openOutbox, type OutboxEntry, type RetryOptions } from '../node/outbox.
 import { readInbox, type ReadInboxResult } from '../node/read-inbox.ts'
 import type { DeliveryFailure, SendMailOptions } from '../node/send-mail.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
+import { concurrencyLimit } from '../util/concurrency-limit.ts'
 import { serialQueue } from '../util/serial-queue.ts'
+import type { ApiInfo } from '../api/api-files.ts'
+import { startApiServer, type ApiServer } from '../api/server.ts'
 import { createEventLog, type DaemonEvents } from './events.ts'
 import { createMailHook, type MailHook, type MailHookOptions } from './mail-hook.ts'
 
@@ -65,6 +68,9 @@ export const DEFAULT_SCHEDULE: Readonly<DaemonSchedule> = {
   publishRetryMs: 60_000
 }
 
+/** Sends at once through one daemon (DaemonOptions.sendConcurrency). */
+export const DEFAULT_SEND_CONCURRENCY = 2
+
 export interface DaemonOptions {
   home: string
   identity: Identity
@@ -80,6 +86,16 @@ export interface DaemonOptions {
   eventsKept?: number
   /** Other timings than DEFAULT_SCHEDULE (tests). */
   schedule?: Partial<DaemonSchedule>
+  /**
+   * Sends (proof-of-work and delivery) at once; more wait their turn. Default 2: a host takes 4
+   * handshakes at once from one address, and this node's own syncs need some of them.
+   */
+  sendConcurrency?: number
+  /**
+   * Serve the local API (docs/API.md) on `<home>/api.sock`, and on TCP when config `apiListen`
+   * says so. Default true; false for a daemon that no other program may talk to.
+   */
+  api?: boolean
 }
 
 /** Who the running node is and where it is reachable. */
@@ -121,7 +137,10 @@ export interface Daemon {
    * NoReplicaError when no host answered, as `ipms sync` does.
    */
   syncNow: () => Promise<DaemonSyncResult>
-  /** Seal, stamp and deliver through the daemon's outbox; a `sent` event, or an `outbox` event when it waits there. */
+  /**
+   * Seal, stamp and deliver through the daemon's outbox (`sendConcurrency` at once, the others in
+   * turn); a `sent` event, or an `outbox` event when it waits there.
+   */
   send: (draft: Draft, options: DaemonSendOptions) => Promise<{ entry: OutboxEntry, delivered: boolean, failures: DeliveryFailure[] }>
   /** The mail waiting for receipts, oldest first. */
   outbox: () => Promise<OutboxEntry[]>
@@ -133,6 +152,8 @@ export interface Daemon {
   stop: () => Promise<void>
   /** Settles once the daemon has stopped, however it was stopped. */
   stopped: Promise<void>
+  /** Where the local API listens (what `<home>/api` says), unless started with `api: false`. */
+  api?: ApiInfo
 }
 
 /** Start a home's node and keep it online; resolves once it listens (the `started` event is out). */
@@ -145,7 +166,9 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
   const running = await startHomeNode({ home, identity, config, listen: options.listen, signal })
   const cleanups: Array<() => void> = []
   const queue = serialQueue()
+  const sends = concurrencyLimit(options.sendConcurrency ?? DEFAULT_SEND_CONCURRENCY)
   let hook: MailHook | undefined
+  let api: ApiServer | undefined
   try {
     const log = createEventLog({ kept: options.eventsKept })
     const contacts = openContacts(home)
@@ -318,6 +341,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       // Deferred: aborting below calls stop() again, which must find this promise already set.
       stopped ??= Promise.resolve().then(async () => {
         log.emit('stopping', {})
+        await api?.close() // no new requests; the API files go while this process still holds the home
         stopping.abort()
         for (const cleanup of cleanups.splice(0)) cleanup()
         await queue.idle()
@@ -325,6 +349,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
         await running.stop()
         log.emit('stopped', {})
         log.close()
+        await api?.finish() // event streams have their last events now
       })
       await stopped
     }
@@ -334,7 +359,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     if (signal.aborted) onAbort()
     else signal.addEventListener('abort', onAbort, { once: true })
 
-    return {
+    const daemon: Daemon = {
       events: { last: log.last, since: log.since, subscribe: log.subscribe },
       node: running,
       id: () => ({ peerId: identity.peerId, inbox: running.inbox.address, bits: config.bits, addrs: running.node.multiaddrs(), hosted: running.hosting.list().map(h => h.owner) }),
@@ -349,7 +374,8 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
         return { ...result, outboxDelivered: await retryOutbox() }
       },
       send: async (draft, sendOptions) => {
-        const sent = await outbox.send(draft, { ...sendOptions, from: identity, signal: sendOptions.signal === undefined ? signal : AbortSignal.any([signal, sendOptions.signal]) })
+        const sendSignal = sendOptions.signal === undefined ? signal : AbortSignal.any([signal, sendOptions.signal])
+        const sent = await sends.run(async () => await outbox.send(draft, { ...sendOptions, from: identity, signal: sendSignal }), { signal: sendSignal })
         const { entry } = sent
         if (sent.delivered) log.emit('sent', { id: entry.id, receipts: entry.receipts.map(r => r.host) })
         else log.emit('outbox', { id: entry.id, to: entry.to ?? '', receipts: entry.receipts.length, replicas: entry.replicas, lastError: entry.lastError })
@@ -361,13 +387,20 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       stop,
       stopped: whenStopped
     }
+    if (options.api !== false) {
+      api = await startApiServer({ home, daemon, config, listen: config.apiListen, signal, onUnexpected: report('answering the local API') })
+      daemon.api = api.info
+    }
+    return daemon
   } catch (err) {
     // Set-up failed after the node started (a damaged hosts.json, a watcher refused): release the home.
+    await api?.close()
     stopping.abort()
     for (const cleanup of cleanups.splice(0)) cleanup()
     await queue.idle()
     await hook?.stop()
     await running.stop()
+    await api?.finish(0)
     throw err
   }
 }

@@ -5,7 +5,7 @@
  * minutes.
  *
  *   { "listen": ["/ip4/0.0.0.0/tcp/4100"], "bootstrap": ["/ip4/…/tcp/4100/p2p/12D3KooW…"], "bits": 24,
- *     "dht": true, "mdns": false,
+ *     "dht": true, "mdns": false, "apiListen": "127.0.0.1:5101",
  *     "hostPolicy": { "retentionDays": 30, "quotaMiB": 256, "deliveriesPerMinute": 60, "maxClockSkewMinutes": 1440,
  *                     "passQuotaMiB": 32, "passesQuotaMiB": 256 } }
  */
@@ -34,6 +34,24 @@ export interface HomeConfig {
   dhtProtocol: string
   /** What this node accepts when it hosts friends' inboxes. */
   hostPolicy: HostPolicy
+  /**
+   * Also serve the daemon's local API over TCP (docs/API.md), "host:port" on loopback only
+   * (127.0.0.1, localhost or [::1]; port 0: any free one). Default: off (the Unix socket only).
+   */
+  apiListen?: string
+}
+
+/** The hosts `apiListen` may name: loopback only (the API is for this machine's programs). */
+const API_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
+
+/** `apiListen` checked: `{ host, port }` (host without brackets); ConfigError otherwise. */
+export function parseApiListen (value: unknown, path = CONFIG_FILE_NAME): { host: string, port: number } {
+  const match = typeof value === 'string' ? /^(127\.0\.0\.1|localhost|\[::1\]):(\d{1,5})$/.exec(value) : null
+  const port = Number(match?.[2])
+  if (match === null || !API_HOSTS.has(match[1]!) || port > 65535) {
+    throw new ConfigError(`${path}: "apiListen" must be "host:port" on loopback (127.0.0.1, localhost or [::1]; port 0 to 65535), e.g. "127.0.0.1:5101"`)
+  }
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port }
 }
 
 const DAY_MS = 24 * 60 * 60_000
@@ -84,7 +102,7 @@ function multiaddrList (value: unknown, field: string, path: string): string[] {
 export function parseConfig (value: unknown, path = CONFIG_FILE_NAME): HomeConfig {
   if (value === undefined) value = {}
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${path} must hold a JSON object`)
-  const known = new Set(['listen', 'bootstrap', 'bits', 'dht', 'mdns', 'dhtProtocol', 'hostPolicy'])
+  const known = new Set(['listen', 'bootstrap', 'bits', 'dht', 'mdns', 'dhtProtocol', 'hostPolicy', 'apiListen'])
   const unknown = Object.keys(value).filter(k => !known.has(k))
   if (unknown.length > 0) throw new ConfigError(`${path}: unknown field ${unknown.map(k => `"${k}"`).join(', ')} (known: ${[...known].join(', ')})`)
   const file = value as Record<string, unknown>
@@ -105,6 +123,10 @@ export function parseConfig (value: unknown, path = CONFIG_FILE_NAME): HomeConfi
       throw new ConfigError(`${path}: "bits" must be a whole number from ${MIN_POW_BITS} to ${MAX_POW_BITS}`)
     }
     config.bits = file.bits
+  }
+  if (file.apiListen !== undefined) {
+    parseApiListen(file.apiListen, path)
+    config.apiListen = file.apiListen as string
   }
   if (file.hostPolicy !== undefined) {
     const policy = file.hostPolicy

@@ -135,3 +135,6 @@ function describe (value: unknown): string {
   if (value instanceof Uint8Array) return `${value.byteLength} bytes`
   return value === null ? 'null' : typeof value
 }
+
+/** A peer-id shortened for people: `12D3KooWAbCd…wXyZ`. */
+export const shortPeer = (peer: string): string => `${peer.slice(0, 12)}…${peer.slice(-4)}`

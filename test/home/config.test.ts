@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadConfig, parseConfig, writeDefaultConfig } from '../../src/home/config.ts'
+import { loadConfig, parseApiListen, parseConfig, writeDefaultConfig } from '../../src/home/config.ts'
 import { DEFAULT_HOST_POLICY } from '../../src/node/host-policy.ts'
 import { ConfigError } from '../../src/errors.ts'
 
@@ -36,7 +36,18 @@ test('host policy in the units people write; every wrong field is named', () => 
     [{ hostPolicy: { quota: 1 } }, /unknown hostPolicy field "quota"/],
     [{ extra: 1 }, /unknown field "extra"/],
     [{ mdns: 'yes' }, /"mdns" must be true or false/],
-    [{ dhtProtocol: 'kad' }, /"dhtProtocol" must be a protocol id/]
+    [{ dhtProtocol: 'kad' }, /"dhtProtocol" must be a protocol id/],
+    [{ apiListen: '0.0.0.0:5101' }, /"apiListen" must be "host:port" on loopback/],
+    [{ apiListen: '127.0.0.1:65536' }, /"apiListen"/],
+    [{ apiListen: '127.0.0.1' }, /"apiListen"/],
+    [{ apiListen: 'evil.example:5101' }, /"apiListen"/],
+    [{ apiListen: 5101 }, /"apiListen"/]
   ]
   for (const [value, message] of bad) assert.throws(() => parseConfig(value), (err: Error) => err instanceof ConfigError && message.test(err.message), JSON.stringify(value))
+})
+
+test('apiListen: off by default; "host:port" on loopback only', () => {
+  assert.equal(parseConfig({}).apiListen, undefined)
+  for (const value of ['127.0.0.1:5101', 'localhost:0', '[::1]:65535']) assert.equal(parseConfig({ apiListen: value }).apiListen, value)
+  assert.deepEqual(parseApiListen('[::1]:5101'), { host: '::1', port: 5101 })
 })

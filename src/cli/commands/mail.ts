@@ -4,26 +4,25 @@
  * formatter for both. `list --quarantined` and `read --save` read the store itself.
  */
 import { findMail, shortId } from '../../mail/find-mail.ts'
-import { openMailStore, type StoredMail } from '../../mail/mail-store.ts'
+import { openMailStore } from '../../mail/mail-store.ts'
+import { mailDetail, mailRow } from '../../daemon/views.ts'
 import { renderMessage } from '../../mail/rfc5322.ts'
 import type { Contacts } from '../../home/contacts.ts'
 import { count, isoTime, shortPeer, type CliCommand } from '../command.ts'
 import { safeText } from '../safe-text.ts'
 import { saveAttachments } from '../save-attachments.ts'
 
-const size = (stored: StoredMail): number => Buffer.byteLength(stored.mail.body) + stored.mail.attachments.reduce((n, a) => n + a.data.byteLength, 0)
 const human = (bytes: number): string => bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 
 /** One line of `ipms list` (and of the API's `/mail`). */
-interface ListRow { id: string, entry: string, from: string, name?: string, date: number, subject: string, size: number, attachments: number }
+type ListRow = ReturnType<typeof mailRow>
 
 async function listRows (store: ReturnType<typeof openMailStore>, contacts: Contacts): Promise<ListRow[]> {
-  const received = await store.received()
   const names = await contacts.names()
-  return received.map(r => ({ id: shortId(r.entry), entry: r.entry, from: r.mail.from, name: names.get(r.mail.from), date: r.mail.date, subject: r.mail.subject, size: size(r), attachments: r.mail.attachments.length }))
+  return (await store.received()).map(r => mailRow(r, names))
 }
 
-/** What `ipms read --json` prints of a mail (and the API's `/mail/:id` answers). */
+/** What `ipms read --json` prints of a mail (views.ts' mailDetail; the API's `/mail/:id`). */
 interface ReadMail {
   id: string, entry: string, env: string, from: string, name?: string, to: string, date: number, messageId: string,
   inReplyTo?: string, subject: string, body: string, attachments: Array<{ name: string, type: string, size: number }>
@@ -82,8 +81,7 @@ export const read: CliCommand = {
         writeRaw(await renderMessage(stored, { fromName: name }))
         return
       }
-      const m = stored.mail
-      mail = { id: shortId(stored.entry), entry: stored.entry, env: stored.env, from: m.from, name, to: m.to, date: m.date, messageId: m.id, inReplyTo: m.inReplyTo, subject: m.subject, body: m.body, attachments: m.attachments.map(a => ({ name: a.name, type: a.type, size: a.data.byteLength })) }
+      mail = mailDetail(stored, name) as unknown as ReadMail
     }
     const { name } = mail
     out.result({ mail, saved }, [

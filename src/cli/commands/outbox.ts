@@ -3,21 +3,19 @@
  * both go through it (it owns the outbox: one mail is never delivered by two processes at once);
  * its answers are what `--json` prints here, so one formatter serves both paths.
  */
-import { destinationOfEntry, openOutbox } from '../../node/outbox.ts'
+import { outboxRow, retrySummary } from '../../daemon/views.ts'
+import { openOutbox } from '../../node/outbox.ts'
 import type { Contacts } from '../../home/contacts.ts'
 import { count, isoTime, shortPeer, type CliCommand } from '../command.ts'
 import { TIMEOUT_OPTION, timeoutOf } from './send.ts'
 
 /** One line of `ipms outbox` (and of the API's `/outbox`). */
-interface OutboxRow { id: string, to: string, name?: string, created: number, attempts: number, receipts: number, replicas: number, nextAttempt: number, lastError?: string }
+type OutboxRow = ReturnType<typeof outboxRow>
 
 async function outboxRows (home: string, contacts: Contacts): Promise<OutboxRow[]> {
   const waiting = await openOutbox(home).list()
   const names = await contacts.names()
-  return waiting.map(e => {
-    const to = destinationOfEntry(e).owner
-    return { id: e.id, to, name: names.get(to), created: e.created, attempts: e.attempts, receipts: e.receipts.length, replicas: e.replicas, nextAttempt: e.nextAttempt, lastError: e.lastError }
-  })
+  return waiting.map(e => outboxRow(e, names))
 }
 
 const show: CliCommand = {
@@ -48,8 +46,7 @@ const retry: CliCommand = {
       waiting = answer.waiting as typeof waiting
     } else {
       const outbox = openOutbox(home)
-      delivered = (await outbox.retry({ force: true, signal, timeoutMs })).map(e => e.id)
-      waiting = (await outbox.list()).map(e => ({ id: e.id, lastError: e.lastError }))
+      ;({ delivered, waiting } = retrySummary(await outbox.retry({ force: true, signal, timeoutMs }), await outbox.list()))
     }
     out.result({ delivered, waiting }, [
       `${delivered.length} delivered, ${waiting.length} still waiting.`,

@@ -5,16 +5,13 @@
 import { readFile, stat } from 'node:fs/promises'
 import { basename, extname } from 'node:path'
 import { MAX_MAIL_BYTES } from '../../constants.ts'
-import { DeliveryRefusedError, InvalidArgumentError, NoHostError, PassExpiredError, UnknownRecipientError } from '../../errors.ts'
-import { passBytes, verifyPass } from '../../hosting/pass.ts'
+import type { DaemonClient } from '../../api/client.ts'
+import { notDeliveredError, sendSummary } from '../../daemon/views.ts'
+import { InvalidArgumentError } from '../../errors.ts'
 import type { Attachment } from '../../mail/mail.ts'
 import type { Draft } from '../../mail/seal.ts'
-import type { DaemonClient } from '../../api/client.ts'
-import { findDestination } from '../../discovery/find.ts'
-import { openCardCache } from '../../home/card-cache.ts'
-import type { Recipient } from '../../home/contacts.ts'
 import { openOutbox } from '../../node/outbox.ts'
-import { cardDestination, type Destination } from '../../node/send-mail.ts'
+import { resolveRecipient, type RecipientVia, type ResolvedRecipient } from '../../node/resolve-recipient.ts'
 import type { CliContext } from '../context.ts'
 import { count, isoTime, parseDuration, shortPeer, type CliCommand } from '../command.ts'
 
@@ -49,49 +46,18 @@ async function readStdin (signal: AbortSignal): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-type Via = 'card' | 'contact' | 'cache' | 'dht' | 'direct'
-
-/** What the user is told about where the mail goes. */
-const VIA: Record<Via, (name: string, d: Destination) => string> = {
-  card: (name, d) => `Delivering to ${name} by the card given (${count(d.hosts.length, 'host')}).`,
-  contact: (name, d) => `Delivering to ${name} by their card in your contacts (${count(d.hosts.length, 'host')}).`,
-  cache: (name, d) => `Delivering to ${name} by the card found on the DHT a moment ago (${count(d.hosts.length, 'host')}).`,
-  dht: (name, d) => `Found ${name}'s hosts on the DHT (${count(d.hosts.length, 'host')}, card of ${isoTime(d.card!.ts)}).`,
+/** What the user is told about where the mail goes: `hosts` in the card, the card's time (`dht`). */
+const VIA: Record<RecipientVia, (name: string, hosts: number, cardTs?: number) => string> = {
+  card: (name, hosts) => `Delivering to ${name} by the card given (${count(hosts, 'host')}).`,
+  contact: (name, hosts) => `Delivering to ${name} by their card in your contacts (${count(hosts, 'host')}).`,
+  cache: (name, hosts) => `Delivering to ${name} by the card found on the DHT a moment ago (${count(hosts, 'host')}).`,
+  dht: (name, hosts, cardTs) => `Found ${name}'s hosts on the DHT (${count(hosts, 'host')}, card of ${cardTs === undefined ? '?' : isoTime(cardTs)}).`,
   direct: (name) => `${name} has no hosts record on the DHT; delivering to their own node, found on the DHT.`
 }
 
-/**
- * The pass the recipient gave us, to show their hosts (docs/PROTOCOL.md §11.3); none when they gave
- * none, or when it expired by our clock (the mail then goes as a stranger's, and the user is told).
- */
-function recipientPass (recipient: Recipient, name: string, context: CliContext): Uint8Array | undefined {
-  if (recipient.contact?.pass === undefined) return undefined
-  try {
-    return passBytes(verifyPass(recipient.contact.pass, { owner: recipient.peer }))
-  } catch (err) {
-    if (!(err instanceof PassExpiredError)) throw err
-    context.out.info(`${err.message}. Sending without it, as a stranger would.`)
-    return undefined
-  }
-}
-
-/** The recipient's card if the user gave one, else a fresh lookup (cached a few minutes), else their own node. */
-async function findRecipient (recipient: Recipient, context: CliContext): Promise<{ destination: Destination, via: Via }> {
-  if (recipient.card !== undefined) {
-    // A card given on the command line refreshes a contact's older one.
-    if (recipient.contact !== undefined) await context.contacts.learnCard(recipient.card)
-    return { destination: cardDestination(recipient.card), via: recipient.contact?.card === undefined ? 'card' : 'contact' }
-  }
-  const cache = openCardCache(context.home)
-  const cached = await cache.get(recipient.peer)
-  if (cached !== undefined) return { destination: cardDestination(cached), via: 'cache' }
-  const config = await context.config()
-  if (!config.dht) throw new UnknownRecipientError(`No address card is known for ${recipient.contact?.name ?? recipient.peer}, and the DHT is off in config.json: ask them for their card (ipms card) and add it with ipms contacts add ${recipient.contact?.name ?? 'NAME'} CARD`)
-  context.out.progress(`Looking up ${shortPeer(recipient.peer)} on the DHT…`)
-  const found = await findDestination(recipient.peer, { bootstrap: config.bootstrap, mdns: config.mdns, dhtProtocol: config.dhtProtocol, signal: context.signal })
-  if (found.card !== undefined) await cache.put(found.card)
-  return found
-}
+/** The line saying how the mail goes, and whether with the recipient's pass. */
+const viaLine = (via: RecipientVia, name: string, hosts: number, cardTs: number | undefined, pass: boolean): string =>
+  VIA[via](name, hosts, cardTs) + (pass ? ' With the pass they gave you.' : '')
 
 /** `--timeout`, shared by `send` and `outbox retry`: every delivery attempt is bounded by it. */
 export const TIMEOUT_OPTION = { type: 'string', default: '30s', describe: 'How long to wait for each host (e.g. 30s, 2m)' } as const
@@ -103,26 +69,23 @@ export function timeoutOf (args: Record<string, unknown>): number {
   return timeoutMs
 }
 
-/** What `ipms send --json` prints (and the API's `/send` ends with). */
-export interface SendSummary {
-  to: string
-  name?: string
-  via: Via
+/** What `ipms send --json` prints (views.ts' sendSummary; the API's `/send` ends with it). */
+interface SendSummary {
   id: string
-  inbox: string
   delivered: boolean
   receipts: Array<{ host: string, time: number, entry: string }>
-  failures: Array<{ host: string, code: string, message: string }>
+  [field: string]: unknown
 }
 
 interface SendSettings { replicas: number, timeoutMs: number, name: string }
 
 /** Seal, stamp and deliver in this process, through the home's outbox. */
-async function sendHere (draft: Draft, recipient: Recipient, via: Via, destination: Destination, settings: SendSettings, context: CliContext): Promise<SendSummary> {
+async function sendHere (draft: Draft, recipient: ResolvedRecipient, settings: SendSettings, context: CliContext): Promise<SendSummary> {
   const { out, signal } = context
+  const { destination } = recipient
   const identity = await context.identity()
   out.info(`Sealing and stamping a mail for ${settings.name} (difficulty ${destination.bits} bits)…`)
-  const { entry, delivered, failures } = await openOutbox(context.home).send(draft, {
+  const sent = await openOutbox(context.home).send(draft, {
     from: identity,
     card: destination,
     replicas: settings.replicas,
@@ -131,13 +94,14 @@ async function sendHere (draft: Draft, recipient: Recipient, via: Via, destinati
     onProgress: p => { out.progress(powLine(destination.bits, p.attempts, p.elapsedMs)) },
     onHost: host => { out.progress(`Delivering to ${shortPeer(host)}…`) }
   })
-  return { to: recipient.peer, name: recipient.contact?.name, via, id: entry.id, inbox: entry.inbox, delivered, receipts: entry.receipts.map(r => ({ host: r.host, time: r.time, entry: r.entry })), failures }
+  const summary = sendSummary(recipient, sent)
+  if (!sent.delivered) throw notDeliveredError(sent, summary)
+  return summary as SendSummary
 }
 
 /** Hand the mail to the daemon that owns this home's outbox; its progress lines shown as ours. */
 async function sendThroughDaemon (api: DaemonClient, to: string, draft: Draft, settings: SendSettings, context: CliContext): Promise<SendSummary> {
   const { out, signal } = context
-  out.info(`Sealing and stamping a mail for ${settings.name} through the daemon of this home…`)
   const body = {
     to,
     subject: draft.subject,
@@ -148,9 +112,21 @@ async function sendThroughDaemon (api: DaemonClient, to: string, draft: Draft, s
     ...(draft.inReplyTo === undefined ? {} : { inReplyTo: draft.inReplyTo })
   }
   return await api.stream('/send', body, p => {
-    if (p.stage === 'pow') out.progress(powLine(Number(p.bits ?? 0), Number(p.attempts ?? 0), Number(p.elapsedMs ?? 0)))
+    if (p.stage === 'lookup' && typeof p.peer === 'string') out.progress(`Looking up ${shortPeer(p.peer)} on the DHT…`)
+    else if (p.stage === 'resolve') {
+      // The daemon found the recipient: the same notes as a send done here.
+      for (const note of Array.isArray(p.notes) ? p.notes : []) out.info(String(note))
+      if (typeof p.via === 'string' && Object.hasOwn(VIA, p.via)) out.info(viaLine(p.via as RecipientVia, settings.name, Number(p.hosts ?? 0), typeof p.cardTs === 'number' ? p.cardTs : undefined, p.pass === true))
+      out.info(`Sealing and stamping a mail for ${settings.name} (difficulty ${Number(p.bits ?? 0)} bits)…`)
+    } else if (p.stage === 'pow') out.progress(powLine(Number(p.bits ?? 0), Number(p.attempts ?? 0), Number(p.elapsedMs ?? 0)))
     else if (p.stage === 'deliver') out.progress(typeof p.host === 'string' ? `Delivering to ${shortPeer(p.host)}…` : 'Delivering…')
   }, { signal }) as unknown as SendSummary
+}
+
+/** The recipient's name as the user will read it: their contact name, else the short peer-id. */
+async function displayName (to: string, context: CliContext): Promise<string> {
+  const recipient = await context.contacts.resolve(to)
+  return recipient.contact?.name ?? shortPeer(recipient.peer)
 }
 
 const powLine = (bits: number, attempts: number, elapsedMs: number): string =>
@@ -176,38 +152,32 @@ export const send: CliCommand = {
     const timeoutMs = timeoutOf(args)
     const replicas = args.replicas as number
     if (!Number.isInteger(replicas) || replicas < 1) throw new InvalidArgumentError('--replicas must be a whole number ≥ 1')
-    // Resolved here on both paths: an unknown name fails before the message is read, as always.
-    const recipient = await contacts.resolve(String(args.to))
     const api = await context.daemon()
-    const found = api === undefined ? await findRecipient(recipient, context) : undefined
+    // Through the daemon, it resolves the recipient (and says how, in a progress line); here, now:
+    // either way an unknown name fails before the message is read.
+    const recipient = api !== undefined
+      ? undefined
+      : await resolveRecipient(String(args.to), { home: context.home, config: await context.config(), contacts, signal, onLookup: peer => { out.progress(`Looking up ${shortPeer(peer)} on the DHT…`) } })
+    const name = recipient === undefined ? await displayName(String(args.to), context) : recipient.name ?? shortPeer(recipient.peer)
+    if (recipient !== undefined) {
+      for (const note of recipient.notes) out.info(note)
+      const { destination } = recipient
+      out.info(viaLine(recipient.via, name, destination.hosts.length, destination.card?.ts, destination.pass !== undefined))
+    }
     const attachments: Attachment[] = []
     for (const path of args.attach as string[]) {
       attachments.push({ name: basename(path), type: MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', data: new Uint8Array(await readCapped(path, 'the attachment')) })
     }
     const draft = { subject: String(args.subject), body: '', attachments, ...(args.inReplyTo === undefined ? {} : { inReplyTo: String(args.inReplyTo) }) }
-    const name = recipient.contact?.name ?? shortPeer(recipient.peer)
-    let destination: Destination | undefined
-    if (found !== undefined) {
-      const pass = recipientPass(recipient, name, context)
-      destination = pass === undefined ? found.destination : { ...found.destination, pass }
-      out.info(VIA[found.via](name, destination) + (pass === undefined ? '' : ' With the pass they gave you.'))
-    }
     if (typeof args.file !== 'string' && process.stdin.isTTY === true) out.info('Type the message, then Ctrl-D on a line of its own:')
     draft.body = typeof args.file === 'string' ? (await readCapped(args.file, 'the message file')).toString('utf8') : await readStdin(signal)
     const started = Date.now()
-    const data = api !== undefined
-      ? await sendThroughDaemon(api, String(args.to), draft, { replicas, timeoutMs, name }, context)
-      : await sendHere(draft, recipient, found!.via, destination!, { replicas, timeoutMs, name }, context)
-    if (data.delivered) {
-      out.result({ ...data }, [
-        `Sent to ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
-        ...data.receipts.map(r => `Receipt: ${r.host} stored it at ${isoTime(r.time)} (entry ${r.entry})`)
-      ])
-      return
-    }
-    const why = data.failures.map(f => `${shortPeer(f.host)}: ${f.message}`).join('; ') || 'no host left to try'
-    const unreachable = data.failures.length === 0 || data.failures.some(f => f.code === 'ERR_DELIVERY' || f.code === 'ERR_TIMEOUT')
-    const message = `Not delivered yet (${data.receipts.length} of ${replicas} receipts): ${why}. The mail waits in the outbox (${data.id}); ipms outbox retry, or a running daemon, tries again`
-    throw unreachable ? new NoHostError(message, data) : new DeliveryRefusedError('ERR_REFUSED', message)
+    const settings = { replicas, timeoutMs, name }
+    // Not delivered: thrown by both (notDeliveredError), with the same message and exit code.
+    const data = api !== undefined ? await sendThroughDaemon(api, String(args.to), draft, settings, context) : await sendHere(draft, recipient!, settings, context)
+    out.result({ ...data }, [
+      `Sent to ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+      ...data.receipts.map(r => `Receipt: ${r.host} stored it at ${isoTime(r.time)} (entry ${r.entry})`)
+    ])
   }
 }

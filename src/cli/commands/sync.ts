@@ -9,10 +9,10 @@ import { InvalidArgumentError } from '../../errors.ts'
 import { openMailStore } from '../../mail/mail-store.ts'
 import { startHomeNode } from '../../node/home-node.ts'
 import { openOutbox } from '../../node/outbox.ts'
-import { readInbox, type ReplicaOutcome } from '../../node/read-inbox.ts'
+import { readInbox } from '../../node/read-inbox.ts'
+import { syncSummary } from '../../daemon/views.ts'
 import type { ApiProgress } from '../../api/client.ts'
 import type { CliContext } from '../context.ts'
-import { shortId } from '../../mail/find-mail.ts'
 import { count, parseDuration, shortPeer, type CliCommand } from '../command.ts'
 import { readDaemonInfo } from '../daemon-file.ts'
 
@@ -20,14 +20,7 @@ import { readDaemonInfo } from '../daemon-file.ts'
 const DEFAULT_WAIT = '2m'
 
 /** What `ipms sync --json` prints (and the API's `/sync` ends with). */
-export interface SyncSummary {
-  received: Array<{ id: string, entry: string, from: string, name?: string, date: number, subject: string }>
-  quarantined: Array<{ id: string, entry: string, code: string, reason: string }>
-  waiting: number
-  pruned: number
-  replicas: ReplicaOutcome[]
-  outboxDelivered: string[]
-}
+type SyncSummary = ReturnType<typeof syncSummary>
 
 /** A progress line of the daemon's sync, for the terminal. */
 function syncProgress (p: ApiProgress): string {
@@ -75,14 +68,7 @@ async function syncHere (context: CliContext, prune: boolean, waitMs: number): P
     out.progress('Telling the hosts…')
     await running.sync.idle() // the PRUNE reaches the connected hosts before the node stops
     const delivered = await openOutbox(home).retry({ signal })
-    return {
-      received: result.received.map(r => ({ id: shortId(r.entry), entry: r.entry, from: r.mail.from, name: names.get(r.mail.from), date: r.mail.date, subject: r.mail.subject })),
-      quarantined: result.quarantined.map(q => ({ id: shortId(q.entry), entry: q.entry, code: q.code, reason: q.reason })),
-      waiting: result.waiting,
-      pruned: result.pruned,
-      replicas: result.replicas,
-      outboxDelivered: delivered.map(e => e.id)
-    }
+    return syncSummary(result, names, delivered)
   } finally {
     await running.stop()
   }

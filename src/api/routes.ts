@@ -1,0 +1,184 @@
+/**
+ * The routes of the daemon's local API, v1 (docs/API.md, "Routes"): one table of method, path,
+ * body limit and handler; each handler calls one operation of the daemon (src/daemon/daemon.ts)
+ * and answers the shape `ipms … --json` prints (src/daemon/views.ts). Request fields are checked
+ * here (types, sizes, ranges) before anything is done; unknown fields are refused, so that a
+ * client's typo is not silently ignored.
+ */
+import { MAX_ATTACHMENTS, MAX_MAIL_BYTES } from '../constants.ts'
+import type { Daemon } from '../daemon/daemon.ts'
+import { mailDetail, mailRow, notDeliveredError, outboxRow, retrySummary, sendSummary, syncSummary } from '../daemon/views.ts'
+import { InvalidArgumentError } from '../errors.ts'
+import type { HomeConfig } from '../home/config.ts'
+import { openContacts } from '../home/contacts.ts'
+import type { Attachment } from '../mail/mail.ts'
+import { renderMessage } from '../mail/rfc5322.ts'
+import { resolveRecipient } from '../node/resolve-recipient.ts'
+import { MAX_BODY_BYTES, MAX_SEND_BODY_BYTES } from './body.ts'
+
+/** What handlers work with. */
+export interface ApiContext {
+  daemon: Daemon
+  home: string
+  config: HomeConfig
+}
+
+/** One request, decoded. */
+export interface ApiCall {
+  /** The path's captured parts (`:id`), decoded. */
+  params: string[]
+  query: URLSearchParams
+  /** The JSON body (`{}` when none; GET routes have none). */
+  body: Record<string, unknown>
+  /** Aborts when the client goes away or the daemon stops. */
+  signal: AbortSignal
+  /** A progress line (NDJSON routes; a no-op elsewhere). */
+  progress: (progress: { stage: string } & Record<string, unknown>) => void
+}
+
+export interface Route {
+  method: 'GET' | 'POST'
+  /** Matched against the path after `/api/v1`. */
+  path: RegExp
+  /** `json`: one answer; `ndjson`: progress lines then the result; `sse`: the event stream (server.ts). */
+  answer: 'json' | 'ndjson' | 'sse'
+  /** Body limit, bytes (POST). */
+  maxBody: number
+  /** The result, inside `{ ok: true, … }`. Throws an IpmsError to fail. */
+  handle: (call: ApiCall, context: ApiContext) => Promise<Record<string, unknown>>
+}
+
+/** Peer-id → contact name. */
+const namesOf = async (daemon: Daemon): Promise<Map<string, string>> => new Map((await daemon.contacts()).map(c => [c.peer, c.name]))
+
+/** Refuse fields other than `known`. */
+function onlyFields (body: Record<string, unknown>, known: readonly string[]): void {
+  const unknown = Object.keys(body).filter(k => !known.includes(k))
+  if (unknown.length > 0) throw new InvalidArgumentError(`Unknown field${unknown.length === 1 ? '' : 's'} ${unknown.slice(0, 5).map(k => JSON.stringify(k.slice(0, 40))).join(', ')} (known: ${known.join(', ')})`)
+}
+
+const optional = <T>(body: Record<string, unknown>, field: string, check: (v: unknown) => v is T, what: string): T | undefined => {
+  const value = body[field]
+  if (value === undefined) return undefined
+  if (!check(value)) throw new InvalidArgumentError(`"${field}" must be ${what}`)
+  return value
+}
+
+const isString = (max: number) => (v: unknown): v is string => typeof v === 'string' && v.length <= max
+const isWhole = (min: number, max: number) => (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
+const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean'
+
+/** Base64 as JSON carries bytes: the standard alphabet, padded. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/** `attachments`: at most MAX_ATTACHMENTS of `{ name, type, data: base64 }`; the mail model checks names, types and sizes. */
+function attachmentsOf (value: unknown): Attachment[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value) || value.length > MAX_ATTACHMENTS) throw new InvalidArgumentError(`"attachments" must be a list of at most ${MAX_ATTACHMENTS} { name, type, data } objects`)
+  return value.map((a: unknown, i) => {
+    const { name, type, data } = (typeof a === 'object' && a !== null ? a : {}) as Record<string, unknown>
+    if (!isString(255)(name) || !isString(255)(type) || typeof data !== 'string' || !BASE64.test(data)) {
+      throw new InvalidArgumentError(`attachments[${i}] must be { name, type, data } with data in base64`)
+    }
+    return { name, type, data: new Uint8Array(Buffer.from(data, 'base64')) }
+  })
+}
+
+/** Longest time a client may give a host, ms (10 min). */
+const MAX_TIMEOUT_MS = 600_000
+
+const get = (path: RegExp, handle: Route['handle']): Route => ({ method: 'GET', path, answer: 'json', maxBody: 0, handle })
+
+export const ROUTES: readonly Route[] = [
+  get(/^\/id$/, async (_call, { daemon }) => ({ ...daemon.id() })),
+  get(/^\/card$/, async (_call, { daemon }) => {
+    const { text, card } = await daemon.card()
+    return { card: text, owner: card.owner, bits: card.bits, hosts: card.hosts, ts: card.ts }
+  }),
+  get(/^\/hosts$/, async (_call, { daemon }) => ({ hosts: await daemon.hosts() })),
+  get(/^\/hosted$/, async (_call, { daemon }) => ({ hosted: daemon.hosted() })),
+  get(/^\/contacts$/, async (_call, { daemon, home }) => ({ contacts: await daemon.contacts(), issued: await openContacts(home).issued() })),
+  get(/^\/mail$/, async (_call, { daemon }) => {
+    const names = await namesOf(daemon)
+    return { mail: (await daemon.list()).map(m => mailRow(m, names)) }
+  }),
+  get(/^\/mail\/([^/]{1,128})$/, async ({ params, query }, { daemon }) => {
+    const stored = await daemon.read(params[0]!)
+    const name = (await namesOf(daemon)).get(stored.mail.from)
+    if (query.get('raw') === '1') return { raw: Buffer.from(await renderMessage(stored, { fromName: name })).toString('utf8') }
+    return { mail: mailDetail(stored, name) }
+  }),
+  get(/^\/outbox$/, async (_call, { daemon }) => {
+    const names = await namesOf(daemon)
+    return { outbox: (await daemon.outbox()).map(e => outboxRow(e, names)) }
+  }),
+  {
+    method: 'POST',
+    path: /^\/outbox\/retry$/,
+    answer: 'json',
+    maxBody: MAX_BODY_BYTES,
+    handle: async ({ body }, { daemon }) => {
+      onlyFields(body, ['force', 'timeoutMs'])
+      const force = optional(body, 'force', isBoolean, 'true or false')
+      const timeoutMs = optional(body, 'timeoutMs', isWhole(1, MAX_TIMEOUT_MS), `a whole number of ms from 1 to ${MAX_TIMEOUT_MS}`)
+      const delivered = await daemon.retryOutbox({ ...(force === undefined ? {} : { force }), ...(timeoutMs === undefined ? {} : { timeoutMs }) })
+      return retrySummary(delivered, await daemon.outbox())
+    }
+  },
+  {
+    method: 'POST',
+    path: /^\/sync$/,
+    answer: 'ndjson',
+    maxBody: MAX_BODY_BYTES,
+    handle: async ({ body, progress }, { daemon }) => {
+      onlyFields(body, [])
+      progress({ stage: 'sync', hosts: (await daemon.hosts()).length })
+      const result = await daemon.syncNow()
+      return syncSummary(result, await namesOf(daemon), result.outboxDelivered)
+    }
+  },
+  {
+    method: 'POST',
+    path: /^\/send$/,
+    answer: 'ndjson',
+    maxBody: MAX_SEND_BODY_BYTES,
+    handle: async ({ body, progress, signal }, { daemon, home, config }) => {
+      onlyFields(body, ['to', 'subject', 'body', 'attachments', 'replicas', 'timeoutMs', 'inReplyTo'])
+      const to = optional(body, 'to', isString(16 * 1024), 'a contact name, an address card or a peer-id')
+      if (to === undefined || to === '') throw new InvalidArgumentError('"to" is required: a contact name, an address card or a peer-id')
+      const text = optional(body, 'body', isString(MAX_MAIL_BYTES), `the message text (at most ${MAX_MAIL_BYTES} characters)`) ?? ''
+      const subject = optional(body, 'subject', isString(MAX_MAIL_BYTES), 'a string') ?? ''
+      const inReplyTo = optional(body, 'inReplyTo', isString(1024), 'the id of the mail this answers')
+      const replicas = optional(body, 'replicas', isWhole(1, 64), 'a whole number from 1 to 64') ?? 1
+      const timeoutMs = optional(body, 'timeoutMs', isWhole(1, MAX_TIMEOUT_MS), `a whole number of ms from 1 to ${MAX_TIMEOUT_MS}`) ?? 30_000
+      const attachments = attachmentsOf(body.attachments)
+      const recipient = await resolveRecipient(to, { home, config, signal, onLookup: peer => { progress({ stage: 'lookup', peer }) } })
+      const { destination } = recipient
+      progress({ stage: 'resolve', to: recipient.peer, name: recipient.name, via: recipient.via, hosts: destination.hosts.length, bits: destination.bits, pass: destination.pass !== undefined, cardTs: destination.card?.ts, notes: recipient.notes })
+      const sent = await daemon.send({ subject, body: text, attachments, ...(inReplyTo === undefined ? {} : { inReplyTo }) }, {
+        card: destination,
+        replicas,
+        timeoutMs,
+        signal,
+        onProgress: p => { progress({ stage: 'pow', bits: destination.bits, attempts: p.attempts, elapsedMs: p.elapsedMs }) },
+        onHost: host => { progress({ stage: 'deliver', host }) }
+      })
+      const summary = sendSummary(recipient, sent)
+      if (!sent.delivered) throw notDeliveredError(sent, summary)
+      return summary
+    }
+  },
+  { method: 'GET', path: /^\/events$/, answer: 'sse', maxBody: 0, handle: async () => ({}) }
+]
+
+/** The route for `method` and `path`, or what is wrong: no such path (404), or another method (405, with the one allowed). */
+export function findRoute (method: string, path: string): { route: Route, params: string[] } | { missing: 'path' } | { missing: 'method', allow: string } {
+  const matching = ROUTES.filter(r => r.path.test(path))
+  if (matching.length === 0) return { missing: 'path' }
+  const route = matching.find(r => r.method === method)
+  if (route === undefined) return { missing: 'method', allow: matching.map(r => r.method).join(', ') }
+  const params = (route.path.exec(path) ?? []).slice(1).map(p => {
+    try { return decodeURIComponent(p) } catch { throw new InvalidArgumentError('The path has a malformed %-escape') }
+  })
+  return { route, params }
+}

@@ -1,0 +1,67 @@
+/**
+ * The HTTP status of each error code in the daemon's local API (docs/API.md, "Errors"): declared
+ * over the ErrorCode union, so that the compiler refuses a code left out. 400 a caller's mistake,
+ * 401 no cookie, 403 refused origin, 404 not found, 405 wrong method, 409 exists, 413 too large,
+ * 422 refused by hosts or a bad record, 503 unreachable / no replica / storage full / busy,
+ * 500 anything else.
+ */
+import { isErrorCode, type ErrorCode } from '../errors.ts'
+
+export const HTTP_STATUS_BY_CODE = Object.freeze({
+  ERR_USAGE: 400,
+  ERR_INVALID_ARGUMENT: 400,
+  ERR_INVALID_PEER_ID: 400,
+  ERR_UNSUPPORTED_KEY_TYPE: 400,
+  ERR_INVALID_MAIL: 400,
+  ERR_MALFORMED: 400,
+  ERR_UNAUTHORIZED: 401,
+  ERR_PASSPHRASE_REQUIRED: 401,
+  ERR_WRONG_PASSPHRASE: 401,
+  ERR_FORBIDDEN: 403,
+  ERR_NOT_FOUND: 404,
+  ERR_UNKNOWN_RECIPIENT: 404,
+  ERR_IDENTITY_NOT_FOUND: 404,
+  ERR_METHOD_NOT_ALLOWED: 405,
+  ERR_CONTACT_EXISTS: 409,
+  ERR_IDENTITY_EXISTS: 409,
+  ERR_TOO_LARGE: 413,
+  ERR_INVALID_RECORD: 422,
+  ERR_GRANT_EXPIRED: 422,
+  ERR_PASS_EXPIRED: 422,
+  ERR_BAD_PASS: 422,
+  ERR_UNSUPPORTED_VERSION: 422,
+  ERR_NOT_FOR_RECIPIENT: 422,
+  ERR_TAMPERED: 422,
+  ERR_BAD_SIGNATURE: 422,
+  ERR_MISADDRESSED: 422,
+  ERR_REFUSED: 422,
+  ERR_SYNC_REFUSED: 422,
+  ERR_NOT_HOSTED: 422,
+  ERR_BAD_POW: 422,
+  ERR_BAD_ENVELOPE: 422,
+  ERR_BAD_RECEIPT: 422,
+  ERR_RATE_LIMITED: 422,
+  ERR_STALE: 422,
+  ERR_OVER_QUOTA: 422,
+  ERR_ENTRY_REFUSED: 422,
+  ERR_NO_HOST: 503,
+  ERR_NO_REPLICA: 503,
+  ERR_DELIVERY: 503,
+  ERR_TIMEOUT: 503,
+  ERR_SYNC: 503,
+  ERR_NO_DHT: 503,
+  ERR_NO_DHT_PEER: 503,
+  ERR_NOT_PUBLISHED: 503,
+  ERR_NO_DAEMON: 503,
+  ERR_STORAGE_FULL: 503,
+  ERR_HOME_IN_USE: 503,
+  ABORT_ERR: 503,
+  ERR_UNEXPECTED: 500,
+  ERR_POW_WORKER: 500,
+  ERR_CONFIG: 500,
+  ERR_KEY_FILE_CORRUPT: 500,
+  ERR_KEY_FILE_INSECURE: 500
+} satisfies Record<ErrorCode, number>)
+
+/** The status for a code; 500 for anything that is not one of IPMS's codes. Never throws. */
+export const httpStatusFor = (code: unknown): number => isErrorCode(code) ? HTTP_STATUS_BY_CODE[code] : 500

@@ -1,0 +1,92 @@
+/**
+ * The plain-data shapes of what a home holds, as `ipms … --json` prints them and the daemon's
+ * local API answers them (docs/API.md): one function per shape, so that a command run locally and
+ * the same command answered by a running daemon print the same document.
+ */
+import { DeliveryRefusedError, NoHostError, type IpmsError } from '../errors.ts'
+import { shortPeer } from '../identity/peer-id.ts'
+import { shortId } from '../mail/find-mail.ts'
+import type { StoredMail } from '../mail/mail-store.ts'
+import { destinationOfEntry, type OutboxEntry } from '../node/outbox.ts'
+import type { ReadInboxResult } from '../node/read-inbox.ts'
+import type { ResolvedRecipient } from '../node/resolve-recipient.ts'
+import type { DeliveryFailure } from '../node/send-mail.ts'
+
+/** Peer-id → petname (`contacts.names()`). */
+export type Names = ReadonlyMap<string, string>
+
+/** The bytes a mail carries: body and attachments. */
+export const mailSize = (stored: StoredMail): number =>
+  Buffer.byteLength(stored.mail.body) + stored.mail.attachments.reduce((n, a) => n + a.data.byteLength, 0)
+
+/** A row of `ipms list --json`'s `mail`. */
+export function mailRow (stored: StoredMail, names: Names): { id: string, entry: string, from: string, name?: string, date: number, subject: string, size: number, attachments: number } {
+  const { mail } = stored
+  return { id: shortId(stored.entry), entry: stored.entry, from: mail.from, name: names.get(mail.from), date: mail.date, subject: mail.subject, size: mailSize(stored), attachments: mail.attachments.length }
+}
+
+/** `ipms read --json`'s `mail`: the whole mail, attachments described (not their bytes). */
+export function mailDetail (stored: StoredMail, name: string | undefined): Record<string, unknown> {
+  const { mail } = stored
+  return {
+    id: shortId(stored.entry),
+    entry: stored.entry,
+    env: stored.env,
+    from: mail.from,
+    name,
+    to: mail.to,
+    date: mail.date,
+    messageId: mail.id,
+    inReplyTo: mail.inReplyTo,
+    subject: mail.subject,
+    body: mail.body,
+    attachments: mail.attachments.map(a => ({ name: a.name, type: a.type, size: a.data.byteLength }))
+  }
+}
+
+/** A row of `ipms outbox --json`'s `outbox`. */
+export function outboxRow (entry: OutboxEntry, names: Names): { id: string, to: string, name?: string, created: number, attempts: number, receipts: number, replicas: number, nextAttempt: number, lastError?: string } {
+  const to = destinationOfEntry(entry).owner
+  return { id: entry.id, to, name: names.get(to), created: entry.created, attempts: entry.attempts, receipts: entry.receipts.length, replicas: entry.replicas, nextAttempt: entry.nextAttempt, lastError: entry.lastError }
+}
+
+/** `ipms outbox retry --json`: what was delivered, what still waits. */
+export const retrySummary = (delivered: OutboxEntry[], left: OutboxEntry[]): { delivered: string[], waiting: Array<{ id: string, lastError?: string }> } =>
+  ({ delivered: delivered.map(e => e.id), waiting: left.map(e => ({ id: e.id, lastError: e.lastError })) })
+
+/** `ipms sync --json`: the mail received and quarantined, what waits, the replicas' outcomes, the outbox mail delivered. */
+export function syncSummary (result: ReadInboxResult, names: Names, outboxDelivered: OutboxEntry[]): {
+  received: Array<{ id: string, entry: string, from: string, name?: string, date: number, subject: string }>
+  quarantined: Array<{ id: string, entry: string, code: string, reason: string }>
+  waiting: number
+  pruned: number
+  replicas: ReadInboxResult['replicas']
+  outboxDelivered: string[]
+} {
+  return {
+    received: result.received.map(r => ({ id: shortId(r.entry), entry: r.entry, from: r.mail.from, name: names.get(r.mail.from), date: r.mail.date, subject: r.mail.subject })),
+    quarantined: result.quarantined.map(q => ({ id: shortId(q.entry), entry: q.entry, code: q.code, reason: q.reason })),
+    waiting: result.waiting,
+    pruned: result.pruned,
+    replicas: result.replicas,
+    outboxDelivered: outboxDelivered.map(e => e.id)
+  }
+}
+
+/** `ipms send --json`: to whom, how it was found, the mail's id and inbox, and its receipts or why none. */
+export function sendSummary (recipient: ResolvedRecipient, sent: { entry: OutboxEntry, delivered: boolean, failures: DeliveryFailure[] }): Record<string, unknown> & { delivered: boolean } {
+  const { entry } = sent
+  return { to: recipient.peer, name: recipient.name, via: recipient.via, id: entry.id, inbox: entry.inbox, delivered: sent.delivered, receipts: entry.receipts.map(r => ({ host: r.host, time: r.time, entry: r.entry })), failures: sent.failures }
+}
+
+/**
+ * The error of a send that got fewer receipts than wanted: NoHostError (exit 69) when a host was
+ * unreachable or none was left to try, DeliveryRefusedError (exit 76) when hosts refused it.
+ */
+export function notDeliveredError (sent: { entry: OutboxEntry, failures: DeliveryFailure[] }, summary: Record<string, unknown>): IpmsError {
+  const { entry, failures } = sent
+  const why = failures.map(f => `${shortPeer(f.host)}: ${f.message}`).join('; ') || 'no host left to try'
+  const unreachable = failures.length === 0 || failures.some(f => f.code === 'ERR_DELIVERY' || f.code === 'ERR_TIMEOUT')
+  const message = `Not delivered yet (${entry.receipts.length} of ${entry.replicas} receipts): ${why}. The mail waits in the outbox (${entry.id}); ipms outbox retry, or a running daemon, tries again`
+  return unreachable ? new NoHostError(message, summary) : new DeliveryRefusedError('ERR_REFUSED', message)
+}
