@@ -32,10 +32,10 @@ const list: CliCommand = {
   describe: 'Your contacts',
   examples: [['ipms contacts list', 'name and peer-id of each']],
   run: async (_args, { contacts, out, daemon, signal }) => {
-    // Through the daemon when one runs; the passes given are this home's file either way.
     const api = await daemon()
-    const all = api === undefined ? await contacts.list() : (await api.get('/contacts', { signal })).contacts as Contact[]
-    const issued = await contacts.issued()
+    const answer = api === undefined ? undefined : await api.get('/contacts', { signal })
+    const all = answer === undefined ? await contacts.list() : answer.contacts as Contact[]
+    const issued = answer === undefined ? await contacts.issued() : answer.issued as Awaited<ReturnType<typeof contacts.issued>>
     const given = (name: string): string => {
       const last = issued.filter(p => p.to === name).at(-1)
       return last === undefined ? '' : `  (pass given${last.expires === undefined ? '' : `, until ${isoTime(last.expires)}`})`

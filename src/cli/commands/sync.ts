@@ -25,7 +25,7 @@ type SyncSummary = ReturnType<typeof syncSummary>
 /** A progress line of the daemon's sync, for the terminal. */
 function syncProgress (p: ApiProgress): string {
   if (typeof p.handled === 'number' && typeof p.total === 'number') return `Opening and storing: ${p.handled} of ${p.total} mails`
-  return 'Syncing through the daemon…'
+  return typeof p.hosts === 'number' ? `Syncing with ${count(p.hosts, 'host')} (through the daemon)…` : 'Syncing through the daemon…'
 }
 
 /** The sync done by this process: the home's node started for it, stopped after. */
@@ -86,8 +86,10 @@ export const sync: CliCommand = {
     const waitMs = /^0+[smhd]?$/.test(wait) ? 0 : parseDuration(wait)
     if (waitMs === undefined) throw new InvalidArgumentError(`--wait ${wait} is not a duration: write e.g. 30s or 2m (0: do not wait)`)
     const api = await context.daemon()
+    // The daemon always prunes what it stored (it keeps the inbox read): --no-prune is for a sync done here.
+    if (api !== undefined && args.prune === false) throw new InvalidArgumentError('--no-prune: the daemon running on this home prunes what it stores; stop it to sync without pruning')
     const result = api !== undefined
-      ? await api.stream('/sync', { prune: args.prune !== false }, p => { out.progress(syncProgress(p)) }, { signal }) as unknown as SyncSummary
+      ? await api.stream('/sync', {}, p => { out.progress(syncProgress(p)) }, { signal }) as unknown as SyncSummary
       : await syncHere(context, args.prune !== false, waitMs)
     out.result({ ...result }, [
       `${result.received.length} new mail${result.quarantined.length > 0 ? `, ${result.quarantined.length} that did not open (ipms list --quarantined)` : ''}${result.waiting > 0 ? `, ${result.waiting} still on the way` : ''}.`,
