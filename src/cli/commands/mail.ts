@@ -3,24 +3,17 @@
  * one runs (its `/mail` answers are what `--json` prints here), else from the mail store; one
  * formatter for both. `list --quarantined` and `read --save` read the store itself.
  */
-import { findMail, shortId } from '../../mail/find-mail.ts'
-import { openMailStore } from '../../mail/mail-store.ts'
-import { mailDetail, mailRow } from '../../daemon/views.ts'
-import { renderMessage } from '../../mail/rfc5322.ts'
-import type { Contacts } from '../../home/contacts.ts'
+import type { mailRow } from '../../daemon/views.ts'
 import { count, isoTime, shortPeer, type CliCommand } from '../command.ts'
 import { safeText } from '../safe-text.ts'
-import { saveAttachments } from '../save-attachments.ts'
+
+/** The store's side, loaded only when no daemon answers. */
+const here = async (): Promise<typeof import('./mail-local.ts')> => await import('./mail-local.ts')
 
 const human = (bytes: number): string => bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 
 /** One line of `ipms list` (and of the API's `/mail`). */
 type ListRow = ReturnType<typeof mailRow>
-
-async function listRows (store: ReturnType<typeof openMailStore>, contacts: Contacts): Promise<ListRow[]> {
-  const names = await contacts.names()
-  return (await store.received()).map(r => mailRow(r, names))
-}
 
 /** What `ipms read --json` prints of a mail (views.ts' mailDetail; the API's `/mail/:id`). */
 interface ReadMail {
@@ -33,15 +26,13 @@ export const list: CliCommand = {
   options: y => y.option('quarantined', { type: 'boolean', default: false, describe: 'List the mail that did not open, and why' }),
   examples: [['ipms list', 'id, date, sender, size, subject'], ['ipms list --json | jq ".mail[0]"', 'the newest, for scripts']],
   run: async (args, { home, out, contacts, daemon, signal }) => {
-    const store = openMailStore(home, { maildir: false })
     if (args.quarantined === true) {
-      const kept = await store.quarantined()
-      out.result({ quarantined: kept.map(q => ({ id: shortId(q.entry), entry: q.entry, env: q.env, receivedAt: q.receivedAt, code: q.code, reason: q.reason })) },
-        kept.length === 0 ? ['Nothing in quarantine.'] : kept.map(q => `${shortId(q.entry)}  ${isoTime(q.receivedAt)}  ${q.code}: ${q.reason}`))
+      const kept = await (await here()).quarantinedRows(home)
+      out.result({ quarantined: kept }, kept.length === 0 ? ['Nothing in quarantine.'] : kept.map(q => `${q.id}  ${isoTime(q.receivedAt)}  ${q.code}: ${q.reason}`))
       return
     }
     const api = await daemon()
-    const rows = api !== undefined ? (await api.get('/mail', { signal })).mail as ListRow[] : await listRows(store, contacts)
+    const rows = api !== undefined ? (await api.get('/mail', { signal })).mail as ListRow[] : await (await here()).listRows(home, contacts)
     out.result({ mail: rows }, rows.length === 0
       ? ['No mail here yet (ipms sync fetches it).']
       : rows.map(r => `${r.id}  ${isoTime(r.date)}  ${(r.name ?? shortPeer(r.from)).padEnd(18)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}${r.attachments > 0 ? ` [${count(r.attachments, 'attachment')}]` : ''}`))
@@ -74,14 +65,13 @@ export const read: CliCommand = {
       }
       mail = (await api.get(path, { signal })).mail as ReadMail
     } else {
-      const stored = await findMail(openMailStore(home, { maildir: false }), String(args.id))
-      const name = await contacts.nameOf(stored.mail.from)
-      if (typeof args.save === 'string') saved = await saveAttachments(args.save, stored.mail.attachments)
-      if (raw) {
-        writeRaw(await renderMessage(stored, { fromName: name }))
+      const found = await (await here()).readHere(home, String(args.id), contacts, { ...(typeof args.save === 'string' ? { save: args.save } : {}), raw })
+      if ('raw' in found) {
+        writeRaw(found.raw)
         return
       }
-      mail = mailDetail(stored, name) as unknown as ReadMail
+      mail = found.mail as unknown as ReadMail
+      saved = found.saved
     }
     const { name } = mail
     out.result({ mail, saved }, [

@@ -3,20 +3,14 @@
  * both go through it (it owns the outbox: one mail is never delivered by two processes at once);
  * its answers are what `--json` prints here, so one formatter serves both paths.
  */
-import { outboxRow, retrySummary } from '../../daemon/views.ts'
-import { openOutbox } from '../../node/outbox.ts'
-import type { Contacts } from '../../home/contacts.ts'
-import { count, isoTime, shortPeer, type CliCommand } from '../command.ts'
-import { TIMEOUT_OPTION, timeoutOf } from './send.ts'
+import type { outboxRow } from '../../daemon/views.ts'
+import { count, isoTime, shortPeer, TIMEOUT_OPTION, timeoutOf, type CliCommand } from '../command.ts'
 
 /** One line of `ipms outbox` (and of the API's `/outbox`). */
 type OutboxRow = ReturnType<typeof outboxRow>
 
-async function outboxRows (home: string, contacts: Contacts): Promise<OutboxRow[]> {
-  const waiting = await openOutbox(home).list()
-  const names = await contacts.names()
-  return waiting.map(e => outboxRow(e, names))
-}
+/** The outbox's side, loaded only when no daemon answers (most of the start-up time otherwise). */
+const here = async (): Promise<typeof import('./outbox-local.ts')> => await import('./outbox-local.ts')
 
 const show: CliCommand = {
   command: '$0',
@@ -24,7 +18,7 @@ const show: CliCommand = {
   examples: [['ipms outbox', 'each waiting mail, its attempts and last error']],
   run: async (_args, { home, out, contacts, daemon, signal }) => {
     const api = await daemon()
-    const rows = api !== undefined ? (await api.get('/outbox', { signal })).outbox as OutboxRow[] : await outboxRows(home, contacts)
+    const rows = api !== undefined ? (await api.get('/outbox', { signal })).outbox as OutboxRow[] : await (await here()).outboxRows(home, contacts)
     out.result({ outbox: rows }, rows.length === 0
       ? ['The outbox is empty: everything sent has its receipts.']
       : rows.map(r => `${r.id.slice(-8)}  to ${r.name ?? shortPeer(r.to)}  since ${isoTime(r.created)}  ${r.receipts}/${r.replicas} receipts, ${count(r.attempts, 'attempt')}, next ${isoTime(r.nextAttempt)}${r.lastError === undefined ? '' : `  (${r.lastError})`}`))
@@ -45,8 +39,7 @@ const retry: CliCommand = {
       delivered = (answer.delivered as unknown[]).map(d => typeof d === 'string' ? d : String((d as { id?: unknown }).id))
       waiting = answer.waiting as typeof waiting
     } else {
-      const outbox = openOutbox(home)
-      ;({ delivered, waiting } = retrySummary(await outbox.retry({ force: true, signal, timeoutMs }), await outbox.list()))
+      ;({ delivered, waiting } = await (await here()).retryHere(home, { signal, timeoutMs }))
     }
     out.result({ delivered, waiting }, [
       `${delivered.length} delivered, ${waiting.length} still waiting.`,

@@ -6,14 +6,12 @@ import { readFile, stat } from 'node:fs/promises'
 import { basename, extname } from 'node:path'
 import { MAX_MAIL_BYTES } from '../../constants.ts'
 import type { DaemonClient } from '../../api/client.ts'
-import { notDeliveredError, sendSummary } from '../../daemon/views.ts'
 import { InvalidArgumentError } from '../../errors.ts'
 import type { Attachment } from '../../mail/mail.ts'
 import type { Draft } from '../../mail/seal.ts'
-import { openOutbox } from '../../node/outbox.ts'
-import { resolveRecipient, type RecipientVia, type ResolvedRecipient } from '../../node/resolve-recipient.ts'
+import type { RecipientVia } from '../../node/resolve-recipient.ts'
 import type { CliContext } from '../context.ts'
-import { count, isoTime, parseDuration, shortPeer, type CliCommand } from '../command.ts'
+import { count, isoTime, parseDuration, shortPeer, TIMEOUT_OPTION, timeoutOf, type CliCommand } from '../command.ts'
 
 /** Media types by file extension, for attachments (anything else is application/octet-stream). */
 const MEDIA_TYPES: Record<string, string> = {
@@ -59,45 +57,15 @@ const VIA: Record<RecipientVia, (name: string, hosts: number, cardTs?: number) =
 const viaLine = (via: RecipientVia, name: string, hosts: number, cardTs: number | undefined, pass: boolean): string =>
   VIA[via](name, hosts, cardTs) + (pass ? ' With the pass they gave you.' : '')
 
-/** `--timeout`, shared by `send` and `outbox retry`: every delivery attempt is bounded by it. */
-export const TIMEOUT_OPTION = { type: 'string', default: '30s', describe: 'How long to wait for each host (e.g. 30s, 2m)' } as const
-
-/** The `--timeout` given, in ms; InvalidArgumentError if it is not a duration. */
-export function timeoutOf (args: Record<string, unknown>): number {
-  const timeoutMs = parseDuration(String(args.timeout))
-  if (timeoutMs === undefined) throw new InvalidArgumentError(`--timeout ${String(args.timeout)} is not a duration (examples: 30s, 2m)`)
-  return timeoutMs
-}
-
 /** What `ipms send --json` prints (views.ts' sendSummary; the API's `/send` ends with it). */
-interface SendSummary {
+export interface SendSummary {
   id: string
   delivered: boolean
   receipts: Array<{ host: string, time: number, entry: string }>
   [field: string]: unknown
 }
 
-interface SendSettings { replicas: number, timeoutMs: number, name: string }
-
-/** Seal, stamp and deliver in this process, through the home's outbox. */
-async function sendHere (draft: Draft, recipient: ResolvedRecipient, settings: SendSettings, context: CliContext): Promise<SendSummary> {
-  const { out, signal } = context
-  const { destination } = recipient
-  const identity = await context.identity()
-  out.info(`Sealing and stamping a mail for ${settings.name} (difficulty ${destination.bits} bits)…`)
-  const sent = await openOutbox(context.home).send(draft, {
-    from: identity,
-    card: destination,
-    replicas: settings.replicas,
-    timeoutMs: settings.timeoutMs,
-    signal,
-    onProgress: p => { out.progress(powLine(destination.bits, p.attempts, p.elapsedMs)) },
-    onHost: host => { out.progress(`Delivering to ${shortPeer(host)}…`) }
-  })
-  const summary = sendSummary(recipient, sent)
-  if (!sent.delivered) throw notDeliveredError(sent, summary)
-  return summary as SendSummary
-}
+export interface SendSettings { replicas: number, timeoutMs: number, name: string }
 
 /** Hand the mail to the daemon that owns this home's outbox; its progress lines shown as ours. */
 async function sendThroughDaemon (api: DaemonClient, to: string, draft: Draft, settings: SendSettings, context: CliContext): Promise<SendSummary> {
@@ -129,7 +97,7 @@ async function displayName (to: string, context: CliContext): Promise<string> {
   return recipient.contact?.name ?? shortPeer(recipient.peer)
 }
 
-const powLine = (bits: number, attempts: number, elapsedMs: number): string =>
+export const powLine = (bits: number, attempts: number, elapsedMs: number): string =>
   `Solving the proof-of-work (${bits} bits): ${(attempts / 1e6).toFixed(1)} M hashes, ${(elapsedMs / 1000).toFixed(1)} s`
 
 export const send: CliCommand = {
@@ -155,9 +123,10 @@ export const send: CliCommand = {
     const api = await context.daemon()
     // Through the daemon, it resolves the recipient (and says how, in a progress line); here, now:
     // either way an unknown name fails before the message is read.
-    const recipient = api !== undefined
+    const local = api !== undefined ? undefined : await import('./send-local.ts')
+    const recipient = local === undefined
       ? undefined
-      : await resolveRecipient(String(args.to), { home: context.home, config: await context.config(), contacts, signal, onLookup: peer => { out.progress(`Looking up ${shortPeer(peer)} on the DHT…`) } })
+      : await local.resolveRecipient(String(args.to), { home: context.home, config: await context.config(), contacts, signal, onLookup: peer => { out.progress(`Looking up ${shortPeer(peer)} on the DHT…`) } })
     const name = recipient === undefined ? await displayName(String(args.to), context) : recipient.name ?? shortPeer(recipient.peer)
     if (recipient !== undefined) {
       for (const note of recipient.notes) out.info(note)
@@ -174,7 +143,7 @@ export const send: CliCommand = {
     const started = Date.now()
     const settings = { replicas, timeoutMs, name }
     // Not delivered: thrown by both (notDeliveredError), with the same message and exit code.
-    const data = api !== undefined ? await sendThroughDaemon(api, String(args.to), draft, settings, context) : await sendHere(draft, recipient!, settings, context)
+    const data = api !== undefined ? await sendThroughDaemon(api, String(args.to), draft, settings, context) : await local!.sendHere(draft, recipient!, settings, context)
     out.result({ ...data }, [
       `Sent to ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
       ...data.receipts.map(r => `Receipt: ${r.host} stored it at ${isoTime(r.time)} (entry ${r.entry})`)
