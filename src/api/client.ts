@@ -22,17 +22,14 @@
  */
 import { request, type IncomingMessage } from 'node:http'
 import { connect } from 'node:net'
-import { readFile, rm } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { AbortError, IpmsError, MalformedError, NoDaemonError, TooLargeError, isErrorCode } from '../errors.ts'
 import { isPlainMap } from '../util/fields.ts'
 import { isProcessAlive } from '../util/process.ts'
+import { API_COOKIE_FILE_NAME, API_FILE_NAME, API_PREFIX, removeApiFiles, type ApiInfo } from './api-files.ts'
 import { ndjsonParser, sseParser } from './client-streams.ts'
 
-/** The routes' prefix (the API's version 1). */
-export const API_PREFIX = '/api/v1'
-/** The files a daemon keeps in its home while it runs. */
-export const API_FILES = Object.freeze({ address: 'api', cookie: 'api.cookie', socket: 'api.sock' })
 /** The largest JSON answer read (a raw mail with its attachments is the largest). */
 export const MAX_ANSWER_BYTES = 32 * 1024 * 1024
 /** How long a first connection to the socket may take before the daemon counts as not answering. */
@@ -40,14 +37,8 @@ const PROBE_TIMEOUT_MS = 2_000
 /** Longest error message kept from an answer. */
 const MAX_MESSAGE_CHARS = 4096
 
-/** What `<home>/api` says. */
-export interface ApiAddress {
-  v: 1
-  /** Absolute path of the daemon's socket. */
-  socket: string
-  pid: number
-  tcp?: string
-}
+/** What `<home>/api` says (api-files.ts). */
+export type ApiAddress = ApiInfo
 
 /** One daemon event as the API streams it; a reset when the daemon no longer keeps what followed `since`. */
 export type ApiEvent = { id: number, type: string, data: Record<string, unknown> } | { reset: true, last: number }
@@ -99,9 +90,9 @@ async function socketAnswers (socket: string, signal?: AbortSignal): Promise<boo
   })
 }
 
-/** Remove a dead daemon's `api`, `api.cookie` and `api.sock`. */
+/** Remove a dead daemon's `api`, `api.cookie` and `api.sock`. Never throws (the local path then says what is wrong with the home). */
 async function removeStale (home: string): Promise<void> {
-  await Promise.all(Object.values(API_FILES).map(async name => { await rm(join(home, name), { force: true }) }))
+  await removeApiFiles(home).catch(() => {})
 }
 
 /**
@@ -112,7 +103,7 @@ export async function connectDaemon (home: string, options: RequestOptions = {})
   const { signal } = options
   let text: string
   try {
-    text = await readFile(join(home, API_FILES.address), 'utf8')
+    text = await readFile(join(home, API_FILE_NAME), 'utf8')
   } catch {
     return undefined // no daemon (or a home we cannot read: the local path says why)
   }
@@ -130,7 +121,7 @@ export async function connectDaemon (home: string, options: RequestOptions = {})
     await removeStale(home)
     return undefined
   }
-  const cookie = (await readFile(join(home, API_FILES.cookie), 'utf8').catch(() => '')).trim()
+  const cookie = (await readFile(join(home, API_COOKIE_FILE_NAME), 'utf8').catch(() => '')).trim()
   if (!/^[0-9a-f]{64}$/.test(cookie)) return undefined // starting or stopping: the local path decides
   return createClient(address, cookie)
 }
