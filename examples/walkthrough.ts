@@ -14,8 +14,18 @@ const DEMO_BITS = 18
 
 export interface WalkthroughStep { who: string, command: string, run: CliRun }
 
+export interface WalkthroughOptions {
+  /**
+   * Run `ipms daemon` on Alice's and Bob's homes too (from Bob's grant on), so that every command
+   * after it goes through a daemon's local API instead of opening the home (the CLI tests run the
+   * walk-through both ways). Their daemons are in `daemons` while the walk-through runs.
+   */
+  daemons?: boolean
+  onDaemon?: (who: 'alice' | 'bob', daemon: Awaited<ReturnType<typeof startDaemon>>) => void
+}
+
 /** Run the walk-through; `onStep` sees every command as it completes. Throws on the first failure. */
-export async function walkthrough (onStep: (step: WalkthroughStep) => void = () => {}): Promise<WalkthroughStep[]> {
+export async function walkthrough (onStep: (step: WalkthroughStep) => void = () => {}, options: WalkthroughOptions = {}): Promise<WalkthroughStep[]> {
   const root = await mkdtemp(join(tmpdir(), 'ipms-walkthrough-'))
   const homes = { alice: join(root, 'alice'), bob: join(root, 'bob'), host: join(root, 'host') }
   const steps: WalkthroughStep[] = []
@@ -29,6 +39,7 @@ export async function walkthrough (onStep: (step: WalkthroughStep) => void = () 
     return run
   }
   let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined
+  const owners: Array<Awaited<ReturnType<typeof startDaemon>>> = []
   try {
     await step('alice', ['init'])
     await step('bob', ['init', '--bits', String(DEMO_BITS)])
@@ -42,6 +53,13 @@ export async function walkthrough (onStep: (step: WalkthroughStep) => void = () 
     const grant = await step('bob', ['hosts', 'grant', hostPeer, '--addr', hostAddress.replace(/\/p2p\/.*$/, ''), '--json'])
     await step('host', ['host', 'accept', grant.json.grant, '--card', grant.json.card])
     await daemon.next(e => e.event === 'hosting')
+    if (options.daemons === true) {
+      for (const who of ['alice', 'bob'] as const) {
+        const started = await startDaemon(homes[who], ['--listen', '/ip4/127.0.0.1/tcp/0'])
+        owners.push(started)
+        options.onDaemon?.(who, started)
+      }
+    }
     // Alice learns Bob's card and writes while Bob is offline.
     const card = await step('bob', ['card', '--json'])
     await step('alice', ['contacts', 'add', 'bob', card.json.card])
@@ -54,6 +72,7 @@ export async function walkthrough (onStep: (step: WalkthroughStep) => void = () 
     await step('bob', ['read', '1'])
     return steps
   } finally {
+    for (const owner of owners) await owner.stop()
     await daemon?.stop()
     await rm(root, { recursive: true, force: true })
   }

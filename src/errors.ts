@@ -31,7 +31,7 @@ export const ERROR_CODES = [
   // the owner's home (§13)
   'ERR_CONFIG', 'ERR_UNKNOWN_RECIPIENT', 'ERR_CONTACT_EXISTS', 'ERR_NOT_FOUND',
   // the daemon's local API (docs/API.md)
-  'ERR_UNAUTHORIZED', 'ERR_FORBIDDEN', 'ERR_METHOD_NOT_ALLOWED',
+  'ERR_UNAUTHORIZED', 'ERR_FORBIDDEN', 'ERR_METHOD_NOT_ALLOWED', 'ERR_NO_DAEMON',
   // anything else: a bug
   'ERR_UNEXPECTED'
 ] as const
@@ -299,4 +299,9 @@ export class UnauthorizedError extends IpmsError {
 /** A request to the API's TCP listener with a foreign `Host` (DNS rebinding) or `Origin` (another site). */
 export class ForbiddenError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_FORBIDDEN', message, options) }
+}
+
+/** No daemon answers on this home (`ipms events` needs one), or it stopped answering mid-request. */
+export class NoDaemonError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_NO_DAEMON', message, options) }
 }

@@ -45,4 +45,5 @@ export { resolveRecipient, type ResolvedRecipient, type ResolveRecipientOptions,
 export { mailRow, mailDetail, outboxRow, retrySummary, syncSummary, sendSummary, notDeliveredError } from './daemon/views.ts'
 export { startApiServer, API_PREFIX, type ApiServer, type ApiServerOptions } from './api/server.ts'
 export { API_FILE_NAME, API_COOKIE_FILE_NAME, API_SOCKET_FILE_NAME, type ApiInfo } from './api/api-files.ts'
+export { connectDaemon, answerError, type DaemonClient, type ApiEvent, type ApiProgress, type RequestOptions } from './api/client.ts'
 export { startHomeNode, type HomeNode, type HomeNodeOptions } from './node/home-node.ts'

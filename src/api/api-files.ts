@@ -12,6 +12,9 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { syncDirectory, writeFileSynced, writeJsonSynced } from '../util/durable-files.ts'
 
+/** Every route is under this prefix (the server's and the client's). */
+export const API_PREFIX = '/api/v1'
+
 export const API_FILE_NAME = 'api'
 export const API_COOKIE_FILE_NAME = 'api.cookie'
 export const API_SOCKET_FILE_NAME = 'api.sock'

@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path'
 import { ConfigError, IpmsError, MalformedError, NotFoundError, UnauthorizedError, type ErrorCode } from '../errors.ts'
 import { parseApiListen, type HomeConfig } from '../home/config.ts'
 import type { Daemon } from '../daemon/daemon.ts'
-import { API_SOCKET_FILE_NAME, newCookie, removeApiFiles, writeApiFiles, type ApiInfo } from './api-files.ts'
+import { API_PREFIX, API_SOCKET_FILE_NAME, newCookie, removeApiFiles, writeApiFiles, type ApiInfo } from './api-files.ts'
 import { cookieMatches, tcpRequestProblem } from './auth.ts'
 import { readJsonBody } from './body.ts'
 import { ndjsonStream, type NdjsonStream } from './ndjson.ts'
@@ -31,8 +31,7 @@ import { errorBody, sendError, sendJson } from './respond.ts'
 import { findRoute, type ApiCall, type ApiContext } from './routes.ts'
 import { resumeFrom, serveEvents } from './sse.ts'
 
-/** Every route is under this prefix. */
-export const API_PREFIX = '/api/v1'
+export { API_PREFIX } from './api-files.ts'
 
 export interface ApiServerOptions {
   home: string

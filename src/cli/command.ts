@@ -3,11 +3,14 @@
  * handler that gets the parsed arguments and the CLI context. Commands are plain objects.
  */
 import type { Argv } from 'yargs'
+import { InvalidArgumentError } from '../errors.ts'
 import type { CliContext } from './context.ts'
 
 export interface CliCommand {
   /** yargs command string, e.g. `send <to> [file]`. */
   command: string
+  /** Other names of the command (`watch` for `events`). */
+  aliases?: string[]
   /** One line for --help (top-level commands have theirs in commands/index.ts). */
   describe?: string
   options?: (yargs: Argv) => Argv
@@ -31,4 +34,14 @@ export function parseDuration (text: string): number | undefined {
   const unit = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 }[(match[2] ?? 's') as 'd' | 'h' | 'm' | 's']
   const ms = Number(match[1]) * unit
   return ms > 0 ? ms : undefined
+}
+
+/** `--timeout`, shared by `send` and `outbox retry`: every delivery attempt is bounded by it. */
+export const TIMEOUT_OPTION = { type: 'string', default: '30s', describe: 'How long to wait for each host (e.g. 30s, 2m)' } as const
+
+/** The `--timeout` given, in ms; InvalidArgumentError if it is not a duration. */
+export function timeoutOf (args: Record<string, unknown>): number {
+  const timeoutMs = parseDuration(String(args.timeout))
+  if (timeoutMs === undefined) throw new InvalidArgumentError(`--timeout ${String(args.timeout)} is not a duration (examples: 30s, 2m)`)
+  return timeoutMs
 }

@@ -1,7 +1,9 @@
 /**
  * What every command gets: the home, the output, a signal that Ctrl-C aborts, and lazy access to
- * the identity (asking for its passphrase only when it is encrypted), the config and the contacts.
+ * the identity (asking for its passphrase only when it is encrypted), the config and the contacts;
+ * and the daemon that holds the home, if one answers (src/api/client.ts), unless `--offline`.
  */
+import { connectDaemon, type DaemonClient } from '../api/client.ts'
 import { loadConfig, type HomeConfig } from '../home/config.ts'
 import { openContacts, type Contacts } from '../home/contacts.ts'
 import { openOwnerHosts, type OwnerHosts } from '../home/owner-hosts.ts'
@@ -19,10 +21,16 @@ export interface CliContext {
   config: () => Promise<HomeConfig>
   contacts: Contacts
   ownerHosts: () => Promise<OwnerHosts>
+  /**
+   * The client of the daemon running on this home, or undefined (none runs, a stale one was
+   * cleared, or `--offline`): then the command opens the home itself.
+   */
+  daemon: () => Promise<DaemonClient | undefined>
 }
 
-export function createContext (home: string, out: Output, signal: AbortSignal): CliContext {
+export function createContext (home: string, out: Output, signal: AbortSignal, options: { offline?: boolean } = {}): CliContext {
   let identity: Promise<Identity> | undefined
+  let daemon: Promise<DaemonClient | undefined> | undefined
   let config: Promise<HomeConfig> | undefined
   const loadOwnIdentity = async (): Promise<Identity> => {
     const info = await readIdentityInfo(home)
@@ -36,7 +44,8 @@ export function createContext (home: string, out: Output, signal: AbortSignal): 
     identity: async () => await (identity ??= loadOwnIdentity()),
     config: async () => await (config ??= loadConfig(home)),
     contacts: openContacts(home),
-    ownerHosts: async () => openOwnerHosts(home, { peerId: (await readIdentityInfo(home)).peerId, bits: (await context.config()).bits, signer: context.identity })
+    ownerHosts: async () => openOwnerHosts(home, { peerId: (await readIdentityInfo(home)).peerId, bits: (await context.config()).bits, signer: context.identity }),
+    daemon: async () => options.offline === true ? undefined : await (daemon ??= connectDaemon(home, { signal }))
   }
   return context
 }

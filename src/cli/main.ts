@@ -56,7 +56,7 @@ async function run (argv: string[]): Promise<number> {
   process.once('SIGTERM', interrupt)
 
   const register = (parser: Argv, command: CliCommand, describe = command.describe ?? ''): Argv => parser.command(
-    command.command,
+    [command.command, ...command.aliases ?? []],
     describe,
     (y: Argv) => {
       let built = command.options?.(y) ?? y
@@ -71,7 +71,7 @@ async function run (argv: string[]): Promise<number> {
       ? undefined
       : async (args: Record<string, unknown>) => {
         const home = resolveHome(typeof args.home === 'string' ? args.home : undefined)
-        await command.run!(args, createContext(home, out, controller.signal))
+        await command.run!(args, createContext(home, out, controller.signal, { offline: args.offline === true }))
       }
   )
 
@@ -82,6 +82,7 @@ async function run (argv: string[]): Promise<number> {
     .option('json', { type: 'boolean', global: true, default: false, describe: 'Machine-readable output: one JSON document (daemon: one per line)' })
     .option('quiet', { alias: 'q', type: 'boolean', global: true, default: false, describe: 'No notes or progress, only results' })
     .option('verbose', { alias: 'v', type: 'boolean', global: true, default: false, describe: 'Show stack traces of failures' })
+    .option('offline', { type: 'boolean', global: true, default: false, describe: 'Work on the home itself, not through the daemon running on it (then exit 75 where the daemon holds the home)' })
     .strict()
     .recommendCommands()
     .demandCommand(1, 'Name a command: ipms --help lists them')
@@ -94,7 +95,8 @@ async function run (argv: string[]): Promise<number> {
   // Only the command being run is loaded (the others are listed for --help).
   const named = commandName(argv)
   for (const entry of COMMANDS) {
-    parser = entry.command.split(' ')[0] === named ? register(parser, await entry.load(), entry.describe) : parser.command(entry.command, entry.describe)
+    const names = [entry.command.split(' ')[0], ...entry.aliases ?? []]
+    parser = names.includes(named) ? register(parser, await entry.load(), entry.describe) : parser.command([entry.command, ...entry.aliases ?? []], entry.describe)
   }
 
   try {

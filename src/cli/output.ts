@@ -28,8 +28,8 @@ export interface Output {
   info: (text: string) => void
   /** A progress line that replaces the previous one, on a terminal only. */
   progress: (text: string) => void
-  /** One line per event (the daemon): a JSON line with --json. */
-  event: (kind: string, data: Record<string, unknown>, human: string) => void
+  /** One line per event (the daemon): a JSON line with --json; `time` in ms, default now. */
+  event: (kind: string, data: Record<string, unknown>, human: string, time?: number) => void
   /** Report a failure; returns its exit code. */
   failure: (err: unknown) => number
 }
@@ -69,9 +69,9 @@ export function createOutput (options: OutputOptions): Output {
       stderr.write(`\r\x1b[K${safeText(text)}`)
       progressShown = true
     },
-    event: (kind, data, human) => {
+    event: (kind, data, human, at) => {
       clearProgress()
-      const time = new Date().toISOString()
+      const time = new Date(at ?? Date.now()).toISOString()
       if (options.json) stdout.write(`${toJson({ time, event: kind, ...data })}\n`)
       else if (!options.quiet) stdout.write(`${time} ${safeText(human)}\n`)
     },

@@ -5,6 +5,7 @@
 import { DEFAULT_PASS_TTL_MS } from '../../constants.ts'
 import { InvalidArgumentError } from '../../errors.ts'
 import { verifyCard } from '../../hosting/card.ts'
+import type { Contact } from '../../home/contacts.ts'
 import { count, isoTime, parseDuration, type CliCommand } from '../command.ts'
 
 const add: CliCommand = {
@@ -30,9 +31,11 @@ const list: CliCommand = {
   command: 'list',
   describe: 'Your contacts',
   examples: [['ipms contacts list', 'name and peer-id of each']],
-  run: async (_args, { contacts, out }) => {
-    const all = await contacts.list()
-    const issued = await contacts.issued()
+  run: async (_args, { contacts, out, daemon, signal }) => {
+    const api = await daemon()
+    const answer = api === undefined ? undefined : await api.get('/contacts', { signal })
+    const all = answer === undefined ? await contacts.list() : answer.contacts as Contact[]
+    const issued = answer === undefined ? await contacts.issued() : answer.issued as Awaited<ReturnType<typeof contacts.issued>>
     const given = (name: string): string => {
       const last = issued.filter(p => p.to === name).at(-1)
       return last === undefined ? '' : `  (pass given${last.expires === undefined ? '' : `, until ${isoTime(last.expires)}`})`

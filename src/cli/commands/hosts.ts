@@ -1,9 +1,11 @@
 /**
  * The owner's hosts: `ipms card`, `ipms hosts grant|list|revoke`. Each change re-signs the card;
- * the grant is handed to the host's operator, who runs `ipms host accept`.
+ * the grant is handed to the host's operator, who runs `ipms host accept`. `card` and `hosts list`
+ * read through the daemon when one runs; grant and revoke change the files (the daemon reads them).
  */
 import { InvalidArgumentError } from '../../errors.ts'
-import type { AddressCard } from '../../hosting/card.ts'
+import { verifyCard, type AddressCard } from '../../hosting/card.ts'
+import type { GrantedHost } from '../../home/owner-hosts.ts'
 import { count, isoTime, parseDuration, type CliCommand } from '../command.ts'
 
 const cardLines = (text: string, card: AddressCard): string[] => [
@@ -17,7 +19,10 @@ export const card: CliCommand = {
   command: 'card',
   examples: [['ipms card', 'print the card to paste to a friend'], ['ipms card --json | jq -r .card', 'the card alone']],
   run: async (_args, context) => {
-    const { text, card } = await (await context.ownerHosts()).card()
+    const api = await context.daemon()
+    const { text, card } = api === undefined
+      ? await (await context.ownerHosts()).card()
+      : await (async () => { const text = String((await api.get('/card', { signal: context.signal })).card); return { text, card: verifyCard(text) } })()
     context.out.result({ card: text, owner: card.owner, bits: card.bits, hosts: card.hosts, ts: card.ts }, cardLines(text, card))
   }
 }
@@ -53,7 +58,8 @@ const list: CliCommand = {
   describe: 'The hosts you granted',
   examples: [['ipms hosts list --json', 'with their grants, for scripts']],
   run: async (_args, context) => {
-    const hosts = await (await context.ownerHosts()).list()
+    const api = await context.daemon()
+    const hosts = api === undefined ? await (await context.ownerHosts()).list() : (await api.get('/hosts', { signal: context.signal })).hosts as GrantedHost[]
     context.out.result({ hosts }, hosts.length === 0
       ? ['No hosts yet: ipms hosts grant <peer-id> --addr <multiaddr>']
       : hosts.map(h => `${h.peer}  ${h.addrs.join(' ')}  granted ${isoTime(h.issued)}${h.expires === undefined ? '' : `, expires ${isoTime(h.expires)}`}`))

@@ -1,6 +1,10 @@
-/** `ipms id`: who this home is and where it is reachable. Needs no passphrase. */
+/**
+ * `ipms id`: who this home is and where it is reachable. Needs no passphrase. Through the daemon
+ * when one runs (its `/id` and `/hosts`), else from the home's files; the same output either way.
+ */
 import { inboxAddress } from '../../access/inbox-address.ts'
 import { readIdentityInfo } from '../../identity/keystore.ts'
+import type { GrantedHost } from '../../home/owner-hosts.ts'
 import type { CliCommand } from '../command.ts'
 import { readDaemonInfo } from '../daemon-file.ts'
 
@@ -8,16 +12,26 @@ export const id: CliCommand = {
   command: 'id',
   examples: [['ipms id', 'print your address'], ['ipms id --json | jq -r .peerId', 'just the peer-id, for scripts']],
   run: async (_args, context) => {
-    const { home, out } = context
+    const { home, out, signal } = context
     const info = await readIdentityInfo(home)
-    const config = await context.config()
-    const inbox = inboxAddress(info.peerId, config.bits)
-    const hosts = await (await context.ownerHosts()).list()
-    const daemon = await readDaemonInfo(home)
-    const listening = daemon?.addrs ?? []
-    out.result({ peerId: info.peerId, inbox, bits: config.bits, encrypted: info.encrypted, home, hosts: hosts.map(h => ({ peer: h.peer, addrs: h.addrs, expires: h.expires })), listening }, [
+    const api = await context.daemon()
+    let inbox: string, bits: number, hosts: GrantedHost[], listening: string[]
+    if (api !== undefined) {
+      const [running, granted] = await Promise.all([api.get('/id', { signal }), api.get('/hosts', { signal })])
+      inbox = String(running.inbox)
+      bits = Number(running.bits)
+      listening = running.addrs as string[]
+      hosts = granted.hosts as GrantedHost[]
+    } else {
+      const config = await context.config()
+      bits = config.bits
+      inbox = inboxAddress(info.peerId, bits)
+      hosts = await (await context.ownerHosts()).list()
+      listening = (await readDaemonInfo(home))?.addrs ?? []
+    }
+    out.result({ peerId: info.peerId, inbox, bits, encrypted: info.encrypted, home, hosts: hosts.map(h => ({ peer: h.peer, addrs: h.addrs, expires: h.expires })), listening }, [
       `Address:   ${info.peerId}`,
-      `Inbox:     ${inbox} (difficulty ${config.bits} bits)`,
+      `Inbox:     ${inbox} (difficulty ${bits} bits)`,
       `Home:      ${home}${info.encrypted ? ' (key encrypted)' : ''}`,
       hosts.length === 0 ? 'Hosts:     none (ipms hosts grant <peer-id> --addr <multiaddr>)' : `Hosts:     ${hosts.map(h => `${h.peer} at ${h.addrs.join(', ')}`).join('\n           ')}`,
       listening.length === 0 ? 'Listening: no daemon runs on this home' : `Listening: ${listening.join('\n           ')}`

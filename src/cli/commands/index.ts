@@ -9,6 +9,8 @@ export interface CommandEntry {
   /** yargs command string, as in the module. */
   command: string
   describe: string
+  /** Other names it answers to (as in the module). */
+  aliases?: string[]
   load: () => Promise<CliCommand>
 }
 
@@ -24,5 +26,6 @@ export const COMMANDS: CommandEntry[] = [
   { command: 'list', describe: 'List the mail kept here, newest first', load: async () => (await import('./mail.ts')).list },
   { command: 'read <id>', describe: 'Print a mail (its id from ipms list, or 1 for the newest)', load: async () => (await import('./mail.ts')).read },
   { command: 'outbox', describe: 'Mail waiting for a receipt: list it, or retry it now', load: async () => (await import('./outbox.ts')).outbox },
+  { command: 'events', aliases: ['watch'], describe: 'Print the running daemon\'s events as they happen', load: async () => (await import('./events.ts')).events },
   { command: 'daemon', describe: 'Stay online: receive mail as it arrives, keep friends\' inboxes, retry the outbox', load: async () => (await import('./daemon.ts')).daemon }
 ]

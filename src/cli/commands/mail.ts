@@ -1,33 +1,47 @@
-/** `ipms list` and `ipms read`: the mail kept in this home, newest first. */
-import { mailDetail, mailRow } from '../../daemon/views.ts'
-import { findMail, shortId } from '../../mail/find-mail.ts'
-import { openMailStore } from '../../mail/mail-store.ts'
-import { renderMessage } from '../../mail/rfc5322.ts'
+/**
+ * `ipms list` and `ipms read`: the mail kept in this home, newest first. Through the daemon when
+ * one runs (its `/mail` answers are what `--json` prints here), else from the mail store; one
+ * formatter for both. `list --quarantined` and `read --save` read the store itself.
+ */
+import type { mailRow } from '../../daemon/views.ts'
 import { count, isoTime, shortPeer, type CliCommand } from '../command.ts'
 import { safeText } from '../safe-text.ts'
-import { saveAttachments } from '../save-attachments.ts'
+
+/** The store's side, loaded only when no daemon answers. */
+const here = async (): Promise<typeof import('./mail-local.ts')> => await import('./mail-local.ts')
 
 const human = (bytes: number): string => bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+
+/** One line of `ipms list` (and of the API's `/mail`). */
+type ListRow = ReturnType<typeof mailRow>
+
+/** What `ipms read --json` prints of a mail (views.ts' mailDetail; the API's `/mail/:id`). */
+interface ReadMail {
+  id: string, entry: string, env: string, from: string, name?: string, to: string, date: number, messageId: string,
+  inReplyTo?: string, subject: string, body: string, attachments: Array<{ name: string, type: string, size: number }>
+}
 
 export const list: CliCommand = {
   command: 'list',
   options: y => y.option('quarantined', { type: 'boolean', default: false, describe: 'List the mail that did not open, and why' }),
   examples: [['ipms list', 'id, date, sender, size, subject'], ['ipms list --json | jq ".mail[0]"', 'the newest, for scripts']],
-  run: async (args, { home, out, contacts }) => {
-    const store = openMailStore(home, { maildir: false })
+  run: async (args, { home, out, contacts, daemon, signal }) => {
     if (args.quarantined === true) {
-      const kept = await store.quarantined()
-      out.result({ quarantined: kept.map(q => ({ id: shortId(q.entry), entry: q.entry, env: q.env, receivedAt: q.receivedAt, code: q.code, reason: q.reason })) },
-        kept.length === 0 ? ['Nothing in quarantine.'] : kept.map(q => `${shortId(q.entry)}  ${isoTime(q.receivedAt)}  ${q.code}: ${q.reason}`))
+      const kept = await (await here()).quarantinedRows(home)
+      out.result({ quarantined: kept }, kept.length === 0 ? ['Nothing in quarantine.'] : kept.map(q => `${q.id}  ${isoTime(q.receivedAt)}  ${q.code}: ${q.reason}`))
       return
     }
-    const received = await store.received()
-    const names = await contacts.names()
-    const rows = received.map(r => mailRow(r, names))
+    const api = await daemon()
+    const rows = api !== undefined ? (await api.get('/mail', { signal })).mail as ListRow[] : await (await here()).listRows(home, contacts)
     out.result({ mail: rows }, rows.length === 0
       ? ['No mail here yet (ipms sync fetches it).']
       : rows.map(r => `${r.id}  ${isoTime(r.date)}  ${(r.name ?? shortPeer(r.from)).padEnd(18)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}${r.attachments > 0 ? ` [${count(r.attachments, 'attachment')}]` : ''}`))
   }
+}
+
+/** Raw bytes for a pipe (a mail tool reads them); on a terminal, controls shown as for `read`. */
+function writeRaw (message: Uint8Array | string): void {
+  process.stdout.write(process.stdout.isTTY === true ? safeText(typeof message === 'string' ? message : Buffer.from(message).toString('utf8')) : message)
 }
 
 export const read: CliCommand = {
@@ -37,25 +51,34 @@ export const read: CliCommand = {
     .option('save', { type: 'string', normalize: true, describe: 'Save the attachments into this directory' })
     .option('raw', { type: 'boolean', default: false, describe: 'Print it as an RFC 5322 message' }),
   examples: [['ipms read 1', 'the newest mail'], ['ipms read 4fQx9z2K --save ~/Downloads', 'and save its attachments']],
-  run: async (args, { home, out, contacts }) => {
-    const stored = await findMail(openMailStore(home, { maildir: false }), String(args.id))
-    const { mail } = stored
-    const name = await contacts.nameOf(mail.from)
-    const saved = typeof args.save === 'string' ? await saveAttachments(args.save, mail.attachments) : []
-    if (args.raw === true && !out.json) {
-      // Raw bytes for a pipe (a mail tool reads them); on a terminal, controls shown as for `read`.
-      const message = await renderMessage(stored, { fromName: name })
-      process.stdout.write(process.stdout.isTTY === true ? safeText(Buffer.from(message).toString('utf8')) : message)
-      return
+  run: async (args, { home, out, contacts, daemon, signal }) => {
+    const raw = args.raw === true && !out.json
+    // Saving attachments needs their bytes: read from the store itself.
+    const api = typeof args.save === 'string' ? undefined : await daemon()
+    let mail: ReadMail
+    let saved: string[] = []
+    if (api !== undefined) {
+      const path = `/mail/${encodeURIComponent(String(args.id))}`
+      if (raw) {
+        writeRaw(String((await api.get(`${path}?raw=1`, { signal })).raw))
+        return
+      }
+      mail = (await api.get(path, { signal })).mail as ReadMail
+    } else {
+      const found = await (await here()).readHere(home, String(args.id), contacts, { ...(typeof args.save === 'string' ? { save: args.save } : {}), raw })
+      if ('raw' in found) {
+        writeRaw(found.raw)
+        return
+      }
+      mail = found.mail as unknown as ReadMail
+      saved = found.saved
     }
-    out.result({
-      mail: mailDetail(stored, name),
-      saved
-    }, [
+    const { name } = mail
+    out.result({ mail, saved }, [
       `From:    ${name === undefined ? mail.from : `${name} (${mail.from})`} — signature verified`,
       `Date:    ${new Date(mail.date).toString()}`,
       `Subject: ${mail.subject}`,
-      ...(mail.attachments.length > 0 ? [`Attached: ${mail.attachments.map(a => `${a.name} (${a.type}, ${human(a.data.byteLength)})`).join(', ')}`] : []),
+      ...(mail.attachments.length > 0 ? [`Attached: ${mail.attachments.map(a => `${a.name} (${a.type}, ${human(a.size)})`).join(', ')}`] : []),
       ...saved.map(p => `Saved:   ${p}`),
       '',
       mail.body

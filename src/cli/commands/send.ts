@@ -5,13 +5,13 @@
 import { readFile, stat } from 'node:fs/promises'
 import { basename, extname } from 'node:path'
 import { MAX_MAIL_BYTES } from '../../constants.ts'
-import { notDeliveredError, sendSummary } from '../../daemon/views.ts'
+import type { DaemonClient } from '../../api/client.ts'
 import { InvalidArgumentError } from '../../errors.ts'
 import type { Attachment } from '../../mail/mail.ts'
-import { openOutbox } from '../../node/outbox.ts'
-import { resolveRecipient, type RecipientVia } from '../../node/resolve-recipient.ts'
-import type { Destination } from '../../node/send-mail.ts'
-import { count, isoTime, parseDuration, shortPeer, type CliCommand } from '../command.ts'
+import type { Draft } from '../../mail/seal.ts'
+import type { RecipientVia } from '../../node/resolve-recipient.ts'
+import type { CliContext } from '../context.ts'
+import { count, isoTime, parseDuration, shortPeer, TIMEOUT_OPTION, timeoutOf, type CliCommand } from '../command.ts'
 
 /** Media types by file extension, for attachments (anything else is application/octet-stream). */
 const MEDIA_TYPES: Record<string, string> = {
@@ -44,24 +44,61 @@ async function readStdin (signal: AbortSignal): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-/** What the user is told about where the mail goes. */
-const VIA: Record<RecipientVia, (name: string, d: Destination) => string> = {
-  card: (name, d) => `Delivering to ${name} by the card given (${count(d.hosts.length, 'host')}).`,
-  contact: (name, d) => `Delivering to ${name} by their card in your contacts (${count(d.hosts.length, 'host')}).`,
-  cache: (name, d) => `Delivering to ${name} by the card found on the DHT a moment ago (${count(d.hosts.length, 'host')}).`,
-  dht: (name, d) => `Found ${name}'s hosts on the DHT (${count(d.hosts.length, 'host')}, card of ${isoTime(d.card!.ts)}).`,
+/** What the user is told about where the mail goes: `hosts` in the card, the card's time (`dht`). */
+const VIA: Record<RecipientVia, (name: string, hosts: number, cardTs?: number) => string> = {
+  card: (name, hosts) => `Delivering to ${name} by the card given (${count(hosts, 'host')}).`,
+  contact: (name, hosts) => `Delivering to ${name} by their card in your contacts (${count(hosts, 'host')}).`,
+  cache: (name, hosts) => `Delivering to ${name} by the card found on the DHT a moment ago (${count(hosts, 'host')}).`,
+  dht: (name, hosts, cardTs) => `Found ${name}'s hosts on the DHT (${count(hosts, 'host')}, card of ${cardTs === undefined ? '?' : isoTime(cardTs)}).`,
   direct: (name) => `${name} has no hosts record on the DHT; delivering to their own node, found on the DHT.`
 }
 
-/** `--timeout`, shared by `send` and `outbox retry`: every delivery attempt is bounded by it. */
-export const TIMEOUT_OPTION = { type: 'string', default: '30s', describe: 'How long to wait for each host (e.g. 30s, 2m)' } as const
+/** The line saying how the mail goes, and whether with the recipient's pass. */
+const viaLine = (via: RecipientVia, name: string, hosts: number, cardTs: number | undefined, pass: boolean): string =>
+  VIA[via](name, hosts, cardTs) + (pass ? ' With the pass they gave you.' : '')
 
-/** The `--timeout` given, in ms; InvalidArgumentError if it is not a duration. */
-export function timeoutOf (args: Record<string, unknown>): number {
-  const timeoutMs = parseDuration(String(args.timeout))
-  if (timeoutMs === undefined) throw new InvalidArgumentError(`--timeout ${String(args.timeout)} is not a duration (examples: 30s, 2m)`)
-  return timeoutMs
+/** What `ipms send --json` prints (views.ts' sendSummary; the API's `/send` ends with it). */
+export interface SendSummary {
+  id: string
+  delivered: boolean
+  receipts: Array<{ host: string, time: number, entry: string }>
+  [field: string]: unknown
 }
+
+export interface SendSettings { replicas: number, timeoutMs: number, name: string }
+
+/** Hand the mail to the daemon that owns this home's outbox; its progress lines shown as ours. */
+async function sendThroughDaemon (api: DaemonClient, to: string, draft: Draft, settings: SendSettings, context: CliContext): Promise<SendSummary> {
+  const { out, signal } = context
+  const body = {
+    to,
+    subject: draft.subject,
+    body: draft.body,
+    attachments: (draft.attachments ?? []).map(a => ({ name: a.name, type: a.type, data: Buffer.from(a.data).toString('base64') })),
+    replicas: settings.replicas,
+    timeoutMs: settings.timeoutMs,
+    ...(draft.inReplyTo === undefined ? {} : { inReplyTo: draft.inReplyTo })
+  }
+  return await api.stream('/send', body, p => {
+    if (p.stage === 'lookup' && typeof p.peer === 'string') out.progress(`Looking up ${shortPeer(p.peer)} on the DHT…`)
+    else if (p.stage === 'resolve') {
+      // The daemon found the recipient: the same notes as a send done here.
+      for (const note of Array.isArray(p.notes) ? p.notes : []) out.info(String(note))
+      if (typeof p.via === 'string' && Object.hasOwn(VIA, p.via)) out.info(viaLine(p.via as RecipientVia, settings.name, Number(p.hosts ?? 0), typeof p.cardTs === 'number' ? p.cardTs : undefined, p.pass === true))
+      out.info(`Sealing and stamping a mail for ${settings.name} (difficulty ${Number(p.bits ?? 0)} bits)…`)
+    } else if (p.stage === 'pow') out.progress(powLine(Number(p.bits ?? 0), Number(p.attempts ?? 0), Number(p.elapsedMs ?? 0)))
+    else if (p.stage === 'deliver') out.progress(typeof p.host === 'string' ? `Delivering to ${shortPeer(p.host)}…` : 'Delivering…')
+  }, { signal }) as unknown as SendSummary
+}
+
+/** The recipient's name as the user will read it: their contact name, else the short peer-id. */
+async function displayName (to: string, context: CliContext): Promise<string> {
+  const recipient = await context.contacts.resolve(to)
+  return recipient.contact?.name ?? shortPeer(recipient.peer)
+}
+
+export const powLine = (bits: number, attempts: number, elapsedMs: number): string =>
+  `Solving the proof-of-work (${bits} bits): ${(attempts / 1e6).toFixed(1)} M hashes, ${(elapsedMs / 1000).toFixed(1)} s`
 
 export const send: CliCommand = {
   command: 'send <to> [file]',
@@ -79,46 +116,37 @@ export const send: CliCommand = {
     ['ipms send bob -k 2 letter.txt', 'succeed only once two hosts hold it']
   ],
   run: async (args, context) => {
-    const { out, signal, contacts, home } = context
+    const { out, signal, contacts } = context
     const timeoutMs = timeoutOf(args)
     const replicas = args.replicas as number
     if (!Number.isInteger(replicas) || replicas < 1) throw new InvalidArgumentError('--replicas must be a whole number ≥ 1')
-    const recipient = await resolveRecipient(String(args.to), {
-      home,
-      config: await context.config(),
-      contacts,
-      signal,
-      onLookup: peer => { out.progress(`Looking up ${shortPeer(peer)} on the DHT…`) }
-    })
-    const { destination } = recipient
-    const name = recipient.name ?? shortPeer(recipient.peer)
-    for (const note of recipient.notes) out.info(note)
-    out.info(VIA[recipient.via](name, destination) + (destination.pass === undefined ? '' : ' With the pass they gave you.'))
+    const api = await context.daemon()
+    // Through the daemon, it resolves the recipient (and says how, in a progress line); here, now:
+    // either way an unknown name fails before the message is read.
+    const local = api !== undefined ? undefined : await import('./send-local.ts')
+    const recipient = local === undefined
+      ? undefined
+      : await local.resolveRecipient(String(args.to), { home: context.home, config: await context.config(), contacts, signal, onLookup: peer => { out.progress(`Looking up ${shortPeer(peer)} on the DHT…`) } })
+    const name = recipient === undefined ? await displayName(String(args.to), context) : recipient.name ?? shortPeer(recipient.peer)
+    if (recipient !== undefined) {
+      for (const note of recipient.notes) out.info(note)
+      const { destination } = recipient
+      out.info(viaLine(recipient.via, name, destination.hosts.length, destination.card?.ts, destination.pass !== undefined))
+    }
     const attachments: Attachment[] = []
     for (const path of args.attach as string[]) {
       attachments.push({ name: basename(path), type: MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', data: new Uint8Array(await readCapped(path, 'the attachment')) })
     }
+    const draft = { subject: String(args.subject), body: '', attachments, ...(args.inReplyTo === undefined ? {} : { inReplyTo: String(args.inReplyTo) }) }
     if (typeof args.file !== 'string' && process.stdin.isTTY === true) out.info('Type the message, then Ctrl-D on a line of its own:')
-    const body = typeof args.file === 'string' ? (await readCapped(args.file, 'the message file')).toString('utf8') : await readStdin(signal)
-    const identity = await context.identity()
+    draft.body = typeof args.file === 'string' ? (await readCapped(args.file, 'the message file')).toString('utf8') : await readStdin(signal)
     const started = Date.now()
-    out.info(`Sealing and stamping a mail for ${name} (difficulty ${destination.bits} bits)…`)
-    const sent = await openOutbox(home).send(
-      { subject: String(args.subject), body, attachments, ...(args.inReplyTo === undefined ? {} : { inReplyTo: String(args.inReplyTo) }) },
-      {
-        from: identity,
-        card: destination,
-        replicas,
-        timeoutMs,
-        signal,
-        onProgress: p => { out.progress(`Solving the proof-of-work (${destination.bits} bits): ${(p.attempts / 1e6).toFixed(1)} M hashes, ${(p.elapsedMs / 1000).toFixed(1)} s`) },
-        onHost: host => { out.progress(`Delivering to ${shortPeer(host)}…`) }
-      })
-    const data = sendSummary(recipient, sent)
-    if (!sent.delivered) throw notDeliveredError(sent, data)
-    out.result(data, [
+    const settings = { replicas, timeoutMs, name }
+    // Not delivered: thrown by both (notDeliveredError), with the same message and exit code.
+    const data = api !== undefined ? await sendThroughDaemon(api, String(args.to), draft, settings, context) : await local!.sendHere(draft, recipient!, settings, context)
+    out.result({ ...data }, [
       `Sent to ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
-      ...sent.entry.receipts.map(r => `Receipt: ${r.host} stored it at ${isoTime(r.time)} (entry ${r.entry})`)
+      ...data.receipts.map(r => `Receipt: ${r.host} stored it at ${isoTime(r.time)} (entry ${r.entry})`)
     ])
   }
 }
