@@ -125,3 +125,31 @@ test('a daemon stops on its signal: stopping and stopped are the last events, su
   const again = await startDaemon({ ...owner, config })
   await again.stop()
 })
+
+test('live mail pushed by a host: every mail becomes a `mail` event on its own, without a syncNow (its envelope may come after its entry)', async () => {
+  const [host, bob, alice] = [await party('live-host'), await party('live-bob'), await party('live-alice')]
+  const stops: Array<() => Promise<void>> = []
+  try {
+    const hostDaemon = await startDaemon({ ...host, config })
+    stops.push(hostDaemon.stop)
+    const bobHosts = openOwnerHosts(bob.home, { peerId: bob.identity.peerId, bits: BITS, signer: async () => bob.identity })
+    const { host: granted, card } = await bobHosts.grant(host.identity.peerId, [hostDaemon.id().addrs[0]!.replace(/\/p2p\/.*/, '')])
+    await keepGrant(host.home, host.identity.peerId, granted.grant, { card })
+    hostDaemon.reloadGrants()
+    await nextEvent(hostDaemon, e => e.type === 'hosting')
+    // The owner's daemon reads at once what its entry brings (no gathering delay): a read that
+    // finds an entry without its envelope yet must be followed by one when the envelope comes.
+    const bobDaemon = await startDaemon({ ...bob, config, schedule: { mailSettleMs: 0 } })
+    stops.push(bobDaemon.stop)
+    const aliceDaemon = await startDaemon({ ...alice, config })
+    stops.push(aliceDaemon.stop)
+    for (let i = 0; i < 8; i++) {
+      const sent = await aliceDaemon.send({ subject: `live ${i}`, body: `pushed ${i}` }, { card })
+      assert.equal(sent.delivered, true)
+      await nextEvent(bobDaemon, e => e.type === 'mail' && e.data.entry === sent.entry.receipts[0]!.entry, 20_000)
+    }
+    assert.equal((await bobDaemon.list()).length, 8)
+  } finally {
+    for (const stop of stops.reverse()) await stop()
+  }
+})
