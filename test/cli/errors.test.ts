@@ -1,13 +1,15 @@
 /**
  * Every failure of the `ipms` binary is one clear line and its own exit code (README, "Exit
  * codes"); --json gives the same as a document; the stack only with --verbose; Ctrl-C leaves
- * nothing half-done. Real child processes, real nodes on 127.0.0.1. The tests that can be run
- * twice (test/cli/ways.ts) are: without a daemon, and with one holding the home.
+ * nothing half-done (a mail interrupted once stamped waits in the outbox). Real child processes,
+ * real nodes on 127.0.0.1. Those that can run twice do (test/cli/ways.ts): without a
+ * daemon, and with one holding the home.
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -245,5 +247,37 @@ test(`Ctrl-C while the proof-of-work is solved: exit 130, nothing sent, nothing 
   assert.equal(outbox.code, 0, outbox.stderr)
   assert.deepEqual(outbox.json.outbox, [], 'nothing waits in the outbox')
   })
+})
+}
+
+for (const way of WAYS) {
+test(`Ctrl-C while the mail is delivered: exit 130, the stamped mail waits in the outbox (the daemon's, when through it) — ${way}`, async () => {
+  // A "host" that accepts the connection and never answers: the delivery hangs there.
+  const sockets = new Set<Socket>()
+  const silent = createServer(socket => { sockets.add(socket) })
+  silent.listen(0, '127.0.0.1')
+  await once(silent, 'listening')
+  const dialled = once(silent, 'connection')
+  try {
+    const sender = await initHome()
+    const owner = await ownerWithHost((await initHome()).peerId, `/ip4/127.0.0.1/tcp/${(silent.address() as AddressInfo).port}`)
+    await withDaemons(way, [sender.home], async () => {
+      const child = spawn(IPMS_BIN, ['--home', sender.home, 'send', owner.card, '-s', 'stamped'], { stdio: ['pipe', 'pipe', 'pipe'] })
+      child.stdin.end('a mail stamped, then interrupted on its way')
+      let stderr = ''
+      child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+      const closed = once(child, 'close')
+      await Promise.race([dialled, closed.then(() => { throw new Error(`ipms send ended before it delivered: ${stderr}`) })])
+      child.kill('SIGINT')
+      const [code] = await closed
+      assert.equal(code, EXIT.INTERRUPTED, stderr)
+      const outbox = await ipms(sender.home, ['outbox', '--json'])
+      assert.equal(outbox.code, 0, outbox.stderr)
+      assert.deepEqual(outbox.json.outbox.map((m: any) => m.to), [owner.peerId], 'it waits in the outbox, to be retried')
+    })
+  } finally {
+    for (const socket of sockets) socket.destroy()
+    silent.close()
+  }
 })
 }
