@@ -170,7 +170,7 @@ function createClient (address: ApiAddress, cookie: string): DaemonClient {
   }
 
   /** Feed a response's text to `push` chunk by chunk, bounded; resolves at its end. */
-  const read = async (res: IncomingMessage, push: (chunk: string) => void, maxBytes: number): Promise<void> => {
+  const read = async (res: IncomingMessage, push: (chunk: string) => void, maxBytes: number, signal?: AbortSignal): Promise<void> => {
     res.setEncoding('utf8')
     let total = 0
     try {
@@ -181,13 +181,15 @@ function createClient (address: ApiAddress, cookie: string): DaemonClient {
       }
     } catch (err) {
       if (err instanceof IpmsError) throw err
+      // Cut by our own signal (Ctrl-C), not by the daemon: an interruption (exit 130).
+      if (signal?.aborted === true) throw new AbortError('Interrupted', { cause: err })
       throw new NoDaemonError(`The daemon of this home stopped answering mid-answer (${(err as Error).message}): run the command again`, { cause: err })
     }
   }
 
-  const json = async (res: IncomingMessage): Promise<Record<string, unknown>> => {
+  const json = async (res: IncomingMessage, signal?: AbortSignal): Promise<Record<string, unknown>> => {
     let text = ''
-    await read(res, chunk => { text += chunk }, MAX_ANSWER_BYTES)
+    await read(res, chunk => { text += chunk }, MAX_ANSWER_BYTES, signal)
     let value: unknown
     try {
       value = JSON.parse(text)
@@ -199,18 +201,18 @@ function createClient (address: ApiAddress, cookie: string): DaemonClient {
 
   const client: DaemonClient = {
     address,
-    get: async (path, options = {}) => await json(await send('GET', path, undefined, { accept: 'application/json' }, options.signal)),
-    post: async (path, body, options = {}) => await json(await send('POST', path, body, { accept: 'application/json' }, options.signal)),
+    get: async (path, options = {}) => await json(await send('GET', path, undefined, { accept: 'application/json' }, options.signal), options.signal),
+    post: async (path, body, options = {}) => await json(await send('POST', path, body, { accept: 'application/json' }, options.signal), options.signal),
     stream: async (path, body, onProgress, options = {}) => {
       const res = await send('POST', path, body, { accept: 'application/x-ndjson, application/json' }, options.signal)
       // Refused before streaming began (401, 400 …): a plain JSON answer.
-      if (res.statusCode !== 200 || !(res.headers['content-type'] ?? '').includes('ndjson')) return await json(res)
+      if (res.statusCode !== 200 || !(res.headers['content-type'] ?? '').includes('ndjson')) return await json(res, options.signal)
       let final: unknown
       const parser = ndjsonParser(value => {
         if (isPlainMap(value) && isPlainMap(value.progress) && typeof value.progress.stage === 'string') onProgress(value.progress as ApiProgress)
         else if (final === undefined) final = value
       })
-      await read(res, chunk => { parser.push(chunk) }, MAX_ANSWER_BYTES)
+      await read(res, chunk => { parser.push(chunk) }, MAX_ANSWER_BYTES, options.signal)
       parser.end()
       if (final === undefined) throw new NoDaemonError('The daemon ended its answer before its result (did it stop?): run the command again')
       return settle(final)

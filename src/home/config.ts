@@ -14,7 +14,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { DEFAULT_POW_BITS, DHT_PROTOCOL, MAX_POW_BITS, MIN_POW_BITS } from '../constants.ts'
 import { ConfigError } from '../errors.ts'
 import { DEFAULT_HOST_POLICY, type HostPolicy } from '../node/host-policy.ts'
-import { readJsonFile, writeJsonSynced } from '../util/durable-files.ts'
+import { writeJsonSynced } from '../util/durable-files.ts'
 import { readHomeFile } from './home-file.ts'
 
 export const CONFIG_FILE_NAME = 'config.json'
@@ -141,14 +141,17 @@ export function parseConfig (value: unknown, path = CONFIG_FILE_NAME): HomeConfi
   return config
 }
 
+const CONFIG_REMEDY = 'fix it, or delete it to get the defaults'
+
 /** Read `<home>/config.json` (defaults when it is missing). ConfigError when it is damaged. */
 export async function loadConfig (home: string): Promise<HomeConfig> {
   const path = join(home, CONFIG_FILE_NAME)
-  return parseConfig(await readHomeFile(path, 'fix it, or delete it to get the defaults'), path)
+  return parseConfig(await readHomeFile(path, CONFIG_REMEDY), path)
 }
 
 /** Write the default config into a new home (never over an existing one). */
 export async function writeDefaultConfig (home: string, bits?: number): Promise<void> {
-  if (await readJsonFile(join(home, CONFIG_FILE_NAME)) !== undefined) return
+  // A damaged file is the user's to fix (ConfigError, exit 78), not a crash.
+  if (await readHomeFile(join(home, CONFIG_FILE_NAME), CONFIG_REMEDY) !== undefined) return
   await writeJsonSynced(home, CONFIG_FILE_NAME, defaultConfigFile(bits))
 }

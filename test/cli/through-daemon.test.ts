@@ -2,7 +2,8 @@
  * The CLI as the daemon's client (README, "The daemon's local API"; issue #12), through the real
  * binary: a representative subset of the exit-code tests run with and without a daemon holding
  * every home (same exit code, same failure line); `ipms events` live and resumed with `--since`;
- * a daemon killed with kill -9 leaves a stale `api` that the next command removes; `--offline`.
+ * a daemon killed with kill -9 leaves a stale `api` that the next command removes; `--offline`;
+ * 20 concurrent `ipms send` through one daemon deliver 20 distinct mails.
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -163,4 +164,41 @@ test('--offline works on the home itself: with a daemon running, list works and 
     assert.equal(await daemon.stop(), 0)
   }
   assert.deepEqual(await apiFiles(owner.home), [], 'a clean stop removes them')
+})
+
+test('20 concurrent ipms send through one daemon: each exits 0 with its receipt, the owner reads exactly 20 distinct mails', async () => {
+  const SENDS = 20
+  const [host, alice, bob] = [await newHome(), await newHome(), await newHome('--bits', '8')]
+  const hostDaemon = await startDaemon(host.home, ['--listen', '/ip4/127.0.0.1/tcp/0'])
+  let aliceDaemon: Daemon | undefined
+  try {
+    const { card } = await grantRunningHost(bob, host, hostDaemon)
+    assert.equal((await ipms(alice.home, ['contacts', 'add', 'bob', card])).code, 0)
+    aliceDaemon = await startDaemon(alice.home, ['--listen', '/ip4/127.0.0.1/tcp/0'])
+    const subjects = Array.from({ length: SENDS }, (_, i) => `mail ${i}`)
+    // 20 processes of the real binary at once, all handing their mail to Alice's daemon.
+    const runs = await Promise.all(subjects.map(async s => await ipms(alice.home, ['send', 'bob', '-s', s, '--json'], { input: `body of ${s}\n`, timeoutMs: 240_000 })))
+    for (const run of runs) {
+      assert.equal(run.code, 0, `${run.stderr}${run.stdout}`)
+      assert.equal(run.json.delivered, true)
+      assert.equal(run.json.receipts.length, 1)
+      assert.equal(run.json.receipts[0].host, host.peerId)
+    }
+    assert.equal(new Set(runs.map(r => r.json.id)).size, SENDS, '20 distinct mails sent')
+    assert.equal(new Set(runs.map(r => r.json.receipts[0].entry)).size, SENDS, '20 distinct entries stored')
+    const outbox = await ipms(alice.home, ['outbox', '--json'])
+    assert.deepEqual(outbox.json.outbox, [], 'nothing left to retry')
+    // Bob (no daemon) fetches them: each exactly once.
+    const sync = await ipms(bob.home, ['sync', '--json'])
+    assert.equal(sync.code, 0, sync.stderr)
+    assert.equal(sync.json.received.length, SENDS)
+    const list = await ipms(bob.home, ['list', '--json'])
+    assert.equal(list.code, 0, list.stderr)
+    assert.equal(list.json.mail.length, SENDS)
+    assert.deepEqual(list.json.mail.map((m: any) => m.subject).sort(), [...subjects].sort())
+    assert.deepEqual(new Set(list.json.mail.map((m: any) => m.entry)), new Set(runs.map(r => r.json.receipts[0].entry)))
+  } finally {
+    if (aliceDaemon !== undefined) assert.equal(await aliceDaemon.stop(), 0)
+    assert.equal(await hostDaemon.stop(), 0)
+  }
 })

@@ -9,6 +9,7 @@ import { HOSTS_FILE_NAME } from '../../home/owner-hosts.ts'
 import { createIdentity } from '../../identity/identity.ts'
 import { importKuboIdentityFile } from '../../identity/kubo.ts'
 import { readIdentityInfo, saveIdentity } from '../../identity/keystore.ts'
+import { acquireHomeLock } from '../../node/home-lock.ts'
 import type { CliCommand } from '../command.ts'
 import { passphrase } from '../prompt.ts'
 
@@ -35,10 +36,18 @@ export const init: CliCommand = {
       if (secret === '') throw new InvalidArgumentError('An empty passphrase protects nothing: nothing was created')
     }
     const previous = args.force === true ? await readIdentityInfo(home).catch(() => undefined) : undefined
-    await saveIdentity(home, identity, { passphrase: secret, overwrite: args.force === true })
-    // Grants were signed by the replaced key: the hosts would refuse them.
-    if (previous !== undefined && previous.peerId !== identity.peerId) await rm(join(home, HOSTS_FILE_NAME), { force: true })
-    await writeDefaultConfig(home, bits)
+    // A damaged config fails here, before anything is replaced (exit 78).
+    await loadConfig(home)
+    // Never replace the key under a running daemon (or any node on this home): exit 75.
+    const lock = previous === undefined ? undefined : await acquireHomeLock(home)
+    try {
+      await saveIdentity(home, identity, { passphrase: secret, overwrite: args.force === true })
+      // Grants were signed by the replaced key: the hosts would refuse them.
+      if (previous !== undefined && previous.peerId !== identity.peerId) await rm(join(home, HOSTS_FILE_NAME), { force: true })
+      await writeDefaultConfig(home, bits)
+    } finally {
+      await lock?.release()
+    }
     const { bits: inboxBits } = await loadConfig(home) // an existing config keeps its difficulty
     const inbox = inboxAddress(identity.peerId, inboxBits)
     out.result({ peerId: identity.peerId, inbox, home, encrypted: secret !== undefined, bits: inboxBits }, [
