@@ -20,7 +20,7 @@
  * that code only when the code is one of IPMS's (`isErrorCode`); anything else is ERR_UNEXPECTED.
  * Every answer is size-bounded before it is parsed.
  */
-import { request, type IncomingMessage } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import { connect } from 'node:net'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -29,6 +29,10 @@ import { isPlainMap } from '../util/fields.ts'
 import { isProcessAlive } from '../util/process.ts'
 import { API_COOKIE_FILE_NAME, API_FILE_NAME, API_PREFIX, removeApiFiles, type ApiInfo } from './api-files.ts'
 import { ndjsonParser, sseParser } from './client-streams.ts'
+
+// node:http taken as the CommonJS module: its ESM facade reads every export, and one of them
+// (WebSocket …) loads undici, 20-35 ms of a CLI run through the daemon.
+const { request } = process.getBuiltinModule('node:http')
 
 /** The largest JSON answer read (a raw mail with its attachments is the largest). */
 export const MAX_ANSWER_BYTES = 32 * 1024 * 1024

@@ -22,7 +22,7 @@ export interface CliCommand {
 }
 
 /** Short, readable forms used in listings. */
-export { shortPeer } from '../identity/peer-id.ts'
+export { shortPeer } from '../identity/short-peer.ts'
 /** `1 host`, `2 hosts`. */
 export const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`
 export const isoTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')

@@ -2,15 +2,16 @@
  * What every command gets: the home, the output, a signal that Ctrl-C aborts, and lazy access to
  * the identity (asking for its passphrase only when it is encrypted), the config and the contacts;
  * and the daemon that holds the home, if one answers (src/api/client.ts), unless `--offline`.
+ *
+ * Each of these modules is imported when first used: a command answered by the daemon loads
+ * neither the keystore nor the contacts (and what they import: libp2p's crypto, multiaddr).
  */
 import { connectDaemon, type DaemonClient } from '../api/client.ts'
-import { loadConfig, type HomeConfig } from '../home/config.ts'
-import { openContacts, type Contacts } from '../home/contacts.ts'
-import { openOwnerHosts, type OwnerHosts } from '../home/owner-hosts.ts'
+import type { HomeConfig } from '../home/config.ts'
+import type { Contacts } from '../home/contacts.ts'
+import type { OwnerHosts } from '../home/owner-hosts.ts'
 import type { Identity } from '../identity/identity.ts'
-import { loadIdentity, readIdentityInfo } from '../identity/keystore.ts'
 import type { Output } from './output.ts'
-import { passphrase } from './prompt.ts'
 
 export interface CliContext {
   home: string
@@ -33,19 +34,32 @@ export function createContext (home: string, out: Output, signal: AbortSignal, o
   let daemon: Promise<DaemonClient | undefined> | undefined
   let config: Promise<HomeConfig> | undefined
   const loadOwnIdentity = async (): Promise<Identity> => {
+    const { loadIdentity, readIdentityInfo } = await import('../identity/keystore.ts')
     const info = await readIdentityInfo(home)
     if (!info.encrypted) return await loadIdentity(home)
+    const { passphrase } = await import('./prompt.ts')
     return await loadIdentity(home, { passphrase: await passphrase(`Passphrase for ${info.peerId}: `, signal) })
   }
+  let contacts: Promise<Contacts> | undefined
+  const openedContacts = async (): Promise<Contacts> => await (contacts ??= import('../home/contacts.ts').then(m => m.openContacts(home)))
   const context: CliContext = {
     home,
     out,
     signal,
     identity: async () => await (identity ??= loadOwnIdentity()),
-    config: async () => await (config ??= loadConfig(home)),
-    contacts: openContacts(home),
-    ownerHosts: async () => openOwnerHosts(home, { peerId: (await readIdentityInfo(home)).peerId, bits: (await context.config()).bits, signer: context.identity }),
+    config: async () => await (config ??= import('../home/config.ts').then(async m => await m.loadConfig(home))),
+    contacts: lazyContacts(openedContacts),
+    ownerHosts: async () => {
+      const [{ openOwnerHosts }, { readIdentityInfo }] = await Promise.all([import('../home/owner-hosts.ts'), import('../identity/keystore.ts')])
+      return openOwnerHosts(home, { peerId: (await readIdentityInfo(home)).peerId, bits: (await context.config()).bits, signer: context.identity })
+    },
     daemon: async () => options.offline === true ? undefined : await (daemon ??= connectDaemon(home, { signal }))
   }
   return context
+}
+
+/** A Contacts whose every method (all async) first opens the real one (tsc names any method added later). */
+function lazyContacts (open: () => Promise<Contacts>): Contacts {
+  const method = <K extends keyof Contacts>(name: K): Contacts[K] => (async (...args: unknown[]) => await ((await open())[name] as (...a: unknown[]) => Promise<unknown>)(...args)) as Contacts[K]
+  return { list: method('list'), add: method('add'), remove: method('remove'), nameOf: method('nameOf'), names: method('names'), resolve: method('resolve'), learnCard: method('learnCard'), issuePass: method('issuePass'), issued: method('issued') }
 }

@@ -13,8 +13,7 @@
  * daemon with 0. Exit codes are in exit-codes.ts, one per kind of failure. A ref'd handle is held
  * while a command runs: Node never gives up on a pending await (exit 13) mid-command.
  */
-import yargs, { type Argv } from 'yargs'
-import { hideBin } from 'yargs/helpers'
+import type { Argv } from 'yargs'
 import { AbortError, IpmsError } from '../errors.ts'
 import { resolveHome } from '../identity/home.ts'
 import { keepAlive } from '../util/keep-alive.ts'
@@ -22,6 +21,7 @@ import type { CliCommand } from './command.ts'
 import { createContext } from './context.ts'
 import { createOutput } from './output.ts'
 import { COMMANDS } from './commands/index.ts'
+import { fastArgs } from './fast-args.ts'
 
 /** A command-line mistake found by yargs (unknown option, missing argument …). */
 class UsageError extends IpmsError {
@@ -67,14 +67,31 @@ async function run (argv: string[]): Promise<number> {
       }
       return built
     },
-    command.run === undefined
-      ? undefined
-      : async (args: Record<string, unknown>) => {
-        const home = resolveHome(typeof args.home === 'string' ? args.home : undefined)
-        await command.run!(args, createContext(home, out, controller.signal, { offline: args.offline === true }))
-      }
+    command.run === undefined ? undefined : async (args: Record<string, unknown>) => { await handle(command, args) }
   )
+  const handle = async (command: CliCommand, args: Record<string, unknown>): Promise<void> => {
+    const home = resolveHome(typeof args.home === 'string' ? args.home : undefined)
+    await command.run!(args, createContext(home, out, controller.signal, { offline: args.offline === true }))
+  }
+  const load = async (named: string | undefined): Promise<CliCommand | undefined> => await COMMANDS.find(entry => [entry.command.split(' ')[0], ...entry.aliases ?? []].includes(named))?.load()
 
+  try {
+    // `id` and `list` with global flags only: no yargs to load (fast-args.ts).
+    const fast = fastArgs(argv)
+    if (fast !== undefined) await handle((await load(String((fast._ as string[])[0])))!, fast)
+    else await (await parser(argv, register, load)).parseAsync()
+    return 0
+  } catch (err) {
+    return out.failure(controller.signal.aborted && !(err instanceof IpmsError) ? new AbortError('Interrupted') : err)
+  } finally {
+    process.off('SIGINT', interrupt)
+    process.off('SIGTERM', interrupt)
+  }
+}
+
+/** The yargs parser of `argv`, with the command being run loaded (the others are listed for --help). */
+async function parser (argv: string[], register: (parser: Argv, command: CliCommand, describe: string) => Argv, load: (named: string | undefined) => Promise<CliCommand | undefined>): Promise<Argv> {
+  const { default: yargs } = await import('yargs')
   let parser: Argv = yargs(argv)
     .scriptName('ipms')
     .usage('ipms — the Inter-Planetary Mailing System: mail to a peer-id, read only by its owner\n\nUsage: ipms <command> [options]')
@@ -92,27 +109,18 @@ async function run (argv: string[]): Promise<number> {
     .version(false)
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .epilogue('Exit codes and environment: see the README. Debug logs: DEBUG=ipms:* (libp2p namespaces work too).')
-  // Only the command being run is loaded (the others are listed for --help).
   const named = commandName(argv)
+  const running = await load(named)
   for (const entry of COMMANDS) {
     const names = [entry.command.split(' ')[0], ...entry.aliases ?? []]
-    parser = names.includes(named) ? register(parser, await entry.load(), entry.describe) : parser.command([entry.command, ...entry.aliases ?? []], entry.describe)
+    parser = running !== undefined && names.includes(named) ? register(parser, running, entry.describe) : parser.command([entry.command, ...entry.aliases ?? []], entry.describe)
   }
-
-  try {
-    await parser.parseAsync()
-    return 0
-  } catch (err) {
-    return out.failure(controller.signal.aborted && !(err instanceof IpmsError) ? new AbortError('Interrupted') : err)
-  } finally {
-    process.off('SIGINT', interrupt)
-    process.off('SIGTERM', interrupt)
-  }
+  return parser
 }
 
 // Run when executed (bin/ipms), not when imported by a test.
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/cli/main.js') === true || process.argv[1]?.endsWith('/cli/main.ts') === true) {
-  const code = await runCli(hideBin(process.argv))
+  const code = await runCli(process.argv.slice(2))
   // Flush stdout before exiting: libp2p and the PoW pool may still hold handles.
   process.stdout.write('', () => { process.exit(code) })
 }

@@ -137,4 +137,4 @@ function describe (value: unknown): string {
 }
 
 /** A peer-id shortened for people: `12D3KooWAbCd…wXyZ`. */
-export const shortPeer = (peer: string): string => `${peer.slice(0, 12)}…${peer.slice(-4)}`
+export { shortPeer } from './short-peer.ts'
