@@ -47,6 +47,7 @@ import { envelopeBlock, isCheckedEnvelope, type EnvelopeBlock } from './envelope
 import { LevelBatchStorage } from './level-storage.ts'
 import { createLogWriter, type AppendItem } from './log-writer.ts'
 import { openMailboxIndex, type FirstEntry, type IndexedOp, type PendingMail } from './mailbox-index.ts'
+import { serialQueue } from '../util/serial-queue.ts'
 
 /** The fields of a log entry the index reads. */
 interface LogEntry {
@@ -118,12 +119,7 @@ export function Mailbox () {
     let events: import('node:events').EventEmitter | undefined
 
     // Index updates run one at a time: appends and joins (sync) both update it.
-    let indexing: Promise<unknown> = Promise.resolve()
-    const indexed = async <T>(fn: () => Promise<T>): Promise<T> => {
-      const run = indexing.then(fn)
-      indexing = run.catch(() => {})
-      return await run
-    }
+    const indexed = serialQueue().run
     const catchUp = async (log: OrbitLog, roots: LogEntry[], fresh?: Map<string, LogEntry>, held?: Map<string, number>): Promise<void> => {
       await indexed(async () => { await walkAndApply(log, roots, fresh, held) })
     }
@@ -207,12 +203,7 @@ export function Mailbox () {
     await collectGarbage()
 
     // Appends (log writer commits) and joins run one at a time: each reads the heads, then writes them.
-    let writing: Promise<unknown> = Promise.resolve()
-    const exclusively = async <T>(fn: () => Promise<T>): Promise<T> => {
-      const run = writing.then(fn)
-      writing = run.catch(() => {})
-      return await run
-    }
+    const exclusively = serialQueue().run
 
     const writer = createLogWriter({
       identity: database.identity,

@@ -1,7 +1,7 @@
 /**
  * A serial queue: functions run one at a time, in the order they were given, whatever happened to
- * the one before (a failure rejects its own caller only). The daemon's background steps and the
- * `--on-mail` hook runs go through one each.
+ * the one before (a failure rejects its own caller only). The daemon's background steps, the
+ * `--on-mail` hook runs, and a mailbox's index updates and its log writes go through one each.
  *
  * ```ts
  * const queue = serialQueue()
