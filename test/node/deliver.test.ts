@@ -8,18 +8,15 @@ import assert from 'node:assert/strict'
 import * as dagCbor from '@ipld/dag-cbor'
 import { lpStream } from '@libp2p/utils'
 import { CID } from 'multiformats/cid'
-import { inboxAddress } from '../../src/access/inbox-address.ts'
 import { mailPayloadProblem, type MailPayload } from '../../src/access/payloads.ts'
 import { MAX_ENVELOPE_BYTES } from '../../src/constants.ts'
-import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
 import { DeliveryRefusedError } from '../../src/errors.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
-import { sealMail } from '../../src/mail/seal.ts'
 import { DELIVER_PROTOCOL, DELIVER_REFUSAL_CODES, deliverTo, verifyReceipt, type Receipt } from '../../src/node/deliver.ts'
 import { EXIT, exitCodeFor } from '../../src/cli/exit-codes.ts'
 import { readInbox } from '../../src/node/read-inbox.ts'
 import { withFreshSender } from '../../src/node/sender.ts'
-import { failingPow } from '../helpers/inbox.ts'
+import { failingPow, stampedMail } from '../helpers/inbox.ts'
 import { startTestNode } from '../helpers/nodes.ts'
 import { replicaPool, type Replica } from '../helpers/replicas.ts'
 
@@ -34,13 +31,10 @@ before(async () => {
 })
 after(replica.stopAll)
 
-/** A sealed, stamped mail from `from` to `to`'s inbox at BITS. */
+/** A sealed, stamped deliver request from `from` to `to`'s inbox at BITS (no other field: it is sent as it is). */
 async function stamped (from: Identity, to: Identity, body: string): Promise<{ inbox: string, mail: MailPayload, envelope: Uint8Array }> {
-  const inbox = inboxAddress(to.peerId, BITS)
-  const sealed = await sealMail({ subject: 'delivered', body }, { from, to: to.peerId, inbox })
-  const ts = Date.now()
-  const pow = solvePowSync(powChallenge({ bits: BITS, ts, inbox, envelopeCid: sealed.cid }), BITS)
-  return { inbox, envelope: sealed.envelope, mail: { op: 'MAIL', v: 1, env: sealed.cid.toString(), size: sealed.envelope.byteLength, ts, pow } }
+  const { id: _id, ...request } = await stampedMail(from, to.peerId, BITS, body)
+  return request
 }
 
 /** Deliver `request` to the host from a fresh sender identity. */
