@@ -99,9 +99,14 @@ function mailShape (value: unknown): string | undefined {
  * ERR_BAD_POW for its stamp. Never throws.
  */
 export function mailPayloadProblem (value: unknown, inbox: string, bits: number): Problem<'ERR_MALFORMED' | 'ERR_BAD_POW'> | undefined {
-  const shape = mailPayloadShapeProblem(value)
-  if (shape !== undefined) return shape
-  const mail = value as unknown as MailPayload
+  return mailPayloadShapeProblem(value) ?? mailStampProblem(value as unknown as MailPayload, inbox, bits)
+}
+
+/**
+ * Whether the stamp of a MAIL payload whose shape is checked (`mailPayloadShapeProblem`) reaches
+ * the difficulty its envelope needs in `inbox` at `bits` (§5.2). Never throws.
+ */
+export function mailStampProblem (mail: MailPayload, inbox: string, bits: number): Problem<'ERR_BAD_POW'> | undefined {
   try {
     const required = requiredPowBits(bits, mail.size)
     const challenge = powChallenge({ bits: required, ts: mail.ts, inbox, envelopeCid: parseEnvelopeCid(mail.env)! })

@@ -28,7 +28,7 @@ import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
 import { DeliveryError, DeliveryRefusedError, EnvelopeSizeError, IpmsError, StorageFullError, type ErrorCode, type Problem } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
-import { mailPayloadProblem, mailPayloadShapeProblem, type MailPayload } from '../access/payloads.ts'
+import { mailPayloadShapeProblem, mailStampProblem, type MailPayload } from '../access/payloads.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
 import { envelopeBlock, type EnvelopeBlock } from '../stores/envelope-block.ts'
 import { penalize } from './connection-guard.ts'
@@ -172,7 +172,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     // Until the request shows a valid stamp for a kept inbox, the answer is the one for an inbox
     // not kept here (PROTOCOL §12): otherwise anyone could list the inboxes a host keeps.
     const inbox = inboxFor(r.inbox)
-    if (inbox === undefined || mailPayloadProblem(r.mail, inbox.address, inbox.bits) !== undefined) return { code: 'ERR_NOT_HOSTED', message: NOT_HOSTED }
+    if (inbox === undefined || mailStampProblem(r.mail as MailPayload, inbox.address, inbox.bits) !== undefined) return { code: 'ERR_NOT_HOSTED', message: NOT_HOSTED }
     const mail = r.mail as MailPayload
     if (r.envelope.byteLength !== mail.size) return { code: 'ERR_BAD_ENVELOPE', message: 'the envelope size is not the size the payload states' }
     if (Math.abs(mail.ts - now()) > policy.maxClockSkewMs) return { code: 'ERR_STALE', message: `the mail's time is more than ${Math.round(policy.maxClockSkewMs / 60_000)} minutes from this host's clock: stamp it again` }
