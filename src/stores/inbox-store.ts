@@ -121,6 +121,8 @@ export interface InboxStore {
   spaces: (address: string) => InboxSpaces
   /** Delete every key of the inbox at `address` (one range delete; none of any other inbox). */
   drop: (address: string) => Promise<void>
+  /** The address of every inbox with records here (one seek per inbox). */
+  addresses: () => AsyncIterable<string>
 }
 
 /** The inbox store over an open LevelDB (the node's, opened by createNode). */
@@ -136,7 +138,19 @@ export function inboxStore (db: InboxLevel): InboxStore {
         meta: keySpace(db, `${prefix}!meta!`, 'utf8')
       }
     },
-    drop: async (address) => { await keySpace(db, inboxPrefix(address), 'view').clear() }
+    drop: async (address) => { await keySpace(db, inboxPrefix(address), 'view').clear() },
+    addresses: async function * () {
+      // Every key is !<id>!…: take the first key at or after `from`, then jump past its inbox.
+      for (let from = '!'; ;) {
+        let key: string | undefined
+        for await (const k of db.keys({ gte: from, lt: '"', limit: 1 })) key = k
+        const end = key?.indexOf('!', 1) ?? -1
+        if (key === undefined || end < 0) return
+        const id = key.slice(1, end)
+        yield `/orbitdb/${id}`
+        from = upperBound(`!${id}!`)
+      }
+    }
   }
 }
 
