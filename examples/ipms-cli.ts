@@ -36,8 +36,8 @@ export async function ipms (home: string, args: string[], options: { input?: str
 }
 
 /** `ipms --home <home> init --json …args`: a new identity; resolves with the home and its peer-id, or throws. */
-export async function initHome (home: string, args: string[] = []): Promise<{ home: string, peerId: string }> {
-  const run = await ipms(home, ['init', '--json', ...args])
+export async function initHome (home: string, args: string[] = [], options: { env?: Record<string, string> } = {}): Promise<{ home: string, peerId: string }> {
+  const run = await ipms(home, ['init', '--json', ...args], options)
   if (run.code !== 0) throw new Error(`ipms init failed (exit ${run.code}): ${run.stderr}`)
   return { home, peerId: run.json.peerId }
 }

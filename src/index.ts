@@ -43,7 +43,7 @@ export { createEventLog, DEFAULT_EVENTS_KEPT, type DaemonEvent, type DaemonEvent
 export { createMailHook, hookSubject, DEFAULT_HOOK_TIMEOUT_MS, type MailHook, type MailHookOptions, type HookedMail } from './daemon/mail-hook.ts'
 export { findMail, shortId } from './mail/find-mail.ts'
 export { resolveRecipient, type ResolvedRecipient, type ResolveRecipientOptions, type RecipientVia } from './node/resolve-recipient.ts'
-export { mailRow, mailDetail, outboxRow, retrySummary, syncSummary, sendSummary, notDeliveredError } from './daemon/views.ts'
+export { mailRow, mailDetail, outboxRow, retrySummary, syncSummary, sendSummary, grantSummary, notDeliveredError } from './daemon/views.ts'
 export { startApiServer, API_PREFIX, type ApiServer, type ApiServerOptions } from './api/server.ts'
 export { API_FILE_NAME, API_COOKIE_FILE_NAME, API_SOCKET_FILE_NAME, type ApiInfo } from './api/api-files.ts'
 export { connectDaemon, answerError, type DaemonClient, type ApiEvent, type ApiProgress, type RequestOptions } from './api/client.ts'

@@ -6,6 +6,7 @@
 import { DeliveryRefusedError, NoHostError, type IpmsError } from '../errors.ts'
 import { shortPeer } from '../identity/peer-id.ts'
 import { shortId } from '../mail/find-mail.ts'
+import type { GrantedHost } from '../home/owner-hosts.ts'
 import type { StoredMail } from '../mail/mail-store.ts'
 import { destinationOfEntry, type OutboxEntry } from '../node/outbox.ts'
 import type { ReadInboxResult } from '../node/read-inbox.ts'
@@ -89,4 +90,9 @@ export function notDeliveredError (sent: { entry: OutboxEntry, failures: Deliver
   const unreachable = failures.length === 0 || failures.some(f => f.code === 'ERR_DELIVERY' || f.code === 'ERR_TIMEOUT')
   const message = `Not delivered yet (${entry.receipts.length} of ${entry.replicas} receipts): ${why}. The mail waits in the outbox (${entry.id}); ipms outbox retry, or a running daemon, tries again`
   return unreachable ? new NoHostError(message, summary) : new DeliveryRefusedError('ERR_REFUSED', message)
+}
+
+/** `ipms hosts grant --json`: the grant, the new card, and the command the host's operator runs. */
+export function grantSummary (host: GrantedHost, card: string): { host: string, addrs: string[], grant: string, card: string, expires?: number, accept: string } {
+  return { host: host.peer, addrs: host.addrs, grant: host.grant, card, ...(host.expires === undefined ? {} : { expires: host.expires }), accept: `ipms host accept ${host.grant} --card ${card}` }
 }

@@ -17,7 +17,7 @@
  *
  * Watch out for:
  * - Nothing here reaches outside what is configured: TCP on the given addresses, Noise, Yamux,
- *   identify and gossipsub. No bootstrap, DHT, mDNS, relay, UPnP, AutoNAT, HTTP gateways or
+ *   identify (gossipsub only on request). No bootstrap, DHT, mDNS, relay, UPnP, AutoNAT, HTTP gateways or
  *   delegated routing (Helia's defaults add all of these; every default is overridden here).
  *   libp2p's connection monitor stays on: it pings peers every 10 s over open connections only.
  * - Connections are limited for a host on the open internet (connection-guard.ts, PROTOCOL §12.2):
@@ -76,10 +76,11 @@ export const HOME_ORBITDB_DIR = 'orbitdb'
 /** Table files each of the node's LevelDBs keeps open at most (classic-level's `maxOpenFiles`). */
 export const LEVEL_MAX_OPEN_FILES = 64
 
-/** The libp2p services of an IPMS node. OrbitDB's Sync expects gossipsub as `pubsub`. */
+/** The libp2p services of an IPMS node. */
 export interface IpmsServices extends Record<string, unknown> {
   identify: Identify
-  pubsub: GossipSub
+  /** Gossipsub, only with `pubsub: true` (CreateNodeOptions). */
+  pubsub?: GossipSub
   /** The private IPMS DHT, unless the node runs without it. */
   dht?: KadDHT
 }
@@ -118,6 +119,13 @@ export interface CreateNodeOptions {
   lockWait?: HomeLockWait
   /** Connection limits for a node on the open internet (defaults: DEFAULT_CONNECTION_LIMITS, connection-guard.ts). */
   connections?: Partial<ConnectionLimits>
+  /**
+   * Run gossipsub as `services.pubsub`, for OrbitDB's built-in Sync (a database opened without
+   * `sync: false`: the raw-OrbitDB baselines of the benchmarks). Default false: IPMS moves entries
+   * over /ipms/sync, and gossipsub would cost every connection a stream each way and every node a
+   * heartbeat a second, for no job (OrbitDB's Sync only reads `services.pubsub` when it starts).
+   */
+  pubsub?: boolean
 }
 
 /** A running node. Plain object; `stop()` releases everything, including the home. */
@@ -214,7 +222,7 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
       services: {
         identify: identify(),
         // Publishing with no subscribed peer is normal (a lone replica), not an error.
-        pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
+        ...(options.pubsub === true ? { pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }) } : {}),
         ...discoveryServices(options.discovery ?? {})
       },
       peerDiscovery: discoveryModules(options.discovery ?? {}),

@@ -77,6 +77,9 @@ test('send through the API (NDJSON), mail events live and replayed exactly once 
     const mail = await live.next(e => e.event === 'mail')
     assert.equal(mail.data.entry, result.receipts[0].entry)
     assert.equal(mail.data.from, alice.identity.peerId)
+    const logged = bobDaemon.events.since(Number(mail.id) - 1)
+    assert.ok(Array.isArray(logged))
+    assert.equal(mail.data.time, logged[0]!.time, 'the event carries the time the daemon logged it')
     const seenId = mail.id!
     live.close()
 

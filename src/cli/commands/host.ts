@@ -3,7 +3,6 @@ import { readIdentityInfo } from '../../identity/keystore.ts'
 import { keepGrant, listKeptGrants } from '../../node/hosting.ts'
 import { dropHostedInbox } from '../../node/drop-hosted.ts'
 import { isoTime, type CliCommand } from '../command.ts'
-import { readDaemonInfo } from '../daemon-file.ts'
 
 const accept: CliCommand = {
   command: 'accept <grant>',
@@ -13,13 +12,21 @@ const accept: CliCommand = {
     .option('card', { type: 'string', describe: 'The owner\'s address card: its difficulty and co-hosts' })
     .option('bits', { type: 'number', describe: 'The inbox difficulty when no card is given (default 24)' }),
   examples: [['ipms host accept ipmsgrant… --card ipmscard…', 'what `ipms hosts grant` printed for the owner']],
-  run: async (args, { home, out }) => {
-    const me = await readIdentityInfo(home)
-    const { grant, bits } = await keepGrant(home, me.peerId, String(args.grant), { card: args.card as string | undefined, bits: args.bits as number | undefined })
-    const daemon = await readDaemonInfo(home)
-    out.result({ owner: grant.owner, bits, expires: grant.expires, daemon: daemon !== undefined }, [
-      `Keeping the inbox of ${grant.owner} (difficulty ${bits} bits${grant.expires === undefined ? '' : `, until ${isoTime(grant.expires)}`}).`,
-      daemon !== undefined ? 'The running daemon serves it now.' : 'It is served while `ipms daemon` runs on this home.'
+  run: async (args, { home, out, daemon, signal }) => {
+    const card = args.card as string | undefined
+    const bits = args.bits as number | undefined
+    const api = await daemon()
+    // Through the daemon, the inbox is served when the answer comes; else it is kept for the next start.
+    const kept = api !== undefined
+      ? await api.post('/hosted/accept', { grant: String(args.grant), ...(card === undefined ? {} : { card }), ...(bits === undefined ? {} : { bits }) }, { signal }) as { owner: string, bits: number, expires?: number, inbox: string }
+      : await (async () => {
+        const me = await readIdentityInfo(home)
+        const { grant, bits: kept } = await keepGrant(home, me.peerId, String(args.grant), { card, bits })
+        return { owner: grant.owner, bits: kept, ...(grant.expires === undefined ? {} : { expires: grant.expires }) }
+      })()
+    out.result({ owner: kept.owner, bits: kept.bits, expires: kept.expires, daemon: api !== undefined }, [
+      `Keeping the inbox of ${kept.owner} (difficulty ${kept.bits} bits${kept.expires === undefined ? '' : `, until ${isoTime(kept.expires)}`}).`,
+      api !== undefined ? 'The running daemon serves it now.' : 'It is served while `ipms daemon` runs on this home.'
     ])
   }
 }

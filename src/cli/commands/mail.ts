@@ -1,5 +1,5 @@
 /**
- * `ipms list` and `ipms read`: the mail kept in this home, newest first. Through the daemon when
+ * `ipms list`, `ipms read` and `ipms rm`: the mail kept in this home, newest first. Through the daemon when
  * one runs (its `/mail` answers are what `--json` prints here), else from the mail store; one
  * formatter for both. `list --quarantined` and `read --save` read the store itself.
  */
@@ -83,5 +83,20 @@ export const read: CliCommand = {
       '',
       mail.body
     ])
+  }
+}
+
+export const rm: CliCommand = {
+  command: 'rm <id>',
+  aliases: ['delete'],
+  options: y => y.positional('id', { type: 'string' }),
+  examples: [['ipms rm 4fQx9z2K', 'delete that mail here (and from the Maildir)'], ['ipms rm 1', 'the newest']],
+  run: async (args, { home, out, daemon, signal }) => {
+    const id = String(args.id)
+    const api = await daemon()
+    const deleted = api !== undefined
+      ? (await api.post(`/mail/${encodeURIComponent(id)}/delete`, {}, { signal })).deleted as { id: string, entry: string }
+      : await (await here()).deleteHere(home, id)
+    out.result({ deleted }, `Deleted mail ${deleted.id}.`)
   }
 }
