@@ -19,7 +19,7 @@ import { HOME_INBOXES_DIR, inboxPrefix } from '../../src/stores/inbox-store.ts'
 import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
 import { IpmsError } from '../../src/errors.ts'
 import { EXIT } from '../../src/cli/exit-codes.ts'
-import { ipms } from '../../examples/ipms-cli.ts'
+import { ipms, startDaemon } from '../../examples/ipms-cli.ts'
 import { makeTempHome, startTestNode } from '../helpers/nodes.ts'
 import { mailPayload } from '../helpers/inbox.ts'
 import { putMail, stampedMail } from '../helpers/replicas.ts'
@@ -120,7 +120,7 @@ test('host rm drops every key and block of one inbox and its grant; another inbo
   await assert.rejects(dropHostedInbox(home, carol.peerId), (err: IpmsError) => err.code === 'ERR_NOT_FOUND', 'a second rm: not kept here any more')
 })
 
-test('ipms host rm: refused with exit 75 while a node runs on the home, nothing dropped; exit 67 for an owner not kept here', async () => {
+test('ipms host rm: refused with exit 75 while a node or the daemon runs on the home, nothing dropped; exit 67 for an owner not kept here', async () => {
   const { home, me, carol, dave } = await hostHome()
   const node = await startTestNode({ home, identity: me })
   try {
@@ -129,6 +129,14 @@ test('ipms host rm: refused with exit 75 while a node runs on the home, nothing 
     assert.match(busy.stderr, /in use/)
   } finally {
     await node.cleanup()
+  }
+  const running = await startDaemon(home)
+  try {
+    const busy = await ipms(home, ['host', 'rm', carol.peerId])
+    assert.equal(busy.code, EXIT.HOME_IN_USE, busy.stderr)
+    assert.match(busy.stderr, /daemon runs .* stop it/)
+  } finally {
+    await running.stop()
   }
   assert.equal((await listKeptGrants(home)).length, 2, 'both grants still kept')
   const unknown = await ipms(home, ['host', 'rm', (await createIdentity()).peerId])

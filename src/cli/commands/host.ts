@@ -2,6 +2,7 @@
 import { readIdentityInfo } from '../../identity/keystore.ts'
 import { keepGrant, listKeptGrants } from '../../node/hosting.ts'
 import { dropHostedInbox } from '../../node/drop-hosted.ts'
+import { HomeInUseError } from '../../errors.ts'
 import { isoTime, type CliCommand } from '../command.ts'
 
 const accept: CliCommand = {
@@ -49,7 +50,9 @@ const remove: CliCommand = {
   options: y => y
     .positional('owner', { type: 'string', describe: 'The owner\'s peer-id, as `ipms host list` shows it' }),
   examples: [['ipms host rm 12D3KooW…', 'with no daemon running on this home (stop it first)']],
-  run: async (args, { home, out }) => {
+  run: async (args, { home, out, daemon }) => {
+    // The daemon has the inbox open: it is not dropped under it (the home lock would refuse too).
+    if (await daemon() !== undefined) throw new HomeInUseError(`The daemon runs on ${home} and keeps this inbox open: stop it, then run \`ipms host rm\` again`)
     const dropped = await dropHostedInbox(home, String(args.owner))
     out.result({ ...dropped }, [
       `No longer keeping the inbox of ${dropped.owner}: deleted its ${dropped.entries} entries and ${dropped.envelopes} envelopes.`,
