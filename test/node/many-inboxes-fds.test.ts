@@ -7,16 +7,12 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
-import { rm, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { createGrant, encodeGrant } from '../../src/hosting/grant.ts'
-import { createIdentity, type Identity } from '../../src/identity/identity.ts'
-import { saveIdentity } from '../../src/identity/keystore.ts'
+import { rm } from 'node:fs/promises'
+import { createIdentity } from '../../src/identity/identity.ts'
 import { deliverTo, type Receipt } from '../../src/node/deliver.ts'
-import { keepGrant } from '../../src/node/hosting.ts'
 import { withFreshSender } from '../../src/node/sender.ts'
 import { startDaemon, type Daemon } from '../../examples/ipms-cli.ts'
-import { makeTempHome } from '../helpers/nodes.ts'
+import { eachLimited, grantedHostHome } from '../helpers/granted-host.ts'
 import { replicaPool, stampedMail } from '../helpers/replicas.ts'
 import { waitFor } from '../helpers/wait.ts'
 
@@ -35,25 +31,11 @@ after(async () => {
   if (home !== undefined) await rm(home, { recursive: true, force: true })
 })
 
-/** Run `work` on every item, `CONCURRENCY` at a time. */
-async function eachLimited<T> (items: T[], work: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < items.length) {
-      const i = next++
-      await work(items[i]!, i)
-    }
-  }))
-}
-
 test(`a daemon under ulimit -n ${FD_LIMIT} keeps ${INBOXES} inboxes, takes a delivery into each and serves a sync of each`, { timeout: 240_000 }, async (t) => {
-  home = await makeTempHome('ipms-many-inboxes-')
-  const [hostIdentity, alice] = await Promise.all([createIdentity(), createIdentity()])
-  const owners: Identity[] = await Promise.all(Array.from({ length: INBOXES }, async () => await createIdentity()))
-  await saveIdentity(home, hostIdentity)
-  // No DHT (nothing to find here), and no rate limit on 500 deliveries from one address.
-  await writeFile(join(home, 'config.json'), JSON.stringify({ bits: BITS, dht: false, hostPolicy: { deliveriesPerMinute: 100_000 } }))
-  for (const owner of owners) await keepGrant(home, hostIdentity.peerId, encodeGrant(createGrant(owner, hostIdentity.peerId)), { bits: BITS })
+  const granted = await grantedHostHome(INBOXES, BITS, 'ipms-many-inboxes-')
+  home = granted.home
+  const { host: hostIdentity, owners } = granted
+  const alice = await createIdentity()
 
   daemon = await startDaemon(home, [], { wrap: ['prlimit', `--nofile=${FD_LIMIT}:${FD_LIMIT}`, '--'] })
   const pid = daemon.child.pid!
@@ -64,7 +46,7 @@ test(`a daemon under ulimit -n ${FD_LIMIT} keeps ${INBOXES} inboxes, takes a del
   const receipts: Receipt[] = []
   await withFreshSender(async (libp2p, dial) => {
     await dial(hostAddress)
-    await eachLimited(owners, async (owner, i) => {
+    await eachLimited(owners, CONCURRENCY, async (owner, i) => {
       receipts[i] = await deliverTo(libp2p, hostIdentity.peerId, await stampedMail(alice, owner.peerId, BITS, `to inbox ${i}`), { timeoutMs: 60_000 })
     })
   })
@@ -73,7 +55,7 @@ test(`a daemon under ulimit -n ${FD_LIMIT} keeps ${INBOXES} inboxes, takes a del
   // A co-host (granted by every owner) syncs each inbox from the daemon and gets its mail.
   const coHost = await replica({ grantsFrom: owners })
   await coHost.node.dial(hostAddress)
-  await eachLimited(owners, async (owner, i) => {
+  await eachLimited(owners, CONCURRENCY, async (owner, i) => {
     const inbox = await coHost.inbox(owner.peerId, BITS)
     await coHost.sync.syncWith(hostIdentity.peerId, inbox)
     await waitFor([[inbox.events, 'mail']], async () => (await inbox.pending()).some(m => m.hash === receipts[i]!.entry && m.env === receipts[i]!.env), AbortSignal.timeout(30_000))

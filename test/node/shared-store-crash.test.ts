@@ -6,17 +6,13 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { rm, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { createGrant, encodeGrant } from '../../src/hosting/grant.ts'
-import { createIdentity, type Identity } from '../../src/identity/identity.ts'
-import { saveIdentity } from '../../src/identity/keystore.ts'
+import { rm } from 'node:fs/promises'
+import { createIdentity } from '../../src/identity/identity.ts'
 import { openMail } from '../../src/mail/seal.ts'
 import { deliverTo, type Receipt } from '../../src/node/deliver.ts'
-import { keepGrant } from '../../src/node/hosting.ts'
 import { withFreshSender } from '../../src/node/sender.ts'
 import { startDaemon, type Daemon } from '../../examples/ipms-cli.ts'
-import { makeTempHome } from '../helpers/nodes.ts'
+import { eachLimited, grantedHostHome } from '../helpers/granted-host.ts'
 import { replicaPool, stampedMail } from '../helpers/replicas.ts'
 import { waitFor } from '../helpers/wait.ts'
 
@@ -35,12 +31,10 @@ after(async () => {
 })
 
 test(`kill -9 a host mid-burst into ${INBOXES} inboxes of one store: after a restart every receipted mail is in its inbox and opens for its owner`, { timeout: 240_000 }, async () => {
-  home = await makeTempHome('ipms-store-crash-')
-  const [hostIdentity, alice] = await Promise.all([createIdentity(), createIdentity()])
-  const owners: Identity[] = await Promise.all(Array.from({ length: INBOXES }, async () => await createIdentity()))
-  await saveIdentity(home, hostIdentity)
-  await writeFile(join(home, 'config.json'), JSON.stringify({ bits: BITS, dht: false, hostPolicy: { deliveriesPerMinute: 100_000 } }))
-  for (const owner of owners) await keepGrant(home, hostIdentity.peerId, encodeGrant(createGrant(owner, hostIdentity.peerId)), { bits: BITS })
+  const granted = await grantedHostHome(INBOXES, BITS, 'ipms-store-crash-')
+  home = granted.home
+  const { host: hostIdentity, owners } = granted
+  const alice = await createIdentity()
   const first = await startDaemon(home)
   daemons.push(first)
 
@@ -50,18 +44,14 @@ test(`kill -9 a host mid-burst into ${INBOXES} inboxes of one store: after a res
   let failed = 0
   await withFreshSender(async (libp2p, dial) => {
     await dial(first.started.addrs[0] as string)
-    let next = 0
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (next < requests.length) {
-        const { owner, request } = requests[next++]!
-        try {
-          receipts.push({ owner, receipt: await deliverTo(libp2p, hostIdentity.peerId, request, { timeoutMs: 20_000 }) })
-          if (receipts.length === requests.length / 2) first.child.kill('SIGKILL')
-        } catch {
-          failed++
-        }
+    await eachLimited(requests, CONCURRENCY, async ({ owner, request }) => {
+      try {
+        receipts.push({ owner, receipt: await deliverTo(libp2p, hostIdentity.peerId, request, { timeoutMs: 20_000 }) })
+        if (receipts.length === requests.length / 2) first.child.kill('SIGKILL')
+      } catch {
+        failed++
       }
-    }))
+    })
   })
   if (first.child.exitCode === null && first.child.signalCode === null) await once(first.child, 'exit')
   assert.equal(first.child.signalCode, 'SIGKILL')
