@@ -7,7 +7,8 @@
  * no other inbox holds it. An envelope is sealed to one inbox (its address is the AAD), but the
  * host cannot check that: a sender may deliver the same envelope bytes to two inboxes. So an
  * envelope block is kept when another inbox of the store carries it unpruned (`e!` without `x!`
- * in its mailbox index); that check costs one read of every other inbox's index per drop.
+ * in its mailbox index); that check reads two keys per envelope in every other inbox's index
+ * (getMany in batches): a drop costs (envelopes × inboxes) lookups.
  *
  * Order, so that a crash anywhere leaves a drop that runs again to its end: the blocks and pins
  * first (found from the records), then the records (one range delete). Deleting what is already
@@ -29,6 +30,9 @@ export interface DroppedInbox {
   shared: number
 }
 
+/** Envelopes looked up in one getMany. */
+const LOOKUP_BATCH = 500
+
 const collect = async <T>(iterable: AsyncIterable<T>): Promise<T[]> => {
   const out: T[] = []
   for await (const x of iterable) out.push(x)
@@ -46,8 +50,11 @@ async function carriedElsewhere (store: InboxStore, address: string, envs: strin
   for await (const other of store.addresses()) {
     if (other === address) continue
     const index = store.spaces(other).mailbox
-    const found = await index.getMany([...envs.map(e => `e!${e}`), ...envs.map(e => `x!${e}`)])
-    envs.forEach((env, i) => { if (found[i] !== undefined && found[envs.length + i] === undefined) shared.add(env) })
+    for (let from = 0; from < envs.length; from += LOOKUP_BATCH) {
+      const chunk = envs.slice(from, from + LOOKUP_BATCH)
+      const found = await index.getMany([...chunk.map(e => `e!${e}`), ...chunk.map(e => `x!${e}`)])
+      chunk.forEach((env, i) => { if (found[i] !== undefined && found[chunk.length + i] === undefined) shared.add(env) })
+    }
   }
   return shared
 }
