@@ -8,7 +8,9 @@ import { readdirSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ComposedStorage, IPFSBlockStorage, Log, LRUStorage } from '@orbitdb/core'
+import { ComposedStorage, createOrbitDB, IPFSBlockStorage, Log, LRUStorage } from '@orbitdb/core'
+import { createHelia } from 'helia'
+import { createLibp2p } from 'libp2p'
 import { createIdentity } from '../../src/identity/identity.ts'
 import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
 import { openInboxStore } from '../../src/stores/inbox-store.ts'
@@ -106,4 +108,27 @@ test('a stock OrbitDB log, given the same storages, reads an inbox IPMS wrote: i
   assert.deepEqual((await log.values()).map((e: { hash: string }) => e.hash), written)
   for (const hash of written) assert.equal(await log.has(hash), true)
   await log.close()
+})
+
+test('an inbox on a Helia that createNode did not make keeps its records in a LevelDB of its own, and reads them back', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ipms-own-store-'))
+  dirs.push(dir)
+  // No transport, no router, no block broker: nothing reaches the network.
+  const libp2p = await createLibp2p({ start: false })
+  const helia = await createHelia({ libp2p, blockBrokers: [], routers: [] }) // blocks and pins in memory
+  const orbitdb = await createOrbitDB({ ipfs: helia, directory: join(dir, 'orbitdb') })
+  try {
+    const owner = await createIdentity()
+    const inbox = await openInbox(orbitdb, owner.peerId, 0)
+    const { hash } = await putMail(inbox, await createIdentity(), 'on another helia')
+    await inbox.close()
+    const again = await openInbox(orbitdb, owner.peerId, 0)
+    assert.deepEqual((await again.pending()).map(m => m.hash), [hash])
+    await again.close()
+    assert.equal(nodeStorage(helia).inboxes, undefined, 'no inbox store registered for this Helia')
+    assert.deepEqual(readdirSync(join(dir, 'orbitdb', inbox.address)), ['_inbox'])
+  } finally {
+    await orbitdb.stop()
+    await helia.stop()
+  }
 })
