@@ -33,6 +33,7 @@ export { createDeliveryService, deliverTo, verifyReceipt, DELIVER_PROTOCOL, DELI
 export { withFreshSender } from './node/sender.ts'
 export { sendMail, type SendMailOptions, type SendResult } from './node/send-mail.ts'
 export { openHosting, type Hosting, type HostingOptions } from './node/hosting.ts'
+export { dropHostedInbox, type DroppedHostedInbox } from './node/drop-hosted.ts'
 export { openOutbox, retryPeriodically, type Outbox, type OutboxEntry } from './node/outbox.ts'
 export { prepareMail, deliverPrepared, type PreparedMail } from './node/send-mail.ts'
 export { DEFAULT_HOST_POLICY, type HostPolicy } from './node/host-policy.ts'

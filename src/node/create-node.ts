@@ -9,8 +9,11 @@
  * ```
  *
  * State under the home: `blocks/` (blockstore-level: entries, envelopes), `datastore/`
- * (datastore-level: Helia's pins, which must survive restarts), `orbitdb/` (OrbitDB's keystore,
- * heads and indexes), `lock` (see home-lock.ts).
+ * (datastore-level: Helia's pins, which must survive restarts), `inboxes/` (every inbox's heads,
+ * entry index and mailbox index: stores/inbox-store.ts), `orbitdb/` (OrbitDB's keystore), `lock`
+ * (see home-lock.ts). A LevelDB each, opened once: opening an inbox opens no file. A home of the
+ * former layout (an inbox in LevelDBs of its own) is moved into `inboxes/` at start
+ * (stores/migrate-inboxes.ts).
  *
  * Watch out for:
  * - Nothing here reaches outside what is configured: TCP on the given addresses, Noise, Yamux,
@@ -54,6 +57,8 @@ import { acquireHomeLock, type HomeLock, type HomeLockWait } from './home-lock.t
 import { attachGuard, connectionGuard, type ConnectionLimits } from './connection-guard.ts'
 import { useLevelStores } from '../stores/block-writer.ts'
 import { asStorageFull, createStorageHealth, type StorageHealth } from '../stores/storage-health.ts'
+import { HOME_INBOXES_DIR, inboxLevel, inboxStore } from '../stores/inbox-store.ts'
+import { migrateInboxes } from '../stores/migrate-inboxes.ts'
 import { withCachedSigning } from './orbitdb-signer.ts'
 import { quietLogger } from './quiet-logger.ts'
 
@@ -68,6 +73,8 @@ export const DEFAULT_INBOUND_CONNECTIONS_PER_SECOND = 100
 export const HOME_BLOCKS_DIR = 'blocks'
 export const HOME_DATASTORE_DIR = 'datastore'
 export const HOME_ORBITDB_DIR = 'orbitdb'
+/** Table files each of the node's LevelDBs keeps open at most (classic-level's `maxOpenFiles`). */
+export const LEVEL_MAX_OPEN_FILES = 64
 
 /** The libp2p services of an IPMS node. */
 export interface IpmsServices extends Record<string, unknown> {
@@ -186,6 +193,13 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
     const datastore = new LevelDatastore(join(home, HOME_DATASTORE_DIR))
     await openLevel(datastore, home)
     parts.push({ name: 'datastore', stop: async () => { await datastore.close() } })
+    // Closed after OrbitDB (parts stop in reverse): an inbox's close leaves it open.
+    const inboxDb = inboxLevel(join(home, HOME_INBOXES_DIR))
+    await openLevel({ db: inboxDb }, home)
+    parts.push({ name: 'inbox store', stop: async () => { await inboxDb.close() } })
+    const inboxes = inboxStore(inboxDb)
+    // Before OrbitDB opens any inbox: a home of the former layout is moved in, once.
+    const migrated = await migrateInboxes(join(home, HOME_ORBITDB_DIR), inboxes, storage.durable)
     throwIfAborted(signal)
 
     const guard = connectionGuard(options.connections)
@@ -235,9 +249,9 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
     })
     parts.push({ name: 'helia', stop: async () => { await helia.stop() } })
     // Inboxes write their blocks and pins straight into these LevelDBs, many per batch.
-    useLevelStores(helia, { blocks: blockstore.db, datastore: datastore.db, health: storage })
+    useLevelStores(helia, { blocks: blockstore.db, datastore: datastore.db, health: storage, inboxes })
     // Reopened after a full disk, as openLevel opened them (LevelDB's write errors are sticky).
-    const untrack = [storage.track(blockstore.db, LEVEL_OPEN_OPTIONS), storage.track(datastore.db, LEVEL_OPEN_OPTIONS)]
+    const untrack = [blockstore.db, datastore.db, inboxDb].map(db => storage.track(db, LEVEL_OPEN_OPTIONS))
     parts.push({ name: 'untrack stores', stop: async () => { for (const u of untrack) u() } })
     throwIfAborted(signal)
 
@@ -261,6 +275,7 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
     parts.push({ name: 'orbitdb', stop: async () => { await orbitdb.stop() } })
     throwIfAborted(signal)
 
+    if (migrated.length > 0) log('moved the records of %d inboxes into %s', migrated.length, HOME_INBOXES_DIR)
     log('started %s on %s', identity.peerId, home)
     let stopping: Promise<void> | undefined
     const node: IpmsNode = {
@@ -336,11 +351,13 @@ function register (factories: unknown[], registered: Map<string, unknown>, kind:
 /**
  * Open a LevelDB store; a LevelDB lock held elsewhere means the home is in use. The store's own
  * `open()` rewraps errors as `OpenFailedError(String(err))`, losing the `LEVEL_LOCKED` cause, so
- * the underlying Level is opened directly, with the options both stores use by default.
+ * the underlying Level is opened directly, with the options both stores use by default, and a
+ * bound on the table files each keeps open (LevelDB's default, 1 000, would let the descriptors of
+ * a large home grow past a host's limit: docs/ARCHITECTURE.md, stores).
  */
-const LEVEL_OPEN_OPTIONS = Object.freeze({ createIfMissing: true, compression: false })
+const LEVEL_OPEN_OPTIONS = Object.freeze({ createIfMissing: true, compression: false, maxOpenFiles: LEVEL_MAX_OPEN_FILES })
 
-async function openLevel (store: { db: { open(options: { createIfMissing: boolean, compression: boolean }): Promise<void> } }, home: string): Promise<void> {
+async function openLevel (store: { db: { open(options: typeof LEVEL_OPEN_OPTIONS): Promise<void> } }, home: string): Promise<void> {
   try {
     await store.db.open(LEVEL_OPEN_OPTIONS)
   } catch (err) {

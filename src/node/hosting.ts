@@ -12,6 +12,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeJsonSynced } from '../util/durable-files.ts'
+import { concurrencyLimit } from '../util/concurrency-limit.ts'
 import { DEFAULT_POW_BITS } from '../constants.ts'
 import { DEFAULT_HOST_POLICY } from './host-policy.ts'
 import { encodeCard, verifyCard, type AddressCard, type CardHost } from '../hosting/card.ts'
@@ -59,6 +60,9 @@ export interface Hosting {
   /** Drop, in every hosted inbox, pending mail older than the retention period; returns the count. */
   applyRetention: (retentionMs?: number) => Promise<number>
 }
+
+/** Grant files read at once. */
+const GRANT_READS_AT_ONCE = 16
 
 /** One kept grant file. */
 interface KeptGrant { grant: string, bits: number, card?: string }
@@ -192,9 +196,11 @@ async function readKeptGrants (directory: string): Promise<Array<{ file: string,
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
     throw err
   }
+  // A few files open at a time: thousands at once fail with EMFILE under a host's `ulimit -n`.
+  const reads = concurrencyLimit(GRANT_READS_AT_ONCE)
   return await Promise.all(files.map(async file => {
     try {
-      return { file, kept: JSON.parse(await readFile(join(directory, file), 'utf8')) as KeptGrant }
+      return { file, kept: JSON.parse(await reads.run(async () => await readFile(join(directory, file), 'utf8'))) as KeptGrant }
     } catch (err) {
       return { file, error: (err as Error).message }
     }

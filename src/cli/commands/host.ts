@@ -1,6 +1,8 @@
-/** The host side: `ipms host accept|list`, for the inboxes this node keeps for friends. */
+/** The host side: `ipms host accept|list|rm`, for the inboxes this node keeps for friends. */
 import { readIdentityInfo } from '../../identity/keystore.ts'
 import { keepGrant, listKeptGrants } from '../../node/hosting.ts'
+import { dropHostedInbox } from '../../node/drop-hosted.ts'
+import { HomeInUseError } from '../../errors.ts'
 import { isoTime, type CliCommand } from '../command.ts'
 
 const accept: CliCommand = {
@@ -42,7 +44,24 @@ const list: CliCommand = {
   }
 }
 
+const remove: CliCommand = {
+  command: 'rm <owner>',
+  describe: 'Stop keeping a friend\'s inbox: delete its grant and all its mail from this home',
+  options: y => y
+    .positional('owner', { type: 'string', describe: 'The owner\'s peer-id, as `ipms host list` shows it' }),
+  examples: [['ipms host rm 12D3KooW…', 'with no daemon running on this home (stop it first)']],
+  run: async (args, { home, out, daemon }) => {
+    // The daemon has the inbox open: it is not dropped under it (the home lock would refuse too).
+    if (await daemon() !== undefined) throw new HomeInUseError(`The daemon runs on ${home} and keeps this inbox open: stop it, then run \`ipms host rm\` again`)
+    const dropped = await dropHostedInbox(home, String(args.owner))
+    out.result({ ...dropped }, [
+      `No longer keeping the inbox of ${dropped.owner}: deleted its ${dropped.entries} entries and ${dropped.envelopes} envelopes.`,
+      ...(dropped.shared > 0 ? [`Kept ${dropped.shared} envelope(s) that another inbox here carries too.`] : [])
+    ])
+  }
+}
+
 export const host: CliCommand = {
   command: 'host',
-  subcommands: [accept, list]
+  subcommands: [accept, list, remove]
 }
