@@ -19,7 +19,7 @@ export interface CliRun {
 }
 
 /** Run `ipms --home <home> …args` to the end; `input` is its stdin. */
-export async function ipms (home: string, args: string[], options: { input?: string, env?: Record<string, string>, timeoutMs?: number, wrap?: string[] } = {}): Promise<CliRun> {
+export async function ipms (home: string, args: string[], options: { input?: string | Uint8Array, env?: Record<string, string>, timeoutMs?: number, wrap?: string[] } = {}): Promise<CliRun> {
   const [command, ...rest] = [...options.wrap ?? [], IPMS_BIN, '--home', home, ...args]
   const child = spawn(command!, rest, { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 120_000 })
   let stdout = ''

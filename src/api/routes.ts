@@ -12,6 +12,8 @@ import { InvalidArgumentError } from '../errors.ts'
 import type { HomeConfig } from '../home/config.ts'
 import { openContacts } from '../home/contacts.ts'
 import { shortId } from '../mail/find-mail.ts'
+import { openMailStore } from '../mail/mail-store.ts'
+import { replyTarget } from '../mail/reply-target.ts'
 import type { Attachment } from '../mail/mail.ts'
 import { renderMessage } from '../mail/rfc5322.ts'
 import { resolveRecipient } from '../node/resolve-recipient.ts'
@@ -207,7 +209,8 @@ export const ROUTES: readonly Route[] = [
       if (to === undefined || to === '') throw new InvalidArgumentError('"to" is required: a contact name, an address card or a peer-id')
       const text = optional(body, 'body', isString(MAX_MAIL_BYTES), `the message text (at most ${MAX_MAIL_BYTES} characters)`) ?? ''
       const subject = optional(body, 'subject', isString(MAX_MAIL_BYTES), 'a string') ?? ''
-      const inReplyTo = optional(body, 'inReplyTo', isString(1024), 'the id of the mail this answers')
+      const given = optional(body, 'inReplyTo', isString(1024), 'the mail this answers: its id in GET /mail, or its Message-ID')
+      const inReplyTo = given === undefined ? undefined : await replyTarget(openMailStore(home, { maildir: false }), given)
       const replicas = optional(body, 'replicas', isWhole(1, 64), 'a whole number from 1 to 64') ?? 1
       const timeoutMs = optional(body, 'timeoutMs', isWhole(1, MAX_TIMEOUT_MS), `a whole number of ms from 1 to ${MAX_TIMEOUT_MS}`) ?? 30_000
       const attachments = attachmentsOf(body.attachments)

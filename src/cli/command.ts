@@ -27,6 +27,18 @@ export { shortPeer } from '../identity/short-peer.ts'
 export const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`
 export const isoTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 
+/**
+ * A mail's date for people, in the local time zone (TZ) with its offset, one token (ISO 8601):
+ * `2026-11-30T09:45:12+01:00`. One style for `list` and `read`.
+ */
+export function localTime (ms: number): string {
+  const d = new Date(ms)
+  const pad = (n: number): string => String(Math.trunc(Math.abs(n))).padStart(2, '0')
+  const offset = -d.getTimezoneOffset()
+  const zone = `${offset < 0 ? '-' : '+'}${pad(offset / 60)}:${pad(offset % 60)}`
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${zone}`
+}
+
 /** `90d`, `12h`, `30m`, `45s` or a number of seconds, to ms. */
 export function parseDuration (text: string): number | undefined {
   const match = /^(\d+(?:\.\d+)?)\s*(d|h|m|s)?$/.exec(text.trim())

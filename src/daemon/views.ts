@@ -21,9 +21,20 @@ export const mailSize = (stored: StoredMail): number =>
   Buffer.byteLength(stored.mail.body) + stored.mail.attachments.reduce((n, a) => n + a.data.byteLength, 0)
 
 /** A row of `ipms list --json`'s `mail`. */
-export function mailRow (stored: StoredMail, names: Names): { id: string, entry: string, from: string, name?: string, date: number, subject: string, size: number, attachments: number } {
+export function mailRow (stored: StoredMail, names: Names): { id: string, entry: string, messageId: string, inReplyTo?: string, from: string, name?: string, date: number, subject: string, size: number, attachments: number } {
   const { mail } = stored
-  return { id: shortId(stored.entry), entry: stored.entry, from: mail.from, name: names.get(mail.from), date: mail.date, subject: mail.subject, size: mailSize(stored), attachments: mail.attachments.length }
+  return {
+    id: shortId(stored.entry),
+    entry: stored.entry,
+    messageId: mail.id,
+    ...(mail.inReplyTo === undefined ? {} : { inReplyTo: mail.inReplyTo }),
+    from: mail.from,
+    name: names.get(mail.from),
+    date: mail.date,
+    subject: mail.subject,
+    size: mailSize(stored),
+    attachments: mail.attachments.length
+  }
 }
 
 /** `ipms read --json`'s `mail`: the whole mail, attachments described (not their bytes). */
