@@ -125,9 +125,9 @@ export const ROUTES: readonly Route[] = [
   get(/^\/hosts$/, async (_call, { daemon }) => ({ hosts: await daemon.hosts() })),
   get(/^\/hosted$/, async (_call, { daemon }) => ({ hosted: daemon.hosted() })),
   get(/^\/contacts$/, async (_call, { daemon, home }) => ({ contacts: await daemon.contacts(), issued: await openContacts(home).issued() })),
-  get(/^\/mail$/, async (_call, { daemon }) => {
+  get(/^\/mail$/, async ({ query }, { daemon }) => {
     const names = await namesOf(daemon)
-    return { mail: (await daemon.list()).map(m => mailRow(m, names)) }
+    return { mail: (await daemon.list({ all: query.get('all') === '1' })).map(m => mailRow(m, names)) }
   }),
   get(/^\/mail\/([^/]{1,128})$/, async ({ params, query }, { daemon }) => {
     const stored = await daemon.read(params[0]!)
@@ -138,6 +138,10 @@ export const ROUTES: readonly Route[] = [
   get(/^\/outbox$/, async (_call, { daemon }) => {
     const names = await namesOf(daemon)
     return { outbox: (await daemon.outbox()).map(e => outboxRow(e, names)) }
+  }),
+  post(/^\/mail\/([^/]{1,128})\/seen$/, [], async ({ params }, { daemon }) => {
+    const { mail, changed } = await daemon.markSeen(params[0]!)
+    return { id: shortId(mail.entry), entry: mail.entry, changed }
   }),
   post(/^\/mail\/([^/]{1,128})\/delete$/, [], async ({ params }, { daemon }) => {
     const stored = await daemon.deleteMail(params[0]!)

@@ -27,7 +27,7 @@ import type { LifetimeOptions } from '../hosting/signed-record.ts'
 import type { Identity } from '../identity/identity.ts'
 import { readIdentityInfo } from '../identity/keystore.ts'
 import { findMail, shortId } from '../mail/find-mail.ts'
-import { openMailStore, type StoredMail } from '../mail/mail-store.ts'
+import { openMailStore, type ListedMail, type StoredMail } from '../mail/mail-store.ts'
 import type { Draft } from '../mail/seal.ts'
 import { startHomeNode, type HomeNode } from '../node/home-node.ts'
 import { hostingDirectory } from '../node/hosting.ts'
@@ -139,8 +139,8 @@ export interface Daemon {
   /** The friends' inboxes kept here. */
   hosted: () => Array<{ owner: string, bits: number, expires?: number, inbox: string }>
   contacts: () => Promise<Contact[]>
-  /** The mail received, newest first. */
-  list: () => Promise<StoredMail[]>
+  /** The mail received, newest first, with its Maildir state; `all`: also what was deleted or trashed in the Maildir. */
+  list: (options?: { all?: boolean }) => Promise<ListedMail[]>
   /** A received mail by short id, end of its entry hash, or rank (1 = newest). NotFoundError otherwise. */
   read: (id: string) => Promise<StoredMail>
   /**
@@ -160,6 +160,8 @@ export interface Daemon {
   retryOutbox: (options?: Pick<RetryOptions, 'force' | 'timeoutMs'>) => Promise<OutboxEntry[]>
   /** Read `<home>/hosting` again (as on SIGHUP): the grants accepted since are served. */
   reloadGrants: () => void
+  /** Mark a received mail read in the Maildir (`ipms read`); a `seen` event when it was unread. NotFoundError for no such mail. */
+  markSeen: (id: string) => Promise<{ mail: StoredMail, changed: boolean }>
   /** Delete a received mail here (its stored copy and its Maildir message); the mail deleted. NotFoundError otherwise. */
   deleteMail: (id: string) => Promise<StoredMail>
   /** Grant a host the keeping of this inbox (signed with the daemon's key): OwnerHosts.grant. */
@@ -400,7 +402,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       hosts: async () => await ownerHosts.list(),
       hosted: () => running.hosting.list().map(h => ({ owner: h.owner, bits: h.bits, expires: h.expires, inbox: h.inbox.address })),
       contacts: async () => await contacts.list(),
-      list: async () => await openMailStore(home, { maildir: false }).received(),
+      list: async listOptions => await openMailStore(home, { maildir: false }).listed(listOptions),
       read: async id => await findMail(openMailStore(home, { maildir: false }), id),
       syncNow: async () => {
         const result = await syncHosts(hosts)
@@ -417,6 +419,13 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       outbox: async () => await outbox.list(),
       retryOutbox,
       reloadGrants,
+      markSeen: async id => {
+        const mailStore = openMailStore(home, { maildir: false })
+        const mail = await findMail(mailStore, id)
+        const changed = await mailStore.markSeen(mail.entry)
+        if (changed) log.emit('seen', { id: shortId(mail.entry), entry: mail.entry })
+        return { mail, changed }
+      },
       deleteMail: async id => await queue.run(async () => {
         const mailStore = openMailStore(home)
         const stored = await findMail(mailStore, id)

@@ -7,7 +7,7 @@ import { DeliveryRefusedError, NoHostError, type IpmsError } from '../errors.ts'
 import { shortPeer } from '../identity/peer-id.ts'
 import { shortId } from '../mail/find-mail.ts'
 import type { GrantedHost } from '../home/owner-hosts.ts'
-import type { StoredMail } from '../mail/mail-store.ts'
+import type { ListedMail, StoredMail } from '../mail/mail-store.ts'
 import { destinationOfEntry, type OutboxEntry } from '../node/outbox.ts'
 import type { ReadInboxResult } from '../node/read-inbox.ts'
 import type { ResolvedRecipient } from '../node/resolve-recipient.ts'
@@ -21,8 +21,8 @@ export const mailSize = (stored: StoredMail): number =>
   Buffer.byteLength(stored.mail.body) + stored.mail.attachments.reduce((n, a) => n + a.data.byteLength, 0)
 
 /** A row of `ipms list --json`'s `mail`. */
-export function mailRow (stored: StoredMail, names: Names): { id: string, entry: string, messageId: string, inReplyTo?: string, from: string, name?: string, date: number, subject: string, size: number, attachments: number } {
-  const { mail } = stored
+export function mailRow (stored: ListedMail, names: Names): { id: string, entry: string, messageId: string, inReplyTo?: string, from: string, name?: string, date: number, subject: string, size: number, attachments: number, unread: boolean, flagged: boolean, replied: boolean } {
+  const { mail, state } = stored
   return {
     id: shortId(stored.entry),
     entry: stored.entry,
@@ -33,7 +33,11 @@ export function mailRow (stored: StoredMail, names: Names): { id: string, entry:
     date: mail.date,
     subject: mail.subject,
     size: mailSize(stored),
-    attachments: mail.attachments.length
+    attachments: mail.attachments.length,
+    // As the Maildir says (a mail tool may have read, flagged or answered it); unread without a Maildir.
+    unread: state?.seen !== true,
+    flagged: state?.flagged === true,
+    replied: state?.replied === true
   }
 }
 

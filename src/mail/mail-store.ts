@@ -21,7 +21,7 @@ import { FORMAT_VERSION } from '../constants.ts'
 import type { Mail } from './mail.ts'
 import { readCborFiles, syncDirectory, writeFileSynced } from '../util/durable-files.ts'
 import { removeStaleTemps } from '../util/temp-files.ts'
-import { openMaildir } from './maildir.ts'
+import { openMaildir, type MaildirState } from './maildir.ts'
 import { renderMessage } from './rfc5322.ts'
 
 export interface StoredMail {
@@ -57,6 +57,14 @@ export interface MailStore {
   saveQuarantined: (entry: string, env: string, envelope: Uint8Array, code: string, reason: string) => Promise<QuarantinedMail>
   /** Received mail, newest first (by the mail's date). */
   received: () => Promise<StoredMail[]>
+  /**
+   * Received mail as the mail tools left it, newest first, each with its Maildir state (undefined
+   * when the home has no Maildir). Without `all`, not the mail deleted, moved away or trashed in
+   * the Maildir (its copy here stays: `ipms rm` deletes it).
+   */
+  listed: (options?: { all?: boolean }) => Promise<ListedMail[]>
+  /** Mark a received mail read in the Maildir (what `ipms read` does); false when already read or not there. */
+  markSeen: (entry: string) => Promise<boolean>
   quarantined: () => Promise<QuarantinedMail[]>
   /** Make every save so far durable (fsync the directories): call before telling hosts to prune. */
   flush: () => Promise<void>
@@ -66,6 +74,11 @@ export interface MailStore {
    * Its hosts dropped it when it was read, so it does not come back. False when it was not here.
    */
   removeReceived: (entry: string) => Promise<boolean>
+}
+
+/** A received mail with what the mail tools made of it. */
+export interface ListedMail extends StoredMail {
+  state?: MaildirState
 }
 
 export interface MailStoreOptions {
@@ -80,6 +93,8 @@ export function openMailStore (home: string, options: MailStoreOptions = {}): Ma
   const root = join(home, 'mail')
   const ensure = (name: string): string => join(root, name)
   const maildir = options.maildir === false ? undefined : openMaildir(home)
+  /** Read for the flags whether or not this store writes into it. */
+  const flagsSource = maildir ?? openMaildir(home)
   let cleaned: Promise<unknown> | undefined
   /** Once per store, before its first read or write: the leftovers of killed writers go. */
   const opened = async (): Promise<void> => { await (cleaned ??= Promise.all([RECEIVED, QUARANTINE].map(async d => await removeStaleTemps(join(root, d))))) }
@@ -101,6 +116,14 @@ export function openMailStore (home: string, options: MailStoreOptions = {}): Ma
       await opened()
       return (await readCborFiles<StoredMail>(join(root, RECEIVED))).sort((a, b) => b.mail.date - a.mail.date)
     },
+    listed: async (listOptions = {}) => {
+      await opened()
+      const [received, states] = await Promise.all([readCborFiles<StoredMail>(join(root, RECEIVED)), flagsSource.states()])
+      const listed: ListedMail[] = received.map(r => ({ ...r, state: states?.get(r.entry) }))
+      const shown = listOptions.all === true || states === undefined ? listed : listed.filter(m => m.state !== undefined && !m.state.trashed)
+      return shown.sort((a, b) => b.mail.date - a.mail.date)
+    },
+    markSeen: async (entry) => await flagsSource.markSeen(entry),
     quarantined: async () => {
       await opened()
       return await readCborFiles<QuarantinedMail>(join(root, QUARANTINE))

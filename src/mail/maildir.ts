@@ -10,7 +10,7 @@
  * in a set. At that first use, tmp/ is cleaned of what killed writers left: files of dead pids,
  * and anything older than 36 hours (the Maildir convention).
  */
-import { mkdir, readdir, rename, rm } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { syncDirectory, writeTempSynced } from '../util/durable-files.ts'
@@ -29,10 +29,36 @@ export interface Maildir {
    * true when one was there. It is not delivered again by this Maildir.
    */
   remove: (entry: string) => Promise<boolean>
+  /**
+   * What the mail tools made of each message: entry → its state, from the names in new/ and cur/
+   * (`:2,<flags>`, https://cr.yp.to/proto/maildir.html). Undefined when there is no Maildir.
+   */
+  states: () => Promise<Map<string, MaildirState> | undefined>
+  /** Mark `entry`'s message seen (new/ → cur/ with `S`, as a mail reader does); false when it is not there or seen already. */
+  markSeen: (entry: string) => Promise<boolean>
 }
+
+/** A message's state in the Maildir. */
+export interface MaildirState {
+  /** `S`: read. A message still in new/ is unread. */
+  seen: boolean
+  /** `F`: flagged (starred). */
+  flagged: boolean
+  /** `R`: replied to. */
+  replied: boolean
+  /** `T`: trashed, to be deleted at the reader's next expunge. */
+  trashed: boolean
+}
+
+/** The entry a Maildir file name stands for (`<seconds>.<entry>.<host>[:2,<flags>]`). */
+const entryOf = (name: string): string => name.split('.')[1] ?? ''
+/** The flags of a name in cur/ (`:2,FS`), '' for none. */
+const flagsOf = (name: string): string => /:2,([A-Za-z]*)$/.exec(name)?.[1] ?? ''
 
 // Maildir names must not contain '/' or ':'; a hostname could.
 const safeHost = hostname().replace(/[/:]/g, '_') || 'localhost'
+
+const exists = async (path: string): Promise<boolean> => await stat(path).then(() => true, () => false)
 
 export function openMaildir (home: string): Maildir {
   const path = join(home, MAILDIR_NAME)
@@ -42,8 +68,13 @@ export function openMaildir (home: string): Maildir {
     await Promise.all(['tmp', 'new', 'cur'].map(async d => await mkdir(join(path, d), { recursive: true, mode: 0o700 })))
     await removeStaleTemps(join(path, 'tmp'), { anyName: true })
     const names = [...await readdir(join(path, 'new')), ...await readdir(join(path, 'cur'))]
-    return new Set(names.map(name => name.split('.')[1] ?? ''))
+    return new Set(names.map(entryOf))
   }
+  /** The names in `dir` (new or cur); none when it does not exist. */
+  const namesIn = async (dir: string): Promise<string[]> => await readdir(join(path, dir)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return []
+    throw err
+  })
 
   return {
     path,
@@ -69,7 +100,7 @@ export function openMaildir (home: string): Maildir {
       let removed = false
       for (const dir of ['new', 'cur']) {
         // `<seconds>.<entry>.<host>[:2,<flags>]`: the entry is the second dot-separated part.
-        const names = (await readdir(join(path, dir))).filter(name => name.split('.')[1] === entry)
+        const names = (await namesIn(dir)).filter(name => entryOf(name) === entry)
         for (const name of names) await rm(join(path, dir, name), { force: true })
         if (names.length > 0) {
           await syncDirectory(join(path, dir))
@@ -77,6 +108,33 @@ export function openMaildir (home: string): Maildir {
         }
       }
       return removed
+    },
+    states: async () => {
+      const [fresh, current] = await Promise.all([namesIn('new'), namesIn('cur')])
+      if (fresh.length === 0 && current.length === 0 && !await exists(path)) return undefined
+      const states = new Map<string, MaildirState>()
+      for (const name of fresh) states.set(entryOf(name), { seen: false, flagged: false, replied: false, trashed: false })
+      for (const name of current) {
+        const flags = flagsOf(name)
+        states.set(entryOf(name), { seen: flags.includes('S'), flagged: flags.includes('F'), replied: flags.includes('R'), trashed: flags.includes('T') })
+      }
+      return states
+    },
+    markSeen: async (entry) => {
+      const fresh = (await namesIn('new')).find(name => entryOf(name) === entry)
+      if (fresh !== undefined) {
+        // A reader moving a message out of new/ keeps its name and adds the info part.
+        await rename(join(path, 'new', fresh), join(path, 'cur', `${fresh.replace(/:2,.*$/, '')}:2,S`))
+        await Promise.all([syncDirectory(join(path, 'new')), syncDirectory(join(path, 'cur'))])
+        return true
+      }
+      const current = (await namesIn('cur')).find(name => entryOf(name) === entry)
+      if (current === undefined || flagsOf(current).includes('S')) return false
+      // Flags stay in ASCII order, as the Maildir convention asks.
+      const flags = [...flagsOf(current), 'S'].sort().join('')
+      await rename(join(path, 'cur', current), join(path, 'cur', `${current.replace(/:2,[A-Za-z]*$/, '')}:2,${flags}`))
+      await syncDirectory(join(path, 'cur'))
+      return true
     }
   }
 }

@@ -107,7 +107,7 @@ test('send through the API (NDJSON), mail events live and replayed exactly once 
     // GET /mail and /mail/:id (and raw).
     const list = (await callApi(bobApi, { path: '/api/v1/mail' })).json
     assert.equal(list.mail.length, 3)
-    assert.deepEqual(Object.keys(list.mail[0]).sort(), ['attachments', 'date', 'entry', 'from', 'id', 'messageId', 'name', 'size', 'subject'].filter(k => k !== 'name').sort())
+    assert.deepEqual(Object.keys(list.mail[0]).sort(), ['attachments', 'date', 'entry', 'flagged', 'from', 'id', 'messageId', 'name', 'replied', 'size', 'subject', 'unread'].filter(k => k !== 'name').sort())
     const hello = list.mail.find((m: { subject: string }) => m.subject === 'Hello')
     assert.equal(hello.attachments, 1)
     const read = (await callApi(bobApi, { path: `/api/v1/mail/${hello.id}` })).json

@@ -85,10 +85,11 @@ for (const way of WAYS) {
       assert.match(human, new RegExp(`^Message-ID: <${answer.messageId}@ipms>$`, 'm'))
       assert.match(human, new RegExp(`^In-Reply-To: <${String(first[0].messageId)}@ipms>$`, 'm'))
       const listed = (await ipms(owner.home, ['list'])).stdout
-      assert.match(listed, new RegExp(`^${answer.id}  \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d[+-]\\d\\d:\\d\\d  `, 'm'), 'list and read: one date style')
-      const maildir = join(owner.home, 'Maildir', 'new')
+      assert.match(listed, new RegExp(`^  ${answer.id}  \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d[+-]\\d\\d:\\d\\d  `, 'm'), 'list and read: one date style')
+      // Read above: the Maildir has it in cur/ now.
+      const maildir = join(owner.home, 'Maildir', 'cur')
       const file = (await readdir(maildir)).find(name => name.split('.')[1]!.endsWith(answer.id))
-      assert.ok(file !== undefined, 'the reply is in the Maildir')
+      assert.ok(file !== undefined, 'the reply is in the Maildir, read')
       const message = await readFile(join(maildir, file), 'utf8')
       assert.match(message, new RegExp(`^In-Reply-To: <${String(first[0].messageId)}@ipms>$`, 'm'))
       assert.match(message, new RegExp(`^References: <${String(first[0].messageId)}@ipms>$`, 'm'))

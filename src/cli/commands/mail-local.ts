@@ -13,9 +13,9 @@ import { saveAttachments } from '../save-attachments.ts'
 const storeOf = (home: string): ReturnType<typeof openMailStore> => openMailStore(home, { maildir: false })
 
 /** `ipms list --json`'s rows. */
-export async function listRows (home: string, contacts: Contacts): Promise<Array<ReturnType<typeof mailRow>>> {
+export async function listRows (home: string, contacts: Contacts, options: { all?: boolean } = {}): Promise<Array<ReturnType<typeof mailRow>>> {
   const names = await contacts.names()
-  return (await storeOf(home).received()).map(r => mailRow(r, names))
+  return (await storeOf(home).listed(options)).map(r => mailRow(r, names))
 }
 
 /** `ipms list --quarantined --json`'s rows. */
@@ -24,12 +24,15 @@ export async function quarantinedRows (home: string): Promise<Array<{ id: string
 }
 
 /** A mail by id: its RFC 5322 text (`raw`), or `ipms read --json`'s `mail`; attachments saved into `save` first. */
-export async function readHere (home: string, id: string, contacts: Contacts, options: { save?: string, raw: boolean }): Promise<{ raw: Uint8Array } | { mail: ReturnType<typeof mailDetail>, saved: string[] }> {
-  const stored = await findMail(storeOf(home), id)
+export async function readHere (home: string, id: string, contacts: Contacts, options: { save?: string, raw: boolean, peek?: boolean }): Promise<{ raw: Uint8Array } | { mail: ReturnType<typeof mailDetail>, saved: string[] }> {
+  const store = storeOf(home)
+  const stored = await findMail(store, id)
   const name = await contacts.nameOf(stored.mail.from)
   const saved = options.save === undefined ? [] : await saveAttachments(options.save, stored.mail.attachments)
-  if (options.raw) return { raw: await renderMessage(stored, { fromName: name }) }
-  return { mail: mailDetail(stored, name), saved }
+  const found = options.raw ? { raw: await renderMessage(stored, { fromName: name }) } : { mail: mailDetail(stored, name), saved }
+  // Marked read once it could be shown (the Maildir's S flag: mail tools see it read too).
+  if (options.peek !== true) await store.markSeen(stored.entry)
+  return found
 }
 
 /** Delete a mail by id from the store and the Maildir; its `{ id, entry }`. */

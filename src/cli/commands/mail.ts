@@ -21,10 +21,15 @@ interface ReadMail {
   inReplyTo?: string, subject: string, body: string, attachments: Array<{ name: string, type: string, size: number }>
 }
 
+/** One column of state, as mutt shows it: N unread, ! flagged, r replied, else blank. */
+const stateMark = (row: ListRow): string => row.unread ? 'N' : row.flagged ? '!' : row.replied ? 'r' : ' '
+
 export const list: CliCommand = {
   command: 'list',
-  options: y => y.option('quarantined', { type: 'boolean', default: false, describe: 'List the mail that did not open, and why' }),
-  examples: [['ipms list', 'id, date, sender, size, subject'], ['ipms list --json | jq ".mail[0]"', 'the newest, for scripts']],
+  options: y => y
+    .option('quarantined', { type: 'boolean', default: false, describe: 'List the mail that did not open, and why' })
+    .option('all', { type: 'boolean', default: false, describe: 'Also the mail deleted, moved away or trashed in a mail tool (kept here until ipms rm)' }),
+  examples: [['ipms list', 'N (unread), id, date, sender, size, subject'], ['ipms list --json | jq ".mail[0]"', 'the newest, for scripts']],
   run: async (args, { home, out, contacts, daemon, signal }) => {
     if (args.quarantined === true) {
       const kept = await (await here()).quarantinedRows(home)
@@ -32,10 +37,11 @@ export const list: CliCommand = {
       return
     }
     const api = await daemon()
-    const rows = api !== undefined ? (await api.get('/mail', { signal })).mail as ListRow[] : await (await here()).listRows(home, contacts)
+    const all = args.all === true
+    const rows = api !== undefined ? (await api.get(all ? '/mail?all=1' : '/mail', { signal })).mail as ListRow[] : await (await here()).listRows(home, contacts, { all })
     out.result({ mail: rows }, rows.length === 0
       ? ['No mail here yet (ipms sync fetches it).']
-      : rows.map(r => `${r.id}  ${localTime(r.date)}  ${(r.name ?? shortPeer(r.from)).padEnd(18)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}${r.attachments > 0 ? ` [${count(r.attachments, 'attachment')}]` : ''}`))
+      : rows.map(r => `${stateMark(r)} ${r.id}  ${localTime(r.date)}  ${(r.name ?? shortPeer(r.from)).padEnd(18)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}${r.attachments > 0 ? ` [${count(r.attachments, 'attachment')}]` : ''}`))
   }
 }
 
@@ -49,23 +55,29 @@ export const read: CliCommand = {
   options: y => y
     .positional('id', { type: 'string' })
     .option('save', { type: 'string', normalize: true, describe: 'Save the attachments into this directory' })
-    .option('raw', { type: 'boolean', default: false, describe: 'Print it as an RFC 5322 message' }),
+    .option('raw', { type: 'boolean', default: false, describe: 'Print it as an RFC 5322 message' })
+    .option('peek', { type: 'boolean', default: false, describe: 'Leave it unread (it is marked read in the Maildir otherwise)' }),
   examples: [['ipms read 1', 'the newest mail'], ['ipms read 4fQx9z2K --save ~/Downloads', 'and save its attachments']],
   run: async (args, { home, out, contacts, daemon, signal }) => {
     const raw = args.raw === true && !out.json
+    const peek = args.peek === true
     // Saving attachments needs their bytes: read from the store itself.
     const api = typeof args.save === 'string' ? undefined : await daemon()
     let mail: ReadMail
     let saved: string[] = []
     if (api !== undefined) {
       const path = `/mail/${encodeURIComponent(String(args.id))}`
+      // Read, then marked read: a mail that could not be shown stays unread.
       if (raw) {
-        writeRaw(String((await api.get(`${path}?raw=1`, { signal })).raw))
+        const text = String((await api.get(`${path}?raw=1`, { signal })).raw)
+        if (!peek) await api.post(`${path}/seen`, {}, { signal })
+        writeRaw(text)
         return
       }
       mail = (await api.get(path, { signal })).mail as ReadMail
+      if (!peek) await api.post(`${path}/seen`, {}, { signal })
     } else {
-      const found = await (await here()).readHere(home, String(args.id), contacts, { ...(typeof args.save === 'string' ? { save: args.save } : {}), raw })
+      const found = await (await here()).readHere(home, String(args.id), contacts, { ...(typeof args.save === 'string' ? { save: args.save } : {}), raw, peek })
       if ('raw' in found) {
         writeRaw(found.raw)
         return
