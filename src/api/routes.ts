@@ -7,7 +7,7 @@
  */
 import { MAX_ATTACHMENTS, MAX_CARD_ADDRS, MAX_MAIL_BYTES, MAX_POW_BITS, MIN_POW_BITS } from '../constants.ts'
 import type { Daemon } from '../daemon/daemon.ts'
-import { grantSummary, mailDetail, mailRow, notDeliveredError, outboxRow, retrySummary, sendSummary, syncSummary } from '../daemon/views.ts'
+import { grantSummary, mailDetail, mailRow, sentRow, notDeliveredError, outboxRow, retrySummary, sendSummary, syncSummary } from '../daemon/views.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { HomeConfig } from '../home/config.ts'
 import { openContacts } from '../home/contacts.ts'
@@ -128,6 +128,10 @@ export const ROUTES: readonly Route[] = [
   get(/^\/mail$/, async ({ query }, { daemon }) => {
     const names = await namesOf(daemon)
     return { mail: (await daemon.list({ all: query.get('all') === '1' })).map(m => mailRow(m, names)) }
+  }),
+  get(/^\/sent$/, async (_call, { daemon }) => {
+    const names = await namesOf(daemon)
+    return { sent: (await daemon.sent()).map(m => sentRow(m, names)) }
   }),
   get(/^\/mail\/([^/]{1,128})$/, async ({ params, query }, { daemon }) => {
     const stored = await daemon.read(params[0]!)

@@ -27,7 +27,7 @@ import type { LifetimeOptions } from '../hosting/signed-record.ts'
 import type { Identity } from '../identity/identity.ts'
 import { readIdentityInfo } from '../identity/keystore.ts'
 import { findMail, shortId } from '../mail/find-mail.ts'
-import { openMailStore, type ListedMail, type StoredMail } from '../mail/mail-store.ts'
+import { openMailStore, type ListedMail, type SentMail, type StoredMail } from '../mail/mail-store.ts'
 import type { Draft } from '../mail/seal.ts'
 import { startHomeNode, type HomeNode } from '../node/home-node.ts'
 import { hostingDirectory } from '../node/hosting.ts'
@@ -160,6 +160,8 @@ export interface Daemon {
   retryOutbox: (options?: Pick<RetryOptions, 'force' | 'timeoutMs'>) => Promise<OutboxEntry[]>
   /** Read `<home>/hosting` again (as on SIGHUP): the grants accepted since are served. */
   reloadGrants: () => void
+  /** The mail sent from this home, newest first. */
+  sent: () => Promise<SentMail[]>
   /** Mark a received mail read in the Maildir (`ipms read`); a `seen` event when it was unread. NotFoundError for no such mail. */
   markSeen: (id: string) => Promise<{ mail: StoredMail, changed: boolean }>
   /** Delete a received mail here (its stored copy and its Maildir message); the mail deleted. NotFoundError otherwise. */
@@ -419,6 +421,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       outbox: async () => await outbox.list(),
       retryOutbox,
       reloadGrants,
+      sent: async () => await openMailStore(home, { maildir: false }).sent(),
       markSeen: async id => {
         const mailStore = openMailStore(home, { maildir: false })
         const mail = await findMail(mailStore, id)

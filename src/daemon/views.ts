@@ -7,7 +7,7 @@ import { DeliveryRefusedError, NoHostError, type IpmsError } from '../errors.ts'
 import { shortPeer } from '../identity/peer-id.ts'
 import { shortId } from '../mail/find-mail.ts'
 import type { GrantedHost } from '../home/owner-hosts.ts'
-import type { ListedMail, StoredMail } from '../mail/mail-store.ts'
+import type { ListedMail, SentMail, StoredMail } from '../mail/mail-store.ts'
 import { destinationOfEntry, type OutboxEntry } from '../node/outbox.ts'
 import type { ReadInboxResult } from '../node/read-inbox.ts'
 import type { ResolvedRecipient } from '../node/resolve-recipient.ts'
@@ -17,7 +17,7 @@ import type { DeliveryFailure } from '../node/send-mail.ts'
 export type Names = ReadonlyMap<string, string>
 
 /** The bytes a mail carries: body and attachments. */
-export const mailSize = (stored: StoredMail): number =>
+export const mailSize = (stored: { mail: StoredMail['mail'] }): number =>
   Buffer.byteLength(stored.mail.body) + stored.mail.attachments.reduce((n, a) => n + a.data.byteLength, 0)
 
 /** A row of `ipms list --json`'s `mail`. */
@@ -38,6 +38,23 @@ export function mailRow (stored: ListedMail, names: Names): { id: string, entry:
     unread: state?.seen !== true,
     flagged: state?.flagged === true,
     replied: state?.replied === true
+  }
+}
+
+/** A row of `ipms list --sent --json`'s `sent`: a mail sent from this home. */
+export function sentRow (sent: SentMail, names: Names): { id: string, env: string, messageId: string, inReplyTo?: string, to: string, name?: string, date: number, subject: string, size: number, attachments: number } {
+  const { mail } = sent
+  return {
+    id: shortId(sent.env),
+    env: sent.env,
+    messageId: mail.id,
+    ...(mail.inReplyTo === undefined ? {} : { inReplyTo: mail.inReplyTo }),
+    to: mail.to,
+    name: names.get(mail.to),
+    date: mail.date,
+    subject: mail.subject,
+    size: mailSize(sent),
+    attachments: mail.attachments.length
   }
 }
 

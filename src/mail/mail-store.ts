@@ -4,6 +4,8 @@
  *   <home>/mail/received/<entry hash>.cbor      dag-cbor { v: 1, entry, env, receivedAt, mail }
  *   <home>/mail/quarantine/<entry hash>.cbor    dag-cbor { v: 1, entry, env, receivedAt, code, reason, envelope }
  *   <home>/Maildir/new/<s>.<entry hash>.<host>  the same received mail as an RFC 5322 message
+ *   <home>/mail/sent/<envelope CID>.cbor        dag-cbor { v: 1, env, sentAt, mail }: mail sent, kept at sealing
+ *   <home>/Maildir/.Sent/cur/<s>.<env>.<host>:2,S  the same, for mail tools (Maildir++ folder, read)
  *
  * A mail is written here, durably, before the hosts are told to drop it: a temporary file,
  * fsync'd and renamed into place; `flush()` then fsyncs the directories once for the whole batch.
@@ -21,7 +23,7 @@ import { FORMAT_VERSION } from '../constants.ts'
 import type { Mail } from './mail.ts'
 import { readCborFiles, syncDirectory, writeFileSynced } from '../util/durable-files.ts'
 import { removeStaleTemps } from '../util/temp-files.ts'
-import { openMaildir, type MaildirState } from './maildir.ts'
+import { openMaildir, SENT_FOLDER, type MaildirState } from './maildir.ts'
 import { renderMessage } from './rfc5322.ts'
 
 export interface StoredMail {
@@ -47,8 +49,19 @@ export interface QuarantinedMail {
   envelope: Uint8Array
 }
 
+/** A mail this owner sent, kept at sealing (before any delivery). */
+export interface SentMail {
+  v: 1
+  /** Its envelope CID (the outbox's id for it). */
+  env: string
+  /** When it was sealed here, ms since the epoch. */
+  sentAt: number
+  mail: Mail
+}
+
 const RECEIVED = 'received'
 const QUARANTINE = 'quarantine'
+const SENT = 'sent'
 
 export interface MailStore {
   /** Store an opened mail durably. */
@@ -63,6 +76,10 @@ export interface MailStore {
    * the Maildir (its copy here stays: `ipms rm` deletes it).
    */
   listed: (options?: { all?: boolean }) => Promise<ListedMail[]>
+  /** Keep a mail sent (at sealing): `mail/sent/<env>.cbor`, and in the Maildir's `.Sent` folder, read. */
+  saveSent: (env: string, mail: Mail) => Promise<SentMail>
+  /** The mail sent from this home, newest first. */
+  sent: () => Promise<SentMail[]>
   /** Mark a received mail read in the Maildir (what `ipms read` does); false when already read or not there. */
   markSeen: (entry: string) => Promise<boolean>
   quarantined: () => Promise<QuarantinedMail[]>
@@ -93,11 +110,12 @@ export function openMailStore (home: string, options: MailStoreOptions = {}): Ma
   const root = join(home, 'mail')
   const ensure = (name: string): string => join(root, name)
   const maildir = options.maildir === false ? undefined : openMaildir(home)
+  const sentMaildir = options.maildir === false ? undefined : openMaildir(home, { folder: SENT_FOLDER, seen: true })
   /** Read for the flags whether or not this store writes into it. */
   const flagsSource = maildir ?? openMaildir(home)
   let cleaned: Promise<unknown> | undefined
   /** Once per store, before its first read or write: the leftovers of killed writers go. */
-  const opened = async (): Promise<void> => { await (cleaned ??= Promise.all([RECEIVED, QUARANTINE].map(async d => await removeStaleTemps(join(root, d))))) }
+  const opened = async (): Promise<void> => { await (cleaned ??= Promise.all([RECEIVED, QUARANTINE, SENT].map(async d => await removeStaleTemps(join(root, d))))) }
   return {
     saveReceived: async (entry, env, mail) => {
       await opened()
@@ -105,6 +123,18 @@ export function openMailStore (home: string, options: MailStoreOptions = {}): Ma
       await writeFileSynced(ensure(RECEIVED), `${entry}.cbor`, dagCbor.encode(stored))
       await maildir?.deliver(entry, stored.receivedAt / 1000, async () => await renderMessage(stored, { fromName: await options.nameOf?.(mail.from) }))
       return stored
+    },
+    saveSent: async (env, mail) => {
+      await opened()
+      const sent: SentMail = { v: FORMAT_VERSION, env, sentAt: Date.now(), mail }
+      await writeFileSynced(ensure(SENT), `${env}.cbor`, dagCbor.encode(sent))
+      await sentMaildir?.deliver(env, sent.sentAt / 1000, async () => await renderMessage(sent, { toName: await options.nameOf?.(mail.to) }))
+      await sentMaildir?.flush()
+      return sent
+    },
+    sent: async () => {
+      await opened()
+      return (await readCborFiles<SentMail>(join(root, SENT))).sort((a, b) => b.mail.date - a.mail.date)
     },
     saveQuarantined: async (entry, env, envelope, code, reason) => {
       await opened()

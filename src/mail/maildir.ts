@@ -10,7 +10,7 @@
  * in a set. At that first use, tmp/ is cleaned of what killed writers left: files of dead pids,
  * and anything older than 36 hours (the Maildir convention).
  */
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { syncDirectory, writeTempSynced } from '../util/durable-files.ts'
@@ -60,12 +60,24 @@ const safeHost = hostname().replace(/[/:]/g, '_') || 'localhost'
 
 const exists = async (path: string): Promise<boolean> => await stat(path).then(() => true, () => false)
 
-export function openMaildir (home: string): Maildir {
-  const path = join(home, MAILDIR_NAME)
+/** The Maildir++ folder of sent mail (`<home>/Maildir/.Sent`), as mutt, notmuch and Thunderbird name it. */
+export const SENT_FOLDER = '.Sent'
+
+export interface MaildirOptions {
+  /** A Maildir++ sub-folder (`.Sent`) instead of the inbox. */
+  folder?: string
+  /** Deliver as already read: into cur/ with `:2,S` (sent mail), not into new/. */
+  seen?: boolean
+}
+
+export function openMaildir (home: string, options: MaildirOptions = {}): Maildir {
+  const path = options.folder === undefined ? join(home, MAILDIR_NAME) : join(home, MAILDIR_NAME, options.folder)
   let known: Promise<Set<string>> | undefined
 
   const entriesPresent = async (): Promise<Set<string>> => {
     await Promise.all(['tmp', 'new', 'cur'].map(async d => await mkdir(join(path, d), { recursive: true, mode: 0o700 })))
+    // Maildir++: a sub-folder says it is one (Courier and Dovecot look for this file).
+    if (options.folder !== undefined) await writeFile(join(path, 'maildirfolder'), '', { flag: 'a', mode: 0o600 })
     await removeStaleTemps(join(path, 'tmp'), { anyName: true })
     const names = [...await readdir(join(path, 'new')), ...await readdir(join(path, 'cur'))]
     return new Set(names.map(entryOf))
@@ -84,16 +96,16 @@ export function openMaildir (home: string): Maildir {
       if (present.has(entry)) return false
       present.add(entry)
       const name = `${Math.floor(seconds)}.${entry}.${safeHost}`
-      // Written and fsync'd in tmp/, then moved into new/ as the Maildir protocol asks.
+      // Written and fsync'd in tmp/, then moved into new/ as the Maildir protocol asks (cur/, read, for sent mail).
       try {
-        await rename(await writeTempSynced(join(path, 'tmp'), name, await message()), join(path, 'new', name))
+        await rename(await writeTempSynced(join(path, 'tmp'), name, await message()), options.seen === true ? join(path, 'cur', `${name}:2,S`) : join(path, 'new', name))
       } catch (err) {
         present.delete(entry)
         throw err
       }
       return true
     },
-    flush: async () => { if (known !== undefined) await syncDirectory(join(path, 'new')) },
+    flush: async () => { if (known !== undefined) await syncDirectory(join(path, options.seen === true ? 'cur' : 'new')) },
     remove: async (entry) => {
       const present = await (known ??= entriesPresent())
       present.add(entry)

@@ -12,7 +12,7 @@
  * inject a header.
  */
 import MailComposer from 'nodemailer/lib/mail-composer'
-import type { StoredMail } from './mail-store.ts'
+import type { SentMail, StoredMail } from './mail-store.ts'
 
 /** The pseudo-domain of IPMS addresses in RFC 5322 headers: `<peer-id>@ipms`. */
 export const MAIL_DOMAIN = 'ipms'
@@ -20,11 +20,15 @@ export const MAIL_DOMAIN = 'ipms'
 export const mailAddress = (peer: string): string => `${peer}@${MAIL_DOMAIN}`
 
 /** Render a stored mail as a message with LF line ends (the Maildir convention). */
-export async function renderMessage (stored: StoredMail, options: { fromName?: string } = {}): Promise<Uint8Array> {
+export async function renderMessage (stored: StoredMail | SentMail, options: { fromName?: string, toName?: string } = {}): Promise<Uint8Array> {
   const { mail } = stored
+  // Sent mail: no entry (its receipts name one per host) and nothing verified on reading it.
+  const headers = 'entry' in stored
+    ? { 'X-IPMS-Entry': stored.entry, 'X-IPMS-Envelope': stored.env, 'X-IPMS-Verified': `signature of ${mail.from}` }
+    : { 'X-IPMS-Envelope': stored.env }
   const composer = new MailComposer({
     from: { name: options.fromName ?? '', address: mailAddress(mail.from) },
-    to: mailAddress(mail.to),
+    to: options.toName === undefined ? mailAddress(mail.to) : { name: options.toName, address: mailAddress(mail.to) },
     subject: mail.subject,
     date: new Date(mail.date),
     messageId: `<${mail.id}@${MAIL_DOMAIN}>`,
@@ -32,11 +36,7 @@ export async function renderMessage (stored: StoredMail, options: { fromName?: s
     ...(mail.inReplyTo === undefined ? {} : { inReplyTo: `<${mail.inReplyTo}@${MAIL_DOMAIN}>`, references: `<${mail.inReplyTo}@${MAIL_DOMAIN}>` }),
     text: mail.body,
     attachments: mail.attachments.map(a => ({ filename: a.name, content: Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength), contentType: a.type })),
-    headers: {
-      'X-IPMS-Entry': stored.entry,
-      'X-IPMS-Envelope': stored.env,
-      'X-IPMS-Verified': `signature of ${mail.from}`
-    },
+    headers,
     newline: '\n'
   } as ConstructorParameters<typeof MailComposer>[0])
   return new Uint8Array(await composer.compile().build())

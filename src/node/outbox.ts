@@ -28,6 +28,8 @@ import { DEFAULT_DELIVER_TIMEOUT_MS, type Receipt } from './deliver.ts'
 import { readCborFile, readCborFiles, syncDirectory, writeFileSynced } from '../util/durable-files.ts'
 import { removeStaleTemps } from '../util/temp-files.ts'
 import { takeLease, type OutboxLease } from './outbox-lease.ts'
+import { openContacts } from '../home/contacts.ts'
+import { openMailStore, type MailStore } from '../mail/mail-store.ts'
 import { cardDestination, clockNote, destinationOf, wantedReceipts, deliverPrepared, prepareMail, stampMail, type DeliveryFailure, type Destination, type PreparedMail, type SendMailOptions } from './send-mail.ts'
 
 /** First retry delay, ms; doubled per attempt up to MAX_BACKOFF_MS, with ±20 % jitter. */
@@ -85,6 +87,11 @@ export interface OpenOutboxOptions {
   now?: () => number
   /** A monotonic clock, ms, for the retries scheduled in this process. Default performance.now. */
   monotonic?: () => number
+  /**
+   * Where a copy of each mail sent is kept, at sealing (mail/sent and the Maildir's .Sent). Default:
+   * the home's mail store, with contacts' names; false: none kept.
+   */
+  sentStore?: Pick<MailStore, 'saveSent'> | false
 }
 
 export interface Outbox {
@@ -128,6 +135,7 @@ const leaseMs = (hosts: number, timeoutMs: number): number => Math.max(1, hosts)
 export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outbox {
   const directory = join(home, 'outbox')
   const clock = options.now ?? Date.now
+  const sentStore = options.sentStore ?? openMailStore(home, { nameOf: async peer => await openContacts(home).nameOf(peer) })
   const monotonic = options.monotonic ?? (() => performance.now())
   /** Monotonic due times of the mail this process tried: a wall-clock jump moves none of them. */
   const dueAt = new Map<string, number>()
@@ -230,6 +238,8 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
     send: async (draft, options) => {
       wantedReceipts(destinationOf(options.card), options.replicas) // before the proof-of-work
       const prepared = await prepareMail(draft, { ...options, now: clock })
+      // Kept as sent before any delivery: a send that fails from here on is still in Sent (and the outbox).
+      if (sentStore !== false) await sentStore.saveSent(prepared.payload.env, prepared.sealed.mail)
       const entry: OutboxEntry = {
         v: FORMAT_VERSION,
         id: prepared.payload.env,

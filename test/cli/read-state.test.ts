@@ -35,6 +35,17 @@ for (const way of WAYS) {
       }
       assert.equal((await ipms(owner.home, ['sync'])).code, 0)
       if (throughDaemon(way)) daemons.push(await startDaemon(owner.home, ['--listen', '/ip4/127.0.0.1/tcp/0']))
+      // What was sent is kept too: list --sent, and the Maildir++ folder .Sent, read.
+      const sentRows = (await ipms(owner.home, ['list', '--sent', '--json'])).json.sent as Array<{ subject: string, to: string, env: string }>
+      assert.deepEqual(sentRows.map(r => r.subject).sort(), ['four', 'one', 'three', 'two'])
+      assert.ok(sentRows.every(r => r.to === owner.peerId))
+      const sentFolder = join(owner.home, 'Maildir', '.Sent')
+      const sentFiles = await readdir(join(sentFolder, 'cur'))
+      assert.equal(sentFiles.length, 4)
+      assert.ok(sentFiles.every(f => f.endsWith(':2,S') && sentRows.some(r => f.split('.')[1] === r.env)), sentFiles.join(' '))
+      assert.deepEqual(await readdir(join(sentFolder, 'new')), [])
+      assert.ok((await readdir(sentFolder)).includes('maildirfolder'))
+      assert.match((await ipms(owner.home, ['list', '--sent'])).stdout, /^\S{8}  \S+  to 12D3KooW\S+\s+\d+ B  one$/m)
       const rows = async (...args: string[]): Promise<Row[]> => (await ipms(owner.home, ['list', '--json', ...args])).json.mail
       const bySubject = async (subject: string, ...args: string[]): Promise<Row | undefined> => (await rows(...args)).find(r => r.subject === subject)
       const maildir = join(owner.home, 'Maildir')

@@ -3,7 +3,7 @@
  * answers. A module of its own, imported only then: the store's modules are most of those
  * commands' start-up time, which a command answered by the daemon does not pay.
  */
-import { mailDetail, mailRow } from '../../daemon/views.ts'
+import { mailDetail, mailRow, sentRow } from '../../daemon/views.ts'
 import type { Contacts } from '../../home/contacts.ts'
 import { findMail, shortId } from '../../mail/find-mail.ts'
 import { openMailStore } from '../../mail/mail-store.ts'
@@ -16,6 +16,12 @@ const storeOf = (home: string): ReturnType<typeof openMailStore> => openMailStor
 export async function listRows (home: string, contacts: Contacts, options: { all?: boolean } = {}): Promise<Array<ReturnType<typeof mailRow>>> {
   const names = await contacts.names()
   return (await storeOf(home).listed(options)).map(r => mailRow(r, names))
+}
+
+/** `ipms list --sent --json`'s rows. */
+export async function sentRows (home: string, contacts: Contacts): Promise<Array<ReturnType<typeof sentRow>>> {
+  const names = await contacts.names()
+  return (await storeOf(home).sent()).map(s => sentRow(s, names))
 }
 
 /** `ipms list --quarantined --json`'s rows. */

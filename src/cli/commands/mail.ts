@@ -3,7 +3,7 @@
  * one runs (its `/mail` answers are what `--json` prints here), else from the mail store; one
  * formatter for both. `list --quarantined` and `read --save` read the store itself.
  */
-import type { mailRow } from '../../daemon/views.ts'
+import type { mailRow, sentRow } from '../../daemon/views.ts'
 import { count, localTime, shortPeer, type CliCommand } from '../command.ts'
 import { safeText } from '../safe-text.ts'
 
@@ -14,6 +14,8 @@ const human = (bytes: number): string => bytes < 1024 ? `${bytes} B` : bytes < 1
 
 /** One line of `ipms list` (and of the API's `/mail`). */
 type ListRow = ReturnType<typeof mailRow>
+/** One line of `ipms list --sent` (the API's `/sent`). */
+type SentRow = ReturnType<typeof sentRow>
 
 /** What `ipms read --json` prints of a mail (views.ts' mailDetail; the API's `/mail/:id`). */
 interface ReadMail {
@@ -28,7 +30,8 @@ export const list: CliCommand = {
   command: 'list',
   options: y => y
     .option('quarantined', { type: 'boolean', default: false, describe: 'List the mail that did not open, and why' })
-    .option('all', { type: 'boolean', default: false, describe: 'Also the mail deleted, moved away or trashed in a mail tool (kept here until ipms rm)' }),
+    .option('all', { type: 'boolean', default: false, describe: 'Also the mail deleted, moved away or trashed in a mail tool (kept here until ipms rm)' })
+    .option('sent', { type: 'boolean', default: false, describe: 'The mail you sent instead (also in the Maildir\'s .Sent folder)' }),
   examples: [['ipms list', 'N (unread), id, date, sender, size, subject'], ['ipms list --json | jq ".mail[0]"', 'the newest, for scripts']],
   run: async (args, { home, out, contacts, daemon, signal }) => {
     if (args.quarantined === true) {
@@ -37,6 +40,13 @@ export const list: CliCommand = {
       return
     }
     const api = await daemon()
+    if (args.sent === true) {
+      const sent = api !== undefined ? (await api.get('/sent', { signal })).sent as SentRow[] : await (await here()).sentRows(home, contacts)
+      out.result({ sent }, sent.length === 0
+        ? ['Nothing sent from here yet.']
+        : sent.map(r => `${r.id}  ${localTime(r.date)}  to ${(r.name ?? shortPeer(r.to)).padEnd(15)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}${r.attachments > 0 ? ` [${count(r.attachments, 'attachment')}]` : ''}`))
+      return
+    }
     const all = args.all === true
     const rows = api !== undefined ? (await api.get(all ? '/mail?all=1' : '/mail', { signal })).mail as ListRow[] : await (await here()).listRows(home, contacts, { all })
     out.result({ mail: rows }, rows.length === 0
