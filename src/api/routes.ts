@@ -212,7 +212,8 @@ export const ROUTES: readonly Route[] = [
     answer: 'ndjson',
     maxBody: MAX_SEND_BODY_BYTES,
     handle: async ({ body, progress, signal }, { daemon, home, config }) => {
-      onlyFields(body, ['to', 'subject', 'body', 'attachments', 'replicas', 'timeoutMs', 'inReplyTo'])
+      onlyFields(body, ['to', 'subject', 'body', 'attachments', 'replicas', 'timeoutMs', 'inReplyTo', 'ownCard'])
+      const ownCard = optional(body, 'ownCard', isBoolean, 'true or false') ?? true
       const to = optional(body, 'to', isString(16 * 1024), 'a contact name, an address card or a peer-id')
       if (to === undefined || to === '') throw new InvalidArgumentError('"to" is required: a contact name, an address card or a peer-id')
       const text = optional(body, 'body', isString(MAX_MAIL_BYTES), `the message text (at most ${MAX_MAIL_BYTES} characters)`) ?? ''
@@ -227,6 +228,7 @@ export const ROUTES: readonly Route[] = [
       progress({ stage: 'resolve', to: recipient.peer, name: recipient.name, via: recipient.via, hosts: destination.hosts.length, bits: destination.bits, pass: destination.pass !== undefined, cardTs: destination.card?.ts, notes: recipient.notes })
       const sent = await daemon.send({ subject, body: text, attachments, ...(inReplyTo === undefined ? {} : { inReplyTo }) }, {
         card: destination,
+        ownCard,
         replicas,
         timeoutMs,
         signal,

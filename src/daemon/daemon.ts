@@ -22,7 +22,7 @@ import type { AddressCard, CardHost } from '../hosting/card.ts'
 import { onDhtPeer, publishHostsRecord } from '../discovery/dht.ts'
 import { loadConfig, type HomeConfig } from '../home/config.ts'
 import { openContacts, type Contact, type Contacts } from '../home/contacts.ts'
-import { HOSTS_FILE_NAME, openOwnerHosts, type GrantedHost, type OwnerHosts } from '../home/owner-hosts.ts'
+import { HOSTS_FILE_NAME, openOwnerHosts, withOwnCard, type GrantedHost, type OwnerHosts } from '../home/owner-hosts.ts'
 import type { LifetimeOptions } from '../hosting/signed-record.ts'
 import type { Identity } from '../identity/identity.ts'
 import { readIdentityInfo } from '../identity/keystore.ts'
@@ -125,7 +125,10 @@ export interface DaemonSyncResult extends ReadInboxResult {
   outboxDelivered: OutboxEntry[]
 }
 
-export type DaemonSendOptions = Omit<SendMailOptions, 'from'>
+export type DaemonSendOptions = Omit<SendMailOptions, 'from'> & {
+  /** Carry the owner's card in the mail when it lists hosts (default true: the recipient can answer at once). */
+  ownCard?: boolean
+}
 
 export interface Daemon {
   events: DaemonEvents
@@ -242,7 +245,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
 
     /** Sync with `replicas` (none: only what is here), store and prune; a `mail` event (and a hook run) per mail. */
     const readOwn = async (replicas: CardHost[]): Promise<ReadInboxResult> => await queue.run(async () => {
-      const result = await readInbox({ node: running.node, sync: running.sync, inbox: running.inbox, identity, replicas, store, signal })
+      const result = await readInbox({ node: running.node, sync: running.sync, inbox: running.inbox, identity, replicas, store, contacts, signal })
       for (const r of result.received) {
         const id = shortId(r.entry)
         log.emit('mail', { id, entry: r.entry, from: r.mail.from, name: await contacts.nameOf(r.mail.from) })
@@ -410,9 +413,10 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
         const result = await syncHosts(hosts)
         return { ...result, outboxDelivered: await retryOutbox() }
       },
-      send: async (draft, sendOptions) => {
+      send: async (draft, { ownCard, ...sendOptions }) => {
         const sendSignal = sendOptions.signal === undefined ? signal : AbortSignal.any([signal, sendOptions.signal])
-        const sent = await sends.run(async () => await outbox.send(draft, { ...sendOptions, from: identity, signal: sendSignal }), { signal: sendSignal })
+        const sealed = ownCard === false ? draft : await withOwnCard(draft, ownerHosts)
+        const sent = await sends.run(async () => await outbox.send(sealed, { ...sendOptions, from: identity, signal: sendSignal }), { signal: sendSignal })
         const { entry } = sent
         if (sent.delivered) log.emit('sent', { id: entry.id, receipts: entry.receipts.map(r => r.host) })
         else log.emit('outbox', { id: entry.id, to: entry.to ?? '', receipts: entry.receipts.length, replicas: entry.replicas, lastError: entry.lastError })

@@ -71,6 +71,7 @@ export function mailDetail (stored: StoredMail, name: string | undefined): Recor
     date: mail.date,
     messageId: mail.id,
     inReplyTo: mail.inReplyTo,
+    card: mail.card,
     subject: mail.subject,
     body: mail.body,
     attachments: mail.attachments.map(a => ({ name: a.name, type: a.type, size: a.data.byteLength }))

@@ -123,3 +123,13 @@ export function openOwnerHosts (home: string, options: OwnerHostsOptions): Owner
     }
   }
 }
+
+/**
+ * `draft` with the owner's current card (`Draft.card`), when it lists hosts and the draft has none:
+ * the recipient can then answer at once, and keeps the newer card of a contact (PROTOCOL §4.1).
+ */
+export async function withOwnCard<D extends { card?: string }> (draft: D, ownerHosts: Pick<OwnerHosts, 'card'>): Promise<D> {
+  if (draft.card !== undefined) return draft
+  const { text, card } = await ownerHosts.card()
+  return card.hosts.length === 0 ? draft : { ...draft, card: text }
+}

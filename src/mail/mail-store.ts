@@ -82,6 +82,8 @@ export interface MailStore {
   sent: () => Promise<SentMail[]>
   /** Mark a received mail read in the Maildir (what `ipms read` does); false when already read or not there. */
   markSeen: (entry: string) => Promise<boolean>
+  /** Mark a received mail answered in the Maildir (`R`, what `ipms reply` does once sent). */
+  markReplied: (entry: string) => Promise<boolean>
   quarantined: () => Promise<QuarantinedMail[]>
   /** Make every save so far durable (fsync the directories): call before telling hosts to prune. */
   flush: () => Promise<void>
@@ -153,7 +155,8 @@ export function openMailStore (home: string, options: MailStoreOptions = {}): Ma
       const shown = listOptions.all === true || states === undefined ? listed : listed.filter(m => m.state !== undefined && !m.state.trashed)
       return shown.sort((a, b) => b.mail.date - a.mail.date)
     },
-    markSeen: async (entry) => await flagsSource.markSeen(entry),
+    markSeen: async (entry) => await flagsSource.addFlag(entry, 'S'),
+    markReplied: async (entry) => await flagsSource.addFlag(entry, 'R'),
     quarantined: async () => {
       await opened()
       return await readCborFiles<QuarantinedMail>(join(root, QUARANTINE))

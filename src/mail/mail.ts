@@ -2,7 +2,7 @@
  * The plaintext mail model, v1 (docs/PROTOCOL.md §4): its fields, limits, canonical encoding and
  * the sender's signature.
  *
- *   mail = dag-cbor { v: 1, from, to, date, id, subject, body, attachments, inReplyTo?, sig }
+ *   mail = dag-cbor { v: 1, from, to, date, id, subject, body, attachments, inReplyTo?, card?, sig }
  *   sig  = Ed25519(sender, "ipms/mail/v1" ‖ 0x00 ‖ SHA-256(dag-cbor(mail without sig)))
  *
  * The signature covers the SHA-256 of the canonical encoding rather than the encoding itself (as
@@ -17,8 +17,8 @@
  */
 import crypto from 'node:crypto'
 import {
-  FORMAT_VERSION, MAX_ATTACHMENTS, MAX_FILENAME_BYTES, MAX_MAIL_ID_BYTES,
-  MAX_MEDIA_TYPE_BYTES, MAX_SUBJECT_BYTES, TAG_MAIL
+  CARD_PREFIX, FORMAT_VERSION, MAX_ATTACHMENTS, MAX_FILENAME_BYTES, MAX_MAIL_ID_BYTES,
+  MAX_MEDIA_TYPE_BYTES, MAX_SIGNED_RECORD_BYTES, MAX_SUBJECT_BYTES, TAG_MAIL
 } from '../constants.ts'
 import { encodeCbor, taggedBytes } from '../crypto/codec.ts'
 import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
@@ -51,6 +51,11 @@ export interface UnsignedMail {
   attachments: Attachment[]
   /** The `id` of the mail this one answers. */
   inReplyTo?: string
+  /**
+   * The sender's own address card (`ipmscard…`, PROTOCOL §11.2), so that the recipient can answer
+   * without looking it up; the reader checks it is the sender's (seal.ts' openMail).
+   */
+  card?: string
 }
 
 /** A signed mail: what the envelope carries, and what the reader gets back with the sender proven. */
@@ -59,7 +64,7 @@ export interface Mail extends UnsignedMail {
   sig: Uint8Array
 }
 
-const MAIL_KEYS = new Set(['v', 'from', 'to', 'date', 'id', 'subject', 'body', 'attachments', 'inReplyTo', 'sig'])
+const MAIL_KEYS = new Set(['v', 'from', 'to', 'date', 'id', 'subject', 'body', 'attachments', 'inReplyTo', 'card', 'sig'])
 const ATTACHMENT_KEYS = ['data', 'name', 'type']
 /** The characters of a mail id (the Message-ID's part before the @). */
 export const MAIL_ID_PATTERN = /^[A-Za-z0-9._-]+$/
@@ -114,6 +119,9 @@ export function mailProblem (value: unknown, { signed }: { signed: boolean }): s
     const replyError = idProblem(fields.inReplyTo, 'inReplyTo')
     if (replyError !== undefined) return replyError
   }
+  if ('card' in fields && (typeof fields.card !== 'string' || !fields.card.startsWith(CARD_PREFIX) || fields.card.length > MAX_SIGNED_RECORD_BYTES * 2)) {
+    return `card must be an address card (${CARD_PREFIX}…, at most ${MAX_SIGNED_RECORD_BYTES * 2} characters)`
+  }
   if (typeof fields.subject !== 'string') return 'subject must be text'
   if (byteLength(fields.subject) > MAX_SUBJECT_BYTES) return `subject is longer than ${MAX_SUBJECT_BYTES} bytes`
   if (CONTROL.test(fields.subject)) return 'subject must be one line without control characters'
@@ -128,11 +136,12 @@ export function mailProblem (value: unknown, { signed }: { signed: boolean }): s
   return undefined
 }
 
-/** The mail without its signature, keys in a fixed set (inReplyTo only when present). */
+/** The mail without its signature, keys in a fixed set (inReplyTo and card only when present). */
 export function unsignedPart (mail: UnsignedMail): UnsignedMail {
-  const { v, from, to, date, id, subject, body, attachments, inReplyTo } = mail
+  const { v, from, to, date, id, subject, body, attachments, inReplyTo, card } = mail
   const unsigned: UnsignedMail = { v, from, to, date, id, subject, body, attachments: attachments.map(({ name, type, data }) => ({ name, type, data })) }
   if (inReplyTo !== undefined) unsigned.inReplyTo = inReplyTo
+  if (card !== undefined) unsigned.card = card
   return unsigned
 }
 

@@ -34,8 +34,11 @@ export interface Maildir {
    * (`:2,<flags>`, https://cr.yp.to/proto/maildir.html). Undefined when there is no Maildir.
    */
   states: () => Promise<Map<string, MaildirState> | undefined>
-  /** Mark `entry`'s message seen (new/ → cur/ with `S`, as a mail reader does); false when it is not there or seen already. */
-  markSeen: (entry: string) => Promise<boolean>
+  /**
+   * Add a flag to `entry`'s message, as a mail reader does: `S` seen, `R` replied, `F` flagged
+   * (new/ → cur/ with the flag; other flags kept). False when it is not there or has it already.
+   */
+  addFlag: (entry: string, flag: 'S' | 'R' | 'F') => Promise<boolean>
 }
 
 /** A message's state in the Maildir. */
@@ -132,18 +135,18 @@ export function openMaildir (home: string, options: MaildirOptions = {}): Maildi
       }
       return states
     },
-    markSeen: async (entry) => {
+    addFlag: async (entry, flag) => {
       const fresh = (await namesIn('new')).find(name => entryOf(name) === entry)
       if (fresh !== undefined) {
         // A reader moving a message out of new/ keeps its name and adds the info part.
-        await rename(join(path, 'new', fresh), join(path, 'cur', `${fresh.replace(/:2,.*$/, '')}:2,S`))
+        await rename(join(path, 'new', fresh), join(path, 'cur', `${fresh.replace(/:2,.*$/, '')}:2,${flag}`))
         await Promise.all([syncDirectory(join(path, 'new')), syncDirectory(join(path, 'cur'))])
         return true
       }
       const current = (await namesIn('cur')).find(name => entryOf(name) === entry)
-      if (current === undefined || flagsOf(current).includes('S')) return false
+      if (current === undefined || flagsOf(current).includes(flag)) return false
       // Flags stay in ASCII order, as the Maildir convention asks.
-      const flags = [...flagsOf(current), 'S'].sort().join('')
+      const flags = [...flagsOf(current), flag].sort().join('')
       await rename(join(path, 'cur', current), join(path, 'cur', `${current.replace(/:2,[A-Za-z]*$/, '')}:2,${flags}`))
       await syncDirectory(join(path, 'cur'))
       return true

@@ -17,6 +17,7 @@ import { decodeCbor, encodeCbor } from '../crypto/codec.ts'
 import { decodeEnvelope, openEnvelope, sealEnvelope, type SealRandomness } from '../crypto/envelope.ts'
 import { BadSignatureError, InvalidMailError, IpmsError, MalformedError, MisaddressedError, TooLargeError, UnsupportedVersionError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
+import { verifyCard } from '../hosting/card.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { mailProblem, newMailId, signMail, verifyMailSignature, type Attachment, type Mail, type UnsignedMail } from './mail.ts'
 
@@ -26,6 +27,8 @@ export interface Draft {
   body?: string
   attachments?: Attachment[]
   inReplyTo?: string
+  /** The sender's own address card, carried so that the recipient can answer at once. */
+  card?: string
   /** Defaults to now. */
   date?: number
   /** Defaults to a fresh random id. */
@@ -76,6 +79,7 @@ export async function sealMail (draft: Draft, options: SealOptions): Promise<Sea
     attachments: draft.attachments ?? []
   }
   if (draft.inReplyTo !== undefined) unsigned.inReplyTo = draft.inReplyTo
+  if (draft.card !== undefined) unsigned.card = draft.card
   const problem = mailProblem(unsigned, { signed: false })
   if (problem !== undefined) throw new InvalidMailError(`The mail cannot be sent: ${problem}`)
   const mail = signMail(unsigned, options.from.seed)
@@ -116,6 +120,14 @@ export function openMail (envelopeBytes: Uint8Array, options: OpenOptions): Mail
   }
   if (to !== identity.peerId) {
     throw new MisaddressedError(`The mail from ${mail.from} was written to ${mail.to}, not to ${identity.peerId}: it was forwarded or re-sealed by someone else`)
+  }
+  // The card it carries must be the sender's own, signed (whether it is still current is the user's business).
+  if (mail.card !== undefined) {
+    try {
+      verifyCard(mail.card, { owner: mail.from })
+    } catch (err) {
+      throw new MalformedError(`The mail from ${mail.from} carries an address card that is not theirs or does not verify: ${(err as Error).message}`, { cause: err })
+    }
   }
   return mail
 }

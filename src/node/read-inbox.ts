@@ -13,6 +13,8 @@ import { ENVELOPE_WAIT_MS } from '../constants.ts'
 import { IpmsError, NoReplicaError, StorageFullError, SyncError, type Problem } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import type { CardHost } from '../hosting/card.ts'
+import type { Contacts } from '../home/contacts.ts'
+import { verifyCard } from '../hosting/card.ts'
 import { openMailStore, type MailStore, type QuarantinedMail, type StoredMail } from '../mail/mail-store.ts'
 import { openMail } from '../mail/seal.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
@@ -37,6 +39,11 @@ export interface ReadInboxOptions {
   replicas: Array<string | CardHost>
   /** Where the mail is kept. Default `openMailStore(node.home)`. */
   store?: MailStore
+  /**
+   * The owner's contacts: a mail that carries its sender's card (PROTOCOL §4.1) updates that
+   * contact's card when newer (`learnCard`, after the mail is stored; best effort).
+   */
+  contacts?: Pick<Contacts, 'learnCard'>
   /** Called as each pending mail is handled (stored, quarantined or still waiting). */
   onProgress?: (handled: number, total: number) => void
   /** Append a PRUNE for what was stored (default true). */
@@ -132,6 +139,8 @@ export async function readInbox (options: ReadInboxOptions): Promise<ReadInboxRe
       try {
         const mail = openMail(envelope, { identity, inbox: inbox.address })
         received.push(await store.saveReceived(pending.hash, pending.env, mail))
+        // openMail checked the card is the sender's; a damaged contacts file must not stop the read.
+        if (mail.card !== undefined) await options.contacts?.learnCard(verifyCard(mail.card)).catch(() => {})
       } catch (err) {
         if (!(err instanceof IpmsError)) throw err
         quarantined.push(await store.saveQuarantined(pending.hash, pending.env, envelope, err.code, err.message))

@@ -5,6 +5,7 @@
  */
 import { notDeliveredError, sendSummary } from '../../daemon/views.ts'
 import type { Draft } from '../../mail/seal.ts'
+import { withOwnCard } from '../../home/owner-hosts.ts'
 import { openMailStore } from '../../mail/mail-store.ts'
 import { replyTarget } from '../../mail/reply-target.ts'
 import { openOutbox } from '../../node/outbox.ts'
@@ -27,7 +28,8 @@ export async function sendHere (draft: Draft, recipient: ResolvedRecipient, sett
   const { destination } = recipient
   const identity = await context.identity()
   out.info(`Sealing and stamping a mail for ${settings.name} (difficulty ${destination.bits} bits)…`)
-  const sent = await openOutbox(context.home).send(draft, {
+  const sealed = settings.ownCard ? await withOwnCard(draft, await context.ownerHosts()) : draft
+  const sent = await openOutbox(context.home).send(sealed, {
     from: identity,
     card: destination,
     replicas: settings.replicas,

@@ -5,6 +5,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { basename, extname } from 'node:path'
 import { MAX_MAIL_BYTES } from '../../constants.ts'
+import type { Argv } from 'yargs'
 import type { DaemonClient } from '../../api/client.ts'
 import { InvalidArgumentError } from '../../errors.ts'
 import type { Attachment } from '../../mail/mail.ts'
@@ -77,7 +78,7 @@ export interface SendSummary {
   [field: string]: unknown
 }
 
-export interface SendSettings { replicas: number, timeoutMs: number, name: string }
+export interface SendSettings { replicas: number, timeoutMs: number, name: string, /** Carry the sender's own card (--no-card: not). */ ownCard: boolean }
 
 /** Hand the mail to the daemon that owns this home's outbox; its progress lines shown as ours. */
 async function sendThroughDaemon (api: DaemonClient, to: string, draft: Draft, settings: SendSettings, context: CliContext): Promise<SendSummary> {
@@ -89,6 +90,7 @@ async function sendThroughDaemon (api: DaemonClient, to: string, draft: Draft, s
     attachments: (draft.attachments ?? []).map(a => ({ name: a.name, type: a.type, data: Buffer.from(a.data).toString('base64') })),
     replicas: settings.replicas,
     timeoutMs: settings.timeoutMs,
+    ownCard: settings.ownCard,
     ...(draft.inReplyTo === undefined ? {} : { inReplyTo: draft.inReplyTo })
   }
   return await api.stream('/send', body, p => {
@@ -112,17 +114,21 @@ async function displayName (to: string, context: CliContext): Promise<string> {
 export const powLine = (bits: number, attempts: number, elapsedMs: number): string =>
   `Solving the proof-of-work (${bits} bits): ${(attempts / 1e6).toFixed(1)} M hashes, ${(elapsedMs / 1000).toFixed(1)} s`
 
+/** The options `send`, `reply` and `forward` share: the text file, attachments, receipts, timeout, card. */
+export const sendingOptions = (y: Argv): Argv => y
+  .positional('file', { type: 'string', describe: 'The message text (default: stdin)', normalize: true })
+  // Not `array: true`: that takes every word after -a, the message file too (`-a a.jpg notes.txt`).
+  .option('attach', { alias: 'a', type: 'string', requiresArg: true, describe: 'Attach a file (repeat -a for each)' })
+  .option('replicas', { alias: 'k', type: 'number', default: 1, describe: 'Receipts wanted from distinct hosts' })
+  .option('timeout', TIMEOUT_OPTION)
+  .option('card', { type: 'boolean', default: true, describe: 'Carry your card (your hosts) so that they can answer at once; --no-card: not' })
+
 export const send: CliCommand = {
   command: 'send <to> [file]',
-  options: y => y
+  options: y => sendingOptions(y
     .positional('to', { type: 'string', describe: 'Contact name, address card (ipmscard…) or peer-id' })
-    .positional('file', { type: 'string', describe: 'The message text (default: stdin)', normalize: true })
     .option('subject', { alias: 's', type: 'string', default: '', describe: 'Subject line' })
-    // Not `array: true`: that takes every word after -a, the message file too (`-a a.jpg notes.txt`).
-    .option('attach', { alias: 'a', type: 'string', requiresArg: true, describe: 'Attach a file (repeat -a for each)' })
-    .option('replicas', { alias: 'k', type: 'number', default: 1, describe: 'Receipts wanted from distinct hosts' })
-    .option('timeout', TIMEOUT_OPTION)
-    .option('in-reply-to', { type: 'string', requiresArg: true, describe: 'The mail this answers: its id in ipms list, or its Message-ID' }),
+    .option('in-reply-to', { type: 'string', requiresArg: true, describe: 'The mail this answers: its id in ipms list, or its Message-ID' })),
   examples: [
     ['ipms send bob < note.txt', 'the body from stdin, as in the original sketch'],
     ['ipms send bob -s "Photos" -a beach.jpg -a dunes.jpg notes.txt', 'with a subject and two attachments'],
@@ -130,43 +136,75 @@ export const send: CliCommand = {
     ['ipms send alice --in-reply-to 4fQx9z2K -s "Re: Lunch?" answer.txt', 'answer a mail (its id in ipms list)']
   ],
   run: async (args, context) => {
-    const { out, signal, contacts } = context
-    const timeoutMs = timeoutOf(args)
-    const replicas = args.replicas as number
-    if (!Number.isInteger(replicas) || replicas < 1) throw new InvalidArgumentError('--replicas must be a whole number ≥ 1')
-    const api = await context.daemon()
-    // Through the daemon, it resolves the recipient (and says how, in a progress line); here, now:
-    // either way an unknown name fails before the message is read.
-    const local = api !== undefined ? undefined : await import('./send-local.ts')
-    const recipient = local === undefined
-      ? undefined
-      : await local.resolveRecipient(String(args.to), { home: context.home, config: await context.config(), contacts, signal, onLookup: peer => { out.progress(`Looking up ${shortPeer(peer)} on the DHT…`) } })
-    const name = recipient === undefined ? await displayName(String(args.to), context) : recipient.name ?? shortPeer(recipient.peer)
-    if (recipient !== undefined) {
-      for (const note of recipient.notes) out.info(note)
-      const { destination } = recipient
-      out.info(viaLine(recipient.via, name, destination.hosts.length, destination.card?.ts, destination.pass !== undefined))
-    }
-    // The mail answered, found here before anything is read or stamped (the daemon finds it itself).
-    const inReplyTo = args.inReplyTo === undefined ? undefined : String(args.inReplyTo)
-    const replyTo = inReplyTo === undefined || api !== undefined ? inReplyTo : await local!.replyTargetHere(context.home, inReplyTo)
-    if (recipient !== undefined) local!.wantedReceipts(recipient.destination, replicas) // -k more than the hosts: before the message is read
-    const attachments: Attachment[] = []
-    for (const path of [args.attach ?? []].flat().map(String)) {
-      attachments.push({ name: basename(path), type: MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', data: new Uint8Array(await readCapped(path, 'the attachment')) })
-    }
-    const draft = { subject: String(args.subject), body: '', attachments, ...(replyTo === undefined ? {} : { inReplyTo: replyTo }) }
-    if (typeof args.file !== 'string' && process.stdin.isTTY === true) out.info('Type the message, then Ctrl-D on a line of its own:')
-    draft.body = typeof args.file === 'string'
-      ? bodyText(await readCapped(args.file, 'the message file'), `The message file ${args.file}`)
-      : bodyText(await readStdin(signal), 'The message on stdin')
-    const started = Date.now()
-    const settings = { replicas, timeoutMs, name }
-    // Not delivered: thrown by both (notDeliveredError), with the same message and exit code.
-    const data = api !== undefined ? await sendThroughDaemon(api, String(args.to), draft, settings, context) : await local!.sendHere(draft, recipient!, settings, context)
-    out.result({ ...data }, [
-      `Sent to ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
-      ...data.receipts.map(r => `Receipt: ${r.host} stored it at ${isoTime(r.time)} (entry ${r.entry})`)
-    ])
+    await sendOutgoing(args, context, {
+      to: String(args.to),
+      subject: String(args.subject),
+      attachmentFiles: [args.attach ?? []].flat().map(String),
+      ...(args.inReplyTo === undefined ? {} : { inReplyTo: String(args.inReplyTo) })
+    })
   }
+}
+
+/** A mail to send, as `send`, `reply` and `forward` make it (the text comes from FILE or stdin). */
+export interface Outgoing {
+  to: string
+  subject: string
+  /** Files to attach (read here). */
+  attachmentFiles?: string[]
+  /** Attachments already in hand (a forwarded mail's). */
+  attachments?: Attachment[]
+  /** The mail answered: an id from `ipms list` or a Message-ID. */
+  inReplyTo?: string
+  /** Text after what the user writes: the quoted or forwarded mail. */
+  after?: string
+  /** With it, nothing is asked on a terminal when no FILE is given: the user's text is optional. */
+  textOptional?: boolean
+}
+
+/**
+ * Resolve, compose, stamp and deliver `outgoing` with the command's `file`, `replicas`,
+ * `timeout` and `card` options: through the daemon when one runs, else here. Prints the result.
+ */
+export async function sendOutgoing (args: Record<string, unknown>, context: CliContext, outgoing: Outgoing): Promise<void> {
+  const { out, signal, contacts } = context
+  const timeoutMs = timeoutOf(args)
+  const replicas = args.replicas as number
+  if (!Number.isInteger(replicas) || replicas < 1) throw new InvalidArgumentError('--replicas must be a whole number ≥ 1')
+  const api = await context.daemon()
+  // Through the daemon, it resolves the recipient (and says how, in a progress line); here, now:
+  // either way an unknown name fails before the message is read.
+  const local = api !== undefined ? undefined : await import('./send-local.ts')
+  const recipient = local === undefined
+    ? undefined
+    : await local.resolveRecipient(outgoing.to, { home: context.home, config: await context.config(), contacts, signal, onLookup: peer => { out.progress(`Looking up ${shortPeer(peer)} on the DHT…`) } })
+  const name = recipient === undefined ? await displayName(outgoing.to, context) : recipient.name ?? shortPeer(recipient.peer)
+  if (recipient !== undefined) {
+    for (const note of recipient.notes) out.info(note)
+    const { destination } = recipient
+    out.info(viaLine(recipient.via, name, destination.hosts.length, destination.card?.ts, destination.pass !== undefined))
+  }
+  // The mail answered, found here before anything is read or stamped (the daemon finds it itself).
+  const replyTo = outgoing.inReplyTo === undefined || api !== undefined ? outgoing.inReplyTo : await local!.replyTargetHere(context.home, outgoing.inReplyTo)
+  if (recipient !== undefined) local!.wantedReceipts(recipient.destination, replicas) // -k more than the hosts: before the message is read
+  const attachments: Attachment[] = [...outgoing.attachments ?? []]
+  for (const path of outgoing.attachmentFiles ?? []) {
+    attachments.push({ name: basename(path), type: MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', data: new Uint8Array(await readCapped(path, 'the attachment')) })
+  }
+  const draft = { subject: outgoing.subject, body: '', attachments, ...(replyTo === undefined ? {} : { inReplyTo: replyTo }) }
+  const file = typeof args.file === 'string' ? args.file : undefined
+  let text = ''
+  if (file !== undefined) text = bodyText(await readCapped(file, 'the message file'), `The message file ${file}`)
+  else if (process.stdin.isTTY !== true || outgoing.textOptional !== true) {
+    if (process.stdin.isTTY === true) out.info('Type the message, then Ctrl-D on a line of its own:')
+    text = bodyText(await readStdin(signal), 'The message on stdin')
+  }
+  draft.body = outgoing.after === undefined ? text : `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${text === '' ? '' : '\n'}${outgoing.after}`
+  const started = Date.now()
+  const settings = { replicas, timeoutMs, name, ownCard: args.card !== false }
+  // Not delivered: thrown by both (notDeliveredError), with the same message and exit code.
+  const data = api !== undefined ? await sendThroughDaemon(api, outgoing.to, draft, settings, context) : await local!.sendHere(draft, recipient!, settings, context)
+  out.result({ ...data }, [
+    `Sent to ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+    ...data.receipts.map(r => `Receipt: ${r.host} stored it at ${isoTime(r.time)} (entry ${r.entry})`)
+  ])
 }

@@ -45,6 +45,7 @@ export async function syncHere (context: CliContext, prune: boolean, waitMs: num
       identity,
       replicas: hosts.map(h => ({ peer: h.peer, addrs: h.addrs })),
       store: openMailStore(home, { nameOf: async peer => names.get(peer) }),
+      contacts,
       prune,
       signal,
       onProgress: (handled, total) => { out.progress(`Opening and storing: ${handled} of ${total} mails`) }
