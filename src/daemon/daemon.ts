@@ -28,7 +28,7 @@ import { findMail, shortId } from '../mail/find-mail.ts'
 import { openMailStore, type StoredMail } from '../mail/mail-store.ts'
 import type { Draft } from '../mail/seal.ts'
 import { startHomeNode, type HomeNode } from '../node/home-node.ts'
-import { hostingDirectory } from '../node/hosting.ts'
+import { hostingDirectory, type HostedInboxReport } from '../node/hosting.ts'
 import { openOutbox, type OutboxEntry, type RetryOptions } from '../node/outbox.ts'
 import { readInbox, type ReadInboxResult } from '../node/read-inbox.ts'
 import type { DeliveryFailure, SendMailOptions } from '../node/send-mail.ts'
@@ -132,8 +132,11 @@ export interface Daemon {
   card: () => Promise<{ text: string, card: AddressCard }>
   /** The hosts this owner granted. */
   hosts: () => Promise<GrantedHost[]>
-  /** The friends' inboxes kept here. */
-  hosted: () => Array<{ owner: string, bits: number, expires?: number, inbox: string }>
+  /**
+   * The friends' inboxes kept here, with their pending mail, bytes held, newest mail and grant
+   * expiry (`expired` marks a grant past it). Each inbox is opened in turn to be counted, never all at once.
+   */
+  hosted: () => Promise<Array<Omit<HostedInboxReport, 'address'> & { inbox: string }>>
   contacts: () => Promise<Contact[]>
   /** The mail received, newest first. */
   list: () => Promise<StoredMail[]>
@@ -205,7 +208,9 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     }
 
     const addrs = running.node.multiaddrs()
-    log.emit('started', { peerId: identity.peerId, inbox: running.inbox.address, addrs, hosted: running.hosting.list().map(h => h.owner) })
+    /** The owners whose inboxes are served here (grants not expired). */
+    const servedOwners = (): string[] => running.hosting.list().flatMap(h => h.expired ? [] : [h.owner])
+    log.emit('started', { peerId: identity.peerId, inbox: running.inbox.address, addrs, hosted: servedOwners() })
     for (const s of running.hosting.skipped) log.emit('grant-skipped', s)
     for (const b of running.unreachableBootstrap) log.emit('bootstrap-failed', b)
     // A full disk: deliveries are refused (ERR_STORAGE_FULL) until space returns; the node retries by itself.
@@ -265,29 +270,44 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     running.inbox.events.on('mail', readNewMail)
     running.inbox.events.on('synced', (result: { envelopes: number }) => { if (result.envelopes > 0) readNewMail() })
 
+    /** Mail dropped per owner since the last `hosted-pruned` events (one timer for all: inboxes come and go). */
+    const prunedBy = new Map<string, number>()
+    const tellPruned = later(() => {
+      for (const [owner, count] of prunedBy) log.emit('hosted-pruned', { owner, count })
+      prunedBy.clear()
+    })
     const watchHosted = (inbox: Inbox): void => {
       inbox.events.on('mail', () => { log.emit('hosted-mail', { owner: inbox.owner }) })
-      let dropped = 0
-      const tell = later(() => {
-        log.emit('hosted-pruned', { owner: inbox.owner, count: dropped })
-        dropped = 0
-      })
-      inbox.events.on('pruned', () => { dropped++; tell() })
+      inbox.events.on('pruned', () => { prunedBy.set(inbox.owner, (prunedBy.get(inbox.owner) ?? 0) + 1); tellPruned() })
     }
-    for (const { inbox } of running.hosting.list()) watchHosted(inbox)
+    // Hosted inboxes are opened on demand (a delivery, a sync, retention) and closed when idle:
+    // each is watched from its opening, so that its events are told whenever it is open.
+    const hostedEvents = running.hosting.events
+    hostedEvents.on('opened', watchHosted)
+    cleanups.push(() => { hostedEvents.off('opened', watchHosted) })
+    for (const inbox of running.hosting.opened()) watchHosted(inbox)
     /** Publishes hosts records (set below when the DHT runs). */
     let publishSoon = (): void => {}
-    const reloadGrants = later(() => {
+    /** Grant files the watcher named since the last reload; undefined: read the whole directory. */
+    let grantFilesSeen: Set<string> | undefined = new Set()
+    const loadGrants = later(() => {
+      const files = grantFilesSeen
+      grantFilesSeen = new Set()
       background('loading grants', async () => {
-        const added = await running.hosting.reload()
-        for (const inbox of added) {
-          watchHosted(inbox)
-          log.emit('hosting', { owner: inbox.owner, inbox: inbox.address })
-        }
+        const added = await running.hosting.reload({ files, signal })
+        for (const grant of added) log.emit('hosting', { owner: grant.owner, inbox: grant.address })
         if (added.length > 0) publishSoon() // the new owner's hosts record, from its card
       })
     })
-    const grantsWatcher = watch(hostingDirectory(home), reloadGrants)
+    /** Read the whole hosting directory again (SIGHUP, the API): only new or changed files are verified. */
+    const reloadGrants = (): void => { grantFilesSeen = undefined; loadGrants() }
+    // The watcher names the file that changed (a grant is written by a rename into its name): only
+    // that one is read; without a name, the whole directory is (only new or changed files are verified).
+    const grantsWatcher = watch(hostingDirectory(home), (_event, file) => {
+      if (file === null || file === undefined) grantFilesSeen = undefined
+      else grantFilesSeen?.add(String(file))
+      loadGrants()
+    })
     const homeWatcher = watch(home, (_event, file) => {
       if (file !== HOSTS_FILE_NAME) return
       ownHosts().then(read => { hosts = read }, report('reading hosts.json'))
@@ -375,10 +395,10 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     const daemon: Daemon = {
       events: { last: log.last, since: log.since, subscribe: log.subscribe },
       node: running,
-      id: () => ({ peerId: identity.peerId, inbox: running.inbox.address, bits: config.bits, addrs: running.node.multiaddrs(), hosted: running.hosting.list().map(h => h.owner) }),
+      id: () => ({ peerId: identity.peerId, inbox: running.inbox.address, bits: config.bits, addrs: running.node.multiaddrs(), hosted: servedOwners() }),
       card: async () => await ownerHosts.card(),
       hosts: async () => await ownerHosts.list(),
-      hosted: () => running.hosting.list().map(h => ({ owner: h.owner, bits: h.bits, expires: h.expires, inbox: h.inbox.address })),
+      hosted: async () => (await running.hosting.report({ signal })).map(({ address, ...rest }) => ({ ...rest, inbox: address })),
       contacts: async () => await contacts.list(),
       list: async () => await openMailStore(home, { maildir: false }).received(),
       read: async id => await findMail(openMailStore(home, { maildir: false }), id),

@@ -15,7 +15,8 @@ import { createDeliveryService } from '../../src/node/deliver.ts'
 import { openHosting, type Hosting } from '../../src/node/hosting.ts'
 import { readInbox } from '../../src/node/read-inbox.ts'
 import { sendMail } from '../../src/node/send-mail.ts'
-import { createInboxSync } from '../../src/node/sync.ts'
+import { createInboxSync, type InboxSync } from '../../src/node/sync.ts'
+import type { InboxResolver } from '../../src/node/inbox-lease.ts'
 import { startTestNode, type TestNode } from '../helpers/nodes.ts'
 import { replicaPool } from '../helpers/replicas.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -31,17 +32,26 @@ after(async () => {
 })
 
 /** A host node: sync, delivery and hosting wired as a host process does. */
-async function startHost (options: { identity?: Identity, home?: string, now?: () => number } = {}): Promise<TestNode & { hosting: Hosting }> {
+async function startHost (options: { identity?: Identity, home?: string, now?: () => number, maxOpenInboxes?: number } = {}): Promise<TestNode & { hosting: Hosting, sync: InboxSync }> {
   const test = await startTestNode({ identity: options.identity, home: options.home })
   let hosting: Hosting | undefined
-  const sync = createInboxSync({ libp2p: test.node.libp2p, blockstore: test.node.helia.blockstore, grantFor: inbox => hosting?.grantFor(inbox) })
+  const inboxFor: InboxResolver = address => hosting?.inboxFor(address)
+  const sync = createInboxSync({ libp2p: test.node.libp2p, blockstore: test.node.helia.blockstore, grantFor: inbox => hosting?.grantFor(inbox), inboxFor })
   await sync.start()
-  const delivery = createDeliveryService({ libp2p: test.node.libp2p, identity: test.identity, inboxFor: address => hosting?.inboxFor(address) })
+  const delivery = createDeliveryService({ libp2p: test.node.libp2p, identity: test.identity, inboxFor })
   await delivery.start()
-  hosting = await openHosting({ node: test.node, sync, now: options.now })
-  const host = { ...test, hosting, cleanup: async () => { await delivery.stop(); await sync.stop(); await test.cleanup() } }
+  hosting = await openHosting({ node: test.node, sync, now: options.now, maxOpenInboxes: options.maxOpenInboxes })
+  const served = hosting
+  const host = { ...test, hosting, sync, cleanup: async () => { await delivery.stop(); await served.close(); await sync.stop(); await test.cleanup() } }
   nodes.push(host)
   return host
+}
+
+/** Pending mail in a hosted inbox (opened for the count). */
+async function pendingIn (host: { hosting: Hosting }, address: string): Promise<number> {
+  const lease = await host.hosting.lease(address)
+  assert.ok(lease, `${address} is served`)
+  try { return (await lease.inbox.pending()).length } finally { lease.release() }
 }
 
 const cardFor = (host: TestNode): AddressCard => createCard(owner, [{ peer: host.node.peerId, addrs: host.node.multiaddrs().map(a => a.replace(/\/p2p\/[^/]+$/, '')) }], BITS)
@@ -55,7 +65,7 @@ test('a host keeps an inbox once it accepts the owner\'s grant: deliveries, the 
   assert.deepEqual(host.hosting.list().map(h => h.owner), [owner.peerId])
   const sent = await sendMail({ body: 'after the grant' }, { from: alice, card: cardFor(host) })
   assert.equal(sent.receipts[0]!.host, host.node.peerId)
-  assert.equal((await inbox.pending()).length, 1)
+  assert.equal(await pendingIn(host, inbox.address), 1)
   assert.deepEqual(await readdir(join(host.home, 'hosting')), [`${owner.peerId}.json`])
 
   // Restarted on the same home, it opens the granted inbox again, with its mail.
@@ -63,9 +73,8 @@ test('a host keeps an inbox once it accepts the owner\'s grant: deliveries, the 
   await host.node.stop()
   host = await startHost({ identity, home })
   assert.deepEqual(host.hosting.skipped, [])
-  const reopened = host.hosting.inboxFor(inbox.address)
-  assert.ok(reopened)
-  assert.equal((await reopened.pending()).length, 1)
+  assert.ok(host.hosting.inboxFor(inbox.address))
+  assert.equal(await pendingIn(host, inbox.address), 1)
 
   // The owner reads from it.
   const me = await replica({ identity: owner })
@@ -82,10 +91,11 @@ test('grants for another host, expired or forged are refused; an expiring grant 
   await assert.rejects(host.hosting.accept('ipmsgrantz1111'), InvalidRecordError)
 
   const inbox = await host.hosting.accept(encodeGrant(createGrant(other, host.node.peerId, { ttlMs: 60_000, now: clock })), { bits: BITS })
-  assert.equal(host.hosting.inboxFor(inbox.address), inbox)
+  assert.equal(host.hosting.inboxFor(inbox.address)?.owner, other.peerId)
   clock += 60_001
   assert.equal(host.hosting.inboxFor(inbox.address), undefined, 'not served once the grant expired')
   assert.equal(host.hosting.grantFor(inbox), undefined)
+  assert.deepEqual(host.hosting.list().map(h => [h.owner, h.expired]), [[other.peerId, true]])
 })
 
 test('co-hosts from the owner\'s card replicate the inbox: mail delivered to one reaches the other', async () => {
@@ -100,5 +110,11 @@ test('co-hosts from the owner\'s card replicate the inbox: mail delivered to one
 
   const sent = await sendMail({ body: 'to the first host' }, { from: alice, card })
   assert.equal(sent.receipts[0]!.host, h1.node.peerId)
-  await waitFor([[inbox2.events, 'synced']], async () => (await inbox2.pending()).some(m => m.hash === sent.receipts[0]!.entry) && await inbox2.hasEnvelope(sent.payload.env), AbortSignal.timeout(10_000))
+  // Held open while waiting, as an operation would.
+  const lease = (await h2.hosting.lease(inbox2.address))!
+  try {
+    await waitFor([[lease.inbox.events, 'synced']], async () => (await lease.inbox.pending()).some(m => m.hash === sent.receipts[0]!.entry) && await lease.inbox.hasEnvelope(sent.payload.env), AbortSignal.timeout(10_000))
+  } finally {
+    lease.release()
+  }
 })
