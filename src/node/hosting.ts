@@ -369,15 +369,3 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
     close: pool.closeAll
   }
 }
-
-/** The grants kept in a home (for `ipms host list` without a node); damaged files are reported. */
-export async function listKeptGrants (home: string, options: { now?: number } = {}): Promise<Array<Omit<HostedInboxReport, 'pending' | 'bytes' | 'lastMail' | 'error'> | { file: string, error: string }>> {
-  const now = options.now ?? Date.now()
-  const files = grantFiles(hostingDirectory(home))
-  await files.scan()
-  return files.all().map(read => {
-    if (!isGrantFile(read)) return { file: read.file, error: read.reason }
-    const { grant, bits, address, coHosts } = read
-    return { owner: grant.owner, bits, address, issued: grant.issued, ...(grant.expires === undefined ? {} : { expires: grant.expires }), expired: expiredAt(grant, now), coHosts: coHosts.length }
-  })
-}
