@@ -284,7 +284,17 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     // each is watched from its opening, so that its events are told whenever it is open.
     const hostedEvents = running.hosting.events
     hostedEvents.on('opened', watchHosted)
-    cleanups.push(() => { hostedEvents.off('opened', watchHosted) })
+    // A hosted inbox that does not open fails its delivery or sync; the operator hears of it once a
+    // minute per kind at most (out of descriptors, every delivery would say it again).
+    const lastHostingError = new Map<string, number>()
+    const onHostingError = (err: Error & { code?: string }): void => {
+      const kind = err.code ?? 'other'
+      if (Date.now() - (lastHostingError.get(kind) ?? -Infinity) < 60_000) return
+      lastHostingError.set(kind, Date.now())
+      report('opening a friend\'s inbox')(err)
+    }
+    hostedEvents.on('error', onHostingError)
+    cleanups.push(() => { hostedEvents.off('opened', watchHosted); hostedEvents.off('error', onHostingError) })
     for (const inbox of running.hosting.opened()) watchHosted(inbox)
     /** Publishes hosts records (set below when the DHT runs). */
     let publishSoon = (): void => {}

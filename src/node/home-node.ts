@@ -9,6 +9,7 @@ import { loadConfig, type HomeConfig } from '../home/config.ts'
 import type { Identity } from '../identity/identity.ts'
 import { openInbox, type Inbox } from '../stores/open-inbox.ts'
 import { asStorageFull } from '../stores/storage-health.ts'
+import { asTooManyFiles } from '../util/fd-limit.ts'
 import { createNode, type IpmsNode } from './create-node.ts'
 import type { HomeLockWait } from './home-lock.ts'
 import { createDeliveryService } from './deliver.ts'
@@ -49,7 +50,13 @@ export interface HomeNode {
 export async function startHomeNode (options: HomeNodeOptions): Promise<HomeNode> {
   const { home, identity, signal } = options
   const config = options.config ?? await loadConfig(home)
-  const node = await createNode({ home, identity, listen: options.listen ?? config.listen, signal, lockWait: options.lockWait, discovery: { dht: config.dht, dhtProtocol: config.dhtProtocol, mdns: config.mdns, mdnsIntervalMs: options.mdnsIntervalMs } })
+  let node: IpmsNode
+  try {
+    node = await createNode({ home, identity, listen: options.listen ?? config.listen, signal, lockWait: options.lockWait, discovery: { dht: config.dht, dhtProtocol: config.dhtProtocol, mdns: config.mdns, mdnsIntervalMs: options.mdnsIntervalMs } })
+  } catch (err) {
+    // Out of descriptors, the stores do not open: said plainly (exit 71), not "Database failed to open".
+    throw asTooManyFiles(err, `starting the node on ${home}`)
+  }
   const stops: Array<() => Promise<void>> = [async () => { await node.stop() }]
   const stop = async (): Promise<void> => {
     for (const part of stops.splice(0).reverse()) await part().catch(() => {})
@@ -92,6 +99,6 @@ export async function startHomeNode (options: HomeNodeOptions): Promise<HomeNode
   } catch (err) {
     await stop()
     // The inbox's LevelDBs cannot open on a full disk: StorageFullError (exit 74), not a bug.
-    throw asStorageFull(err, options.home)
+    throw asTooManyFiles(asStorageFull(err, options.home), `starting the node on ${home}`)
   }
 }

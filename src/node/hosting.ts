@@ -23,6 +23,7 @@ import { encodeCard, verifyCard, type AddressCard, type CardHost } from '../host
 import { encodeGrant, verifyGrant, type Grant } from '../hosting/grant.ts'
 import { expiredAt } from '../hosting/signed-record.ts'
 import { openInbox, type Inbox } from '../stores/open-inbox.ts'
+import { asTooManyFiles } from '../util/fd-limit.ts'
 import type { IpmsNode } from './create-node.ts'
 import { dialCardHost } from './dial-host.ts'
 import { grantFiles, type GrantFile, type GrantFileRead, type KeptGrant } from './grant-files.ts'
@@ -100,7 +101,10 @@ export interface Hosting {
   skipped: Array<{ file: string, reason: string }>
   /** Drop, in every hosted inbox, pending mail older than the retention period; returns the count. */
   applyRetention: (retentionMs?: number, options?: { signal?: AbortSignal }) => Promise<number>
-  /** `opened` (Inbox): a hosted inbox was opened (listen to its events); `closed` (address). */
+  /**
+   * `opened` (Inbox): a hosted inbox was opened (listen to its events); `closed` (address);
+   * `error` (Error): an inbox could not be opened or closed (TooManyFilesError when out of descriptors).
+   */
   events: EventEmitter
   /** The hosted inboxes open now. */
   opened: () => Inbox[]
@@ -161,7 +165,15 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
   events.on('error', () => {})
 
   const openHosted = (owner: string, bits: number) => async (): Promise<Inbox> => {
-    const inbox = await openInbox(node.orbitdb, owner, bits)
+    let inbox: Inbox
+    try {
+      inbox = await openInbox(node.orbitdb, owner, bits)
+    } catch (err) {
+      // Told to listeners (the daemon's `error` event) as well as to the operation that failed.
+      const error = asTooManyFiles(err, `opening the inbox of ${owner}`)
+      events.emit('error', error)
+      throw error
+    }
     try {
       await sync.register(inbox)
     } catch (err) {

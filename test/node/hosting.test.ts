@@ -14,7 +14,7 @@ import { inboxAddress } from '../../src/access/inbox-address.ts'
 import { FORMAT_VERSION } from '../../src/constants.ts'
 import { frames } from '../../src/node/frames.ts'
 import type { Inbox } from '../../src/stores/open-inbox.ts'
-import { GrantExpiredError, InvalidRecordError } from '../../src/errors.ts'
+import { GrantExpiredError, InvalidRecordError, TooManyFilesError } from '../../src/errors.ts'
 import { createCard, encodeCard, type AddressCard } from '../../src/hosting/card.ts'
 import { createGrant, encodeGrant } from '../../src/hosting/grant.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
@@ -258,4 +258,28 @@ test('loading 2,000 grants and one more accept: linear, and the event loop is ne
   assert.ok(reloadMs < 1000, `one more grant served in ${Math.round(reloadMs)} ms`)
   assert.ok(blockMs < 250, `longest event-loop block ${Math.round(blockMs)} ms`)
   assert.equal(host.hosting.opened().length, 0)
+})
+
+test('an inbox that cannot open for want of descriptors: a TooManyFilesError event and a failed delivery, then served again once it opens', async () => {
+  const host = await startHost()
+  const [o] = await grantMany(host, 1) as [Identity]
+  await host.hosting.reload()
+  const errors: Error[] = []
+  host.hosting.events.on('error', (err: Error) => { errors.push(err) })
+  // OrbitDB's open fails as it does past `ulimit -n`: LevelDB's "failed to open", caused by EMFILE.
+  const orbitdb = host.node.orbitdb as unknown as { open: (...args: unknown[]) => Promise<unknown> }
+  const open = orbitdb.open
+  orbitdb.open = async () => { throw new Error('Database failed to open', { cause: new Error('IO error: /x/LOCK: Too many open files') }) }
+  const card = createCard(o, [{ peer: host.node.peerId, addrs: host.node.multiaddrs().map(a => a.replace(/\/p2p\/[^/]+$/, '')) }], BITS)
+  try {
+    await assert.rejects(sendMail({ body: 'no room' }, { from: alice, card }))
+    assert.equal(errors.length, 1)
+    assert.ok(errors[0] instanceof TooManyFilesError)
+    assert.match(errors[0].message, /Too many open files while opening the inbox of .* raise `ulimit -n`/)
+  } finally {
+    orbitdb.open = open
+  }
+  // The failed opening is forgotten: the next delivery opens the inbox.
+  const sent = await sendMail({ body: 'room again' }, { from: alice, card })
+  assert.equal(sent.receipts[0]!.host, host.node.peerId)
 })

@@ -1,7 +1,8 @@
 /**
- * `ipms host list` as a host operator runs it, in child processes on 127.0.0.1: per kept inbox the
- * pending mail, bytes held, newest mail and the grant's expiry, an expired grant marked plainly;
- * through a running daemon and without one (each inbox opened in turn to be counted).
+ * A host as its operator runs it, in child processes on 127.0.0.1: `ipms host list` shows per kept
+ * inbox the pending mail, bytes held, newest mail and the grant's expiry, an expired grant marked
+ * plainly, through a running daemon and without one (each inbox opened in turn to be counted); a
+ * daemon out of file descriptors says so (exit 71) and never reports `started`.
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -9,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { initHome, ipms, startDaemon } from '../../examples/ipms-cli.ts'
+import { EXIT } from '../../src/cli/exit-codes.ts'
 import { createGrant, encodeGrant } from '../../src/hosting/grant.ts'
 import { createIdentity } from '../../src/identity/identity.ts'
 import { keepGrant } from '../../src/node/hosting.ts'
@@ -61,4 +63,15 @@ test('host list: pending mail, bytes, newest mail and grant expiry per inbox, an
   const here = await ipms(host.home, ['host', 'list', '--json'])
   assert.equal(here.code, 0, here.stderr)
   assert.deepEqual((here.json.inboxes as Row[]).map(r => [r.owner, r.pending, r.expired]).sort(), [[bob.peerId, 1, false], [carol.peerId, 0, true]].sort())
+})
+
+test('a daemon out of file descriptors at start says so (exit 71, ERR_TOO_MANY_FILES) and never reports started', async () => {
+  const host = await initHome(join(root, 'few-fds'))
+  // Enough for Node to run, not for the node's stores to open.
+  const run = await ipms(host.home, ['daemon', '--json'], { wrap: ['prlimit', '--nofile=40:40'], timeoutMs: 60_000 })
+  assert.equal(run.code, EXIT.OS_LIMIT, run.stdout + run.stderr)
+  assert.doesNotMatch(run.stdout, /"started"/)
+  const error = JSON.parse(run.stdout.trim().split('\n').at(-1)!).error
+  assert.equal(error.code, 'ERR_TOO_MANY_FILES')
+  assert.match(error.message, /^Too many open files while starting the node .* raise `ulimit -n`/)
 })
