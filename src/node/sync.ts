@@ -46,7 +46,7 @@ import { decodeCbor, encodeCbor, equalBytes, refuseBadHead, type CborLimits } fr
 import { isBytes, isPlainMap } from '../util/fields.ts'
 import { verifyGrant, type Grant } from '../hosting/grant.ts'
 import { frames, type Frames } from './frames.ts'
-import type { InboxLease, InboxResolver } from './inbox-lease.ts'
+import { servedFrom, type InboxLease, type InboxResolver } from './inbox-lease.ts'
 import { createFrameBudget } from './host-policy.ts'
 
 export const SYNC_PROTOCOL = '/ipms/sync/1.0.0'
@@ -219,10 +219,7 @@ export function createInboxSync (options: InboxSyncOptions) {
   /** Per inbox and peer: a push in flight, and whether another is wanted after it. */
   const pushes = new Map<string, { running: Promise<void>, again: boolean }>()
   const unsubscribers = new Map<string, () => void>()
-  const served: InboxResolver = options.inboxFor ?? (address => {
-    const inbox = inboxes.get(address)
-    return inbox === undefined ? undefined : { address, owner: inbox.owner, bits: inbox.bits, lease: async () => ({ inbox, release: () => {} }) }
-  })
+  const served: InboxResolver = options.inboxFor ?? servedFrom(inboxes)
   /** Entry hash → the peer it is being joined from, while the join runs (see `push`). */
   const joinedFrom = new Map<string, string>()
 
