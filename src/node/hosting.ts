@@ -17,6 +17,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { writeJsonSynced } from '../util/durable-files.ts'
+import { serialQueue } from '../util/serial-queue.ts'
 import { DEFAULT_POW_BITS } from '../constants.ts'
 import { DEFAULT_HOST_POLICY } from './host-policy.ts'
 import { encodeCard, verifyCard, type AddressCard, type CardHost } from '../hosting/card.ts'
@@ -284,10 +285,12 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
     }
   }
 
-  const reload: Hosting['reload'] = async (reloadOptions = {}) => {
+  /** Reloads one at a time (an accept, the daemon's watcher, SIGHUP): each sees the state the previous left. */
+  const reloads = serialQueue()
+  const reload: Hosting['reload'] = async (reloadOptions = {}) => await reloads.run(async () => {
     const scan = await files.scan(reloadOptions)
     return await apply(scan.changed, scan.removed, reloadOptions.signal)
-  }
+  })
   await reload()
 
   const valid = (file: GrantFile | undefined): file is GrantFile => file !== undefined && !expired(file)
