@@ -40,6 +40,8 @@ export function createInboxPool (options: InboxPoolOptions) {
   const slots = new Map<string, Slot>()
   /** Closings under way, by address: an opening of the same address waits for its closing. */
   const closings = new Map<string, Promise<void>>()
+  /** Set by closeAll: the node is stopping, nothing opens any more. */
+  let closed = false
 
   const close = (address: string, slot: Slot): void => {
     slots.delete(address)
@@ -70,6 +72,7 @@ export function createInboxPool (options: InboxPoolOptions) {
    */
   const lease = async (address: string, open: () => Promise<Inbox>, leaseOptions: { signal?: AbortSignal } = {}): Promise<InboxLease> => {
     leaseOptions.signal?.throwIfAborted()
+    if (closed) throw new Error('this node is stopping: its hosted inboxes are closed')
     let slot = slots.get(address)
     if (slot === undefined) {
       const closing = closings.get(address)
@@ -124,8 +127,9 @@ export function createInboxPool (options: InboxPoolOptions) {
     size: (): number => slots.size,
     /** True while the inbox at `address` is leased by an operation. */
     inUse: (address: string): boolean => (slots.get(address)?.leases ?? 0) > 0,
-    /** Close every inbox (at stop: operations still running lose theirs) and wait for every closing. */
+    /** Close every inbox (at stop: operations still running lose theirs; later leases fail) and wait for every closing. */
     closeAll: async (): Promise<void> => {
+      closed = true
       for (const [address, slot] of [...slots]) close(address, slot)
       await Promise.all([...closings.values()])
     }

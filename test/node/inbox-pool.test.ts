@@ -77,4 +77,5 @@ test('a failed opening is forgotten: the next lease opens again', async () => {
   lease.release()
   await pool.closeAll()
   assert.equal(pool.size(), 0)
+  await assert.rejects(pool.lease('a', async () => ({ address: 'a' }) as unknown as Inbox), /stopping/, 'nothing opens once closed')
 })
