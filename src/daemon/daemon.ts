@@ -12,9 +12,9 @@
  * for await (const event of daemon.events.subscribe({ since: 0 })) console.log(event.type, event.data)
  * ```
  *
- * Watch out for: background steps (reads of the own inbox, grant reloads, publication, co-host
- * syncs, outbox retries, retention) run one at a time; a failed step is an `error` event, never
- * the end of the daemon. Sends are not queued behind them (their proof-of-work takes seconds):
+ * Watch out for: background steps (reads of the own inbox, publication, co-host syncs, outbox
+ * retries, retention) run one at a time, grant reloads one at a time beside them; a failed step is
+ * an `error` event, never the end of the daemon. Sends are not queued behind them (their proof-of-work takes seconds):
  * they go through the daemon's one outbox, whose leases keep one mail from being tried twice.
  */
 import { watch } from 'node:fs'
@@ -177,6 +177,11 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
   const running = await startHomeNode({ home, identity, config, listen: options.listen, signal })
   const cleanups: Array<() => void> = []
   const queue = serialQueue()
+  /**
+   * Grant loads, one at a time but apart from the other steps: they touch only hosting's index, and
+   * an accepted grant must not wait behind an hour's retention pass over thousands of inboxes.
+   */
+  const grantLoads = serialQueue()
   const sends = concurrencyLimit(options.sendConcurrency ?? DEFAULT_SEND_CONCURRENCY)
   let hook: MailHook | undefined
   let api: ApiServer | undefined
@@ -300,15 +305,17 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     let publishSoon = (): void => {}
     /** Grant files the watcher named since the last reload; undefined: read the whole directory. */
     let grantFilesSeen: Set<string> | undefined = new Set()
+    // Gathered for 5 ms only (the events of one write: its temp file, its rename): reading the
+    // files named costs about a millisecond, and an accepted grant is served at once (issue #13: < 100 ms).
     const loadGrants = later(() => {
       const files = grantFilesSeen
       grantFilesSeen = new Set()
-      background('loading grants', async () => {
+      grantLoads.run(async () => {
         const added = await running.hosting.reload({ files, signal })
         for (const grant of added) log.emit('hosting', { owner: grant.owner, inbox: grant.address })
         if (added.length > 0) publishSoon() // the new owner's hosts record, from its card
-      })
-    })
+      }).catch(report('loading grants'))
+    }, Math.min(schedule.settleMs, 5))
     /** Read the whole hosting directory again (SIGHUP, the API): only new or changed files are verified. */
     const reloadGrants = (): void => { grantFilesSeen = undefined; loadGrants() }
     // The watcher names the file that changed (a grant is written by a rename into its name): only
@@ -387,7 +394,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
         await api?.close() // no new requests; the API files go while this process still holds the home
         stopping.abort()
         for (const cleanup of cleanups.splice(0)) cleanup()
-        await queue.idle()
+        await Promise.all([queue.idle(), grantLoads.idle()])
         await hook?.stop() // the hooks of the mail stored so far still run
         await running.stop()
         log.emit('stopped', {})
@@ -440,7 +447,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     await api?.close()
     stopping.abort()
     for (const cleanup of cleanups.splice(0)) cleanup()
-    await queue.idle()
+    await Promise.all([queue.idle(), grantLoads.idle()])
     await hook?.stop()
     await running.stop()
     await api?.finish(0)

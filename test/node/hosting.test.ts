@@ -5,6 +5,7 @@
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -13,6 +14,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { inboxAddress } from '../../src/access/inbox-address.ts'
 import { FORMAT_VERSION } from '../../src/constants.ts'
 import { frames } from '../../src/node/frames.ts'
+import { VERIFIED_FILE } from '../../src/node/grant-files.ts'
 import type { Inbox } from '../../src/stores/open-inbox.ts'
 import { GrantExpiredError, InvalidRecordError, TooManyFilesError } from '../../src/errors.ts'
 import { createCard, encodeCard, type AddressCard } from '../../src/hosting/card.ts'
@@ -73,7 +75,7 @@ test('a host keeps an inbox once it accepts the owner\'s grant: deliveries, the 
   const sent = await sendMail({ body: 'after the grant' }, { from: alice, card: cardFor(host) })
   assert.equal(sent.receipts[0]!.host, host.node.peerId)
   assert.equal(await pendingIn(host, inbox.address), 1)
-  assert.deepEqual(await readdir(join(host.home, 'hosting')), [`${owner.peerId}.json`])
+  assert.deepEqual((await readdir(join(host.home, 'hosting'))).filter(f => !f.startsWith('.')), [`${owner.peerId}.json`])
 
   // Restarted on the same home, it opens the granted inbox again, with its mail.
   const home = host.home
@@ -282,4 +284,33 @@ test('an inbox that cannot open for want of descriptors: a TooManyFilesError eve
   // The failed opening is forgotten: the next delivery opens the inbox.
   const sent = await sendMail({ body: 'room again' }, { from: alice, card })
   assert.equal(sent.receipts[0]!.host, host.node.peerId)
+})
+
+test('a restart checks the signatures only of grant files it has not verified before (.verified), and trusts no other host\'s record', async () => {
+  const first = await startHost()
+  const [o] = await grantMany(first, 1) as [Identity]
+  await first.hosting.reload()
+  const { home, identity } = first
+  await first.node.stop()
+  const verifiedPath = join(home, 'hosting', VERIFIED_FILE)
+  assert.match(await readFile(verifiedPath, 'utf8'), new RegExp(`^ipms verified grant files v1 ${identity.peerId}\\n[0-9a-f]{64} /orbitdb/`))
+
+  // A file whose content is listed as verified is read without its signature being checked: a
+  // grant altered on disk with its hash listed is taken (which shows the check was skipped) …
+  const file = join(home, 'hosting', `${o.peerId}.json`)
+  const kept = JSON.parse(await readFile(file, 'utf8')) as { grant: string, bits: number }
+  const grant = createGrant(o, identity.peerId)
+  const forged = JSON.stringify({ ...kept, grant: encodeGrant({ ...grant, issued: grant.issued + 1 }) }) // sig no longer matches
+  await writeFile(file, forged)
+  const address = inboxAddress(o.peerId, BITS)
+  await writeFile(verifiedPath, `ipms verified grant files v1 ${identity.peerId}\n${createHash('sha256').update(forged).digest('hex')} ${address}\n`)
+  let host = await startHost({ identity, home })
+  assert.ok(host.hosting.inboxFor(address), 'listed as verified: not checked again')
+  await host.node.stop()
+
+  // … but a record written for another host is ignored: the altered grant is checked, and refused.
+  await writeFile(verifiedPath, `ipms verified grant files v1 ${alice.peerId}\n${createHash('sha256').update(forged).digest('hex')} ${address}\n`)
+  host = await startHost({ identity, home })
+  assert.equal(host.hosting.inboxFor(address), undefined)
+  assert.match(host.hosting.skipped[0]?.reason ?? '', /not signed by its owner/)
 })
