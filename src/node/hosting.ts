@@ -113,6 +113,15 @@ export interface Hosting {
   close: () => Promise<void>
 }
 
+/** What a kept inbox holds. */
+interface InboxFigures {
+  pending: number
+  bytes: number
+  /** When this host first saw its newest and its oldest pending mail (ms); absent when none is pending. */
+  lastMail?: number
+  oldestMail?: number
+}
+
 /** Where a home keeps the grants it accepted. */
 export const hostingDirectory = (home: string): string => join(home, 'hosting')
 
@@ -157,6 +166,9 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
     close: async inbox => {
       // Its push peers are remembered, so that live mail reaches an online owner after a reopening.
       sync.unregister(inbox, { keepReplicas: true })
+      // What it holds cannot change while it is closed (only operations that open it change it):
+      // remembered, `host list` and retention need not open it again.
+      await figuresOf(inbox).then(f => { figures.set(inbox.address, f) }, () => { figures.delete(inbox.address) })
       await inbox.close()
       events.emit('closed', inbox.address)
     },
@@ -165,9 +177,17 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
   // A listener-less 'error' would end the process (an EventEmitter rule): failures are reported to listeners only.
   events.on('error', () => {})
 
-  const openHosted = (owner: string, bits: number) => async (): Promise<Inbox> => {
+  /** What a closed inbox held when it was closed (by address): exact until it is opened again. */
+  const figures = new Map<string, InboxFigures>()
+  const figuresOf = async (inbox: Inbox): Promise<InboxFigures> => {
+    const pending = await inbox.pending() // most recently seen first
+    return { pending: pending.length, bytes: await inbox.pendingBytes(), ...(pending.length === 0 ? {} : { lastMail: pending[0]!.seen, oldestMail: pending[pending.length - 1]!.seen }) }
+  }
+
+  const openHosted = (address: string, owner: string, bits: number) => async (): Promise<Inbox> => {
     let inbox: Inbox
     try {
+      figures.delete(address) // open: its figures may change
       inbox = await openInbox(node.orbitdb, owner, bits)
     } catch (err) {
       // Told to listeners (the daemon's `error` event) as well as to the operation that failed.
@@ -299,12 +319,12 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
     const file = byAddress.get(address)
     if (!valid(file)) return undefined
     const { owner } = file.grant
-    return { address, owner, bits: file.bits, lease: async leaseOptions => await pool.lease(address, openHosted(owner, file.bits), leaseOptions) }
+    return { address, owner, bits: file.bits, lease: async leaseOptions => await pool.lease(address, openHosted(address, owner, file.bits), leaseOptions) }
   }
 
   /** Lease the inbox of a kept grant, expired or not (retention and reports still read it). */
   const leaseKept = async (file: GrantFile, signal?: AbortSignal): Promise<InboxLease> =>
-    await pool.lease(file.address, openHosted(file.grant.owner, file.bits), { signal })
+    await pool.lease(file.address, openHosted(file.address, file.grant.owner, file.bits), { signal })
 
   /** Run `fn` on each kept inbox in turn (opened for it, released after); stops at `signal`. */
   const eachKept = async (fn: (file: GrantFile, lease: InboxLease) => Promise<void>, signal: AbortSignal | undefined, which: (file: GrantFile) => boolean = () => true): Promise<void> => {
@@ -349,15 +369,15 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
         const { card, coHosts, ...grant } = view(file)
         const report: HostedInboxReport = { ...grant, coHosts: coHosts.length, pending: 0, bytes: 0 }
         try {
-          const lease = await leaseKept(file, reportOptions.signal)
-          try {
-            const pending = await lease.inbox.pending()
-            report.pending = pending.length
-            report.bytes = await lease.inbox.pendingBytes()
-            if (pending.length > 0) report.lastMail = pending[0]!.seen // newest first
-          } finally {
-            lease.release()
+          // A closed inbox's figures as it was closed; an open one (or one not seen since start) is read.
+          let held = pool.isOpen(file.address) ? undefined : figures.get(file.address)
+          if (held === undefined) {
+            const lease = await leaseKept(file, reportOptions.signal)
+            try { held = await figuresOf(lease.inbox) } finally { lease.release() }
           }
+          report.pending = held.pending
+          report.bytes = held.bytes
+          if (held.lastMail !== undefined) report.lastMail = held.lastMail
         } catch (err) {
           reportOptions.signal?.throwIfAborted()
           report.error = (err as Error).message
@@ -376,7 +396,13 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
     syncCoHosts,
     applyRetention: async (retentionMs = DEFAULT_HOST_POLICY.retentionMs, retentionOptions = {}) => {
       let dropped = 0
-      await eachKept(async (_file, { inbox }) => { dropped += (await inbox.expireBefore(now() - retentionMs)).length }, retentionOptions.signal)
+      const before = now() - retentionMs
+      // A closed inbox whose oldest pending mail is recent enough has nothing to drop: not opened.
+      const due = (file: GrantFile): boolean => {
+        const held = pool.isOpen(file.address) ? undefined : figures.get(file.address)
+        return held === undefined || (held.oldestMail !== undefined && held.oldestMail < before)
+      }
+      await eachKept(async (_file, { inbox }) => { dropped += (await inbox.expireBefore(before)).length }, retentionOptions.signal, due)
       return dropped
     },
     events,

@@ -123,6 +123,8 @@ export function createInboxPool (options: InboxPoolOptions) {
     },
     /** The inboxes open now (opened and not closing). */
     opened: (): Inbox[] => [...slots.values()].flatMap(s => s.inbox === undefined ? [] : [s.inbox]),
+    /** True when the inbox at `address` is open or opening (not closing). */
+    isOpen: (address: string): boolean => slots.has(address),
     /** How many inboxes are open or opening. */
     size: (): number => slots.size,
     /** True while the inbox at `address` is leased by an operation. */

@@ -314,3 +314,33 @@ test('a restart checks the signatures only of grant files it has not verified be
   assert.equal(host.hosting.inboxFor(address), undefined)
   assert.match(host.hosting.skipped[0]?.reason ?? '', /not signed by its owner/)
 })
+
+test('retention opens only the inboxes that may hold mail to drop; host list reads closed inboxes\' figures without opening them', async () => {
+  let clock = Date.now()
+  const first = await startHost()
+  const [a, b] = await grantMany(first, 2) as [Identity, Identity]
+  const { home, identity } = first
+  await first.node.stop()
+  // Bound 0: every inbox is closed as soon as it is idle.
+  const host = await startHost({ identity, home, now: () => clock, maxOpenInboxes: 0 })
+  const opened: string[] = []
+  let closed = 0
+  host.hosting.events.on('opened', (inbox: Inbox) => { opened.push(inbox.owner) })
+  host.hosting.events.on('closed', () => { closed++ })
+  /** Until `count` closings in all have ended (their figures are then remembered). */
+  const closings = async (count: number): Promise<void> => { await waitFor([[host.hosting.events, 'closed']], () => closed >= count, AbortSignal.timeout(10_000)) }
+  await sendMail({ body: 'old soon' }, { from: alice, card: createCard(a, [{ peer: host.node.peerId, addrs: host.node.multiaddrs().map(m => m.replace(/\/p2p\/[^/]+$/, '')) }], BITS) })
+  await closings(1)
+
+  const day = 86_400_000
+  clock += 2 * day
+  opened.length = 0
+  assert.equal(await host.hosting.applyRetention(day), 1, 'a\'s mail is past retention')
+  assert.deepEqual(opened.sort(), [a.peerId, b.peerId].sort(), 'a holds mail; b was never seen since start')
+  await closings(3)
+  opened.length = 0
+  assert.equal(await host.hosting.applyRetention(day), 0)
+  assert.deepEqual(opened, [], 'nothing pending anywhere: nothing opened')
+  assert.deepEqual((await host.hosting.report()).map(r => [r.owner, r.pending]).sort(), [[a.peerId, 0], [b.peerId, 0]].sort())
+  assert.deepEqual(opened, [], 'figures of closed inboxes are remembered from their closing')
+})
