@@ -160,6 +160,8 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
   const skipped: Hosting['skipped'] = []
   /** Peers protected from the connection limits, with the number of kept grants naming them. */
   const protectedPeers = new Map<string, number>()
+  /** Set by `close`: the node is stopping (closed inboxes' figures are not worth reading then). */
+  let stopping = false
 
   const pool = createInboxPool({
     max: options.maxOpenInboxes ?? DEFAULT_OPEN_INBOXES,
@@ -168,7 +170,7 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
       sync.unregister(inbox, { keepReplicas: true })
       // What it holds cannot change while it is closed (only operations that open it change it):
       // remembered, `host list` and retention need not open it again.
-      await figuresOf(inbox).then(f => { figures.set(inbox.address, f) }, () => { figures.delete(inbox.address) })
+      if (!stopping) await figuresOf(inbox).then(f => { figures.set(inbox.address, f) }, () => { figures.delete(inbox.address) })
       await inbox.close()
       events.emit('closed', inbox.address)
     },
@@ -407,6 +409,9 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
     },
     events,
     opened: pool.opened,
-    close: pool.closeAll
+    close: async () => {
+      stopping = true
+      await pool.closeAll()
+    }
   }
 }
