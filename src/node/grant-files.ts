@@ -23,11 +23,11 @@ import { createHash } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import { appendFile, readdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { setImmediate as nextTurn } from 'node:timers/promises'
 import { base58btc } from 'multiformats/bases/base58'
 import { CARD_PREFIX, GRANT_PREFIX, MAX_POW_BITS, MAX_SIGNED_RECORD_BYTES, MIN_POW_BITS } from '../constants.ts'
 import { decodeCbor } from '../crypto/codec.ts'
 import { tempName } from '../util/temp-files.ts'
+import { timeSlicer } from '../util/time-slice.ts'
 import { inboxAddress } from '../access/inbox-address.ts'
 import { verifyCard, type AddressCard, type CardHost } from '../hosting/card.ts'
 import { verifyGrant, type Grant } from '../hosting/grant.ts'
@@ -62,8 +62,6 @@ export interface GrantScan {
   removed: string[]
 }
 
-/** Work between two turns of the event loop, ms: a file costs about 0.3 ms (two signatures), more on a loaded machine. */
-const SLICE_MS = 10
 /** Largest grant file read: a grant and a card with room for JSON. */
 const MAX_FILE_BYTES = 4 * MAX_SIGNED_RECORD_BYTES + 1024
 
@@ -249,13 +247,10 @@ export function grantFiles (directory: string, host?: string) {
         names = [...new Set(options.files)].filter(isGrantFileName).sort()
       }
       const changed: GrantFileRead[] = []
-      let slice = performance.now()
+      // A file costs about 0.3 ms when its signatures are checked: a slice of the loop's time at once.
+      const slice = timeSlicer()
       for (const name of names) {
-        if (performance.now() - slice > SLICE_MS) {
-          await nextTurn()
-          options.signal?.throwIfAborted()
-          slice = performance.now()
-        }
+        await slice(options.signal)
         const outcome = look(name)
         if (outcome === 'removed') gone.push(name)
         else if (outcome !== undefined) changed.push(outcome)

@@ -15,9 +15,9 @@
 import { EventEmitter } from 'node:events'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { setImmediate as nextTurn } from 'node:timers/promises'
 import { writeJsonSynced } from '../util/durable-files.ts'
 import { serialQueue } from '../util/serial-queue.ts'
+import { timeSlicer } from '../util/time-slice.ts'
 import { DEFAULT_POW_BITS } from '../constants.ts'
 import { DEFAULT_HOST_POLICY } from './host-policy.ts'
 import { encodeCard, verifyCard, type AddressCard, type CardHost } from '../hosting/card.ts'
@@ -264,7 +264,9 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
     }
     const added: HostedGrant[] = []
     const protections = new Map<string, boolean>()
+    const slice = timeSlicer() // thousands of owners at a start
     for (const owner of touched) {
+      await slice()
       const before = byOwner.get(owner)
       const names = filesOf.get(owner) ?? new Set<string>()
       const after = newestOf(owner, [...names].map(n => byFile.get(n)!))
@@ -283,12 +285,11 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
         if (!expired(after)) added.push(view(after))
       }
     }
-    // Peer-store writes, a few at a time between turns (thousands at a start).
+    // Peer-store writes, a few at a time (thousands at a start).
     const entries = [...protections]
     for (let i = 0; i < entries.length; i += 64) {
-      signal?.throwIfAborted()
+      await slice(signal)
       await Promise.all(entries.slice(i, i + 64).map(async ([peer, on]) => { await node.protect(peer, on) }))
-      if (i + 64 < entries.length) await nextTurn()
     }
     refreshSkipped()
     return added
