@@ -233,7 +233,7 @@ export async function benchDelivery (): Promise<Row[]> {
   try {
     // Raw OrbitDB first, on its own two nodes, stopped before IPMS starts.
     const rawNodes: TestNode[] = []
-    for (let i = 0; i < 2; i++) { const n = await startTestNode(); started.push(n); rawNodes.push(n) }
+    for (let i = 0; i < 2; i++) { const n = await startTestNode({ pubsub: true }); started.push(n); rawNodes.push(n) }
     ;({ append: rawAppend, latency: rawLatency } = await benchRaw(rawNodes[0]!, rawNodes[1]!))
     await Promise.all(rawNodes.map(async n => await n.cleanup()))
 

@@ -93,8 +93,8 @@ export const notes = (...parts: Array<string | undefined>): string => parts.filt
  * new append on one reaches the other at once.
  */
 export async function waitLiveReplicas (dbA: { address: string, events: EventEmitter, peers: Set<string> }, dbB: { events: EventEmitter, peers: Set<string> }, a: TestNode, b: TestNode, signal: AbortSignal): Promise<void> {
-  const pubsubA = a.node.libp2p.services.pubsub
-  const pubsubB = b.node.libp2p.services.pubsub
+  const [pubsubA, pubsubB] = [a.node.libp2p.services.pubsub, b.node.libp2p.services.pubsub]
+  if (pubsubA === undefined || pubsubB === undefined) throw new Error('raw OrbitDB needs nodes started with { pubsub: true }')
   await waitFor([[dbA.events, 'join'], [dbB.events, 'join'], [pubsubA, 'subscription-change'], [pubsubB, 'subscription-change']], () =>
     dbA.peers.has(b.node.peerId) && dbB.peers.has(a.node.peerId) &&
     pubsubA.getSubscribers(dbA.address).some(p => p.toString() === b.node.peerId) &&

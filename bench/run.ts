@@ -23,7 +23,13 @@ function machine (): string {
 const started = new Date()
 // Each section runs in a process of its own, so that one's heap, workers and JIT state do not
 // weigh on the next one's figures.
-const sections = ['pow', 'envelope', 'inbox', 'delivery', 'discovery', 'abuse', 'api', 'hosting']
+const ALL_SECTIONS = ['pow', 'envelope', 'inbox', 'delivery', 'discovery', 'abuse', 'api', 'hosting']
+// `npm run bench -- api inbox` runs those sections only and prints their rows: RESULTS.md is
+// written by a whole run alone, so that its table is always one run's.
+const chosen = process.argv.slice(2)
+const unknown = chosen.filter(name => !ALL_SECTIONS.includes(name))
+if (unknown.length > 0) throw new Error(`No bench section ${unknown.join(', ')} (sections: ${ALL_SECTIONS.join(', ')})`)
+const sections = chosen.length === 0 ? ALL_SECTIONS : chosen
 const rows: Row[] = []
 for (const name of sections) {
   console.error(`bench: ${name} …`)
@@ -34,6 +40,11 @@ for (const name of sections) {
     rows.push(row)
     console.error(`  ${row.measure}: ${row.ipms} vs ${row.baseline} → ${row.ratio} (${row.target}: ${met(row.met)})`)
   }
+}
+
+if (chosen.length > 0) {
+  console.error('bench: some sections only; bench/RESULTS.md left as it was')
+  process.exit(0)
 }
 
 const table = [

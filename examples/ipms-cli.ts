@@ -19,7 +19,7 @@ export interface CliRun {
 }
 
 /** Run `ipms --home <home> …args` to the end; `input` is its stdin. */
-export async function ipms (home: string, args: string[], options: { input?: string, env?: Record<string, string>, timeoutMs?: number, wrap?: string[] } = {}): Promise<CliRun> {
+export async function ipms (home: string, args: string[], options: { input?: string | Uint8Array, env?: Record<string, string>, timeoutMs?: number, wrap?: string[] } = {}): Promise<CliRun> {
   const [command, ...rest] = [...options.wrap ?? [], IPMS_BIN, '--home', home, ...args]
   const child = spawn(command!, rest, { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 120_000 })
   let stdout = ''
@@ -36,8 +36,8 @@ export async function ipms (home: string, args: string[], options: { input?: str
 }
 
 /** `ipms --home <home> init --json …args`: a new identity; resolves with the home and its peer-id, or throws. */
-export async function initHome (home: string, args: string[] = []): Promise<{ home: string, peerId: string }> {
-  const run = await ipms(home, ['init', '--json', ...args])
+export async function initHome (home: string, args: string[] = [], options: { env?: Record<string, string> } = {}): Promise<{ home: string, peerId: string }> {
+  const run = await ipms(home, ['init', '--json', ...args], options)
   if (run.code !== 0) throw new Error(`ipms init failed (exit ${run.code}): ${run.stderr}`)
   return { home, peerId: run.json.peerId }
 }

@@ -47,7 +47,7 @@ const MAX_MESSAGE_CHARS = 4096
 export type ApiAddress = ApiInfo
 
 /** One daemon event as the API streams it; a reset when the daemon no longer keeps what followed `since`. */
-export type ApiEvent = { id: number, type: string, data: Record<string, unknown> } | { reset: true, last: number }
+export type ApiEvent = { id: number, type: string, /** When the daemon saw it (ms since the epoch); absent from an older daemon. */ time?: number, data: Record<string, unknown> } | { reset: true, last: number }
 
 /** A progress line of a streamed answer: `{ stage: 'pow' | 'deliver' | 'sync', … }`. */
 export type ApiProgress = Record<string, unknown> & { stage: string }
@@ -242,7 +242,8 @@ function createClient (address: ApiAddress, cookie: string): DaemonClient {
         queue.push({ reset: true, last: typeof last === 'number' && Number.isSafeInteger(last) ? last : 0 })
       } else if (isPlainMap(message.data)) {
         const id = Number(message.id)
-        queue.push({ id: Number.isSafeInteger(id) ? id : 0, type: message.event, data: message.data })
+        const { time, ...data } = message.data
+        queue.push({ id: Number.isSafeInteger(id) ? id : 0, type: message.event, ...(Number.isSafeInteger(time) ? { time: time as number } : {}), data })
       }
       wake?.()
     })

@@ -5,12 +5,15 @@
  * here (types, sizes, ranges) before anything is done; unknown fields are refused, so that a
  * client's typo is not silently ignored.
  */
-import { MAX_ATTACHMENTS, MAX_MAIL_BYTES } from '../constants.ts'
+import { MAX_ATTACHMENTS, MAX_CARD_ADDRS, MAX_MAIL_BYTES, MAX_POW_BITS, MIN_POW_BITS } from '../constants.ts'
 import type { Daemon } from '../daemon/daemon.ts'
-import { mailDetail, mailRow, notDeliveredError, outboxRow, retrySummary, sendSummary, syncSummary } from '../daemon/views.ts'
+import { grantSummary, mailDetail, mailRow, notDeliveredError, outboxRow, retrySummary, sendSummary, syncSummary } from '../daemon/views.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { HomeConfig } from '../home/config.ts'
 import { openContacts } from '../home/contacts.ts'
+import { shortId } from '../mail/find-mail.ts'
+import { openMailStore } from '../mail/mail-store.ts'
+import { replyTarget } from '../mail/reply-target.ts'
 import type { Attachment } from '../mail/mail.ts'
 import { renderMessage } from '../mail/rfc5322.ts'
 import { resolveRecipient } from '../node/resolve-recipient.ts'
@@ -88,6 +91,30 @@ function attachmentsOf (value: unknown): Attachment[] {
 const MAX_TIMEOUT_MS = 600_000
 
 const get = (path: RegExp, handle: Route['handle']): Route => ({ method: 'GET', path, answer: 'json', maxBody: 0, handle })
+/** A POST answered with one JSON object, its body limited to `fields` (MAX_BODY_BYTES). */
+const post = (path: RegExp, fields: readonly string[], handle: Route['handle']): Route => ({
+  method: 'POST',
+  path,
+  answer: 'json',
+  maxBody: MAX_BODY_BYTES,
+  handle: async (call, context) => { onlyFields(call.body, fields); return await handle(call, context) }
+})
+
+/** A required string field of at most `max` characters. */
+function required (body: Record<string, unknown>, field: string, max: number, what: string): string {
+  const value = optional(body, field, isString(max), what)
+  if (value === undefined || value === '') throw new InvalidArgumentError(`"${field}" is required: ${what}`)
+  return value
+}
+
+/** Longest lifetime a client may give a grant or a pass, ms (100 years: what --expires accepts is far less). */
+const MAX_TTL_MS = 100 * 365 * 86_400_000
+const ttlOf = (body: Record<string, unknown>): { ttlMs?: number } => {
+  const ttlMs = optional(body, 'ttlMs', isWhole(1, MAX_TTL_MS), `a lifetime in ms, from 1 to ${MAX_TTL_MS}`)
+  return ttlMs === undefined ? {} : { ttlMs }
+}
+/** Records (cards, grants, passes) are a few hundred characters; a bound well above. */
+const MAX_RECORD_CHARS = 16 * 1024
 
 export const ROUTES: readonly Route[] = [
   get(/^\/id$/, async (_call, { daemon }) => ({ ...daemon.id() })),
@@ -111,6 +138,40 @@ export const ROUTES: readonly Route[] = [
   get(/^\/outbox$/, async (_call, { daemon }) => {
     const names = await namesOf(daemon)
     return { outbox: (await daemon.outbox()).map(e => outboxRow(e, names)) }
+  }),
+  post(/^\/mail\/([^/]{1,128})\/delete$/, [], async ({ params }, { daemon }) => {
+    const stored = await daemon.deleteMail(params[0]!)
+    return { deleted: { id: shortId(stored.entry), entry: stored.entry } }
+  }),
+  post(/^\/hosts\/grant$/, ['peer', 'addrs', 'ttlMs'], async ({ body }, { daemon }) => {
+    const peer = required(body, 'peer', 128, 'the host\'s peer-id')
+    const addrs = body.addrs
+    if (!Array.isArray(addrs) || addrs.length > MAX_CARD_ADDRS || !addrs.every(isString(1024))) throw new InvalidArgumentError(`"addrs" must be a list of at most ${MAX_CARD_ADDRS} multiaddrs`)
+    const { host, card } = await daemon.grantHost(peer, addrs, ttlOf(body))
+    return grantSummary(host, card)
+  }),
+  post(/^\/hosts\/revoke$/, ['peer'], async ({ body }, { daemon }) => {
+    const { host, card } = await daemon.revokeHost(required(body, 'peer', 128, 'the host\'s peer-id'))
+    return { host: host.peer, card, ...(host.expires === undefined ? {} : { expires: host.expires }) }
+  }),
+  post(/^\/hosted\/accept$/, ['grant', 'card', 'bits'], async ({ body }, { daemon }) => {
+    const grant = required(body, 'grant', MAX_RECORD_CHARS, 'the grant text (ipmsgrant…)')
+    const card = optional(body, 'card', isString(MAX_RECORD_CHARS), 'the owner\'s address card (ipmscard…)')
+    const bits = optional(body, 'bits', isWhole(MIN_POW_BITS, MAX_POW_BITS), `a difficulty from ${MIN_POW_BITS} to ${MAX_POW_BITS} bits`)
+    const kept = await daemon.acceptGrant(grant, { ...(card === undefined ? {} : { card }), ...(bits === undefined ? {} : { bits }) })
+    return { ...kept, daemon: true }
+  }),
+  post(/^\/contacts\/add$/, ['name', 'address', 'force', 'pass'], async ({ body }, { daemon }) => {
+    const name = required(body, 'name', 64, 'the contact\'s name')
+    const address = required(body, 'address', MAX_RECORD_CHARS, 'an address card (ipmscard…) or a peer-id')
+    const force = optional(body, 'force', isBoolean, 'true or false') ?? false
+    const pass = optional(body, 'pass', isString(MAX_RECORD_CHARS), 'the pass they gave you (ipmspass…)')
+    return { contact: await daemon.addContact(name, address, { replace: force, ...(pass === undefined ? {} : { pass }) }) }
+  }),
+  post(/^\/contacts\/rm$/, ['name'], async ({ body }, { daemon }) => ({ contact: await daemon.removeContact(required(body, 'name', 64, 'the contact\'s name')) })),
+  post(/^\/contacts\/pass$/, ['name', 'ttlMs'], async ({ body }, { daemon }) => {
+    const { text, issued } = await daemon.issuePass(required(body, 'name', 64, 'the contact\'s name'), ttlOf(body))
+    return { pass: text, id: issued.id, to: issued.to, issued: issued.issued, ...(issued.expires === undefined ? {} : { expires: issued.expires }) }
   }),
   {
     method: 'POST',
@@ -148,7 +209,8 @@ export const ROUTES: readonly Route[] = [
       if (to === undefined || to === '') throw new InvalidArgumentError('"to" is required: a contact name, an address card or a peer-id')
       const text = optional(body, 'body', isString(MAX_MAIL_BYTES), `the message text (at most ${MAX_MAIL_BYTES} characters)`) ?? ''
       const subject = optional(body, 'subject', isString(MAX_MAIL_BYTES), 'a string') ?? ''
-      const inReplyTo = optional(body, 'inReplyTo', isString(1024), 'the id of the mail this answers')
+      const given = optional(body, 'inReplyTo', isString(1024), 'the mail this answers: its id in GET /mail, or its Message-ID')
+      const inReplyTo = given === undefined ? undefined : await replyTarget(openMailStore(home, { maildir: false }), given)
       const replicas = optional(body, 'replicas', isWhole(1, 64), 'a whole number from 1 to 64') ?? 1
       const timeoutMs = optional(body, 'timeoutMs', isWhole(1, MAX_TIMEOUT_MS), `a whole number of ms from 1 to ${MAX_TIMEOUT_MS}`) ?? 30_000
       const attachments = attachmentsOf(body.attachments)

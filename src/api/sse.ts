@@ -1,6 +1,6 @@
 /**
  * `GET /api/v1/events` (docs/API.md, "Events"): the daemon's events as Server-Sent Events — each
- * as `id: N`, `event: TYPE`, `data: JSON`. With `Last-Event-ID: N` (or `?since=N`) the kept events
+ * as `id: N`, `event: TYPE`, `data: JSON` (the event's `time`, ms since the epoch, then its data). With `Last-Event-ID: N` (or `?since=N`) the kept events
  * after N come first, exactly once, then the live ones; when N is no longer kept (or is from an
  * earlier run of the daemon), one `reset` event (`data: {"last": M}`, id M) instead. A reader that
  * falls more than the kept events behind gets a `reset` too. A `: keep-alive` comment every 15 s;
@@ -39,7 +39,7 @@ export async function serveEvents (res: ServerResponse, events: DaemonEvents, op
   try {
     for await (const event of events.subscribe({ since: options.since, signal })) {
       if ('reset' in event) await write(`id: ${event.last}\nevent: reset\ndata: ${toJson({ last: event.last })}\n\n`)
-      else await write(`id: ${event.id}\nevent: ${event.type}\ndata: ${toJson(event.data)}\n\n`)
+      else await write(`id: ${event.id}\nevent: ${event.type}\ndata: ${toJson({ time: event.time, ...event.data })}\n\n`)
       if (signal.aborted) break
     }
   } finally {

@@ -29,6 +29,18 @@ export const isoTime = (ms: number): string => new Date(ms).toISOString().replac
 /** A size for people: B, KiB or MiB. */
 export const humanBytes = (bytes: number): string => bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 
+/**
+ * A mail's date for people, in the local time zone (TZ) with its offset, one token (ISO 8601):
+ * `2026-11-30T09:45:12+01:00`. One style for `list` and `read`.
+ */
+export function localTime (ms: number): string {
+  const d = new Date(ms)
+  const pad = (n: number): string => String(Math.trunc(Math.abs(n))).padStart(2, '0')
+  const offset = -d.getTimezoneOffset()
+  const zone = `${offset < 0 ? '-' : '+'}${pad(offset / 60)}:${pad(offset % 60)}`
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${zone}`
+}
+
 /** `90d`, `12h`, `30m`, `45s` or a number of seconds, to ms. */
 export function parseDuration (text: string): number | undefined {
   const match = /^(\d+(?:\.\d+)?)\s*(d|h|m|s)?$/.exec(text.trim())

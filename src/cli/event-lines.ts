@@ -17,6 +17,7 @@ export function describeEvent (event: DaemonEvent, self: string): string {
     case 'storage-full': return `disk full: refusing deliveries until space is freed (${event.data.message})`
     case 'storage-recovered': return 'disk space is back: accepting deliveries again'
     case 'mail': return `mail ${event.data.id} from ${event.data.name ?? shortPeer(event.data.from)} stored`
+    case 'deleted': return `mail ${event.data.id} deleted`
     case 'quarantined': return `mail ${event.data.id} did not open (${event.data.code}); kept in quarantine`
     case 'hosted-mail': return `stored a mail for ${shortPeer(event.data.owner)}`
     case 'hosted-pruned': return `dropped ${event.data.count} mail read by ${shortPeer(event.data.owner)}`

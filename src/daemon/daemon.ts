@@ -21,14 +21,16 @@ import { watch } from 'node:fs'
 import type { AddressCard, CardHost } from '../hosting/card.ts'
 import { onDhtPeer, publishHostsRecord } from '../discovery/dht.ts'
 import { loadConfig, type HomeConfig } from '../home/config.ts'
-import { openContacts, type Contact } from '../home/contacts.ts'
-import { HOSTS_FILE_NAME, openOwnerHosts, type GrantedHost } from '../home/owner-hosts.ts'
+import { openContacts, type Contact, type Contacts } from '../home/contacts.ts'
+import { HOSTS_FILE_NAME, openOwnerHosts, type GrantedHost, type OwnerHosts } from '../home/owner-hosts.ts'
+import type { LifetimeOptions } from '../hosting/signed-record.ts'
 import type { Identity } from '../identity/identity.ts'
+import { readIdentityInfo } from '../identity/keystore.ts'
 import { findMail, shortId } from '../mail/find-mail.ts'
 import { openMailStore, type StoredMail } from '../mail/mail-store.ts'
 import type { Draft } from '../mail/seal.ts'
 import { startHomeNode, type HomeNode } from '../node/home-node.ts'
-import { hostingDirectory, type HostedInboxReport } from '../node/hosting.ts'
+import { hostingDirectory, type HostedGrant, type HostedInboxReport } from '../node/hosting.ts'
 import { openOutbox, type OutboxEntry, type RetryOptions } from '../node/outbox.ts'
 import { readInbox, type ReadInboxResult } from '../node/read-inbox.ts'
 import type { DeliveryFailure, SendMailOptions } from '../node/send-mail.ts'
@@ -114,6 +116,8 @@ export interface DaemonId {
   addrs: string[]
   /** The owners whose inboxes are kept here. */
   hosted: string[]
+  /** Whether the home's key file is encrypted (false when the identity was not read from one). */
+  encrypted: boolean
 }
 
 /** What `syncNow()` did: the read of the own inbox, and the outbox mail delivered after it. */
@@ -159,6 +163,21 @@ export interface Daemon {
   retryOutbox: (options?: Pick<RetryOptions, 'force' | 'timeoutMs'>) => Promise<OutboxEntry[]>
   /** Read `<home>/hosting` again (as on SIGHUP): the grants accepted since are served. */
   reloadGrants: () => void
+  /** Delete a received mail here (its stored copy and its Maildir message); the mail deleted. NotFoundError otherwise. */
+  deleteMail: (id: string) => Promise<StoredMail>
+  /** Grant a host the keeping of this inbox (signed with the daemon's key): OwnerHosts.grant. */
+  grantHost: OwnerHosts['grant']
+  /** Drop a host from the card: OwnerHosts.revoke. */
+  revokeHost: OwnerHosts['revoke']
+  /**
+   * Keep a friend's inbox under the grant they gave (`ipms host accept`): kept in the home and
+   * served before this resolves; a `hosting` event.
+   */
+  acceptGrant: (grantText: string, options?: { bits?: number, card?: string }) => Promise<{ owner: string, bits: number, expires?: number, inbox: string }>
+  /** Contacts.add, .remove and .issuePass (signed with the daemon's key). */
+  addContact: Contacts['add']
+  removeContact: Contacts['remove']
+  issuePass: (name: string, options?: LifetimeOptions) => ReturnType<Contacts['issuePass']>
   /** Finish the step under way, stop the node, release the home. Idempotent. */
   stop: () => Promise<void>
   /** Settles once the daemon has stopped, however it was stopped. */
@@ -174,6 +193,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
   const stopping = new AbortController()
   const signal = options.signal === undefined ? stopping.signal : AbortSignal.any([options.signal, stopping.signal])
   const config = options.config ?? await loadConfig(home)
+  const encrypted = await readIdentityInfo(home).then(info => info.peerId === identity.peerId && info.encrypted, () => false)
   const running = await startHomeNode({ home, identity, config, listen: options.listen, signal })
   const cleanups: Array<() => void> = []
   const queue = serialQueue()
@@ -303,6 +323,11 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     for (const inbox of running.hosting.opened()) watchHosted(inbox)
     /** Publishes hosts records (set below when the DHT runs). */
     let publishSoon = (): void => {}
+    /** Grants newly served: a `hosting` event each, and their owners' hosts records published. */
+    const served = (added: HostedGrant[]): void => {
+      for (const grant of added) log.emit('hosting', { owner: grant.owner, inbox: grant.address })
+      if (added.length > 0) publishSoon() // the new owner's hosts record, from its card
+    }
     /** Grant files the watcher named since the last reload; undefined: read the whole directory. */
     let grantFilesSeen: Set<string> | undefined = new Set()
     // Gathered for 5 ms only (the events of one write: its temp file, its rename): reading the
@@ -310,11 +335,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     const loadGrants = later(() => {
       const files = grantFilesSeen
       grantFilesSeen = new Set()
-      grantLoads.run(async () => {
-        const added = await running.hosting.reload({ files, signal })
-        for (const grant of added) log.emit('hosting', { owner: grant.owner, inbox: grant.address })
-        if (added.length > 0) publishSoon() // the new owner's hosts record, from its card
-      }).catch(report('loading grants'))
+      grantLoads.run(async () => { served(await running.hosting.reload({ files, signal })) }).catch(report('loading grants'))
     }, Math.min(schedule.settleMs, 5))
     /** Read the whole hosting directory again (SIGHUP, the API): only new or changed files are verified. */
     const reloadGrants = (): void => { grantFilesSeen = undefined; loadGrants() }
@@ -412,7 +433,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     const daemon: Daemon = {
       events: { last: log.last, since: log.since, subscribe: log.subscribe },
       node: running,
-      id: () => ({ peerId: identity.peerId, inbox: running.inbox.address, bits: config.bits, addrs: running.node.multiaddrs(), hosted: servedOwners() }),
+      id: () => ({ peerId: identity.peerId, inbox: running.inbox.address, bits: config.bits, addrs: running.node.multiaddrs(), hosted: servedOwners(), encrypted }),
       card: async () => await ownerHosts.card(),
       hosts: async () => await ownerHosts.list(),
       hosted: async () => (await running.hosting.report({ signal })).map(({ address, ...rest }) => ({ ...rest, inbox: address })),
@@ -434,6 +455,24 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       outbox: async () => await outbox.list(),
       retryOutbox,
       reloadGrants,
+      deleteMail: async id => await queue.run(async () => {
+        const mailStore = openMailStore(home)
+        const stored = await findMail(mailStore, id)
+        await mailStore.removeReceived(stored.entry)
+        log.emit('deleted', { id: shortId(stored.entry), entry: stored.entry })
+        return stored
+      }),
+      grantHost: async (peer, addrs, grantOptions) => await ownerHosts.grant(peer, addrs, grantOptions),
+      revokeHost: async peer => await ownerHosts.revoke(peer),
+      // With the grant loads (not behind the other steps): served when this resolves.
+      acceptGrant: async (grantText, acceptOptions) => await grantLoads.run(async () => {
+        const kept = await running.hosting.accept(grantText, acceptOptions)
+        served([kept])
+        return { owner: kept.owner, bits: kept.bits, ...(kept.expires === undefined ? {} : { expires: kept.expires }), inbox: kept.address }
+      }),
+      addContact: async (name, address, addOptions) => await contacts.add(name, address, addOptions),
+      removeContact: async name => await contacts.remove(name),
+      issuePass: async (name, passOptions) => await contacts.issuePass(name, identity, passOptions),
       stop,
       stopped: whenStopped
     }

@@ -29,6 +29,8 @@ export interface DaemonEventData {
   'storage-recovered': Record<string, never>
   /** A mail for the owner, opened and stored. `id` is its short id (`ipms read ID`). */
   mail: { id: string, entry: string, from: string, name?: string }
+  /** A received mail deleted here (`ipms rm`). */
+  deleted: { id: string, entry: string }
   /** An envelope that did not open, kept in quarantine. */
   quarantined: { id: string, code: string }
   /** A mail stored in an inbox kept for a friend. */

@@ -6,6 +6,7 @@
 import { DeliveryRefusedError, NoHostError, type IpmsError } from '../errors.ts'
 import { shortPeer } from '../identity/peer-id.ts'
 import { shortId } from '../mail/find-mail.ts'
+import type { GrantedHost } from '../home/owner-hosts.ts'
 import type { StoredMail } from '../mail/mail-store.ts'
 import { destinationOfEntry, type OutboxEntry } from '../node/outbox.ts'
 import type { ReadInboxResult } from '../node/read-inbox.ts'
@@ -20,9 +21,20 @@ export const mailSize = (stored: StoredMail): number =>
   Buffer.byteLength(stored.mail.body) + stored.mail.attachments.reduce((n, a) => n + a.data.byteLength, 0)
 
 /** A row of `ipms list --json`'s `mail`. */
-export function mailRow (stored: StoredMail, names: Names): { id: string, entry: string, from: string, name?: string, date: number, subject: string, size: number, attachments: number } {
+export function mailRow (stored: StoredMail, names: Names): { id: string, entry: string, messageId: string, inReplyTo?: string, from: string, name?: string, date: number, subject: string, size: number, attachments: number } {
   const { mail } = stored
-  return { id: shortId(stored.entry), entry: stored.entry, from: mail.from, name: names.get(mail.from), date: mail.date, subject: mail.subject, size: mailSize(stored), attachments: mail.attachments.length }
+  return {
+    id: shortId(stored.entry),
+    entry: stored.entry,
+    messageId: mail.id,
+    ...(mail.inReplyTo === undefined ? {} : { inReplyTo: mail.inReplyTo }),
+    from: mail.from,
+    name: names.get(mail.from),
+    date: mail.date,
+    subject: mail.subject,
+    size: mailSize(stored),
+    attachments: mail.attachments.length
+  }
 }
 
 /** `ipms read --json`'s `mail`: the whole mail, attachments described (not their bytes). */
@@ -89,4 +101,9 @@ export function notDeliveredError (sent: { entry: OutboxEntry, failures: Deliver
   const unreachable = failures.length === 0 || failures.some(f => f.code === 'ERR_DELIVERY' || f.code === 'ERR_TIMEOUT')
   const message = `Not delivered yet (${entry.receipts.length} of ${entry.replicas} receipts): ${why}. The mail waits in the outbox (${entry.id}); ipms outbox retry, or a running daemon, tries again`
   return unreachable ? new NoHostError(message, summary) : new DeliveryRefusedError('ERR_REFUSED', message)
+}
+
+/** `ipms hosts grant --json`: the grant, the new card, and the command the host's operator runs. */
+export function grantSummary (host: GrantedHost, card: string): { host: string, addrs: string[], grant: string, card: string, expires?: number, accept: string } {
+  return { host: host.peer, addrs: host.addrs, grant: host.grant, card, ...(host.expires === undefined ? {} : { expires: host.expires }), accept: `ipms host accept ${host.grant} --card ${card}` }
 }

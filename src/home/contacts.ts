@@ -21,6 +21,7 @@ import type { LifetimeOptions } from '../hosting/signed-record.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { writeJsonSynced } from '../util/durable-files.ts'
+import { serialQueue, type SerialQueue } from '../util/serial-queue.ts'
 import { readHomeFile } from './home-file.ts'
 
 export const CONTACTS_FILE_NAME = 'contacts.json'
@@ -84,8 +85,18 @@ export function checkContactName (name: string): string {
   return name
 }
 
+/**
+ * The changes of each contacts file in this process, one at a time: each reads the whole file,
+ * changes it and writes it back, so two at once (a daemon's `learnCard` during an API `add`) would
+ * lose one. Another process changes the file only when no daemon runs (the CLI goes through it).
+ */
+const changeQueues = new Map<string, SerialQueue>()
+
 export function openContacts (home: string): Contacts {
   const path = join(home, CONTACTS_FILE_NAME)
+  let queue = changeQueues.get(path)
+  if (queue === undefined) changeQueues.set(path, queue = serialQueue())
+  const changes = queue
 
   /** The whole file: the contacts by name, and the passes given. */
   const load = async (): Promise<{ contacts: Record<string, Contact>, issued: IssuedPass[] }> => {
@@ -116,7 +127,7 @@ export function openContacts (home: string): Contacts {
 
   return {
     list: async () => Object.values(await read()).sort((a, b) => a.name.localeCompare(b.name)),
-    add: async (name, address, options = {}) => {
+    add: async (name, address, options = {}) => await changes.run(async () => {
       checkContactName(name)
       const card = address.startsWith(CARD_PREFIX) ? verifyCard(address) : undefined
       const peer = card?.owner ?? parsePeerId(address).peerId
@@ -136,15 +147,15 @@ export function openContacts (home: string): Contacts {
       contacts[name] = contact
       await write(file)
       return contact
-    },
-    remove: async (name) => {
+    }),
+    remove: async (name) => await changes.run(async () => {
       const file = await load()
       const contact = file.contacts[name]
       if (contact === undefined) throw new NotFoundError(`There is no contact named "${name}" (see ipms contacts list)`)
       delete file.contacts[name]
       await write(file)
       return contact
-    },
+    }),
     nameOf: async (peer) => (await names()).get(peer),
     names,
     resolve: async (recipient) => {
@@ -168,15 +179,15 @@ export function openContacts (home: string): Contacts {
       }
       return { peer: contact.peer, contact, card: contact.card === undefined ? undefined : verifyCard(contact.card) }
     },
-    learnCard: async (card) => {
+    learnCard: async (card) => { await changes.run(async () => {
       const file = await load()
       const contact = Object.values(file.contacts).find(c => c.peer === card.owner)
       if (contact === undefined || !newer(card, contact.card)) return
       contact.card = encodeCard(card)
       contact.added = Date.now()
       await write(file)
-    },
-    issuePass: async (name, owner, options = {}) => {
+    }) },
+    issuePass: async (name, owner, options = {}) => await changes.run(async () => {
       const file = await load()
       if (file.contacts[name] === undefined) throw new NotFoundError(`There is no contact named "${name}": add them first (ipms contacts add ${NAME.test(name) ? name : 'NAME'} PEER-ID)`)
       const pass = createPass(owner, options)
@@ -184,7 +195,7 @@ export function openContacts (home: string): Contacts {
       file.issued.push(issued)
       await write(file)
       return { pass, text: encodePass(pass), issued }
-    },
+    }),
     issued: async () => (await load()).issued
   }
 }

@@ -14,6 +14,7 @@
  * At its first use, a store removes the temp files that killed writers left in its directories
  * (util/temp-files.ts: a dead writer's pid, or older than 36 hours).
  */
+import { rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as dagCbor from '@ipld/dag-cbor'
 import { FORMAT_VERSION } from '../constants.ts'
@@ -59,6 +60,12 @@ export interface MailStore {
   quarantined: () => Promise<QuarantinedMail[]>
   /** Make every save so far durable (fsync the directories): call before telling hosts to prune. */
   flush: () => Promise<void>
+  /**
+   * Delete a received mail here: its Maildir message first, then its stored copy, each durably (a
+   * crash between leaves it listed by `ipms list`, where deleting it again finishes the job).
+   * Its hosts dropped it when it was read, so it does not come back. False when it was not here.
+   */
+  removeReceived: (entry: string) => Promise<boolean>
 }
 
 export interface MailStoreOptions {
@@ -97,6 +104,16 @@ export function openMailStore (home: string, options: MailStoreOptions = {}): Ma
     quarantined: async () => {
       await opened()
       return await readCborFiles<QuarantinedMail>(join(root, QUARANTINE))
+    },
+    removeReceived: async (entry) => {
+      await opened()
+      await maildir?.remove(entry)
+      const path = join(ensure(RECEIVED), `${entry}.cbor`)
+      const there = await stat(path).then(() => true, (err: NodeJS.ErrnoException) => { if (err.code === 'ENOENT') return false; throw err })
+      if (!there) return false
+      await rm(path)
+      await syncDirectory(ensure(RECEIVED))
+      return true
     },
     flush: async () => {
       await maildir?.flush()

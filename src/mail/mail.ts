@@ -61,7 +61,8 @@ export interface Mail extends UnsignedMail {
 
 const MAIL_KEYS = new Set(['v', 'from', 'to', 'date', 'id', 'subject', 'body', 'attachments', 'inReplyTo', 'sig'])
 const ATTACHMENT_KEYS = ['data', 'name', 'type']
-const ID_PATTERN = /^[A-Za-z0-9._-]+$/
+/** The characters of a mail id (the Message-ID's part before the @). */
+export const MAIL_ID_PATTERN = /^[A-Za-z0-9._-]+$/
 // C0 controls and DEL: forbidden in subjects (header injection) and file names.
 const CONTROL = /[\u0000-\u001f\u007f]/
 const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$/
@@ -86,7 +87,7 @@ function attachmentProblem (value: unknown, index: number): string | undefined {
 }
 
 function idProblem (value: unknown, field: string): string | undefined {
-  if (typeof value !== 'string' || value.length === 0 || byteLength(value) > MAX_MAIL_ID_BYTES || !ID_PATTERN.test(value)) {
+  if (typeof value !== 'string' || value.length === 0 || byteLength(value) > MAX_MAIL_ID_BYTES || !MAIL_ID_PATTERN.test(value)) {
     return `${field} must be 1 to ${MAX_MAIL_ID_BYTES} characters of A-Z a-z 0-9 . _ -`
   }
   return undefined

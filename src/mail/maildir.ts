@@ -10,7 +10,7 @@
  * in a set. At that first use, tmp/ is cleaned of what killed writers left: files of dead pids,
  * and anything older than 36 hours (the Maildir convention).
  */
-import { mkdir, readdir, rename } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { syncDirectory, writeTempSynced } from '../util/durable-files.ts'
@@ -24,6 +24,11 @@ export interface Maildir {
   deliver: (entry: string, seconds: number, message: () => Promise<Uint8Array>) => Promise<boolean>
   /** Make the renames into new/ durable. */
   flush: () => Promise<void>
+  /**
+   * Remove the message of `entry` from new/ and cur/ (whatever flags a mail reader gave it), durably;
+   * true when one was there. It is not delivered again by this Maildir.
+   */
+  remove: (entry: string) => Promise<boolean>
 }
 
 // Maildir names must not contain '/' or ':'; a hostname could.
@@ -57,6 +62,21 @@ export function openMaildir (home: string): Maildir {
       }
       return true
     },
-    flush: async () => { if (known !== undefined) await syncDirectory(join(path, 'new')) }
+    flush: async () => { if (known !== undefined) await syncDirectory(join(path, 'new')) },
+    remove: async (entry) => {
+      const present = await (known ??= entriesPresent())
+      present.add(entry)
+      let removed = false
+      for (const dir of ['new', 'cur']) {
+        // `<seconds>.<entry>.<host>[:2,<flags>]`: the entry is the second dot-separated part.
+        const names = (await readdir(join(path, dir))).filter(name => name.split('.')[1] === entry)
+        for (const name of names) await rm(join(path, dir, name), { force: true })
+        if (names.length > 0) {
+          await syncDirectory(join(path, dir))
+          removed = true
+        }
+      }
+      return removed
+    }
   }
 }

@@ -28,7 +28,8 @@ export async function renderMessage (stored: StoredMail, options: { fromName?: s
     subject: mail.subject,
     date: new Date(mail.date),
     messageId: `<${mail.id}@${MAIL_DOMAIN}>`,
-    ...(mail.inReplyTo === undefined ? {} : { inReplyTo: `<${mail.inReplyTo}@${MAIL_DOMAIN}>` }),
+    // The mail names its parent only: References carries that one (RFC 5322 §3.6.4 allows it).
+    ...(mail.inReplyTo === undefined ? {} : { inReplyTo: `<${mail.inReplyTo}@${MAIL_DOMAIN}>`, references: `<${mail.inReplyTo}@${MAIL_DOMAIN}>` }),
     text: mail.body,
     attachments: mail.attachments.map(a => ({ filename: a.name, content: Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength), contentType: a.type })),
     headers: {

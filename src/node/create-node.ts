@@ -9,12 +9,15 @@
  * ```
  *
  * State under the home: `blocks/` (blockstore-level: entries, envelopes), `datastore/`
- * (datastore-level: Helia's pins, which must survive restarts), `orbitdb/` (OrbitDB's keystore,
- * heads and indexes), `lock` (see home-lock.ts).
+ * (datastore-level: Helia's pins, which must survive restarts), `inboxes/` (every inbox's heads,
+ * entry index and mailbox index: stores/inbox-store.ts), `orbitdb/` (OrbitDB's keystore), `lock`
+ * (see home-lock.ts). A LevelDB each, opened once: opening an inbox opens no file. A home of the
+ * former layout (an inbox in LevelDBs of its own) is moved into `inboxes/` at start
+ * (stores/migrate-inboxes.ts).
  *
  * Watch out for:
  * - Nothing here reaches outside what is configured: TCP on the given addresses, Noise, Yamux,
- *   identify and gossipsub. No bootstrap, DHT, mDNS, relay, UPnP, AutoNAT, HTTP gateways or
+ *   identify (gossipsub only on request). No bootstrap, DHT, mDNS, relay, UPnP, AutoNAT, HTTP gateways or
  *   delegated routing (Helia's defaults add all of these; every default is overridden here).
  *   libp2p's connection monitor stays on: it pings peers every 10 s over open connections only.
  * - Connections are limited for a host on the open internet (connection-guard.ts, PROTOCOL §12.2):
@@ -54,6 +57,8 @@ import { acquireHomeLock, type HomeLock, type HomeLockWait } from './home-lock.t
 import { attachGuard, connectionGuard, type ConnectionLimits } from './connection-guard.ts'
 import { useLevelStores } from '../stores/block-writer.ts'
 import { asStorageFull, createStorageHealth, type StorageHealth } from '../stores/storage-health.ts'
+import { HOME_INBOXES_DIR, inboxLevel, inboxStore } from '../stores/inbox-store.ts'
+import { migrateInboxes } from '../stores/migrate-inboxes.ts'
 import { withCachedSigning } from './orbitdb-signer.ts'
 import { quietLogger } from './quiet-logger.ts'
 
@@ -68,11 +73,14 @@ export const DEFAULT_INBOUND_CONNECTIONS_PER_SECOND = 100
 export const HOME_BLOCKS_DIR = 'blocks'
 export const HOME_DATASTORE_DIR = 'datastore'
 export const HOME_ORBITDB_DIR = 'orbitdb'
+/** Table files each of the node's LevelDBs keeps open at most (classic-level's `maxOpenFiles`). */
+export const LEVEL_MAX_OPEN_FILES = 64
 
-/** The libp2p services of an IPMS node. OrbitDB's Sync expects gossipsub as `pubsub`. */
+/** The libp2p services of an IPMS node. */
 export interface IpmsServices extends Record<string, unknown> {
   identify: Identify
-  pubsub: GossipSub
+  /** Gossipsub, only with `pubsub: true` (CreateNodeOptions). */
+  pubsub?: GossipSub
   /** The private IPMS DHT, unless the node runs without it. */
   dht?: KadDHT
 }
@@ -111,6 +119,13 @@ export interface CreateNodeOptions {
   lockWait?: HomeLockWait
   /** Connection limits for a node on the open internet (defaults: DEFAULT_CONNECTION_LIMITS, connection-guard.ts). */
   connections?: Partial<ConnectionLimits>
+  /**
+   * Run gossipsub as `services.pubsub`, for OrbitDB's built-in Sync (a database opened without
+   * `sync: false`: the raw-OrbitDB baselines of the benchmarks). Default false: IPMS moves entries
+   * over /ipms/sync, and gossipsub would cost every connection a stream each way and every node a
+   * heartbeat a second, for no job (OrbitDB's Sync only reads `services.pubsub` when it starts).
+   */
+  pubsub?: boolean
 }
 
 /** A running node. Plain object; `stop()` releases everything, including the home. */
@@ -178,6 +193,13 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
     const datastore = new LevelDatastore(join(home, HOME_DATASTORE_DIR))
     await openLevel(datastore, home)
     parts.push({ name: 'datastore', stop: async () => { await datastore.close() } })
+    // Closed after OrbitDB (parts stop in reverse): an inbox's close leaves it open.
+    const inboxDb = inboxLevel(join(home, HOME_INBOXES_DIR))
+    await openLevel({ db: inboxDb }, home)
+    parts.push({ name: 'inbox store', stop: async () => { await inboxDb.close() } })
+    const inboxes = inboxStore(inboxDb)
+    // Before OrbitDB opens any inbox: a home of the former layout is moved in, once.
+    const migrated = await migrateInboxes(join(home, HOME_ORBITDB_DIR), inboxes, storage.durable)
     throwIfAborted(signal)
 
     const guard = connectionGuard(options.connections)
@@ -200,7 +222,7 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
       services: {
         identify: identify(),
         // Publishing with no subscribed peer is normal (a lone replica), not an error.
-        pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
+        ...(options.pubsub === true ? { pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }) } : {}),
         ...discoveryServices(options.discovery ?? {})
       },
       peerDiscovery: discoveryModules(options.discovery ?? {}),
@@ -227,9 +249,9 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
     })
     parts.push({ name: 'helia', stop: async () => { await helia.stop() } })
     // Inboxes write their blocks and pins straight into these LevelDBs, many per batch.
-    useLevelStores(helia, { blocks: blockstore.db, datastore: datastore.db, health: storage })
+    useLevelStores(helia, { blocks: blockstore.db, datastore: datastore.db, health: storage, inboxes })
     // Reopened after a full disk, as openLevel opened them (LevelDB's write errors are sticky).
-    const untrack = [storage.track(blockstore.db, LEVEL_OPEN_OPTIONS), storage.track(datastore.db, LEVEL_OPEN_OPTIONS)]
+    const untrack = [blockstore.db, datastore.db, inboxDb].map(db => storage.track(db, LEVEL_OPEN_OPTIONS))
     parts.push({ name: 'untrack stores', stop: async () => { for (const u of untrack) u() } })
     throwIfAborted(signal)
 
@@ -253,6 +275,7 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
     parts.push({ name: 'orbitdb', stop: async () => { await orbitdb.stop() } })
     throwIfAborted(signal)
 
+    if (migrated.length > 0) log('moved the records of %d inboxes into %s', migrated.length, HOME_INBOXES_DIR)
     log('started %s on %s', identity.peerId, home)
     let stopping: Promise<void> | undefined
     const node: IpmsNode = {
@@ -328,11 +351,13 @@ function register (factories: unknown[], registered: Map<string, unknown>, kind:
 /**
  * Open a LevelDB store; a LevelDB lock held elsewhere means the home is in use. The store's own
  * `open()` rewraps errors as `OpenFailedError(String(err))`, losing the `LEVEL_LOCKED` cause, so
- * the underlying Level is opened directly, with the options both stores use by default.
+ * the underlying Level is opened directly, with the options both stores use by default, and a
+ * bound on the table files each keeps open (LevelDB's default, 1 000, would let the descriptors of
+ * a large home grow past a host's limit: docs/ARCHITECTURE.md, stores).
  */
-const LEVEL_OPEN_OPTIONS = Object.freeze({ createIfMissing: true, compression: false })
+const LEVEL_OPEN_OPTIONS = Object.freeze({ createIfMissing: true, compression: false, maxOpenFiles: LEVEL_MAX_OPEN_FILES })
 
-async function openLevel (store: { db: { open(options: { createIfMissing: boolean, compression: boolean }): Promise<void> } }, home: string): Promise<void> {
+async function openLevel (store: { db: { open(options: typeof LEVEL_OPEN_OPTIONS): Promise<void> } }, home: string): Promise<void> {
   try {
     await store.db.open(LEVEL_OPEN_OPTIONS)
   } catch (err) {

@@ -416,3 +416,15 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
     }
   }
 }
+
+/** The grants kept in a home, read without starting a node (`ipms host rm`); damaged files are reported. */
+export async function listKeptGrants (home: string, options: { now?: number } = {}): Promise<Array<{ owner: string, bits: number, address: string, issued: number, expires?: number, expired: boolean, coHosts: number } | { file: string, error: string }>> {
+  const now = options.now ?? Date.now()
+  const files = grantFiles(hostingDirectory(home))
+  await files.scan()
+  return files.all().map(read => {
+    if (!isGrantFile(read)) return { file: read.file, error: read.reason }
+    const { grant, bits, address, coHosts } = read
+    return { owner: grant.owner, bits, address, issued: grant.issued, ...(grant.expires === undefined ? {} : { expires: grant.expires }), expired: expiredAt(grant, now), coHosts: coHosts.length }
+  })
+}

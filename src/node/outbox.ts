@@ -28,7 +28,7 @@ import { DEFAULT_DELIVER_TIMEOUT_MS, type Receipt } from './deliver.ts'
 import { readCborFile, readCborFiles, syncDirectory, writeFileSynced } from '../util/durable-files.ts'
 import { removeStaleTemps } from '../util/temp-files.ts'
 import { takeLease, type OutboxLease } from './outbox-lease.ts'
-import { cardDestination, clockNote, deliverPrepared, prepareMail, stampMail, type DeliveryFailure, type Destination, type PreparedMail, type SendMailOptions } from './send-mail.ts'
+import { cardDestination, clockNote, destinationOf, wantedReceipts, deliverPrepared, prepareMail, stampMail, type DeliveryFailure, type Destination, type PreparedMail, type SendMailOptions } from './send-mail.ts'
 
 /** First retry delay, ms; doubled per attempt up to MAX_BACKOFF_MS, with ±20 % jitter. */
 export const FIRST_BACKOFF_MS = 30_000
@@ -228,6 +228,7 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
 
   return {
     send: async (draft, options) => {
+      wantedReceipts(destinationOf(options.card), options.replicas) // before the proof-of-work
       const prepared = await prepareMail(draft, { ...options, now: clock })
       const entry: OutboxEntry = {
         v: FORMAT_VERSION,

@@ -36,7 +36,7 @@ const isDestination = (value: string | AddressCard | Destination): value is Dest
   typeof value === 'object' && 'hosts' in value && !('sig' in value)
 
 /** A card (checked) or a destination as it is. */
-const destinationOf = (value: string | AddressCard | Destination): Destination => isDestination(value) ? value : cardDestination(value)
+export const destinationOf = (value: string | AddressCard | Destination): Destination => isDestination(value) ? value : cardDestination(value)
 
 /** The destination a card names. */
 export function cardDestination (input: string | AddressCard): Destination {
@@ -173,12 +173,22 @@ function roughDuration (ms: number): string {
   return `${n} ${name}${n === 1 ? '' : 's'}`
 }
 
+/**
+ * The receipts wanted (`replicas`, default 1), checked against the destination's hosts before any
+ * proof-of-work: more receipts than hosts can never be had. InvalidArgumentError otherwise.
+ */
+export function wantedReceipts (destination: Destination, replicas = 1): number {
+  if (!Number.isInteger(replicas) || replicas < 1) throw new InvalidArgumentError('replicas must be a whole number ≥ 1')
+  if (destination.hosts.length < replicas) {
+    throw new InvalidArgumentError(`${replicas} receipts from distinct hosts cannot be had: the card of ${destination.owner} lists ${destination.hosts.length === 1 ? '1 host' : `${destination.hosts.length} hosts`}. Ask for at most ${Math.max(1, destination.hosts.length)} (-k)`)
+  }
+  return replicas
+}
+
 /** Seal, stamp and deliver `draft`; throws NoHostError (with `result`) when fewer receipts came. */
 export async function sendMail (draft: Draft, options: SendMailOptions): Promise<SendResult> {
-  const wanted = options.replicas ?? 1
-  if (!Number.isInteger(wanted) || wanted < 1) throw new InvalidArgumentError('replicas must be a whole number ≥ 1')
   const destination = destinationOf(options.card)
-  if (destination.hosts.length < wanted) throw new InvalidArgumentError(`The card of ${destination.owner} lists ${destination.hosts.length} hosts; ${wanted} receipts cannot be had`)
+  const wanted = wantedReceipts(destination, options.replicas)
   const prepared = await prepareMail(draft, { ...options, card: destination })
   const { receipts, failures } = await deliverPrepared(prepared, wanted, options)
   const result: SendResult = { receipts, failures, sealed: prepared.sealed, inbox: prepared.inbox, payload: prepared.payload }

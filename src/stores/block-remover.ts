@@ -15,7 +15,7 @@
  * Watch for: exact only because each IPMS block is pinned by itself alone (block-writer.ts).
  */
 import type { CID } from 'multiformats/cid'
-import { blockKey, levelStoresOf, pinKey, pinnedBlockKey } from './block-writer.ts'
+import { blockKey, levelStoresOf, pinKey, pinnedBlockKey, type LevelStores } from './block-writer.ts'
 
 /** Helia, as far as the reference path needs it. */
 export interface HeliaRemovable {
@@ -43,6 +43,11 @@ export async function removeBlocks (helia: HeliaRemovable, cids: CID[]): Promise
     }
     return
   }
+  await removeLevelBlocks(stores, cids)
+}
+
+/** Unpin and delete `cids` in the LevelDBs of a home (pins first, in batches); no Helia needed (`ipms host rm`). */
+export async function removeLevelBlocks (stores: LevelStores, cids: CID[]): Promise<void> {
   for (let i = 0; i < cids.length; i += REMOVE_BATCH) {
     const chunk = cids.slice(i, i + REMOVE_BATCH)
     await stores.datastore.batch(chunk.flatMap(cid => [{ type: 'del' as const, key: pinKey(cid) }, { type: 'del' as const, key: pinnedBlockKey(cid) }]))

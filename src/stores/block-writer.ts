@@ -37,6 +37,7 @@ import { base36 } from 'multiformats/bases/base36'
 import type { CID } from 'multiformats/cid'
 import * as dagCbor from '@ipld/dag-cbor'
 import { groupCommit } from '../util/group-commit.ts'
+import type { InboxStore } from './inbox-store.ts'
 import { createStorageHealth, type StorageHealth, type WriteOptions } from './storage-health.ts'
 
 /** How deep a pin reaches: 0 for an envelope, 'all' (Helia's default, Infinity) as OrbitDB pins entries. */
@@ -70,10 +71,12 @@ export interface HeliaBlocks {
   }
 }
 
-/** What a node's inboxes write through: its block writer and the health of its LevelDBs. */
+/** What a node's inboxes write through: its block writer, the health of its LevelDBs, its inbox store. */
 export interface NodeStorage {
   blocks: BlockWriter
   health: StorageHealth
+  /** The home's store of every inbox's records (inbox-store.ts); none on a Helia createNode did not make. */
+  inboxes?: InboxStore
 }
 
 const registered = new WeakMap<object, NodeStorage>()
@@ -81,10 +84,11 @@ const levelStores = new WeakMap<object, LevelStores>()
 
 /**
  * Declare the LevelDBs under a Helia (createNode does): `blocks` of its blockstore-level,
- * `datastore` of its datastore-level, and the node's `health` (durability, full disk).
+ * `datastore` of its datastore-level, the node's `health` (durability, full disk) and the home's
+ * inbox store (`inboxes`).
  */
-export function useLevelStores (helia: object, stores: LevelStores & { health: StorageHealth }): void {
-  registered.set(helia, { blocks: batchedBlockWriter(stores, stores.health.durable), health: stores.health })
+export function useLevelStores (helia: object, stores: LevelStores & { health: StorageHealth, inboxes: InboxStore }): void {
+  registered.set(helia, { blocks: batchedBlockWriter(stores, stores.health.durable), health: stores.health, inboxes: stores.inboxes })
   levelStores.set(helia, { blocks: stores.blocks, datastore: stores.datastore })
 }
 

@@ -3,7 +3,7 @@
  * that `pending()` never walks the log, and survives restarts (docs/PROTOCOL.md §9.4, §12;
  * docs/ARCHITECTURE.md, stores).
  *
- * Keys (one LevelDB, UTF-8 keys, UTF-8 values):
+ * Keys (the inbox's `mailbox` key space in the home's inbox store, inbox-store.ts; UTF-8 values):
  *   s!<entry>             seen: this entry has been applied; the value is a MAIL's envelope CID ('' for a PRUNE)
  *   e!<env>               JSON { entry, seen }: the first MAIL entry that carried this envelope (later
  *                         ones are replays) and when this replica first saw it (ms, its own clock);
@@ -29,9 +29,8 @@
  * causal order (Lamport time, then hash), so every replica keeps the same first entry of a replayed
  * envelope when it sees them together.
  */
-import { Level } from 'level'
 import { boundedMap } from '../util/bounded-map.ts'
-import type { StorageHealth } from './storage-health.ts'
+import type { KeySpace } from './inbox-store.ts'
 
 /** One pending mail as the index keeps it. */
 export interface PendingMail {
@@ -102,14 +101,11 @@ export interface MailboxIndex {
   garbage: () => Promise<string[]>
   /** Forget deleted envelopes from the GC queue. */
   collected: (envs: string[]) => Promise<void>
-  close: () => Promise<void>
 }
 
 export interface MailboxIndexOptions {
   /** This replica's clock, ms (tests move it). Default Date.now. */
   now?: () => number
-  /** The node's storage health: it reopens this LevelDB after a full disk. */
-  health?: StorageHealth
 }
 
 /** An `e!` value: JSON, or (indexes written before it had a time) the bare entry hash. */
@@ -121,14 +117,10 @@ const parsePending = (value: string): PendingMail => {
   return { ...mail, seen: mail.seen ?? mail.ts }
 }
 
-export async function openMailboxIndex (path: string, options: MailboxIndexOptions = {}): Promise<MailboxIndex> {
+/** The index kept in `space` (an inbox's `mailbox` key space; the LevelDB stays its owner's). */
+export async function openMailboxIndex (space: KeySpace<string>, options: MailboxIndexOptions = {}): Promise<MailboxIndex> {
   const now = options.now ?? Date.now
-  const db = new Level<string, string>(path, { valueEncoding: 'utf8' })
-  await db.open()
-  // Reopened by the node after a full disk (LevelDB's write errors are sticky until then).
-  const untrack = options.health?.track(db)
-
-  const get = async (key: string): Promise<string | undefined> => (await db.get(key)) ?? undefined
+  const get = space.get
   /** Total bytes of held envelopes of pending mail, as last written under t!. */
   let total = Number(await get('t!') ?? 0)
   /** Applied entries (a positive cache: an entry once seen stays seen). */
@@ -144,12 +136,7 @@ export async function openMailboxIndex (path: string, options: MailboxIndexOptio
   let applied = 0
 
   const write = async (overlay: Map<string, string | null>): Promise<void> => {
-    const batch = db.batch()
-    for (const [key, value] of overlay) {
-      if (value === null) batch.del(key)
-      else batch.put(key, value)
-    }
-    await batch.write()
+    await space.batch([...overlay].map(([key, value]) => value === null ? { type: 'del' as const, key } : { type: 'put' as const, key, value }))
   }
 
   /**
@@ -163,7 +150,7 @@ export async function openMailboxIndex (path: string, options: MailboxIndexOptio
       overlay,
       prefetch: async (keys: string[]): Promise<void> => {
         const wanted = keys.filter(k => !fetched.has(k))
-        if (wanted.length > 0) (await db.getMany(wanted)).forEach((value, i) => fetched.set(wanted[i]!, value ?? undefined))
+        if (wanted.length > 0) (await space.getMany(wanted)).forEach((value, i) => fetched.set(wanted[i]!, value ?? undefined))
       },
       read: async (key: string): Promise<string | undefined> => {
         if (overlay.has(key)) return overlay.get(key) ?? undefined
@@ -311,14 +298,14 @@ export async function openMailboxIndex (path: string, options: MailboxIndexOptio
 
   const pending = async (): Promise<PendingMail[]> => {
     const mails: PendingMail[] = []
-    for await (const value of db.values({ gt: 'm!', lt: 'm"', reverse: true })) mails.push(parsePending(value))
+    for await (const value of space.values({ gt: 'm!', lt: 'm"', reverse: true })) mails.push(parsePending(value))
     return mails
   }
 
   const expire = async (before: number): Promise<string[]> => {
     const c = changes()
     const expired: PendingMail[] = []
-    for await (const value of db.values({ gt: 'm!', lt: pendingKey(before, '') })) expired.push(parsePending(value))
+    for await (const value of space.values({ gt: 'm!', lt: pendingKey(before, '') })) expired.push(parsePending(value))
     await c.prefetch(expired.flatMap(m => [`e!${m.env}`, `b!${m.env}`, `h!${m.hash}`]))
     let bytes = total
     for (const mail of expired) {
@@ -334,7 +321,7 @@ export async function openMailboxIndex (path: string, options: MailboxIndexOptio
 
   const garbage = async (): Promise<string[]> => {
     const envs: string[] = []
-    for await (const key of db.keys({ gt: 'g!', lt: 'g"' })) envs.push(key.slice(2))
+    for await (const key of space.keys({ gt: 'g!', lt: 'g"' })) envs.push(key.slice(2))
     return envs
   }
 
@@ -355,8 +342,7 @@ export async function openMailboxIndex (path: string, options: MailboxIndexOptio
     expire,
     garbage,
     collected: async (envs) => {
-      if (envs.length > 0) await db.batch(envs.map(env => ({ type: 'del' as const, key: `g!${env}` })))
-    },
-    close: async () => { untrack?.(); await db.close() }
+      await space.batch(envs.map(env => ({ type: 'del' as const, key: `g!${env}` })))
+    }
   }
 }

@@ -44,6 +44,7 @@ import { nodeStorage, type HeliaBlocks } from './block-writer.ts'
 import { removeBlocks, type HeliaRemovable } from './block-remover.ts'
 import { durableJoins } from './durable-joins.ts'
 import { envelopeBlock, isCheckedEnvelope, type EnvelopeBlock } from './envelope-block.ts'
+import { inboxId, openInboxStore } from './inbox-store.ts'
 import { LevelBatchStorage } from './level-storage.ts'
 import { createLogWriter, type AppendItem } from './log-writer.ts'
 import { openMailboxIndex, type FirstEntry, type IndexedOp, type PendingMail } from './mailbox-index.ts'
@@ -113,9 +114,13 @@ export function Mailbox () {
     const ipfs = params.ipfs as HeliaLike
     const address = params.address as string
     const directory = join((params.directory as string | undefined) ?? './orbitdb', address)
-    // The node's block writer, and the health of its LevelDBs: durable writes, full disk.
-    const { blocks, health } = nodeStorage(ipfs)
-    const index = await openMailboxIndex(join(directory, '_mailbox'), { health })
+    // The node's block writer, the health of its LevelDBs (durable writes, full disk) and the
+    // home's inbox store, where this inbox's records live under its prefix (inbox-store.ts); a
+    // Helia that createNode did not make gets a LevelDB of its own per inbox.
+    const { blocks, health, inboxes } = nodeStorage(ipfs)
+    const own = inboxes === undefined ? await openInboxStore(join(directory, '_inbox'), health) : undefined
+    const spaces = (inboxes ?? own!).spaces(address)
+    const index = await openMailboxIndex(spaces.mailbox)
     let events: import('node:events').EventEmitter | undefined
 
     // Index updates run one at a time: appends and joins (sync) both update it.
@@ -176,14 +181,14 @@ export function Mailbox () {
       }
     }
 
-    // The log's storages as OrbitDB builds them by default (same paths, same bytes), kept in hand
-    // so that the log writer can fill them in batches.
+    // The log's storages as OrbitDB builds them by default (same bytes, in the inbox store's key
+    // spaces instead of LevelDBs of their own), kept in hand so that the log writer can fill them in batches.
     const entryCache = await LRUStorage({ size: ENTRY_CACHE_SIZE })
     const entryStorage = await ComposedStorage(entryCache, await IPFSBlockStorage({ ipfs, pin: true }))
     const headsCache = await LRUStorage({ size: ENTRY_CACHE_SIZE })
-    const headsLevel = await LevelBatchStorage({ path: join(directory, 'log', '_heads'), health })
+    const headsLevel = LevelBatchStorage<Uint8Array>(spaces.heads)
     const headsStore = await ComposedStorage(headsCache, headsLevel)
-    const entryIndex = await LevelBatchStorage({ path: join(directory, 'log', '_index'), health })
+    const entryIndex = LevelBatchStorage(spaces.index)
     const database = await Database({
       ...params,
       entryStorage,
@@ -417,8 +422,9 @@ export function Mailbox () {
 
     const close = async (): Promise<void> => {
       await writer.idle()
+      // Closes its storages, which leave the node's inbox store open.
       await database.close()
-      await index.close()
+      await own?.close()
     }
 
     return {

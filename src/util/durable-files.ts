@@ -7,7 +7,6 @@
  */
 import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
-import * as dagCbor from '@ipld/dag-cbor'
 import { tempName } from './temp-files.ts'
 
 /** Write `bytes` to `directory/name` (created 0700) through a temp file: write, fsync, rename. */
@@ -57,7 +56,10 @@ export async function readCborFiles<T> (directory: string): Promise<T[]> {
 /** One dag-cbor file decoded, or undefined when it does not exist (any other failure throws). */
 export async function readCborFile<T> (path: string): Promise<T | undefined> {
   const bytes = await readIfExists(path)
-  return bytes === undefined ? undefined : dagCbor.decode(bytes) as T
+  if (bytes === undefined) return undefined
+  // Imported here: the JSON files' readers (every CLI run through the daemon) need no CBOR decoder.
+  const dagCbor = await import('@ipld/dag-cbor')
+  return dagCbor.decode(bytes) as T
 }
 
 /** A file's bytes, or undefined when it does not exist (any other failure throws). */

@@ -33,5 +33,5 @@ export function openFilesLimit (): number | undefined {
 export function asTooManyFiles (err: unknown, doing: string): unknown {
   if (err instanceof TooManyFilesError || !isOutOfFiles(err)) return err
   const limit = openFilesLimit()
-  return new TooManyFilesError(`Too many open files while ${doing}${limit === undefined ? '' : ` (this process may open ${limit})`}: raise \`ulimit -n\` (or LimitNOFILE= in a systemd unit) and start again, or lower "maxOpenInboxes" in config.json`, { cause: err })
+  return new TooManyFilesError(`Too many open files while ${doing}${limit === undefined ? '' : ` (this process may open ${limit})`}: raise \`ulimit -n\` (or LimitNOFILE= in a systemd unit) and start again`, { cause: err })
 }

@@ -108,7 +108,7 @@ test('a live daemon: the cookie is presented; answers, NDJSON progress, errors b
       if (req.url === '/api/v1/events') {
         res.setHeader('content-type', 'text/event-stream')
         res.write(': keep-alive\n\nevent: reset\ndata: {"last":7}\n\n')
-        res.end('id: 8\nevent: mail\ndata: {"id":"m1"}\n\nid: 9\nevent: stopped\ndata: {}\n\n')
+        res.end('id: 8\nevent: mail\ndata: {"time":1764500000000,"id":"m1"}\n\nid: 9\nevent: stopped\ndata: {"time":"soon"}\n\n')
       }
     })
   })
@@ -126,7 +126,8 @@ test('a live daemon: the cookie is presented; answers, NDJSON progress, errors b
     const events = []
     for await (const event of client.events({ since: 3 })) events.push(event)
     assert.equal(seen.at(-1)!.lastId, '3')
-    assert.deepEqual(events, [{ reset: true, last: 7 }, { id: 8, type: 'mail', data: { id: 'm1' } }, { id: 9, type: 'stopped', data: {} }])
+    // `time` is taken out of the data; one that is not a time is dropped.
+    assert.deepEqual(events, [{ reset: true, last: 7 }, { id: 8, type: 'mail', time: 1764500000000, data: { id: 'm1' } }, { id: 9, type: 'stopped', data: {} }])
   } finally {
     server.close()
   }

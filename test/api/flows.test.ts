@@ -77,6 +77,9 @@ test('send through the API (NDJSON), mail events live and replayed exactly once 
     const mail = await live.next(e => e.event === 'mail')
     assert.equal(mail.data.entry, result.receipts[0].entry)
     assert.equal(mail.data.from, alice.identity.peerId)
+    const logged = bobDaemon.events.since(Number(mail.id) - 1)
+    assert.ok(Array.isArray(logged))
+    assert.equal(mail.data.time, logged[0]!.time, 'the event carries the time the daemon logged it')
     const seenId = mail.id!
     live.close()
 
@@ -104,7 +107,7 @@ test('send through the API (NDJSON), mail events live and replayed exactly once 
     // GET /mail and /mail/:id (and raw).
     const list = (await callApi(bobApi, { path: '/api/v1/mail' })).json
     assert.equal(list.mail.length, 3)
-    assert.deepEqual(Object.keys(list.mail[0]).sort(), ['attachments', 'date', 'entry', 'from', 'id', 'name', 'size', 'subject'].filter(k => k !== 'name').sort())
+    assert.deepEqual(Object.keys(list.mail[0]).sort(), ['attachments', 'date', 'entry', 'from', 'id', 'messageId', 'name', 'size', 'subject'].filter(k => k !== 'name').sort())
     const hello = list.mail.find((m: { subject: string }) => m.subject === 'Hello')
     assert.equal(hello.attachments, 1)
     const read = (await callApi(bobApi, { path: `/api/v1/mail/${hello.id}` })).json

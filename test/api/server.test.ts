@@ -108,6 +108,90 @@ test('the socket, api and api.cookie are 0600; a request without the cookie, or 
     assert.equal((await callApi(api, { path: '/api/v1/mail/%E0%A4%A' })).status, 400)
     assert.deepEqual((await callApi(api, { path: '/api/v1/outbox' })).json, { ok: true, outbox: [] })
     assert.deepEqual((await callApi(api, { method: 'POST', path: '/api/v1/outbox/retry', body: { force: true, timeoutMs: 1000 } })).json, { ok: true, delivered: [], waiting: [] })
+    assert.equal(id.json.encrypted, false, 'an identity not read from the home is not an encrypted key file')
+  } finally {
+    await daemon.stop()
+  }
+  for (const name of ['api', 'api.cookie', 'api.sock']) await assert.rejects(stat(join(home, name)), { code: 'ENOENT' }, `${name} removed at stop`)
+})
+
+test('the changing routes: contacts, hosts grant/revoke, hosted accept, mail delete — fields checked (400, nothing done), answers, events', async () => {
+  const { daemon, home, identity, api } = await solo('changes')
+  const [bob, friend] = await Promise.all([createIdentity(), createIdentity()])
+  try {
+    const post = async (path: string, body: unknown): Promise<{ status: number, json: any }> => await callApi(api, { method: 'POST', path: `/api/v1${path}`, body })
+    const last = daemon.events.last()
+    // Each bad body: 400 ERR_INVALID_ARGUMENT and nothing written.
+    const bad: Array<[string, unknown, RegExp]> = [
+      ['/contacts/add', { name: 'bob' }, /"address" is required/],
+      ['/contacts/add', { name: 5, address: bob.peerId }, /"name" must be/],
+      ['/contacts/add', { name: 'bob', address: bob.peerId, force: 'yes' }, /"force" must be true or false/],
+      ['/contacts/add', { name: 'bob', address: bob.peerId, nick: 'b' }, /Unknown field "nick"/],
+      ['/contacts/add', { name: 'x'.repeat(65), address: bob.peerId }, /"name" must be/],
+      ['/contacts/rm', {}, /"name" is required/],
+      ['/contacts/pass', { name: 'bob', ttlMs: -1 }, /"ttlMs" must be a lifetime/],
+      ['/contacts/pass', { name: 'bob', ttlMs: 1.5 }, /"ttlMs" must be a lifetime/],
+      ['/hosts/grant', { peer: friend.peerId, addrs: '/ip4/127.0.0.1/tcp/9' }, /"addrs" must be a list/],
+      ['/hosts/grant', { peer: friend.peerId, addrs: Array(9).fill('/ip4/127.0.0.1/tcp/9') }, /"addrs" must be a list of at most 8/],
+      ['/hosts/grant', { peer: friend.peerId, addrs: [7] }, /"addrs" must be a list/],
+      ['/hosts/grant', { addrs: ['/ip4/127.0.0.1/tcp/9'] }, /"peer" is required/],
+      ['/hosts/revoke', { peer: ['x'] }, /"peer" must be/],
+      ['/hosted/accept', { grant: 'ipmsgrantx', bits: 99 }, /"bits" must be a difficulty from 0 to 40/],
+      ['/hosted/accept', {}, /"grant" is required/],
+      ['/mail/1/delete', { really: true }, /Unknown field "really"/]
+    ]
+    for (const [path, body, message] of bad) {
+      const answer = await post(path, body)
+      assert.equal(answer.status, 400, `${path} ${JSON.stringify(body).slice(0, 80)}: ${JSON.stringify(answer.json)}`)
+      assert.equal(answer.json.error.code, 'ERR_INVALID_ARGUMENT')
+      assert.match(answer.json.error.message, message)
+    }
+    assert.equal((await callApi(api, { path: '/api/v1/contacts/add' })).status, 405, 'POST only')
+    assert.deepEqual(await daemon.contacts(), [])
+    assert.deepEqual(await daemon.hosts(), [])
+    assert.equal(daemon.events.last(), last, 'refused requests leave no event')
+    // Records that do not verify: their own codes.
+    assert.equal((await post('/hosted/accept', { grant: 'ipmsgrantx' })).json.error.code, 'ERR_INVALID_RECORD')
+    assert.equal((await post('/contacts/add', { name: 'bob', address: 'not-a-peer' })).json.error.code, 'ERR_INVALID_PEER_ID')
+    assert.equal((await post('/contacts/rm', { name: 'bob' })).status, 404)
+    assert.equal((await post('/mail/zzzzzzzz/delete', {})).status, 404)
+
+    // What works: each answer is what the CLI prints with --json.
+    const added = await post('/contacts/add', { name: 'bob', address: bob.peerId })
+    assert.equal(added.status, 200)
+    assert.equal(added.json.contact.peer, bob.peerId)
+    assert.equal((await post('/contacts/add', { name: 'bob', address: friend.peerId })).json.error.code, 'ERR_CONTACT_EXISTS')
+    const pass = await post('/contacts/pass', { name: 'bob', ttlMs: 86_400_000 })
+    assert.equal(pass.status, 200)
+    assert.equal(pass.json.to, 'bob')
+    assert.equal(pass.json.expires - pass.json.issued, 86_400_000)
+    assert.equal((await openContacts(home).issued()).length, 1)
+    const granted = await post('/hosts/grant', { peer: friend.peerId, addrs: ['/ip4/127.0.0.1/tcp/9'], ttlMs: 3_600_000 })
+    assert.equal(granted.status, 200)
+    assert.equal(granted.json.host, friend.peerId)
+    assert.equal(granted.json.accept, `ipms host accept ${String(granted.json.grant)} --card ${String(granted.json.card)}`)
+    assert.equal((await daemon.card()).text, granted.json.card)
+    const revoked = await post('/hosts/revoke', { peer: friend.peerId })
+    assert.equal(revoked.status, 200)
+    assert.equal(revoked.json.expires, granted.json.expires)
+    assert.equal((await post('/hosts/revoke', { peer: friend.peerId })).status, 404)
+    assert.equal((await post('/contacts/rm', { name: 'bob' })).json.contact.name, 'bob')
+
+    // A friend's grant for this daemon: served before the answer, with a `hosting` event.
+    const { createGrant, encodeGrant } = await import('../../src/hosting/grant.ts')
+    const grant = encodeGrant(createGrant(friend, identity.peerId))
+    const accepted = await post('/hosted/accept', { grant, bits: 8 })
+    assert.equal(accepted.status, 200, JSON.stringify(accepted.json))
+    assert.equal(accepted.json.owner, friend.peerId)
+    const hosted = await daemon.hosted()
+    assert.deepEqual(hosted.map(h => h.owner), [friend.peerId])
+    assert.equal(hosted[0]!.inbox, accepted.json.inbox)
+    const events = daemon.events.since(last)
+    assert.ok(Array.isArray(events) && events.some(e => e.type === 'hosting' && e.data.owner === friend.peerId))
+    const otherHost = await createIdentity()
+    const notForUs = encodeGrant(createGrant(friend, otherHost.peerId))
+    const refused = await post('/hosted/accept', { grant: notForUs })
+    assert.equal(refused.status, 422, JSON.stringify(refused.json))
   } finally {
     await daemon.stop()
   }

@@ -68,3 +68,26 @@ test('passes: a contact keeps the pass its peer gave (checked, kept when the car
     await rm(home, { recursive: true, force: true })
   }
 })
+
+test('contacts: changes at once in one process (a daemon learning a card while the API adds and passes) all land', async () => {
+  const home = await mkdtemp(join(tmpdir(), 'ipms-contacts-'))
+  try {
+    const [owner, bob, host, ...people] = await Promise.all(Array.from({ length: 12 }, async () => await createIdentity()))
+    await openContacts(home).add('bob', bob!.peerId)
+    const newer = createCard(bob!, [{ peer: host!.peerId, addrs: ['/ip4/127.0.0.1/tcp/1'] }], 20, Date.now())
+    // Two handles on the same file, as the daemon and its API routes each open one.
+    const [a, b] = [openContacts(home), openContacts(home)]
+    await Promise.all([
+      ...people.map(async (p, i) => await (i % 2 === 0 ? a : b).add(`p${i}`, p.peerId)),
+      a.learnCard(newer),
+      b.issuePass('bob', owner!),
+      a.issuePass('bob', owner!)
+    ])
+    const all = await openContacts(home).list()
+    assert.deepEqual(all.map(c => c.name).sort(), ['bob', ...people.map((_, i) => `p${i}`)].sort())
+    assert.equal(all.find(c => c.name === 'bob')!.card, encodeCard(newer))
+    assert.equal((await openContacts(home).issued()).length, 2)
+  } finally {
+    await rm(home, { recursive: true, force: true })
+  }
+})

@@ -211,3 +211,17 @@ test('temp files of a writer killed mid-write (an entry, a lease) are removed wh
     await rm(otherHome, { recursive: true, force: true })
   }
 })
+
+test('more receipts wanted than the card has hosts: refused before the proof-of-work, nothing kept in the outbox (issue #14)', async () => {
+  const otherHome = await makeTempHome('ipms-outbox-k-')
+  try {
+    const card = createCard(owner, [{ peer: (await createIdentity()).peerId, addrs: ['/ip4/127.0.0.1/tcp/9'] }], 30) // 30 bits: a stamp would take minutes
+    const started = Date.now()
+    await assert.rejects(openOutbox(otherHome).send({ body: 'never stamped' }, { from: alice, card, replicas: 2 }),
+      (err: Error & { code?: string }) => err.code === 'ERR_INVALID_ARGUMENT' && /2 receipts from distinct hosts cannot be had: the card of 12D3KooW\w+ lists 1 host\. Ask for at most 1 \(-k\)/.test(err.message))
+    assert.ok(Date.now() - started < 5_000, 'no proof-of-work was solved')
+    assert.deepEqual(await openOutbox(otherHome).list(), [])
+  } finally {
+    await rm(otherHome, { recursive: true, force: true })
+  }
+})

@@ -3,6 +3,8 @@
  * holds its mail (the envelope and entry blocks, their pins, the entry index, the heads) is on
  * disk: it was a `sync` write, or a `sync` write into the same LevelDB began after it ended and
  * ended before the receipt (LevelDB's log is sequential, one fdatasync covers what precedes it).
+ * The entry index and the heads of every inbox are in one LevelDB per home (`inboxes/`, under the
+ * inbox's key prefix: stores/inbox-store.ts).
  *
  * How: every LevelDB write of this process is recorded (classic-level's `_put`, `_batch` and the
  * chained batch's `_write`, wrapped: location, keys, small values, `sync`, and a sequence number
@@ -18,6 +20,7 @@ import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { deliverTo, type Receipt } from '../../src/node/deliver.ts'
 import { withFreshSender } from '../../src/node/sender.ts'
 import { blockKey, pinKey } from '../../src/stores/block-writer.ts'
+import { inboxPrefix } from '../../src/stores/inbox-store.ts'
 import { connect, DEFAULT_WAIT_MS, makeTempHome } from '../helpers/nodes.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { replicaPool, stampedMail, type Replica } from '../helpers/replicas.ts'
@@ -91,16 +94,18 @@ function notDurable (store: string, matches: (w: Write) => boolean, at: number, 
 function assertDurable (receipt: Receipt, at: number, home = host.home): void {
   const env = CID.parse(receipt.env)
   const entry = CID.parse(receipt.entry, base58btc)
-  const indexed = writes.find(x => x.location.startsWith(home) && x.keys.includes(receipt.entry))
+  const indexKey = `${inboxPrefix(receipt.inbox)}!index!${receipt.entry}`
+  const headsKey = `${inboxPrefix(receipt.inbox)}!heads!heads`
+  const indexed = writes.find(x => x.location.startsWith(home) && x.keys.includes(indexKey))
   const problems = [
     notDurable('/blocks', w => w.keys.includes(blockKey(env)), at, home),
     notDurable('/blocks', w => w.keys.includes(blockKey(entry)), at, home),
     notDurable('/datastore', w => w.keys.includes(pinKey(env)), at, home),
     notDurable('/datastore', w => w.keys.includes(pinKey(entry)), at, home),
-    notDurable('/log/_index', w => w.keys.includes(receipt.entry), at, home),
+    notDurable('/inboxes', w => w.keys.includes(indexKey), at, home),
     // The heads that name the entry (a join writes them before the index), or an entry after it (a
     // group's last entry links back to it).
-    notDurable('/log/_heads', w => w.keys.includes('heads') && (w.values.some(v => v.includes(receipt.entry)) || (indexed !== undefined && w.start > indexed.start)), at, home)
+    notDurable('/inboxes', w => w.keys.includes(headsKey) && (w.values.some(v => v.includes(receipt.entry)) || (indexed !== undefined && w.start > indexed.start)), at, home)
   ].filter(p => p !== undefined)
   assert.deepEqual(problems, [], `receipt for ${receipt.entry}: the mail is not on disk yet`)
 }
@@ -133,7 +138,8 @@ test('concurrent deliveries share their syncs (group commit): fewer synced batch
   const synced = writes.filter(w => w.start > from && w.sync && w.location.endsWith('/blocks')).length
   assert.ok(synced >= 1 && synced < count, `${synced} synced block batches for ${count} receipts`)
   // Groups overlap (the heads flush of one with the blocks of the next), their heads writes never.
-  const heads = writes.filter(w => w.start > from && w.location.endsWith('/log/_heads'))
+  const headsKey = `${inboxPrefix(requests[0]!.inbox)}!heads!heads`
+  const heads = writes.filter(w => w.start > from && w.location.endsWith('/inboxes') && w.keys.includes(headsKey))
   for (let i = 1; i < heads.length; i++) assert.ok(heads[i]!.start > heads[i - 1]!.end, 'each heads write starts after the one before ended')
 })
 

@@ -3,16 +3,26 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openMailboxIndex, type IndexedOp, type MailboxIndexOptions } from '../../src/stores/mailbox-index.ts'
+import { inboxAddress } from '../../src/access/inbox-address.ts'
+import { openInboxStore } from '../../src/stores/inbox-store.ts'
+import { openMailboxIndex, type IndexedOp, type MailboxIndex, type MailboxIndexOptions } from '../../src/stores/mailbox-index.ts'
 import { randomEntryHash, randomEnvelopeCid } from '../helpers/inbox.ts'
 
+/** Any owner: the index lives in the key space of that owner's inbox. */
+const OWNER = '12D3KooWM4zbSf3xseufu9MZ7vZjF4PskDWxDRgXGsxGaBLD4EuB'
 const dirs: string[] = []
 after(async () => { await Promise.all(dirs.map(async d => await rm(d, { recursive: true, force: true }))) })
-async function freshIndex (options: MailboxIndexOptions = {}): Promise<{ path: string, index: Awaited<ReturnType<typeof openMailboxIndex>> }> {
+type TestIndex = MailboxIndex & { close: () => Promise<void> }
+/** The index of one inbox in an inbox store at `path` (its LevelDB closed with the index). */
+async function indexAt (path: string, options: MailboxIndexOptions = {}): Promise<TestIndex> {
+  const store = await openInboxStore(path)
+  return Object.assign(await openMailboxIndex(store.spaces(inboxAddress(OWNER, 0)).mailbox, options), { close: store.close })
+}
+async function freshIndex (options: MailboxIndexOptions = {}): Promise<{ path: string, index: TestIndex }> {
   const dir = await mkdtemp(join(tmpdir(), 'ipms-index-'))
   dirs.push(dir)
-  const path = join(dir, 'index')
-  return { path, index: await openMailboxIndex(path, options) }
+  const path = join(dir, 'inboxes')
+  return { path, index: await indexAt(path, options) }
 }
 const mail = (ts: number, env = randomEnvelopeCid().toString()): IndexedOp & { op: 'MAIL' } => ({ hash: randomEntryHash(), op: 'MAIL', env, size: 1120, ts })
 
@@ -72,7 +82,7 @@ test('the index survives a restart', async () => {
   const a = mail(1)
   await index.apply([a])
   await index.close()
-  const reopened = await openMailboxIndex(path)
+  const reopened = await indexAt(path)
   assert.equal(await reopened.seen(a.hash), true)
   assert.deepEqual((await reopened.pending()).map(m => m.hash), [a.hash])
   await reopened.close()
@@ -163,7 +173,7 @@ test('the first entry of an envelope and when it was first seen survive a restar
   assert.deepEqual(await index.firstEntry(a.env), { entry: a.hash, seen: 1234 })
   await index.apply([{ hash: randomEntryHash(), op: 'PRUNE', entries: [a.hash] }])
   await index.close()
-  const reopened = await openMailboxIndex(path, { now: () => 9999 })
+  const reopened = await indexAt(path, { now: () => 9999 })
   assert.deepEqual(await reopened.firstEntry(a.env), { entry: a.hash, seen: 1234 }, 'pruned, it still answers')
   assert.equal(await reopened.firstEntry(randomEnvelopeCid().toString()), undefined)
   await reopened.close()

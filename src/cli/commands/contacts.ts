@@ -6,6 +6,7 @@ import { DEFAULT_PASS_TTL_MS } from '../../constants.ts'
 import { InvalidArgumentError } from '../../errors.ts'
 import { verifyCard } from '../../hosting/card.ts'
 import type { Contact } from '../../home/contacts.ts'
+import { readIdentityInfo } from '../../identity/keystore.ts'
 import { count, isoTime, parseDuration, type CliCommand } from '../command.ts'
 
 const add: CliCommand = {
@@ -20,8 +21,13 @@ const add: CliCommand = {
     ['ipms contacts add bob ipmscard…', 'Bob, with his card (needed to send)'],
     ['ipms contacts add bob 12D3KooW… --pass ipmspass…', 'keep the pass Bob gave you: your mail gets past his full quota']
   ],
-  run: async (args, { contacts, out }) => {
-    const contact = await contacts.add(String(args.name), String(args.address), { replace: args.force === true, ...(args.pass === undefined ? {} : { pass: String(args.pass) }) })
+  run: async (args, { contacts, out, daemon, signal }) => {
+    const [name, address, force] = [String(args.name), String(args.address), args.force === true]
+    const pass = args.pass === undefined ? undefined : String(args.pass)
+    const api = await daemon()
+    const contact = api !== undefined
+      ? (await api.post('/contacts/add', { name, address, force, ...(pass === undefined ? {} : { pass }) }, { signal })).contact as Contact
+      : await contacts.add(name, address, { replace: force, ...(pass === undefined ? {} : { pass }) })
     const hosts = contact.card === undefined ? 0 : verifyCard(contact.card).hosts.length
     out.result({ contact }, `${contact.name} is ${contact.peer}${contact.card === undefined ? ' (no card yet: add their card to send to them)' : ` (card with ${count(hosts, 'host')})`}${contact.pass === undefined ? '' : ', with their pass'}`)
   }
@@ -51,8 +57,10 @@ const rm: CliCommand = {
   describe: 'Forget a contact',
   options: y => y.positional('name', { type: 'string' }),
   examples: [['ipms contacts rm bob', 'forget the name (mail already read stays)']],
-  run: async (args, { contacts, out }) => {
-    const contact = await contacts.remove(String(args.name))
+  run: async (args, { contacts, out, daemon, signal }) => {
+    const name = String(args.name)
+    const api = await daemon()
+    const contact = api !== undefined ? (await api.post('/contacts/rm', { name }, { signal })).contact as Contact : await contacts.remove(name)
     out.result({ contact }, `Forgot ${contact.name} (${contact.peer})`)
   }
 }
@@ -68,11 +76,17 @@ const pass: CliCommand = {
     const ttlMs = parseDuration(String(args.expires))
     if (ttlMs === undefined) throw new InvalidArgumentError(`--expires ${String(args.expires)} is not a duration (examples: 365d, 30d, 12h)`)
     const name = String(args.name)
-    const owner = await context.identity()
-    const { text, issued } = await context.contacts.issuePass(name, owner, { ttlMs })
-    const keep = `ipms contacts add NAME ${owner.peerId} --pass ${text}`
-    context.out.result({ pass: text, id: issued.id, to: name, issued: issued.issued, expires: issued.expires, keep }, [
-      `A pass for ${name}, valid until ${isoTime(issued.expires ?? ttlMs + issued.issued)}. Give it to them; they keep it with:`,
+    // Through the daemon, it signs with its key: no passphrase asked.
+    const api = await context.daemon()
+    const given = api !== undefined
+      ? await api.post('/contacts/pass', { name, ttlMs }, { signal: context.signal }) as { pass: string, id: string, issued: number, expires?: number }
+      : await (async () => {
+        const { text, issued } = await context.contacts.issuePass(name, await context.identity(), { ttlMs })
+        return { pass: text, id: issued.id, issued: issued.issued, expires: issued.expires }
+      })()
+    const keep = `ipms contacts add NAME ${(await readIdentityInfo(context.home)).peerId} --pass ${given.pass}`
+    context.out.result({ pass: given.pass, id: given.id, to: name, issued: given.issued, expires: given.expires, keep }, [
+      `A pass for ${name}, valid until ${isoTime(given.expires ?? ttlMs + given.issued)}. Give it to them; they keep it with:`,
       '',
       keep,
       '',

@@ -1,11 +1,12 @@
 /**
- * The host side: `ipms host accept|list`, for the inboxes this node keeps for friends. `list`
+ * The host side: `ipms host accept|list|rm`, for the inboxes this node keeps for friends. `list`
  * goes through the daemon when one runs; else it starts the home's node to count (host-local.ts).
  */
 import { readIdentityInfo } from '../../identity/keystore.ts'
 import { keepGrant, type HostedInboxReport } from '../../node/hosting.ts'
+import { dropHostedInbox } from '../../node/drop-hosted.ts'
+import { HomeInUseError } from '../../errors.ts'
 import { count, humanBytes, isoTime, type CliCommand } from '../command.ts'
-import { readDaemonInfo } from '../daemon-file.ts'
 
 const accept: CliCommand = {
   command: 'accept <grant>',
@@ -15,13 +16,21 @@ const accept: CliCommand = {
     .option('card', { type: 'string', describe: 'The owner\'s address card: its difficulty and co-hosts' })
     .option('bits', { type: 'number', describe: 'The inbox difficulty when no card is given (default 24)' }),
   examples: [['ipms host accept ipmsgrant… --card ipmscard…', 'what `ipms hosts grant` printed for the owner']],
-  run: async (args, { home, out }) => {
-    const me = await readIdentityInfo(home)
-    const { grant, bits } = await keepGrant(home, me.peerId, String(args.grant), { card: args.card as string | undefined, bits: args.bits as number | undefined })
-    const daemon = await readDaemonInfo(home)
-    out.result({ owner: grant.owner, bits, expires: grant.expires, daemon: daemon !== undefined }, [
-      `Keeping the inbox of ${grant.owner} (difficulty ${bits} bits${grant.expires === undefined ? '' : `, until ${isoTime(grant.expires)}`}).`,
-      daemon !== undefined ? 'The running daemon serves it now.' : 'It is served while `ipms daemon` runs on this home.'
+  run: async (args, { home, out, daemon, signal }) => {
+    const card = args.card as string | undefined
+    const bits = args.bits as number | undefined
+    const api = await daemon()
+    // Through the daemon, the inbox is served when the answer comes; else it is kept for the next start.
+    const kept = api !== undefined
+      ? await api.post('/hosted/accept', { grant: String(args.grant), ...(card === undefined ? {} : { card }), ...(bits === undefined ? {} : { bits }) }, { signal }) as { owner: string, bits: number, expires?: number, inbox: string }
+      : await (async () => {
+        const me = await readIdentityInfo(home)
+        const { grant, bits: kept } = await keepGrant(home, me.peerId, String(args.grant), { card, bits })
+        return { owner: grant.owner, bits: kept, ...(grant.expires === undefined ? {} : { expires: grant.expires }) }
+      })()
+    out.result({ owner: kept.owner, bits: kept.bits, expires: kept.expires, daemon: api !== undefined }, [
+      `Keeping the inbox of ${kept.owner} (difficulty ${kept.bits} bits${kept.expires === undefined ? '' : `, until ${isoTime(kept.expires)}`}).`,
+      api !== undefined ? 'The running daemon serves it now.' : 'It is served while `ipms daemon` runs on this home.'
     ])
   }
 }
@@ -60,7 +69,24 @@ const list: CliCommand = {
   }
 }
 
+const remove: CliCommand = {
+  command: 'rm <owner>',
+  describe: 'Stop keeping a friend\'s inbox: delete its grant and all its mail from this home',
+  options: y => y
+    .positional('owner', { type: 'string', describe: 'The owner\'s peer-id, as `ipms host list` shows it' }),
+  examples: [['ipms host rm 12D3KooW…', 'with no daemon running on this home (stop it first)']],
+  run: async (args, { home, out, daemon }) => {
+    // The daemon has the inbox open: it is not dropped under it (the home lock would refuse too).
+    if (await daemon() !== undefined) throw new HomeInUseError(`The daemon runs on ${home} and keeps this inbox open: stop it, then run \`ipms host rm\` again`)
+    const dropped = await dropHostedInbox(home, String(args.owner))
+    out.result({ ...dropped }, [
+      `No longer keeping the inbox of ${dropped.owner}: deleted its ${dropped.entries} entries and ${dropped.envelopes} envelopes.`,
+      ...(dropped.shared > 0 ? [`Kept ${dropped.shared} envelope(s) that another inbox here carries too.`] : [])
+    ])
+  }
+}
+
 export const host: CliCommand = {
   command: 'host',
-  subcommands: [accept, list]
+  subcommands: [accept, list, remove]
 }

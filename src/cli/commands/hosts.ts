@@ -1,12 +1,17 @@
 /**
  * The owner's hosts: `ipms card`, `ipms hosts grant|list|revoke`. Each change re-signs the card;
- * the grant is handed to the host's operator, who runs `ipms host accept`. `card` and `hosts list`
- * read through the daemon when one runs; grant and revoke change the files (the daemon reads them).
+ * the grant is handed to the host's operator, who runs `ipms host accept`. Every command goes
+ * through the daemon when one runs (grant and revoke are then signed by it: no passphrase asked),
+ * else works on the home's files.
  */
 import { InvalidArgumentError } from '../../errors.ts'
 import { verifyCard, type AddressCard } from '../../hosting/card.ts'
 import type { GrantedHost } from '../../home/owner-hosts.ts'
+import type { grantSummary } from '../../daemon/views.ts'
 import { count, isoTime, parseDuration, type CliCommand } from '../command.ts'
+
+/** What `hosts grant --json` prints (views.ts). */
+type GrantSummary = ReturnType<typeof grantSummary>
 
 const cardLines = (text: string, card: AddressCard): string[] => [
   text,
@@ -41,12 +46,20 @@ const grant: CliCommand = {
       ttlMs = parseDuration(String(args.expires))
       if (ttlMs === undefined) throw new InvalidArgumentError(`--expires ${String(args.expires)} is not a duration (examples: 90d, 12h, 30m)`)
     }
-    const { host, card: cardText } = await (await context.ownerHosts()).grant(String(args.peerId), (args.addr as string[]).map(String), { ttlMs })
-    const accept = `ipms host accept ${host.grant} --card ${cardText}`
-    context.out.result({ host: host.peer, addrs: host.addrs, grant: host.grant, card: cardText, expires: host.expires, accept }, [
-      `Granted ${host.peer}${host.expires === undefined ? '' : ` until ${isoTime(host.expires)}`}. Its operator runs:`,
+    const peer = String(args.peerId)
+    const addrs = (args.addr as string[]).map(String)
+    // Through the daemon, it signs with its key: no passphrase asked.
+    const api = await context.daemon()
+    const granted = api !== undefined
+      ? await api.post('/hosts/grant', { peer, addrs, ...(ttlMs === undefined ? {} : { ttlMs }) }, { signal: context.signal }) as GrantSummary
+      : await (async () => {
+        const { host, card } = await (await context.ownerHosts()).grant(peer, addrs, { ttlMs })
+        return (await import('../../daemon/views.ts')).grantSummary(host, card)
+      })()
+    context.out.result(granted, [
+      `Granted ${granted.host}${granted.expires === undefined ? '' : ` until ${isoTime(granted.expires)}`}. Its operator runs:`,
       '',
-      accept,
+      granted.accept,
       '',
       'Your card changed: give the new one (ipms card) to the people who write to you.'
     ])
@@ -72,10 +85,17 @@ const revoke: CliCommand = {
   options: y => y.positional('peer-id', { type: 'string' }),
   examples: [['ipms hosts revoke 12D3KooW…', 'then give people your new card']],
   run: async (args, context) => {
-    const { host, card: cardText } = await (await context.ownerHosts()).revoke(String(args.peerId))
-    context.out.result({ host: host.peer, card: cardText }, [
-      `${host.peer} is no longer in your card. Give the new card (ipms card) to the people who write to you.`,
-      host.expires === undefined ? 'Its grant has no expiry: ask its operator to drop your inbox.' : `Its grant ends ${isoTime(host.expires)}.`
+    const peer = String(args.peerId)
+    const api = await context.daemon()
+    const revoked = api !== undefined
+      ? await api.post('/hosts/revoke', { peer }, { signal: context.signal }) as { host: string, card: string, expires?: number }
+      : await (async () => {
+        const { host, card } = await (await context.ownerHosts()).revoke(peer)
+        return { host: host.peer, card, ...(host.expires === undefined ? {} : { expires: host.expires }) }
+      })()
+    context.out.result(revoked, [
+      `${revoked.host} is no longer in your card. Give the new card (ipms card) to the people who write to you.`,
+      revoked.expires === undefined ? 'Its grant has no expiry: ask its operator to drop your inbox.' : `Its grant ends ${isoTime(revoked.expires)}.`
     ])
   }
 }

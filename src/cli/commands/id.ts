@@ -2,8 +2,6 @@
  * `ipms id`: who this home is and where it is reachable. Needs no passphrase. Through the daemon
  * when one runs (its `/id` and `/hosts`), else from the home's files; the same output either way.
  */
-import { inboxAddress } from '../../access/inbox-address.ts'
-import { readIdentityInfo } from '../../identity/keystore.ts'
 import type { GrantedHost } from '../../home/owner-hosts.ts'
 import type { CliCommand } from '../command.ts'
 import { readDaemonInfo } from '../daemon-file.ts'
@@ -13,16 +11,19 @@ export const id: CliCommand = {
   examples: [['ipms id', 'print your address'], ['ipms id --json | jq -r .peerId', 'just the peer-id, for scripts']],
   run: async (_args, context) => {
     const { home, out, signal } = context
-    const info = await readIdentityInfo(home)
     const api = await context.daemon()
-    let inbox: string, bits: number, hosts: GrantedHost[], listening: string[]
+    let info: { peerId: string, encrypted: boolean }, inbox: string, bits: number, hosts: GrantedHost[], listening: string[]
     if (api !== undefined) {
+      // The daemon answers all of it: this process loads no key-file or address code (a third of a cold run).
       const [running, granted] = await Promise.all([api.get('/id', { signal }), api.get('/hosts', { signal })])
+      info = { peerId: String(running.peerId), encrypted: running.encrypted === true }
       inbox = String(running.inbox)
       bits = Number(running.bits)
       listening = running.addrs as string[]
       hosts = granted.hosts as GrantedHost[]
     } else {
+      const [{ readIdentityInfo }, { inboxAddress }] = await Promise.all([import('../../identity/keystore.ts'), import('../../access/inbox-address.ts')])
+      info = await readIdentityInfo(home)
       const config = await context.config()
       bits = config.bits
       inbox = inboxAddress(info.peerId, bits)

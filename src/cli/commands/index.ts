@@ -25,6 +25,7 @@ export const COMMANDS: CommandEntry[] = [
   { command: 'sync', describe: 'Fetch your mail from your hosts, keep it here, and have the hosts drop it', load: async () => (await import('./sync.ts')).sync },
   { command: 'list', describe: 'List the mail kept here, newest first', load: async () => (await import('./mail.ts')).list },
   { command: 'read <id>', describe: 'Print a mail (its id from ipms list, or 1 for the newest)', load: async () => (await import('./mail.ts')).read },
+  { command: 'rm <id>', aliases: ['delete'], describe: 'Delete a mail kept here (and its Maildir copy)', load: async () => (await import('./mail.ts')).rm },
   { command: 'outbox', describe: 'Mail waiting for a receipt: list it, or retry it now', load: async () => (await import('./outbox.ts')).outbox },
   { command: 'events', aliases: ['watch'], describe: 'Print the running daemon\'s events as they happen', load: async () => (await import('./events.ts')).events },
   { command: 'daemon', describe: 'Stay online: receive mail as it arrives, keep friends\' inboxes, retry the outbox', load: async () => (await import('./daemon.ts')).daemon }

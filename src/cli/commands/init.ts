@@ -13,6 +13,22 @@ import { acquireHomeLock } from '../../node/home-lock.ts'
 import type { CliCommand } from '../command.ts'
 import { passphrase } from '../prompt.ts'
 
+/** Below this, a stamp costs a sender next to nothing: no protection from spam. */
+const LOW_BITS = 12
+/** Above this, a stamp costs a sender minutes (2^(bits-24) × ~1 s: README, "Limits"). */
+const HIGH_BITS = 30
+
+/** A warning for a difficulty at either extreme, saying what it means; undefined in between. */
+export function difficultyNote (bits: number): string | undefined {
+  if (bits < LOW_BITS) return `Warning: at ${bits} bits a stamp costs a sender about ${2 ** bits} hashes (well under a millisecond): your inbox has no protection from spam. The default is ${DEFAULT_POW_BITS}.`
+  if (bits > HIGH_BITS) {
+    const seconds = 2 ** (bits - 24) // about a second at 24 bits on a laptop core pair
+    const time = seconds >= 7200 ? `${Math.round(seconds / 3600)} hours` : `${Math.round(seconds / 60)} minutes`
+    return `Warning: at ${bits} bits each mail to you costs its sender about ${time} of proof-of-work (twice that for each doubling of its size past 64 KiB). The default is ${DEFAULT_POW_BITS}.`
+  }
+  return undefined
+}
+
 export const init: CliCommand = {
   command: 'init',
   options: y => y
@@ -49,6 +65,8 @@ export const init: CliCommand = {
       await lock?.release()
     }
     const { bits: inboxBits } = await loadConfig(home) // an existing config keeps its difficulty
+    const note = difficultyNote(inboxBits)
+    if (note !== undefined) out.info(note)
     const inbox = inboxAddress(identity.peerId, inboxBits)
     out.result({ peerId: identity.peerId, inbox, home, encrypted: secret !== undefined, bits: inboxBits }, [
       `Your address: ${identity.peerId}`,

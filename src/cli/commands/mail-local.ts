@@ -31,3 +31,11 @@ export async function readHere (home: string, id: string, contacts: Contacts, op
   if (options.raw) return { raw: await renderMessage(stored, { fromName: name }) }
   return { mail: mailDetail(stored, name), saved }
 }
+
+/** Delete a mail by id from the store and the Maildir; its `{ id, entry }`. */
+export async function deleteHere (home: string, id: string): Promise<{ id: string, entry: string }> {
+  const store = openMailStore(home)
+  const stored = await findMail(store, id)
+  await store.removeReceived(stored.entry)
+  return { id: shortId(stored.entry), entry: stored.entry }
+}

@@ -1,10 +1,10 @@
 /**
- * `ipms list` and `ipms read`: the mail kept in this home, newest first. Through the daemon when
+ * `ipms list`, `ipms read` and `ipms rm`: the mail kept in this home, newest first. Through the daemon when
  * one runs (its `/mail` answers are what `--json` prints here), else from the mail store; one
  * formatter for both. `list --quarantined` and `read --save` read the store itself.
  */
 import type { mailRow } from '../../daemon/views.ts'
-import { count, humanBytes as human, isoTime, shortPeer, type CliCommand } from '../command.ts'
+import { count, humanBytes as human, localTime, shortPeer, type CliCommand } from '../command.ts'
 import { safeText } from '../safe-text.ts'
 
 /** The store's side, loaded only when no daemon answers. */
@@ -27,14 +27,14 @@ export const list: CliCommand = {
   run: async (args, { home, out, contacts, daemon, signal }) => {
     if (args.quarantined === true) {
       const kept = await (await here()).quarantinedRows(home)
-      out.result({ quarantined: kept }, kept.length === 0 ? ['Nothing in quarantine.'] : kept.map(q => `${q.id}  ${isoTime(q.receivedAt)}  ${q.code}: ${q.reason}`))
+      out.result({ quarantined: kept }, kept.length === 0 ? ['Nothing in quarantine.'] : kept.map(q => `${q.id}  ${localTime(q.receivedAt)}  ${q.code}: ${q.reason}`))
       return
     }
     const api = await daemon()
     const rows = api !== undefined ? (await api.get('/mail', { signal })).mail as ListRow[] : await (await here()).listRows(home, contacts)
     out.result({ mail: rows }, rows.length === 0
       ? ['No mail here yet (ipms sync fetches it).']
-      : rows.map(r => `${r.id}  ${isoTime(r.date)}  ${(r.name ?? shortPeer(r.from)).padEnd(18)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}${r.attachments > 0 ? ` [${count(r.attachments, 'attachment')}]` : ''}`))
+      : rows.map(r => `${r.id}  ${localTime(r.date)}  ${(r.name ?? shortPeer(r.from)).padEnd(18)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}${r.attachments > 0 ? ` [${count(r.attachments, 'attachment')}]` : ''}`))
   }
 }
 
@@ -75,12 +75,30 @@ export const read: CliCommand = {
     const { name } = mail
     out.result({ mail, saved }, [
       `From:    ${name === undefined ? mail.from : `${name} (${mail.from})`} — signature verified`,
-      `Date:    ${new Date(mail.date).toString()}`,
+      `To:      ${mail.to}`,
+      `Date:    ${localTime(mail.date)}`,
       `Subject: ${mail.subject}`,
+      `Message-ID: <${mail.messageId}@ipms>`,
+      ...(mail.inReplyTo === undefined ? [] : [`In-Reply-To: <${mail.inReplyTo}@ipms>`]),
       ...(mail.attachments.length > 0 ? [`Attached: ${mail.attachments.map(a => `${a.name} (${a.type}, ${human(a.size)})`).join(', ')}`] : []),
       ...saved.map(p => `Saved:   ${p}`),
       '',
       mail.body
     ])
+  }
+}
+
+export const rm: CliCommand = {
+  command: 'rm <id>',
+  aliases: ['delete'],
+  options: y => y.positional('id', { type: 'string' }),
+  examples: [['ipms rm 4fQx9z2K', 'delete that mail here (and from the Maildir)'], ['ipms rm 1', 'the newest']],
+  run: async (args, { home, out, daemon, signal }) => {
+    const id = String(args.id)
+    const api = await daemon()
+    const deleted = api !== undefined
+      ? (await api.post(`/mail/${encodeURIComponent(id)}/delete`, {}, { signal })).deleted as { id: string, entry: string }
+      : await (await here()).deleteHere(home, id)
+    out.result({ deleted }, `Deleted mail ${deleted.id}.`)
   }
 }

@@ -5,6 +5,8 @@
  */
 import { notDeliveredError, sendSummary } from '../../daemon/views.ts'
 import type { Draft } from '../../mail/seal.ts'
+import { openMailStore } from '../../mail/mail-store.ts'
+import { replyTarget } from '../../mail/reply-target.ts'
 import { openOutbox } from '../../node/outbox.ts'
 import type { ResolvedRecipient } from '../../node/resolve-recipient.ts'
 import { shortPeer } from '../command.ts'
@@ -12,6 +14,12 @@ import type { CliContext } from '../context.ts'
 import { powLine, type SendSettings, type SendSummary } from './send.ts'
 
 export { resolveRecipient } from '../../node/resolve-recipient.ts'
+export { wantedReceipts } from '../../node/send-mail.ts'
+
+/** `--in-reply-to` resolved against this home's mail (mail/reply-target.ts). */
+export async function replyTargetHere (home: string, text: string): Promise<string> {
+  return await replyTarget(openMailStore(home, { maildir: false }), text)
+}
 
 /** Seal, stamp and deliver in this process, through the home's outbox. */
 export async function sendHere (draft: Draft, recipient: ResolvedRecipient, settings: SendSettings, context: CliContext): Promise<SendSummary> {

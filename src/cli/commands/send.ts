@@ -32,7 +32,19 @@ async function readCapped (path: string, what: string): Promise<Buffer> {
   return await readFile(path)
 }
 
-async function readStdin (signal: AbortSignal): Promise<string> {
+/**
+ * The message text: UTF-8, or refused (issue #14: Latin-1 `café` became `caf\uFFFD`, random bytes
+ * a page of U+FFFD). A leading BOM is dropped.
+ */
+export function bodyText (bytes: Uint8Array, where: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    throw new InvalidArgumentError(`${where} is not UTF-8 text: send a file as an attachment (-a FILE), or convert the text first (iconv -f latin1 -t utf-8)`)
+  }
+}
+
+async function readStdin (signal: AbortSignal): Promise<Buffer> {
   const chunks: Buffer[] = []
   let total = 0
   for await (const chunk of process.stdin) {
@@ -41,7 +53,7 @@ async function readStdin (signal: AbortSignal): Promise<string> {
     if (total > MAX_MAIL_BYTES) throw new InvalidArgumentError(`The message on stdin is over ${MAX_MAIL_BYTES} bytes, the most a mail carries`)
     chunks.push(chunk as Buffer)
   }
-  return Buffer.concat(chunks).toString('utf8')
+  return Buffer.concat(chunks)
 }
 
 /** What the user is told about where the mail goes: `hosts` in the card, the card's time (`dht`). */
@@ -106,14 +118,16 @@ export const send: CliCommand = {
     .positional('to', { type: 'string', describe: 'Contact name, address card (ipmscard…) or peer-id' })
     .positional('file', { type: 'string', describe: 'The message text (default: stdin)', normalize: true })
     .option('subject', { alias: 's', type: 'string', default: '', describe: 'Subject line' })
-    .option('attach', { alias: 'a', type: 'string', array: true, default: [], describe: 'Attach a file (repeatable)' })
+    // Not `array: true`: that takes every word after -a, the message file too (`-a a.jpg notes.txt`).
+    .option('attach', { alias: 'a', type: 'string', requiresArg: true, describe: 'Attach a file (repeat -a for each)' })
     .option('replicas', { alias: 'k', type: 'number', default: 1, describe: 'Receipts wanted from distinct hosts' })
     .option('timeout', TIMEOUT_OPTION)
-    .option('in-reply-to', { type: 'string', describe: 'The id of the mail this answers' }),
+    .option('in-reply-to', { type: 'string', requiresArg: true, describe: 'The mail this answers: its id in ipms list, or its Message-ID' }),
   examples: [
     ['ipms send bob < note.txt', 'the body from stdin, as in the original sketch'],
     ['ipms send bob -s "Photos" -a beach.jpg -a dunes.jpg notes.txt', 'with a subject and two attachments'],
-    ['ipms send bob -k 2 letter.txt', 'succeed only once two hosts hold it']
+    ['ipms send bob -k 2 letter.txt', 'succeed only once two hosts hold it'],
+    ['ipms send alice --in-reply-to 4fQx9z2K -s "Re: Lunch?" answer.txt', 'answer a mail (its id in ipms list)']
   ],
   run: async (args, context) => {
     const { out, signal, contacts } = context
@@ -133,13 +147,19 @@ export const send: CliCommand = {
       const { destination } = recipient
       out.info(viaLine(recipient.via, name, destination.hosts.length, destination.card?.ts, destination.pass !== undefined))
     }
+    // The mail answered, found here before anything is read or stamped (the daemon finds it itself).
+    const inReplyTo = args.inReplyTo === undefined ? undefined : String(args.inReplyTo)
+    const replyTo = inReplyTo === undefined || api !== undefined ? inReplyTo : await local!.replyTargetHere(context.home, inReplyTo)
+    if (recipient !== undefined) local!.wantedReceipts(recipient.destination, replicas) // -k more than the hosts: before the message is read
     const attachments: Attachment[] = []
-    for (const path of args.attach as string[]) {
+    for (const path of [args.attach ?? []].flat().map(String)) {
       attachments.push({ name: basename(path), type: MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', data: new Uint8Array(await readCapped(path, 'the attachment')) })
     }
-    const draft = { subject: String(args.subject), body: '', attachments, ...(args.inReplyTo === undefined ? {} : { inReplyTo: String(args.inReplyTo) }) }
+    const draft = { subject: String(args.subject), body: '', attachments, ...(replyTo === undefined ? {} : { inReplyTo: replyTo }) }
     if (typeof args.file !== 'string' && process.stdin.isTTY === true) out.info('Type the message, then Ctrl-D on a line of its own:')
-    draft.body = typeof args.file === 'string' ? (await readCapped(args.file, 'the message file')).toString('utf8') : await readStdin(signal)
+    draft.body = typeof args.file === 'string'
+      ? bodyText(await readCapped(args.file, 'the message file'), `The message file ${args.file}`)
+      : bodyText(await readStdin(signal), 'The message on stdin')
     const started = Date.now()
     const settings = { replicas, timeoutMs, name }
     // Not delivered: thrown by both (notDeliveredError), with the same message and exit code.
