@@ -55,7 +55,7 @@ test('host, owner and sender daemons: grant picked up, mail event, since() and r
     assert.ok(Array.isArray(started))
     assert.equal(started[0]!.type, 'started')
     assert.equal(started[0]!.id, 1)
-    assert.deepEqual(bobDaemon.id(), { peerId: bob.identity.peerId, inbox: bobDaemon.node.inbox.address, bits: BITS, addrs: bobDaemon.node.node.multiaddrs(), hosted: [] })
+    assert.deepEqual(bobDaemon.id(), { peerId: bob.identity.peerId, inbox: bobDaemon.node.inbox.address, bits: BITS, addrs: bobDaemon.node.node.multiaddrs(), hosted: [], encrypted: false })
     assert.equal((await bobDaemon.card()).text, card)
     const beforeMail = bobDaemon.events.last()
 

@@ -6,7 +6,7 @@
  */
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { cp, readFile, readdir, rm } from 'node:fs/promises'
+import { chmod, cp, readFile, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeIdentityFile, loadIdentity } from '../../src/identity/keystore.ts'
 import type { Identity } from '../../src/identity/identity.ts'
@@ -38,6 +38,8 @@ async function legacyHome (): Promise<string> {
   const dir = await makeTempHome('ipms-legacy-')
   temps.push(dir)
   await cp(join(FIXTURE, 'home'), join(dir, 'home'), { recursive: true })
+  // Git checks files out 0644 whatever they were committed as: a key file must be 0600 to be read.
+  await chmod(join(dir, 'home', 'identity.json'), 0o600)
   return join(dir, 'home')
 }
 
