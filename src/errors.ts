@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   'ERR_BAD_SIGNATURE', 'ERR_MISADDRESSED', 'ERR_INVALID_MAIL', 'ERR_POW_WORKER',
   // inboxes and sync (§9, §10)
   'ERR_ENTRY_REFUSED', 'ERR_HOME_IN_USE', 'ERR_SYNC', 'ERR_SYNC_REFUSED', 'ERR_STORAGE_FULL', 'ERR_NO_REPLICA',
+  'ERR_TOO_MANY_FILES',
   // grants, cards, passes (§11)
   'ERR_INVALID_RECORD', 'ERR_GRANT_EXPIRED', 'ERR_BAD_PASS', 'ERR_PASS_EXPIRED',
   // delivery (§12): a host's refusals, then the sender's own outcomes
@@ -214,6 +215,14 @@ export class SyncRefusedError extends IpmsError {
  */
 export class StorageFullError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_STORAGE_FULL', message, options) }
+}
+
+/**
+ * The process ran out of file descriptors (EMFILE, or a LevelDB that failed to open for that
+ * reason): `ulimit -n` is too low for what this node keeps open.
+ */
+export class TooManyFilesError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_TOO_MANY_FILES', message, options) }
 }
 
 /** None of the replicas given for an inbox could be synced. */

@@ -32,7 +32,7 @@ export { createCard, encodeCard, verifyCard, type AddressCard, type CardHost } f
 export { createDeliveryService, deliverTo, verifyReceipt, DELIVER_PROTOCOL, DELIVER_REFUSAL_CODES, refusalCode, type DeliverRefusalCode, type Receipt, type DeliveryServiceOptions } from './node/deliver.ts'
 export { withFreshSender } from './node/sender.ts'
 export { sendMail, type SendMailOptions, type SendResult } from './node/send-mail.ts'
-export { openHosting, type Hosting, type HostingOptions } from './node/hosting.ts'
+export { openHosting, type HostedGrant, type HostedInboxReport, type Hosting, type HostingOptions } from './node/hosting.ts'
 export { dropHostedInbox, type DroppedHostedInbox } from './node/drop-hosted.ts'
 export { openOutbox, retryPeriodically, type Outbox, type OutboxEntry } from './node/outbox.ts'
 export { prepareMail, deliverPrepared, type PreparedMail } from './node/send-mail.ts'

@@ -123,7 +123,7 @@ export const ROUTES: readonly Route[] = [
     return { card: text, owner: card.owner, bits: card.bits, hosts: card.hosts, ts: card.ts }
   }),
   get(/^\/hosts$/, async (_call, { daemon }) => ({ hosts: await daemon.hosts() })),
-  get(/^\/hosted$/, async (_call, { daemon }) => ({ hosted: daemon.hosted() })),
+  get(/^\/hosted$/, async (_call, { daemon }) => ({ hosted: await daemon.hosted(), skipped: daemon.node.hosting.skipped })),
   get(/^\/contacts$/, async (_call, { daemon, home }) => ({ contacts: await daemon.contacts(), issued: await openContacts(home).issued() })),
   get(/^\/mail$/, async ({ query }, { daemon }) => {
     const names = await namesOf(daemon)

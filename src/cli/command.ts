@@ -26,6 +26,8 @@ export { shortPeer } from '../identity/short-peer.ts'
 /** `1 host`, `2 hosts`. */
 export const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`
 export const isoTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+/** A size for people: B, KiB or MiB. */
+export const humanBytes = (bytes: number): string => bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 
 /**
  * A mail's date for people, in the local time zone (TZ) with its offset, one token (ISO 8601):

@@ -12,9 +12,9 @@
  * for await (const event of daemon.events.subscribe({ since: 0 })) console.log(event.type, event.data)
  * ```
  *
- * Watch out for: background steps (reads of the own inbox, grant reloads, publication, co-host
- * syncs, outbox retries, retention) run one at a time; a failed step is an `error` event, never
- * the end of the daemon. Sends are not queued behind them (their proof-of-work takes seconds):
+ * Watch out for: background steps (reads of the own inbox, publication, co-host syncs, outbox
+ * retries, retention) run one at a time, grant reloads one at a time beside them; a failed step is
+ * an `error` event, never the end of the daemon. Sends are not queued behind them (their proof-of-work takes seconds):
  * they go through the daemon's one outbox, whose leases keep one mail from being tried twice.
  */
 import { watch } from 'node:fs'
@@ -30,7 +30,7 @@ import { findMail, shortId } from '../mail/find-mail.ts'
 import { openMailStore, type ListedMail, type SentMail, type StoredMail } from '../mail/mail-store.ts'
 import type { Draft } from '../mail/seal.ts'
 import { startHomeNode, type HomeNode } from '../node/home-node.ts'
-import { hostingDirectory } from '../node/hosting.ts'
+import { hostingDirectory, type HostedGrant, type HostedInboxReport } from '../node/hosting.ts'
 import { openOutbox, type OutboxEntry, type RetryOptions } from '../node/outbox.ts'
 import { readInbox, type ReadInboxResult } from '../node/read-inbox.ts'
 import type { DeliveryFailure, SendMailOptions } from '../node/send-mail.ts'
@@ -139,8 +139,11 @@ export interface Daemon {
   card: () => Promise<{ text: string, card: AddressCard }>
   /** The hosts this owner granted. */
   hosts: () => Promise<GrantedHost[]>
-  /** The friends' inboxes kept here. */
-  hosted: () => Array<{ owner: string, bits: number, expires?: number, inbox: string }>
+  /**
+   * The friends' inboxes kept here, with their pending mail, bytes held, newest mail and grant
+   * expiry (`expired` marks a grant past it). Each inbox is opened in turn to be counted, never all at once.
+   */
+  hosted: () => Promise<Array<Omit<HostedInboxReport, 'address'> & { inbox: string }>>
   contacts: () => Promise<Contact[]>
   /** The mail received, newest first, with its Maildir state; `all`: also what was deleted or trashed in the Maildir. */
   list: (options?: { all?: boolean }) => Promise<ListedMail[]>
@@ -201,6 +204,11 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
   const running = await startHomeNode({ home, identity, config, listen: options.listen, signal })
   const cleanups: Array<() => void> = []
   const queue = serialQueue()
+  /**
+   * Grant loads, one at a time but apart from the other steps: they touch only hosting's index, and
+   * an accepted grant must not wait behind an hour's retention pass over thousands of inboxes.
+   */
+  const grantLoads = serialQueue()
   const sends = concurrencyLimit(options.sendConcurrency ?? DEFAULT_SEND_CONCURRENCY)
   let hook: MailHook | undefined
   let api: ApiServer | undefined
@@ -232,7 +240,9 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     }
 
     const addrs = running.node.multiaddrs()
-    log.emit('started', { peerId: identity.peerId, inbox: running.inbox.address, addrs, hosted: running.hosting.list().map(h => h.owner) })
+    /** The owners whose inboxes are served here (grants not expired). */
+    const servedOwners = (): string[] => running.hosting.list().flatMap(h => h.expired ? [] : [h.owner])
+    log.emit('started', { peerId: identity.peerId, inbox: running.inbox.address, addrs, hosted: servedOwners() })
     for (const s of running.hosting.skipped) log.emit('grant-skipped', s)
     for (const b of running.unreachableBootstrap) log.emit('bootstrap-failed', b)
     // A full disk: deliveries are refused (ERR_STORAGE_FULL) until space returns; the node retries by itself.
@@ -292,29 +302,57 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     running.inbox.events.on('mail', readNewMail)
     running.inbox.events.on('synced', (result: { envelopes: number }) => { if (result.envelopes > 0) readNewMail() })
 
+    /** Mail dropped per owner since the last `hosted-pruned` events (one timer for all: inboxes come and go). */
+    const prunedBy = new Map<string, number>()
+    const tellPruned = later(() => {
+      for (const [owner, count] of prunedBy) log.emit('hosted-pruned', { owner, count })
+      prunedBy.clear()
+    })
     const watchHosted = (inbox: Inbox): void => {
       inbox.events.on('mail', () => { log.emit('hosted-mail', { owner: inbox.owner }) })
-      let dropped = 0
-      const tell = later(() => {
-        log.emit('hosted-pruned', { owner: inbox.owner, count: dropped })
-        dropped = 0
-      })
-      inbox.events.on('pruned', () => { dropped++; tell() })
+      inbox.events.on('pruned', () => { prunedBy.set(inbox.owner, (prunedBy.get(inbox.owner) ?? 0) + 1); tellPruned() })
     }
-    for (const { inbox } of running.hosting.list()) watchHosted(inbox)
+    // Hosted inboxes are opened on demand (a delivery, a sync, retention) and closed when idle:
+    // each is watched from its opening, so that its events are told whenever it is open.
+    const hostedEvents = running.hosting.events
+    hostedEvents.on('opened', watchHosted)
+    // A hosted inbox that does not open fails its delivery or sync; the operator hears of it once a
+    // minute per kind at most (out of descriptors, every delivery would say it again).
+    const lastHostingError = new Map<string, number>()
+    const onHostingError = (err: Error & { code?: string }): void => {
+      const kind = err.code ?? 'other'
+      if (Date.now() - (lastHostingError.get(kind) ?? -Infinity) < 60_000) return
+      lastHostingError.set(kind, Date.now())
+      report('opening a friend\'s inbox')(err)
+    }
+    hostedEvents.on('error', onHostingError)
+    cleanups.push(() => { hostedEvents.off('opened', watchHosted); hostedEvents.off('error', onHostingError) })
+    for (const inbox of running.hosting.opened()) watchHosted(inbox)
     /** Publishes hosts records (set below when the DHT runs). */
     let publishSoon = (): void => {}
-    const served = (added: Inbox[]): void => {
-      for (const inbox of added) {
-        watchHosted(inbox)
-        log.emit('hosting', { owner: inbox.owner, inbox: inbox.address })
-      }
+    /** Grants newly served: a `hosting` event each, and their owners' hosts records published. */
+    const served = (added: HostedGrant[]): void => {
+      for (const grant of added) log.emit('hosting', { owner: grant.owner, inbox: grant.address })
       if (added.length > 0) publishSoon() // the new owner's hosts record, from its card
     }
-    const reloadGrants = later(() => {
-      background('loading grants', async () => { served(await running.hosting.reload()) })
+    /** Grant files the watcher named since the last reload; undefined: read the whole directory. */
+    let grantFilesSeen: Set<string> | undefined = new Set()
+    // Gathered for 5 ms only (the events of one write: its temp file, its rename): reading the
+    // files named costs about a millisecond, and an accepted grant is served at once (issue #13: < 100 ms).
+    const loadGrants = later(() => {
+      const files = grantFilesSeen
+      grantFilesSeen = new Set()
+      grantLoads.run(async () => { served(await running.hosting.reload({ files, signal })) }).catch(report('loading grants'))
+    }, Math.min(schedule.settleMs, 5))
+    /** Read the whole hosting directory again (SIGHUP, the API): only new or changed files are verified. */
+    const reloadGrants = (): void => { grantFilesSeen = undefined; loadGrants() }
+    // The watcher names the file that changed (a grant is written by a rename into its name): only
+    // that one is read; without a name, the whole directory is (only new or changed files are verified).
+    const grantsWatcher = watch(hostingDirectory(home), (_event, file) => {
+      if (file === null || file === undefined) grantFilesSeen = undefined
+      else grantFilesSeen?.add(String(file))
+      loadGrants()
     })
-    const grantsWatcher = watch(hostingDirectory(home), reloadGrants)
     const homeWatcher = watch(home, (_event, file) => {
       if (file !== HOSTS_FILE_NAME) return
       ownHosts().then(read => { hosts = read }, report('reading hosts.json'))
@@ -384,7 +422,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
         await api?.close() // no new requests; the API files go while this process still holds the home
         stopping.abort()
         for (const cleanup of cleanups.splice(0)) cleanup()
-        await queue.idle()
+        await Promise.all([queue.idle(), grantLoads.idle()])
         await hook?.stop() // the hooks of the mail stored so far still run
         await running.stop()
         log.emit('stopped', {})
@@ -402,10 +440,10 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     const daemon: Daemon = {
       events: { last: log.last, since: log.since, subscribe: log.subscribe },
       node: running,
-      id: () => ({ peerId: identity.peerId, inbox: running.inbox.address, bits: config.bits, addrs: running.node.multiaddrs(), hosted: running.hosting.list().map(h => h.owner), encrypted }),
+      id: () => ({ peerId: identity.peerId, inbox: running.inbox.address, bits: config.bits, addrs: running.node.multiaddrs(), hosted: servedOwners(), encrypted }),
       card: async () => await ownerHosts.card(),
       hosts: async () => await ownerHosts.list(),
-      hosted: () => running.hosting.list().map(h => ({ owner: h.owner, bits: h.bits, expires: h.expires, inbox: h.inbox.address })),
+      hosted: async () => (await running.hosting.report({ signal })).map(({ address, ...rest }) => ({ ...rest, inbox: address })),
       contacts: async () => await contacts.list(),
       list: async listOptions => await openMailStore(home, { maildir: false }).listed(listOptions),
       read: async id => await findMail(openMailStore(home, { maildir: false }), id),
@@ -442,12 +480,11 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       }),
       grantHost: async (peer, addrs, grantOptions) => await ownerHosts.grant(peer, addrs, grantOptions),
       revokeHost: async peer => await ownerHosts.revoke(peer),
-      acceptGrant: async (grantText, acceptOptions) => await queue.run(async () => {
-        const known = new Set(running.hosting.list().map(h => h.inbox.address))
-        const inbox = await running.hosting.accept(grantText, acceptOptions)
-        if (!known.has(inbox.address)) served([inbox])
-        const kept = running.hosting.list().find(h => h.inbox === inbox)
-        return { owner: inbox.owner, bits: inbox.bits, expires: kept?.expires, inbox: inbox.address }
+      // With the grant loads (not behind the other steps): served when this resolves.
+      acceptGrant: async (grantText, acceptOptions) => await grantLoads.run(async () => {
+        const kept = await running.hosting.accept(grantText, acceptOptions)
+        served([kept])
+        return { owner: kept.owner, bits: kept.bits, ...(kept.expires === undefined ? {} : { expires: kept.expires }), inbox: kept.address }
       }),
       addContact: async (name, address, addOptions) => await contacts.add(name, address, addOptions),
       removeContact: async name => await contacts.remove(name),
@@ -465,7 +502,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     await api?.close()
     stopping.abort()
     for (const cleanup of cleanups.splice(0)) cleanup()
-    await queue.idle()
+    await Promise.all([queue.idle(), grantLoads.idle()])
     await hook?.stop()
     await running.stop()
     await api?.finish(0)

@@ -39,6 +39,8 @@ export interface HomeConfig {
    * (127.0.0.1, localhost or [::1]; port 0: any free one). Default: off (the Unix socket only).
    */
   apiListen?: string
+  /** Idle friends' inboxes a host keeps open at most (the others are opened when used). Default 256. */
+  maxOpenInboxes?: number
 }
 
 /** The hosts `apiListen` may name: loopback only (the API is for this machine's programs). */
@@ -102,7 +104,7 @@ function multiaddrList (value: unknown, field: string, path: string): string[] {
 export function parseConfig (value: unknown, path = CONFIG_FILE_NAME): HomeConfig {
   if (value === undefined) value = {}
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${path} must hold a JSON object`)
-  const known = new Set(['listen', 'bootstrap', 'bits', 'dht', 'mdns', 'dhtProtocol', 'hostPolicy', 'apiListen'])
+  const known = new Set(['listen', 'bootstrap', 'bits', 'dht', 'mdns', 'dhtProtocol', 'hostPolicy', 'apiListen', 'maxOpenInboxes'])
   const unknown = Object.keys(value).filter(k => !known.has(k))
   if (unknown.length > 0) throw new ConfigError(`${path}: unknown field ${unknown.map(k => `"${k}"`).join(', ')} (known: ${[...known].join(', ')})`)
   const file = value as Record<string, unknown>
@@ -127,6 +129,12 @@ export function parseConfig (value: unknown, path = CONFIG_FILE_NAME): HomeConfi
   if (file.apiListen !== undefined) {
     parseApiListen(file.apiListen, path)
     config.apiListen = file.apiListen as string
+  }
+  if (file.maxOpenInboxes !== undefined) {
+    if (typeof file.maxOpenInboxes !== 'number' || !Number.isInteger(file.maxOpenInboxes) || file.maxOpenInboxes < 1 || file.maxOpenInboxes > 100_000) {
+      throw new ConfigError(`${path}: "maxOpenInboxes" must be a whole number from 1 to 100000`)
+    }
+    config.maxOpenInboxes = file.maxOpenInboxes
   }
   if (file.hostPolicy !== undefined) {
     const policy = file.hostPolicy

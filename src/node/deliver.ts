@@ -30,6 +30,7 @@ import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { mailPayloadShapeProblem, mailStampProblem, type MailPayload } from '../access/payloads.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
+import type { InboxLease, InboxResolver } from './inbox-lease.ts'
 import { envelopeBlock, type EnvelopeBlock } from '../stores/envelope-block.ts'
 import { penalize } from './connection-guard.ts'
 import { frames, type Frames } from './frames.ts'
@@ -130,8 +131,11 @@ export interface DeliveryServiceOptions {
   libp2p: Libp2p
   /** The host's identity: its key signs receipts (the libp2p peer-id of `libp2p`). */
   identity: Identity
-  /** The inbox served here for an address, if any (and only if this node may keep it). */
-  inboxFor: (address: string) => Inbox | undefined
+  /**
+   * The inbox served here for an address, if any (and only if this node may keep it); opened
+   * (leased) only for a request whose stamp is valid for it.
+   */
+  inboxFor: InboxResolver
   /** Deadline of one delivery, ms. Default 30 000. */
   timeoutMs?: number
   /** Retention, quota, rate and clock-skew policy (defaults: DEFAULT_HOST_POLICY). */
@@ -157,8 +161,8 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code, reason, ...(code === 'ERR_STALE' ? { time: now() } : {}) }), { signal })
   }
 
-  /** Check a request; returns the inbox, payload and envelope, or the refusal. */
-  const check = async (request: unknown): Promise<{ inbox: Inbox, mail: MailPayload, envelope: EnvelopeBlock, admission: Admission } | Problem<DeliverRefusalCode>> => {
+  /** Check a request; returns the inbox (leased through `hold`, which the caller releases), payload and envelope, or the refusal. */
+  const check = async (request: unknown, hold: (lease: InboxLease) => void, signal: AbortSignal): Promise<{ inbox: Inbox, mail: MailPayload, envelope: EnvelopeBlock, admission: Admission } | Problem<DeliverRefusalCode>> => {
     if (!isPlainMap(request) || !(hasExactly(request, DELIVER_FIELDS) || hasExactly(request, DELIVER_FIELDS_WITH_PASS))) {
       return { code: 'ERR_MALFORMED', message: 'a v1 deliver request has exactly the fields v, t, inbox, mail, envelope, and optionally pass' }
     }
@@ -171,8 +175,8 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     if (problem !== undefined) return { code: problem.code, message: `the MAIL payload is refused: ${problem.message}` }
     // Until the request shows a valid stamp for a kept inbox, the answer is the one for an inbox
     // not kept here (PROTOCOL §12): otherwise anyone could list the inboxes a host keeps.
-    const inbox = inboxFor(r.inbox)
-    if (inbox === undefined || mailStampProblem(r.mail as MailPayload, inbox.address, inbox.bits) !== undefined) return { code: 'ERR_NOT_HOSTED', message: NOT_HOSTED }
+    const target = inboxFor(r.inbox)
+    if (target === undefined || mailStampProblem(r.mail as MailPayload, target.address, target.bits) !== undefined) return { code: 'ERR_NOT_HOSTED', message: NOT_HOSTED }
     const mail = r.mail as MailPayload
     if (r.envelope.byteLength !== mail.size) return { code: 'ERR_BAD_ENVELOPE', message: 'the envelope size is not the size the payload states' }
     if (Math.abs(mail.ts - now()) > policy.maxClockSkewMs) return { code: 'ERR_STALE', message: `the mail's time is more than ${Math.round(policy.maxClockSkewMs / 60_000)} minutes from this host's clock: stamp it again` }
@@ -184,9 +188,13 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     } catch (err) {
       return { code: 'ERR_BAD_ENVELOPE', message: `the envelope is not a v1 envelope: ${(err as Error).message}` }
     }
-    const pass = requestPass(r.pass, inbox.owner, now())
+    const pass = requestPass(r.pass, target.owner, now())
     if (typeof pass === 'object') return pass
     if (quota === undefined) return { code: 'ERR_NOT_HOSTED', message: 'this node is not serving deliveries' }
+    // Only now, with every check that needs no inbox passed, is the inbox opened (a host keeps most closed).
+    const lease = await target.lease({ signal })
+    hold(lease)
+    const inbox = lease.inbox
     // A replay stores nothing and its sender is owed the receipt it already got: never over quota.
     if (await inbox.firstEntry(mail.env) !== undefined) return { inbox, mail, envelope, admission: { share: 'strangers', write: async append => await append() } }
     await quota.ready(inbox)
@@ -223,6 +231,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
         stream.addEventListener('close', release, { once: true })
       }
     })
+    let lease: InboxLease | undefined
     try {
       // The rate first, before a byte of the request is read: a refusal costs almost nothing.
       const over = rate.take(connection)
@@ -245,7 +254,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
         }
         throw err
       }
-      const checked = await check(request)
+      const checked = await check(request, held => { lease = held }, signal)
       if ('code' in checked) {
         await refuse(lp, checked.code, checked.message, signal)
         await stream.close({ signal })
@@ -282,6 +291,8 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     } catch (err) {
       log.error('delivery from %s failed: %s', connection.remotePeer.toString(), (err as Error).message)
       stream.abort(err as Error)
+    } finally {
+      lease?.release()
     }
   }
 

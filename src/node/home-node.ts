@@ -9,10 +9,12 @@ import { loadConfig, type HomeConfig } from '../home/config.ts'
 import type { Identity } from '../identity/identity.ts'
 import { openInbox, type Inbox } from '../stores/open-inbox.ts'
 import { asStorageFull } from '../stores/storage-health.ts'
+import { asTooManyFiles } from '../util/fd-limit.ts'
 import { createNode, type IpmsNode } from './create-node.ts'
 import type { HomeLockWait } from './home-lock.ts'
 import { createDeliveryService } from './deliver.ts'
 import { openHosting, type Hosting } from './hosting.ts'
+import { alwaysOpen, type InboxResolver } from './inbox-lease.ts'
 import { createInboxSync, type InboxSync } from './sync.ts'
 
 /** The home's directory of the contacts' passes accounting (a LevelDB, docs/PROTOCOL.md §13). */
@@ -48,26 +50,37 @@ export interface HomeNode {
 export async function startHomeNode (options: HomeNodeOptions): Promise<HomeNode> {
   const { home, identity, signal } = options
   const config = options.config ?? await loadConfig(home)
-  const node = await createNode({ home, identity, listen: options.listen ?? config.listen, signal, lockWait: options.lockWait, discovery: { dht: config.dht, dhtProtocol: config.dhtProtocol, mdns: config.mdns, mdnsIntervalMs: options.mdnsIntervalMs } })
+  let node: IpmsNode
+  try {
+    node = await createNode({ home, identity, listen: options.listen ?? config.listen, signal, lockWait: options.lockWait, discovery: { dht: config.dht, dhtProtocol: config.dhtProtocol, mdns: config.mdns, mdnsIntervalMs: options.mdnsIntervalMs } })
+  } catch (err) {
+    // Out of descriptors, the stores do not open: said plainly (exit 71), not "Database failed to open".
+    throw asTooManyFiles(err, `starting the node on ${home}`)
+  }
   const stops: Array<() => Promise<void>> = [async () => { await node.stop() }]
   const stop = async (): Promise<void> => {
     for (const part of stops.splice(0).reverse()) await part().catch(() => {})
   }
   try {
-    // The sync service shows this node's grant to other replicas; grants live in hosting, which
-    // needs the sync service to register the inboxes it opens: bound late.
+    // The sync service shows this node's grant to other replicas and serves the hosted inboxes;
+    // grants live in hosting, which needs the sync service to register the inboxes it opens: bound late.
     let hosting: Hosting | undefined
-    const sync = createInboxSync({ libp2p: node.libp2p, blockstore: node.helia.blockstore, grantFor: inbox => hosting?.grantFor(inbox) })
+    let own: ReturnType<typeof alwaysOpen> | undefined
+    /** The own inbox (always open), else a hosted one (opened on demand). */
+    const inboxFor: InboxResolver = address => address === own?.address ? own : hosting?.inboxFor(address)
+    const sync = createInboxSync({ libp2p: node.libp2p, blockstore: node.helia.blockstore, grantFor: inbox => hosting?.grantFor(inbox), inboxFor })
     await sync.start()
     stops.push(async () => { await sync.stop() })
     const inbox = await openInbox(node.orbitdb, identity.peerId, config.bits)
     await sync.register(inbox)
-    hosting = await openHosting({ node, sync })
+    own = alwaysOpen(inbox)
+    hosting = await openHosting({ node, sync, maxOpenInboxes: config.maxOpenInboxes })
     const served = hosting
+    stops.push(async () => { await served.close() })
     const delivery = createDeliveryService({
       libp2p: node.libp2p,
       identity,
-      inboxFor: address => address === inbox.address ? inbox : served.inboxFor(address),
+      inboxFor,
       policy: config.hostPolicy,
       passLedgerPath: join(home, PASS_LEDGER_DIR)
     })
@@ -86,6 +99,6 @@ export async function startHomeNode (options: HomeNodeOptions): Promise<HomeNode
   } catch (err) {
     await stop()
     // The inbox's LevelDBs cannot open on a full disk: StorageFullError (exit 74), not a bug.
-    throw asStorageFull(err, options.home)
+    throw asTooManyFiles(asStorageFull(err, options.home), `starting the node on ${home}`)
   }
 }

@@ -68,6 +68,8 @@ interface Shares {
   /** Bytes of strangers' deliveries being written. */
   strangersWriting: number
   tracked: Promise<void> | undefined
+  /** The inbox object listened to (weakly: a closed inbox is not kept alive here); a host reopens an inbox closed while idle, as a new object. */
+  trackedInbox?: WeakRef<Inbox>
   off?: () => void
 }
 
@@ -154,11 +156,19 @@ export async function openPassQuota (policy: Pick<HostPolicy, 'quotaBytes' | 'pa
 
   const ready = async (inbox: Inbox): Promise<void> => {
     const shares = sharesOf(inbox.address)
+    if (shares.trackedInbox?.deref() !== inbox) {
+      // Reopened since (or first use): listen to this object; what was pruned meanwhile is released below.
+      shares.off?.()
+      shares.trackedInbox = new WeakRef(inbox)
+      shares.tracked = undefined
+    }
     shares.tracked ??= (async () => {
-      const onGone = (env: string): void => { release(inbox.address, env).catch(() => {}) }
-      inbox.events.on('pruned', onGone)
-      inbox.events.on('expired', onGone)
-      shares.off = () => { inbox.events.off('pruned', onGone); inbox.events.off('expired', onGone) }
+      const { address, events } = inbox
+      const onGone = (env: string): void => { release(address, env).catch(() => {}) }
+      events.on('pruned', onGone)
+      events.on('expired', onGone)
+      const listened = new WeakRef(events)
+      shares.off = () => { listened.deref()?.off('pruned', onGone); listened.deref()?.off('expired', onGone) }
       for (const [env, held] of [...shares.byEnv]) {
         if (held.written && !await inbox.wantsEnvelope(env)) await release(inbox.address, env)
       }

@@ -46,6 +46,7 @@ import { decodeCbor, encodeCbor, equalBytes, refuseBadHead, type CborLimits } fr
 import { isBytes, isPlainMap } from '../util/fields.ts'
 import { verifyGrant, type Grant } from '../hosting/grant.ts'
 import { frames, type Frames } from './frames.ts'
+import { servedFrom, type InboxLease, type InboxResolver } from './inbox-lease.ts'
 import { createFrameBudget } from './host-policy.ts'
 
 export const SYNC_PROTOCOL = '/ipms/sync/1.0.0'
@@ -83,14 +84,14 @@ const log = logger('ipms:sync')
  * Decides whether `peer` may sync `inbox` with this node; `grant` is what the peer presented in its
  * hello (dag-cbor bytes of a host grant), if anything. Default: `ownerOrGrantee`.
  */
-export type SyncAuthorizer = (peer: string, inbox: Inbox, grant?: Uint8Array) => boolean | Promise<boolean>
+export type SyncAuthorizer = (peer: string, inbox: { address: string, owner: string }, grant?: Uint8Array) => boolean | Promise<boolean>
 
 /**
  * The default rule (issue #4, "only authorized replicas"): the inbox's owner, or a host presenting
  * an unexpired grant from that owner naming itself. Everyone else gets the same refusal as for an
  * inbox that is not here.
  */
-export function ownerOrGrantee (peer: string, inbox: Inbox, grant?: Uint8Array): boolean {
+export function ownerOrGrantee (peer: string, inbox: { owner: string }, grant?: Uint8Array): boolean {
   if (peer === inbox.owner) return true
   if (grant === undefined) return false
   try {
@@ -111,6 +112,11 @@ export interface InboxSyncOptions {
   authorize?: SyncAuthorizer
   /** This node's grant for an inbox it hosts, presented when it starts a sync of that inbox. */
   grantFor?: (inbox: Inbox) => Grant | undefined
+  /**
+   * The inboxes served to peers, opened only for an authorised session (a host's inboxes opened
+   * on demand, hosting.ts). Default: the registered inboxes, which stay open.
+   */
+  inboxFor?: InboxResolver
   /** Deadline of one exchange, ms. Default 30 000. */
   timeoutMs?: number
   /** How long a push waits for more updates to gather before it syncs, ms. Default 10. */
@@ -213,6 +219,7 @@ export function createInboxSync (options: InboxSyncOptions) {
   /** Per inbox and peer: a push in flight, and whether another is wanted after it. */
   const pushes = new Map<string, { running: Promise<void>, again: boolean }>()
   const unsubscribers = new Map<string, () => void>()
+  const served: InboxResolver = options.inboxFor ?? servedFrom(inboxes)
   /** Entry hash → the peer it is being joined from, while the join runs (see `push`). */
   const joinedFrom = new Map<string, string>()
 
@@ -441,11 +448,15 @@ export function createInboxSync (options: InboxSyncOptions) {
       }
     })
     let lp: Frames = first
+    let lease: InboxLease | undefined
     try {
       const hello = await read(first, signal)
-      const inbox = hello.t === 'hello' && typeof hello.inbox === 'string' ? inboxes.get(hello.inbox) : undefined
+      const target = hello.t === 'hello' && typeof hello.inbox === 'string' ? served(hello.inbox) : undefined
       const grant = isBytes(hello.grant) ? hello.grant : undefined
-      if (inbox === undefined || !await authorize(peer, inbox, grant)) {
+      // Opened only for an authorised peer: a stranger's hello costs no inbox opening.
+      if (target !== undefined && await authorize(peer, target, grant)) lease = await target.lease({ signal })
+      const inbox = lease?.inbox
+      if (inbox === undefined) {
         // The same answer for "not here" and "not allowed": an unauthorised peer learns nothing more.
         await stream.closeRead()
         await first.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code: 'ERR_SYNC_REFUSED', reason: 'this node does not serve that inbox to you' }), { signal })
@@ -467,6 +478,8 @@ export function createInboxSync (options: InboxSyncOptions) {
     } catch (err) {
       log.error('sync session with %s failed: %s', peer, (err as Error).message)
       stream.abort(err as Error)
+    } finally {
+      lease?.release()
     }
   }
 
@@ -520,7 +533,13 @@ export function createInboxSync (options: InboxSyncOptions) {
         await new Promise(resolve => setTimeout(resolve, pushDelayMs).unref())
         do {
           state.again = false
-          try { await syncWith(peer, inbox) } catch (err) { log('push of %s to %s failed: %s', inbox.address, peer, (err as Error).message) }
+          try {
+            // Held open for the session (a host closes idle inboxes); not pushed once no longer served.
+            const lease = await served(inbox.address)?.lease()
+            if (lease !== undefined) {
+              try { await syncWith(peer, lease.inbox) } finally { lease.release() }
+            }
+          } catch (err) { log('push of %s to %s failed: %s', inbox.address, peer, (err as Error).message) }
         } while (state.again)
         pushes.delete(key)
       })()
@@ -546,11 +565,12 @@ export function createInboxSync (options: InboxSyncOptions) {
     })
   }
 
-  const unregister = (inbox: Inbox): void => {
+  /** Stop serving `inbox`; with `keepReplicas`, its push peers stay known for when it is registered again (closed while idle). */
+  const unregister = (inbox: Inbox, unregisterOptions: { keepReplicas?: boolean } = {}): void => {
     unsubscribers.get(inbox.address)?.()
     unsubscribers.delete(inbox.address)
     inboxes.delete(inbox.address)
-    replicas.delete(inbox.address)
+    if (unregisterOptions.keepReplicas !== true) replicas.delete(inbox.address)
     missing.delete(inbox.address)
   }
 

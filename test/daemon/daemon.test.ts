@@ -47,7 +47,7 @@ test('host, owner and sender daemons: grant picked up, mail event, since() and r
     const hosting = await nextEvent(hostDaemon, e => e.type === 'hosting')
     assert.ok(hosting.type === 'hosting')
     assert.equal(hosting.data.owner, bob.identity.peerId)
-    assert.deepEqual(hostDaemon.hosted().map(h => h.owner), [bob.identity.peerId])
+    assert.deepEqual((await hostDaemon.hosted()).map(h => h.owner), [bob.identity.peerId])
 
     const bobDaemon = await startDaemon({ ...bob, config })
     stops.push(bobDaemon.stop)

@@ -5,6 +5,7 @@
  */
 import { identityFromSeed } from '../../src/identity/identity.ts'
 import { createDeliveryService } from '../../src/node/deliver.ts'
+import { servedFrom } from '../../src/node/inbox-lease.ts'
 import { createNode } from '../../src/node/create-node.ts'
 import { createInboxSync } from '../../src/node/sync.ts'
 import { openInbox } from '../../src/stores/open-inbox.ts'
@@ -16,6 +17,6 @@ const sync = createInboxSync({ libp2p: node.libp2p, blockstore: node.helia.block
 await sync.start()
 const inbox = await openInbox(node.orbitdb, owner!, Number(bits))
 await sync.register(inbox)
-const delivery = createDeliveryService({ libp2p: node.libp2p, identity, inboxFor: address => address === inbox.address ? inbox : undefined })
+const delivery = createDeliveryService({ libp2p: node.libp2p, identity, inboxFor: servedFrom([inbox]) })
 await delivery.start()
 console.log(`READY ${node.multiaddrs()[0]!}`)

@@ -10,6 +10,7 @@ import type { MailPayload } from '../../src/access/payloads.ts'
 import { createInboxSync, type InboxSync, type SyncAuthorizer } from '../../src/node/sync.ts'
 import { createGrant, type Grant } from '../../src/hosting/grant.ts'
 import { createDeliveryService } from '../../src/node/deliver.ts'
+import { servedFrom } from '../../src/node/inbox-lease.ts'
 import type { HostPolicy } from '../../src/node/host-policy.ts'
 import type { ConnectionLimits } from '../../src/node/connection-guard.ts'
 import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
@@ -53,7 +54,7 @@ export async function startReplica (options: ReplicaOptions = {}): Promise<Repli
   await sync.start()
   const opened = new Map<string, Inbox>()
   const byAddress = new Map<string, Inbox>()
-  const delivery = createDeliveryService({ libp2p: test.node.libp2p, identity: test.identity, inboxFor: address => byAddress.get(address), policy: options.policy, passLedgerPath: join(test.home, 'passes') })
+  const delivery = createDeliveryService({ libp2p: test.node.libp2p, identity: test.identity, inboxFor: servedFrom(byAddress), policy: options.policy, passLedgerPath: join(test.home, 'passes') })
   await delivery.start()
   return {
     ...test,

@@ -6,7 +6,7 @@
  */
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { cp, readFile, readdir, rm } from 'node:fs/promises'
+import { chmod, cp, readFile, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeIdentityFile, loadIdentity } from '../../src/identity/keystore.ts'
 import type { Identity } from '../../src/identity/identity.ts'
@@ -38,6 +38,8 @@ async function legacyHome (): Promise<string> {
   const dir = await makeTempHome('ipms-legacy-')
   temps.push(dir)
   await cp(join(FIXTURE, 'home'), join(dir, 'home'), { recursive: true })
+  // Git checks files out 0644 whatever they were committed as: a key file must be 0600 to be read.
+  await chmod(join(dir, 'home', 'identity.json'), 0o600)
   return join(dir, 'home')
 }
 
@@ -66,9 +68,13 @@ async function openHome (home: string, more?: (own: Inbox, owner: Identity) => P
   const started = await startHomeNode({ home, identity: owner })
   try {
     assert.equal(started.inbox.address, fixture.own.address)
-    const hosted = started.hosting.inboxFor(fixture.hosted.address)
+    const hosted = await started.hosting.lease(fixture.hosted.address)
     assert.ok(hosted !== undefined, 'the hosted inbox is served')
-    assert.deepEqual(await readAll(hosted, carol), expected(fixture.hosted.pending), 'every mail of the hosted inbox')
+    try {
+      assert.deepEqual(await readAll(hosted.inbox, carol), expected(fixture.hosted.pending), 'every mail of the hosted inbox')
+    } finally {
+      hosted.release()
+    }
     await more?.(started.inbox, owner)
   } finally {
     await started.stop()

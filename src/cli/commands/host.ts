@@ -1,9 +1,12 @@
-/** The host side: `ipms host accept|list|rm`, for the inboxes this node keeps for friends. */
+/**
+ * The host side: `ipms host accept|list|rm`, for the inboxes this node keeps for friends. `list`
+ * goes through the daemon when one runs; else it starts the home's node to count (host-local.ts).
+ */
 import { readIdentityInfo } from '../../identity/keystore.ts'
-import { keepGrant, listKeptGrants } from '../../node/hosting.ts'
+import { keepGrant, type HostedInboxReport } from '../../node/hosting.ts'
 import { dropHostedInbox } from '../../node/drop-hosted.ts'
 import { HomeInUseError } from '../../errors.ts'
-import { isoTime, type CliCommand } from '../command.ts'
+import { count, humanBytes, isoTime, type CliCommand } from '../command.ts'
 
 const accept: CliCommand = {
   command: 'accept <grant>',
@@ -32,15 +35,37 @@ const accept: CliCommand = {
   }
 }
 
+/** A row of `ipms host list --json` (the API's `/hosted`). */
+type HostedRow = Omit<HostedInboxReport, 'address'> & { inbox: string }
+
+/** One kept inbox for people: owner, difficulty, mail held, grant dates; an expired grant said plainly. */
+function hostedLine (h: HostedRow): string {
+  const grant = h.expired
+    ? `GRANT EXPIRED on ${isoTime(h.expires!)}: not served (the owner can send a new grant)`
+    : `granted ${isoTime(h.issued)}${h.expires === undefined ? '' : `, until ${isoTime(h.expires)}`}`
+  const held = h.error !== undefined
+    ? `cannot be read: ${h.error}`
+    : `${count(h.pending, 'mail')} pending, ${humanBytes(h.bytes)}${h.lastMail === undefined ? '' : `, newest ${isoTime(h.lastMail)}`}`
+  return `${h.owner}  ${h.bits} bits  ${held}  ${grant}${h.coHosts > 0 ? `, ${count(h.coHosts, 'co-host')}` : ''}`
+}
+
 const list: CliCommand = {
   command: 'list',
-  describe: 'The inboxes this node keeps for friends',
-  examples: [['ipms host list', 'owner, difficulty, grant dates']],
-  run: async (_args, { home, out }) => {
-    const kept = await listKeptGrants(home)
-    out.result({ inboxes: kept }, kept.length === 0
+  describe: 'The inboxes this node keeps for friends: mail held, grant expiry',
+  examples: [['ipms host list', 'owner, difficulty, pending mail, bytes, newest mail, grant dates'], ['ipms host list --json', 'the same for scripts; expired: true marks an expired grant']],
+  run: async (_args, context) => {
+    const { out, signal } = context
+    const api = await context.daemon()
+    // Through the daemon when one runs (it holds the home); else a node started here for the count.
+    const { hosted, skipped } = api !== undefined
+      ? await api.get('/hosted', { signal }) as unknown as { hosted: HostedRow[], skipped?: Array<{ file: string, reason: string }> }
+      : await (await import('./host-local.ts')).hostedHere(context)
+    // An expired grant shows on its inbox's line: not again among the unusable files.
+    const owners = new Set(hosted.map(h => `${h.owner}.json`))
+    const unusable = (skipped ?? []).filter(s => !owners.has(s.file))
+    out.result({ inboxes: hosted, skipped: unusable }, hosted.length === 0 && unusable.length === 0
       ? ['No inboxes kept here. A friend grants this node with: ipms hosts grant <this peer-id> --addr <multiaddr>']
-      : kept.map(k => 'error' in k ? `${k.file}: ${k.error}` : `${k.owner}  ${k.bits} bits  since ${isoTime(k.issued)}${k.expires === undefined ? '' : `, until ${isoTime(k.expires)}`}${k.coHosts > 0 ? `, ${k.coHosts} co-host(s)` : ''}`))
+      : [...hosted.map(hostedLine), ...unusable.map(s => `${s.file}: not used: ${s.reason}`)])
   }
 }
 

@@ -4,13 +4,12 @@
  * formatter for both. `list --quarantined` and `read --save` read the store itself.
  */
 import type { mailRow, sentRow } from '../../daemon/views.ts'
-import { count, localTime, shortPeer, type CliCommand } from '../command.ts'
+import { count, humanBytes as human, localTime, shortPeer, type CliCommand } from '../command.ts'
 import { safeText } from '../safe-text.ts'
 
 /** The store's side, loaded only when no daemon answers. */
 const here = async (): Promise<typeof import('./mail-local.ts')> => await import('./mail-local.ts')
 
-const human = (bytes: number): string => bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 
 /** One line of `ipms list` (and of the API's `/mail`). */
 type ListRow = ReturnType<typeof mailRow>
