@@ -179,6 +179,9 @@ function roughDuration (ms: number): string {
  */
 export function wantedReceipts (destination: Destination, replicas = 1): number {
   if (!Number.isInteger(replicas) || replicas < 1) throw new InvalidArgumentError('replicas must be a whole number ≥ 1')
+  if (destination.hosts.length === 0) {
+    throw new InvalidArgumentError(`The card of ${destination.owner} lists no host: nobody can deliver to them yet. Ask them for their card once they have granted a host`)
+  }
   if (destination.hosts.length < replicas) {
     throw new InvalidArgumentError(`${replicas} receipts from distinct hosts cannot be had: the card of ${destination.owner} lists ${destination.hosts.length === 1 ? '1 host' : `${destination.hosts.length} hosts`}. Ask for at most ${Math.max(1, destination.hosts.length)} (-k)`)
   }

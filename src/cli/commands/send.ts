@@ -185,7 +185,6 @@ export async function sendOutgoing (args: Record<string, unknown>, context: CliC
   }
   // The mail answered, found here before anything is read or stamped (the daemon finds it itself).
   const replyTo = outgoing.inReplyTo === undefined || api !== undefined ? outgoing.inReplyTo : await local!.replyTargetHere(context.home, outgoing.inReplyTo)
-  if (recipient !== undefined) local!.wantedReceipts(recipient.destination, replicas) // -k more than the hosts: before the message is read
   const attachments: Attachment[] = [...outgoing.attachments ?? []]
   for (const path of outgoing.attachmentFiles ?? []) {
     attachments.push({ name: basename(path), type: MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', data: new Uint8Array(await readCapped(path, 'the attachment')) })
@@ -199,6 +198,8 @@ export async function sendOutgoing (args: Record<string, unknown>, context: CliC
     text = bodyText(await readStdin(signal), 'The message on stdin')
   }
   draft.body = outgoing.after === undefined ? text : `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${text === '' ? '' : '\n'}${outgoing.after}`
+  // -k more than the card's hosts: refused before the proof-of-work (and after the text is read, as the daemon does).
+  if (recipient !== undefined) local!.wantedReceipts(recipient.destination, replicas)
   const started = Date.now()
   const settings = { replicas, timeoutMs, name, ownCard: args.card !== false }
   // Not delivered: thrown by both (notDeliveredError), with the same message and exit code.
