@@ -169,6 +169,7 @@ export const ROUTES: readonly Route[] = [
     const kept = await daemon.acceptGrant(grant, { ...(card === undefined ? {} : { card }), ...(bits === undefined ? {} : { bits }) })
     return { ...kept, daemon: true }
   }),
+  post(/^\/hosted\/rm$/, ['owner'], async ({ body }, { daemon }) => ({ ...await daemon.dropHosted(required(body, 'owner', 128, 'the owner\'s peer-id')) })),
   post(/^\/contacts\/add$/, ['name', 'address', 'force', 'pass'], async ({ body }, { daemon }) => {
     const name = required(body, 'name', 64, 'the contact\'s name')
     const address = required(body, 'address', MAX_RECORD_CHARS, 'an address card (ipmscard…) or a peer-id')

@@ -23,6 +23,7 @@ export function describeEvent (event: DaemonEvent, self: string): string {
     case 'hosted-mail': return `stored a mail for ${shortPeer(event.data.owner)}`
     case 'hosted-pruned': return `dropped ${event.data.count} mail read by ${shortPeer(event.data.owner)}`
     case 'hosting': return `now keeping the inbox of ${event.data.owner}`
+    case 'host-dropped': return `no longer keeping the inbox of ${event.data.owner}: dropped ${event.data.entries} entries and ${event.data.envelopes} envelopes`
     case 'published': return `published the hosts record of ${event.data.owner === self ? 'this owner' : shortPeer(event.data.owner)} on ${event.data.peers} DHT peer(s)`
     case 'publish-failed': return `hosts record of ${shortPeer(event.data.owner)} not published: ${event.data.message}`
     case 'co-host-failed': return `co-host ${shortPeer(event.data.host)} unreachable for ${shortPeer(event.data.inbox)}: ${event.data.error ?? ''}`

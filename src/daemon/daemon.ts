@@ -25,6 +25,9 @@ import { openContacts, type Contact, type Contacts } from '../home/contacts.ts'
 import { HOSTS_FILE_NAME, openOwnerHosts, withOwnCard, type GrantedHost, type OwnerHosts } from '../home/owner-hosts.ts'
 import type { LifetimeOptions } from '../hosting/signed-record.ts'
 import type { Identity } from '../identity/identity.ts'
+import { parsePeerId } from '../identity/peer-id.ts'
+import type { DroppedHostedInbox } from '../node/drop-hosted.ts'
+import { InvalidArgumentError } from '../errors.ts'
 import { readIdentityInfo } from '../identity/keystore.ts'
 import { findMail, shortId } from '../mail/find-mail.ts'
 import { openMailStore, type ListedMail, type SentMail, type StoredMail } from '../mail/mail-store.ts'
@@ -181,6 +184,8 @@ export interface Daemon {
    * served before this resolves; a `hosting` event.
    */
   acceptGrant: (grantText: string, options?: { bits?: number, card?: string }) => Promise<{ owner: string, bits: number, expires?: number, inbox: string }>
+  /** Stop keeping a friend's inbox and drop it with its blocks (`ipms host rm`); a `host-dropped` event. */
+  dropHosted: (owner: string) => Promise<DroppedHostedInbox>
   /** Contacts.add, .remove and .issuePass (signed with the daemon's key). */
   addContact: Contacts['add']
   removeContact: Contacts['remove']
@@ -486,6 +491,13 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
         served([kept])
         return { owner: kept.owner, bits: kept.bits, ...(kept.expires === undefined ? {} : { expires: kept.expires }), inbox: kept.address }
       }),
+      dropHosted: async owner => {
+        const peer = parsePeerId(owner).peerId
+        if (peer === identity.peerId) throw new InvalidArgumentError(`${peer} is this home's own address: \`ipms host rm\` drops the inboxes kept for friends, not your own`)
+        const dropped = await running.hosting.drop(peer)
+        log.emit('host-dropped', { owner: dropped.owner, inbox: dropped.inbox, entries: dropped.entries, envelopes: dropped.envelopes })
+        return dropped
+      },
       addContact: async (name, address, addOptions) => await contacts.add(name, address, addOptions),
       removeContact: async name => await contacts.remove(name),
       issuePass: async (name, passOptions) => await contacts.issuePass(name, identity, passOptions),

@@ -41,6 +41,8 @@ export interface DaemonEventData {
   'hosted-pruned': { owner: string, count: number }
   /** A new friend's inbox kept from now on. */
   hosting: { owner: string, inbox: string }
+  /** A friend's inbox no longer kept, dropped with its blocks (`ipms host rm`). */
+  'host-dropped': { owner: string, inbox: string, entries: number, envelopes: number }
   published: { owner: string, ts: number, peers: number }
   'publish-failed': { owner: string, message: string }
   'co-host-failed': { inbox: string, host: string, ok: boolean, error?: string }

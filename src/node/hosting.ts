@@ -13,19 +13,23 @@
  * from the home stops the serving of its inbox (closed once idle).
  */
 import { EventEmitter } from 'node:events'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeJsonSynced } from '../util/durable-files.ts'
 import { serialQueue } from '../util/serial-queue.ts'
 import { timeSlicer } from '../util/time-slice.ts'
 import { DEFAULT_POW_BITS } from '../constants.ts'
+import { NotFoundError } from '../errors.ts'
 import { DEFAULT_HOST_POLICY } from './host-policy.ts'
 import { encodeCard, verifyCard, type AddressCard, type CardHost } from '../hosting/card.ts'
 import { encodeGrant, verifyGrant, type Grant } from '../hosting/grant.ts'
 import { expiredAt } from '../hosting/signed-record.ts'
+import { levelStoresOf, nodeStorage } from '../stores/block-writer.ts'
+import { dropInboxRecords } from '../stores/drop-inbox.ts'
 import { openInbox, type Inbox } from '../stores/open-inbox.ts'
 import { asTooManyFiles } from '../util/fd-limit.ts'
 import type { IpmsNode } from './create-node.ts'
+import type { DroppedHostedInbox } from './drop-hosted.ts'
 import { dialCardHost } from './dial-host.ts'
 import { grantFiles, type GrantFile, type GrantFileRead, type KeptGrant } from './grant-files.ts'
 import type { InboxLease, InboxResolver } from './inbox-lease.ts'
@@ -100,6 +104,12 @@ export interface Hosting {
   grantFor: (inbox: { address: string }) => Grant | undefined
   /** Grant files that cannot be used (expired, damaged, for another host), with why; as of the last load. */
   skipped: Array<{ file: string, reason: string }>
+  /**
+   * Stop keeping `owner`'s inbox and drop it with its blocks (`ipms host rm` through a daemon): no
+   * longer served at once, closed once the operations under way end, then its records and blocks
+   * deleted (stores/drop-inbox.ts) and its grant file last. NotFoundError when none is kept.
+   */
+  drop: (owner: string) => Promise<DroppedHostedInbox>
   /** Drop, in every hosted inbox, pending mail older than the retention period; returns the count. */
   applyRetention: (retentionMs?: number, options?: { signal?: AbortSignal }) => Promise<number>
   /**
@@ -397,6 +407,24 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
     },
     skipped,
     syncCoHosts,
+    drop: async (owner) => await reloads.run(async () => {
+      const file = byOwner.get(owner)
+      if (file === undefined) throw new NotFoundError(`No inbox of ${owner} is kept here: \`ipms host list\` shows the inboxes this node keeps`)
+      const names = [...filesOf.get(owner) ?? []]
+      // Not served from now on; closed once the operations under way release it.
+      await apply([], names)
+      await pool.closed(file.address)
+      figures.delete(file.address)
+      const stores = levelStoresOf(node.helia)
+      const inboxes = nodeStorage(node.helia).inboxes
+      if (stores === undefined || inboxes === undefined) throw new Error('this node keeps no LevelDB stores of its own: its inboxes cannot be dropped here')
+      const dropped = await dropInboxRecords({ ...stores, inboxes }, file.address)
+      // The grant file last: a drop cut short is still listed, and runs again to its end.
+      for (const name of names) await rm(join(directory, name), { force: true })
+      const scan = await files.scan({ files: names })
+      await apply(scan.changed, scan.removed)
+      return { owner, inbox: file.address, ...dropped }
+    }),
     applyRetention: async (retentionMs = DEFAULT_HOST_POLICY.retentionMs, retentionOptions = {}) => {
       let dropped = 0
       const before = now() - retentionMs

@@ -32,6 +32,8 @@ interface Slot {
   leases: number
   /** Close as soon as it is idle (its grant is gone). */
   drop: boolean
+  /** Called once it is closed (`closed()`). */
+  onClosed?: Array<() => void>
 }
 
 export function createInboxPool (options: InboxPoolOptions) {
@@ -50,6 +52,7 @@ export function createInboxPool (options: InboxPoolOptions) {
       if (inbox !== undefined) await options.close(inbox)
     })().catch(err => { options.onError?.(err, address) }).finally(() => {
       if (closings.get(address) === closing) closings.delete(address)
+      for (const done of slot.onClosed ?? []) done()
     })
     closings.set(address, closing)
   }
@@ -120,6 +123,15 @@ export function createInboxPool (options: InboxPoolOptions) {
       if (slot === undefined) return
       slot.drop = true
       trim()
+    },
+    /**
+     * Resolves once the inbox at `address` is closed: at once when it is not open; else after its
+     * operations end and its closing is done (call `drop` first, so that it closes when idle).
+     */
+    closed: async (address: string): Promise<void> => {
+      const slot = slots.get(address)
+      if (slot !== undefined) await new Promise<void>(resolve => { (slot.onClosed ??= []).push(resolve) })
+      await closings.get(address)
     },
     /** The inboxes open now (opened and not closing). */
     opened: (): Inbox[] => [...slots.values()].flatMap(s => s.inbox === undefined ? [] : [s.inbox]),

@@ -120,8 +120,8 @@ test('host rm drops every key and block of one inbox and its grant; another inbo
   await assert.rejects(dropHostedInbox(home, carol.peerId), (err: IpmsError) => err.code === 'ERR_NOT_FOUND', 'a second rm: not kept here any more')
 })
 
-test('ipms host rm: refused with exit 75 while a node or the daemon runs on the home, nothing dropped; exit 67 for an owner not kept here', async () => {
-  const { home, me, carol, dave } = await hostHome()
+test('ipms host rm: exit 75 while a node with no API runs on the home, nothing dropped; exit 67 for an owner not kept here; through a running daemon it stops serving the inbox and drops it', async () => {
+  const { home, me, carol, dave, carolAddress, daveAddress } = await hostHome()
   const node = await startTestNode({ home, identity: me })
   try {
     const busy = await ipms(home, ['host', 'rm', carol.peerId])
@@ -130,19 +130,31 @@ test('ipms host rm: refused with exit 75 while a node or the daemon runs on the 
   } finally {
     await node.cleanup()
   }
-  const running = await startDaemon(home)
-  try {
-    const busy = await ipms(home, ['host', 'rm', carol.peerId])
-    assert.equal(busy.code, EXIT.HOME_IN_USE, busy.stderr)
-    assert.match(busy.stderr, /daemon runs .* stop it/)
-  } finally {
-    await running.stop()
-  }
   assert.equal((await listKeptGrants(home)).length, 2, 'both grants still kept')
   const unknown = await ipms(home, ['host', 'rm', (await createIdentity()).peerId])
   assert.equal(unknown.code, EXIT.NOT_FOUND, unknown.stderr)
   assert.match(unknown.stderr, /ipms host list/)
-  const done = await ipms(home, ['--json', 'host', 'rm', dave.peerId])
-  assert.equal(done.code, 0, done.stderr)
-  assert.equal(JSON.parse(done.stdout).owner, dave.peerId)
+
+  const before = await snapshot(home)
+  const running = await startDaemon(home)
+  try {
+    // Served first (a report opens it), then dropped by the daemon itself.
+    assert.equal((await ipms(home, ['host', 'list', '--json'])).json.inboxes.length, 2)
+    const done = await ipms(home, ['--json', 'host', 'rm', carol.peerId])
+    assert.equal(done.code, 0, done.stderr)
+    assert.deepEqual([done.json.owner, done.json.inbox, done.json.entries, done.json.envelopes, done.json.shared], [carol.peerId, carolAddress, 5, 3, 1])
+    await running.next(e => e.event === 'host-dropped' && e.owner === carol.peerId)
+    assert.deepEqual((await ipms(home, ['host', 'list', '--json'])).json.inboxes.map((i: { owner: string }) => i.owner), [dave.peerId])
+    const again = await ipms(home, ['host', 'rm', carol.peerId])
+    assert.equal(again.code, EXIT.NOT_FOUND, again.stderr)
+    const own = await ipms(home, ['host', 'rm', me.peerId])
+    assert.equal(own.code, EXIT.USAGE, own.stderr)
+  } finally {
+    assert.equal(await running.stop(), 0)
+  }
+  const after = await snapshot(home)
+  const inboxKeys = (set: Set<string>, address: string): string[] => [...set].filter(k => k.startsWith(inboxPrefix(address)))
+  assert.deepEqual(inboxKeys(after.get(HOME_INBOXES_DIR)!, carolAddress), [])
+  assert.deepEqual(inboxKeys(after.get(HOME_INBOXES_DIR)!, daveAddress), inboxKeys(before.get(HOME_INBOXES_DIR)!, daveAddress))
+  assert.deepEqual((await listKeptGrants(home)).map(k => 'owner' in k ? k.owner : k.file), [dave.peerId])
 })

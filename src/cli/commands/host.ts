@@ -4,8 +4,8 @@
  */
 import { readIdentityInfo } from '../../identity/keystore.ts'
 import { keepGrant, type HostedInboxReport } from '../../node/hosting.ts'
-import { dropHostedInbox } from '../../node/drop-hosted.ts'
-import { HomeInUseError } from '../../errors.ts'
+import { dropHostedInbox, type DroppedHostedInbox } from '../../node/drop-hosted.ts'
+import { parsePeerId } from '../../identity/peer-id.ts'
 import { count, humanBytes, isoTime, type CliCommand } from '../command.ts'
 
 const accept: CliCommand = {
@@ -74,11 +74,14 @@ const remove: CliCommand = {
   describe: 'Stop keeping a friend\'s inbox: delete its grant and all its mail from this home',
   options: y => y
     .positional('owner', { type: 'string', describe: 'The owner\'s peer-id, as `ipms host list` shows it' }),
-  examples: [['ipms host rm 12D3KooW…', 'with no daemon running on this home (stop it first)']],
-  run: async (args, { home, out, daemon }) => {
-    // The daemon has the inbox open: it is not dropped under it (the home lock would refuse too).
-    if (await daemon() !== undefined) throw new HomeInUseError(`The daemon runs on ${home} and keeps this inbox open: stop it, then run \`ipms host rm\` again`)
-    const dropped = await dropHostedInbox(home, String(args.owner))
+  examples: [['ipms host rm 12D3KooW…', 'a running daemon stops serving it, then drops it']],
+  run: async (args, { home, out, daemon, signal }) => {
+    const owner = parsePeerId(String(args.owner)).peerId
+    // Through the daemon: it stops serving the inbox and closes it before dropping anything.
+    const api = await daemon()
+    const dropped = api !== undefined
+      ? await api.post('/hosted/rm', { owner }, { signal }) as unknown as DroppedHostedInbox
+      : await dropHostedInbox(home, owner)
     out.result({ ...dropped }, [
       `No longer keeping the inbox of ${dropped.owner}: deleted its ${dropped.entries} entries and ${dropped.envelopes} envelopes.`,
       ...(dropped.shared > 0 ? [`Kept ${dropped.shared} envelope(s) that another inbox here carries too.`] : [])
