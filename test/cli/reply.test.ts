@@ -76,6 +76,12 @@ for (const way of WAYS) {
       assert.deepEqual(fwdMail.attachments.map((a: { name: string, size: number }) => [a.name, a.size]), [[`photo-${n}.png`, 1500]])
       assert.match(fwdMail.body, new RegExp(`^---------- Forwarded message ----------\\nFrom: alice <${alice.peerId}@ipms>\\nDate: \\S+\\nSubject: Lunch\\?\\nMessage-ID: <${String(got.messageId)}@ipms>\\n\\nNoon\\?\\nAt the usual place\\.\\n$`))
       assert.equal(verifyCard(aliceCard).owner, alice.peerId)
+      // The conversation as one thread at Bob's: Alice's mail, his reply (sent), her answer.
+      const threads = (await ipms(bob.home, ['list', '--threads', '--json'])).json.threads
+      assert.equal(threads.length, 1, JSON.stringify(threads))
+      assert.deepEqual(threads[0].mail.map((m: { depth: number, received?: { subject: string }, sent?: { subject: string } }) => [m.depth, m.received !== undefined ? 'received' : 'sent', (m.received ?? m.sent)!.subject]),
+        [[0, 'received', 'Lunch?'], [1, 'sent', 'Re: Lunch?'], [2, 'received', 'Re: Lunch?']])
+      assert.match((await ipms(bob.home, ['list', '--threads'])).stdout, /^ {2}\S{8} {2}\S+ {2}└ → alice/m)
       const unknown = await ipms(bob.home, ['reply', 'zzzzzzzz'], { input: 'x' })
       assert.equal(unknown.code, 67, unknown.stderr)
     } finally {

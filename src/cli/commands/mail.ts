@@ -30,7 +30,8 @@ export const list: CliCommand = {
   options: y => y
     .option('quarantined', { type: 'boolean', default: false, describe: 'List the mail that did not open, and why' })
     .option('all', { type: 'boolean', default: false, describe: 'Also the mail deleted, moved away or trashed in a mail tool (kept here until ipms rm)' })
-    .option('sent', { type: 'boolean', default: false, describe: 'The mail you sent instead (also in the Maildir\'s .Sent folder)' }),
+    .option('sent', { type: 'boolean', default: false, describe: 'The mail you sent instead (also in the Maildir\'s .Sent folder)' })
+    .option('threads', { type: 'boolean', default: false, describe: 'Group by conversation (replies under what they answer; your own sent mail included)' }),
   examples: [['ipms list', 'N (unread), id, date, sender, size, subject'], ['ipms list --json | jq ".mail[0]"', 'the newest, for scripts']],
   run: async (args, { home, out, contacts, daemon, signal }) => {
     if (args.quarantined === true) {
@@ -48,9 +49,23 @@ export const list: CliCommand = {
     }
     const all = args.all === true
     const rows = api !== undefined ? (await api.get(all ? '/mail?all=1' : '/mail', { signal })).mail as ListRow[] : await (await here()).listRows(home, contacts, { all })
-    out.result({ mail: rows }, rows.length === 0
-      ? ['No mail here yet (ipms sync fetches it).']
-      : rows.map(r => `${stateMark(r)} ${r.id}  ${localTime(r.date)}  ${(r.name ?? shortPeer(r.from)).padEnd(18)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}${r.attachments > 0 ? ` [${count(r.attachments, 'attachment')}]` : ''}`))
+    const line = (r: ListRow, indent = ''): string => `${stateMark(r)} ${r.id}  ${localTime(r.date)}  ${indent}${(r.name ?? shortPeer(r.from)).padEnd(18)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}${r.attachments > 0 ? ` [${count(r.attachments, 'attachment')}]` : ''}`
+    if (args.threads === true) {
+      const sent = api !== undefined ? (await api.get('/sent', { signal })).sent as SentRow[] : await (await here()).sentRows(home, contacts)
+      const { threadsOf } = await import('../../mail/threads.ts')
+      const items: Array<ListRow | SentRow> = [...rows, ...sent]
+      const threads = threadsOf(items).filter(t => t.mail.some(m => 'from' in m.item)) // conversations with mail here
+      const sentLine = (r: SentRow, indent: string): string => `  ${r.id}  ${localTime(r.date)}  ${indent}${`→ ${r.name ?? shortPeer(r.to)}`.padEnd(18)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}`
+      out.result({ threads: threads.map(t => ({ root: t.root, mail: t.mail.map(m => ({ depth: m.depth, ...('from' in m.item ? { received: m.item } : { sent: m.item }) })) })) },
+        threads.length === 0
+          ? ['No mail here yet (ipms sync fetches it).']
+          : threads.flatMap((t, i) => [...(i === 0 ? [] : ['']), ...t.mail.map(({ depth, item }) => {
+            const indent = depth === 0 ? '' : `${'  '.repeat(depth - 1)}└ `
+            return 'from' in item ? line(item, indent) : sentLine(item, indent)
+          })]))
+      return
+    }
+    out.result({ mail: rows }, rows.length === 0 ? ['No mail here yet (ipms sync fetches it).'] : rows.map(r => line(r)))
   }
 }
 

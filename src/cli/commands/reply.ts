@@ -44,7 +44,8 @@ export const reply: CliCommand = {
       subject: prefixed('Re:', mail.subject),
       attachmentFiles: [args.attach ?? []].flat().map(String),
       inReplyTo: `<${mail.id}@ipms>`,
-      after: `On ${localTime(mail.date)}, ${name ?? mail.from} wrote:\n${quoted(mail.body)}`
+      after: `On ${localTime(mail.date)}, ${name ?? mail.from} wrote:\n${quoted(mail.body)}`,
+      again: `ipms reply ${String(args.id)}`
     })
     const { openMailStore } = await import('../../mail/mail-store.ts')
     await openMailStore(context.home, { maildir: false }).markReplied(stored.entry)
@@ -74,7 +75,8 @@ export const forward: CliCommand = {
         `Message-ID: <${mail.id}@ipms>`,
         '',
         mail.body
-      ].join('\n')
+      ].join('\n'),
+      again: `ipms forward ${String(args.id)} ${String(args.to)}`
     })
   }
 }

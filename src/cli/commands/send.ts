@@ -7,7 +7,8 @@ import { basename, extname } from 'node:path'
 import { MAX_MAIL_BYTES } from '../../constants.ts'
 import type { Argv } from 'yargs'
 import type { DaemonClient } from '../../api/client.ts'
-import { InvalidArgumentError } from '../../errors.ts'
+import { DeliveryRefusedError, InvalidArgumentError, NoHostError } from '../../errors.ts'
+import type { DraftFile } from '../compose.ts'
 import type { Attachment } from '../../mail/mail.ts'
 import type { Draft } from '../../mail/seal.ts'
 import type { RecipientVia } from '../../node/resolve-recipient.ts'
@@ -140,7 +141,8 @@ export const send: CliCommand = {
       to: String(args.to),
       subject: String(args.subject),
       attachmentFiles: [args.attach ?? []].flat().map(String),
-      ...(args.inReplyTo === undefined ? {} : { inReplyTo: String(args.inReplyTo) })
+      ...(args.inReplyTo === undefined ? {} : { inReplyTo: String(args.inReplyTo) }),
+      again: `ipms send ${String(args.to).length > 80 ? 'CARD' : String(args.to)}`
     })
   }
 }
@@ -159,6 +161,8 @@ export interface Outgoing {
   after?: string
   /** With it, nothing is asked on a terminal when no FILE is given: the user's text is optional. */
   textOptional?: boolean
+  /** The command that sends a kept draft again (`ipms send bob`), told when a send is cut short. */
+  again: string
 }
 
 /**
@@ -192,10 +196,17 @@ export async function sendOutgoing (args: Record<string, unknown>, context: CliC
   const draft = { subject: outgoing.subject, body: '', attachments, ...(replyTo === undefined ? {} : { inReplyTo: replyTo }) }
   const file = typeof args.file === 'string' ? args.file : undefined
   let text = ''
+  let draftFile: DraftFile | undefined
   if (file !== undefined) text = bodyText(await readCapped(file, 'the message file'), `The message file ${file}`)
-  else if (process.stdin.isTTY !== true || outgoing.textOptional !== true) {
-    if (process.stdin.isTTY === true) out.info('Type the message, then Ctrl-D on a line of its own:')
-    text = bodyText(await readStdin(signal), 'The message on stdin')
+  else if (process.stdin.isTTY !== true) text = bodyText(await readStdin(signal), 'The message on stdin')
+  else if (outgoing.textOptional !== true) {
+    // On a terminal: $VISUAL / $EDITOR, or typed at a prompt; a draft file until it is handed over.
+    draftFile = await (await import('../compose.ts')).composeOnTerminal(context.home, out, signal, { again: outgoing.again })
+    text = bodyText(draftFile.bytes, `The text in ${draftFile.path}`)
+  }
+  if (outgoing.subject === '' && text.trim() === '' && attachments.length === 0 && outgoing.after === undefined) {
+    await draftFile?.done()
+    throw new InvalidArgumentError('An empty mail (no subject, no text, no attachment) is not sent')
   }
   draft.body = outgoing.after === undefined ? text : `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${text === '' ? '' : '\n'}${outgoing.after}`
   // -k more than the card's hosts: refused before the proof-of-work (and after the text is read, as the daemon does).
@@ -203,7 +214,16 @@ export async function sendOutgoing (args: Record<string, unknown>, context: CliC
   const started = Date.now()
   const settings = { replicas, timeoutMs, name, ownCard: args.card !== false }
   // Not delivered: thrown by both (notDeliveredError), with the same message and exit code.
-  const data = api !== undefined ? await sendThroughDaemon(api, outgoing.to, draft, settings, context) : await local!.sendHere(draft, recipient!, settings, context)
+  let data: SendSummary
+  try {
+    data = api !== undefined ? await sendThroughDaemon(api, outgoing.to, draft, settings, context) : await local!.sendHere(draft, recipient!, settings, context)
+  } catch (err) {
+    // Waiting in the outbox (not delivered yet): the draft's text is safe there. Else it is kept.
+    if (err instanceof NoHostError || err instanceof DeliveryRefusedError) await draftFile?.done()
+    else if (draftFile !== undefined) out.info(draftFile.kept)
+    throw err
+  }
+  await draftFile?.done()
   out.result({ ...data }, [
     `Sent to ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
     ...data.receipts.map(r => `Receipt: ${r.host} stored it at ${isoTime(r.time)} (entry ${r.entry})`)
