@@ -14,7 +14,8 @@
  * while a command runs: Node never gives up on a pending await (exit 13) mid-command.
  */
 import type { Argv } from 'yargs'
-import { AbortError, IpmsError } from '../errors.ts'
+import { existsSync, readFileSync } from 'node:fs'
+import { AbortError, IdentityNotFoundError, IpmsError } from '../errors.ts'
 import { resolveHome } from '../identity/home.ts'
 import { keepAlive } from '../util/keep-alive.ts'
 import type { CliCommand } from './command.ts'
@@ -71,11 +72,19 @@ async function run (argv: string[]): Promise<number> {
   )
   const handle = async (command: CliCommand, args: Record<string, unknown>): Promise<void> => {
     const home = resolveHome(typeof args.home === 'string' ? args.home : undefined)
+    // A mistyped --home is said at once, not read as an empty home ("No mail here yet").
+    if (command.command !== 'init' && !existsSync(home)) {
+      throw new IdentityNotFoundError(`No IPMS home at ${home}${typeof args.home === 'string' ? ' (--home)' : ''}: check the path, or create one with \`ipms init\``)
+    }
     await command.run!(args, createContext(home, out, controller.signal, { offline: args.offline === true }))
   }
   const load = async (named: string | undefined): Promise<CliCommand | undefined> => await COMMANDS.find(entry => [entry.command.split(' ')[0], ...entry.aliases ?? []].includes(named))?.load()
 
   try {
+    if (commandName(argv) === undefined && (argv.includes('--version') || argv.includes('-V'))) {
+      process.stdout.write(`ipms ${packageVersion()}\n`)
+      return 0
+    }
     // `id` and `list` with global flags only: no yargs to load (fast-args.ts).
     const fast = fastArgs(argv)
     if (fast !== undefined) await handle((await load(String((fast._ as string[])[0])))!, fast)
@@ -86,6 +95,15 @@ async function run (argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', interrupt)
     process.off('SIGTERM', interrupt)
+  }
+}
+
+/** This package's version (package.json, two directories up from src/cli or dist/cli). */
+function packageVersion (): string {
+  try {
+    return String((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }).version ?? 'unknown')
+  } catch {
+    return 'unknown'
   }
 }
 
@@ -108,7 +126,7 @@ async function parser (argv: string[], register: (parser: Argv, command: CliComm
     .alias('help', 'h')
     .version(false)
     .wrap(Math.min(110, process.stdout.columns ?? 100))
-    .epilogue('Exit codes and environment: see the README. Debug logs: DEBUG=ipms:* (libp2p namespaces work too).')
+    .epilogue('ipms --version prints the version. Exit codes and environment: see the README. Debug logs: DEBUG=ipms:* (libp2p namespaces work too).')
   const named = commandName(argv)
   const running = await load(named)
   for (const entry of COMMANDS) {

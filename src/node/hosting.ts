@@ -18,8 +18,8 @@ import { join } from 'node:path'
 import { writeJsonSynced } from '../util/durable-files.ts'
 import { serialQueue } from '../util/serial-queue.ts'
 import { timeSlicer } from '../util/time-slice.ts'
-import { DEFAULT_POW_BITS } from '../constants.ts'
-import { NotFoundError } from '../errors.ts'
+import { MAX_POW_BITS, MIN_POW_BITS } from '../constants.ts'
+import { InvalidArgumentError, NotFoundError } from '../errors.ts'
 import { DEFAULT_HOST_POLICY } from './host-policy.ts'
 import { encodeCard, verifyCard, type AddressCard, type CardHost } from '../hosting/card.ts'
 import { encodeGrant, verifyGrant, type Grant } from '../hosting/grant.ts'
@@ -143,7 +143,12 @@ export const hostingDirectory = (home: string): string => join(home, 'hosting')
 export async function keepGrant (home: string, hostPeer: string, grantText: string, options: { bits?: number, card?: string, now?: number } = {}): Promise<{ grant: Grant, bits: number, card?: string, file: string }> {
   const grant = verifyGrant(grantText, { host: hostPeer, now: options.now ?? Date.now() })
   const card = options.card === undefined ? undefined : verifyCard(options.card, { owner: grant.owner })
-  const bits = card?.bits ?? options.bits ?? DEFAULT_POW_BITS
+  // Never guessed: a host serving the wrong difficulty refuses every delivery as "not hosted".
+  const bits = card?.bits ?? options.bits
+  if (bits === undefined) {
+    throw new InvalidArgumentError(`The grant does not say the difficulty of ${grant.owner}'s inbox: give their card too (--card ipmscard…, as \`ipms hosts grant\` printed it), or --bits N`)
+  }
+  if (!Number.isInteger(bits) || bits < MIN_POW_BITS || bits > MAX_POW_BITS) throw new InvalidArgumentError(`--bits must be a whole number from ${MIN_POW_BITS} to ${MAX_POW_BITS}`)
   const directory = hostingDirectory(home)
   await mkdir(directory, { recursive: true, mode: 0o700 })
   const kept: KeptGrant = { grant: encodeGrant(grant), bits }

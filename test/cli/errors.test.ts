@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { IPMS_BIN, ipms, startDaemon, type Daemon } from '../../examples/ipms-cli.ts'
@@ -62,8 +62,13 @@ const expectExit = (run: { code: number, stderr: string, stdout: string }, code:
   assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace without --verbose')
 }
 
-test('no identity yet: exit 66 and says to run ipms init; --json says the same as a document; --verbose adds the stack', async () => {
+test('no identity yet: exit 66 and says to run ipms init; --json says the same as a document; --verbose adds the stack; a mistyped --home is said for every command', async () => {
   const h = home()
+  // No such directory (a mistyped --home): said as such, by list and read too (not "no mail yet").
+  for (const args of [['id'], ['list'], ['read', '1'], ['contacts', 'list'], ['outbox']]) {
+    expectExit(await ipms(h, args), EXIT.NO_IDENTITY, /^ipms: No IPMS home at .* \(--home\): check the path, or create one with `ipms init`/)
+  }
+  await mkdir(h)
   expectExit(await ipms(h, ['id']), EXIT.NO_IDENTITY, /^ipms: No IPMS identity at .*create one with `ipms init`/)
   const json = await ipms(h, ['id', '--json'])
   assert.equal(json.code, EXIT.NO_IDENTITY)

@@ -14,7 +14,7 @@ const accept: CliCommand = {
   options: y => y
     .positional('grant', { type: 'string', describe: 'The grant text (ipmsgrant…)' })
     .option('card', { type: 'string', describe: 'The owner\'s address card: its difficulty and co-hosts' })
-    .option('bits', { type: 'number', describe: 'The inbox difficulty when no card is given (default 24)' }),
+    .option('bits', { type: 'number', describe: 'The inbox difficulty, when no card is given (then required: never guessed)' }),
   examples: [['ipms host accept ipmsgrant… --card ipmscard…', 'what `ipms hosts grant` printed for the owner']],
   run: async (args, { home, out, daemon, signal }) => {
     const card = args.card as string | undefined
@@ -28,10 +28,9 @@ const accept: CliCommand = {
         const { grant, bits: kept } = await keepGrant(home, me.peerId, String(args.grant), { card, bits })
         return { owner: grant.owner, bits: kept, ...(grant.expires === undefined ? {} : { expires: grant.expires }) }
       })()
-    out.result({ owner: kept.owner, bits: kept.bits, expires: kept.expires, daemon: api !== undefined }, [
-      `Keeping the inbox of ${kept.owner} (difficulty ${kept.bits} bits${kept.expires === undefined ? '' : `, until ${isoTime(kept.expires)}`}).`,
-      api !== undefined ? 'The running daemon serves it now.' : 'It is served while `ipms daemon` runs on this home.'
-    ])
+    out.result({ owner: kept.owner, bits: kept.bits, expires: kept.expires, daemon: api !== undefined },
+      `Keeping the inbox of ${kept.owner} (difficulty ${kept.bits} bits${kept.expires === undefined ? '' : `, until ${isoTime(kept.expires)}`}).`)
+    out.info(api !== undefined ? 'The running daemon serves it now.' : 'It is served while `ipms daemon` runs on this home.')
   }
 }
 

@@ -13,12 +13,10 @@ import { count, isoTime, parseDuration, type CliCommand } from '../command.ts'
 /** What `hosts grant --json` prints (views.ts). */
 type GrantSummary = ReturnType<typeof grantSummary>
 
-const cardLines = (text: string, card: AddressCard): string[] => [
-  text,
-  card.hosts.length === 0
-    ? 'This card lists no host: nobody can deliver to you yet. Grant a friend\'s host: ipms hosts grant <peer-id> --addr <multiaddr>'
-    : `Lists ${count(card.hosts.length, 'host')}: ${card.hosts.map(h => h.peer).join(', ')}; difficulty ${card.bits} bits. Give it to people who will write to you.`
-]
+/** The note after a card (stderr: `ipms card > bob.card` writes the card alone). */
+const cardNote = (card: AddressCard): string => card.hosts.length === 0
+  ? 'This card lists no host: nobody can deliver to you yet. Grant a friend\'s host: ipms hosts grant <peer-id> --addr <multiaddr>'
+  : `Lists ${count(card.hosts.length, 'host')}: ${card.hosts.map(h => h.peer).join(', ')}; difficulty ${card.bits} bits. Give it to people who will write to you.`
 
 export const card: CliCommand = {
   command: 'card',
@@ -28,7 +26,8 @@ export const card: CliCommand = {
     const { text, card } = api === undefined
       ? await (await context.ownerHosts()).card()
       : await (async () => { const text = String((await api.get('/card', { signal: context.signal })).card); return { text, card: verifyCard(text) } })()
-    context.out.result({ card: text, owner: card.owner, bits: card.bits, hosts: card.hosts, ts: card.ts }, cardLines(text, card))
+    context.out.result({ card: text, owner: card.owner, bits: card.bits, hosts: card.hosts, ts: card.ts }, text)
+    context.out.info(cardNote(card))
   }
 }
 
@@ -56,13 +55,10 @@ const grant: CliCommand = {
         const { host, card } = await (await context.ownerHosts()).grant(peer, addrs, { ttlMs })
         return (await import('../../daemon/views.ts')).grantSummary(host, card)
       })()
-    context.out.result(granted, [
-      `Granted ${granted.host}${granted.expires === undefined ? '' : ` until ${isoTime(granted.expires)}`}. Its operator runs:`,
-      '',
-      granted.accept,
-      '',
-      'Your card changed: give the new one (ipms card) to the people who write to you.'
-    ])
+    // Data on stdout (the command for the host's operator), notes on stderr.
+    context.out.info(`Granted ${granted.host}${granted.expires === undefined ? '' : ` until ${isoTime(granted.expires)}`}. Its operator runs:`)
+    context.out.result(granted, granted.accept)
+    context.out.info('Your card changed: give the new one (ipms card) to the people who write to you.')
   }
 }
 
@@ -93,10 +89,10 @@ const revoke: CliCommand = {
         const { host, card } = await (await context.ownerHosts()).revoke(peer)
         return { host: host.peer, card, ...(host.expires === undefined ? {} : { expires: host.expires }) }
       })()
-    context.out.result(revoked, [
-      `${revoked.host} is no longer in your card. Give the new card (ipms card) to the people who write to you.`,
-      revoked.expires === undefined ? 'Its grant has no expiry: ask its operator to drop your inbox.' : `Its grant ends ${isoTime(revoked.expires)}.`
-    ])
+    // The new card on stdout (what the people who write to you need), notes on stderr.
+    context.out.result(revoked, revoked.card)
+    context.out.info(`${revoked.host} is no longer in your card. Give the new card (above; ipms card) to the people who write to you.`)
+    context.out.info(revoked.expires === undefined ? 'Its grant has no expiry: ask its operator to drop your inbox.' : `Its grant ends ${isoTime(revoked.expires)}.`)
   }
 }
 

@@ -71,8 +71,8 @@ export const init: CliCommand = {
     out.result({ peerId: identity.peerId, inbox, home, encrypted: secret !== undefined, bits: inboxBits }, [
       `Your address: ${identity.peerId}`,
       `Your inbox:   ${inbox} (difficulty ${inboxBits} bits)`,
-      `Home:         ${home}${secret === undefined ? '' : ' (key encrypted)'}`,
-      'Next: ask a friend who runs a host for its peer-id and address, then: ipms hosts grant <peer-id> --addr <multiaddr>'
+      `Home:         ${home}${secret === undefined ? '' : ' (key encrypted)'}`
     ])
+    out.info('Next: ask a friend who runs a host for its peer-id and address, then: ipms hosts grant <peer-id> --addr <multiaddr>')
   }
 }
