@@ -28,7 +28,7 @@ import { entryShapeProblem } from './entry-shape.ts'
 import { mailPayloadProblem, prunePayloadProblem } from './payloads.ts'
 
 /** Verdicts kept per controller (entry hash → verdict): bounded, verdicts never change. */
-const VERDICT_CACHE_SIZE = 10_000
+const VERDICT_CACHE_SIZE = 256
 
 
 export interface InboxAccessOptions {

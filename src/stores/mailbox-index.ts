@@ -69,8 +69,11 @@ export interface FirstEntry {
 
 const pendingKey = (seen: number, hash: string): string => `m!${String(Math.max(0, Math.floor(seen))).padStart(16, '0')}!${hash}`
 
-/** Entries and envelopes remembered in memory, to spare a read when they come again. */
-const CACHE_SIZE = 4096
+/**
+ * Entries and envelopes remembered in memory per inbox, to spare a read when they come again
+ * (a replay, a delivery's quota check then its store); bounded low, as a host keeps thousands.
+ */
+const CACHE_SIZE = 256
 
 export interface MailboxIndex {
   /** True when the entry has been applied. */

@@ -82,10 +82,26 @@ export interface Received extends FirstEntry {
 
 const debug = logger('ipms:mailbox')
 
-/** Entry blocks kept in memory in front of the blockstore, as OrbitDB's default does. */
-const ENTRY_CACHE_SIZE = 1000
+/**
+ * Entry blocks kept in memory in front of the blockstore: one cache per node, shared by its inboxes
+ * (entries are content-addressed, and each names its inbox), so that memory does not grow with
+ * the number of inboxes a host keeps (issue #13: 7 KiB per pending mail with a cache per inbox).
+ */
+const ENTRY_CACHE_SIZE = 4096
+/** Entry index records of one inbox kept in memory (the rest are one LevelDB read away). */
+const INDEX_CACHE_SIZE = 256
 /** Envelopes remembered as stored here (spares a blockstore read per new mail in `hasEnvelope`). */
-const STORED_CACHE_SIZE = 4096
+const STORED_CACHE_SIZE = 256
+
+/** The shared entry cache of each node (its Helia), made at the first inbox opened on it. */
+const entryCaches = new WeakMap<object, Promise<Awaited<ReturnType<typeof LRUStorage>>>>()
+const sharedEntryCache = async (ipfs: object): Promise<Awaited<ReturnType<typeof LRUStorage>>> => {
+  let cache = entryCaches.get(ipfs)
+  if (cache === undefined) entryCaches.set(ipfs, cache = LRUStorage({ size: ENTRY_CACHE_SIZE }))
+  const shared = await cache
+  // An inbox closing or being dropped must not empty the others' cache.
+  return { ...shared, clear: async () => {}, close: async () => {} }
+}
 
 export type { PendingMail }
 
@@ -183,9 +199,9 @@ export function Mailbox () {
 
     // The log's storages as OrbitDB builds them by default (same bytes, in the inbox store's key
     // spaces instead of LevelDBs of their own), kept in hand so that the log writer can fill them in batches.
-    const entryCache = await LRUStorage({ size: ENTRY_CACHE_SIZE })
+    const entryCache = await sharedEntryCache(ipfs)
     const entryStorage = await ComposedStorage(entryCache, await IPFSBlockStorage({ ipfs, pin: true }))
-    const headsCache = await LRUStorage({ size: ENTRY_CACHE_SIZE })
+    const headsCache = await LRUStorage({ size: 4 }) // one key: 'heads'
     const headsLevel = LevelBatchStorage<Uint8Array>(spaces.heads)
     const headsStore = await ComposedStorage(headsCache, headsLevel)
     const entryIndex = LevelBatchStorage(spaces.index)
@@ -193,7 +209,7 @@ export function Mailbox () {
       ...params,
       entryStorage,
       headsStorage: headsStore,
-      indexStorage: await ComposedStorage(await LRUStorage({ size: ENTRY_CACHE_SIZE }), entryIndex),
+      indexStorage: await ComposedStorage(await LRUStorage({ size: INDEX_CACHE_SIZE }), entryIndex),
       // No back-references: /ipms/sync moves every missing block in one batch, so OrbitDB's
       // skip-list refs only cost index reads on every join and every index walk.
       referencesCount: 0,
