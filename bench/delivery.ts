@@ -29,7 +29,6 @@
  */
 import crypto from 'node:crypto'
 import { readdirSync } from 'node:fs'
-import { Worker } from 'node:worker_threads'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { EventEmitter } from 'node:events'
@@ -48,6 +47,7 @@ import { startReplica, type Replica } from '../test/helpers/replicas.ts'
 import { waitFor } from '../test/helpers/wait.ts'
 import { measure, notes, rawPayloads, waitLiveReplicas, type Outcome } from './inbox-raw.ts'
 import type { SenderWorkerData } from './sender-worker.ts'
+import { startSender } from './sender.ts'
 import { formatNumber, median, printRows, type Row } from './row.ts'
 
 const COUNT = 1000
@@ -102,35 +102,6 @@ async function busy (fn: () => Promise<string>): Promise<string> {
   const start = performance.eventLoopUtilization()
   const note = await fn()
   return notes(note, `host thread busy ${Math.round(performance.eventLoopUtilization(start).utilization * 100)}%`)
-}
-
-/** The sending side on a worker thread: `run(name)` resolves with that batch's receipts. */
-function startSender (data: SenderWorkerData): { ready: Promise<void>, run: (name: string) => Promise<number>, stop: () => Promise<void> } {
-  const worker = new Worker(new URL('./sender-worker.ts', import.meta.url), { workerData: data })
-  const waiting = new Map<string, { resolve: (n: number) => void, reject: (e: Error) => void }>()
-  const failed = new Promise<never>((_resolve, reject) => { worker.once('error', reject) })
-  failed.catch(() => {})
-  let ready: () => void = () => {}
-  const readyPromise = new Promise<void>(resolve => { ready = resolve })
-  worker.on('message', (message: { ready?: boolean, name?: string, receipts?: number, error?: string }) => {
-    if (message.ready === true) { ready(); return }
-    const w = waiting.get(message.name!)
-    waiting.delete(message.name!)
-    if (message.error !== undefined) w?.reject(new Error(message.error))
-    else w?.resolve(message.receipts!)
-  })
-  return {
-    ready: Promise.race([readyPromise, failed]),
-    run: async (name) => await Promise.race([failed, new Promise<number>((resolve, reject) => {
-      waiting.set(name, { resolve, reject })
-      worker.postMessage({ run: name })
-    })]),
-    stop: async () => {
-      const exited = new Promise(resolve => worker.once('exit', resolve))
-      worker.postMessage({})
-      await exited
-    }
-  }
 }
 
 const percentile = (values: number[], p: number): number => {

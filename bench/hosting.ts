@@ -6,7 +6,9 @@
  *    (what the watcher, the 50 ms gathering and the reload take), and the longest event-loop
  *    block during that (monitorEventLoopDelay), and during the start;
  * 3. open file descriptors and RSS after the start; daemon stop;
- * 4. a restart on the same home (every grant verified before: `.verified`), until it serves.
+ * 4. deliveries into one inbox, and into as many inboxes at random (each opened on demand), from a
+ *    sender worker; then one delivery into each inbox, and the RSS after;
+ * 5. a restart on the same home (every grant verified before: `.verified`), until it serves.
  * Baselines: the issue's figures of the code before (it opened every inbox at start and verified
  * every grant at every reload; 10,000 inboxes could not run at all for want of descriptors).
  * `node bench/hosting.ts [grants]` runs it alone (default 10,000).
@@ -22,9 +24,12 @@ import { createGrant, encodeGrant } from '../src/hosting/grant.ts'
 import { createIdentity } from '../src/identity/identity.ts'
 import { hostingDirectory, keepGrant } from '../src/node/hosting.ts'
 import { formatNumber, printRows, type Row } from './row.ts'
+import { startSender } from './sender.ts'
 
 const GRANTS = Number(process.argv.find(a => /^\d+$/.test(a)) ?? 10_000)
 const BITS = 8
+/** Deliveries timed into one inbox, and into as many inboxes at random. */
+const DELIVERIES = 2000
 
 const ms = (value: number): string => `${formatNumber(value)} ms`
 
@@ -36,13 +41,16 @@ export async function benchHosting (): Promise<Row[]> {
     const directory = hostingDirectory(home)
     await mkdir(directory, { recursive: true, mode: 0o700 })
     // The grant files as `ipms host accept` writes them (not fsync'd one by one: set-up, not measured).
+    const ownerIds: string[] = []
     for (let i = 0; i < GRANTS; i += 500) {
       const owners = await Promise.all(Array.from({ length: Math.min(500, GRANTS - i) }, async () => await createIdentity()))
+      ownerIds.push(...owners.map(o => o.peerId))
       await Promise.all(owners.map(async o => {
         await writeFile(join(directory, `${o.peerId}.json`), JSON.stringify({ grant: encodeGrant(createGrant(o, identity.peerId)), bits: BITS }), { mode: 0o600 })
       }))
     }
-    const config = parseConfig({ dht: false, bits: BITS })
+    // Every delivery comes from 127.0.0.1: no rate limit in the way of the measure.
+    const config = parseConfig({ dht: false, bits: BITS, hostPolicy: { deliveriesPerMinute: 10_000_000 } })
 
     const delay = monitorEventLoopDelay({ resolution: 5 })
     delay.enable()
@@ -75,6 +83,35 @@ export async function benchHosting (): Promise<Row[]> {
     delay.disable()
     const acceptBlockMs = delay.max / 1e6
 
+    // Deliveries (a sender worker: sealed and stamped beforehand, a fresh identity each): into one
+    // inbox; into inboxes at random (opened on demand, at most maxOpenInboxes at once); then one
+    // into each inbox, and the RSS after.
+    const shuffled = [...ownerIds].sort(() => Math.random() - 0.5)
+    const sender = startSender({
+      host: daemon.node.node.multiaddrs()[0]!,
+      hostId: identity.peerId,
+      batches: {
+        warm: { owners: [ownerIds[0]!], count: 100 },
+        one: { owners: [ownerIds[1]!], count: DELIVERIES },
+        random: { owners: shuffled.slice(0, DELIVERIES), count: DELIVERIES },
+        each: { owners: shuffled, count: shuffled.length }
+      },
+      warmup: 'warm',
+      inFlight: 8,
+      bits: BITS
+    })
+    let oneRate: number, randomRate: number, eachMs: number, eachRssMiB: number
+    try {
+      await sender.ready
+      const timed = async (name: string): Promise<number> => { const t = performance.now(); const receipts = await sender.run(name); if (receipts === 0) throw new Error(`no receipt in batch ${name}`); return performance.now() - t }
+      oneRate = DELIVERIES / (await timed('one') / 1000)
+      randomRate = DELIVERIES / (await timed('random') / 1000)
+      eachMs = await timed('each')
+      eachRssMiB = process.memoryUsage().rss / 2 ** 20
+    } finally {
+      await sender.stop()
+    }
+
     start = performance.now()
     await daemon.stop()
     const stopMs = performance.now() - start
@@ -91,6 +128,8 @@ export async function benchHosting (): Promise<Row[]> {
       { measure: `${n} granted inboxes: longest event-loop block during that accept`, ipms: ms(acceptBlockMs), baseline: 'before: up to 15 s', ratio: '—', target: '< 50 ms', met: acceptBlockMs < 50 },
       { measure: `${n} granted inboxes: longest event-loop block during the start`, ipms: ms(startBlockMs), baseline: '—', ratio: '—', target: '—', met: null },
       { measure: `${n} granted inboxes: open file descriptors after start, RSS`, ipms: `${fds} fds, ${formatNumber(rssMiB)} MiB`, baseline: 'before: 12 fds per inbox', ratio: '—', target: '≤ 500 fds, ≤ 1 GiB', met: fds <= 500 && rssMiB <= 1024 },
+      { measure: `deliveries/s into ${formatNumber(DELIVERIES)} of the ${n} granted inboxes at random (each opened on demand, at most 256 open), one sender worker, 8 in flight, ${BITS} bits stamped beforehand`, ipms: `${formatNumber(randomRate)} /s`, baseline: `${formatNumber(oneRate)} /s (the same number into one inbox, same daemon)`, ratio: `${formatNumber(randomRate / oneRate, 2)} ×`, target: '≥ 0.8 ×', met: randomRate / oneRate >= 0.8 },
+      { measure: `${n} granted inboxes: one delivery into each (${formatNumber(eachMs / 1000, 1)} s), then RSS (daemon and sender worker, one process)`, ipms: `${formatNumber(eachRssMiB)} MiB`, baseline: '—', ratio: '—', target: '≤ 2 GiB', met: eachRssMiB <= 2048 },
       { measure: `${n} granted inboxes: daemon stop`, ipms: ms(stopMs), baseline: 'before: 2.7–10.6 s at 1,000–1,600', ratio: '—', target: '< 2 s', met: stopMs < 2000 },
       { measure: `${n} granted inboxes: daemon restart until it serves (grants verified before; ${formatNumber(servedAgain)} served)`, ipms: ms(restartMs), baseline: 'the first start above', ratio: `${formatNumber(startMs / restartMs, 1)} ×`, target: '< 20 s', met: restartMs < 20_000 }
     ]
