@@ -11,6 +11,10 @@
  *   blocks ─────────────────────────────────────────▶ ◀─ ack …
  *   done ───────────────────────────────────────────▶
  *
+ * Each side joins what it received after the exchange (the initiator after `done`, the responder
+ * once it read it), outside the session's deadline: a long join never holds the other side's
+ * session open until its deadline cuts it.
+ *
  * Each side sends, in one batch, every entry block reachable from its heads that the other does
  * not have (the walk stops at the other side's heads and at `have`, the entries its heads point
  * to), the envelope blocks of those entries' unpruned mail, and the envelopes the other asked for
@@ -471,9 +475,10 @@ export function createInboxSync (options: InboxSyncOptions) {
       const mine = await headsOf(inbox)
       await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'end', ...mine, want: wanted(inbox) }), { signal })
       const received = await receiveBlocks(lp, inbox, 'done', signal)
+      // The exchange is over: the join below is local work, outside the session and its deadline.
+      await stream.close({ signal })
       await apply(inbox, peer, theirHeads, received)
       notePeer(inbox, peer)
-      await stream.close({ signal })
       log('served %s to %s: %d blocks sent, %d entries received', inbox.address, peer, sent, received.entries.size)
     } catch (err) {
       log.error('sync session with %s failed: %s', peer, (err as Error).message)
@@ -491,6 +496,10 @@ export function createInboxSync (options: InboxSyncOptions) {
     const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(callOptions.signal === undefined ? [] : [callOptions.signal])])
     const stream = await libp2p.dialProtocol(peerId, SYNC_PROTOCOL, { signal })
     const lp = frames(stream, MAX_SYNC_FRAME_BYTES)
+    let session: { theirHeads: string[], received: Received, sent: number }
+    const failed = (err: unknown): Error => err instanceof IpmsError
+      ? err
+      : new SyncError(`syncing ${inbox.address} with ${peerId.toString()} failed: ${(err as Error).message}`, { cause: err })
     try {
       const mine = await headsOf(inbox)
       const grant = grantFor(inbox)
@@ -499,16 +508,23 @@ export function createInboxSync (options: InboxSyncOptions) {
       const received = await receiveBlocks(lp, inbox, 'end', signal)
       const end = received.end
       const theirHeads = hashList(end.heads)
-      const result = await apply(inbox, peerId.toString(), theirHeads, received)
+      // What we send does not depend on what we join (the walk stops at their heads either way),
+      // so the session ends first: a long join (10,000 entries) must not hold the peer's side of
+      // the session open until its deadline cuts it ("Cannot write to a stream that is closed").
       const sent = await sendBlocks(lp, inbox, new Set([...theirHeads, ...hashList(end.have)]), envelopeList(end.want), signal)
       await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'done' }), { signal })
       await stream.close({ signal })
-      notePeer(inbox, peerId.toString())
-      return { ...result, sent }
+      session = { theirHeads, received, sent }
     } catch (err) {
       stream.abort(err as Error)
-      if (err instanceof IpmsError) throw err
-      throw new SyncError(`syncing ${inbox.address} with ${peerId.toString()} failed: ${(err as Error).message}`, { cause: err })
+      throw failed(err)
+    }
+    try {
+      const result = await apply(inbox, peerId.toString(), session.theirHeads, session.received)
+      notePeer(inbox, peerId.toString())
+      return { ...result, sent: session.sent }
+    } catch (err) {
+      throw failed(err)
     }
   }
 

@@ -11,6 +11,7 @@ import { connect, DEFAULT_WAIT_MS } from '../helpers/nodes.ts'
 import { putMail, replicaPool } from '../helpers/replicas.ts'
 import { createGrant } from '../../src/hosting/grant.ts'
 import { SyncRefusedError } from '../../src/errors.ts'
+import { SYNC_PROTOCOL } from '../../src/node/sync.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 const BITS = 8
@@ -128,5 +129,32 @@ describe('only authorized replicas', () => {
       await assert.rejects(peer.sync.syncWith(host.node.peerId, inbox), SyncRefusedError)
       assert.deepEqual(await inbox.pending(), [], 'nothing learnt')
     }
+  })
+})
+
+describe('a long session', () => {
+  test('a join that outlasts the other side\'s session deadline (10,000 entries: 11 s) does not end the session: both sides finish cleanly', async () => {
+    // The host gives a session 1.5 s; the owner's join of what it received lasts until the host's
+    // side of the session is over (at the latest, its deadline): a join as slow as 10,000 entries'.
+    const host = await replica({ syncTimeoutMs: 1_500 })
+    const hostInbox = await host.inbox(owner.peerId, BITS)
+    const sent = [await putMail(hostInbox, alice, 'one'), await putMail(hostInbox, carol, 'two')]
+    const me = await replica({ identity: owner })
+    const myInbox = await me.inbox(owner.peerId, BITS)
+    await connect(me.node, host.node)
+    const hostSessionOver = async (): Promise<void> => {
+      const open = (): boolean => host.node.libp2p.getConnections(me.node.libp2p.peerId)
+        .some(c => c.streams.some(s => s.protocol === SYNC_PROTOCOL && s.status === 'open'))
+      const sources = host.node.libp2p.getConnections(me.node.libp2p.peerId).flatMap(c => c.streams.filter(s => s.protocol === SYNC_PROTOCOL))
+      await waitFor(sources.map(s => [s, 'close'] as [EventTarget, string]), () => !open(), AbortSignal.timeout(DEFAULT_WAIT_MS))
+    }
+    const join = myInbox.joinHeads
+    myInbox.joinHeads = async (...args: Parameters<typeof join>) => { await hostSessionOver(); return await join(...args) }
+    const hostSynced = new Promise(resolve => hostInbox.events.once('synced', resolve))
+
+    const result = await me.sync.syncWith(host.node.peerId, myInbox)
+    assert.equal(result.refused, 0)
+    assert.deepEqual((await myInbox.pending()).map(m => m.hash).sort(), sent.map(s => s.hash).sort())
+    assert.deepEqual(await hostSynced, { joined: 0, refused: 0, envelopes: 0 }, 'the host ended its side of the session, not at its deadline')
   })
 })
