@@ -92,6 +92,8 @@ export interface MailboxIndex {
    * pruned already: the block was queued for deletion again.
    */
   held: (env: string, bytes: number) => Promise<boolean>
+  /** `held` for many blocks at once (a sync session's envelopes): one read of their keys, one batch. */
+  heldMany: (blocks: Array<{ env: string, bytes: number }>) => Promise<boolean>
   /**
    * Drop pending mail this replica first saw before `before` (ms), a host's retention policy:
    * local to this replica, not an entry of the log. Returns the envelopes queued for deletion.
@@ -279,21 +281,28 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
     return value === undefined ? undefined : parsePending(value).size
   }
 
-  const held = async (env: string, size: number): Promise<boolean> => {
+  const heldMany = async (blocks: Array<{ env: string, bytes: number }>): Promise<boolean> => {
     const c = changes()
-    await c.prefetch([`b!${env}`, `x!${env}`, `e!${env}`])
-    if (await c.read(`b!${env}`) !== undefined) return false
-    if (await c.read(`x!${env}`) !== undefined) {
-      c.set(`g!${env}`, '')
-      await write(c.overlay)
-      return true
+    await c.prefetch(blocks.flatMap(({ env }) => [`b!${env}`, `x!${env}`, `e!${env}`]))
+    // isPending reads h!<first entry> next: fetched together too.
+    const firsts = await Promise.all(blocks.map(async ({ env }) => await c.read(`e!${env}`)))
+    await c.prefetch(firsts.flatMap(first => first === undefined ? [] : [`h!${parseFirst(first).entry}`]))
+    let garbage = false
+    let bytes = total
+    for (const { env, bytes: size } of blocks) {
+      if (await c.read(`b!${env}`) !== undefined) continue
+      if (await c.read(`x!${env}`) !== undefined) {
+        c.set(`g!${env}`, '')
+        garbage = true
+        continue
+      }
+      c.set(`b!${env}`, String(size))
+      if (await isPending(c, env)) bytes += size
     }
-    c.set(`b!${env}`, String(size))
-    const bytes = total + (await isPending(c, env) ? size : 0)
     c.set('t!', String(bytes))
     await write(c.overlay)
     total = bytes
-    return false
+    return garbage
   }
 
   const pending = async (): Promise<PendingMail[]> => {
@@ -335,7 +344,8 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
     wantsEnvelope: async (env) => await firstEntry(env) !== undefined && await get(`x!${env}`) === undefined,
     firstEntry,
     pendingSize,
-    held,
+    held: async (env, bytes) => await heldMany([{ env, bytes }]),
+    heldMany,
     apply,
     pending,
     pendingBytes: async () => total,

@@ -49,6 +49,8 @@ import { LevelBatchStorage } from './level-storage.ts'
 import { createLogWriter, type AppendItem } from './log-writer.ts'
 import { openMailboxIndex, type FirstEntry, type IndexedOp, type PendingMail } from './mailbox-index.ts'
 import { serialQueue } from '../util/serial-queue.ts'
+import { concurrencyLimit } from '../util/concurrency-limit.ts'
+import { verifyEntrySignature, type SignedEntryFields } from './entry-signature.ts'
 
 /** The fields of a log entry the index reads. */
 interface LogEntry {
@@ -62,7 +64,51 @@ interface LogEntry {
 /** The OrbitDB log, as far as the mailbox uses it. */
 interface OrbitLog {
   get: (hash: string) => Promise<LogEntry | undefined>
+  has: (hash: string) => Promise<boolean>
   heads: () => Promise<LogEntry[]>
+}
+
+/** An entry received from a replica for a join: its block, and the block decoded (with `hash`). */
+export interface JoinEntry {
+  hash: string
+  bytes: Uint8Array
+  entry: LogEntry & SignedEntryFields
+}
+
+/** A head to join, and every entry it needs that the log lacks (itself included). */
+export interface JoinHead {
+  hash: string
+  needed: JoinEntry[]
+}
+
+/** What a join did: heads joined, and heads refused with the reason. */
+export interface JoinOutcome {
+  joined: string[]
+  refused: Array<{ hash: string, reason: string }>
+}
+
+/** `entries` ordered parents first (whatever their clocks say): the order a join writes them in. */
+function parentsFirst (entries: Map<string, JoinEntry>): JoinEntry[] {
+  const ordered: JoinEntry[] = []
+  const placed = new Set<string>()
+  for (const root of entries.values()) {
+    const stack: Array<{ entry: JoinEntry, expanded: boolean }> = [{ entry: root, expanded: false }]
+    while (stack.length > 0) {
+      const top = stack.pop()!
+      if (placed.has(top.entry.hash)) continue
+      if (top.expanded) {
+        placed.add(top.entry.hash)
+        ordered.push(top.entry)
+        continue
+      }
+      stack.push({ entry: top.entry, expanded: true })
+      for (const parent of [...top.entry.entry.next, ...top.entry.entry.refs]) {
+        const block = entries.get(parent)
+        if (block !== undefined && !placed.has(parent)) stack.push({ entry: block, expanded: false })
+      }
+    }
+  }
+  return ordered
 }
 
 /** What helia offers that the mailbox needs. */
@@ -84,6 +130,10 @@ const debug = logger('ipms:mailbox')
 
 /** Entry blocks kept in memory in front of the blockstore, as OrbitDB's default does. */
 const ENTRY_CACHE_SIZE = 1000
+/** Entries of a join whose signatures are checked at once (node:crypto's thread pool). */
+const SIGNATURE_CHECKS = 64
+/** Envelopes of a sync session checked against the index at once (LevelDB reads in flight). */
+const ENVELOPE_CHECKS = 16
 /** Envelopes remembered as stored here (spares a blockstore read per new mail in `hasEnvelope`). */
 const STORED_CACHE_SIZE = 4096
 
@@ -375,6 +425,40 @@ export function Mailbox () {
       await health.write(async () => { await storeEnvelope(block) })
     }
 
+    /**
+     * Store envelope blocks received from a replica, checked against their CIDs (PROTOCOL.md §10):
+     * only those an unpruned MAIL entry of the log carries, and only at the size its pending mail
+     * states; the others are dropped (`refused` says why for a wrong size). All of them go in one
+     * batch of blocks and pins, then into the index together.
+     */
+    const putEnvelopes = async (received: EnvelopeBlock[]): Promise<{ stored: string[], refused: Array<{ env: string, reason: string }> }> => {
+      const kept: EnvelopeBlock[] = []
+      const refused: Array<{ env: string, reason: string }> = []
+      // Index reads, a few in flight at once: each is a LevelDB round trip, mostly waiting.
+      const reads = concurrencyLimit(ENVELOPE_CHECKS)
+      await Promise.all(received.map(async given => await reads.run(async () => {
+        const block = await checkedEnvelope(given.env, given.bytes, given)
+        if (!await index.wantsEnvelope(block.env)) return
+        try {
+          await pendingSize(block)
+        } catch (err) {
+          if (!(err instanceof EnvelopeSizeError)) throw err
+          refused.push({ env: block.env, reason: err.message })
+          return
+        }
+        kept.push(block)
+      })))
+      if (kept.length === 0) return { stored: [], refused }
+      await health.write(async () => {
+        await blocks.write(kept.map(block => ({ cid: block.cid, bytes: block.bytes, pin: 0 as const })))
+        for (const block of kept) stored.set(block.env, true)
+        await indexed(async () => {
+          if (await index.heldMany(kept.map(block => ({ env: block.env, bytes: block.bytes.byteLength })))) await collectGarbage()
+        })
+      })
+      return { stored: kept.map(block => block.env), refused }
+    }
+
     const hasEnvelope = async (env: string): Promise<boolean> => stored.has(env) || await ipfs.blockstore.has(envelopeCid(env))
 
     /** The envelope block from the local blockstore only; undefined when it is not here. */
@@ -387,30 +471,58 @@ export function Mailbox () {
       return chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks))
     }
 
+    /** Joins one at a time: each checks that its heads are new, then writes them. */
+    const joining = serialQueue().run
+
     /**
-     * Join entries (heads received from a replica, whose blocks are already in the blockstore) into
-     * the log, index them and announce them as OrbitDB's own Sync would. An entry the rules refuse
-     * is reported, not thrown: the others still join.
+     * Join heads received from a replica, with the entries each needs (PROTOCOL.md §10): every
+     * entry is checked here (the rules, `canAppend`, and its signature), and a head joins only when
+     * every entry it needs passes, as OrbitDB's `joinEntry` would; the entries of the heads that
+     * join are then written in batches (log-writer.ts `join`), indexed in one batch, and announced
+     * ('update' per head). A head the rules refuse is reported, not thrown: the others still join.
      */
-    const joinHeads = async (entries: LogEntry[]): Promise<{ joined: string[], refused: Array<{ hash: string, reason: string }> }> => {
-      const joined: string[] = []
-      const refused: Array<{ hash: string, reason: string }> = []
-      for (const entry of entries) {
-        try {
-          // After the appends' heads writes under way: the join writes the heads too, in order after them.
-          if (await exclusively(async () => { await writer.settled(); return await (log as OrbitLog & { joinEntry: (e: LogEntry) => Promise<boolean> }).joinEntry(entry) })) {
-            // Before the index names the entry: a replay that finds it there waits for this join.
-            joins.joined()
-            joined.push(entry.hash)
-            await catchUp(log, [entry])
-            events?.emit('update', entry)
-          }
-        } catch (err) {
-          refused.push({ hash: entry.hash, reason: (err as Error).message })
+    const joinHeads = async (heads: JoinHead[]): Promise<JoinOutcome> => await joining(async () => {
+      const verdicts = new Map<string, string | undefined>()
+      const refusal = async ({ hash, entry }: JoinEntry): Promise<string | undefined> => {
+        if (!verdicts.has(hash)) {
+          const rules = await access.canAppend(entry) ? undefined : access.explain(entry)?.message ?? 'the rules refuse it'
+          const signature = rules !== undefined || await verifyEntrySignature(entry, database.identity.verify) ? undefined : `its signature by ${String(entry.key)} does not verify`
+          verdicts.set(hash, rules ?? signature)
         }
+        return verdicts.get(hash)
       }
-      return { joined, refused }
-    }
+      const fresh: JoinHead[] = []
+      for (const head of heads) if (!await log.has(head.hash)) fresh.push(head) // not joined meanwhile
+      // Every entry checked once, many at once (signatures in the thread pool).
+      const checks = concurrencyLimit(SIGNATURE_CHECKS)
+      await Promise.all([...new Map(fresh.flatMap(head => head.needed.map(e => [e.hash, e]))).values()].map(async e => { await checks.run(async () => await refusal(e)) }))
+      const joined: JoinHead[] = []
+      const refused: JoinOutcome['refused'] = []
+      const entries = new Map<string, JoinEntry>()
+      for (const head of fresh) {
+        let reason: string | undefined
+        for (const needed of head.needed) {
+          const problem = await refusal(needed)
+          if (problem === undefined) continue
+          reason = needed.hash === head.hash ? problem : `an entry it links to is refused: ${problem}`
+          break
+        }
+        if (reason !== undefined) {
+          refused.push({ hash: head.hash, reason })
+          continue
+        }
+        joined.push(head)
+        for (const needed of head.needed) entries.set(needed.hash, needed)
+      }
+      if (joined.length === 0) return { joined: [], refused }
+      await writer.join(parentsFirst(entries).map(({ hash, bytes, entry }) => ({ hash, bytes, next: entry.next, refs: entry.refs })))
+      // Before the index names the entries: a replay that finds one there waits for this join.
+      joins.joined()
+      const tops = joined.flatMap(head => entries.get(head.hash)?.entry ?? [])
+      await catchUp(log, tops, new Map([...entries.values()].map(e => [e.hash, e.entry])))
+      for (const entry of tops) events?.emit('update', entry)
+      return { joined: joined.map(head => head.hash), refused }
+    })
 
     /** Host retention: drop the envelopes of pending mail this replica first saw before `before` (ms). */
     const expireBefore = async (before: number): Promise<string[]> => await indexed(async () => {
@@ -443,6 +555,7 @@ export function Mailbox () {
       expireBefore,
       wantsEnvelope: index.wantsEnvelope,
       putEnvelope,
+      putEnvelopes,
       getEnvelope,
       hasEnvelope,
       close

@@ -12,6 +12,7 @@ import { putMail, replicaPool } from '../helpers/replicas.ts'
 import { createGrant } from '../../src/hosting/grant.ts'
 import { SyncRefusedError } from '../../src/errors.ts'
 import { SYNC_PROTOCOL } from '../../src/node/sync.ts'
+import type { JoinEntry } from '../../src/stores/mailbox.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 const BITS = 8
@@ -89,9 +90,8 @@ describe('two hosts', () => {
     const identities = host.node.orbitdb.identities
     for (let i = 0; i < 50; i++) {
       const writer = await identities.createIdentity({ id: `writer-${i}` })
-      const { cid, bytes, entry } = await signEntry(writer, { id: inbox.address, payload: mailPayload(inbox.address, BITS, { ts: 1767225600000 + i }) })
-      await host.node.helia.blockstore.put(cid, bytes)
-      const { refused } = await inbox.joinHeads([entry])
+      const { hash, bytes, entry } = await signEntry(writer, { id: inbox.address, payload: mailPayload(inbox.address, BITS, { ts: 1767225600000 + i }) })
+      const { refused } = await inbox.joinHeads([{ hash, needed: [{ hash, bytes, entry: entry as unknown as JoinEntry['entry'] }] }])
       assert.deepEqual(refused, [])
     }
     assert.equal((await inbox.log.heads()).length, 50)
