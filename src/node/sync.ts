@@ -19,9 +19,11 @@
  * not have (the walk stops at the other side's heads and at `have`, the entries its heads point
  * to), the envelope blocks of those entries' unpruned mail, and the envelopes the other asked for
  * (`want`: pending mail whose block it lacks). The receiver checks every block against its CID,
- * stores it, and only then joins the other side's heads with `log.joinEntry`, so OrbitDB's own
- * checks (entry signature, `canAppend`) run locally. Envelopes are kept only when an entry of the
- * log carries them, they are not pruned, and they are the size that mail's entry states.
+ * and hands each head with the entries it needs to the inbox (`joinHeads`), which checks every
+ * entry as OrbitDB's `joinEntry` would (signature, `canAppend`) and writes the joined ones in
+ * batches, not one by one (docs/ARCHITECTURE.md, "Joining a sync session"). Envelopes are kept
+ * only when an entry of the log carries them, they are not pruned, and they are the size that
+ * mail's entry states; they are stored in one batch too.
  *
  * New heads are pushed: after a local append or a join, every connected replica this node has
  * synced the inbox with gets a sync, coalesced per peer.

@@ -186,14 +186,16 @@ export function createLogWriter (params: LogWriterParams): LogWriter {
    * Until the heads name them, entries in the index are unreachable.
    */
   const joinGroup = async (group: JoinedEntry[]): Promise<void> => {
-    await params.blocks.write(group.map(e => ({ cid: CID.parse(e.hash, base58btc), bytes: e.bytes, pin: 'all' as const })))
+    await params.blocks.write(group.map(e => ({ cid: CID.parse(e.hash, base58btc), bytes: e.bytes, pin: 'all' as const })), { durable: false })
     await params.index.putMany(group.map(e => [e.hash, true]), UNSYNCED)
     for (const entry of group) await params.entryCache.put(entry.hash, entry.bytes)
     const written = await params.exclusively(async () => {
       // As OrbitDB's joinEntry: heads linked (next or refs) by a joined entry are heads no more;
       // a joined entry that no other links to is one.
       const linked = new Set(group.flatMap(e => [...e.next, ...e.refs]))
-      const heads = [...(await readHeads()).filter(h => !linked.has(h.hash)), ...group.filter(e => !linked.has(e.hash)).map(e => ({ hash: e.hash, next: e.next }))]
+      const kept = (await readHeads()).filter(h => !linked.has(h.hash))
+      const known = new Set(kept.map(h => h.hash))
+      const heads = [...kept, ...group.filter(e => !linked.has(e.hash) && !known.has(e.hash)).map(e => ({ hash: e.hash, next: e.next }))]
       const bytes = encoder.encode(JSON.stringify(heads))
       await params.headsStore.cache('heads', bytes)
       const write = headsWrites.catch(() => {}).then(async () => { await params.headsStore.persist('heads', bytes, UNSYNCED) })

@@ -11,6 +11,8 @@
  * - `prune(entries, seed)`  append owner-signed PRUNE entries (only the owner's seed signs them);
  * - `pending()`             unpruned mail, newest first, from the LevelDB index;
  * - `putEnvelope` / `getEnvelope` / `hasEnvelope`   envelope blocks, pinned until pruned;
+ * - `joinHeads(heads)`      join heads received from a replica with the entries they need, checked
+ *                           then written in batches; `putEnvelopes(blocks)` their envelopes, in one;
  * - events: `mail` (PendingMail) for every new mail, appended here or joined from a replica;
  *   `pruned` (envelope CID) once an envelope's block is deleted; `synced` after a sync session;
  *   `gc-error` (Error) when deleting pruned envelopes failed (they are tried again at the next GC).
@@ -19,8 +21,10 @@
  * that deliveries arriving while one is being written are written together in one turn. Appends
  * and joins run one at a time (both read and then write the log's heads).
  *
- * Joins (from /ipms/sync) are written without sync; an answer to a delivery that names a joined
- * entry waits until they are on disk (stores/durable-joins.ts). An envelope block is stored for
+ * Joins (from /ipms/sync) do not go through OrbitDB's `joinEntry` either: every entry is checked
+ * here as it would (rules, signature: entry-signature.ts), then the log writer writes them in
+ * groups. They are written without sync; an answer to a delivery that names a joined entry waits
+ * until they are on disk (stores/durable-joins.ts). An envelope block is stored for
  * pending mail only when it is the size that mail's entry states (PROTOCOL.md §10).
  *
  * Watch for (docs/DESIGN.md §5): OrbitDB calls `onUpdate` once per joined head, not per entry, so the
@@ -130,8 +134,11 @@ const debug = logger('ipms:mailbox')
 
 /** Entry blocks kept in memory in front of the blockstore, as OrbitDB's default does. */
 const ENTRY_CACHE_SIZE = 1000
-/** Entries of a join whose signatures are checked at once (node:crypto's thread pool). */
-const SIGNATURE_CHECKS = 64
+/**
+ * Entries of a join whose signatures are checked at once, in node:crypto's thread pool: enough for
+ * every core, few enough that the LevelDB writes sharing that pool (deliveries) do not queue behind.
+ */
+const SIGNATURE_CHECKS = 8
 /** Envelopes of a sync session checked against the index at once (LevelDB reads in flight). */
 const ENVELOPE_CHECKS = 16
 /** Envelopes remembered as stored here (spares a blockstore read per new mail in `hasEnvelope`). */

@@ -4,10 +4,13 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { rm } from 'node:fs/promises'
+import { base58btc } from 'multiformats/bases/base58'
+import { CID } from 'multiformats/cid'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { openMail } from '../../src/mail/seal.ts'
-import { mailPayload, signEntry } from '../helpers/inbox.ts'
-import { connect, DEFAULT_WAIT_MS } from '../helpers/nodes.ts'
+import { mailPayload, signEntry, stampedMail } from '../helpers/inbox.ts'
+import { connect, DEFAULT_WAIT_MS, makeTempHome } from '../helpers/nodes.ts'
 import { putMail, replicaPool } from '../helpers/replicas.ts'
 import { createGrant } from '../../src/hosting/grant.ts'
 import { SyncRefusedError } from '../../src/errors.ts'
@@ -133,6 +136,38 @@ describe('only authorized replicas', () => {
 })
 
 describe('a long session', () => {
+  test('a catch-up of 2,100 entries (more than one write group of a join) ends with the host\'s heads, every entry pinned and every envelope, also after a restart', async (t) => {
+    const COUNT = 2_100
+    const host = await replica()
+    const hostInbox = await host.inbox(owner.peerId, BITS)
+    const mails = await Promise.all(Array.from({ length: COUNT }, async (_, i) => await stampedMail(alice, owner.peerId, BITS, `mail ${i}`)))
+    // Many deliveries at once, as a busy host takes them: chains of grouped appends.
+    for (let i = 0; i < COUNT; i += 256) await Promise.all(mails.slice(i, i + 256).map(async m => await hostInbox.addMail(m.mail, { env: m.mail.env, cid: CID.parse(m.mail.env), bytes: m.envelope })))
+    const hostHeads = (await hostInbox.log.heads()).map((h: { hash: string }) => h.hash).sort()
+
+    const home = await makeTempHome()
+    t.after(async () => { await rm(home, { recursive: true, force: true }) })
+    let me = await replica({ identity: owner, home })
+    let myInbox = await me.inbox(owner.peerId, BITS)
+    await connect(me.node, host.node)
+    const result = await me.sync.syncWith(host.node.peerId, myInbox)
+    assert.deepEqual({ refused: result.refused, envelopes: result.envelopes }, { refused: 0, envelopes: COUNT })
+    const check = async (): Promise<void> => {
+      assert.deepEqual((await myInbox.log.heads()).map((h: { hash: string }) => h.hash).sort(), hostHeads)
+      const entries: string[] = []
+      for await (const entry of myInbox.log.iterator()) entries.push(entry.hash)
+      assert.equal(new Set(entries).size, COUNT, 'every entry is reachable from the heads')
+      assert.equal((await myInbox.pending()).length, COUNT)
+      for (const hash of [entries[0]!, entries[COUNT >> 1]!, entries[COUNT - 1]!]) assert.equal(await me.node.helia.pins.isPinned(CID.parse(hash, base58btc)), true, `${hash} is pinned`)
+      for (const m of [mails[0]!, mails[COUNT - 1]!]) assert.equal(await myInbox.hasEnvelope(m.mail.env), true)
+    }
+    await check()
+    await me.cleanup()
+    me = await replica({ identity: owner, home })
+    myInbox = await me.inbox(owner.peerId, BITS)
+    await check()
+  })
+
   test('a join that outlasts the other side\'s session deadline (10,000 entries: 11 s) does not end the session: both sides finish cleanly', async () => {
     // The host gives a session 1.5 s; the owner's join of what it received lasts until the host's
     // side of the session is over (at the latest, its deadline): a join as slow as 10,000 entries'.
