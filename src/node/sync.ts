@@ -65,8 +65,10 @@ export const MAX_SYNC_FRAME_BYTES = MAX_ENVELOPE_BYTES + 64 * 1024
 const BATCH_BYTES = 1024 * 1024
 /** Hashes in `heads`, `have` or `want` of one message. */
 export const MAX_SYNC_LIST = 4096
-/** Default deadline of one exchange, ms. */
+/** Default longest wait for a session's next frame (either way), ms. */
 export const DEFAULT_SYNC_TIMEOUT_MS = 30_000
+/** Longest a whole session may last, ms, however steadily its frames move. */
+export const MAX_SYNC_SESSION_MS = 10 * 60_000
 /** Default gathering delay of a push, ms: short against mail latency, long against a burst. */
 export const DEFAULT_PUSH_DELAY_MS = 10
 
@@ -127,7 +129,7 @@ export interface InboxSyncOptions {
    * on demand, hosting.ts). Default: the registered inboxes, which stay open.
    */
   inboxFor?: InboxResolver
-  /** Deadline of one exchange, ms. Default 30 000. */
+  /** Longest wait for a session's next frame, either way, ms (the session ends then). Default 30 000. */
   timeoutMs?: number
   /** How long a push waits for more updates to gather before it syncs, ms. Default 10. */
   pushDelayMs?: number
@@ -208,6 +210,44 @@ async function readBlock (blockstore: BlockSource, cid: CID): Promise<Uint8Array
   }
   if (chunks.length === 0) return undefined
   return chunks.length === 1 ? chunks[0]! : new Uint8Array(Buffer.concat(chunks))
+}
+
+/** The deadline of one session, and what keeps it from expiring. */
+interface SessionDeadline {
+  signal: AbortSignal
+  /** A frame moved: the idle clock starts again. */
+  moved: () => void
+  /** The session is over: no timer is left behind. */
+  stop: () => void
+}
+
+/**
+ * A session ends when no frame has moved either way for `idleMs` (a stalled peer, or this side),
+ * after MAX_SYNC_SESSION_MS in all, or when `outer` aborts. Not one deadline for the whole
+ * exchange: the frames of a 30,000-entry catch-up keep moving for longer than `idleMs`.
+ */
+function sessionDeadline (idleMs: number, outer?: AbortSignal): SessionDeadline {
+  const idle = new AbortController()
+  const timer = setTimeout(() => { idle.abort(new DOMException(`no sync frame moved for ${idleMs} ms`, 'TimeoutError')) }, idleMs)
+  timer.unref()
+  const signal = AbortSignal.any([idle.signal, AbortSignal.timeout(MAX_SYNC_SESSION_MS), ...(outer === undefined ? [] : [outer])])
+  return { signal, moved: () => { if (!idle.signal.aborted) timer.refresh() }, stop: () => { clearTimeout(timer) } }
+}
+
+/** `lp`, telling `deadline` of every frame read or written. */
+function watched (lp: Frames, deadline: SessionDeadline): Frames {
+  return {
+    read: async (options) => {
+      const frame = await lp.read(options)
+      deadline.moved()
+      return frame
+    },
+    write: async (data, options) => {
+      await lp.write(data, options)
+      deadline.moved()
+    },
+    unwrap: lp.unwrap
+  }
 }
 
 /** The sync service of a node: serves registered inboxes, syncs them with peers, pushes heads. */
@@ -494,17 +534,18 @@ export function createInboxSync (options: InboxSyncOptions) {
 
   const handle = async (stream: Stream, connection: Connection): Promise<void> => {
     const peer = connection.remotePeer.toString()
-    const signal = AbortSignal.timeout(timeoutMs)
+    const deadline = sessionDeadline(timeoutMs)
+    const signal = deadline.signal
     // Until the hello shows who the peer is, the stream reads one frame of MAX_SYNC_HELLO_BYTES at
     // most, whose length is reserved in the budget of unauthenticated bytes before it is read.
-    const first = frames(stream, MAX_SYNC_HELLO_BYTES, {
+    const first = watched(frames(stream, MAX_SYNC_HELLO_BYTES, {
       inspect: { bytes: 1024, check: head => { refuseBadHead(head, SYNC_FRAME_LIMITS, 'sync hello') } },
       admit: length => {
         const release = helloBuffers.reserve(connection.remoteAddr, length)
         if (release === undefined) throw new SyncError('too many bytes of sync hellos from this address are in flight')
         stream.addEventListener('close', release, { once: true })
       }
-    })
+    }), deadline)
     let lp: Frames = first
     let lease: InboxLease | undefined
     try {
@@ -522,7 +563,7 @@ export function createInboxSync (options: InboxSyncOptions) {
         return
       }
       first.unwrap() // gives back what it read past the hello, to the stream
-      lp = frames(stream, MAX_SYNC_FRAME_BYTES)
+      lp = watched(frames(stream, MAX_SYNC_FRAME_BYTES), deadline)
       const theirHeads = hashList(hello.heads)
       const theirs = new Set([...theirHeads, ...hashList(hello.have)])
       const sent = await sendBlocks(lp, inbox, theirs, envelopeList(hello.want), signal)
@@ -531,6 +572,7 @@ export function createInboxSync (options: InboxSyncOptions) {
       const received = await receiveBlocks(lp, inbox, 'done', signal)
       // The exchange is over: the join below is local work, outside the session and its deadline.
       await stream.close({ signal })
+      deadline.stop()
       await apply(inbox, peer, theirHeads, received)
       notePeer(inbox, peer)
       log('served %s to %s: %d blocks sent, %d entries received', inbox.address, peer, sent, received.entries.size)
@@ -538,6 +580,7 @@ export function createInboxSync (options: InboxSyncOptions) {
       log.error('sync session with %s failed: %s', peer, (err as Error).message)
       stream.abort(err as Error)
     } finally {
+      deadline.stop()
       lease?.release()
     }
   }
@@ -547,9 +590,16 @@ export function createInboxSync (options: InboxSyncOptions) {
   /** Sync `inbox` with `peer` (a peer-id string or PeerId) over one stream; both sides end up with the union. */
   const syncWith = async (peer: string | PeerId, inbox: Inbox, callOptions: { signal?: AbortSignal } = {}): Promise<SyncResult> => {
     const peerId = typeof peer === 'string' ? peerIdFromString(peer) : peer
-    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(callOptions.signal === undefined ? [] : [callOptions.signal])])
-    const stream = await libp2p.dialProtocol(peerId, SYNC_PROTOCOL, { signal })
-    const lp = frames(stream, MAX_SYNC_FRAME_BYTES)
+    const deadline = sessionDeadline(timeoutMs, callOptions.signal)
+    const signal = deadline.signal
+    let stream: Stream
+    try {
+      stream = await libp2p.dialProtocol(peerId, SYNC_PROTOCOL, { signal })
+    } catch (err) {
+      deadline.stop()
+      throw err
+    }
+    const lp = watched(frames(stream, MAX_SYNC_FRAME_BYTES), deadline)
     let session: { theirHeads: string[], received: Received, sent: number }
     const failed = (err: unknown): Error => err instanceof IpmsError
       ? err
@@ -572,6 +622,8 @@ export function createInboxSync (options: InboxSyncOptions) {
     } catch (err) {
       stream.abort(err as Error)
       throw failed(err)
+    } finally {
+      deadline.stop()
     }
     try {
       const result = await apply(inbox, peerId.toString(), session.theirHeads, session.received)
