@@ -92,6 +92,11 @@ export interface MailboxIndex {
    * pruned already: the block was queued for deletion again.
    */
   held: (env: string, bytes: number) => Promise<boolean>
+  /**
+   * For each of `envs` (a sync session's envelopes): whether its block is wanted here (`wantsEnvelope`)
+   * and the size its pending mail states (`pendingSize`), read together in three getMany.
+   */
+  envelopeStates: (envs: string[]) => Promise<Array<{ wanted: boolean, size?: number }>>
   /** `held` for many blocks at once (a sync session's envelopes): one read of their keys, one batch. */
   heldMany: (blocks: Array<{ env: string, bytes: number }>) => Promise<boolean>
   /**
@@ -281,6 +286,19 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
     return value === undefined ? undefined : parsePending(value).size
   }
 
+  const envelopeStates = async (envs: string[]): Promise<Array<{ wanted: boolean, size?: number }>> => {
+    const c = changes()
+    await c.prefetch(envs.flatMap(env => [`e!${env}`, `x!${env}`]))
+    const firsts = await Promise.all(envs.map(async env => { const first = await c.read(`e!${env}`); return first === undefined ? undefined : parseFirst(first) }))
+    await c.prefetch(firsts.flatMap(first => first === undefined ? [] : [`h!${first.entry}`]))
+    const keys = await Promise.all(firsts.map(async first => first === undefined ? undefined : await c.read(`h!${first.entry}`)))
+    await c.prefetch(keys.filter(key => key !== undefined))
+    return await Promise.all(envs.map(async (env, i) => {
+      const value = keys[i] === undefined ? undefined : await c.read(keys[i])
+      return { wanted: firsts[i] !== undefined && await c.read(`x!${env}`) === undefined, size: value === undefined ? undefined : parsePending(value).size }
+    }))
+  }
+
   const heldMany = async (blocks: Array<{ env: string, bytes: number }>): Promise<boolean> => {
     const c = changes()
     await c.prefetch(blocks.flatMap(({ env }) => [`b!${env}`, `x!${env}`, `e!${env}`]))
@@ -346,6 +364,7 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
     pendingSize,
     held: async (env, bytes) => await heldMany([{ env, bytes }]),
     heldMany,
+    envelopeStates,
     apply,
     pending,
     pendingBytes: async () => total,

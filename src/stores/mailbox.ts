@@ -139,8 +139,6 @@ const ENTRY_CACHE_SIZE = 1000
  * every core, few enough that the LevelDB writes sharing that pool (deliveries) do not queue behind.
  */
 const SIGNATURE_CHECKS = 8
-/** Envelopes of a sync session checked against the index at once (LevelDB reads in flight). */
-const ENVELOPE_CHECKS = 16
 /** Envelopes remembered as stored here (spares a blockstore read per new mail in `hasEnvelope`). */
 const STORED_CACHE_SIZE = 4096
 
@@ -406,11 +404,16 @@ export function Mailbox () {
      */
     const pendingSize = async (block: EnvelopeBlock): Promise<number | undefined> => {
       const size = await index.pendingSize(block.env)
-      if (size !== undefined && size !== block.bytes.byteLength) {
-        throw new EnvelopeSizeError(`The envelope ${block.env} is ${block.bytes.byteLength} bytes, but the entry of its pending mail states ${size}: it is not stored`)
-      }
+      const problem = wrongSize(block, size)
+      if (problem !== undefined) throw new EnvelopeSizeError(problem)
       return size
     }
+
+    /** Why `block` is not the `size` its pending mail states, if it is not. */
+    const wrongSize = (block: EnvelopeBlock, size: number | undefined): string | undefined =>
+      size === undefined || size === block.bytes.byteLength
+        ? undefined
+        : `The envelope ${block.env} is ${block.bytes.byteLength} bytes, but the entry of its pending mail states ${size}: it is not stored`
 
     /** Store and pin a checked envelope block; the index counts it (or has it deleted again if pruned meanwhile). */
     const storeEnvelope = async (block: EnvelopeBlock): Promise<void> => {
@@ -441,20 +444,16 @@ export function Mailbox () {
     const putEnvelopes = async (received: EnvelopeBlock[]): Promise<{ stored: string[], refused: Array<{ env: string, reason: string }> }> => {
       const kept: EnvelopeBlock[] = []
       const refused: Array<{ env: string, reason: string }> = []
-      // Index reads, a few in flight at once: each is a LevelDB round trip, mostly waiting.
-      const reads = concurrencyLimit(ENVELOPE_CHECKS)
-      await Promise.all(received.map(async given => await reads.run(async () => {
-        const block = await checkedEnvelope(given.env, given.bytes, given)
-        if (!await index.wantsEnvelope(block.env)) return
-        try {
-          await pendingSize(block)
-        } catch (err) {
-          if (!(err instanceof EnvelopeSizeError)) throw err
-          refused.push({ env: block.env, reason: err.message })
-          return
-        }
-        kept.push(block)
-      })))
+      const blocksIn = await Promise.all(received.map(async given => await checkedEnvelope(given.env, given.bytes, given)))
+      const states = await index.envelopeStates(blocksIn.map(block => block.env))
+      blocksIn.forEach((block, i) => {
+        const { wanted, size } = states[i]!
+        if (!wanted) return
+        // As `pendingSize` (§5.2, §10): the stamp paid for the size the entry states.
+        const problem = wrongSize(block, size)
+        if (problem === undefined) kept.push(block)
+        else refused.push({ env: block.env, reason: problem })
+      })
       if (kept.length === 0) return { stored: [], refused }
       await health.write(async () => {
         await blocks.write(kept.map(block => ({ cid: block.cid, bytes: block.bytes, pin: 0 as const })))
