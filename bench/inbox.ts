@@ -167,7 +167,7 @@ async function fill (inbox: Inbox, mails: Prepared[]): Promise<void> {
  */
 async function benchLarge (started: Array<{ cleanup: () => Promise<void> }>): Promise<{ raw: Outcome, catchUp: Outcome, ownerRead: Outcome }> {
   const rawNodes: TestNode[] = []
-  for (let i = 0; i < 2; i++) { const n = await startTestNode(); started.push(n); rawNodes.push(n) }
+  for (let i = 0; i < 2; i++) { const n = await startTestNode({ pubsub: true }); started.push(n); rawNodes.push(n) } // OrbitDB's own Sync needs gossipsub
   const raw = await benchRawCatchUp(rawNodes[0]!, rawNodes[1]!, LARGE)
   await Promise.all(rawNodes.map(async n => await n.cleanup()))
 
