@@ -195,6 +195,19 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
     await c.prefetch(ops.flatMap(op => op.op === 'MAIL'
       ? [`s!${op.hash}`, `e!${op.env}`, `p!${op.hash}`, `x!${op.env}`, `b!${op.env}`]
       : [`s!${op.hash}`, ...op.entries.map(e => `s!${e}`)]))
+    // A PRUNE's targets: their envelopes' keys, then their first entries' pending keys, fetched
+    // together too (a PRUNE of 1,000 entries read five keys per entry one by one).
+    const targets: string[] = []
+    for (const op of ops) {
+      if (op.op !== 'PRUNE') continue
+      for (const entry of op.entries) {
+        const env = await c.read(`s!${entry}`)
+        if (env !== undefined && env !== '') targets.push(env)
+      }
+    }
+    await c.prefetch(targets.flatMap(env => [`x!${env}`, `e!${env}`, `b!${env}`]))
+    const firsts = await Promise.all(targets.map(async env => await c.read(`e!${env}`)))
+    await c.prefetch(firsts.flatMap(first => first === undefined ? [] : [`h!${parseFirst(first).entry}`]))
     const added = new Map<string, PendingMail>()
     const pruned: string[] = []
     let garbage = false
