@@ -150,6 +150,43 @@ const rawOrbitDB = async (node: TestNode): Promise<OrbitDB> => {
 const open = async (node: TestNode, address: string): Promise<EventsDb> =>
   await (await rawOrbitDB(node)).open(address, { type: 'events' }) as unknown as EventsDb
 
+/** Catch-up of a new replica: `b` connects (untimed), then opens `db` of `a` by address (timed) until it holds all `count` entries. */
+async function rawCatchUp (a: TestNode, b: TestNode, db: EventsDb, count: number): Promise<Outcome> {
+  await connect(b.node, a.node)
+  let replica: EventsDb | undefined
+  const catchUp = await measure(async (signal, clock) => {
+    clock.start()
+    replica = await open(b, db.address)
+    const t = tracker(replica)
+    try {
+      await t.refresh()
+      await waitFor([[replica.events, 'update']], () => t.latest() >= count, signal)
+      clock.stop()
+    } finally { t.stop() }
+    const entries = (await replica.log.values()).length
+    return notes(entries === count ? undefined : `B's log holds ${entries} entries`, errorsNote(t.errors))
+  })
+  await replica?.close().catch(() => {})
+  return catchUp
+}
+
+/** Raw catch-up alone, on a database of `count` entries appended on `a` (untimed); the caller stops the nodes. */
+export async function benchRawCatchUp (a: TestNode, b: TestNode, count: number): Promise<Outcome> {
+  const db = await open(a, `bench-raw-large-${crypto.randomBytes(4).toString('hex')}`)
+  db.events.on('error', () => {})
+  try {
+    for (const payload of rawPayloads(count)) await db.add(payload)
+    return await rawCatchUp(a, b, db, count)
+  } finally {
+    await db.close().catch(() => {})
+    for (const node of [a, b]) {
+      const instance = rawInstances.get(node)
+      rawInstances.delete(node)
+      await (await instance)?.stop().catch(() => {})
+    }
+  }
+}
+
 /**
  * The three raw measures on nodes `a` and `b` (connected here). `a` gets the databases; `b` is
  * fresh. Returns the outcomes; the caller stops the nodes.
@@ -173,22 +210,8 @@ export async function benchRawOrbitDB (a: TestNode, b: TestNode, count: number, 
     return undefined
   })
 
-  // 2. catch-up of a new replica: b connects (untimed), then opens by address (timed) until complete.
-  await connect(b.node, a.node)
-  let replica: EventsDb | undefined
-  const catchUp = await measure(async (signal, clock) => {
-    clock.start()
-    replica = await open(b, db.address)
-    const t = tracker(replica)
-    try {
-      await t.refresh()
-      await waitFor([[replica.events, 'update']], () => t.latest() >= count, signal)
-      clock.stop()
-    } finally { t.stop() }
-    const entries = (await replica.log.values()).length
-    return notes(entries === count ? undefined : `B's log holds ${entries} entries`, errorsNote(t.errors))
-  })
-  await replica?.close().catch(() => {})
+  // 2. catch-up of a new replica
+  const catchUp = await rawCatchUp(a, b, db, count)
   await db.close().catch(() => {})
 
   // 3. live: both have a new database open and have exchanged heads (untimed); a appends, b receives.

@@ -7,7 +7,9 @@
  * 2. catch-up of a new replica that connects to a node holding the 1,000 (open + sync, timed until
  *    the replica holds every entry, and for IPMS every envelope);
  * 3. live: 1,000 appends on A reaching a connected, already synced replica B;
- * 4. the owner's read of the 1,000 pending mails (sync, open, store, prune), against (2)'s baseline.
+ * 4. the owner's read of the 1,000 pending mails (sync, open, store, prune), against (2)'s baseline;
+ * 5. on fresh nodes, a large inbox (LARGE = 10,000 entries, `IPMS_BENCH_LARGE=0` to leave it out):
+ *    (2) again against raw OrbitDB, and (4) again against (4)'s time (linear: ≤ 1.2 × 10 × it).
  *
  * IPMS mail is real: 1 KiB bodies sealed with sealMail (envelope ≈ 2 KiB after padding), at PoW
  * difficulty 0 bits; sealing and stamps are done before any clock starts (delivery is benched
@@ -24,13 +26,17 @@ import { readInbox } from '../src/node/read-inbox.ts'
 import type { Inbox } from '../src/stores/open-inbox.ts'
 import { connect, startTestNode, type TestNode } from '../test/helpers/nodes.ts'
 import { startReplica, type Replica } from '../test/helpers/replicas.ts'
-import { benchRawOrbitDB, DEADLINE_MS, measure, notes, type Outcome } from './inbox-raw.ts'
+import { benchRawCatchUp, benchRawOrbitDB, DEADLINE_MS, measure, notes, type Outcome } from './inbox-raw.ts'
 import { waitFor } from '../test/helpers/wait.ts'
 import { printRows, formatNumber, type Row } from './row.ts'
 
 const COUNT = 1000
 const WARMUP = 50
 const BITS = 0
+/** The large inbox of the catch-up and owner-read rows (`IPMS_BENCH_LARGE=0` leaves them out). */
+const LARGE = Number(process.env.IPMS_BENCH_LARGE ?? 10_000)
+/** Deliveries stored at once while the large inbox is filled. */
+const FILL_AT_ONCE = 256
 
 interface Prepared { env: string, bytes: Uint8Array, payload: MailPayload }
 
@@ -84,19 +90,8 @@ async function benchIpms (a: Replica, b: Replica, owners: [Identity, Identity], 
     return undefined
   })
 
-  // 2. catch-up: b connects (untimed), then opens the inbox and syncs with a (timed) until complete.
-  await connect(b.node, a.node)
-  const catchUp = await measure(async (signal, clock) => {
-    clock.start()
-    const inboxB = await b.inbox(owners[0].peerId, BITS)
-    const counter = mailCounter(inboxB)
-    try {
-      const result = await b.sync.syncWith(a.node.peerId, inboxB, { signal })
-      await complete(b, inboxB, counter, COUNT, signal)
-      clock.stop()
-      return notes(`one session: ${result.joined} head joined, ${result.envelopes} envelopes`)
-    } finally { counter.stop() }
-  })
+  // 2. catch-up
+  const catchUp = await ipmsCatchUp(a, b, owners[0], COUNT)
 
   // 3. live: a new owner's inbox open on both, b synced once with a (so that a pushes to b), untimed.
   let stopCounting = (): void => {}
@@ -121,31 +116,83 @@ async function benchIpms (a: Replica, b: Replica, owners: [Identity, Identity], 
   stopCounting()
   await Promise.all([a.sync.idle(), b.sync.idle()])
 
-  // 4. the owner's read of the 1,000 pending mails on a: a fresh node as the owner (untimed start),
-  // then sync + open + verify + store (fsync per mail) + prune, timed.
+  // 4. the owner's read of the 1,000 pending mails on a
+  const ownerRead = await ipmsOwnerRead(a, owners[0])
+  return { append, catchUp, live, ownerRead }
+}
+
+/** Catch-up of a new replica: `b` connects (untimed), then opens `owner`'s inbox and syncs with `a` (timed) until it holds `count` mails and every envelope. */
+async function ipmsCatchUp (a: Replica, b: Replica, owner: Identity, count: number): Promise<Outcome> {
+  await connect(b.node, a.node)
+  return await measure(async (signal, clock) => {
+    clock.start()
+    const inboxB = await b.inbox(owner.peerId, BITS)
+    const counter = mailCounter(inboxB)
+    try {
+      const result = await b.sync.syncWith(a.node.peerId, inboxB, { signal })
+      await complete(b, inboxB, counter, count, signal)
+      clock.stop()
+      return notes(`one session: ${result.joined} head joined, ${result.envelopes} envelopes`)
+    } finally { counter.stop() }
+  })
+}
+
+/**
+ * The owner's read of the pending mails of its inbox on `a`: a fresh node as the owner (untimed
+ * start), then sync + open + verify + store (fsync per mail) + prune, timed.
+ */
+async function ipmsOwnerRead (a: Replica, owner: Identity): Promise<Outcome> {
   let ownerNode: Replica | undefined
   const ownerRead = await measure(async (signal, clock) => {
-    ownerNode = await startReplica({ identity: owners[0] })
-    const inbox = await ownerNode.inbox(owners[0].peerId, BITS)
+    ownerNode = await startReplica({ identity: owner })
+    const inbox = await ownerNode.inbox(owner.peerId, BITS)
     clock.start()
-    const result = await readInbox({ node: ownerNode.node, sync: ownerNode.sync, inbox, identity: owners[0], replicas: [a.node.multiaddrs()[0]!], signal })
+    const result = await readInbox({ node: ownerNode.node, sync: ownerNode.sync, inbox, identity: owner, replicas: [a.node.multiaddrs()[0]!], signal })
     clock.stop()
     return notes(`${result.received.length} stored, ${result.quarantined.length} quarantined, ${result.pruned} pruned`)
   })
   await ownerNode?.sync.idle()
   await ownerNode?.cleanup()
-  return { append, catchUp, live, ownerRead }
+  return ownerRead
+}
+
+/** Store `mails` in `inbox` as a host under load does: many deliveries at once, grouped by the log writer. */
+async function fill (inbox: Inbox, mails: Prepared[]): Promise<void> {
+  for (let i = 0; i < mails.length; i += FILL_AT_ONCE) await Promise.all(mails.slice(i, i + FILL_AT_ONCE).map(async mail => { await store(inbox, mail) }))
+}
+
+/**
+ * The large inbox (LARGE mails), raw and IPMS on fresh nodes: catch-up of a new replica, and the
+ * owner's read of them all. Filling the inboxes is not timed.
+ */
+async function benchLarge (started: Array<{ cleanup: () => Promise<void> }>): Promise<{ raw: Outcome, catchUp: Outcome, ownerRead: Outcome }> {
+  const rawNodes: TestNode[] = []
+  for (let i = 0; i < 2; i++) { const n = await startTestNode({ pubsub: true }); started.push(n); rawNodes.push(n) } // OrbitDB's own Sync needs gossipsub
+  const raw = await benchRawCatchUp(rawNodes[0]!, rawNodes[1]!, LARGE)
+  await Promise.all(rawNodes.map(async n => await n.cleanup()))
+
+  const [owner, sender] = await Promise.all([createIdentity(), createIdentity()])
+  const replicas: Replica[] = []
+  for (let i = 0; i < 2; i++) { const r = await startReplica({ grantsFrom: [owner] }); started.push(r); replicas.push(r) }
+  const [a, b] = replicas as [Replica, Replica]
+  await fill(await a.inbox(owner.peerId, BITS), await prepare(owner, sender, LARGE))
+  const catchUp = await ipmsCatchUp(a, b, owner, LARGE)
+  await b.cleanup()
+  const ownerRead = await ipmsOwnerRead(a, owner)
+  return { raw, catchUp, ownerRead }
 }
 
 const seconds = (ms: number): string => `${formatNumber(ms / 1000, 2)} s`
-const describe = (o: Outcome, rate: boolean): string => {
+const describeCount = (o: Outcome, rate: boolean, count = COUNT): string => {
   if ('failed' in o) return `${o.failed} (after ${seconds(o.afterMs)})`
-  const main = rate ? `${formatNumber(COUNT / (o.ms / 1000))} entries/s (${seconds(o.ms)})` : `${seconds(o.ms)} (${formatNumber(COUNT / (o.ms / 1000))} entries/s)`
+  const main = rate ? `${formatNumber(count / (o.ms / 1000))} entries/s (${seconds(o.ms)})` : `${seconds(o.ms)} (${formatNumber(count / (o.ms / 1000))} entries/s)`
   return o.note === undefined ? main : `${main}; ${o.note}`
 }
+const describe = (o: Outcome, rate: boolean): string => describeCount(o, rate)
 
 /** A row comparing times (lower is better); ratio = baseline ÷ ipms, target ≥ `want` ×. */
-function timeRow (measureText: string, ipms: Outcome, raw: Outcome, want: number, rawText: string): Row {
+function timeRow (measureText: string, ipms: Outcome, raw: Outcome, want: number, rawText: string, count = COUNT): Row {
+  const describe = (o: Outcome, rate: boolean): string => describeCount(o, rate, count)
   let ratio: string
   let met: boolean
   if ('failed' in ipms) {
@@ -171,6 +218,7 @@ export async function benchInbox (): Promise<Row[]> {
   const started: Array<{ cleanup: () => Promise<void> }> = []
   let raw: Awaited<ReturnType<typeof benchRawOrbitDB>>
   let ipms: Awaited<ReturnType<typeof benchIpms>>
+  let large: Awaited<ReturnType<typeof benchLarge>> | undefined
   try {
     // Raw OrbitDB first, on its own two nodes, stopped before IPMS starts.
     const rawNodes: TestNode[] = []
@@ -182,6 +230,8 @@ export async function benchInbox (): Promise<Row[]> {
     // Both are hosts of the two owners (their grants), so that they may sync each other's inboxes.
     for (let i = 0; i < 2; i++) { const r = await startReplica({ grantsFrom: [owner1, owner2] }); started.push(r); replicas.push(r) }
     ipms = await benchIpms(replicas[0]!, replicas[1]!, [owner1, owner2], sender)
+    await Promise.all(replicas.map(async r => await r.cleanup()))
+    if (LARGE > 0) large = await benchLarge(started)
   } finally {
     await Promise.allSettled(started.map(async n => await n.cleanup()))
   }
@@ -203,6 +253,10 @@ export async function benchInbox (): Promise<Row[]> {
   }
   rows.push(timeRow(`inbox catch-up of a new replica on ${formatNumber(COUNT)} entries (open + sync until every entry, and for IPMS every envelope, is local; connected beforehand)`,
     ipms.catchUp, raw.catchUp, 5, `${rawText}: open by address, head exchange, entries over bitswap`))
+  if (large !== undefined) {
+    rows.push(timeRow(`inbox catch-up of a new replica on ${formatNumber(LARGE)} entries (as above)`,
+      large.catchUp, large.raw, 5, `${rawText}: open by address, head exchange, entries over bitswap`, LARGE))
+  }
   rows.push(timeRow(`inbox live: ${formatNumber(COUNT)} appends on A as fast as it can, until a connected synced replica B holds all (IPMS: pushes over /ipms/sync)`,
     ipms.live, raw.live, 5, `${rawText}: gossipsub head per append`))
   {
@@ -216,6 +270,22 @@ export async function benchInbox (): Promise<Row[]> {
       ratio: ratio === undefined ? 'n/a' : `${formatNumber(ratio, 1)} ×`,
       target: '— (against the catch-up baseline)',
       met: null
+    })
+  }
+  if (large !== undefined) {
+    // Linear: the read of LARGE mails takes at most 1.2 × LARGE/COUNT the time of COUNT's.
+    const big = large.ownerRead
+    const small = ipms.ownerRead
+    const factor = LARGE / COUNT
+    const times = !('failed' in big) && !('failed' in small) ? big.ms / small.ms : undefined
+    const bound = 1.2 * factor
+    rows.push({
+      measure: `owner read of ${formatNumber(LARGE)} pending mails from one host (as above), against the read of ${formatNumber(COUNT)}`,
+      ipms: 'failed' in big ? describeCount(big, false, LARGE) : `${formatNumber(LARGE / (big.ms / 1000))} mails/s (${seconds(big.ms)})${big.note === undefined ? '' : `; ${big.note}`}`,
+      baseline: `${'failed' in small ? describe(small, false) : seconds(small.ms)} (the read of ${formatNumber(COUNT)}, the row above)`,
+      ratio: times === undefined ? 'n/a' : `${formatNumber(times, 1)} × the time`,
+      target: `≤ ${formatNumber(bound, 0)} × the time (linear)`,
+      met: times !== undefined && times <= bound
     })
   }
   return rows

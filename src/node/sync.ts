@@ -11,13 +11,19 @@
  *   blocks ─────────────────────────────────────────▶ ◀─ ack …
  *   done ───────────────────────────────────────────▶
  *
+ * Each side joins what it received after the exchange (the initiator after `done`, the responder
+ * once it read it), outside the session's deadline: a long join never holds the other side's
+ * session open until its deadline cuts it.
+ *
  * Each side sends, in one batch, every entry block reachable from its heads that the other does
  * not have (the walk stops at the other side's heads and at `have`, the entries its heads point
  * to), the envelope blocks of those entries' unpruned mail, and the envelopes the other asked for
  * (`want`: pending mail whose block it lacks). The receiver checks every block against its CID,
- * stores it, and only then joins the other side's heads with `log.joinEntry`, so OrbitDB's own
- * checks (entry signature, `canAppend`) run locally. Envelopes are kept only when an entry of the
- * log carries them, they are not pruned, and they are the size that mail's entry states.
+ * and hands each head with the entries it needs to the inbox (`joinHeads`), which checks every
+ * entry as OrbitDB's `joinEntry` would (signature, `canAppend`) and writes the joined ones in
+ * batches, not one by one (docs/ARCHITECTURE.md, "Joining a sync session"). Envelopes are kept
+ * only when an entry of the log carries them, they are not pruned, and they are the size that
+ * mail's entry states; they are stored in one batch too.
  *
  * New heads are pushed: after a local append or a join, every connected replica this node has
  * synced the inbox with gets a sync, coalesced per peer.
@@ -38,8 +44,10 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { logger } from '@libp2p/logger'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { FORMAT_VERSION, MAX_ENVELOPE_BYTES } from '../constants.ts'
-import { EnvelopeSizeError, IpmsError, SyncError, SyncRefusedError } from '../errors.ts'
+import { IpmsError, SyncError, SyncRefusedError } from '../errors.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
+import type { JoinEntry, JoinHead } from '../stores/mailbox.ts'
+import { envelopeBlock } from '../stores/envelope-block.ts'
 import { isEntryHash, parseEnvelopeCid } from '../access/payloads.ts'
 import { clockProblem, entryShapeProblem, entryTime } from '../access/entry-shape.ts'
 import { decodeCbor, encodeCbor, equalBytes, refuseBadHead, type CborLimits } from '../crypto/codec.ts'
@@ -48,6 +56,7 @@ import { verifyGrant, type Grant } from '../hosting/grant.ts'
 import { frames, type Frames } from './frames.ts'
 import { servedFrom, type InboxLease, type InboxResolver } from './inbox-lease.ts'
 import { createFrameBudget } from './host-policy.ts'
+import { concurrencyLimit } from '../util/concurrency-limit.ts'
 
 export const SYNC_PROTOCOL = '/ipms/sync/1.0.0'
 /** Largest frame: one maximum envelope with room for its framing. */
@@ -56,8 +65,10 @@ export const MAX_SYNC_FRAME_BYTES = MAX_ENVELOPE_BYTES + 64 * 1024
 const BATCH_BYTES = 1024 * 1024
 /** Hashes in `heads`, `have` or `want` of one message. */
 export const MAX_SYNC_LIST = 4096
-/** Default deadline of one exchange, ms. */
+/** Default longest wait for a session's next frame (either way), ms. */
 export const DEFAULT_SYNC_TIMEOUT_MS = 30_000
+/** Longest a whole session may last, ms, however steadily its frames move. */
+export const MAX_SYNC_SESSION_MS = 10 * 60_000
 /** Default gathering delay of a push, ms: short against mail latency, long against a burst. */
 export const DEFAULT_PUSH_DELAY_MS = 10
 
@@ -101,14 +112,15 @@ export function ownerOrGrantee (peer: string, inbox: { owner: string }, grant?: 
   }
 }
 
+/** Where blocks are read: a blockstore's `get`, which throws or yields nothing for a block it lacks. */
+interface BlockSource {
+  get: (cid: CID, options?: { offline?: boolean }) => Iterable<Uint8Array> | AsyncIterable<Uint8Array>
+}
+
 export interface InboxSyncOptions {
   libp2p: Libp2p
-  /** Helia's blockstore, where entry blocks go before they are joined. */
-  blockstore: {
-    put: (cid: CID, bytes: Uint8Array) => unknown
-    has: (cid: CID) => boolean | Promise<boolean>
-    get: (cid: CID, options?: { offline?: boolean }) => Iterable<Uint8Array> | AsyncIterable<Uint8Array>
-  }
+  /** Helia's blockstore, where the blocks sent are read from (what it wraps, when it has `unwrap`). */
+  blockstore: BlockSource & { unwrap?: () => BlockSource }
   authorize?: SyncAuthorizer
   /** This node's grant for an inbox it hosts, presented when it starts a sync of that inbox. */
   grantFor?: (inbox: Inbox) => Grant | undefined
@@ -117,7 +129,7 @@ export interface InboxSyncOptions {
    * on demand, hosting.ts). Default: the registered inboxes, which stay open.
    */
   inboxFor?: InboxResolver
-  /** Deadline of one exchange, ms. Default 30 000. */
+  /** Longest wait for a session's next frame, either way, ms (the session ends then). Default 30 000. */
   timeoutMs?: number
   /** How long a push waits for more updates to gather before it syncs, ms. Default 10. */
   pushDelayMs?: number
@@ -148,12 +160,8 @@ interface Message {
   grant?: Uint8Array
 }
 
-interface EntryBlock {
-  hash: string
-  cid: CID
-  bytes: Uint8Array
-  entry: any
-}
+/** An entry block received in a session, of a checked shape (entry-shape.ts). */
+type EntryBlock = JoinEntry
 
 /** What one side received in a session: entries of a checked shape, envelopes, and refused blocks (hash → why). */
 interface Received {
@@ -185,27 +193,69 @@ export const envelopeList = (value: unknown): string[] => {
   return value
 }
 
-/** LevelDB operations in flight at once: each is a thread-pool round trip, mostly waiting. */
-const STORE_CONCURRENCY = 16
+/** Blocks read from the blockstore at once when sending envelopes: each read is a LevelDB round trip, mostly waiting. */
+const READ_AHEAD = 16
 
-/** Run `fn` over `items` with at most STORE_CONCURRENCY calls in flight. */
-async function inParallel<T> (items: T[], fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!)
+/** Errors of a blockstore's `get` that mean "not here" (blockstore-level's, Helia's offline one). */
+const NOT_FOUND = new Set(['NotFoundError', 'BlockNotFoundWhileOfflineError'])
+
+/** The block of `cid` from the local blockstore, or undefined when it is not there (one lookup, not has + get). */
+async function readBlock (blockstore: BlockSource, cid: CID): Promise<Uint8Array | undefined> {
+  const chunks: Uint8Array[] = []
+  try {
+    for await (const chunk of blockstore.get(cid, { offline: true })) chunks.push(chunk)
+  } catch (err) {
+    if (NOT_FOUND.has((err as Error).name)) return undefined
+    throw err
   }
-  await Promise.all(Array.from({ length: Math.min(STORE_CONCURRENCY, items.length) }, worker))
+  if (chunks.length === 0) return undefined
+  return chunks.length === 1 ? chunks[0]! : new Uint8Array(Buffer.concat(chunks))
 }
 
-async function readBlock (blockstore: InboxSyncOptions['blockstore'], cid: CID): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = []
-  for await (const chunk of blockstore.get(cid, { offline: true })) chunks.push(chunk)
-  return chunks.length === 1 ? chunks[0]! : new Uint8Array(Buffer.concat(chunks))
+/** The deadline of one session, and what keeps it from expiring. */
+interface SessionDeadline {
+  signal: AbortSignal
+  /** A frame moved: the idle clock starts again. */
+  moved: () => void
+  /** The session is over: no timer is left behind. */
+  stop: () => void
+}
+
+/**
+ * A session ends when no frame has moved either way for `idleMs` (a stalled peer, or this side),
+ * after MAX_SYNC_SESSION_MS in all, or when `outer` aborts. Not one deadline for the whole
+ * exchange: the frames of a 30,000-entry catch-up keep moving for longer than `idleMs`.
+ */
+function sessionDeadline (idleMs: number, outer?: AbortSignal): SessionDeadline {
+  const idle = new AbortController()
+  const timer = setTimeout(() => { idle.abort(new DOMException(`no sync frame moved for ${idleMs} ms`, 'TimeoutError')) }, idleMs)
+  timer.unref()
+  const signal = AbortSignal.any([idle.signal, AbortSignal.timeout(MAX_SYNC_SESSION_MS), ...(outer === undefined ? [] : [outer])])
+  return { signal, moved: () => { if (!idle.signal.aborted) timer.refresh() }, stop: () => { clearTimeout(timer) } }
+}
+
+/** `lp`, telling `deadline` of every frame read or written. */
+function watched (lp: Frames, deadline: SessionDeadline): Frames {
+  return {
+    read: async (options) => {
+      const frame = await lp.read(options)
+      deadline.moved()
+      return frame
+    },
+    write: async (data, options) => {
+      await lp.write(data, options)
+      deadline.moved()
+    },
+    unwrap: lp.unwrap
+  }
 }
 
 /** The sync service of a node: serves registered inboxes, syncs them with peers, pushes heads. */
 export function createInboxSync (options: InboxSyncOptions) {
-  const { libp2p, blockstore } = options
+  const { libp2p } = options
+  // Helia's blockstore under its GC lock, without its `has` before each get: one LevelDB read a
+  // block (IPMS never runs Helia's GC; a block deleted meanwhile is just not sent).
+  const blockstore = options.blockstore.unwrap?.() ?? options.blockstore
   const authorize = options.authorize ?? ownerOrGrantee
   const grantFor = options.grantFor ?? (() => undefined)
   const timeoutMs = options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS
@@ -220,6 +270,12 @@ export function createInboxSync (options: InboxSyncOptions) {
   const pushes = new Map<string, { running: Promise<void>, again: boolean }>()
   const unsubscribers = new Map<string, () => void>()
   const served: InboxResolver = options.inboxFor ?? servedFrom(inboxes)
+  /**
+   * Per inbox: the sessions being applied, with the envelopes each brought and the mail announced
+   * meanwhile that carries one: not looked up one by one (10,000 blockstore reads in a catch-up)
+   * but checked against what the session stored.
+   */
+  const applying = new Map<string, Set<{ envelopes: Map<string, Uint8Array>, announced: string[], stored: Set<string> }>>()
   /** Entry hash → the peer it is being joined from, while the join runs (see `push`). */
   const joinedFrom = new Map<string, string>()
 
@@ -242,41 +298,57 @@ export function createInboxSync (options: InboxSyncOptions) {
       if (visited.has(hash) || theirs.has(hash)) continue
       visited.add(hash)
       const cid = CID.parse(hash, base58btc)
-      if (!await blockstore.has(cid)) continue
       const bytes = await readBlock(blockstore, cid)
+      if (bytes === undefined) continue
       yield { c: cid.bytes, b: bytes }
       const entry = dagCbor.decode(bytes) as { next: string[], refs: string[], payload: { op?: string, env?: string } }
       if (entry.payload?.op === 'MAIL' && typeof entry.payload.env === 'string') envelopes.add(entry.payload.env)
       for (const parent of [...entry.next, ...entry.refs]) if (!visited.has(parent) && !theirs.has(parent)) stack.push(parent)
     }
-    for (const env of envelopes) {
-      const cid = parseEnvelopeCid(env)
-      if (cid === undefined || !await inbox.wantsEnvelope(env) || !await blockstore.has(cid)) continue
-      yield { c: cid.bytes, b: await readBlock(blockstore, cid) }
+    const list = [...envelopes]
+    for (let i = 0; i < list.length; i += READ_AHEAD) {
+      const read = await Promise.all(list.slice(i, i + READ_AHEAD).map(async env => {
+        const cid = parseEnvelopeCid(env)
+        if (cid === undefined || !await inbox.wantsEnvelope(env)) return undefined
+        const bytes = await readBlock(blockstore, cid)
+        return bytes === undefined ? undefined : { c: cid.bytes, b: bytes }
+      }))
+      for (const block of read) if (block !== undefined) yield block
     }
   }
 
   const sendBlocks = async (lp: Frames, inbox: Inbox, theirs: Set<string>, want: string[], signal: AbortSignal): Promise<number> => {
-    let batch: Array<{ c: Uint8Array, b: Uint8Array }> = []
-    let bytes = 0
     let sent = 0
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return
+    const send = async (batch: Array<{ c: Uint8Array, b: Uint8Array }>): Promise<void> => {
       await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'blocks', blocks: batch }), { signal })
       // One blocks frame in flight: the reader acknowledges each once it has taken it in, so a
       // fast sender never overflows a slow reader's buffer.
       const ack = await read(lp, signal)
       if (ack.t !== 'ack') throw new SyncError(`the peer sent "${ack.t}" where an ack was expected`)
       sent += batch.length
+    }
+    // The next batch is read from the blockstore while the one before is sent and acknowledged.
+    let sending: Promise<void> = Promise.resolve()
+    let batch: Array<{ c: Uint8Array, b: Uint8Array }> = []
+    let bytes = 0
+    const flush = async (): Promise<void> => {
+      await sending
+      if (batch.length === 0) return
+      sending = send(batch)
+      sending.catch(() => {}) // awaited at the next flush or at the end
       batch = []
       bytes = 0
     }
-    for await (const block of blocksFor(inbox, theirs, want)) {
-      if (bytes + block.b.byteLength > BATCH_BYTES || batch.length >= MAX_FRAME_BLOCKS) await flush()
-      batch.push(block)
-      bytes += block.b.byteLength
+    try {
+      for await (const block of blocksFor(inbox, theirs, want)) {
+        if (bytes + block.b.byteLength > BATCH_BYTES || batch.length >= MAX_FRAME_BLOCKS) await flush()
+        batch.push(block)
+        bytes += block.b.byteLength
+      }
+      await flush()
+    } finally {
+      await sending
     }
-    await flush()
     return sent
   }
 
@@ -336,7 +408,7 @@ export function createInboxSync (options: InboxSyncOptions) {
         if (isPlainMap(value) && Object.hasOwn(value, 'payload')) {
           const entry = { ...value, hash }
           const problem = entryShapeProblem(entry, inbox.address)
-          if (problem === undefined) entries.set(hash, { hash, cid, bytes: block.b, entry })
+          if (problem === undefined) entries.set(hash, { hash, bytes: block.b, entry: entry as EntryBlock['entry'] })
           else bad.set(hash, problem.message)
         } else {
           envelopes.set(cid.toString(), block.b)
@@ -346,14 +418,23 @@ export function createInboxSync (options: InboxSyncOptions) {
     }
   }
 
+  /** What the closures of one session's heads share: entries known to be in the log, clock verdicts. */
+  interface ClosureMemo { inLog: Map<string, boolean>, clocks: Map<string, string | undefined> }
+
   /**
    * The entries of this session that `head` needs (itself and every ancestor not in the log yet),
-   * or why it cannot be joined: one of them was not sent (joinEntry would fetch it over the network,
-   * holding the log's join queue for OrbitDB's 30 s timeout), was refused on receipt, or has a
-   * clock that is not its parents' highest plus one (§9.3; its parents are all in hand here).
+   * or why it cannot be joined: one of them was not sent (a join would have to fetch it over the
+   * network), was refused on receipt, or has a clock that is not its parents' highest plus one
+   * (§9.3; its parents are all in hand here). `memo` spares the heads of one session walking their
+   * shared history again.
    */
-  const closure = async (inbox: Inbox, head: string, received: Received): Promise<{ needed: EntryBlock[] } | { reason: string }> => {
+  const closure = async (inbox: Inbox, head: string, received: Received, memo: ClosureMemo): Promise<{ needed: EntryBlock[] } | { reason: string }> => {
     const { entries, bad } = received
+    const inLog = async (hash: string): Promise<boolean> => {
+      let known = memo.inLog.get(hash)
+      if (known === undefined) memo.inLog.set(hash, known = await inbox.log.has(hash) as boolean)
+      return known
+    }
     const needed: EntryBlock[] = []
     const stack = [head]
     const seen = new Set<string>()
@@ -361,69 +442,86 @@ export function createInboxSync (options: InboxSyncOptions) {
       const hash = stack.pop()!
       if (seen.has(hash)) continue
       seen.add(hash)
-      if (hash !== head && await inbox.log.has(hash)) continue
+      if (hash !== head && await inLog(hash)) continue
       const block = entries.get(hash)
       if (block === undefined) return { reason: hash === head ? (bad.get(hash) ?? 'it was not sent') : `an entry it links to ${bad.has(hash) ? `is refused: ${bad.get(hash)!}` : 'was not sent'}` }
       needed.push(block)
       stack.push(...block.entry.next, ...block.entry.refs)
     }
     for (const block of needed) {
-      const parents: string[] = [...block.entry.next, ...block.entry.refs]
-      const times = await Promise.all(parents.map(async parent => entryTime(entries.get(parent)?.entry ?? await inbox.log.get(parent))))
-      const problem = clockProblem(block.entry, times)
-      if (problem !== undefined) return { reason: block.hash === head ? problem.message : `an entry it links to is refused: ${problem.message}` }
+      if (!memo.clocks.has(block.hash)) {
+        const parents: string[] = [...block.entry.next, ...block.entry.refs]
+        const times = await Promise.all(parents.map(async parent => entryTime(entries.get(parent)?.entry ?? await inbox.log.get(parent))))
+        memo.clocks.set(block.hash, clockProblem(block.entry, times)?.message)
+      }
+      const problem = memo.clocks.get(block.hash)
+      if (problem !== undefined) return { reason: block.hash === head ? problem : `an entry it links to is refused: ${problem}` }
     }
     return { needed }
   }
 
-  /** Join the other side's heads (their blocks are local now), keep wanted envelopes. */
+  /** Join the other side's heads (checked, then written in batches by the inbox), keep wanted envelopes. */
   const apply = async (inbox: Inbox, peer: string, heads: string[], received: Received): Promise<Omit<SyncResult, 'sent'>> => {
     const { entries, envelopes, bad } = received
-    const toJoin: any[] = []
+    const toJoin: JoinHead[] = []
     const incomplete: Array<{ hash: string, reason: string }> = []
+    const memo: ClosureMemo = { inLog: new Map(), clocks: new Map() }
+    if (heads.some(hash => entries.has(hash))) {
+      // Which received entries the log has: asked all at once, not one by one along the walk.
+      const reads = concurrencyLimit(READ_AHEAD)
+      await Promise.all([...entries.keys()].map(async hash => { await reads.run(async () => { memo.inLog.set(hash, await inbox.log.has(hash) as boolean) }) }))
+    }
     for (const hash of heads) {
       if (await inbox.log.has(hash)) continue
-      const head = entries.get(hash)
-      if (head === undefined && !bad.has(hash)) continue
-      const found = await closure(inbox, hash, received)
-      if ('reason' in found) {
-        incomplete.push({ hash, reason: found.reason })
-        continue
-      }
-      const needed = found.needed
-      // Only blocks that are about to be joined reach the blockstore.
-      await inParallel(needed, async block => { await blockstore.put(block.cid, block.bytes) })
-      toJoin.push(head!.entry)
+      if (!entries.has(hash) && !bad.has(hash)) continue
+      const found = await closure(inbox, hash, received, memo)
+      if ('reason' in found) incomplete.push({ hash, reason: found.reason })
+      else toJoin.push({ hash, needed: found.needed })
     }
+    const session = { envelopes, announced: [] as string[], stored: new Set<string>() }
+    let sessions = applying.get(inbox.address)
+    if (sessions === undefined) applying.set(inbox.address, sessions = new Set())
+    sessions.add(session)
+    try {
+      return await joinAndStore(inbox, peer, toJoin, incomplete, session)
+    } finally {
+      sessions.delete(session)
+      if (sessions.size === 0) applying.delete(inbox.address)
+      for (const env of session.announced) if (!session.stored.has(env)) noteIfLacking(inbox, env)
+    }
+  }
+
+  const joinAndStore = async (inbox: Inbox, peer: string, toJoin: JoinHead[], incomplete: Array<{ hash: string, reason: string }>, session: { envelopes: Map<string, Uint8Array>, stored: Set<string> }): Promise<Omit<SyncResult, 'sent'>> => {
+    const { envelopes } = session
     // Entries that came from `peer` are not pushed back to it: it has them.
-    for (const entry of toJoin) joinedFrom.set(entry.hash, peer)
+    for (const head of toJoin) joinedFrom.set(head.hash, peer)
     let outcome
     try {
       outcome = await inbox.joinHeads(toJoin)
     } finally {
-      for (const entry of toJoin) joinedFrom.delete(entry.hash)
+      for (const head of toJoin) joinedFrom.delete(head.hash)
     }
     const joined = outcome.joined
     const refused = [...incomplete, ...outcome.refused]
     for (const { hash, reason } of refused) log('refused entry %s of %s: %s', hash, inbox.address, reason)
-    let kept = 0
+    // Envelopes: checked against their CIDs on receipt; the inbox keeps those of its unpruned mail
+    // at the size that mail states (§10), in one batch.
+    const blocks = (await Promise.all([...envelopes].map(async ([env, bytes]) => await envelopeBlock(env, bytes)))).filter(b => b !== undefined)
+    const kept = await inbox.putEnvelopes(blocks)
+    for (const { env, reason } of kept.refused) log('refused envelope %s of %s: %s', env, inbox.address, reason)
     const lacking = missing.get(inbox.address)
-    await inParallel([...envelopes], async ([env, bytes]) => {
-      if (!await inbox.wantsEnvelope(env)) return
-      try {
-        await inbox.putEnvelope(env, bytes)
-      } catch (err) {
-        // Not the size its entry states (and paid for, §5.2): dropped; the mail stays without it.
-        if (!(err instanceof EnvelopeSizeError)) throw err
-        log('refused envelope %s of %s: %s', env, inbox.address, err.message)
-        return
-      }
+    for (const env of kept.stored) {
       lacking?.delete(env)
-      kept++
-    })
-    const result = { joined: joined.length, refused: refused.length, envelopes: kept }
+      session.stored.add(env)
+    }
+    const result = { joined: joined.length, refused: refused.length, envelopes: kept.stored.length }
     inbox.events.emit('synced', result)
     return result
+  }
+
+  /** Remember `env` as lacking here unless its block is stored. */
+  const noteIfLacking = (inbox: Inbox, env: string): void => {
+    void inbox.hasEnvelope(env).then(has => { if (!has) missing.get(inbox.address)?.add(env) })
   }
 
   const notePeer = (inbox: Inbox, peer: string): void => {
@@ -436,17 +534,18 @@ export function createInboxSync (options: InboxSyncOptions) {
 
   const handle = async (stream: Stream, connection: Connection): Promise<void> => {
     const peer = connection.remotePeer.toString()
-    const signal = AbortSignal.timeout(timeoutMs)
+    const deadline = sessionDeadline(timeoutMs)
+    const signal = deadline.signal
     // Until the hello shows who the peer is, the stream reads one frame of MAX_SYNC_HELLO_BYTES at
     // most, whose length is reserved in the budget of unauthenticated bytes before it is read.
-    const first = frames(stream, MAX_SYNC_HELLO_BYTES, {
+    const first = watched(frames(stream, MAX_SYNC_HELLO_BYTES, {
       inspect: { bytes: 1024, check: head => { refuseBadHead(head, SYNC_FRAME_LIMITS, 'sync hello') } },
       admit: length => {
         const release = helloBuffers.reserve(connection.remoteAddr, length)
         if (release === undefined) throw new SyncError('too many bytes of sync hellos from this address are in flight')
         stream.addEventListener('close', release, { once: true })
       }
-    })
+    }), deadline)
     let lp: Frames = first
     let lease: InboxLease | undefined
     try {
@@ -464,21 +563,24 @@ export function createInboxSync (options: InboxSyncOptions) {
         return
       }
       first.unwrap() // gives back what it read past the hello, to the stream
-      lp = frames(stream, MAX_SYNC_FRAME_BYTES)
+      lp = watched(frames(stream, MAX_SYNC_FRAME_BYTES), deadline)
       const theirHeads = hashList(hello.heads)
       const theirs = new Set([...theirHeads, ...hashList(hello.have)])
       const sent = await sendBlocks(lp, inbox, theirs, envelopeList(hello.want), signal)
       const mine = await headsOf(inbox)
       await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'end', ...mine, want: wanted(inbox) }), { signal })
       const received = await receiveBlocks(lp, inbox, 'done', signal)
+      // The exchange is over: the join below is local work, outside the session and its deadline.
+      await stream.close({ signal })
+      deadline.stop()
       await apply(inbox, peer, theirHeads, received)
       notePeer(inbox, peer)
-      await stream.close({ signal })
       log('served %s to %s: %d blocks sent, %d entries received', inbox.address, peer, sent, received.entries.size)
     } catch (err) {
       log.error('sync session with %s failed: %s', peer, (err as Error).message)
       stream.abort(err as Error)
     } finally {
+      deadline.stop()
       lease?.release()
     }
   }
@@ -488,9 +590,20 @@ export function createInboxSync (options: InboxSyncOptions) {
   /** Sync `inbox` with `peer` (a peer-id string or PeerId) over one stream; both sides end up with the union. */
   const syncWith = async (peer: string | PeerId, inbox: Inbox, callOptions: { signal?: AbortSignal } = {}): Promise<SyncResult> => {
     const peerId = typeof peer === 'string' ? peerIdFromString(peer) : peer
-    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(callOptions.signal === undefined ? [] : [callOptions.signal])])
-    const stream = await libp2p.dialProtocol(peerId, SYNC_PROTOCOL, { signal })
-    const lp = frames(stream, MAX_SYNC_FRAME_BYTES)
+    const deadline = sessionDeadline(timeoutMs, callOptions.signal)
+    const signal = deadline.signal
+    let stream: Stream
+    try {
+      stream = await libp2p.dialProtocol(peerId, SYNC_PROTOCOL, { signal })
+    } catch (err) {
+      deadline.stop()
+      throw err
+    }
+    const lp = watched(frames(stream, MAX_SYNC_FRAME_BYTES), deadline)
+    let session: { theirHeads: string[], received: Received, sent: number }
+    const failed = (err: unknown): Error => err instanceof IpmsError
+      ? err
+      : new SyncError(`syncing ${inbox.address} with ${peerId.toString()} failed: ${(err as Error).message}`, { cause: err })
     try {
       const mine = await headsOf(inbox)
       const grant = grantFor(inbox)
@@ -499,16 +612,25 @@ export function createInboxSync (options: InboxSyncOptions) {
       const received = await receiveBlocks(lp, inbox, 'end', signal)
       const end = received.end
       const theirHeads = hashList(end.heads)
-      const result = await apply(inbox, peerId.toString(), theirHeads, received)
+      // What we send does not depend on what we join (the walk stops at their heads either way),
+      // so the session ends first: a long join (10,000 entries) must not hold the peer's side of
+      // the session open until its deadline cuts it ("Cannot write to a stream that is closed").
       const sent = await sendBlocks(lp, inbox, new Set([...theirHeads, ...hashList(end.have)]), envelopeList(end.want), signal)
       await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'done' }), { signal })
       await stream.close({ signal })
-      notePeer(inbox, peerId.toString())
-      return { ...result, sent }
+      session = { theirHeads, received, sent }
     } catch (err) {
       stream.abort(err as Error)
-      if (err instanceof IpmsError) throw err
-      throw new SyncError(`syncing ${inbox.address} with ${peerId.toString()} failed: ${(err as Error).message}`, { cause: err })
+      throw failed(err)
+    } finally {
+      deadline.stop()
+    }
+    try {
+      const result = await apply(inbox, peerId.toString(), session.theirHeads, session.received)
+      notePeer(inbox, peerId.toString())
+      return { ...result, sent: session.sent }
+    } catch (err) {
+      throw failed(err)
     }
   }
 
@@ -555,7 +677,11 @@ export function createInboxSync (options: InboxSyncOptions) {
     missing.set(inbox.address, lacking)
     const onUpdate = (entry: { hash?: string }): void => { push(inbox, entry?.hash === undefined ? undefined : joinedFrom.get(entry.hash)) }
     const onMail = (mail: { env: string }): void => {
-      void inbox.hasEnvelope(mail.env).then(has => { if (!has) lacking.add(mail.env) })
+      // Mail joined with its envelope in the session: checked once the session has stored it.
+      for (const session of applying.get(inbox.address) ?? []) {
+        if (session.envelopes.has(mail.env)) { session.announced.push(mail.env); return }
+      }
+      noteIfLacking(inbox, mail.env)
     }
     inbox.events.on('update', onUpdate)
     inbox.events.on('mail', onMail)

@@ -50,8 +50,11 @@ export interface BlockToStore {
 }
 
 export interface BlockWriter {
-  /** Store and pin `blocks`; resolves once LevelDB has them (on disk, unless durability is off). */
-  write: (blocks: BlockToStore[]) => Promise<void>
+  /**
+   * Store and pin `blocks`; resolves once LevelDB has them (on disk, unless durability is off, or
+   * `durable` is false: a join's blocks, made durable by durable-joins.ts when a receipt needs it).
+   */
+  write: (blocks: BlockToStore[], options?: { durable?: boolean }) => Promise<void>
 }
 
 /** What of a Level instance the writer uses (string keys, Uint8Array values). */
@@ -126,9 +129,11 @@ export function nodeStorage (helia: HeliaBlocks): NodeStorage {
 /** The block writer of `helia` (see nodeStorage). */
 export const blockWriter = (helia: HeliaBlocks): BlockWriter => nodeStorage(helia).blocks
 
-function batchedBlockWriter (stores: LevelStores, options: WriteOptions): BlockWriter {
-  const group = groupCommit<BlockToStore[], void>(async (writes) => {
-    const blocks = writes.flat()
+function batchedBlockWriter (stores: LevelStores, durable: WriteOptions): BlockWriter {
+  const group = groupCommit<{ blocks: BlockToStore[], durable: boolean }, void>(async (writes) => {
+    const blocks = writes.flatMap(w => w.blocks)
+    // Synced when one write of the group asks for it (it makes the others durable too).
+    const options = writes.some(w => w.durable) ? durable : { sync: false }
     await Promise.all([
       stores.blocks.batch(blocks.map(b => ({ type: 'put', key: blockKey(b.cid), value: b.bytes })), options),
       stores.datastore.batch(blocks.flatMap(b => [
@@ -139,7 +144,7 @@ function batchedBlockWriter (stores: LevelStores, options: WriteOptions): BlockW
     return writes.map(() => undefined)
   })
   return {
-    write: async (blocks) => { if (blocks.length > 0) await group.submit(blocks) }
+    write: async (blocks, options = {}) => { if (blocks.length > 0) await group.submit({ blocks, durable: options.durable ?? true }) }
   }
 }
 

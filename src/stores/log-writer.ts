@@ -86,9 +86,30 @@ interface HeadRecord { hash: string, next: string[] }
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
+/** An entry joined from a replica: its block, and the links of the block decoded. */
+export interface JoinedEntry {
+  hash: string
+  bytes: Uint8Array
+  next: string[]
+  refs: string[]
+}
+
+/** Entries written per group of a join: one batch of blocks and pins, one of the index, one heads write. */
+const JOIN_GROUP = 2048
+/** A join's writes are not synced: a receipt that names a joined entry waits for a flush (durable-joins.ts). */
+const UNSYNCED: WriteOptions = { sync: false }
+
 export interface LogWriter extends GroupCommit<AppendItem, AppendedEntry> {
   /** Resolves when every heads write under way, and what follows it (`onAppended`), has ended. */
   settled: () => Promise<void>
+  /**
+   * Write entries joined from a replica, checked by the caller (signature, rules), parents before
+   * children, every parent in the log or among them. In groups of JOIN_GROUP: blocks and pins
+   * (one batch), then the entry index (one batch), then the heads (the group's newest entries
+   * replace the heads they link to), in order after the appends' heads writes. Resolves once all
+   * are in LevelDB (not synced). An entry already in the log must not be passed as a head.
+   */
+  join: (entries: JoinedEntry[]) => Promise<void>
 }
 
 export function createLogWriter (params: LogWriterParams): LogWriter {
@@ -159,6 +180,37 @@ export function createLogWriter (params: LogWriterParams): LogWriter {
     return outcomes.map(o => o instanceof Error ? o : done.then(() => o))
   })
 
+  /**
+   * Join `group`: blocks before the index (a crash between leaves blocks nothing names; the index
+   * never names an entry whose block is missing: a later session would skip it), then the heads.
+   * Until the heads name them, entries in the index are unreachable.
+   */
+  const joinGroup = async (group: JoinedEntry[]): Promise<void> => {
+    await params.blocks.write(group.map(e => ({ cid: CID.parse(e.hash, base58btc), bytes: e.bytes, pin: 'all' as const })), { durable: false })
+    await params.index.putMany(group.map(e => [e.hash, true]), UNSYNCED)
+    for (const entry of group) await params.entryCache.put(entry.hash, entry.bytes)
+    const written = await params.exclusively(async () => {
+      // As OrbitDB's joinEntry: heads linked (next or refs) by a joined entry are heads no more;
+      // a joined entry that no other links to is one.
+      const linked = new Set(group.flatMap(e => [...e.next, ...e.refs]))
+      const kept = (await readHeads()).filter(h => !linked.has(h.hash))
+      const known = new Set(kept.map(h => h.hash))
+      const heads = [...kept, ...group.filter(e => !linked.has(e.hash) && !known.has(e.hash)).map(e => ({ hash: e.hash, next: e.next }))]
+      const bytes = encoder.encode(JSON.stringify(heads))
+      await params.headsStore.cache('heads', bytes)
+      const write = headsWrites.catch(() => {}).then(async () => { await params.headsStore.persist('heads', bytes, UNSYNCED) })
+      headsWrites = write
+      // After whatever steps 2–3 of the appends are still running, too.
+      tail = Promise.all([tail, write.catch(() => {})]).then(() => {})
+      return { write } // not awaited here: appends may go on while it is flushed
+    })
+    await written.write
+  }
+
+  const join = async (entries: JoinedEntry[]): Promise<void> => {
+    for (let i = 0; i < entries.length; i += JOIN_GROUP) await joinGroup(entries.slice(i, i + JOIN_GROUP))
+  }
+
   /** The last heads write started, and the end of the last group's steps 2–3. */
   let headsWrites: Promise<void> = Promise.resolve()
   let tail: Promise<void> = Promise.resolve()
@@ -170,6 +222,7 @@ export function createLogWriter (params: LogWriterParams): LogWriter {
   return {
     submit: async (item) => await group.submit(item),
     idle: async () => { await group.idle(); await settled() },
-    settled
+    settled,
+    join
   }
 }

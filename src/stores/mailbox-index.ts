@@ -96,6 +96,13 @@ export interface MailboxIndex {
    */
   held: (env: string, bytes: number) => Promise<boolean>
   /**
+   * For each of `envs` (a sync session's envelopes): whether its block is wanted here (`wantsEnvelope`)
+   * and the size its pending mail states (`pendingSize`), read together in three getMany.
+   */
+  envelopeStates: (envs: string[]) => Promise<Array<{ wanted: boolean, size?: number }>>
+  /** `held` for many blocks at once (a sync session's envelopes): one read of their keys, one batch. */
+  heldMany: (blocks: Array<{ env: string, bytes: number }>) => Promise<boolean>
+  /**
    * Drop pending mail this replica first saw before `before` (ms), a host's retention policy:
    * local to this replica, not an entry of the log. Returns the envelopes queued for deletion.
    */
@@ -191,6 +198,19 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
     await c.prefetch(ops.flatMap(op => op.op === 'MAIL'
       ? [`s!${op.hash}`, `e!${op.env}`, `p!${op.hash}`, `x!${op.env}`, `b!${op.env}`]
       : [`s!${op.hash}`, ...op.entries.map(e => `s!${e}`)]))
+    // A PRUNE's targets: their envelopes' keys, then their first entries' pending keys, fetched
+    // together too (a PRUNE of 1,000 entries read five keys per entry one by one).
+    const targets: string[] = []
+    for (const op of ops) {
+      if (op.op !== 'PRUNE') continue
+      for (const entry of op.entries) {
+        const env = await c.read(`s!${entry}`)
+        if (env !== undefined && env !== '') targets.push(env)
+      }
+    }
+    await c.prefetch(targets.flatMap(env => [`x!${env}`, `e!${env}`, `b!${env}`]))
+    const firsts = await Promise.all(targets.map(async env => await c.read(`e!${env}`)))
+    await c.prefetch(firsts.flatMap(first => first === undefined ? [] : [`h!${parseFirst(first).entry}`]))
     const added = new Map<string, PendingMail>()
     const pruned: string[] = []
     let garbage = false
@@ -282,21 +302,41 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
     return value === undefined ? undefined : parsePending(value).size
   }
 
-  const held = async (env: string, size: number): Promise<boolean> => {
+  const envelopeStates = async (envs: string[]): Promise<Array<{ wanted: boolean, size?: number }>> => {
     const c = changes()
-    await c.prefetch([`b!${env}`, `x!${env}`, `e!${env}`])
-    if (await c.read(`b!${env}`) !== undefined) return false
-    if (await c.read(`x!${env}`) !== undefined) {
-      c.set(`g!${env}`, '')
-      await write(c.overlay)
-      return true
+    await c.prefetch(envs.flatMap(env => [`e!${env}`, `x!${env}`]))
+    const firsts = await Promise.all(envs.map(async env => { const first = await c.read(`e!${env}`); return first === undefined ? undefined : parseFirst(first) }))
+    await c.prefetch(firsts.flatMap(first => first === undefined ? [] : [`h!${first.entry}`]))
+    const keys = await Promise.all(firsts.map(async first => first === undefined ? undefined : await c.read(`h!${first.entry}`)))
+    await c.prefetch(keys.filter(key => key !== undefined))
+    return await Promise.all(envs.map(async (env, i) => {
+      const value = keys[i] === undefined ? undefined : await c.read(keys[i])
+      return { wanted: firsts[i] !== undefined && await c.read(`x!${env}`) === undefined, size: value === undefined ? undefined : parsePending(value).size }
+    }))
+  }
+
+  const heldMany = async (blocks: Array<{ env: string, bytes: number }>): Promise<boolean> => {
+    const c = changes()
+    await c.prefetch(blocks.flatMap(({ env }) => [`b!${env}`, `x!${env}`, `e!${env}`]))
+    // isPending reads h!<first entry> next: fetched together too.
+    const firsts = await Promise.all(blocks.map(async ({ env }) => await c.read(`e!${env}`)))
+    await c.prefetch(firsts.flatMap(first => first === undefined ? [] : [`h!${parseFirst(first).entry}`]))
+    let garbage = false
+    let bytes = total
+    for (const { env, bytes: size } of blocks) {
+      if (await c.read(`b!${env}`) !== undefined) continue
+      if (await c.read(`x!${env}`) !== undefined) {
+        c.set(`g!${env}`, '')
+        garbage = true
+        continue
+      }
+      c.set(`b!${env}`, String(size))
+      if (await isPending(c, env)) bytes += size
     }
-    c.set(`b!${env}`, String(size))
-    const bytes = total + (await isPending(c, env) ? size : 0)
     c.set('t!', String(bytes))
     await write(c.overlay)
     total = bytes
-    return false
+    return garbage
   }
 
   const pending = async (): Promise<PendingMail[]> => {
@@ -338,7 +378,9 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
     wantsEnvelope: async (env) => await firstEntry(env) !== undefined && await get(`x!${env}`) === undefined,
     firstEntry,
     pendingSize,
-    held,
+    held: async (env, bytes) => await heldMany([{ env, bytes }]),
+    heldMany,
+    envelopeStates,
     apply,
     pending,
     pendingBytes: async () => total,

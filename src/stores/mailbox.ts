@@ -11,6 +11,8 @@
  * - `prune(entries, seed)`  append owner-signed PRUNE entries (only the owner's seed signs them);
  * - `pending()`             unpruned mail, newest first, from the LevelDB index;
  * - `putEnvelope` / `getEnvelope` / `hasEnvelope`   envelope blocks, pinned until pruned;
+ * - `joinHeads(heads)`      join heads received from a replica with the entries they need, checked
+ *                           then written in batches; `putEnvelopes(blocks)` their envelopes, in one;
  * - events: `mail` (PendingMail) for every new mail, appended here or joined from a replica;
  *   `pruned` (envelope CID) once an envelope's block is deleted; `synced` after a sync session;
  *   `gc-error` (Error) when deleting pruned envelopes failed (they are tried again at the next GC).
@@ -19,8 +21,10 @@
  * that deliveries arriving while one is being written are written together in one turn. Appends
  * and joins run one at a time (both read and then write the log's heads).
  *
- * Joins (from /ipms/sync) are written without sync; an answer to a delivery that names a joined
- * entry waits until they are on disk (stores/durable-joins.ts). An envelope block is stored for
+ * Joins (from /ipms/sync) do not go through OrbitDB's `joinEntry` either: every entry is checked
+ * here as it would (rules, signature: entry-signature.ts), then the log writer writes them in
+ * groups. They are written without sync; an answer to a delivery that names a joined entry waits
+ * until they are on disk (stores/durable-joins.ts). An envelope block is stored for
  * pending mail only when it is the size that mail's entry states (PROTOCOL.md §10).
  *
  * Watch for (docs/DESIGN.md §5): OrbitDB calls `onUpdate` once per joined head, not per entry, so the
@@ -49,6 +53,8 @@ import { LevelBatchStorage } from './level-storage.ts'
 import { createLogWriter, type AppendItem } from './log-writer.ts'
 import { openMailboxIndex, type FirstEntry, type IndexedOp, type PendingMail } from './mailbox-index.ts'
 import { serialQueue } from '../util/serial-queue.ts'
+import { concurrencyLimit } from '../util/concurrency-limit.ts'
+import { verifyEntrySignature, type SignedEntryFields } from './entry-signature.ts'
 
 /** The fields of a log entry the index reads. */
 interface LogEntry {
@@ -62,7 +68,51 @@ interface LogEntry {
 /** The OrbitDB log, as far as the mailbox uses it. */
 interface OrbitLog {
   get: (hash: string) => Promise<LogEntry | undefined>
+  has: (hash: string) => Promise<boolean>
   heads: () => Promise<LogEntry[]>
+}
+
+/** An entry received from a replica for a join: its block, and the block decoded (with `hash`). */
+export interface JoinEntry {
+  hash: string
+  bytes: Uint8Array
+  entry: LogEntry & SignedEntryFields
+}
+
+/** A head to join, and every entry it needs that the log lacks (itself included). */
+export interface JoinHead {
+  hash: string
+  needed: JoinEntry[]
+}
+
+/** What a join did: heads joined, and heads refused with the reason. */
+export interface JoinOutcome {
+  joined: string[]
+  refused: Array<{ hash: string, reason: string }>
+}
+
+/** `entries` ordered parents first (whatever their clocks say): the order a join writes them in. */
+function parentsFirst (entries: Map<string, JoinEntry>): JoinEntry[] {
+  const ordered: JoinEntry[] = []
+  const placed = new Set<string>()
+  for (const root of entries.values()) {
+    const stack: Array<{ entry: JoinEntry, expanded: boolean }> = [{ entry: root, expanded: false }]
+    while (stack.length > 0) {
+      const top = stack.pop()!
+      if (placed.has(top.entry.hash)) continue
+      if (top.expanded) {
+        placed.add(top.entry.hash)
+        ordered.push(top.entry)
+        continue
+      }
+      stack.push({ entry: top.entry, expanded: true })
+      for (const parent of [...top.entry.entry.next, ...top.entry.entry.refs]) {
+        const block = entries.get(parent)
+        if (block !== undefined && !placed.has(parent)) stack.push({ entry: block, expanded: false })
+      }
+    }
+  }
+  return ordered
 }
 
 /** What helia offers that the mailbox needs. */
@@ -90,6 +140,11 @@ const debug = logger('ipms:mailbox')
 const ENTRY_CACHE_SIZE = 4096
 /** Entry index records of one inbox kept in memory (the rest are one LevelDB read away). */
 const INDEX_CACHE_SIZE = 256
+/**
+ * Entries of a join whose signatures are checked at once, in node:crypto's thread pool: enough for
+ * every core, few enough that the LevelDB writes sharing that pool (deliveries) do not queue behind.
+ */
+const SIGNATURE_CHECKS = 8
 /** Envelopes remembered as stored here (spares a blockstore read per new mail in `hasEnvelope`). */
 const STORED_CACHE_SIZE = 256
 
@@ -336,12 +391,12 @@ export function Mailbox () {
 
     /** Append PRUNE entries for `entries` (chunks of MAX_PRUNE_ENTRIES), signed with the owner's seed. */
     const prune = async (entries: string[], ownerSeed: Uint8Array, ts = Date.now()): Promise<string[]> => {
-      const hashes: string[] = []
       const unique = [...new Set(entries)]
-      for (let i = 0; i < unique.length; i += MAX_PRUNE_ENTRIES) {
-        hashes.push(await append({ payload: signPrune(address, unique.slice(i, i + MAX_PRUNE_ENTRIES), ts, ownerSeed) }))
-      }
-      return hashes
+      const chunks: string[][] = []
+      for (let i = 0; i < unique.length; i += MAX_PRUNE_ENTRIES) chunks.push(unique.slice(i, i + MAX_PRUNE_ENTRIES))
+      // Submitted together, in order: the log writer writes them in one group (10,000 read mails:
+      // ten PRUNE entries, one commit rather than ten).
+      return await Promise.all(chunks.map(async chunk => await append({ payload: signPrune(address, chunk, ts, ownerSeed) })))
     }
 
     const envelopeCid = (env: string): CID => {
@@ -365,11 +420,16 @@ export function Mailbox () {
      */
     const pendingSize = async (block: EnvelopeBlock): Promise<number | undefined> => {
       const size = await index.pendingSize(block.env)
-      if (size !== undefined && size !== block.bytes.byteLength) {
-        throw new EnvelopeSizeError(`The envelope ${block.env} is ${block.bytes.byteLength} bytes, but the entry of its pending mail states ${size}: it is not stored`)
-      }
+      const problem = wrongSize(block, size)
+      if (problem !== undefined) throw new EnvelopeSizeError(problem)
       return size
     }
+
+    /** Why `block` is not the `size` its pending mail states, if it is not. */
+    const wrongSize = (block: EnvelopeBlock, size: number | undefined): string | undefined =>
+      size === undefined || size === block.bytes.byteLength
+        ? undefined
+        : `The envelope ${block.env} is ${block.bytes.byteLength} bytes, but the entry of its pending mail states ${size}: it is not stored`
 
     /** Store and pin a checked envelope block; the index counts it (or has it deleted again if pruned meanwhile). */
     const storeEnvelope = async (block: EnvelopeBlock): Promise<void> => {
@@ -391,6 +451,36 @@ export function Mailbox () {
       await health.write(async () => { await storeEnvelope(block) })
     }
 
+    /**
+     * Store envelope blocks received from a replica, checked against their CIDs (PROTOCOL.md §10):
+     * only those an unpruned MAIL entry of the log carries, and only at the size its pending mail
+     * states; the others are dropped (`refused` says why for a wrong size). All of them go in one
+     * batch of blocks and pins, then into the index together.
+     */
+    const putEnvelopes = async (received: EnvelopeBlock[]): Promise<{ stored: string[], refused: Array<{ env: string, reason: string }> }> => {
+      const kept: EnvelopeBlock[] = []
+      const refused: Array<{ env: string, reason: string }> = []
+      const blocksIn = await Promise.all(received.map(async given => await checkedEnvelope(given.env, given.bytes, given)))
+      const states = await index.envelopeStates(blocksIn.map(block => block.env))
+      blocksIn.forEach((block, i) => {
+        const { wanted, size } = states[i]!
+        if (!wanted) return
+        // As `pendingSize` (§5.2, §10): the stamp paid for the size the entry states.
+        const problem = wrongSize(block, size)
+        if (problem === undefined) kept.push(block)
+        else refused.push({ env: block.env, reason: problem })
+      })
+      if (kept.length === 0) return { stored: [], refused }
+      await health.write(async () => {
+        await blocks.write(kept.map(block => ({ cid: block.cid, bytes: block.bytes, pin: 0 as const })))
+        for (const block of kept) stored.set(block.env, true)
+        await indexed(async () => {
+          if (await index.heldMany(kept.map(block => ({ env: block.env, bytes: block.bytes.byteLength })))) await collectGarbage()
+        })
+      })
+      return { stored: kept.map(block => block.env), refused }
+    }
+
     const hasEnvelope = async (env: string): Promise<boolean> => stored.has(env) || await ipfs.blockstore.has(envelopeCid(env))
 
     /** The envelope block from the local blockstore only; undefined when it is not here. */
@@ -403,30 +493,58 @@ export function Mailbox () {
       return chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks))
     }
 
+    /** Joins one at a time: each checks that its heads are new, then writes them. */
+    const joining = serialQueue().run
+
     /**
-     * Join entries (heads received from a replica, whose blocks are already in the blockstore) into
-     * the log, index them and announce them as OrbitDB's own Sync would. An entry the rules refuse
-     * is reported, not thrown: the others still join.
+     * Join heads received from a replica, with the entries each needs (PROTOCOL.md §10): every
+     * entry is checked here (the rules, `canAppend`, and its signature), and a head joins only when
+     * every entry it needs passes, as OrbitDB's `joinEntry` would; the entries of the heads that
+     * join are then written in batches (log-writer.ts `join`), indexed in one batch, and announced
+     * ('update' per head). A head the rules refuse is reported, not thrown: the others still join.
      */
-    const joinHeads = async (entries: LogEntry[]): Promise<{ joined: string[], refused: Array<{ hash: string, reason: string }> }> => {
-      const joined: string[] = []
-      const refused: Array<{ hash: string, reason: string }> = []
-      for (const entry of entries) {
-        try {
-          // After the appends' heads writes under way: the join writes the heads too, in order after them.
-          if (await exclusively(async () => { await writer.settled(); return await (log as OrbitLog & { joinEntry: (e: LogEntry) => Promise<boolean> }).joinEntry(entry) })) {
-            // Before the index names the entry: a replay that finds it there waits for this join.
-            joins.joined()
-            joined.push(entry.hash)
-            await catchUp(log, [entry])
-            events?.emit('update', entry)
-          }
-        } catch (err) {
-          refused.push({ hash: entry.hash, reason: (err as Error).message })
+    const joinHeads = async (heads: JoinHead[]): Promise<JoinOutcome> => await joining(async () => {
+      const verdicts = new Map<string, string | undefined>()
+      const refusal = async ({ hash, entry }: JoinEntry): Promise<string | undefined> => {
+        if (!verdicts.has(hash)) {
+          const rules = await access.canAppend(entry) ? undefined : access.explain(entry)?.message ?? 'the rules refuse it'
+          const signature = rules !== undefined || await verifyEntrySignature(entry, database.identity.verify) ? undefined : `its signature by ${String(entry.key)} does not verify`
+          verdicts.set(hash, rules ?? signature)
         }
+        return verdicts.get(hash)
       }
-      return { joined, refused }
-    }
+      const fresh: JoinHead[] = []
+      for (const head of heads) if (!await log.has(head.hash)) fresh.push(head) // not joined meanwhile
+      // Every entry checked once, many at once (signatures in the thread pool).
+      const checks = concurrencyLimit(SIGNATURE_CHECKS)
+      await Promise.all([...new Map(fresh.flatMap(head => head.needed.map(e => [e.hash, e]))).values()].map(async e => { await checks.run(async () => await refusal(e)) }))
+      const joined: JoinHead[] = []
+      const refused: JoinOutcome['refused'] = []
+      const entries = new Map<string, JoinEntry>()
+      for (const head of fresh) {
+        let reason: string | undefined
+        for (const needed of head.needed) {
+          const problem = await refusal(needed)
+          if (problem === undefined) continue
+          reason = needed.hash === head.hash ? problem : `an entry it links to is refused: ${problem}`
+          break
+        }
+        if (reason !== undefined) {
+          refused.push({ hash: head.hash, reason })
+          continue
+        }
+        joined.push(head)
+        for (const needed of head.needed) entries.set(needed.hash, needed)
+      }
+      if (joined.length === 0) return { joined: [], refused }
+      await writer.join(parentsFirst(entries).map(({ hash, bytes, entry }) => ({ hash, bytes, next: entry.next, refs: entry.refs })))
+      // Before the index names the entries: a replay that finds one there waits for this join.
+      joins.joined()
+      const tops = joined.flatMap(head => entries.get(head.hash)?.entry ?? [])
+      await catchUp(log, tops, new Map([...entries.values()].map(e => [e.hash, e.entry])))
+      for (const entry of tops) events?.emit('update', entry)
+      return { joined: joined.map(head => head.hash), refused }
+    })
 
     /** Host retention: drop the envelopes of pending mail this replica first saw before `before` (ms). */
     const expireBefore = async (before: number): Promise<string[]> => await indexed(async () => {
@@ -459,6 +577,7 @@ export function Mailbox () {
       expireBefore,
       wantsEnvelope: index.wantsEnvelope,
       putEnvelope,
+      putEnvelopes,
       getEnvelope,
       hasEnvelope,
       close

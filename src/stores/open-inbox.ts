@@ -11,7 +11,7 @@ import { DEFAULT_POW_BITS } from '../constants.ts'
 import { InboxAccessController, type InboxAccessController as Controller } from '../access/inbox-access-controller.ts'
 import { inboxAddress, inboxName, inboxParams } from '../access/inbox-address.ts'
 import type { MailPayload } from '../access/payloads.ts'
-import { Mailbox, type PendingMail, type Received } from './mailbox.ts'
+import { Mailbox, type JoinHead, type JoinOutcome, type PendingMail, type Received } from './mailbox.ts'
 import type { FirstEntry } from './mailbox-index.ts'
 import type { EnvelopeBlock } from './envelope-block.ts'
 
@@ -43,13 +43,15 @@ export interface Inbox {
   pending: () => Promise<PendingMail[]>
   /** Bytes of the pending mail's envelopes held here (mail without its envelope block costs nothing). */
   pendingBytes: () => Promise<number>
-  /** Join entries whose blocks are local (from /ipms/sync); refusals are reported, not thrown. */
-  joinHeads: (entries: any[]) => Promise<{ joined: string[], refused: Array<{ hash: string, reason: string }> }>
+  /** Join heads received from a replica with the entries each needs (checked, then written in batches); refusals are reported, not thrown. */
+  joinHeads: (heads: JoinHead[]) => Promise<JoinOutcome>
   /** Host retention: drop pending mail this replica first saw before `before` (ms); returns the envelopes. */
   expireBefore: (before: number) => Promise<string[]>
   /** True when the envelope is carried by a MAIL entry of this inbox and not pruned. */
   wantsEnvelope: (env: string) => Promise<boolean>
   putEnvelope: (env: string, bytes: Uint8Array, options?: { signal?: AbortSignal }) => Promise<void>
+  /** Store envelope blocks of this inbox's unpruned mail in one batch (others dropped; a wrong size refused). */
+  putEnvelopes: (blocks: EnvelopeBlock[]) => Promise<{ stored: string[], refused: Array<{ env: string, reason: string }> }>
   getEnvelope: (env: string) => Promise<Uint8Array | undefined>
   hasEnvelope: (env: string) => Promise<boolean>
   close: () => Promise<void>

@@ -40,6 +40,8 @@ export interface ReplicaOptions {
   durableWrites?: boolean
   /** The node's connection limits (defaults otherwise). */
   connections?: Partial<ConnectionLimits>
+  /** The sync service's deadline of one exchange, ms (its default otherwise). */
+  syncTimeoutMs?: number
 }
 
 export async function startReplica (options: ReplicaOptions = {}): Promise<Replica> {
@@ -49,7 +51,8 @@ export async function startReplica (options: ReplicaOptions = {}): Promise<Repli
     libp2p: test.node.libp2p,
     blockstore: test.node.helia.blockstore,
     authorize: options.authorize,
-    grantFor: options.grantFor ?? (inbox => grants.get(inbox.owner))
+    grantFor: options.grantFor ?? (inbox => grants.get(inbox.owner)),
+    timeoutMs: options.syncTimeoutMs
   })
   await sync.start()
   const opened = new Map<string, Inbox>()

@@ -681,3 +681,41 @@ describe('an envelope larger than its entry states (the stamp paid for the state
     await assertStillServing()
   })
 })
+
+describe('a slow but steady peer, and a stalled one', () => {
+  test('frames 700 ms apart for 3.5 s against a host that waits 1.5 s for a frame: the session goes on and its entry joins; a peer that then goes silent is cut', async () => {
+    // A host of its own with a short wait for the next frame; it serves anyone (authorization is
+    // not what this test is about).
+    const host = await replica({ authorize: () => true, syncTimeoutMs: 1_500 })
+    const hostInbox = await host.inbox(alice.peerId, BITS)
+    await putMail(hostInbox, carol, 'on the host')
+    await connect(attacker.node, host.node)
+    const entry = await forge(attacker, hostInbox, mailPayload(hostInbox.address, BITS, { ts: 1767225900000 }), await headHashes(hostInbox))
+    const synced = nextEvent<{ joined: number, refused: number, envelopes: number }>(hostInbox.events, 'synced')
+    synced.catch(() => {}) // awaited below
+
+    const raw = await dialRaw(attacker, host)
+    await send(raw, hello(hostInbox, { heads: [entry.hash] }))
+    await readUntilEnd(raw)
+    // The peer's pace, not a wait for something: five frames, each after 700 ms, each acknowledged.
+    const pause = async (): Promise<void> => { await new Promise(resolve => setTimeout(resolve, 700)) }
+    for (let i = 0; i < 4; i++) {
+      await pause()
+      await send(raw, { v: V, t: 'blocks', blocks: [] })
+      assert.equal((await receive(raw)).t, 'ack')
+    }
+    await pause()
+    await send(raw, { v: V, t: 'blocks', blocks: [block(entry)] })
+    assert.equal((await receive(raw)).t, 'ack')
+    await send(raw, { v: V, t: 'done' })
+    await raw.stream.close({ signal: AbortSignal.timeout(DEFAULT_WAIT_MS) })
+    assert.deepEqual(await synced, { joined: 1, refused: 0, envelopes: 0 })
+    assert.equal(await hostInbox.log.has(entry.hash), true)
+
+    // A peer that says hello, reads the answer and then sends nothing: reset at the host's wait.
+    const silent = await dialRaw(attacker, host)
+    await send(silent, hello(hostInbox))
+    await readUntilEnd(silent)
+    assert.notEqual((await deadline(silent.closed, 'the host to cut a silent session')).error, undefined, 'the host reset the stream')
+  })
+})

@@ -4,13 +4,18 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { rm } from 'node:fs/promises'
+import { base58btc } from 'multiformats/bases/base58'
+import { CID } from 'multiformats/cid'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { openMail } from '../../src/mail/seal.ts'
-import { mailPayload, signEntry } from '../helpers/inbox.ts'
-import { connect, DEFAULT_WAIT_MS } from '../helpers/nodes.ts'
+import { mailPayload, signEntry, stampedMail } from '../helpers/inbox.ts'
+import { connect, DEFAULT_WAIT_MS, makeTempHome } from '../helpers/nodes.ts'
 import { putMail, replicaPool } from '../helpers/replicas.ts'
 import { createGrant } from '../../src/hosting/grant.ts'
 import { SyncRefusedError } from '../../src/errors.ts'
+import { SYNC_PROTOCOL } from '../../src/node/sync.ts'
+import type { JoinEntry } from '../../src/stores/mailbox.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 const BITS = 8
@@ -88,9 +93,8 @@ describe('two hosts', () => {
     const identities = host.node.orbitdb.identities
     for (let i = 0; i < 50; i++) {
       const writer = await identities.createIdentity({ id: `writer-${i}` })
-      const { cid, bytes, entry } = await signEntry(writer, { id: inbox.address, payload: mailPayload(inbox.address, BITS, { ts: 1767225600000 + i }) })
-      await host.node.helia.blockstore.put(cid, bytes)
-      const { refused } = await inbox.joinHeads([entry])
+      const { hash, bytes, entry } = await signEntry(writer, { id: inbox.address, payload: mailPayload(inbox.address, BITS, { ts: 1767225600000 + i }) })
+      const { refused } = await inbox.joinHeads([{ hash, needed: [{ hash, bytes, entry: entry as unknown as JoinEntry['entry'] }] }])
       assert.deepEqual(refused, [])
     }
     assert.equal((await inbox.log.heads()).length, 50)
@@ -128,5 +132,64 @@ describe('only authorized replicas', () => {
       await assert.rejects(peer.sync.syncWith(host.node.peerId, inbox), SyncRefusedError)
       assert.deepEqual(await inbox.pending(), [], 'nothing learnt')
     }
+  })
+})
+
+describe('a long session', () => {
+  test('a catch-up of 2,100 entries (more than one write group of a join) ends with the host\'s heads, every entry pinned and every envelope, also after a restart', async (t) => {
+    const COUNT = 2_100
+    const host = await replica()
+    const hostInbox = await host.inbox(owner.peerId, BITS)
+    const mails = await Promise.all(Array.from({ length: COUNT }, async (_, i) => await stampedMail(alice, owner.peerId, BITS, `mail ${i}`)))
+    // Many deliveries at once, as a busy host takes them: chains of grouped appends.
+    for (let i = 0; i < COUNT; i += 256) await Promise.all(mails.slice(i, i + 256).map(async m => await hostInbox.addMail(m.mail, { env: m.mail.env, cid: CID.parse(m.mail.env), bytes: m.envelope })))
+    const hostHeads = (await hostInbox.log.heads()).map((h: { hash: string }) => h.hash).sort()
+
+    const home = await makeTempHome()
+    t.after(async () => { await rm(home, { recursive: true, force: true }) })
+    let me = await replica({ identity: owner, home })
+    let myInbox = await me.inbox(owner.peerId, BITS)
+    await connect(me.node, host.node)
+    const result = await me.sync.syncWith(host.node.peerId, myInbox)
+    assert.deepEqual({ refused: result.refused, envelopes: result.envelopes }, { refused: 0, envelopes: COUNT })
+    const check = async (): Promise<void> => {
+      assert.deepEqual((await myInbox.log.heads()).map((h: { hash: string }) => h.hash).sort(), hostHeads)
+      const entries: string[] = []
+      for await (const entry of myInbox.log.iterator()) entries.push(entry.hash)
+      assert.equal(new Set(entries).size, COUNT, 'every entry is reachable from the heads')
+      assert.equal((await myInbox.pending()).length, COUNT)
+      for (const hash of [entries[0]!, entries[COUNT >> 1]!, entries[COUNT - 1]!]) assert.equal(await me.node.helia.pins.isPinned(CID.parse(hash, base58btc)), true, `${hash} is pinned`)
+      for (const m of [mails[0]!, mails[COUNT - 1]!]) assert.equal(await myInbox.hasEnvelope(m.mail.env), true)
+    }
+    await check()
+    await me.cleanup()
+    me = await replica({ identity: owner, home })
+    myInbox = await me.inbox(owner.peerId, BITS)
+    await check()
+  })
+
+  test('a join that outlasts the other side\'s session deadline (10,000 entries: 11 s) does not end the session: both sides finish cleanly', async () => {
+    // The host gives a session 1.5 s; the owner's join of what it received lasts until the host's
+    // side of the session is over (at the latest, its deadline): a join as slow as 10,000 entries'.
+    const host = await replica({ syncTimeoutMs: 1_500 })
+    const hostInbox = await host.inbox(owner.peerId, BITS)
+    const sent = [await putMail(hostInbox, alice, 'one'), await putMail(hostInbox, carol, 'two')]
+    const me = await replica({ identity: owner })
+    const myInbox = await me.inbox(owner.peerId, BITS)
+    await connect(me.node, host.node)
+    const hostSessionOver = async (): Promise<void> => {
+      const open = (): boolean => host.node.libp2p.getConnections(me.node.libp2p.peerId)
+        .some(c => c.streams.some(s => s.protocol === SYNC_PROTOCOL && s.status === 'open'))
+      const sources = host.node.libp2p.getConnections(me.node.libp2p.peerId).flatMap(c => c.streams.filter(s => s.protocol === SYNC_PROTOCOL))
+      await waitFor(sources.map(s => [s, 'close'] as [EventTarget, string]), () => !open(), AbortSignal.timeout(DEFAULT_WAIT_MS))
+    }
+    const join = myInbox.joinHeads
+    myInbox.joinHeads = async (...args: Parameters<typeof join>) => { await hostSessionOver(); return await join(...args) }
+    const hostSynced = new Promise(resolve => hostInbox.events.once('synced', resolve))
+
+    const result = await me.sync.syncWith(host.node.peerId, myInbox)
+    assert.equal(result.refused, 0)
+    assert.deepEqual((await myInbox.pending()).map(m => m.hash).sort(), sent.map(s => s.hash).sort())
+    assert.deepEqual(await hostSynced, { joined: 0, refused: 0, envelopes: 0 }, 'the host ended its side of the session, not at its deadline')
   })
 })

@@ -77,6 +77,28 @@ test('PRUNE drops pending mail, queues its envelope for deletion, and works when
   assert.deepEqual(both.pruned, [d.env])
 })
 
+test('a PRUNE of 1,000 read mails reads the index in a few getMany, not five reads per mail (an owner reading 10,000 mails waited 14 s on them)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ipms-index-'))
+  dirs.push(dir)
+  const store = await openInboxStore(join(dir, 'inboxes'))
+  try {
+    const space = store.spaces(inboxAddress(OWNER, 0)).mailbox
+    const mails = Array.from({ length: 1000 }, (_, i) => ({ ...mail(i), held: 1120 }))
+    await (await openMailboxIndex(space)).apply(mails)
+    // A fresh index (no caches) over the same keys, counting its reads one by one.
+    let gets = 0
+    const index = await openMailboxIndex({ ...space, get: async key => { gets++; return await space.get(key) } })
+    gets = 0
+    const result = await index.apply([{ hash: randomEntryHash(), op: 'PRUNE', entries: mails.map(m => m.hash) }])
+    assert.equal(result.pruned.length, 1000)
+    assert.deepEqual(await index.pending(), [])
+    assert.equal(await index.pendingBytes(), 0)
+    assert.ok(gets <= 10, `${gets} single reads for one PRUNE of 1,000 entries`)
+  } finally {
+    await store.close()
+  }
+})
+
 test('the index survives a restart', async () => {
   const { path, index } = await freshIndex()
   const a = mail(1)
