@@ -1,0 +1,47 @@
+/**
+ * The inbox's manifest and access-controller blocks (stores/open-inbox.ts writes them itself, then
+ * opens by address): byte for byte what OrbitDB writes when it opens the inbox by name with the
+ * `ipms-inbox` controller, at the address `inboxAddress` computes; pinned as OrbitDB pins them.
+ */
+import { after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { base58btc } from 'multiformats/bases/base58'
+import { CID } from 'multiformats/cid'
+import { InboxAccessController } from '../../src/access/inbox-access-controller.ts'
+import { accessBlock, inboxAddress, inboxName, inboxParams, manifestBlock } from '../../src/access/inbox-address.ts'
+import { createIdentity } from '../../src/identity/identity.ts'
+import { Mailbox } from '../../src/stores/mailbox.ts'
+import { openInbox } from '../../src/stores/open-inbox.ts'
+import { startTestNode, type TestNode } from '../helpers/nodes.ts'
+
+const nodes: TestNode[] = []
+after(async () => { for (const n of nodes) await n.cleanup() })
+
+test('openInbox writes the manifest and controller blocks OrbitDB itself writes for the inbox opened by name, pinned, at the computed address', async () => {
+  const [ours, stock] = [await startTestNode(), await startTestNode()]
+  nodes.push(ours, stock)
+  const owner = (await createIdentity()).peerId
+  const params = inboxParams(owner, 12)
+  const inbox = await openInbox(ours.node.orbitdb, owner, 12)
+  // OrbitDB's own way, on another node: by name, the controller given.
+  const db = await stock.node.orbitdb.open(inboxName(owner), { type: Mailbox.type, AccessController: InboxAccessController({ owner, bits: 12 }), Database: Mailbox(), sync: false })
+  try {
+    assert.equal(inbox.address, inboxAddress(owner, 12))
+    assert.equal(db.address, inbox.address)
+    for (const block of [accessBlock(params), manifestBlock(params)]) {
+      const cid = CID.parse(block.hash, base58btc)
+      const bytes = async (n: TestNode): Promise<Uint8Array> => { const chunks: Uint8Array[] = []; for await (const c of n.node.helia.blockstore.get(cid) as AsyncIterable<Uint8Array>) chunks.push(c); return Buffer.concat(chunks) }
+      assert.deepEqual(await bytes(ours), await bytes(stock))
+      assert.deepEqual(await bytes(ours), Buffer.from(block.bytes))
+      assert.equal(await ours.node.helia.pins.isPinned(cid), true)
+      assert.equal(await stock.node.helia.pins.isPinned(cid), true)
+    }
+  } finally {
+    await inbox.close()
+    await db.close()
+  }
+  // Opened again (by address, blocks present): the same inbox.
+  const again = await openInbox(ours.node.orbitdb, owner, 12)
+  assert.equal(again.address, inboxAddress(owner, 12))
+  await again.close()
+})
