@@ -107,3 +107,14 @@ export async function grantRunningHost (owner: { home: string, peerId: string },
   await hostDaemon.next(e => e.event === 'hosting' && e.owner === owner.peerId)
   return { grant: granted.json.grant, card: granted.json.card }
 }
+
+/** A daemon started on `host`'s home (loopback, port 0) that keeps `owner`'s inbox: granted and accepted. The daemon and the owner's new card. */
+export async function startHostFor (owner: { home: string, peerId: string }, host: { home: string, peerId: string }): Promise<{ hostDaemon: Daemon & { started: any }, card: string }> {
+  const hostDaemon = await startDaemon(host.home, ['--listen', '/ip4/127.0.0.1/tcp/0'])
+  try {
+    return { hostDaemon, card: (await grantRunningHost(owner, host, hostDaemon)).card }
+  } catch (err) {
+    await hostDaemon.stop()
+    throw err
+  }
+}

@@ -6,6 +6,7 @@
  * where (`ipms send TO FILE` sends it). Nothing typed is lost to Ctrl-C.
  */
 import { spawn } from 'node:child_process'
+import { appendFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -35,8 +36,11 @@ async function newDraftPath (home: string): Promise<string> {
   return join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}.txt`)
 }
 
-/** Bytes typed at the terminal until Ctrl-D; on Ctrl-C (the signal), what was typed so far and `interrupted`. */
-async function typed (signal: AbortSignal): Promise<{ bytes: Buffer, interrupted: boolean }> {
+/**
+ * Bytes typed at the terminal until Ctrl-D, each line appended to `path` as it comes (so that even
+ * a killed process leaves it there); on Ctrl-C (the signal), what was typed so far and `interrupted`.
+ */
+async function typed (path: string, signal: AbortSignal): Promise<{ bytes: Buffer, interrupted: boolean }> {
   const chunks: Buffer[] = []
   let total = 0
   const stdin = process.stdin
@@ -47,7 +51,9 @@ async function typed (signal: AbortSignal): Promise<{ bytes: Buffer, interrupted
   })
   const onData = (chunk: Buffer): void => {
     total += chunk.byteLength
-    if (total <= MAX_MAIL_BYTES) chunks.push(chunk)
+    if (total > MAX_MAIL_BYTES) return
+    chunks.push(chunk)
+    appendFileSync(path, chunk)
   }
   stdin.on('data', onData)
   try {
@@ -74,9 +80,9 @@ export async function composeOnTerminal (home: string, out: Output, signal: Abor
     const [code] = await once(child, 'exit') as [number | null]
     if (code !== 0) throw new InvalidArgumentError(`The editor (${editor}) exited ${String(code)}: nothing sent. ${kept()}`)
   } else {
+    await writeFile(path, '', { mode: 0o600 })
     out.info('Type the message, then Ctrl-D on a line of its own (Ctrl-C keeps what you typed as a draft):')
-    const { bytes, interrupted } = await typed(signal)
-    await writeFile(path, bytes, { mode: 0o600 })
+    const { bytes, interrupted } = await typed(path, signal)
     if (interrupted) {
       if (bytes.byteLength === 0) await rm(path, { force: true })
       throw new AbortError(bytes.byteLength === 0 ? 'Interrupted: nothing was typed' : `Interrupted. ${kept()}`)

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { grantRunningHost, initHome, ipms, startDaemon, type Daemon } from '../../examples/ipms-cli.ts'
+import { startHostFor, initHome, ipms, startDaemon, type Daemon } from '../../examples/ipms-cli.ts'
 import { EXIT } from '../../src/cli/exit-codes.ts'
 import { throughDaemon, WAYS } from './ways.ts'
 
@@ -35,9 +35,8 @@ for (const way of WAYS) {
     await writeFile(path('latin1.txt'), Buffer.from('caf\xe9 au lait\n', 'latin1'))
     const daemons: Daemon[] = []
     try {
-      const hostDaemon = await startDaemon(host.home, ['--listen', '/ip4/127.0.0.1/tcp/0'])
+      const { hostDaemon, card } = await startHostFor(owner, host)
       daemons.push(hostDaemon)
-      const { card } = await grantRunningHost(owner, host, hostDaemon)
       assert.equal((await ipms(owner.home, ['contacts', 'add', 'me', card])).code, 0)
       if (throughDaemon(way)) daemons.push(await startDaemon(owner.home, ['--listen', '/ip4/127.0.0.1/tcp/0']))
       const outboxEmpty = async (): Promise<void> => { assert.deepEqual((await ipms(owner.home, ['outbox', '--json'])).json.outbox, []) }

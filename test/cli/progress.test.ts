@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { grantRunningHost, initHome, IPMS_BIN, ipms, startDaemon, type Daemon } from '../../examples/ipms-cli.ts'
+import { startHostFor, initHome, IPMS_BIN, ipms, startDaemon, type Daemon } from '../../examples/ipms-cli.ts'
 import { throughDaemon, WAYS } from './ways.ts'
 
 const run = promisify(execFile)
@@ -39,9 +39,8 @@ for (const way of WAYS) {
     await writeFile(body, 'Are you there?\n')
     const daemons: Daemon[] = []
     try {
-      const hostDaemon = await startDaemon(host.home, ['--listen', '/ip4/127.0.0.1/tcp/0'])
+      const { hostDaemon, card } = await startHostFor(owner, host)
       daemons.push(hostDaemon)
-      const { card } = await grantRunningHost(owner, host, hostDaemon)
       assert.equal((await ipms(sender.home, ['contacts', 'add', 'owner', card])).code, 0)
       if (throughDaemon(way)) daemons.push(await startDaemon(sender.home, ['--listen', '/ip4/127.0.0.1/tcp/0']))
 

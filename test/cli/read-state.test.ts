@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readdir, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { grantRunningHost, initHome, ipms, startDaemon, type Daemon } from '../../examples/ipms-cli.ts'
+import { startHostFor, initHome, ipms, startDaemon, type Daemon } from '../../examples/ipms-cli.ts'
 import { throughDaemon, WAYS } from './ways.ts'
 
 let root: string
@@ -26,9 +26,8 @@ for (const way of WAYS) {
     const owner = await initHome(join(root, `owner-${n}`), ['--bits', '8'])
     const daemons: Daemon[] = []
     try {
-      const hostDaemon = await startDaemon(host.home, ['--listen', '/ip4/127.0.0.1/tcp/0'])
+      const { hostDaemon, card } = await startHostFor(owner, host)
       daemons.push(hostDaemon)
-      const { card } = await grantRunningHost(owner, host, hostDaemon)
       for (const subject of ['one', 'two', 'three', 'four']) {
         const sent = await ipms(owner.home, ['send', card, '-s', subject], { input: `${subject}\n` })
         assert.equal(sent.code, 0, sent.stderr)
