@@ -7,7 +7,7 @@
  */
 import { MAX_ATTACHMENTS, MAX_CARD_ADDRS, MAX_MAIL_BYTES, MAX_POW_BITS, MIN_POW_BITS } from '../constants.ts'
 import type { Daemon } from '../daemon/daemon.ts'
-import { grantSummary, mailDetail, mailRow, sentRow, notDeliveredError, outboxRow, retrySummary, sendSummary, syncSummary } from '../daemon/views.ts'
+import { grantSummary, mailDetail, mailRow, sentRow, sentSubjects, notDeliveredError, outboxRow, retrySummary, sendSummary, syncSummary } from '../daemon/views.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { HomeConfig } from '../home/config.ts'
 import { openContacts } from '../home/contacts.ts'
@@ -16,6 +16,7 @@ import { openMailStore } from '../mail/mail-store.ts'
 import { replyTarget } from '../mail/reply-target.ts'
 import type { Attachment } from '../mail/mail.ts'
 import { renderMessage } from '../mail/rfc5322.ts'
+import { destinationOfEntry } from '../node/outbox.ts'
 import { resolveRecipient } from '../node/resolve-recipient.ts'
 import { MAX_BODY_BYTES, MAX_SEND_BODY_BYTES } from './body.ts'
 
@@ -141,7 +142,12 @@ export const ROUTES: readonly Route[] = [
   }),
   get(/^\/outbox$/, async (_call, { daemon }) => {
     const names = await namesOf(daemon)
-    return { outbox: (await daemon.outbox()).map(e => outboxRow(e, names)) }
+    const subjects = sentSubjects(await daemon.sent())
+    return { outbox: (await daemon.outbox()).map(e => outboxRow(e, names, subjects)) }
+  }),
+  post(/^\/outbox\/([^/]{1,128})\/rm$/, [], async ({ params }, { daemon }) => {
+    const entry = await daemon.cancelOutbox(params[0]!)
+    return { id: entry.id, to: destinationOfEntry(entry).owner }
   }),
   post(/^\/mail\/([^/]{1,128})\/seen$/, [], async ({ params }, { daemon }) => {
     const { mail, changed } = await daemon.markSeen(params[0]!)

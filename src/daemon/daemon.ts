@@ -165,6 +165,8 @@ export interface Daemon {
   send: (draft: Draft, options: DaemonSendOptions) => Promise<{ entry: OutboxEntry, delivered: boolean, failures: DeliveryFailure[] }>
   /** The mail waiting for receipts, oldest first. */
   outbox: () => Promise<OutboxEntry[]>
+  /** Give up a waiting mail (Outbox.cancel); an `outbox-cancelled` event. */
+  cancelOutbox: (id: string) => Promise<OutboxEntry>
   /** Try the outbox now (every mail with `force`), after the step under way; a `sent` event per mail delivered. */
   retryOutbox: (options?: Pick<RetryOptions, 'force' | 'timeoutMs'>) => Promise<OutboxEntry[]>
   /** Read `<home>/hosting` again (as on SIGHUP): the grants accepted since are served. */
@@ -466,6 +468,11 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
         return sent
       },
       outbox: async () => await outbox.list(),
+      cancelOutbox: async id => {
+        const entry = await outbox.cancel(id)
+        log.emit('outbox-cancelled', { id: entry.id })
+        return entry
+      },
       retryOutbox,
       reloadGrants,
       sent: async () => await openMailStore(home, { maildir: false }).sent(),

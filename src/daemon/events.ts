@@ -50,6 +50,8 @@ export interface DaemonEventData {
   sent: { id: string, receipts: string[] }
   /** A mail sent through the daemon that waits in the outbox for its receipts. */
   outbox: { id: string, to: string, receipts: number, replicas: number, lastError?: string }
+  /** A waiting mail given up (`ipms outbox rm`). */
+  'outbox-cancelled': { id: string }
   retention: { dropped: number }
   /** A background step (or an `--on-mail` hook) failed; the daemon goes on. */
   error: { step: string, code?: string, message: string }

@@ -79,10 +79,13 @@ export function mailDetail (stored: StoredMail, name: string | undefined): Recor
 }
 
 /** A row of `ipms outbox --json`'s `outbox`. */
-export function outboxRow (entry: OutboxEntry, names: Names): { id: string, to: string, name?: string, created: number, attempts: number, receipts: number, replicas: number, nextAttempt: number, lastError?: string } {
+export function outboxRow (entry: OutboxEntry, names: Names, subjects: ReadonlyMap<string, string> = new Map()): { id: string, to: string, name?: string, subject?: string, created: number, attempts: number, receipts: number, replicas: number, nextAttempt: number, lastError?: string } {
   const to = destinationOfEntry(entry).owner
-  return { id: entry.id, to, name: names.get(to), created: entry.created, attempts: entry.attempts, receipts: entry.receipts.length, replicas: entry.replicas, nextAttempt: entry.nextAttempt, lastError: entry.lastError }
+  return { id: entry.id, to, name: names.get(to), subject: subjects.get(entry.id), created: entry.created, attempts: entry.attempts, receipts: entry.receipts.length, replicas: entry.replicas, nextAttempt: entry.nextAttempt, lastError: entry.lastError }
 }
+
+/** Envelope CID → subject, of the mail kept as sent (the outbox holds only the sealed envelope). */
+export const sentSubjects = (sent: readonly SentMail[]): Map<string, string> => new Map(sent.map(s => [s.env, s.mail.subject]))
 
 /** `ipms outbox retry --json`: what was delivered, what still waits. */
 export const retrySummary = (delivered: OutboxEntry[], left: OutboxEntry[]): { delivered: string[], waiting: Array<{ id: string, lastError?: string }> } =>

@@ -22,6 +22,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { logger } from '@libp2p/logger'
 import { CID } from 'multiformats/cid'
 import { CLOCK_AGREEMENT_MS, FORMAT_VERSION } from '../constants.ts'
+import { HomeInUseError, NotFoundError } from '../errors.ts'
 import { encodeCard, type CardHost } from '../hosting/card.ts'
 import type { Draft } from '../mail/seal.ts'
 import { DEFAULT_DELIVER_TIMEOUT_MS, type Receipt } from './deliver.ts'
@@ -105,6 +106,12 @@ export interface Outbox {
   list: () => Promise<OutboxEntry[]>
   /** Try every mail whose time has come (all of them with `force`) and that no other process is trying. Returns the ones delivered. */
   retry: (options?: RetryOptions) => Promise<OutboxEntry[]>
+  /**
+   * Give up a waiting mail (`id`: its envelope CID, or the end of it): it leaves the outbox and is
+   * not tried again (hosts that signed a receipt keep it). NotFoundError when no mail is named;
+   * HomeInUseError (exit 75) while another process is delivering it.
+   */
+  cancel: (id: string) => Promise<OutboxEntry>
 }
 
 function backoff (attempts: number): number {
@@ -234,7 +241,26 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
     return (await readCborFiles<OutboxEntry>(directory)).sort((a, b) => a.created - b.created)
   }
 
+  const cancel: Outbox['cancel'] = async (id) => {
+    const matches = (await list()).filter(e => e.id === id || e.id.endsWith(id))
+    if (matches.length !== 1) throw new NotFoundError(matches.length === 0 ? `No mail ${id} waits in the outbox (ipms outbox lists them)` : `${id} names ${matches.length} waiting mails: give more of the id`)
+    const listed = matches[0]!
+    const lease = await takeLease(directory, listed.id, LEASE_MARGIN_MS, clock)
+    if (lease === undefined) throw new HomeInUseError(`Another ipms process is delivering ${listed.id.slice(-8)} right now: try again in a moment`)
+    try {
+      const entry = await read(listed.id)
+      if (entry === undefined) throw new NotFoundError(`${listed.id.slice(-8)} left the outbox meanwhile: it was delivered`)
+      await remove(entry)
+      await syncDirectory(directory)
+      dueAt.delete(entry.id)
+      return entry
+    } finally {
+      await lease.release()
+    }
+  }
+
   return {
+    cancel,
     send: async (draft, options) => {
       wantedReceipts(destinationOf(options.card), options.replicas) // before the proof-of-work
       const prepared = await prepareMail(draft, { ...options, now: clock })

@@ -35,7 +35,7 @@ const failureLine = (run: { code: number, stderr: string, stdout: string }, code
 }
 
 for (const way of WAYS) {
-  test(`exit codes and failure lines (not found 67, unknown recipient 67, unreachable host 69, no replica 69) — ${way}`, async () => {
+  test(`exit codes and failure lines (not found 67, unknown recipient 67, unreachable host 69, no replica 69); a waiting mail given up with outbox rm — ${way}`, async () => {
     const sender = await newHome()
     const deadHost = await newHome()
     const owner = await newHome('--bits', '8')
@@ -56,6 +56,15 @@ for (const way of WAYS) {
       assert.equal(outbox.json.outbox.length, 1)
       assert.equal(outbox.json.outbox[0].to, owner.peerId)
       assert.match(outbox.json.outbox[0].lastError, /ERR_DELIVERY/)
+      assert.equal(outbox.json.outbox[0].subject, 'hello', 'the subject, from the mail kept as sent')
+      assert.match((await ipms(sender.home, ['outbox'])).stdout, /^\S{8} {2}to 12D3KooW\S+ {2}"hello" {2}since /m)
+      // Given up: out of the outbox, never tried again; a second rm finds nothing.
+      const id = String(outbox.json.outbox[0].id)
+      const cancelled = await ipms(sender.home, ['outbox', 'rm', id.slice(-8)])
+      assert.equal(cancelled.code, 0, cancelled.stderr)
+      assert.match(cancelled.stdout, new RegExp(`^Gave up ${id.slice(-8)} to 12D3KooW`))
+      assert.deepEqual((await ipms(sender.home, ['outbox', '--json'])).json.outbox, [])
+      assert.match(failureLine(await ipms(sender.home, ['outbox', 'rm', id.slice(-8)]), EXIT.NOT_FOUND), /No mail \S+ waits in the outbox/)
       const sync = await ipms(owner.home, ['sync', '--json'])
       assert.equal(sync.code, EXIT.UNREACHABLE, sync.stdout)
       assert.equal(sync.json.error.code, 'ERR_NO_REPLICA')

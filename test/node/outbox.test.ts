@@ -15,6 +15,7 @@ import { createCard } from '../../src/hosting/card.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { openMail } from '../../src/mail/seal.ts'
 import { FIRST_BACKOFF_MS, openOutbox } from '../../src/node/outbox.ts'
+import { takeLease } from '../../src/node/outbox-lease.ts'
 import { makeTempHome } from '../helpers/nodes.ts'
 import { replicaPool, type Replica } from '../helpers/replicas.ts'
 
@@ -221,6 +222,25 @@ test('more receipts wanted than the card has hosts: refused before the proof-of-
       (err: Error & { code?: string }) => err.code === 'ERR_INVALID_ARGUMENT' && /2 receipts from distinct hosts cannot be had: the card of 12D3KooW\w+ lists 1 host\. Ask for at most 1 \(-k\)/.test(err.message))
     assert.ok(Date.now() - started < 5_000, 'no proof-of-work was solved')
     assert.deepEqual(await openOutbox(otherHome).list(), [])
+  } finally {
+    await rm(otherHome, { recursive: true, force: true })
+  }
+})
+
+test('outbox cancel: a waiting mail given up leaves the outbox; refused (ERR_HOME_IN_USE) while another process delivers it; NotFoundError for none (issue #14)', async () => {
+  const otherHome = await makeTempHome('ipms-outbox-cancel-')
+  try {
+    const card = createCard(owner, [{ peer: (await createIdentity()).peerId, addrs: ['/ip4/127.0.0.1/tcp/9'] }], BITS)
+    const outbox = openOutbox(otherHome)
+    const { entry, delivered } = await outbox.send({ subject: 'never', body: 'given up' }, { from: alice, card, timeoutMs: 2_000 })
+    assert.equal(delivered, false)
+    const lease = await takeLease(join(otherHome, 'outbox'), entry.id, 60_000, Date.now)
+    assert.ok(lease !== undefined)
+    await assert.rejects(outbox.cancel(entry.id.slice(-8)), (err: Error & { code?: string }) => err.code === 'ERR_HOME_IN_USE' && /delivering .* right now/.test(err.message))
+    await lease.release()
+    assert.equal((await outbox.cancel(entry.id.slice(-8))).id, entry.id)
+    assert.deepEqual(await outbox.list(), [])
+    await assert.rejects(outbox.cancel(entry.id), (err: Error & { code?: string }) => err.code === 'ERR_NOT_FOUND')
   } finally {
     await rm(otherHome, { recursive: true, force: true })
   }

@@ -21,7 +21,7 @@ const show: CliCommand = {
     const rows = api !== undefined ? (await api.get('/outbox', { signal })).outbox as OutboxRow[] : await (await here()).outboxRows(home, contacts)
     out.result({ outbox: rows }, rows.length === 0
       ? ['The outbox is empty: everything sent has its receipts.']
-      : rows.map(r => `${r.id.slice(-8)}  to ${r.name ?? shortPeer(r.to)}  since ${isoTime(r.created)}  ${r.receipts}/${r.replicas} receipts, ${count(r.attempts, 'attempt')}, next ${isoTime(r.nextAttempt)}${r.lastError === undefined ? '' : `  (${r.lastError})`}`))
+      : rows.map(r => `${r.id.slice(-8)}  to ${r.name ?? shortPeer(r.to)}${r.subject === undefined ? '' : `  "${r.subject}"`}  since ${isoTime(r.created)}  ${r.receipts}/${r.replicas} receipts, ${count(r.attempts, 'attempt')}, next ${isoTime(r.nextAttempt)}${r.lastError === undefined ? '' : `  (${r.lastError})`}`))
   }
 }
 
@@ -48,7 +48,22 @@ const retry: CliCommand = {
   }
 }
 
+const cancel: CliCommand = {
+  command: 'rm <id>',
+  describe: 'Give up a waiting mail: it is not tried again (it stays in your sent mail)',
+  options: y => y.positional('id', { type: 'string', describe: 'Its id in ipms outbox (or the end of it)' }),
+  examples: [['ipms outbox rm 7yq3x2ab', 'stop trying to deliver that mail']],
+  run: async (args, { home, out, signal, daemon }) => {
+    const id = String(args.id)
+    const api = await daemon()
+    const given = api !== undefined
+      ? await api.post(`/outbox/${encodeURIComponent(id)}/rm`, {}, { signal }) as { id: string, to: string }
+      : await (await here()).cancelHere(home, id)
+    out.result({ cancelled: given }, `Gave up ${given.id.slice(-8)} to ${shortPeer(given.to)}: it is no longer tried.`)
+  }
+}
+
 export const outbox: CliCommand = {
   command: 'outbox',
-  subcommands: [show, retry]
+  subcommands: [show, retry, cancel]
 }
