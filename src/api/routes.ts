@@ -53,7 +53,7 @@ export interface Route {
 }
 
 /** Peer-id → contact name. */
-const namesOf = async (daemon: Daemon): Promise<Map<string, string>> => new Map((await daemon.contacts()).map(c => [c.peer, c.name]))
+const namesOf = async (daemon: Daemon): Promise<Map<string, string>> => await daemon.names()
 
 /** Refuse fields other than `known`. */
 function onlyFields (body: Record<string, unknown>, known: readonly string[]): void {

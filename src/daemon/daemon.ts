@@ -148,6 +148,8 @@ export interface Daemon {
    */
   hosted: () => Promise<Array<Omit<HostedInboxReport, 'address'> & { inbox: string }>>
   contacts: () => Promise<Contact[]>
+  /** Peer-id → petname, for display: none when contacts.json is damaged (never a failure). */
+  names: () => Promise<Map<string, string>>
   /** The mail received, newest first, with its Maildir state; `all`: also what was deleted or trashed in the Maildir. */
   list: (options?: { all?: boolean }) => Promise<ListedMail[]>
   /** A received mail by short id, end of its entry hash, or rank (1 = newest). NotFoundError otherwise. */
@@ -452,6 +454,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       hosts: async () => await ownerHosts.list(),
       hosted: async () => (await running.hosting.report({ signal })).map(({ address, ...rest }) => ({ ...rest, inbox: address })),
       contacts: async () => await contacts.list(),
+      names: async () => await contacts.names(),
       list: async listOptions => await openMailStore(home, { maildir: false }).listed(listOptions),
       read: async id => await findMail(openMailStore(home, { maildir: false }), id),
       syncNow: async () => {

@@ -117,9 +117,20 @@ export function openContacts (home: string): Contacts {
     await writeJsonSynced(home, CONTACTS_FILE_NAME, { v: 1, contacts: stored, ...(issued.length === 0 ? {} : { issued }) })
   }
 
+  /**
+   * Every peer's petname. For display only: a damaged file gives none (peer-ids are shown instead),
+   * so that it never stops mail from being stored, listed or read (`contacts list` says what is wrong).
+   */
   const names = async (): Promise<Map<string, string>> => {
     const byPeer = new Map<string, string>()
-    for (const c of Object.values(await read())) if (!byPeer.has(c.peer)) byPeer.set(c.peer, c.name)
+    let contacts: Record<string, Contact>
+    try {
+      contacts = await read()
+    } catch (err) {
+      if (err instanceof ConfigError) return byPeer
+      throw err
+    }
+    for (const c of Object.values(contacts)) if (!byPeer.has(c.peer)) byPeer.set(c.peer, c.name)
     return byPeer
   }
 
@@ -160,8 +171,9 @@ export function openContacts (home: string): Contacts {
     names,
     resolve: async (recipient) => {
       if (recipient.startsWith(CARD_PREFIX)) {
+        // A card needs no contact: a damaged contacts file does not stop a send by card.
         const card = verifyCard(recipient)
-        const contact = Object.values(await read()).find(c => c.peer === card.owner)
+        const contact = Object.values(await read().catch((err: unknown) => { if (err instanceof ConfigError) return {}; throw err })).find(c => c.peer === card.owner)
         return { peer: card.owner, card, contact }
       }
       const contacts = await read()

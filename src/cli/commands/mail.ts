@@ -66,6 +66,10 @@ export const list: CliCommand = {
       return
     }
     out.result({ mail: rows }, rows.length === 0 ? ['No mail here yet (ipms sync fetches it).'] : rows.map(r => line(r)))
+    // Names come from contacts.json: a damaged one shows peer-ids, and says so (checked only when no name shows).
+    if (rows.length > 0 && rows.every(r => r.name === undefined)) {
+      await contacts.list().catch((err: Error & { code?: string }) => { if (err.code === 'ERR_CONFIG') out.info(`Senders are shown by peer-id: ${err.message}`) })
+    }
   }
 }
 
