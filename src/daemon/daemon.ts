@@ -455,8 +455,9 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       hosted: async () => (await running.hosting.report({ signal })).map(({ address, ...rest }) => ({ ...rest, inbox: address })),
       contacts: async () => await contacts.list(),
       names: async () => await contacts.names(),
-      list: async listOptions => await openMailStore(home, { maildir: false }).listed(listOptions),
-      read: async id => await findMail(openMailStore(home, { maildir: false }), id),
+      // The daemon's one mail store (its stale-temp sweep runs once, not at every request).
+      list: async listOptions => await store.listed(listOptions),
+      read: async id => await findMail(store, id),
       syncNow: async () => {
         const result = await syncHosts(hosts)
         return { ...result, outboxDelivered: await retryOutbox() }
@@ -478,18 +479,16 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       },
       retryOutbox,
       reloadGrants,
-      sent: async () => await openMailStore(home, { maildir: false }).sent(),
+      sent: async () => await store.sent(),
       markSeen: async id => {
-        const mailStore = openMailStore(home, { maildir: false })
-        const mail = await findMail(mailStore, id)
-        const changed = await mailStore.markSeen(mail.entry)
+        const mail = await findMail(store, id)
+        const changed = await store.markSeen(mail.entry)
         if (changed) log.emit('seen', { id: shortId(mail.entry), entry: mail.entry })
         return { mail, changed }
       },
       deleteMail: async id => await queue.run(async () => {
-        const mailStore = openMailStore(home)
-        const stored = await findMail(mailStore, id)
-        await mailStore.removeReceived(stored.entry)
+        const stored = await findMail(store, id)
+        await store.removeReceived(stored.entry)
         log.emit('deleted', { id: shortId(stored.entry), entry: stored.entry })
         return stored
       }),

@@ -142,7 +142,7 @@ const leaseMs = (hosts: number, timeoutMs: number): number => Math.max(1, hosts)
 export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outbox {
   const directory = join(home, 'outbox')
   const clock = options.now ?? Date.now
-  const sentStore = options.sentStore ?? openMailStore(home, { nameOf: async peer => await openContacts(home).nameOf(peer) })
+  const sentStore = options.sentStore ?? openMailStore(home, { nameOf: openContacts(home).nameOf })
   const monotonic = options.monotonic ?? (() => performance.now())
   /** Monotonic due times of the mail this process tried: a wall-clock jump moves none of them. */
   const dueAt = new Map<string, number>()

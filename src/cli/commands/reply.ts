@@ -8,16 +8,17 @@
  * through `send`'s path (the daemon when one runs).
  */
 import { MAX_SUBJECT_BYTES } from '../../constants.ts'
-import type { StoredMail } from '../../mail/mail-store.ts'
+import type { MailStore, StoredMail } from '../../mail/mail-store.ts'
 import type { CliContext } from '../context.ts'
 import { localTime, type CliCommand } from '../command.ts'
 import { sendingOptions, sendOutgoing } from './send.ts'
 
-/** The mail `id` names here, and its sender's petname. */
-async function original (context: CliContext, id: string): Promise<{ stored: StoredMail, name?: string }> {
+/** The mail `id` names here, its sender's petname, and the store it is in. */
+async function original (context: CliContext, id: string): Promise<{ stored: StoredMail, name?: string, store: MailStore }> {
   const [{ openMailStore }, { findMail }] = await Promise.all([import('../../mail/mail-store.ts'), import('../../mail/find-mail.ts')])
-  const stored = await findMail(openMailStore(context.home, { maildir: false }), id)
-  return { stored, name: await context.contacts.nameOf(stored.mail.from) }
+  const store = openMailStore(context.home, { maildir: false })
+  const stored = await findMail(store, id)
+  return { stored, name: await context.contacts.nameOf(stored.mail.from), store }
 }
 
 /** `prefix subject` unless it starts so already (any case), cut to the subject limit on a character boundary. */
@@ -36,19 +37,17 @@ export const reply: CliCommand = {
   options: y => sendingOptions(y.positional('id', { type: 'string', describe: 'The mail answered (its id in ipms list, or 1 for the newest)' })),
   examples: [['ipms reply 4fQx9z2K answer.txt', 'answer that mail, quoting it'], ['echo "Yes, noon." | ipms reply 1', 'answer the newest mail']],
   run: async (args, context) => {
-    const { stored, name } = await original(context, String(args.id))
+    const { stored, name, store } = await original(context, String(args.id))
     const { mail } = stored
     await sendOutgoing(args, context, {
       // Their own card, from their mail (checked when it was opened): no lookup, no contact needed.
       to: mail.card ?? mail.from,
       subject: prefixed('Re:', mail.subject),
-      attachmentFiles: [args.attach ?? []].flat().map(String),
       inReplyTo: `<${mail.id}@ipms>`,
       after: `On ${localTime(mail.date)}, ${name ?? mail.from} wrote:\n${quoted(mail.body)}`,
       again: `ipms reply ${String(args.id)}`
     })
-    const { openMailStore } = await import('../../mail/mail-store.ts')
-    await openMailStore(context.home, { maildir: false }).markReplied(stored.entry)
+    await store.markReplied(stored.entry)
   }
 }
 
@@ -65,7 +64,6 @@ export const forward: CliCommand = {
       to: String(args.to),
       subject: prefixed('Fwd:', mail.subject),
       attachments: mail.attachments,
-      attachmentFiles: [args.attach ?? []].flat().map(String),
       textOptional: true,
       after: [
         '---------- Forwarded message ----------',

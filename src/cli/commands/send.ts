@@ -140,7 +140,6 @@ export const send: CliCommand = {
     await sendOutgoing(args, context, {
       to: String(args.to),
       subject: String(args.subject),
-      attachmentFiles: [args.attach ?? []].flat().map(String),
       ...(args.inReplyTo === undefined ? {} : { inReplyTo: String(args.inReplyTo) }),
       again: `ipms send ${String(args.to).length > 80 ? 'CARD' : String(args.to)}`
     })
@@ -151,9 +150,7 @@ export const send: CliCommand = {
 export interface Outgoing {
   to: string
   subject: string
-  /** Files to attach (read here). */
-  attachmentFiles?: string[]
-  /** Attachments already in hand (a forwarded mail's). */
+  /** Attachments already in hand (a forwarded mail's), before the files given with `-a`. */
   attachments?: Attachment[]
   /** The mail answered: an id from `ipms list` or a Message-ID. */
   inReplyTo?: string
@@ -166,8 +163,8 @@ export interface Outgoing {
 }
 
 /**
- * Resolve, compose, stamp and deliver `outgoing` with the command's `file`, `replicas`,
- * `timeout` and `card` options: through the daemon when one runs, else here. Prints the result.
+ * Resolve, compose, stamp and deliver `outgoing` with the command's `file`, `attach`, `replicas`,
+ * `timeout` and `card` options (sendingOptions): through the daemon when one runs, else here. Prints the result.
  */
 export async function sendOutgoing (args: Record<string, unknown>, context: CliContext, outgoing: Outgoing): Promise<void> {
   const { out, signal, contacts } = context
@@ -190,7 +187,7 @@ export async function sendOutgoing (args: Record<string, unknown>, context: CliC
   // The mail answered, found here before anything is read or stamped (the daemon finds it itself).
   const replyTo = outgoing.inReplyTo === undefined || api !== undefined ? outgoing.inReplyTo : await local!.replyTargetHere(context.home, outgoing.inReplyTo)
   const attachments: Attachment[] = [...outgoing.attachments ?? []]
-  for (const path of outgoing.attachmentFiles ?? []) {
+  for (const path of [args.attach ?? []].flat().map(String)) {
     attachments.push({ name: basename(path), type: MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', data: new Uint8Array(await readCapped(path, 'the attachment')) })
   }
   const draft = { subject: outgoing.subject, body: '', attachments, ...(replyTo === undefined ? {} : { inReplyTo: replyTo }) }
