@@ -32,6 +32,7 @@ import { takeLease, type OutboxLease } from './outbox-lease.ts'
 import { openContacts } from '../home/contacts.ts'
 import { openMailStore, type MailStore } from '../mail/mail-store.ts'
 import { cardDestination, clockNote, destinationOf, wantedReceipts, deliverPrepared, prepareMail, stampMail, type DeliveryFailure, type Destination, type PreparedMail, type SendMailOptions } from './send-mail.ts'
+import { matchIdEnd } from '../util/id-end.ts'
 
 /** First retry delay, ms; doubled per attempt up to MAX_BACKOFF_MS, with ±20 % jitter. */
 export const FIRST_BACKOFF_MS = 30_000
@@ -242,7 +243,7 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
   }
 
   const cancel: Outbox['cancel'] = async (id) => {
-    const matches = (await list()).filter(e => e.id === id || e.id.endsWith(id))
+    const matches = matchIdEnd(await list(), id, e => e.id)
     if (matches.length !== 1) throw new NotFoundError(matches.length === 0 ? `No mail ${id} waits in the outbox (ipms outbox lists them)` : `${id} names ${matches.length} waiting mails: give more of the id`)
     const listed = matches[0]!
     const lease = await takeLease(directory, listed.id, LEASE_MARGIN_MS, clock)
