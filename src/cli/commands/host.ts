@@ -90,5 +90,10 @@ const remove: CliCommand = {
 
 export const host: CliCommand = {
   command: 'host',
-  subcommands: [accept, list, remove]
+  subcommands: [accept, list, remove],
+  examples: [
+    ['ipms host accept ipmsgrant… --card ipmscard…', 'keep a friend\'s inbox (what their ipms hosts grant printed)'],
+    ['ipms host list', 'the inboxes kept here, their mail and grants'],
+    ['ipms host rm 12D3KooW…', 'stop keeping one and delete its mail']
+  ]
 }

@@ -78,7 +78,7 @@ const list: CliCommand = {
 const revoke: CliCommand = {
   command: 'revoke <peer-id>',
   describe: 'Drop a host from your card (it keeps what it has until its grant expires)',
-  options: y => y.positional('peer-id', { type: 'string' }),
+  options: y => y.positional('peer-id', { type: 'string', describe: 'The host\'s peer-id, as ipms hosts list shows it' }),
   examples: [['ipms hosts revoke 12D3KooW…', 'then give people your new card']],
   run: async (args, context) => {
     const peer = String(args.peerId)
@@ -98,5 +98,10 @@ const revoke: CliCommand = {
 
 export const hosts: CliCommand = {
   command: 'hosts',
-  subcommands: [grant, list, revoke]
+  subcommands: [grant, list, revoke],
+  examples: [
+    ['ipms hosts grant 12D3KooW… --addr /ip4/203.0.113.7/tcp/4100/p2p/12D3KooW…', 'let a friend\'s host keep your inbox (the address its ipms id prints)'],
+    ['ipms hosts list', 'the hosts in your card, with their grants'],
+    ['ipms hosts revoke 12D3KooW…', 'drop one from your card']
+  ]
 }

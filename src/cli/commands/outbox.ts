@@ -65,5 +65,10 @@ const cancel: CliCommand = {
 
 export const outbox: CliCommand = {
   command: 'outbox',
-  subcommands: [show, retry, cancel]
+  subcommands: [show, retry, cancel],
+  examples: [
+    ['ipms outbox', 'mail waiting for a receipt, and why'],
+    ['ipms outbox retry', 'try them now'],
+    ['ipms outbox rm 7yq3x2ab', 'give one up']
+  ]
 }
