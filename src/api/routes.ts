@@ -177,7 +177,7 @@ export const ROUTES: readonly Route[] = [
   }),
   post(/^\/hosted\/rm$/, ['owner'], async ({ body }, { daemon }) => ({ ...await daemon.dropHosted(required(body, 'owner', 128, 'the owner\'s peer-id')) })),
   post(/^\/contacts\/add$/, ['name', 'address', 'force', 'pass'], async ({ body }, { daemon }) => {
-    const name = required(body, 'name', 64, 'the contact\'s name')
+    const name = required(body, 'name', 256, 'the contact\'s name')
     const address = required(body, 'address', MAX_RECORD_CHARS, 'an address card (ipmscard…) or a peer-id')
     const force = optional(body, 'force', isBoolean, 'true or false') ?? false
     const pass = optional(body, 'pass', isString(MAX_RECORD_CHARS), 'the pass they gave you (ipmspass…)')
