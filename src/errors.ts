@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   // inboxes and sync (§9, §10)
   'ERR_ENTRY_REFUSED', 'ERR_HOME_IN_USE', 'ERR_SYNC', 'ERR_SYNC_REFUSED', 'ERR_STORAGE_FULL', 'ERR_NO_REPLICA',
   'ERR_TOO_MANY_FILES',
+  'ERR_LISTEN',
   // grants, cards, passes (§11)
   'ERR_INVALID_RECORD', 'ERR_GRANT_EXPIRED', 'ERR_BAD_PASS', 'ERR_PASS_EXPIRED',
   // delivery (§12): a host's refusals, then the sender's own outcomes
@@ -223,6 +224,11 @@ export class StorageFullError extends IpmsError {
  */
 export class TooManyFilesError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_TOO_MANY_FILES', message, options) }
+}
+
+/** The node cannot listen where it was told: the port is taken, reserved, or the address is not this machine's. */
+export class ListenError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_LISTEN', message, options) }
 }
 
 /** None of the replicas given for an inbox could be synced. */

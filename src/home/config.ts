@@ -157,6 +157,21 @@ export async function loadConfig (home: string): Promise<HomeConfig> {
   return parseConfig(await readHomeFile(path, CONFIG_REMEDY), path)
 }
 
+/**
+ * Keep `listen` in `<home>/config.json` (the rest of the file as it is): what `ipms daemon --listen`
+ * does, so that a restarted daemon listens where the hosts' cards say it does. False when the file
+ * already said so.
+ */
+export async function saveListen (home: string, listen: string[]): Promise<boolean> {
+  const path = join(home, CONFIG_FILE_NAME)
+  const file = (await readHomeFile(path, CONFIG_REMEDY) ?? defaultConfigFile()) as Record<string, unknown>
+  if (JSON.stringify(parseConfig(file, path).listen) === JSON.stringify(listen)) return false
+  const changed = { ...file, listen }
+  parseConfig(changed, path)
+  await writeJsonSynced(home, CONFIG_FILE_NAME, changed)
+  return true
+}
+
 /** Write the default config into a new home (never over an existing one). */
 export async function writeDefaultConfig (home: string, bits?: number): Promise<void> {
   // A damaged file is the user's to fix (ConfigError, exit 78), not a crash.

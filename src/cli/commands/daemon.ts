@@ -6,6 +6,7 @@
  */
 import { startDaemon } from '../../daemon/daemon.ts'
 import { InvalidArgumentError } from '../../errors.ts'
+import { saveListen } from '../../home/config.ts'
 import type { CliCommand } from '../command.ts'
 import { removeDaemonInfo, writeDaemonInfo } from '../daemon-file.ts'
 import { printEvent } from '../event-lines.ts'
@@ -13,7 +14,7 @@ import { printEvent } from '../event-lines.ts'
 export const daemon: CliCommand = {
   command: 'daemon',
   options: y => y
-    .option('listen', { type: 'string', array: true, describe: 'Listen on these multiaddrs instead of the config\'s (repeatable)' })
+    .option('listen', { type: 'string', array: true, describe: 'Listen on these multiaddrs (repeatable); kept in config.json, so a restart listens there too' })
     .option('on-mail', { type: 'string', describe: 'Run this command (sh -c) for each new mail; IPMS_MAIL_ID, IPMS_MAIL_FROM, IPMS_MAIL_SUBJECT, IPMS_HOME in its environment' }),
   examples: [
     ['ipms daemon', 'run in the foreground; Ctrl-C stops it'],
@@ -24,12 +25,13 @@ export const daemon: CliCommand = {
     const { home, out, signal } = context
     const onMail = args.onMail as string | undefined
     if (onMail !== undefined && onMail.trim() === '') throw new InvalidArgumentError('--on-mail needs a command (example: --on-mail \'echo "$IPMS_MAIL_ID" >> ~/new-mail\')')
+    const listen = args.listen as string[] | undefined
     const identity = await context.identity()
     const running = await startDaemon({
       home,
       identity,
       config: await context.config(),
-      listen: args.listen as string[] | undefined,
+      listen,
       signal,
       ...(onMail === undefined ? {} : { onMail: { command: onMail } })
     })
@@ -37,6 +39,8 @@ export const daemon: CliCommand = {
     process.on('SIGHUP', reload)
     try {
       await writeDaemonInfo(home, { pid: process.pid, started: Date.now(), addrs: running.id().addrs })
+      // A host's address is in its friends' cards: a restart must listen there again.
+      if (listen !== undefined && await saveListen(home, listen)) out.info(`Kept --listen in config.json ("listen"): the next ipms daemon listens there too.`)
       // From the first event on: `started` and what happened while daemon.json was written.
       for await (const event of running.events.subscribe({ since: 0 })) {
         if ('reset' in event) continue // not for a reader in this process that keeps up
