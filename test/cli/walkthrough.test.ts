@@ -35,7 +35,7 @@ test(`the README walk-through: grant, send while the owner is offline, sync, lis
   const entry = /\(entry (zdpu\w+)\)/.exec(sent.stdout)![1]!
   // Bob's daemon may have fetched the mail by itself (live, from the host) before `ipms sync` asked.
   const synced = by(/^ipms sync$/).stdout
-  if (!throughDaemon(way) || !/^0 new mail\.$/m.test(synced)) assert.match(synced, new RegExp(`^1 new mail\\.\\n  ${entry.slice(-8)}  alice  Lunch\\?$`, 'm'))
+  if (!throughDaemon(way) || !/^0 new mails\.$/m.test(synced)) assert.match(synced, new RegExp(`^1 new mail\\.\\n  ${entry.slice(-8)}  alice  Lunch\\?$`, 'm'))
   assert.match(by(/^ipms list$/).stdout, new RegExp(`^N ${entry.slice(-8)}  \\S+  alice\\s+25 B  Lunch\\?$`, 'm'))
   const read = by(/^ipms read 1$/).stdout
   assert.match(read, /^From: {4}alice \(12D3KooW\w+\) — signature verified$/m)

@@ -48,7 +48,7 @@ export async function syncHere (context: CliContext, prune: boolean, waitMs: num
       contacts,
       prune,
       signal,
-      onProgress: (handled, total) => { out.progress(`Opening and storing: ${handled} of ${total} mails`) }
+      onProgress: (handled, total) => { out.progress(`Opening and storing: ${handled} of ${count(total, 'mail')}`) }
     })
     out.progress('Telling the hosts…')
     await running.sync.idle() // the PRUNE reaches the connected hosts before the node stops
