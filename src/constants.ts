@@ -18,6 +18,8 @@ export const TAG_GRANT = 'ipms/grant/v1'
 export const TAG_CARD = 'ipms/card/v1'
 export const TAG_RECEIPT = 'ipms/receipt/v1'
 export const TAG_PASS = 'ipms/pass/v1'
+/** AAD label of a backup file's box (docs/PROTOCOL.md §6.1). */
+export const TAG_BACKUP = 'ipms/backup/v1'
 
 /** Format version carried as `v` by every structure of this protocol generation (wire). */
 export const FORMAT_VERSION = 1

@@ -24,6 +24,9 @@ import { createOutput } from './output.ts'
 import { COMMANDS } from './commands/index.ts'
 import { fastArgs } from './fast-args.ts'
 
+/** The commands that make a home where there is none. */
+const HOME_MAKERS = ['init', 'import']
+
 /** A command-line mistake found by yargs (unknown option, missing argument …). */
 class UsageError extends IpmsError {
   constructor (message: string) { super('ERR_USAGE', message) }
@@ -73,7 +76,7 @@ async function run (argv: string[]): Promise<number> {
   const handle = async (command: CliCommand, args: Record<string, unknown>): Promise<void> => {
     const home = resolveHome(typeof args.home === 'string' ? args.home : undefined)
     // A mistyped --home is said at once, not read as an empty home ("No mail here yet").
-    if (command.command !== 'init' && !existsSync(home)) {
+    if (!HOME_MAKERS.includes(command.command.split(' ')[0]!) && !existsSync(home)) {
       throw new IdentityNotFoundError(`No IPMS home at ${home}${typeof args.home === 'string' ? ' (--home)' : ''}: check the path, or create one with \`ipms init\``)
     }
     await command.run!(args, createContext(home, out, controller.signal, { offline: args.offline === true }))

@@ -30,5 +30,8 @@ export const COMMANDS: CommandEntry[] = [
   { command: 'rm <id>', aliases: ['delete'], describe: 'Delete a mail kept here (and its Maildir copy)', load: async () => (await import('./mail.ts')).rm },
   { command: 'outbox', describe: 'Mail waiting for a receipt: list it, or retry it now', load: async () => (await import('./outbox.ts')).outbox },
   { command: 'events', aliases: ['watch'], describe: 'Print the running daemon\'s events as they happen', load: async () => (await import('./events.ts')).events },
+  { command: 'passphrase', describe: 'Add, change or remove the passphrase of your key', load: async () => (await import('./keys.ts')).passphrase },
+  { command: 'export <file>', describe: 'Write a backup of your key, contacts, hosts and config, sealed under a passphrase', load: async () => (await import('./keys.ts')).export },
+  { command: 'import <file>', describe: 'Restore a home from a backup made by ipms export', load: async () => (await import('./keys.ts')).import },
   { command: 'daemon', describe: 'Stay online: receive mail as it arrives, keep friends\' inboxes, retry the outbox', load: async () => (await import('./daemon.ts')).daemon }
 ]
