@@ -33,7 +33,7 @@ export const ERROR_CODES = [
   // the owner's home (§13)
   'ERR_CONFIG', 'ERR_UNKNOWN_RECIPIENT', 'ERR_CONTACT_EXISTS', 'ERR_NOT_FOUND',
   // the daemon's local API (docs/API.md)
-  'ERR_UNAUTHORIZED', 'ERR_FORBIDDEN', 'ERR_METHOD_NOT_ALLOWED', 'ERR_NO_DAEMON',
+  'ERR_UNAUTHORIZED', 'ERR_FORBIDDEN', 'ERR_METHOD_NOT_ALLOWED', 'ERR_NO_DAEMON', 'ERR_NO_WEB',
   // anything else: a bug
   'ERR_UNEXPECTED'
 ] as const
@@ -312,6 +312,11 @@ export class UnauthorizedError extends IpmsError {
 }
 
 /** A request to the API's TCP listener with a foreign `Host` (DNS rebinding) or `Origin` (another site). */
+/** The running daemon serves no web inbox (`ipms daemon --web`, config `web`). */
+export class NoWebError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_NO_WEB', message, options) }
+}
+
 export class ForbiddenError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_FORBIDDEN', message, options) }
 }

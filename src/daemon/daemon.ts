@@ -27,7 +27,7 @@ import type { LifetimeOptions } from '../hosting/signed-record.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import type { DroppedHostedInbox } from '../node/drop-hosted.ts'
-import { InvalidArgumentError } from '../errors.ts'
+import { InvalidArgumentError, NoWebError } from '../errors.ts'
 import { readIdentityInfo } from '../identity/keystore.ts'
 import { findMail, shortId } from '../mail/find-mail.ts'
 import { openMailStore, type ListedMail, type SentMail, type StoredMail } from '../mail/mail-store.ts'
@@ -41,7 +41,9 @@ import type { Inbox } from '../stores/open-inbox.ts'
 import { concurrencyLimit } from '../util/concurrency-limit.ts'
 import { serialQueue } from '../util/serial-queue.ts'
 import type { ApiInfo } from '../api/api-files.ts'
+import { createApiHandler } from '../api/handler.ts'
 import { startApiServer, type ApiServer } from '../api/server.ts'
+import { startWebServer, type WebServer } from '../web/server.ts'
 import { createEventLog, type DaemonEvents } from './events.ts'
 import { createMailHook, type MailHook, type MailHookOptions } from './mail-hook.ts'
 
@@ -109,6 +111,11 @@ export interface DaemonOptions {
    * says so. Default true; false for a daemon that no other program may talk to.
    */
   api?: boolean
+  /**
+   * Serve the web inbox (src/web/) on this loopback "host:port" (port 0: any free one); default:
+   * config `web`, else none. Needs the API (its routes are the web inbox's).
+   */
+  web?: string
 }
 
 /** Who the running node is and where it is reachable. */
@@ -200,6 +207,10 @@ export interface Daemon {
   stopped: Promise<void>
   /** Where the local API listens (what `<home>/api` says), unless started with `api: false`. */
   api?: ApiInfo
+  /** Where the web inbox listens (http://127.0.0.1:PORT), when it is served. */
+  web?: string
+  /** A one-time login link to the web inbox (10 minutes). NoWebError when it is not served. */
+  webLink: () => { url: string, expires: number }
 }
 
 /** Start a home's node and keep it online; resolves once it listens (the `started` event is out). */
@@ -221,6 +232,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
   const sends = concurrencyLimit(options.sendConcurrency ?? DEFAULT_SEND_CONCURRENCY)
   let hook: MailHook | undefined
   let api: ApiServer | undefined
+  let web: WebServer | undefined
   try {
     const log = createEventLog({ kept: options.eventsKept })
     const contacts = openContacts(home)
@@ -437,6 +449,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
         log.emit('stopped', {})
         log.close()
         await api?.finish() // event streams have their last events now
+        await web?.close()
       })
       await stopped
     }
@@ -511,16 +524,27 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       removeContact: async name => await contacts.remove(name),
       issuePass: async (name, passOptions) => await contacts.issuePass(name, identity, passOptions),
       stop,
-      stopped: whenStopped
+      stopped: whenStopped,
+      webLink: () => {
+        if (web === undefined) throw new NoWebError('This daemon serves no web inbox: start it with ipms daemon --web (or set "web" in config.json), or run ipms web')
+        return web.link()
+      }
     }
     if (options.api !== false) {
       api = await startApiServer({ home, daemon, config, listen: config.apiListen, signal, onUnexpected: report('answering the local API') })
       daemon.api = api.info
+      const webListen = options.web ?? config.web
+      if (webListen !== undefined) {
+        const handle = createApiHandler({ daemon, home, config, signal, onUnexpected: report('answering the web inbox') })
+        web = await startWebServer({ listen: webListen, handle, onUnexpected: report('answering the web inbox') })
+        daemon.web = web.url
+      }
     }
     return daemon
   } catch (err) {
     // Set-up failed after the node started (a damaged hosts.json, a watcher refused): release the home.
     await api?.close()
+    await web?.close()
     stopping.abort()
     for (const cleanup of cleanups.splice(0)) cleanup()
     await Promise.all([queue.idle(), grantLoads.idle()])

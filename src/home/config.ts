@@ -5,7 +5,7 @@
  * minutes.
  *
  *   { "listen": ["/ip4/0.0.0.0/tcp/4100"], "bootstrap": ["/ip4/…/tcp/4100/p2p/12D3KooW…"], "bits": 24,
- *     "dht": true, "mdns": false, "apiListen": "127.0.0.1:5101",
+ *     "dht": true, "mdns": false, "apiListen": "127.0.0.1:5101", "web": "127.0.0.1:5180",
  *     "hostPolicy": { "retentionDays": 30, "quotaMiB": 256, "deliveriesPerMinute": 60, "maxClockSkewMinutes": 1440,
  *                     "passQuotaMiB": 32, "passesQuotaMiB": 256 } }
  */
@@ -39,6 +39,11 @@ export interface HomeConfig {
    * (127.0.0.1, localhost or [::1]; port 0: any free one). Default: off (the Unix socket only).
    */
   apiListen?: string
+  /**
+   * Where the daemon serves the web inbox (README, "The web inbox"): "host:port" on loopback, as
+   * `apiListen`. Default: off (`ipms daemon --web` or `ipms web` turn it on).
+   */
+  web?: string
   /** Idle friends' inboxes a host keeps open at most (the others are opened when used). Default 256. */
   maxOpenInboxes?: number
 }
@@ -46,12 +51,12 @@ export interface HomeConfig {
 /** The hosts `apiListen` may name: loopback only (the API is for this machine's programs). */
 const API_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
-/** `apiListen` checked: `{ host, port }` (host without brackets); ConfigError otherwise. */
-export function parseApiListen (value: unknown, path = CONFIG_FILE_NAME): { host: string, port: number } {
+/** `apiListen` (or `web`: `field`) checked: `{ host, port }` (host without brackets); ConfigError otherwise. */
+export function parseApiListen (value: unknown, path = CONFIG_FILE_NAME, field = 'apiListen'): { host: string, port: number } {
   const match = typeof value === 'string' ? /^(127\.0\.0\.1|localhost|\[::1\]):(\d{1,5})$/.exec(value) : null
   const port = Number(match?.[2])
   if (match === null || !API_HOSTS.has(match[1]!) || port > 65535) {
-    throw new ConfigError(`${path}: "apiListen" must be "host:port" on loopback (127.0.0.1, localhost or [::1]; port 0 to 65535), e.g. "127.0.0.1:5101"`)
+    throw new ConfigError(`${path}: "${field}" must be "host:port" on loopback (127.0.0.1, localhost or [::1]; port 0 to 65535), e.g. "127.0.0.1:5101"`)
   }
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port }
 }
@@ -104,7 +109,7 @@ function multiaddrList (value: unknown, field: string, path: string): string[] {
 export function parseConfig (value: unknown, path = CONFIG_FILE_NAME): HomeConfig {
   if (value === undefined) value = {}
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${path} must hold a JSON object`)
-  const known = new Set(['listen', 'bootstrap', 'bits', 'dht', 'mdns', 'dhtProtocol', 'hostPolicy', 'apiListen', 'maxOpenInboxes'])
+  const known = new Set(['listen', 'bootstrap', 'bits', 'dht', 'mdns', 'dhtProtocol', 'hostPolicy', 'apiListen', 'web', 'maxOpenInboxes'])
   const unknown = Object.keys(value).filter(k => !known.has(k))
   if (unknown.length > 0) throw new ConfigError(`${path}: unknown field ${unknown.map(k => `"${k}"`).join(', ')} (known: ${[...known].join(', ')})`)
   const file = value as Record<string, unknown>
@@ -129,6 +134,10 @@ export function parseConfig (value: unknown, path = CONFIG_FILE_NAME): HomeConfi
   if (file.apiListen !== undefined) {
     parseApiListen(file.apiListen, path)
     config.apiListen = file.apiListen as string
+  }
+  if (file.web !== undefined) {
+    parseApiListen(file.web, path, 'web')
+    config.web = file.web as string
   }
   if (file.maxOpenInboxes !== undefined) {
     if (typeof file.maxOpenInboxes !== 'number' || !Number.isInteger(file.maxOpenInboxes) || file.maxOpenInboxes < 1 || file.maxOpenInboxes > 100_000) {

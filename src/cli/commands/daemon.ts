@@ -11,10 +11,14 @@ import type { CliCommand } from '../command.ts'
 import { removeDaemonInfo, writeDaemonInfo } from '../daemon-file.ts'
 import { printEvent } from '../event-lines.ts'
 
+/** What `--web` says: "host:port", or nothing for any free port on 127.0.0.1. */
+export const webAddress = (given: unknown): string => typeof given === 'string' && given !== '' ? given : '127.0.0.1:0'
+
 export const daemon: CliCommand = {
   command: 'daemon',
   options: y => y
     .option('listen', { type: 'string', array: true, describe: 'Listen on these multiaddrs (repeatable); kept in config.json, so a restart listens there too' })
+    .option('web', { type: 'string', describe: 'Serve the web inbox on this loopback host:port (alone: 127.0.0.1, any free port); ipms web prints a login link' })
     .option('on-mail', { type: 'string', describe: 'Run this command (sh -c) for each new mail; IPMS_MAIL_ID, IPMS_MAIL_FROM, IPMS_MAIL_SUBJECT, IPMS_HOME in its environment' }),
   examples: [
     ['ipms daemon', 'run in the foreground; Ctrl-C stops it'],
@@ -32,6 +36,7 @@ export const daemon: CliCommand = {
       identity,
       config: await context.config(),
       listen,
+      ...(args.web === undefined ? {} : { web: webAddress(args.web) }),
       signal,
       ...(onMail === undefined ? {} : { onMail: { command: onMail } })
     })
@@ -39,6 +44,8 @@ export const daemon: CliCommand = {
     process.on('SIGHUP', reload)
     try {
       await writeDaemonInfo(home, { pid: process.pid, started: Date.now(), addrs: running.id().addrs })
+      // As Jupyter does: a login link on stderr (it works once, within 10 minutes).
+      if (running.web !== undefined) out.info(`The web inbox: ${running.webLink().url} (a login link that works once, within 10 minutes; ipms web prints another)`)
       // A host's address is in its friends' cards: a restart must listen there again.
       if (listen !== undefined && await saveListen(home, listen)) out.info(`Kept --listen in config.json ("listen"): the next ipms daemon listens there too.`)
       // From the first event on: `started` and what happened while daemon.json was written.

@@ -33,5 +33,6 @@ export const COMMANDS: CommandEntry[] = [
   { command: 'passphrase', describe: 'Add, change or remove the passphrase of your key', load: async () => (await import('./keys.ts')).passphrase },
   { command: 'export <file>', describe: 'Write a backup of your key, contacts, hosts and config, sealed under a passphrase', load: async () => (await import('./keys.ts')).export },
   { command: 'import <file>', describe: 'Restore a home from a backup made by ipms export', load: async () => (await import('./keys.ts')).import },
+  { command: 'web', describe: 'A login link to the web inbox (starts the daemon with it if none runs)', load: async () => (await import('./web.ts')).web },
   { command: 'daemon', describe: 'Stay online: receive mail as it arrives, keep friends\' inboxes, retry the outbox', load: async () => (await import('./daemon.ts')).daemon }
 ]
