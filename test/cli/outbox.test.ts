@@ -4,18 +4,21 @@
  * trying the mail another send has in flight; once the host runs again, two concurrent
  * `ipms outbox retry` deliver every mail exactly once. A send from a machine whose clock is 2 days
  * off (defect 4) is refused and says so; once the clock is right, `ipms outbox retry` stamps it
- * again and delivers it. Real child processes on 127.0.0.1.
+ * again and delivers it. A mail a host refuses because its grant expired (issue #14) is given up at
+ * once, said as expired, listed with the reason, tried by no `ipms outbox retry` but one by its id
+ * (exit 69 when nothing tried went), and removed by `ipms outbox rm`. Real child processes on 127.0.0.1.
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import { createServer } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface, type Interface } from 'node:readline'
-import { IPMS_BIN, ipms } from '../../examples/ipms-cli.ts'
+import { IPMS_BIN, ipms, startDaemon, type Daemon } from '../../examples/ipms-cli.ts'
 import { EXIT } from '../../src/cli/exit-codes.ts'
 import { identityFromSeed } from '../../src/identity/identity.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -142,4 +145,61 @@ test('sent with this machine\'s clock 2 days ahead: exit 76 saying whose clock i
   assert.deepEqual(retry.json.waiting, [])
   await waitFor([[host.log, 'line']], () => host.stored.length >= 1, AbortSignal.timeout(10_000))
   assert.deepEqual(host.stored, [waiting[0]!.id])
+})
+
+/** A TCP port free on 127.0.0.1 right now (a daemon restarted on it keeps the card's address). */
+async function freePort (): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+test('a host whose grant expired: the send says so (exit 76) and gives the mail up; ipms outbox lists it given up with why; ipms outbox retry leaves it (exit 0), ipms outbox retry <id> tries it (exit 69), ipms outbox rm removes it (issue #14)', async () => {
+  const owner = await initHome('owner-expired', '--bits', String(BITS))
+  const sender = await initHome('sender-expired')
+  const hostHome = await initHome('host-expired')
+  const port = await freePort()
+  const granted = await ipms(owner.home, ['hosts', 'grant', hostHome.peerId, '--addr', `/ip4/127.0.0.1/tcp/${port}`, '--expires', '1h', '--json'])
+  assert.equal(granted.code, 0, granted.stderr)
+  const accepted = await ipms(hostHome.home, ['host', 'accept', granted.json.grant, '--card', granted.json.card])
+  assert.equal(accepted.code, 0, accepted.stderr)
+  // The host's clock is 2 hours on: the grant, for 1 hour, has expired there.
+  let host: Daemon | undefined = await startDaemon(hostHome.home, ['--listen', `/ip4/127.0.0.1/tcp/${port}`], { env: skewedClock(2 * 60 * 60_000) })
+  try {
+    const sent = await ipms(sender.home, ['send', granted.json.card, '-s', 'Too late'], { input: 'after the grant' })
+    assert.equal(sent.code, EXIT.REFUSED, sent.stderr)
+    assert.match(sent.stderr, new RegExp(`the grant of ${hostHome.peerId} for ${owner.peerId} expired on \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z`))
+    assert.match(sent.stderr, /and given up: refused for good: .*expired on/)
+
+    const listed = await ipms(sender.home, ['outbox'])
+    assert.equal(listed.code, 0, listed.stderr)
+    assert.match(listed.stdout, /^\w{8}  to 12D3KooW\S+  "Too late"  since \S+  0\/1 receipts, 1 attempt, GIVEN UP \S+: refused for good: the grant of 12D3KooW\w+ for 12D3KooW\w+ expired on /m)
+    const [row] = (await ipms(sender.home, ['outbox', '--json'])).json.outbox as Array<{ id: string, gaveUp?: { reason: string } }>
+    assert.match(row!.gaveUp?.reason ?? '', /expired on/)
+
+    // Not tried by a plain retry: nothing tried, nothing failed.
+    const plain = await ipms(sender.home, ['outbox', 'retry', '--json'])
+    assert.equal(plain.code, 0, plain.stderr)
+    assert.deepEqual({ ...plain.json, waiting: undefined }, { ok: true, delivered: [], failed: [], gaveUp: [], busy: [], waiting: undefined })
+    assert.deepEqual(plain.json.waiting, [])
+    assert.equal(host.events.filter(e => e.event === 'hosted-mail').length, 0)
+
+    // By its id: tried again (revived), refused again, given up again: exit 69.
+    const again = await ipms(sender.home, ['outbox', 'retry', row!.id.slice(-8)])
+    assert.equal(again.code, EXIT.UNREACHABLE, again.stderr)
+    assert.match(again.stdout, /^0 delivered, 0 still waiting, 1 given up\.$/m)
+    assert.match(again.stderr, /1 of the 1 mail tried not delivered/)
+    assert.equal((await ipms(sender.home, ['outbox', '--json'])).json.outbox[0].attempts, 2)
+
+    const removed = await ipms(sender.home, ['outbox', 'rm', row!.id.slice(-8)])
+    assert.equal(removed.code, 0, removed.stderr)
+    assert.deepEqual((await ipms(sender.home, ['outbox', '--json'])).json.outbox, [])
+    assert.equal((await ipms(sender.home, ['outbox', 'retry'])).code, 0, 'an empty outbox: exit 0')
+  } finally {
+    await host?.stop()
+    host = undefined
+  }
 })
