@@ -6,7 +6,9 @@
  * off (defect 4) is refused and says so; once the clock is right, `ipms outbox retry` stamps it
  * again and delivers it. A mail a host refuses because its grant expired (issue #14) is given up at
  * once, said as expired, listed with the reason, tried by no `ipms outbox retry` but one by its id
- * (exit 69 when nothing tried went), and removed by `ipms outbox rm`. Real child processes on 127.0.0.1.
+ * (exit 69 when nothing tried went), and removed by `ipms outbox rm`. A retry delivers by the
+ * recipient's current card: the host the mail was sent to is gone from it, the new one gets it.
+ * Real child processes on 127.0.0.1.
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -18,10 +20,11 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface, type Interface } from 'node:readline'
-import { IPMS_BIN, ipms, startDaemon, type Daemon } from '../../examples/ipms-cli.ts'
+import { grantRunningHost, IPMS_BIN, ipms, startDaemon, type Daemon } from '../../examples/ipms-cli.ts'
 import { EXIT } from '../../src/cli/exit-codes.ts'
 import { identityFromSeed } from '../../src/identity/identity.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { throughDaemon, WAYS } from './ways.ts'
 
 const BITS = 8
 const SENDS = 4
@@ -201,6 +204,21 @@ test('a host whose grant expired: the send says so (exit 76) and gives the mail 
     assert.match(again.stderr, /1 of the 1 mail tried not delivered/)
     assert.equal((await ipms(sender.home, ['outbox', '--json'])).json.outbox[0].attempts, 2)
 
+    // The same through the sender's daemon, which says so in an event.
+    const senderDaemon = await startDaemon(sender.home, ['--listen', '/ip4/127.0.0.1/tcp/0'])
+    try {
+      assert.match((await ipms(sender.home, ['outbox'])).stdout, /GIVEN UP \S+: refused for good: the grant of/)
+      const viaDaemon = await ipms(sender.home, ['outbox', 'retry', row!.id.slice(-8), '--json'])
+      assert.equal(viaDaemon.code, EXIT.UNREACHABLE, viaDaemon.stderr)
+      assert.equal(viaDaemon.json.error.code, 'ERR_NO_HOST')
+      const event = await senderDaemon.next(e => e.event === 'outbox-gave-up')
+      assert.equal(event.id, row!.id)
+      assert.equal(event.to, owner.peerId)
+      assert.match(event.reason, /^refused for good: the grant of 12D3KooW\w+ for 12D3KooW\w+ expired on /)
+    } finally {
+      assert.equal(await senderDaemon.stop(), 0)
+    }
+
     const removed = await ipms(sender.home, ['outbox', 'rm', row!.id.slice(-8)])
     assert.equal(removed.code, 0, removed.stderr)
     assert.deepEqual((await ipms(sender.home, ['outbox', '--json'])).json.outbox, [])
@@ -210,3 +228,40 @@ test('a host whose grant expired: the send says so (exit 76) and gives the mail 
     host = undefined
   }
 })
+
+for (const way of WAYS) {
+  test(`a retry delivers by the recipient's current card: sent to a host that is gone, then the contact's card names another, ipms outbox retry delivers there (issue #14) — ${way}`, async () => {
+    const tag = way.replace(/\W+/g, '-')
+    const owner = await initHome(`owner-moved-${tag}`, '--bits', String(BITS))
+    const sender = await initHome(`sender-moved-${tag}`)
+    const gone = await initHome(`gone-moved-${tag}`)
+    const next = await initHome(`next-moved-${tag}`)
+    // The first host's address has nobody behind it: the mail waits in the outbox.
+    const old = await ipms(owner.home, ['hosts', 'grant', gone.peerId, '--addr', `/ip4/127.0.0.1/tcp/${await freePort()}`, '--json'])
+    assert.equal(old.code, 0, old.stderr)
+    assert.equal((await ipms(sender.home, ['contacts', 'add', 'owner', old.json.card])).code, 0)
+    const daemons: Daemon[] = []
+    try {
+      const hostDaemon = await startDaemon(next.home, ['--listen', '/ip4/127.0.0.1/tcp/0'])
+      daemons.push(hostDaemon)
+      if (throughDaemon(way)) daemons.push(await startDaemon(sender.home, ['--listen', '/ip4/127.0.0.1/tcp/0']))
+      const sent = await ipms(sender.home, ['send', 'owner', '-s', 'Moving', '--timeout', '5s'], { input: 'to wherever you are' })
+      assert.equal(sent.code, EXIT.UNREACHABLE, sent.stderr)
+      const [waiting] = (await ipms(sender.home, ['outbox', '--json'])).json.outbox as Array<{ id: string }>
+
+      // The owner moves: a new host, the old one dropped from the card; the sender gets the new card.
+      await grantRunningHost(owner, next, hostDaemon)
+      const revoked = await ipms(owner.home, ['hosts', 'revoke', gone.peerId, '--json'])
+      assert.equal(revoked.code, 0, revoked.stderr)
+      assert.equal((await ipms(sender.home, ['contacts', 'add', 'owner', revoked.json.card])).code, 0)
+
+      const retry = await ipms(sender.home, ['outbox', 'retry', '--timeout', '10s', '--json'])
+      assert.equal(retry.code, 0, retry.stderr + JSON.stringify(retry.json))
+      assert.deepEqual(retry.json.delivered, [waiting!.id])
+      assert.deepEqual((await ipms(sender.home, ['outbox', '--json'])).json.outbox, [])
+      await hostDaemon.next(e => e.event === 'hosted-mail' && e.owner === owner.peerId)
+    } finally {
+      for (const d of daemons.reverse()) await d.stop()
+    }
+  })
+}
