@@ -135,7 +135,7 @@ export function notDeliveredError (sent: { entry: OutboxEntry, failures: Deliver
   const unreachable = failures.length === 0 || failures.some(f => f.code === 'ERR_DELIVERY' || f.code === 'ERR_TIMEOUT')
   const message = entry.gaveUp === undefined
     ? `Not delivered yet (${entry.receipts.length} of ${entry.replicas} receipts): ${why}. The mail waits in the outbox (${entry.id}); ipms outbox retry, or a running daemon, tries again`
-    : `Not delivered (${entry.receipts.length} of ${entry.replicas} receipts), and given up: ${entry.gaveUp.reason}. It stays listed by ipms outbox (${entry.id}): ipms outbox retry ${entry.id.slice(-8)} tries it again, ipms outbox rm ${entry.id.slice(-8)} removes it`
+    : `Not delivered (${entry.receipts.length} of ${entry.replicas} receipts): ${why}. Given up (${entry.gaveUp.reason}): it stays listed by ipms outbox (${entry.id}); ipms outbox retry ${entry.id.slice(-8)} tries it again, ipms outbox rm ${entry.id.slice(-8)} removes it`
   return unreachable ? new NoHostError(message, summary) : new DeliveryRefusedError('ERR_REFUSED', message)
 }
 
