@@ -16,7 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface, type Interface } from 'node:readline'
@@ -265,3 +265,26 @@ for (const way of WAYS) {
     }
   })
 }
+
+test('a mail not delivered within outboxMaxAgeDays (config.json) is given up at the next retry, untried, with why; exit 69 (issue #14)', async () => {
+  const owner = await initHome('owner-age', '--bits', String(BITS))
+  const sender = await initHome('sender-age')
+  const config = join(sender.home, 'config.json')
+  await writeFile(config, JSON.stringify({ ...JSON.parse(await readFile(config, 'utf8')), outboxMaxAgeDays: 1 }))
+  const granted = await ipms(owner.home, ['hosts', 'grant', (await initHome('dead-age')).peerId, '--addr', `/ip4/127.0.0.1/tcp/${await freePort()}`, '--json'])
+  assert.equal(granted.code, 0, granted.stderr)
+  const sent = await ipms(sender.home, ['send', granted.json.card, '-s', 'Old news'], { input: 'never arrives' })
+  assert.equal(sent.code, EXIT.UNREACHABLE, sent.stderr)
+  const within = await ipms(sender.home, ['outbox', 'retry'])
+  assert.equal(within.code, EXIT.UNREACHABLE, 'within the bound: tried, not delivered')
+  assert.match(within.stdout, /^0 delivered, 1 still waiting\.$/m)
+
+  // Two days later (this process's clock moved on), past the bound of one day.
+  const later = await ipms(sender.home, ['outbox', 'retry'], { env: skewedClock(2 * 24 * 60 * 60_000) })
+  assert.equal(later.code, EXIT.UNREACHABLE, later.stderr)
+  assert.match(later.stdout, /^0 delivered, 0 still waiting, 1 given up\.$/m)
+  assert.match(later.stdout, /^\w{8}: given up: not delivered within 1 day \(since \d{4}-\d\d-\d\dT[\d:.]+Z\)$/m)
+  const [row] = (await ipms(sender.home, ['outbox', '--json'])).json.outbox
+  assert.equal(row.attempts, 2, 'given up without another attempt')
+  assert.match(row.gaveUp.reason, /^not delivered within 1 day/)
+})
