@@ -204,6 +204,9 @@ function refusedForGood (hosts: CardHost[], receipts: Receipt[], failures: Deliv
     : f.code === 'ERR_GRANT_EXPIRED' ? f.message : `${shortPeer(f.host)} refused the mail itself (${f.code})`).join('; ')
 }
 
+/** The recipients resolved during one retry (owner → their current destination, or the failure). */
+type Lookups = Map<string, Promise<Destination | undefined>>
+
 /** A card's or a destination's freshness: a card's time; none for hosts found without a card. */
 const cardTime = (destination: Destination): number => destination.card?.ts ?? -1
 
@@ -296,12 +299,16 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
    * Where a retry delivers: the recipient's current card when it is newer than the mail's (kept in
    * the entry from now on, with the contact's current pass), else the mail's own.
    */
-  const currentDestination = async (entry: OutboxEntry, signal?: AbortSignal): Promise<{ destination: Destination, movedTo?: number }> => {
+  const currentDestination = async (entry: OutboxEntry, lookups: Lookups, signal?: AbortSignal): Promise<{ destination: Destination, movedTo?: number }> => {
     const kept = destinationOfEntry(entry)
-    if (options.resolve === undefined) return { destination: kept }
+    const resolve = options.resolve
+    if (resolve === undefined) return { destination: kept }
     let found: Destination | undefined
     try {
-      found = await options.resolve(kept.owner, signal)
+      // Once per recipient and retry: ten mails to one recipient make one DHT lookup, not ten.
+      let lookup = lookups.get(kept.owner)
+      if (lookup === undefined) lookups.set(kept.owner, lookup = resolve(kept.owner, signal))
+      found = await lookup
     } catch (err) {
       signal?.throwIfAborted()
       log('no current card for %s, delivering by the mail\'s own: %s', kept.owner, (err as Error).message)
@@ -331,7 +338,7 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
    * Try a listed entry under its lease: 'busy' when another process has it; undefined when it is
    * gone, no longer due or given up (but with `revive`).
    */
-  const tryLeased = async (listed: OutboxEntry, retry: RetryOptions & { now: number, inProcess: boolean, revive?: boolean }): Promise<{ entry: OutboxEntry, outcome: 'delivered' | 'waiting' | 'gave-up' } | 'busy' | undefined> => {
+  const tryLeased = async (listed: OutboxEntry, retry: RetryOptions & { now: number, inProcess: boolean, lookups: Lookups, revive?: boolean }): Promise<{ entry: OutboxEntry, outcome: 'delivered' | 'waiting' | 'gave-up' } | 'busy' | undefined> => {
     const timeoutMs = retry.timeoutMs ?? DEFAULT_DELIVER_TIMEOUT_MS
     const lease = await takeLease(directory, listed.id, leaseMs(destinationOfEntry(listed).hosts.length, timeoutMs), clock)
     if (lease === undefined) return 'busy' // another process is trying it: not waited for
@@ -349,7 +356,7 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
         await giveUp(entry, `not delivered within ${roughDuration(maxAgeMs)} (since ${new Date(entry.revived ?? entry.created).toISOString()})`)
         return { entry, outcome: 'gave-up' }
       }
-      const { destination, movedTo } = await currentDestination(entry, retry.signal)
+      const { destination, movedTo } = await currentDestination(entry, retry.lookups, retry.signal)
       if (movedTo !== undefined) {
         await giveUp(entry, `the recipient's inbox changed (difficulty ${destination.bits} → ${movedTo} bits): this mail is sealed to the old one; send it again`)
         return { entry, outcome: 'gave-up' }
@@ -366,20 +373,21 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
     const inProcess = options.now === undefined
     const now = options.now ?? clock()
     const report: RetryReport = { delivered: [], waiting: [], gaveUp: [], busy: [] }
+    const lookups: Lookups = new Map()
     const record = (listed: OutboxEntry, tried: Awaited<ReturnType<typeof tryLeased>>): void => {
       if (tried === 'busy') report.busy.push(listed.id)
       else if (tried !== undefined) report[tried.outcome === 'delivered' ? 'delivered' : tried.outcome === 'waiting' ? 'waiting' : 'gaveUp'].push(tried.entry)
     }
     if (options.id !== undefined) {
       const listed = named(await list(), options.id)
-      const tried = await tryLeased(listed, { ...options, force: true, revive: true, now, inProcess })
+      const tried = await tryLeased(listed, { ...options, force: true, revive: true, now, inProcess, lookups })
       if (tried === 'busy') throw new HomeInUseError(`Another ipms process is delivering ${listed.id.slice(-8)} right now: try again in a moment`)
       record(listed, tried)
       return report
     }
     for (const listed of await list()) {
       if (listed.id === options.except || listed.gaveUp !== undefined || (options.force !== true && !isDue(listed, now, inProcess))) continue
-      record(listed, await tryLeased(listed, { ...options, now, inProcess }))
+      record(listed, await tryLeased(listed, { ...options, now, inProcess, lookups }))
     }
     return report
   }
