@@ -34,7 +34,7 @@ import { openMailStore, type ListedMail, type SentMail, type StoredMail } from '
 import type { Draft } from '../mail/seal.ts'
 import { startHomeNode, type HomeNode } from '../node/home-node.ts'
 import { hostingDirectory, type HostedGrant, type HostedInboxReport } from '../node/hosting.ts'
-import { openOutbox, type OutboxEntry, type RetryOptions, type RetryReport } from '../node/outbox.ts'
+import { destinationOfEntry, openOutbox, type OutboxEntry, type RetryOptions, type RetryReport } from '../node/outbox.ts'
 import { outboxSettings } from '../node/resolve-recipient.ts'
 import { readInbox, type ReadInboxResult } from '../node/read-inbox.ts'
 import type { DeliveryFailure, SendMailOptions } from '../node/send-mail.ts'
@@ -231,7 +231,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     const ownerHosts = openOwnerHosts(home, { peerId: identity.peerId, bits: config.bits, signer: async () => identity })
     const outbox = openOutbox(home, {
       ...outboxSettings(home, config),
-      onGaveUp: entry => { log.emit('outbox-gave-up', { id: entry.id, to: entry.to ?? '', reason: entry.gaveUp?.reason ?? '' }) }
+      onGaveUp: entry => { log.emit('outbox-gave-up', { id: entry.id, to: destinationOfEntry(entry).owner, reason: entry.gaveUp?.reason ?? '' }) }
     })
     const store = openMailStore(home, { nameOf: contacts.nameOf })
     hook = options.onMail === undefined
