@@ -147,3 +147,9 @@ export const DHT_PROTOCOL = '/ipms/kad/1.0.0'
  * off instead. 10 minutes: well inside the hosts' default tolerance of a day, well above clock drift.
  */
 export const CLOCK_AGREEMENT_MS = 10 * 60_000
+
+/**
+ * How long the outbox retries a mail by default, ms, from when it was handed over (wall clock):
+ * past it the mail is given up, with the reason (`outboxMaxAgeDays` in config.json).
+ */
+export const OUTBOX_MAX_AGE_MS = 7 * 24 * 60 * 60_000

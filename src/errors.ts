@@ -262,9 +262,12 @@ export class PassExpiredError extends IpmsError {
 export class DeliveryRefusedError extends IpmsError {
   /** With ERR_STALE: the refusing host's clock (ms since the epoch) when it refused, if it said. */
   readonly hostTime?: number
-  constructor (code: ErrorCode, message: string, options?: IpmsErrorOptions & { hostTime?: number }) {
+  /** With ERR_GRANT_EXPIRED: when the host's grant for the inbox expired (ms since the epoch), if it said. */
+  readonly expired?: number
+  constructor (code: ErrorCode, message: string, options?: IpmsErrorOptions & { hostTime?: number, expired?: number }) {
     super(code, message, options)
     if (options?.hostTime !== undefined) this.hostTime = options.hostTime
+    if (options?.expired !== undefined) this.expired = options.expired
   }
 }
 

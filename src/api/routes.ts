@@ -212,11 +212,12 @@ export const ROUTES: readonly Route[] = [
     answer: 'json',
     maxBody: MAX_BODY_BYTES,
     handle: async ({ body }, { daemon }) => {
-      onlyFields(body, ['force', 'timeoutMs'])
+      onlyFields(body, ['force', 'timeoutMs', 'id'])
       const force = optional(body, 'force', isBoolean, 'true or false')
       const timeoutMs = optional(body, 'timeoutMs', isWhole(1, MAX_TIMEOUT_MS), `a whole number of ms from 1 to ${MAX_TIMEOUT_MS}`)
-      const delivered = await daemon.retryOutbox({ ...(force === undefined ? {} : { force }), ...(timeoutMs === undefined ? {} : { timeoutMs }) })
-      return retrySummary(delivered, await daemon.outbox())
+      const id = optional(body, 'id', isString(128), 'a waiting mail\'s id (or the end of it)')
+      const tried = await daemon.retryOutbox({ ...(force === undefined ? {} : { force }), ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(id === undefined ? {} : { id }) })
+      return retrySummary(tried, await daemon.outbox())
     }
   },
   {

@@ -29,7 +29,8 @@ export function describeEvent (event: DaemonEvent, self: string): string {
     case 'co-host-failed': return `co-host ${shortPeer(event.data.host)} unreachable for ${shortPeer(event.data.inbox)}: ${event.data.error ?? ''}`
     case 'sent': return `outbox mail ${event.data.id.slice(-8)} delivered`
     case 'outbox': return `mail ${event.data.id.slice(-8)} waits in the outbox (${event.data.receipts} of ${count(event.data.replicas, 'receipt')}): ${event.data.lastError ?? ''}`
-    case 'outbox-cancelled': return `outbox mail ${event.data.id.slice(-8)} given up`
+    case 'outbox-cancelled': return `outbox mail ${event.data.id.slice(-8)} cancelled`
+    case 'outbox-gave-up': return `outbox mail ${event.data.id.slice(-8)} to ${shortPeer(event.data.to)} given up: ${event.data.reason}`
     case 'retention': return `dropped ${event.data.dropped} unread mail past the retention period`
     case 'error': return `${event.data.step} failed: ${event.data.message}`
     case 'stopping': return 'stopping: finishing what is under way'

@@ -34,7 +34,8 @@ import { openMailStore, type ListedMail, type SentMail, type StoredMail } from '
 import type { Draft } from '../mail/seal.ts'
 import { startHomeNode, type HomeNode } from '../node/home-node.ts'
 import { hostingDirectory, type HostedGrant, type HostedInboxReport } from '../node/hosting.ts'
-import { openOutbox, type OutboxEntry, type RetryOptions } from '../node/outbox.ts'
+import { destinationOfEntry, openOutbox, type OutboxEntry, type RetryOptions, type RetryReport } from '../node/outbox.ts'
+import { outboxSettings } from '../node/resolve-recipient.ts'
 import { readInbox, type ReadInboxResult } from '../node/read-inbox.ts'
 import type { DeliveryFailure, SendMailOptions } from '../node/send-mail.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
@@ -176,8 +177,11 @@ export interface Daemon {
   outbox: () => Promise<OutboxEntry[]>
   /** Give up a waiting mail (Outbox.cancel); an `outbox-cancelled` event. */
   cancelOutbox: (id: string) => Promise<OutboxEntry>
-  /** Try the outbox now (every mail with `force`), after the step under way; a `sent` event per mail delivered. */
-  retryOutbox: (options?: Pick<RetryOptions, 'force' | 'timeoutMs'>) => Promise<OutboxEntry[]>
+  /**
+   * Try the outbox now (every mail with `force`, only the mail `id` names, given up or not, with
+   * `id`), after the step under way; a `sent` event per mail delivered, `outbox-gave-up` per mail given up.
+   */
+  retryOutbox: (options?: Pick<RetryOptions, 'force' | 'timeoutMs' | 'id'>) => Promise<RetryReport>
   /** Read `<home>/hosting` again (as on SIGHUP): the grants accepted since are served. */
   reloadGrants: () => void
   /** The mail sent from this home, newest first. */
@@ -237,7 +241,10 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     const log = createEventLog({ kept: options.eventsKept })
     const contacts = openContacts(home)
     const ownerHosts = openOwnerHosts(home, { peerId: identity.peerId, bits: config.bits, signer: async () => identity })
-    const outbox = openOutbox(home)
+    const outbox = openOutbox(home, {
+      ...outboxSettings(home, config),
+      onGaveUp: entry => { log.emit('outbox-gave-up', { id: entry.id, to: destinationOfEntry(entry).owner, reason: entry.gaveUp?.reason ?? '' }) }
+    })
     const store = openMailStore(home, { nameOf: contacts.nameOf })
     hook = options.onMail === undefined
       ? undefined
@@ -421,10 +428,10 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     }
     syncCoHosts()
     /** A retry of the outbox, queued; a `sent` event per mail delivered. */
-    const retryOutbox = async (retry: Pick<RetryOptions, 'force' | 'timeoutMs'> = {}): Promise<OutboxEntry[]> => await queue.run(async () => {
-      const delivered = await outbox.retry({ ...retry, signal })
-      for (const e of delivered) log.emit('sent', { id: e.id, receipts: e.receipts.map(r => r.host) })
-      return delivered
+    const retryOutbox = async (retry: Pick<RetryOptions, 'force' | 'timeoutMs' | 'id'> = {}): Promise<RetryReport> => await queue.run(async () => {
+      const tried = await outbox.retryReport({ ...retry, signal })
+      for (const e of tried.delivered) log.emit('sent', { id: e.id, receipts: e.receipts.map(r => r.host) })
+      return tried
     })
     every(schedule.resyncMs, () => { syncHostsInBackground(hosts); syncCoHosts() })
     every(schedule.outboxMs, () => { retryOutbox().catch(report('retrying the outbox')) })
@@ -473,7 +480,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       read: async id => await findMail(store, id),
       syncNow: async () => {
         const result = await syncHosts(hosts)
-        return { ...result, outboxDelivered: await retryOutbox() }
+        return { ...result, outboxDelivered: (await retryOutbox()).delivered }
       },
       send: async (draft, { ownCard, ...sendOptions }) => {
         const sendSignal = sendOptions.signal === undefined ? signal : AbortSignal.any([signal, sendOptions.signal])
