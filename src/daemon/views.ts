@@ -6,6 +6,7 @@
 import { DeliveryRefusedError, NoHostError, type IpmsError } from '../errors.ts'
 import { shortPeer } from '../identity/peer-id.ts'
 import { shortId } from '../mail/find-mail.ts'
+import { count } from '../util/count.ts'
 import type { GrantedHost } from '../home/owner-hosts.ts'
 import type { ListedMail, SentMail, StoredMail } from '../mail/mail-store.ts'
 import { destinationOfEntry, type OutboxEntry, type RetryReport } from '../node/outbox.ts'
@@ -134,8 +135,8 @@ export function notDeliveredError (sent: { entry: OutboxEntry, failures: Deliver
   const why = failures.map(f => `${shortPeer(f.host)}: ${f.message}`).join('; ') || 'no host left to try'
   const unreachable = failures.length === 0 || failures.some(f => f.code === 'ERR_DELIVERY' || f.code === 'ERR_TIMEOUT')
   const message = entry.gaveUp === undefined
-    ? `Not delivered yet (${entry.receipts.length} of ${entry.replicas} receipts): ${why}. The mail waits in the outbox (${entry.id}); ipms outbox retry, or a running daemon, tries again`
-    : `Not delivered (${entry.receipts.length} of ${entry.replicas} receipts): ${why}. Given up (${entry.gaveUp.reason}): it stays listed by ipms outbox (${entry.id}); ipms outbox retry ${entry.id.slice(-8)} tries it again, ipms outbox rm ${entry.id.slice(-8)} removes it`
+    ? `Not delivered yet (${entry.receipts.length} of ${count(entry.replicas, 'receipt')}): ${why}. The mail waits in the outbox (${entry.id}); ipms outbox retry, or a running daemon, tries again`
+    : `Not delivered (${entry.receipts.length} of ${count(entry.replicas, 'receipt')}): ${why}. Given up (${entry.gaveUp.reason}): it stays listed by ipms outbox (${entry.id}); ipms outbox retry ${entry.id.slice(-8)} tries it again, ipms outbox rm ${entry.id.slice(-8)} removes it`
   return unreachable ? new NoHostError(message, summary) : new DeliveryRefusedError('ERR_REFUSED', message)
 }
 

@@ -15,6 +15,7 @@ import { sealMail, type Draft, type SealedMail } from '../mail/seal.ts'
 import { DEFAULT_DELIVER_TIMEOUT_MS, deliverTo, type Receipt } from './deliver.ts'
 import { dialCardHost } from './dial-host.ts'
 import { withFreshSender } from './sender.ts'
+import { count } from '../util/count.ts'
 
 /**
  * Where a mail is delivered: the hosts of the owner's card, or the owner's own node when no card is
@@ -208,7 +209,7 @@ export async function sendMail (draft: Draft, options: SendMailOptions): Promise
   const { receipts, failures } = await deliverPrepared(prepared, wanted, options)
   const result: SendResult = { receipts, failures, sealed: prepared.sealed, inbox: prepared.inbox, payload: prepared.payload }
   if (receipts.length < wanted) {
-    throw new NoHostError(`${receipts.length} of the ${wanted} receipts wanted: ${failures.map(f => `${f.host}: ${f.message}`).join('; ')}. Keep the mail and try again later`, result)
+    throw new NoHostError(`${receipts.length} of the ${count(wanted, 'receipt')} wanted: ${failures.map(f => `${f.host}: ${f.message}`).join('; ')}. Keep the mail and try again later`, result)
   }
   return result
 }
