@@ -7,13 +7,14 @@
  */
 import { MAX_ATTACHMENTS, MAX_CARD_ADDRS, MAX_MAIL_BYTES, MAX_POW_BITS, MIN_POW_BITS } from '../constants.ts'
 import type { Daemon } from '../daemon/daemon.ts'
-import { grantSummary, mailDetail, mailRow, sentRow, sentSubjects, notDeliveredError, outboxRow, retrySummary, sendSummary, syncSummary } from '../daemon/views.ts'
+import { grantSummary, mailDetail, sentDetail, mailRow, sentRow, sentSubjects, notDeliveredError, outboxRow, retrySummary, sendSummary, syncSummary } from '../daemon/views.ts'
 import { InvalidArgumentError, NotFoundError } from '../errors.ts'
 import type { HomeConfig } from '../home/config.ts'
 import { openContacts } from '../home/contacts.ts'
 import { shortId } from '../mail/find-mail.ts'
 import { openMailStore } from '../mail/mail-store.ts'
 import { replyTarget } from '../mail/reply-target.ts'
+import { matchIdEnd } from '../util/id-end.ts'
 import type { Attachment } from '../mail/mail.ts'
 import { renderMessage } from '../mail/rfc5322.ts'
 import { destinationOfEntry } from '../node/outbox.ts'
@@ -139,6 +140,11 @@ export const ROUTES: readonly Route[] = [
     const names = await namesOf(daemon)
     return { sent: (await daemon.sent()).map(m => sentRow(m, names)) }
   }),
+  get(/^\/sent\/([^/]{1,128})$/, async ({ params }, { daemon }) => {
+    const matches = matchIdEnd(await daemon.sent(), params[0]!, s => s.env)
+    if (matches.length !== 1) throw new NotFoundError(matches.length === 0 ? `No sent mail ${params[0]!.slice(0, 40)} here (GET /sent lists them)` : `${params[0]!.slice(0, 40)} names ${matches.length} sent mails: give more of the id`)
+    return { mail: sentDetail(matches[0]!, (await namesOf(daemon)).get(matches[0]!.mail.to)) }
+  }),
   get(/^\/mail\/([^/]{1,128})$/, async ({ params, query }, { daemon }) => {
     const stored = await daemon.read(params[0]!)
     const name = (await namesOf(daemon)).get(stored.mail.from)
@@ -263,6 +269,8 @@ export const ROUTES: readonly Route[] = [
       })
       const summary = sendSummary(recipient, sent)
       if (!sent.delivered) throw notDeliveredError(sent, summary)
+      // An answer delivered: the mail answered is marked so (`r`), as ipms reply marks it.
+      if (inReplyTo !== undefined) await daemon.markReplied(inReplyTo)
       return summary
     }
   },

@@ -188,6 +188,8 @@ export interface Daemon {
   sent: () => Promise<SentMail[]>
   /** Mark a received mail read in the Maildir (`ipms read`); a `seen` event when it was unread. NotFoundError for no such mail. */
   markSeen: (id: string) => Promise<{ mail: StoredMail, changed: boolean }>
+  /** Mark answered (Maildir `R`) the received mail whose Message-ID is `messageId`, as `ipms reply` does; false when none is here. */
+  markReplied: (messageId: string) => Promise<boolean>
   /** Delete a received mail here (its stored copy and its Maildir message); the mail deleted. NotFoundError otherwise. */
   deleteMail: (id: string) => Promise<StoredMail>
   /** Grant a host the keeping of this inbox (signed with the daemon's key): OwnerHosts.grant. */
@@ -505,6 +507,10 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
         const changed = await store.markSeen(mail.entry)
         if (changed) log.emit('seen', { id: shortId(mail.entry), entry: mail.entry })
         return { mail, changed }
+      },
+      markReplied: async messageId => {
+        const answered = (await store.received()).find(m => m.mail.id === messageId)
+        return answered !== undefined && await store.markReplied(answered.entry)
       },
       deleteMail: async id => await queue.run(async () => {
         const stored = await findMail(store, id)

@@ -79,6 +79,24 @@ export function mailDetail (stored: StoredMail, name: string | undefined): Recor
   }
 }
 
+/** A mail sent from this home, whole (attachments described): GET /sent/:id, the web inbox's reader. */
+export function sentDetail (sent: SentMail, name: string | undefined): Record<string, unknown> {
+  const { mail } = sent
+  return {
+    id: shortId(sent.env),
+    env: sent.env,
+    to: mail.to,
+    name,
+    from: mail.from,
+    date: mail.date,
+    messageId: mail.id,
+    inReplyTo: mail.inReplyTo,
+    subject: mail.subject,
+    body: mail.body,
+    attachments: mail.attachments.map(a => ({ name: a.name, type: a.type, size: a.data.byteLength }))
+  }
+}
+
 /** A row of `ipms outbox --json`'s `outbox` (`gaveUp`: no longer tried, when and why). */
 export function outboxRow (entry: OutboxEntry, names: Names, subjects: ReadonlyMap<string, string> = new Map()): { id: string, to: string, name?: string, subject?: string, created: number, attempts: number, receipts: number, replicas: number, nextAttempt: number, lastError?: string, gaveUp?: { time: number, reason: string } } {
   const to = destinationOfEntry(entry).owner

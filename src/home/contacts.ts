@@ -33,8 +33,9 @@ export const CONTACTS_FILE_NAME = 'contacts.json'
 const NAME = /^(?![-\p{Z}])[^\p{C}\p{Zl}\p{Zp}]{1,64}(?<!\p{Z})$/u
 /** The name as stored and looked up: NFC (`Zoë` is one name however the keyboard composed it). */
 const normalName = (name: string): string => name.normalize('NFC')
-/** Is `text` a possible name (for the hints of error messages)? */
-const isName = (text: string): boolean => NAME.test(normalName(text))
+/** Could `text` be a contact name? Never what looks like an address (a mistyped peer-id is said as such). */
+const isName = (text: string): boolean => NAME.test(normalName(text)) && !looksLikeAddress(text)
+const looksLikeAddress = (text: string): boolean => text.startsWith('12D3KooW') || text.startsWith(CARD_PREFIX)
 
 export interface Contact {
   name: string
@@ -90,7 +91,7 @@ export interface Contacts {
 export function checkContactName (given: string): string {
   const name = normalName(given)
   const shown = JSON.stringify(name.slice(0, 80))
-  if (name.startsWith('12D3KooW') || name.startsWith(CARD_PREFIX)) throw new InvalidArgumentError(`${shown} cannot be a contact name: it looks like an address (names never start with 12D3KooW or ${CARD_PREFIX})`)
+  if (looksLikeAddress(name)) throw new InvalidArgumentError(`${shown} cannot be a contact name: it looks like an address (names never start with 12D3KooW or ${CARD_PREFIX})`)
   if (!NAME.test(name)) {
     throw new InvalidArgumentError(`${shown} cannot be a contact name: use 1 to 64 printable characters (any script, spaces inside: Zoë, "Bob Smith"), with no space at either end and no leading '-'`)
   }
