@@ -210,10 +210,13 @@ export function openContacts (home: string): Contacts {
     },
     learnCard: async (card) => { await changes.run(async () => {
       const file = await load()
-      const contact = Object.values(file.contacts).find(c => c.peer === card.owner)
-      if (contact === undefined || !newer(card, contact.card)) return
-      contact.card = encodeCard(card)
-      contact.added = Date.now()
+      // Every name of that peer (one person may have two: "Bob" and "Bob Smith").
+      const older = Object.values(file.contacts).filter(c => c.peer === card.owner && newer(card, c.card))
+      if (older.length === 0) return
+      for (const contact of older) {
+        contact.card = encodeCard(card)
+        contact.added = Date.now()
+      }
       await write(file)
     }) },
     issuePass: async (given, owner, options = {}) => await changes.run(async () => {

@@ -29,7 +29,9 @@ test('contacts: add by card or peer-id, resolve by name, card or peer-id, newer 
     assert.equal((await contacts.add('carol', bob.peerId, { replace: true })).peer, bob.peerId)
     await assert.rejects(contacts.resolve('dave'), { code: 'ERR_UNKNOWN_RECIPIENT' })
     await assert.rejects(contacts.resolve('12D3KooWnotapeerid'), { code: 'ERR_INVALID_PEER_ID' })
-    for (const name of ['', '1abc', 'a b', 'ipmscardx', '12D3KooWx', 'x'.repeat(65)]) await assert.rejects(contacts.add(name, bob.peerId), { code: 'ERR_INVALID_ARGUMENT' }, name)
+    // Names are any printable text (`1abc`, `a b`, `Zoë`), but never blank-edged, an option, an address or a control.
+    for (const name of ['1abc', 'a b', 'Zoë']) assert.equal((await contacts.add(name, bob.peerId)).name, name)
+    for (const name of ['', ' a', 'a ', '-a', 'a\u0000b', 'ipmscardx', '12D3KooWx', 'x'.repeat(65)]) await assert.rejects(contacts.add(name, bob.peerId), { code: 'ERR_INVALID_ARGUMENT' }, name)
     await contacts.learnCard(createCard(bob, [], 20, 3000))
     assert.equal((await contacts.resolve('bob')).card?.ts, 3000)
     assert.equal((await contacts.remove('bob')).name, 'bob')
