@@ -38,11 +38,11 @@ export interface AddressCard extends SignedRecord {
 
 const FIELDS = ['v', 'owner', 'bits', 'hosts', 'ts', 'expires', 'sig']
 
+/** A multiaddr without a /p2p part: the card names the peer apart, and a dialer appends it (§11.2). */
 function isMultiaddr (text: unknown): boolean {
   if (typeof text !== 'string' || text.length > 256) return false
   try {
-    multiaddr(text)
-    return true
+    return !multiaddr(text).getComponents().some(c => c.name === 'p2p')
   } catch {
     return false
   }
@@ -61,7 +61,7 @@ function cardProblem (fields: Record<string, unknown>): string | undefined {
     const { peer, addrs } = host as Record<string, unknown>
     if (hasOnly(host as Record<string, unknown>, ['peer', 'addrs']) !== undefined) return 'a host has unknown fields'
     if (!isPeerIdText(peer)) return 'a host peer must be a peer-id'
-    if (!Array.isArray(addrs) || addrs.length > MAX_CARD_ADDRS || !addrs.every(isMultiaddr)) return `a host's addrs must be at most ${MAX_CARD_ADDRS} multiaddrs`
+    if (!Array.isArray(addrs) || addrs.length > MAX_CARD_ADDRS || !addrs.every(isMultiaddr)) return `a host's addrs must be at most ${MAX_CARD_ADDRS} multiaddrs, without /p2p`
   }
   return undefined
 }

@@ -98,7 +98,8 @@ export interface Receipt {
   sig: Uint8Array
 }
 
-const receiptSigningInput = (receipt: Omit<Receipt, 'sig'>): Uint8Array =>
+/** The bytes a host signs for a receipt (§12); exported for the conformance vectors. */
+export const receiptSigningInput = (receipt: Omit<Receipt, 'sig'>): Uint8Array =>
   taggedBytes(TAG_RECEIPT, encodeCbor({ v: receipt.v, inbox: receipt.inbox, entry: receipt.entry, env: receipt.env, host: receipt.host, time: receipt.time }))
 
 /** Check a receipt: signed by the host it names, for this inbox and envelope. Returns it, or throws. */

@@ -1,6 +1,8 @@
 /**
- * A second, independent implementation of the v1 envelope and mail signature, written only with
- * @noble/* (pure JS) and @ipld/dag-cbor, straight from docs/PROTOCOL.md. The optimised code in
+ * A second, independent implementation of IPMS v1, written only with @noble/* (pure JS),
+ * @ipld/dag-cbor and multiformats, straight from docs/PROTOCOL.md: the envelope and the mail
+ * signature, and every other signed, hashed or framed format (addresses, inbox address, stamps,
+ * MAIL/PRUNE payloads, entries, grants, cards, passes, receipts, frames, the DHT validator). The optimised code in
  * src/ (node:crypto, caches, pools) must produce byte-identical output: the vectors and
  * test/crypto/envelope.test.ts check that. Slow on purpose; never used outside tests.
  */
@@ -9,6 +11,10 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import { base58btc } from 'multiformats/bases/base58'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
 
@@ -73,4 +79,290 @@ export function referenceOpen (envelope: Uint8Array, ownerSeed: Uint8Array, inbo
   const padded = xchacha20poly1305(key, nonce, utf8(inbox)).decrypt(ct)
   const length = (padded[0]! << 24 | padded[1]! << 16 | padded[2]! << 8 | padded[3]!) >>> 0
   return padded.subarray(4, 4 + length)
+}
+
+// ── Everything else that is signed, hashed or framed (PROTOCOL §2, §5, §9–§12, §14) ─────────────
+// Written from the spec's text: the byte layouts, tags and checks in the order the spec gives
+// them, with the error code it names. Slow and plain; every check returns a code, never throws
+// on hostile input (a thrown RefError carries the code).
+
+/** A refusal with the spec's error code (§8). */
+export class RefError extends Error {
+  readonly code: string
+  constructor (code: string, message: string) { super(message); this.code = code }
+}
+
+const refuse = (code: string, message: string): never => { throw new RefError(code, message) }
+const ED25519_PEER_PREFIX = Uint8Array.from([0x00, 0x24, 0x08, 0x01, 0x12, 0x20])
+
+/** §2: the address of a raw Ed25519 public key. */
+export function referencePeerId (publicKey: Uint8Array): string {
+  return base58btc.baseEncode(concat(ED25519_PEER_PREFIX, publicKey))
+}
+
+/** §2: the public key inside an address written canonically (base58btc); RefError otherwise. */
+export function referencePeerKey (text: unknown): Uint8Array {
+  if (typeof text !== 'string') return refuse('ERR_INVALID_PEER_ID', 'not a string')
+  if (text.startsWith('Qm')) return refuse('ERR_UNSUPPORTED_KEY_TYPE', 'an RSA (sha2-256) peer-id')
+  let bytes: Uint8Array
+  try { bytes = base58btc.baseDecode(text) } catch { return refuse('ERR_INVALID_PEER_ID', 'not base58btc') }
+  if (bytes.length !== 38 || !ED25519_PEER_PREFIX.every((b, i) => bytes[i] === b)) {
+    // an identity multihash of another key type: 0x00 len 0x08 type
+    return bytes[0] === 0 && bytes[2] === 0x08 && bytes[3] !== 0x01 ? refuse('ERR_UNSUPPORTED_KEY_TYPE', 'not an Ed25519 key') : refuse('ERR_INVALID_PEER_ID', 'not an Ed25519 identity multihash')
+  }
+  const key = bytes.subarray(6)
+  let usable = false
+  try { usable = !ed25519.Point.fromBytes(key).isSmallOrder() } catch { usable = false }
+  if (!usable) refuse('ERR_INVALID_PEER_ID', 'not a usable point (off the curve, or of small order)')
+  return key
+}
+
+/** CIDv1, dag-cbor, sha2-256 of a block. */
+export function referenceCid (block: Uint8Array): CID {
+  return CID.create(1, 0x71, Digest.create(0x12, sha256(block)))
+}
+
+/** §9.1: the access block, manifest and inbox address of `owner` at `bits`. */
+export function referenceInbox (owner: string, bits: number): { accessBlock: Uint8Array, accessAddress: string, manifest: Uint8Array, inbox: string } {
+  if (!Number.isInteger(bits) || bits < 0 || bits > 40) refuse('ERR_INVALID_ARGUMENT', 'bits 0–40')
+  referencePeerKey(owner)
+  const accessBlock = dagCbor.encode({ type: 'ipms-inbox', owner, bits, rules: 2 })
+  const accessAddress = '/ipms-inbox/' + referenceCid(accessBlock).toString(base58btc)
+  const manifest = dagCbor.encode({ name: 'ipms/' + owner, type: 'ipms-mailbox', accessController: accessAddress })
+  return { accessBlock, accessAddress, manifest, inbox: '/orbitdb/' + referenceCid(manifest).toString(base58btc) }
+}
+
+const u16be = (n: number): Uint8Array => Uint8Array.from([n >>> 8, n & 0xff])
+const u64be = (n: number): Uint8Array => { const out = new Uint8Array(8); new DataView(out.buffer).setBigUint64(0, BigInt(n)); return out }
+const lp = (x: Uint8Array): Uint8Array => concat(u16be(x.byteLength), x)
+
+/** §5.2: the stamp's difficulty for an envelope of `size` bytes in an inbox of `bits`. */
+export const referenceRequiredBits = (bits: number, size: number): number => bits + Math.max(0, Math.floor(Math.log2(size)) - 16)
+
+/** §5: the challenge. */
+export function referencePowChallenge (bits: number, ts: number, inbox: string, env: string): Uint8Array {
+  return sha256(concat(utf8('ipms/pow/v1'), new Uint8Array([0, bits]), u64be(ts), lp(utf8(inbox)), lp(CID.parse(env).bytes)))
+}
+
+function leadingZeros (hash: Uint8Array): number {
+  let n = 0
+  for (const byte of hash) { if (byte === 0) { n += 8; continue } return n + Math.clz32(byte) - 24 }
+  return n
+}
+
+/** §5: whether `nonce` stamps `challenge` at `bits`. */
+export const referencePowValid = (challenge: Uint8Array, bits: number, nonce: Uint8Array): boolean => leadingZeros(sha256(concat(challenge, nonce))) >= bits
+
+/** §5: the first nonce (counting up from 0, big-endian) that stamps `challenge` at `bits`. */
+export function referenceSolve (challenge: Uint8Array, bits: number): Uint8Array {
+  for (let i = 0; ; i++) { const nonce = u64be(i); if (referencePowValid(challenge, bits, nonce)) return nonce }
+}
+
+/** §1: decode untrusted dag-cbor strictly: item bounds, then canonical re-encoding; RefError ERR_MALFORMED. */
+export function referenceDecode (bytes: Uint8Array, maxItems = 4096, maxDepth = 8): unknown {
+  // Walk the headers (RFC 8949 §3) before decoding anything.
+  const stack = [1]; let items = 0; let pos = 0
+  while (stack.length > 0) {
+    if (stack[stack.length - 1] === 0) { stack.pop(); continue }
+    stack[stack.length - 1]!--
+    if (++items > maxItems || pos >= bytes.length) refuse('ERR_MALFORMED', 'too many items, or truncated')
+    const major = bytes[pos]! >> 5; const info = bytes[pos++]! & 31
+    let arg = info
+    if (info >= 28) refuse('ERR_MALFORMED', 'indefinite length or reserved header')
+    if (info >= 24) { const w = 1 << (info - 24); arg = 0; for (let i = 0; i < w; i++) arg = arg * 256 + (bytes[pos + i] ?? 0); pos += w }
+    if (major === 2 || major === 3) pos += arg
+    if (major === 4 || major === 5) {
+      const count = major === 5 ? 2 * arg : arg
+      if (count > maxItems - items) refuse('ERR_MALFORMED', 'too many items')
+      if (count > 0) { if (stack.length > maxDepth) refuse('ERR_MALFORMED', 'too deep'); stack.push(count) }
+    }
+    if (major === 6) stack[stack.length - 1]!++
+  }
+  if (pos !== bytes.length) refuse('ERR_MALFORMED', 'trailing bytes')
+  let value: unknown
+  try { value = dagCbor.decode(bytes) } catch { return refuse('ERR_MALFORMED', 'not dag-cbor') }
+  let again: Uint8Array | undefined
+  try { again = dagCbor.encode(value) } catch { again = undefined }
+  if (again === undefined || again.length !== bytes.length || !again.every((b, i) => b === bytes[i])) refuse('ERR_MALFORMED', 'not canonical')
+  return value
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && Object.getPrototypeOf(v) === Object.prototype
+const keysAre = (m: Record<string, unknown>, keys: string[]): boolean => Object.keys(m).length === keys.length && keys.every(k => Object.hasOwn(m, k))
+const isMs = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+const isBytesOf = (v: unknown, n?: number): v is Uint8Array => v instanceof Uint8Array && (n === undefined || v.length === n)
+
+/** A canonical CIDv1 dag-cbor sha2-256 string: base32 (`bafy…`, envelopes) or base58btc (`zdpu…`, entries). */
+export function isCanonicalCid (text: unknown, base: 'base32' | 'base58btc'): boolean {
+  if (typeof text !== 'string' || text.length > 100) return false
+  try {
+    const cid = base === 'base58btc' ? CID.parse(text, base58btc) : CID.parse(text)
+    return cid.version === 1 && cid.code === 0x71 && cid.multihash.code === 0x12 && (base === 'base58btc' ? cid.toString(base58btc) : cid.toString()) === text
+  } catch { return false }
+}
+
+/** §9.2, §5.2: check a MAIL payload for `inbox` at `bits`: ERR_MALFORMED, ERR_BAD_POW. */
+export function referenceCheckMail (p: unknown, inbox: string, bits: number): void {
+  if (!isMap(p) || p.op !== 'MAIL' || p.v !== 1 || !keysAre(p, ['op', 'v', 'env', 'size', 'ts', 'pow'])) return refuse('ERR_MALFORMED', 'not a v1 MAIL payload')
+  if (!isCanonicalCid(p.env, 'base32')) refuse('ERR_MALFORMED', 'env')
+  if (!isMs(p.size) || p.size < 1 || p.size > 4 * 1024 * 1024) refuse('ERR_MALFORMED', 'size')
+  if (!isMs(p.ts)) refuse('ERR_MALFORMED', 'ts')
+  if (!isBytesOf(p.pow, 8)) refuse('ERR_MALFORMED', 'pow')
+  const required = referenceRequiredBits(bits, p.size as number)
+  if (!referencePowValid(referencePowChallenge(required, p.ts as number, inbox, p.env as string), required, p.pow as Uint8Array)) refuse('ERR_BAD_POW', 'stamp')
+}
+
+/** §9.2: the bytes the owner signs for a PRUNE. */
+export const referencePruneInput = (inbox: string, entries: string[], ts: number): Uint8Array => referenceTagged('ipms/prune/v1', dagCbor.encode({ inbox, entries, ts }))
+
+/** §9.2: check a PRUNE payload for `inbox` of `owner`: ERR_MALFORMED, ERR_BAD_SIGNATURE. */
+export function referenceCheckPrune (p: unknown, inbox: string, owner: string): void {
+  if (!isMap(p) || p.op !== 'PRUNE' || p.v !== 1 || !keysAre(p, ['op', 'v', 'entries', 'ts', 'sig'])) return refuse('ERR_MALFORMED', 'not a v1 PRUNE payload')
+  const entries = p.entries
+  if (!Array.isArray(entries) || entries.length < 1 || entries.length > 1000 || !entries.every(e => isCanonicalCid(e, 'base58btc')) || new Set(entries).size !== entries.length) refuse('ERR_MALFORMED', 'entries')
+  if (!isMs(p.ts) || !isBytesOf(p.sig, 64)) refuse('ERR_MALFORMED', 'ts or sig')
+  let ok = false
+  try { ok = ed25519.verify(p.sig as Uint8Array, referencePruneInput(inbox, entries as string[], p.ts as number), referencePeerKey(owner)) } catch { ok = false }
+  if (!ok) refuse('ERR_BAD_SIGNATURE', 'not the owner\'s')
+}
+
+/** §11: the three owner-signed records. */
+export const RECORD_KINDS = {
+  grant: { prefix: 'ipmsgrant', tag: 'ipms/grant/v1', expiredCode: 'ERR_GRANT_EXPIRED' },
+  card: { prefix: 'ipmscard', tag: 'ipms/card/v1', expiredCode: undefined },
+  pass: { prefix: 'ipmspass', tag: 'ipms/pass/v1', expiredCode: 'ERR_PASS_EXPIRED' }
+} as const
+export type RecordKind = keyof typeof RECORD_KINDS
+
+/** §11: sign a record's fields (without v, owner, sig) with the owner's seed. */
+export function referenceSignRecord (kind: RecordKind, seed: Uint8Array, fields: Record<string, unknown>): { signingInput: Uint8Array, record: Record<string, unknown>, bytes: Uint8Array, text: string } {
+  const unsigned = { ...fields, v: 1, owner: referencePeerId(ed25519.getPublicKey(seed)) }
+  const signingInput = referenceTagged(RECORD_KINDS[kind].tag, dagCbor.encode(unsigned))
+  const record = { ...unsigned, sig: ed25519.sign(signingInput, seed) }
+  const bytes = dagCbor.encode(record)
+  return { signingInput, record, bytes, text: RECORD_KINDS[kind].prefix + base58btc.encode(bytes) }
+}
+
+/** §11.2: a multiaddr of at most 256 characters, without a /p2p part (the card names the peer). */
+function isMultiaddrText (v: unknown): boolean {
+  if (typeof v !== 'string' || v.length > 256) return false
+  try { return !multiaddr(v).getComponents().some(c => c.name === 'p2p') } catch { return false }
+}
+
+/** §2: a canonical address (the base58btc form of an Ed25519 key). */
+function isCanonicalPeer (v: unknown): boolean {
+  try { return referencePeerId(referencePeerKey(v)) === v } catch { return false }
+}
+
+function recordFieldsProblem (kind: RecordKind, r: Record<string, unknown>): string | undefined {
+  const allowed = kind === 'card' ? ['v', 'owner', 'bits', 'hosts', 'ts', 'expires', 'sig'] : ['v', 'owner', 'issued', 'expires', 'sig', kind === 'grant' ? 'host' : 'id']
+  if (Object.keys(r).some(k => !allowed.includes(k))) return 'unknown field'
+  if (kind === 'card') {
+    if (typeof r.bits !== 'number' || !Number.isInteger(r.bits) || r.bits < 0 || r.bits > 40) return 'bits'
+    if (!isMs(r.ts)) return 'ts'
+    if ('expires' in r && (!isMs(r.expires) || r.expires <= r.ts)) return 'expires'
+    if (!Array.isArray(r.hosts) || r.hosts.length > 16) return 'hosts'
+    for (const h of r.hosts as unknown[]) {
+      if (!isMap(h) || !keysAre(h, ['peer', 'addrs']) || !Array.isArray(h.addrs) || h.addrs.length > 8 || !h.addrs.every(isMultiaddrText)) return 'a host'
+      if (!isCanonicalPeer(h.peer)) return 'a host peer'
+    }
+  } else {
+    if (kind === 'grant' && !isCanonicalPeer(r.host)) return 'host'
+    if (kind === 'pass' && !isBytesOf(r.id, 16)) return 'id'
+    if (!isMs(r.issued)) return 'issued'
+    if ('expires' in r && (!isMs(r.expires) || r.expires <= r.issued)) return 'expires'
+  }
+  if (!(r.sig instanceof Uint8Array)) return 'sig'
+  return undefined
+}
+
+/** §11: read a record from text (or bytes), in the spec's order; `now` for the expiry of grants and passes. */
+export function referenceVerifyRecord (kind: RecordKind, input: string | Uint8Array, options: { now?: number, host?: string, owner?: string } = {}): Record<string, unknown> {
+  const { prefix, tag, expiredCode } = RECORD_KINDS[kind]
+  let bytes: Uint8Array
+  if (typeof input === 'string') {
+    if (!input.startsWith(prefix)) refuse('ERR_INVALID_RECORD', 'prefix')
+    if (input.length > 16 * 1024) refuse('ERR_INVALID_RECORD', 'too long')
+    try { bytes = base58btc.decode(input.slice(prefix.length)) } catch { return refuse('ERR_INVALID_RECORD', 'base58btc') }
+  } else bytes = input
+  if (bytes.length > 8192) refuse('ERR_INVALID_RECORD', 'over 8 KiB')
+  let r: unknown
+  try { r = referenceDecode(bytes) } catch { return refuse('ERR_INVALID_RECORD', 'dag-cbor') }
+  if (!isMap(r)) return refuse('ERR_INVALID_RECORD', 'not a map')
+  if (r.v !== 1) refuse('ERR_UNSUPPORTED_VERSION', 'v')
+  const problem = recordFieldsProblem(kind, r)
+  if (problem !== undefined) refuse('ERR_INVALID_RECORD', problem)
+  let ownerKey: Uint8Array
+  try { ownerKey = referencePeerKey(r.owner); if (referencePeerId(ownerKey) !== r.owner) throw new Error('not canonical') } catch { return refuse('ERR_INVALID_RECORD', 'owner') }
+  const { sig, ...unsigned } = r
+  if (!ed25519.verify(sig as Uint8Array, referenceTagged(tag, dagCbor.encode(unsigned)), ownerKey)) refuse('ERR_INVALID_RECORD', 'signature')
+  if (options.host !== undefined && r.host !== options.host) refuse('ERR_INVALID_RECORD', 'another host')
+  if (options.owner !== undefined && r.owner !== options.owner) refuse('ERR_INVALID_RECORD', 'another owner')
+  if (expiredCode !== undefined && options.now !== undefined && typeof r.expires === 'number' && r.expires <= options.now) refuse(expiredCode, 'expired')
+  return r
+}
+
+/** §12: a receipt signed by the host's seed. */
+export function referenceSignReceipt (seed: Uint8Array, fields: { inbox: string, entry: string, env: string, time: number }): { signingInput: Uint8Array, receipt: Record<string, unknown> } {
+  const unsigned = { v: 1, ...fields, host: referencePeerId(ed25519.getPublicKey(seed)) }
+  const signingInput = referenceTagged('ipms/receipt/v1', dagCbor.encode(unsigned))
+  return { signingInput, receipt: { ...unsigned, sig: ed25519.sign(signingInput, seed) } }
+}
+
+/** §12: a sender's check of a receipt for its inbox and envelope (from `host` when given): ERR_BAD_RECEIPT. */
+export function referenceVerifyReceipt (r: unknown, expected: { inbox: string, env: string, host?: string }): void {
+  if (!isMap(r) || !keysAre(r, ['v', 'inbox', 'entry', 'env', 'host', 'time', 'sig']) || r.v !== 1 || !isMs(r.time) || !(r.sig instanceof Uint8Array)) return refuse('ERR_BAD_RECEIPT', 'shape')
+  if (r.inbox !== expected.inbox || r.env !== expected.env || (expected.host !== undefined && r.host !== expected.host)) refuse('ERR_BAD_RECEIPT', 'another mail')
+  const { sig, ...unsigned } = r
+  let ok = false
+  try { ok = ed25519.verify(sig as Uint8Array, referenceTagged('ipms/receipt/v1', dagCbor.encode(unsigned)), referencePeerKey(r.host)) } catch { ok = false }
+  if (!ok) refuse('ERR_BAD_RECEIPT', 'signature')
+}
+
+/** §12: the code a sender takes from a host's `refused` frame. */
+export const referenceRefusalCode = (code: unknown): string =>
+  ['ERR_RATE_LIMITED', 'ERR_TOO_LARGE', 'ERR_MALFORMED', 'ERR_NOT_HOSTED', 'ERR_BAD_ENVELOPE', 'ERR_STALE', 'ERR_OVER_QUOTA', 'ERR_BAD_PASS', 'ERR_PASS_EXPIRED', 'ERR_STORAGE_FULL'].includes(code as string) ? code as string : 'ERR_REFUSED'
+
+/** §10, §12: one frame: unsigned varint length ‖ bytes. */
+export function referenceFrame (bytes: Uint8Array): Uint8Array {
+  const prefix: number[] = []
+  let n = bytes.length
+  while (n >= 0x80) { prefix.push((n & 0x7f) | 0x80); n = Math.floor(n / 128) }
+  prefix.push(n)
+  return concat(Uint8Array.from(prefix), bytes)
+}
+
+/** §10, §12: split one frame: its announced length (refused past 4 prefix bytes or `max`) and body. */
+export function referenceUnframe (frame: Uint8Array, max: number): Uint8Array {
+  let length = 0; let i = 0
+  for (; ; i++) {
+    if (i >= 4) refuse('ERR_MALFORMED', 'a length prefix over 4 bytes')
+    length += (frame[i]! & 0x7f) * 2 ** (7 * i)
+    if (frame[i]! < 0x80) break
+  }
+  if (length > max) refuse('ERR_TOO_LARGE', 'over the frame cap')
+  if (frame.length !== i + 1 + length) refuse('ERR_MALFORMED', 'the frame is not its announced length')
+  return frame.subarray(i + 1)
+}
+
+/** §9.3: an inbox entry as OrbitDB 4 writes it, signed by an Ed25519 writer key (`seed`). */
+export function referenceEntry (seed: Uint8Array, inbox: string, payload: unknown, next: string[], time: number): { block: Uint8Array, hash: string } {
+  const key = Buffer.from(ed25519.getPublicKey(seed)).toString('hex')
+  const signed = { id: inbox, payload, next, refs: [] as string[], clock: { id: key, time }, v: 2 }
+  const sig = Buffer.from(ed25519.sign(dagCbor.encode(signed), seed)).toString('hex')
+  const block = dagCbor.encode({ ...signed, key, identity: key, sig })
+  return { block, hash: referenceCid(block).toString(base58btc) }
+}
+
+/** §14: a DHT node's validator, with its memory of the newest `ts` per key (replays refused). */
+export function referenceHostsValidator (): (key: string, value: Uint8Array, now: number) => void {
+  const newest = new Map<string, number>()
+  return (key, value, now) => {
+    if (!key.startsWith('/ipms/')) refuse('ERR_INVALID_RECORD', 'namespace')
+    const owner = key.slice('/ipms/'.length)
+    const card = referenceVerifyRecord('card', value, { owner })
+    if (typeof card.expires !== 'number' || card.expires <= now || card.expires - (card.ts as number) > 90 * 86_400_000) refuse('ERR_INVALID_RECORD', 'expiry')
+    if ((newest.get(owner) ?? -1) > (card.ts as number)) refuse('ERR_INVALID_RECORD', 'replay')
+    newest.set(owner, Math.max(newest.get(owner) ?? 0, card.ts as number))
+  }
 }

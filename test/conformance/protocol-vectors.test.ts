@@ -1,0 +1,42 @@
+/**
+ * Every vector of test/vectors/protocol-v1.json (docs/PROTOCOL.md §7) checked twice: through
+ * src/ (ops-src.ts, the code a node runs) and through the independent reference
+ * (ops-reference.ts, from the spec alone). A vector that one of them answers differently is a
+ * disagreement between the code and the spec.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { answer, mismatch, type Operations, type Vector } from './json.ts'
+import { srcOperations } from './ops-src.ts'
+import { referenceOperations } from './ops-reference.ts'
+
+const { vectors } = JSON.parse(readFileSync(new URL('../vectors/protocol-v1.json', import.meta.url), 'utf8')) as { vectors: Vector[] }
+
+async function failures (ops: Operations): Promise<string[]> {
+  const out: string[] = []
+  for (const v of vectors) {
+    const problem = mismatch(v, await answer(ops, v.op, v.input))
+    if (problem !== undefined) out.push(`${v.op} "${v.name}": ${problem}`)
+  }
+  return out
+}
+
+test('the vectors cover every operation, with refusals for each format', () => {
+  const ops = new Set(vectors.map(v => v.op))
+  for (const op of ['peer-id', 'inbox-address', 'pow-challenge', 'check-mail-payload', 'sign-prune', 'check-prune-payload', 'entry', 'check-entry',
+    'sign-record', 'verify-record', 'sign-receipt', 'verify-receipt', 'hosts-record', 'encode-frame', 'read-deliver-request', 'read-deliver-answer', 'read-sync-frame']) {
+    assert.ok(ops.has(op), op)
+  }
+  for (const op of ['inbox-address', 'check-mail-payload', 'check-prune-payload', 'check-entry', 'verify-record', 'verify-receipt', 'read-deliver-request', 'read-sync-frame']) {
+    assert.ok(vectors.some(v => v.op === op && v.error !== undefined), `a refusal for ${op}`)
+  }
+})
+
+test('src/ answers every protocol vector as the spec says', async () => {
+  assert.deepEqual(await failures(srcOperations), [])
+})
+
+test('the reference answers every protocol vector as the spec says', async () => {
+  assert.deepEqual(await failures(referenceOperations), [])
+})

@@ -1,0 +1,278 @@
+/**
+ * Writes test/vectors/protocol-v1.json: known-answer vectors for every signed, hashed or framed
+ * format of docs/PROTOCOL.md but the envelope (envelope-v1.json) and the identity file
+ * (identity/), and the inputs each format MUST refuse, with the error code (§7, §8).
+ *
+ * Fixed seeds, no clock, no randomness: running it again gives the same file. Expected outputs
+ * come from the independent reference (test/conformance/ops-reference.ts over
+ * test/helpers/reference.ts), never from src/; a refusal declared here is checked against the
+ * reference before it is written. Run: `npx node test/vectors/generate-protocol.ts`.
+ */
+import { writeFileSync } from 'node:fs'
+import * as dagCbor from '@ipld/dag-cbor'
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { base58btc } from 'multiformats/bases/base58'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
+import {
+  referenceCid, referenceFrame, referenceInbox, referencePeerId, referencePowChallenge, referenceRequiredBits,
+  referenceSeal, referenceSignMail, referenceSignReceipt, referenceSignRecord, referenceSolve, referenceTagged, type RecordKind
+} from '../helpers/reference.ts'
+import { answer, hex, toJson, type Vector } from '../conformance/json.ts'
+import { referenceOperations } from '../conformance/ops-reference.ts'
+
+const fill = (n: number, start: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff)
+const seeds = { owner: fill(32, 0x41), host: fill(32, 0x61), cohost: fill(32, 0x71), writer: fill(32, 0x01), stranger: fill(32, 0x91) }
+const peer = (seed: Uint8Array): string => referencePeerId(ed25519.getPublicKey(seed))
+const owner = peer(seeds.owner); const host = peer(seeds.host); const cohost = peer(seeds.cohost); const stranger = peer(seeds.stranger)
+/** The host's address in its CIDv1 form (codec libp2p-key): accepted as input, never written in a structure (§2). */
+const hostAsCid = CID.create(1, 0x72, Digest.create(0x00, Uint8Array.from([0x08, 0x01, 0x12, 0x20, ...ed25519.getPublicKey(seeds.host)]))).toString()
+const T0 = 1767225600000 // 2026-01-01T00:00Z
+const DAY = 86_400_000
+const BITS = 8 // a cheap inbox difficulty, so that the generator solves stamps in milliseconds
+const inbox = referenceInbox(owner, BITS).inbox
+const inbox24 = referenceInbox(owner, 24).inbox
+
+const vectors: Vector[] = []
+/** Add a vector whose expected answer is the reference's; `error`, when given, must be what the reference answers. */
+async function add (name: string, op: string, input: Record<string, unknown>, error?: string): Promise<Record<string, unknown>> {
+  const got = await answer(referenceOperations, op, input)
+  if (error !== undefined) {
+    if (!('error' in got) || got.error !== error) throw new Error(`${name}: the reference answers ${JSON.stringify(got).slice(0, 200)}, not ${error}`)
+    vectors.push({ name, op, input, error })
+    return {}
+  }
+  if ('error' in got) throw new Error(`${name}: the reference refuses it (${got.error})`)
+  vectors.push({ name, op, input, output: got.output })
+  return got.output
+}
+/** Replace the first occurrence of hex `from` by `to` in `bytes`' hex: a hand-made non-canonical or damaged encoding. */
+const patch = (bytes: Uint8Array | string, from: string, to: string): string => {
+  const text = typeof bytes === 'string' ? bytes : hex(bytes)
+  if (!text.includes(from)) throw new Error(`patch: ${from} not found`)
+  return text.replace(from, to)
+}
+const cborHex = (value: unknown): string => hex(dagCbor.encode(value))
+const textKey = (k: string): string => hex(dagCbor.encode(k))
+
+// ── §2 addresses ───────────────────────────────────────────────────────────────────────────────
+for (const [role, seed] of Object.entries(seeds)) await add(`address of the ${role} seed`, 'peer-id', { seed: hex(seed) })
+
+// ── §9.1 inbox address ─────────────────────────────────────────────────────────────────────────
+await add('inbox address at the default difficulty (24)', 'inbox-address', { owner, bits: 24 })
+await add('inbox address at difficulty 8 (the inbox of the vectors below)', 'inbox-address', { owner, bits: BITS })
+await add('inbox address at difficulty 0', 'inbox-address', { owner: host, bits: 0 })
+await add('refused: difficulty 41 is out of range', 'inbox-address', { owner, bits: 41 }, 'ERR_INVALID_ARGUMENT')
+await add('refused: an RSA peer-id', 'inbox-address', { owner: 'QmcgpsyWgH8Y8ajJz1Cu72KnS5uo2Aa2LpzU7kinSupNKC', bits: 24 }, 'ERR_UNSUPPORTED_KEY_TYPE')
+await add('refused: an Ed25519 key of small order (nobody holds its secret)', 'inbox-address', { owner: referencePeerId(Uint8Array.from([1, ...new Uint8Array(31)])), bits: 24 }, 'ERR_INVALID_PEER_ID')
+await add('refused: not a peer-id', 'inbox-address', { owner: '12D3KooWnotapeerid', bits: 24 }, 'ERR_INVALID_PEER_ID')
+
+// ── an envelope for the inbox (§3, §4), so that the MAIL payloads and frames below are real ────
+const mail = referenceSignMail({ v: 1, from: peer(seeds.writer), to: owner, date: T0, id: 'vector-deliver', subject: 'Hello', body: 'Delivered by the vectors.\n', attachments: [] }, seeds.writer)
+const envelope = referenceSeal(dagCbor.encode(mail), ed25519.getPublicKey(seeds.owner), inbox, fill(32, 0x81), fill(24, 0xc1))
+const env = referenceCid(envelope).toString()
+
+// ── §5 stamps ──────────────────────────────────────────────────────────────────────────────────
+await add('PROTOCOL §5 known answer: stamp bits 20', 'pow-challenge', { inbox: '/orbitdb/zdpuAmrcSRUhkQcnRQ6p4bphs7DJWGBkqczSGFYynX6moTcDL', bits: 20, size: 1120, ts: T0, env: 'bafyreia25rcgd5ngjjvuvoitznrx5qtrfrbrerllcrgx2eymbm4gymws7y' })
+await add('stamp for a 256 KiB envelope at 24 bits: 26 bits', 'pow-challenge', { inbox: inbox24, bits: 24, size: 256 * 1024, ts: T0, env })
+await add('stamp for a 4 MiB envelope at 40 bits: 46 bits', 'pow-challenge', { inbox: inbox24, bits: 40, size: 4 * 1024 * 1024, ts: T0, env })
+await add('stamp for the vectors\' envelope at 8 bits', 'pow-challenge', { inbox, bits: BITS, size: envelope.length, ts: T0, env })
+
+// ── §9.2 MAIL payload ──────────────────────────────────────────────────────────────────────────
+const stamp = (size: number, ts: number, bits = BITS): Uint8Array => { const b = referenceRequiredBits(bits, size); return referenceSolve(referencePowChallenge(b, ts, inbox, env), b) }
+const mailPayload = { op: 'MAIL', v: 1, env, size: envelope.length, ts: T0, pow: stamp(envelope.length, T0) }
+const mailBytes = dagCbor.encode(mailPayload)
+await add('MAIL payload with a valid stamp', 'check-mail-payload', { payload: hex(mailBytes), inbox, bits: BITS })
+const badMail = async (name: string, payload: unknown, code = 'ERR_MALFORMED'): Promise<void> => { await add(`refused MAIL: ${name}`, 'check-mail-payload', { payload: typeof payload === 'string' ? payload : cborHex(payload), inbox, bits: BITS }, code) }
+await add('refused MAIL: its stamp checked for the owner\'s 24-bit inbox', 'check-mail-payload', { payload: hex(mailBytes), inbox: inbox24, bits: 24 }, 'ERR_BAD_POW')
+// A stamp made at the inbox's 8 bits for an envelope that needs 9 (§5.2): its challenge commits 8.
+await badMail('a 200,000-byte envelope stamped at the inbox\'s bits, not the size\'s', { ...mailPayload, size: 200_000, pow: referenceSolve(referencePowChallenge(BITS, T0, inbox, env), BITS) }, 'ERR_BAD_POW')
+await badMail('v 2', { ...mailPayload, v: 2 })
+await badMail('an extra field', { ...mailPayload, x: 1 })
+await badMail('size 0', { ...mailPayload, size: 0 })
+await badMail('size over 4 MiB', { ...mailPayload, size: 4 * 1024 * 1024 + 1 })
+await badMail('negative ts', { ...mailPayload, ts: -1 })
+await badMail('ts past 2^53', patch(mailBytes, textKey('ts') + '1b' + hex(new Uint8Array(new BigUint64Array([BigInt(T0)]).buffer).reverse()), textKey('ts') + '1b0020000000000000'))
+await badMail('pow of 7 bytes', { ...mailPayload, pow: fill(7, 0) })
+await badMail('env as a CIDv1 in base58btc', { ...mailPayload, env: referenceCid(envelope).toString(base58btc) })
+await badMail('env of a raw-codec CID', { ...mailPayload, env: 'bafkreia25rcgd5ngjjvuvoitznrx5qtrfrbrerllcrgx2eymbm4gymws7y' })
+await badMail('non-canonical: v as a two-byte integer', patch(mailBytes, textKey('v') + '01', textKey('v') + '1801'))
+await badMail('non-canonical: a trailing byte', hex(mailBytes) + '00')
+await badMail('non-canonical: an indefinite-length map', 'bf' + hex(mailBytes).slice(2) + 'ff')
+
+// ── §9.3 entries, §9.2 PRUNE ───────────────────────────────────────────────────────────────────
+const mailEntry = await add('MAIL entry, first of the log (time 1)', 'entry', { seed: hex(seeds.writer), inbox, payload: hex(mailBytes), next: [], time: 1 })
+await add('MAIL entry accepted by the inbox rules', 'check-entry', { block: mailEntry.block, owner, bits: BITS })
+const mailHash = mailEntry.hash as string
+const prune = await add('PRUNE payload and its signing input', 'sign-prune', { seed: hex(seeds.owner), inbox, entries: [mailHash], ts: T0 + DAY })
+await add('PRUNE payload accepted', 'check-prune-payload', { payload: prune.payload, inbox, owner })
+const pruneEntry = await add('PRUNE entry on the MAIL entry (time 2)', 'entry', { seed: hex(seeds.owner), inbox, payload: prune.payload, next: [mailHash], time: 2 })
+await add('PRUNE entry accepted by the inbox rules', 'check-entry', { block: pruneEntry.block, owner, bits: BITS })
+const pruneBy = (seed: Uint8Array, forInbox: string, entries: string[]): string => cborHex({ op: 'PRUNE', v: 1, entries, ts: T0, sig: ed25519.sign(referenceTagged('ipms/prune/v1', dagCbor.encode({ inbox: forInbox, entries, ts: T0 })), seed) })
+const badPrune = async (name: string, payload: string, code: string): Promise<void> => { await add(`refused PRUNE: ${name}`, 'check-prune-payload', { payload, inbox, owner }, code) }
+await badPrune('signed by someone else', pruneBy(seeds.stranger, inbox, [mailHash]), 'ERR_BAD_SIGNATURE')
+await badPrune('signed for the owner\'s other inbox', pruneBy(seeds.owner, inbox24, [mailHash]), 'ERR_BAD_SIGNATURE')
+await badPrune('no entries', pruneBy(seeds.owner, inbox, []), 'ERR_MALFORMED')
+await badPrune('an entry twice', pruneBy(seeds.owner, inbox, [mailHash, mailHash]), 'ERR_MALFORMED')
+await badPrune('1,001 entries', pruneBy(seeds.owner, inbox, Array.from({ length: 1001 }, (_, i) => referenceCid(dagCbor.encode(i)).toString(base58btc))), 'ERR_MALFORMED')
+await badPrune('an envelope CID among the entries', pruneBy(seeds.owner, inbox, [env]), 'ERR_MALFORMED')
+await badPrune('a signature of 63 bytes', cborHex({ ...dagCbor.decode(Buffer.from(prune.payload as string, 'hex')) as object, sig: fill(63, 0) }), 'ERR_MALFORMED')
+await badPrune('v 2', cborHex({ ...dagCbor.decode(Buffer.from(prune.payload as string, 'hex')) as object, v: 2 }), 'ERR_MALFORMED')
+const entryValue = dagCbor.decode(Buffer.from(mailEntry.block as string, 'hex')) as Record<string, unknown>
+const resign = (e: Record<string, unknown>, seed = seeds.writer): string => {
+  const signed = { id: e.id, payload: e.payload, next: e.next, refs: e.refs, clock: e.clock, v: e.v }
+  return cborHex({ ...e, sig: hex(ed25519.sign(dagCbor.encode(signed), seed)) })
+}
+const badEntry = async (name: string, block: string, code = 'ERR_MALFORMED'): Promise<void> => { await add(`refused entry: ${name}`, 'check-entry', { block, owner, bits: BITS }, code) }
+await badEntry('identity is not key', resign({ ...entryValue, identity: 'zdpuAnotthekey' }))
+await badEntry('clock time 0', resign({ ...entryValue, clock: { ...(entryValue.clock as object), time: 0 } }))
+await badEntry('clock time past 2^40', resign({ ...entryValue, clock: { ...(entryValue.clock as object), time: 2 ** 40 + 1 } }))
+await badEntry('id of another inbox', resign({ ...entryValue, id: inbox24 }))
+await badEntry('v 1', resign({ ...entryValue, v: 1 }))
+await badEntry('an unknown op', resign({ ...entryValue, payload: { op: 'PUT', v: 1 } }))
+await badEntry('uppercase hex signature', cborHex({ ...entryValue, sig: (entryValue.sig as string).toUpperCase() }))
+await badEntry('a signature by another key', resign(entryValue, seeds.stranger), 'ERR_BAD_SIGNATURE')
+await badEntry('a parent twice', resign({ ...entryValue, next: [mailHash, mailHash] }))
+await badEntry('a parent in both next and refs', resign({ ...entryValue, next: [mailHash], refs: [mailHash] }))
+await badEntry('65 parents', resign({ ...entryValue, next: Array.from({ length: 65 }, (_, i) => referenceCid(dagCbor.encode(i)).toString(base58btc)) }))
+
+// ── §11 grant, card, pass ──────────────────────────────────────────────────────────────────────
+const sign = async (name: string, kind: RecordKind, fields: Record<string, unknown>): Promise<Record<string, unknown>> => await add(name, 'sign-record', { kind, seed: hex(seeds.owner), fields: toJson(fields) as Record<string, unknown> })
+const grant = await sign('host grant, for 30 days', 'grant', { host, issued: T0, expires: T0 + 30 * DAY })
+const card = await sign('address card listing one host, with an expiry', 'card', { bits: BITS, hosts: [{ peer: host, addrs: ['/ip4/127.0.0.1/tcp/4001'] }], ts: T0, expires: T0 + 30 * DAY })
+const pass = await sign('contact\'s pass, for a year', 'pass', { id: fill(16, 0xa0), issued: T0, expires: T0 + 365 * DAY })
+await sign('host grant without expiry', 'grant', { host: cohost, issued: T0 })
+await add('grant accepted by its host', 'verify-record', { kind: 'grant', text: grant.text, host, now: T0 + DAY })
+await add('grant accepted from its bytes (as a sync hello carries it)', 'verify-record', { kind: 'grant', bytes: grant.bytes, host, now: T0 + DAY })
+await add('card accepted', 'verify-record', { kind: 'card', text: card.text, owner })
+await add('pass accepted', 'verify-record', { kind: 'pass', text: pass.text, owner, now: T0 + DAY })
+const forged = (kind: RecordKind, fields: Record<string, unknown>): Record<string, unknown> => {
+  const tag = `ipms/${kind}/v1`
+  const unsigned = { ...fields, v: 1, owner }
+  return { ...unsigned, sig: ed25519.sign(referenceTagged(tag, dagCbor.encode(unsigned)), seeds.stranger) }
+}
+const prefixOf = { grant: 'ipmsgrant', card: 'ipmscard', pass: 'ipmspass' }
+/** A record signed by the owner with exactly these fields (v, owner, sig added): refused for its fields, not its signature. */
+const signed = (kind: RecordKind, value: Record<string, unknown>): string => {
+  const { v: _v, owner: _o, sig: _s, ...fields } = value
+  return referenceSignRecord(kind, seeds.owner, fields).text
+}
+const text = (kind: RecordKind, value: unknown): string => prefixOf[kind] + base58btc.encode(dagCbor.encode(value))
+const badRecord = async (name: string, kind: RecordKind, input: Record<string, unknown>, code = 'ERR_INVALID_RECORD'): Promise<void> => { await add(`refused ${kind}: ${name}`, 'verify-record', { kind, ...input }, code) }
+const grantValue = dagCbor.decode(Buffer.from(grant.bytes as string, 'hex')) as Record<string, unknown>
+const cardValue = dagCbor.decode(Buffer.from(card.bytes as string, 'hex')) as Record<string, unknown>
+const passValue = dagCbor.decode(Buffer.from(pass.bytes as string, 'hex')) as Record<string, unknown>
+await badRecord('expired by the host\'s clock', 'grant', { text: grant.text, host, now: T0 + 30 * DAY }, 'ERR_GRANT_EXPIRED')
+await badRecord('for another host', 'grant', { text: grant.text, host: cohost, now: T0 })
+await badRecord('forged (signed by another key)', 'grant', { text: text('grant', forged('grant', { host, issued: T0 })), host, now: T0 })
+await badRecord('one byte of the signature changed', 'grant', { bytes: patch(grant.bytes as string, hex(grantValue.sig as Uint8Array), hex(grantValue.sig as Uint8Array).replace(/^../, 'ff')), host, now: T0 })
+await badRecord('version 2', 'grant', { text: text('grant', { ...grantValue, v: 2 }), host, now: T0 }, 'ERR_UNSUPPORTED_VERSION')
+await badRecord('the card prefix', 'grant', { text: 'ipmscard' + (grant.text as string).slice('ipmsgrant'.length), host, now: T0 })
+await badRecord('not base58btc', 'grant', { text: (grant.text as string).replace(/.$/, '0'), host, now: T0 })
+await badRecord('non-canonical: an integer in a long form', 'grant', { bytes: patch(grant.bytes as string, textKey('v') + '01', textKey('v') + '1801'), host, now: T0 })
+await badRecord('an unknown field', 'grant', { text: signed('grant', { host, issued: T0, note: 'x' }), host, now: T0 })
+await badRecord('a host that is not a peer-id (read without a host to match)', 'grant', { text: signed('grant', { host: 'my-server', issued: T0 }), now: T0 })
+await badRecord('a host written as a CID (read without a host to match)', 'grant', { text: signed('grant', { host: hostAsCid, issued: T0 }), now: T0 })
+await badRecord('expires before issued', 'grant', { text: signed('grant', { ...grantValue, expires: T0 - 1 }), host, now: T0 })
+await badRecord('expired', 'pass', { text: pass.text, owner, now: T0 + 365 * DAY }, 'ERR_PASS_EXPIRED')
+await badRecord('another owner\'s', 'pass', { text: pass.text, owner: stranger, now: T0 })
+await badRecord('an id of 15 bytes', 'pass', { text: signed('pass', { ...passValue, id: fill(15, 0) }), owner, now: T0 })
+await badRecord('bits 41', 'card', { text: signed('card', { ...cardValue, bits: 41 }), owner })
+await badRecord('17 hosts', 'card', { text: signed('card', { ...cardValue, hosts: Array.from({ length: 17 }, () => ({ peer: host, addrs: [] })) }), owner })
+await badRecord('over 8 KiB', 'card', { text: signed('card', { ...cardValue, hosts: Array.from({ length: 16 }, () => ({ peer: host, addrs: Array.from({ length: 8 }, (_, i) => `/dns4/${'h'.repeat(40)}${i}.example/tcp/4001`) })) }), owner })
+await badRecord('a host address with /p2p', 'card', { text: signed('card', { ...cardValue, hosts: [{ peer: host, addrs: [`/ip4/127.0.0.1/tcp/4001/p2p/${cohost}`] }] }), owner })
+await badRecord('a host written as a CID', 'card', { text: signed('card', { ...cardValue, hosts: [{ peer: hostAsCid, addrs: [] }] }), owner })
+
+// ── §12 receipt ────────────────────────────────────────────────────────────────────────────────
+const receiptFields = { inbox, entry: mailHash, env, time: T0 + 1500 }
+const receipt = await add('receipt signed by the host', 'sign-receipt', { seed: hex(seeds.host), ...receiptFields })
+await add('receipt accepted by the sender', 'verify-receipt', { receipt: receipt.receipt, inbox, env, host })
+const receiptValue = dagCbor.decode(Buffer.from(receipt.receipt as string, 'hex')) as Record<string, unknown>
+const badReceipt = async (name: string, value: string, expected: Record<string, unknown> = { inbox, env, host }): Promise<void> => { await add(`refused receipt: ${name}`, 'verify-receipt', { receipt: value, ...expected }, 'ERR_BAD_RECEIPT') }
+await badReceipt('for another envelope', receipt.receipt as string, { inbox, env: referenceCid(dagCbor.encode('other')).toString(), host })
+await badReceipt('from another host than the one asked', receipt.receipt as string, { inbox, env, host: cohost })
+/** A receipt signed by the host over exactly these fields: refused for its fields, not its signature. */
+const hostSigned = (fields: Record<string, unknown>): string => {
+  const { sig: _s, ...unsigned } = fields
+  return cborHex({ ...unsigned, sig: ed25519.sign(referenceTagged('ipms/receipt/v1', dagCbor.encode(unsigned)), seeds.host) })
+}
+await badReceipt('an extra field (signed with the others)', hostSigned({ ...receiptValue, note: 'x' }))
+await badReceipt('forged (signed by another key)', cborHex({ ...receiptValue, sig: referenceSignReceipt(seeds.stranger, receiptFields).receipt.sig }))
+await badReceipt('a negative time', hostSigned({ ...receiptValue, time: -1 }))
+await badReceipt('version 2', hostSigned({ ...receiptValue, v: 2 }))
+
+// ── §14 DHT hosts record ───────────────────────────────────────────────────────────────────────
+const cardBytes = (fields: Record<string, unknown>, seed = seeds.owner): string => hex(referenceSignRecord('card', seed, fields).bytes)
+const key = '/ipms/' + owner
+const hosts = [{ peer: host, addrs: ['/ip4/127.0.0.1/tcp/4001'] }]
+const older = cardBytes({ bits: BITS, hosts, ts: T0, expires: T0 + 30 * DAY })
+const newer = cardBytes({ bits: BITS, hosts: [], ts: T0 + DAY, expires: T0 + 31 * DAY })
+await add('hosts records: a newer card, then a replay of an older one, then expired, forged, unbounded and misfiled ones', 'hosts-record', {
+  steps: [
+    { key, value: older, now: T0 + 1000 },
+    { key, value: newer, now: T0 + DAY + 1000 },
+    { key, value: older, now: T0 + DAY + 2000 },
+    { key, value: newer, now: T0 + 31 * DAY },
+    { key, value: hex(dagCbor.encode(forged('card', { bits: BITS, hosts, ts: T0 + 2 * DAY, expires: T0 + 32 * DAY }))), now: T0 + 2 * DAY },
+    { key, value: cardBytes({ bits: BITS, hosts, ts: T0 + 3 * DAY }), now: T0 + 3 * DAY },
+    { key, value: cardBytes({ bits: BITS, hosts, ts: T0 + 3 * DAY, expires: T0 + 94 * DAY }), now: T0 + 3 * DAY },
+    { key: '/ipms/' + stranger, value: newer, now: T0 + DAY + 1000 },
+    { key, value: newer, now: T0 + DAY + 3000 }
+  ]
+})
+
+// ── §12 one /ipms/deliver exchange, and the refusals ───────────────────────────────────────────
+const frameOf = async (name: string, message: Record<string, unknown>): Promise<string> => (await add(name, 'encode-frame', { message: toJson(message) as Record<string, unknown> })).frame as string
+const requestFrame = await frameOf('deliver request (sender → host), with a pass', { v: 1, t: 'deliver', inbox, mail: mailPayload, envelope, pass: new Uint8Array(Buffer.from(pass.bytes as string, 'hex')) })
+await add('deliver request read by the host', 'read-deliver-request', { frame: requestFrame })
+const plainRequest = await frameOf('deliver request without a pass', { v: 1, t: 'deliver', inbox, mail: mailPayload, envelope })
+await add('deliver request without a pass read by the host', 'read-deliver-request', { frame: plainRequest })
+const receiptFrame = await frameOf('receipt answer (host → sender)', { v: 1, t: 'receipt', receipt: receiptValue })
+await add('receipt answer read by the sender', 'read-deliver-answer', { frame: receiptFrame, inbox, env, host })
+for (const code of ['ERR_RATE_LIMITED', 'ERR_TOO_LARGE', 'ERR_MALFORMED', 'ERR_NOT_HOSTED', 'ERR_BAD_ENVELOPE', 'ERR_OVER_QUOTA', 'ERR_BAD_PASS', 'ERR_PASS_EXPIRED', 'ERR_STORAGE_FULL']) {
+  const frame = await frameOf(`refusal ${code} (host → sender)`, { v: 1, t: 'refused', code, reason: 'a reason for people' })
+  await add(`refusal ${code} read by the sender`, 'read-deliver-answer', { frame, inbox, env, host })
+}
+const stale = await frameOf('refusal ERR_STALE with the host\'s clock', { v: 1, t: 'refused', code: 'ERR_STALE', reason: 'stamp it again', time: T0 + DAY })
+await add('refusal ERR_STALE read by the sender, with the host\'s time', 'read-deliver-answer', { frame: stale, inbox, env, host })
+await add('a refusal with a code outside §12\'s list is read as ERR_REFUSED', 'read-deliver-answer', { frame: await frameOf('refusal with a foreign code', { v: 1, t: 'refused', code: 'ERR_IDENTITY_NOT_FOUND', reason: 'x' }), inbox, env, host })
+await add('a refusal whose code is not text is read as ERR_REFUSED', 'read-deliver-answer', { frame: await frameOf('refusal with a numeric code', { v: 1, t: 'refused', code: 7, reason: 'x' }), inbox, env, host })
+await add('an answer that is neither receipt nor refusal', 'read-deliver-answer', { frame: await frameOf('answer of an unknown type', { v: 1, t: 'thanks' }), inbox, env, host }, 'ERR_BAD_RECEIPT')
+const badRequest = async (name: string, frame: string, code = 'ERR_MALFORMED'): Promise<void> => { await add(`refused deliver request: ${name}`, 'read-deliver-request', { frame }, code) }
+const maxDeliver = 4 * 1024 * 1024 + 16 * 1024
+await badRequest('announces one byte over the cap (refused from the prefix alone)', hex(referenceFrame(new Uint8Array(maxDeliver + 1)).subarray(0, 4)), 'ERR_TOO_LARGE')
+await badRequest('a five-byte length prefix', '8080808000')
+await badRequest('v 2', hex(referenceFrame(dagCbor.encode({ v: 2, t: 'deliver', inbox, mail: mailPayload, envelope }))))
+await badRequest('an extra field', hex(referenceFrame(dagCbor.encode({ v: 1, t: 'deliver', inbox, mail: mailPayload, envelope, note: 'x' }))))
+await badRequest('more than 32 items (a list where the pass goes)', hex(referenceFrame(dagCbor.encode({ v: 1, t: 'deliver', inbox, mail: mailPayload, envelope, pass: Array.from({ length: 40 }, (_, i) => i) }))))
+await badRequest('non-canonical: v as a two-byte integer', hex(referenceFrame(Buffer.from(patch(dagCbor.encode({ v: 1, t: 'deliver', inbox, mail: mailPayload, envelope }), textKey('t') + textKey('deliver') + textKey('v') + '01', textKey('t') + textKey('deliver') + textKey('v') + '1801'), 'hex'))))
+await badRequest('a MAIL payload with size 0', hex(referenceFrame(dagCbor.encode({ v: 1, t: 'deliver', inbox, mail: { ...mailPayload, size: 0 }, envelope }))))
+await badRequest('envelope as text', hex(referenceFrame(dagCbor.encode({ v: 1, t: 'deliver', inbox, mail: mailPayload, envelope: 'abc' }))))
+
+// ── §10 one /ipms/sync exchange (co-host → host), and the refusals ─────────────────────────────
+const cohostGrant = referenceSignRecord('grant', seeds.owner, { host: cohost, issued: T0 }).bytes
+const sync = async (name: string, message: Record<string, unknown>, first = false): Promise<string> => {
+  const frame = await frameOf(`sync ${name}`, message)
+  await add(`sync ${name} read`, 'read-sync-frame', { frame, first })
+  return frame
+}
+await sync('hello (co-host → host, with its grant)', { v: 1, t: 'hello', inbox, heads: [], have: [], want: [], grant: cohostGrant }, true)
+await sync('refused (to a peer without a grant)', { v: 1, t: 'refused', code: 'ERR_SYNC_REFUSED', reason: 'this node does not serve that inbox to you' })
+await sync('blocks (host → co-host: the MAIL entry and its envelope)', { v: 1, t: 'blocks', blocks: [{ c: referenceCid(Buffer.from(mailEntry.block as string, 'hex')).bytes, b: Buffer.from(mailEntry.block as string, 'hex') }, { c: referenceCid(envelope).bytes, b: envelope }] })
+await sync('ack', { v: 1, t: 'ack' })
+await sync('end (host → co-host: its heads)', { v: 1, t: 'end', heads: [mailHash], have: [], want: [] })
+await sync('done', { v: 1, t: 'done' })
+const badSync = async (name: string, frame: string, first = false): Promise<void> => { await add(`refused sync frame: ${name}`, 'read-sync-frame', { frame, first }, 'ERR_SYNC') }
+await badSync('a block whose bytes do not hash to its CID', hex(referenceFrame(dagCbor.encode({ v: 1, t: 'blocks', blocks: [{ c: referenceCid(envelope).bytes, b: fill(10, 0) }] }))))
+await badSync('a hello over 1 MiB announced', hex(referenceFrame(new Uint8Array(1024 * 1024 + 1)).subarray(0, 3)), true)
+await badSync('a hello with heads written as base32 CIDs', hex(referenceFrame(dagCbor.encode({ v: 1, t: 'hello', inbox, heads: [env], have: [], want: [] }))), true)
+await badSync('a hello of version 2', hex(referenceFrame(dagCbor.encode({ v: 2, t: 'hello', inbox, heads: [], have: [], want: [] }))), true)
+await badSync('non-canonical: an indefinite-length map', hex(referenceFrame(Buffer.from('bf' + cborHex({ v: 1, t: 'ack' }).slice(2) + 'ff', 'hex'))))
+await badSync('nested four deep', hex(referenceFrame(dagCbor.encode({ v: 1, t: 'blocks', blocks: [{ c: [[1]] }] }))))
+
+writeFileSync(new URL('./protocol-v1.json', import.meta.url), JSON.stringify({
+  description: 'IPMS v1 known-answer and refusal vectors (docs/PROTOCOL.md §7): one operation per vector; byte strings are lowercase hex, and {"$hex": …} inside structured values. Made by test/vectors/generate-protocol.ts with the reference implementation.',
+  keys: Object.fromEntries(Object.entries(seeds).map(([role, seed]) => [role, { seed: hex(seed), peerId: peer(seed) }])),
+  vectors
+}, null, 1) + '\n')
+console.log(`wrote test/vectors/protocol-v1.json: ${vectors.length} vectors (${vectors.filter(v => v.error !== undefined).length} refusals)`)
