@@ -29,6 +29,13 @@ export function fromJson (value: unknown): unknown {
   return value
 }
 
+/** The operations of the conformance interface (docs/PROTOCOL.md §7.1), each one format or check. */
+export const OPERATIONS = [
+  'peer-id', 'inbox-address', 'pow-challenge', 'check-mail-payload', 'sign-prune', 'check-prune-payload', 'entry', 'check-entry',
+  'sign-record', 'verify-record', 'sign-receipt', 'verify-receipt', 'hosts-record', 'encode-frame', 'read-deliver-request',
+  'read-deliver-answer', 'read-sync-frame'
+] as const
+
 /** One vector: an operation, its input, and what a conforming implementation answers. */
 export interface Vector {
   name: string
