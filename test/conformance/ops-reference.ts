@@ -10,7 +10,7 @@ import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import {
   RefError, isCanonicalCid, referenceCid, referenceCheckMail, referenceCheckPrune, referenceDecode, referenceEntry, referenceFrame, referenceHostsValidator,
-  referenceInbox, referencePeerId, referencePowChallenge, referencePruneInput, referenceRefusalCode,
+  referenceInbox, referencePeerId, referencePeerKey, referencePowChallenge, referenceReadMail, referenceSeal, referenceSignMail, referencePruneInput, referenceRefusalCode,
   referenceRequiredBits, referenceSignReceipt, referenceSignRecord, referenceUnframe, referenceVerifyReceipt, referenceVerifyRecord,
   type RecordKind
 } from '../helpers/reference.ts'
@@ -74,6 +74,17 @@ function readSyncFrame (frame: Uint8Array, first: boolean): string {
 export const referenceOperations: Operations = async (op, input) => {
   const i = input
   switch (op) {
+    case 'seal-mail': {
+      const seed = unhex(str(i.senderSeed))
+      const mail = referenceSignMail({ v: 1, from: referencePeerId(ed25519.getPublicKey(seed)), to: i.recipient, ...fromJson(i.mail) as object }, seed)
+      const plaintext = dagCbor.encode(mail)
+      const envelope = referenceSeal(plaintext, referencePeerKey(i.recipient), str(i.inbox), unhex(str(i.ephemeralSecret)), unhex(str(i.nonce)))
+      return { sig: hex(mail.sig as Uint8Array), plaintext: hex(plaintext), envelope: hex(envelope), cid: referenceCid(envelope).toString() }
+    }
+    case 'open-mail': {
+      const mail = referenceReadMail(unhex(str(i.envelope)), unhex(str(i.seed)), str(i.inbox))
+      return { from: mail.from, id: mail.id, plaintext: hex(dagCbor.encode(mail)) }
+    }
     case 'peer-id': {
       const publicKey = ed25519.getPublicKey(unhex(str(i.seed)))
       return { publicKey: hex(publicKey), peerId: referencePeerId(publicKey) }

@@ -24,6 +24,7 @@ import { verifyPass } from '../../src/hosting/pass.ts'
 import { encodeRecord, signRecord } from '../../src/hosting/signed-record.ts'
 import { identityFromSeed } from '../../src/identity/identity.ts'
 import { parsePeerId } from '../../src/identity/peer-id.ts'
+import { openMail, sealMail, type Draft } from '../../src/mail/seal.ts'
 import { DELIVER_REQUEST_LIMITS, MAX_DELIVER_FRAME_BYTES, receiptSigningInput, refusalCode, verifyReceipt } from '../../src/node/deliver.ts'
 import { frames } from '../../src/node/frames.ts'
 import { envelopeList, hashList, MAX_SYNC_FRAME_BYTES, MAX_SYNC_HELLO_BYTES, SYNC_FRAME_LIMITS } from '../../src/node/sync.ts'
@@ -93,6 +94,19 @@ async function readSyncFrame (bytes: Uint8Array, first: boolean): Promise<string
 export const srcOperations: Operations = async (op, input) => {
   const i = input
   switch (op) {
+    case 'seal-mail': {
+      const sealed = await sealMail(fromJson(i.mail) as Draft, {
+        from: await identityFromSeed(unhex(str(i.senderSeed))),
+        to: str(i.recipient),
+        inbox: str(i.inbox),
+        randomness: { ephemeralSecret: unhex(str(i.ephemeralSecret)), nonce: unhex(str(i.nonce)) }
+      })
+      return { sig: hex(sealed.mail.sig), plaintext: hex(encodeCbor(sealed.mail)), envelope: hex(sealed.envelope), cid: sealed.cid.toString() }
+    }
+    case 'open-mail': {
+      const mail = openMail(unhex(str(i.envelope)), { identity: await identityFromSeed(unhex(str(i.seed))), inbox: str(i.inbox) })
+      return { from: mail.from, id: mail.id, plaintext: hex(encodeCbor(mail)) }
+    }
     case 'peer-id': {
       const id = await identityFromSeed(unhex(str(i.seed)))
       return { publicKey: hex(id.publicKey), peerId: id.peerId }

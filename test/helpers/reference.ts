@@ -7,7 +7,7 @@
  * test/crypto/envelope.test.ts check that. Slow on purpose; never used outside tests.
  */
 import * as dagCbor from '@ipld/dag-cbor'
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
+import { xchacha20, xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
@@ -365,4 +365,82 @@ export function referenceHostsValidator (): (key: string, value: Uint8Array, now
     if ((newest.get(owner) ?? -1) > (card.ts as number)) refuse('ERR_INVALID_RECORD', 'replay')
     newest.set(owner, Math.max(newest.get(owner) ?? 0, card.ts as number))
   }
+}
+
+// ── Opening and reading (§3.3, §4.3), with the error each step names ───────────────────────────
+
+/** §3.2: the plaintext inside exactly `pad(m)`, or ERR_MALFORMED. */
+function referenceUnpad (padded: Uint8Array): Uint8Array {
+  const length = (padded[0]! << 24 | padded[1]! << 16 | padded[2]! << 8 | padded[3]!) >>> 0
+  if (padded.length < 4 || 4 + length > padded.length || referencePaddedSize(4 + length) !== padded.length || padded.subarray(4 + length).some(b => b !== 0)) refuse('ERR_MALFORMED', 'bad padding')
+  return padded.subarray(4, 4 + length)
+}
+
+/** §3.3: the plaintext of an envelope for the reader's seed and inbox. */
+export function referenceOpenChecked (envelope: Uint8Array, seed: Uint8Array, inbox: string): Uint8Array {
+  if (envelope.length > 4 * 1024 * 1024) refuse('ERR_TOO_LARGE', 'envelope over 4 MiB')
+  const e = referenceDecode(envelope)
+  if (!isMap(e)) return refuse('ERR_MALFORMED', 'not a map')
+  if (e.v !== 1) refuse('ERR_UNSUPPORTED_VERSION', 'envelope v')
+  if (!keysAre(e, ['v', 'epk', 'nonce', 'ct']) || !isBytesOf(e.epk, 32) || !isBytesOf(e.nonce, 24) || !(e.ct instanceof Uint8Array) || e.ct.length < 16) refuse('ERR_MALFORMED', 'envelope fields')
+  const { epk, nonce, ct } = e as { epk: Uint8Array, nonce: Uint8Array, ct: Uint8Array }
+  const ownerX = ed25519.utils.toMontgomery(ed25519.getPublicKey(seed))
+  let shared: Uint8Array
+  try { shared = x25519.getSharedSecret(ed25519.utils.toMontgomerySecret(seed), epk) } catch { return refuse('ERR_NOT_FOR_RECIPIENT', 'all-zero shared secret') }
+  if (shared.every(b => b === 0)) refuse('ERR_NOT_FOR_RECIPIENT', 'all-zero shared secret')
+  const key = hkdf(sha256, shared, concat(epk, ownerX), utf8('ipms/envelope/v1'), 32)
+  let padded: Uint8Array
+  try {
+    padded = xchacha20poly1305(key, nonce, utf8(inbox)).decrypt(ct)
+  } catch {
+    // Which error: the first four plaintext bytes under this key (keystream block 1, no tag check).
+    const head = xchacha20(key, nonce, ct.subarray(0, 4), undefined, 1)
+    const length = (head[0]! << 24 | head[1]! << 16 | head[2]! << 8 | head[3]!) >>> 0
+    return refuse(length <= ct.length && referencePaddedSize(4 + length) === ct.length - 16 ? 'ERR_TAMPERED' : 'ERR_NOT_FOR_RECIPIENT', 'tag')
+  }
+  const plaintext = referenceUnpad(padded)
+  if (plaintext.length > 3 * 1024 * 1024) refuse('ERR_TOO_LARGE', 'mail over 3 MiB')
+  return plaintext
+}
+
+const MAIL_ID = /^[A-Za-z0-9._-]{1,128}$/
+const CONTROLS = /[\u0000-\u001f\u007f]/
+const MEDIA = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$/
+const bytesOf = (text: string): number => utf8(text).length
+
+/** §4.1: what is wrong with a signed mail's fields, or undefined. */
+function mailFieldsProblem (m: Record<string, unknown>): string | undefined {
+  const allowed = ['v', 'from', 'to', 'date', 'id', 'subject', 'body', 'attachments', 'inReplyTo', 'card', 'sig']
+  if (Object.keys(m).some(k => !allowed.includes(k)) || !['v', 'from', 'to', 'date', 'id', 'subject', 'body', 'attachments', 'sig'].every(k => Object.hasOwn(m, k))) return 'fields'
+  if (typeof m.from !== 'string' || typeof m.to !== 'string' || !isMs(m.date)) return 'from, to or date'
+  if (typeof m.id !== 'string' || !MAIL_ID.test(m.id) || ('inReplyTo' in m && (typeof m.inReplyTo !== 'string' || !MAIL_ID.test(m.inReplyTo)))) return 'id or inReplyTo'
+  if (typeof m.subject !== 'string' || bytesOf(m.subject) > 998 || CONTROLS.test(m.subject)) return 'subject'
+  if (typeof m.body !== 'string') return 'body'
+  if ('card' in m && (typeof m.card !== 'string' || !m.card.startsWith('ipmscard') || m.card.length > 16_384)) return 'card'
+  if (!Array.isArray(m.attachments) || m.attachments.length > 64) return 'attachments'
+  for (const a of m.attachments as unknown[]) {
+    if (!isMap(a) || !keysAre(a, ['name', 'type', 'data'])) return 'an attachment'
+    const { name, type, data } = a
+    if (typeof name !== 'string' || name.length === 0 || bytesOf(name) > 255 || CONTROLS.test(name) || /[/\\]/.test(name) || name === '.' || name === '..') return 'an attachment name'
+    if (typeof type !== 'string' || bytesOf(type) > 255 || !MEDIA.test(type) || !(data instanceof Uint8Array)) return 'an attachment type or data'
+  }
+  if (!isBytesOf(m.sig, 64)) return 'sig'
+  return undefined
+}
+
+/** §3.3 then §4.3: the mail an envelope carries, its sender proven, for the reader `seed`. */
+export function referenceReadMail (envelope: Uint8Array, seed: Uint8Array, inbox: string): Record<string, unknown> {
+  const m = referenceDecode(referenceOpenChecked(envelope, seed, inbox))
+  if (!isMap(m)) return refuse('ERR_MALFORMED', 'not a map')
+  if (m.v !== 1) refuse('ERR_UNSUPPORTED_VERSION', 'mail v')
+  const problem = mailFieldsProblem(m)
+  if (problem !== undefined) refuse('ERR_MALFORMED', problem)
+  if (!isCanonicalPeer(m.from)) refuse('ERR_MALFORMED', 'from')
+  const { sig, ...unsigned } = m
+  if (!ed25519.verify(sig as Uint8Array, referenceTagged('ipms/mail/v1', sha256(dagCbor.encode(unsigned))), referencePeerKey(m.from))) refuse('ERR_BAD_SIGNATURE', 'mail signature')
+  if (m.to !== referencePeerId(ed25519.getPublicKey(seed))) refuse('ERR_MISADDRESSED', 'to')
+  if (m.card !== undefined) {
+    try { referenceVerifyRecord('card', m.card as string, { owner: m.from as string }) } catch { refuse('ERR_MALFORMED', 'a card that is not the sender\'s') }
+  }
+  return m
 }

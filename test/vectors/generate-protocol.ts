@@ -8,14 +8,14 @@
  * test/helpers/reference.ts), never from src/; a refusal declared here is checked against the
  * reference before it is written. Run: `npx node test/vectors/generate-protocol.ts`.
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import * as dagCbor from '@ipld/dag-cbor'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import {
-  referenceCid, referenceFrame, referenceInbox, referencePeerId, referencePowChallenge, referenceRequiredBits,
+  referenceCid, referenceFrame, referencePad, referenceSealPadded, referenceInbox, referencePeerId, referencePowChallenge, referenceRequiredBits,
   referenceSeal, referenceSignMail, referenceSignReceipt, referenceSignRecord, referenceSolve, referenceTagged, type RecordKind
 } from '../helpers/reference.ts'
 import { answer, hex, toJson, type Vector } from '../conformance/json.ts'
@@ -25,8 +25,9 @@ const fill = (n: number, start: number): Uint8Array => Uint8Array.from({ length:
 const seeds = { owner: fill(32, 0x41), host: fill(32, 0x61), cohost: fill(32, 0x71), writer: fill(32, 0x01), stranger: fill(32, 0x91) }
 const peer = (seed: Uint8Array): string => referencePeerId(ed25519.getPublicKey(seed))
 const owner = peer(seeds.owner); const host = peer(seeds.host); const cohost = peer(seeds.cohost); const stranger = peer(seeds.stranger)
-/** The host's address in its CIDv1 form (codec libp2p-key): accepted as input, never written in a structure (§2). */
-const hostAsCid = CID.create(1, 0x72, Digest.create(0x00, Uint8Array.from([0x08, 0x01, 0x12, 0x20, ...ed25519.getPublicKey(seeds.host)]))).toString()
+/** An address in its CIDv1 form (codec libp2p-key): accepted as input, never written in a structure (§2). */
+const asCid = (seed: Uint8Array): string => CID.create(1, 0x72, Digest.create(0x00, Uint8Array.from([0x08, 0x01, 0x12, 0x20, ...ed25519.getPublicKey(seed)]))).toString()
+const hostAsCid = asCid(seeds.host)
 const T0 = 1767225600000 // 2026-01-01T00:00Z
 const DAY = 86_400_000
 const BITS = 8 // a cheap inbox difficulty, so that the generator solves stamps in milliseconds
@@ -71,6 +72,53 @@ await add('refused: not a peer-id', 'inbox-address', { owner: '12D3KooWnotapeeri
 const mail = referenceSignMail({ v: 1, from: peer(seeds.writer), to: owner, date: T0, id: 'vector-deliver', subject: 'Hello', body: 'Delivered by the vectors.\n', attachments: [] }, seeds.writer)
 const envelope = referenceSeal(dagCbor.encode(mail), ed25519.getPublicKey(seeds.owner), inbox, fill(32, 0x81), fill(24, 0xc1))
 const env = referenceCid(envelope).toString()
+
+// ── §3, §4 sealing and reading a mail ──────────────────────────────────────────────────────────
+// The committed envelope vectors (envelope-v1.json), as operations: the reference must still give their bytes.
+const committed = JSON.parse(readFileSync(new URL('./envelope-v1.json', import.meta.url), 'utf8')) as { vectors: Array<Record<string, any>> }
+for (const v of committed.vectors) {
+  const { v: _v, from: _f, to, ...fields } = v.mail as Record<string, unknown>
+  const mailFields = JSON.parse(JSON.stringify(fields), (_k, x) => x !== null && typeof x === 'object' && typeof x.hex === 'string' ? { $hex: x.hex } : x)
+  const out = await add(`seal: ${v.name as string} (envelope-v1.json)`, 'seal-mail', { senderSeed: v.senderSeed, recipient: to, inbox: v.inbox, ephemeralSecret: v.ephemeralSecret, nonce: v.nonce, mail: mailFields })
+  if (out.envelope !== v.expected.envelope || out.sig !== v.expected.sig) throw new Error(`${v.name as string}: the reference no longer gives the committed envelope`)
+  await add(`open: ${v.name as string} (envelope-v1.json)`, 'open-mail', { seed: v.recipientSeed, inbox: v.inbox, envelope: v.expected.envelope })
+}
+const ownCard = referenceSignRecord('card', seeds.writer, { bits: BITS, hosts: [{ peer: cohost, addrs: ['/dns4/mail.example/tcp/4001'] }], ts: T0 }).text
+const withCard = await add('seal: a mail carrying its sender\'s card, to the inbox of the vectors', 'seal-mail', {
+  senderSeed: hex(seeds.writer), recipient: owner, inbox, ephemeralSecret: hex(fill(32, 0x90)), nonce: hex(fill(24, 0xd0)),
+  mail: { date: T0, id: 'vector-card', subject: 'Write back', body: 'My card is in this mail.\n', attachments: [], card: ownCard }
+})
+await add('open: a mail carrying its sender\'s card', 'open-mail', { seed: hex(seeds.owner), inbox, envelope: withCard.envelope })
+/** A mail signed by `signer` with exactly these fields, sealed to the owner for the inbox: refused for its content, not its envelope. */
+const sealedMail = (fields: Record<string, unknown>, signer = seeds.writer): string =>
+  hex(referenceSeal(dagCbor.encode(referenceSignMail({ v: 1, from: peer(signer), to: owner, date: T0, id: 'vector-bad', subject: 'x', body: 'y', attachments: [], ...fields }, signer)), ed25519.getPublicKey(seeds.owner), inbox, fill(32, 0x90), fill(24, 0xd0)))
+const badOpen = async (name: string, envelopeHex: string, code: string, seed = seeds.owner, forInbox = inbox): Promise<void> => { await add(`refused open: ${name}`, 'open-mail', { seed: hex(seed), inbox: forInbox, envelope: envelopeHex }, code) }
+const envValue = dagCbor.decode(Buffer.from(withCard.envelope as string, 'hex')) as Record<string, Uint8Array | number>
+const ct = envValue.ct as Uint8Array
+await badOpen('sealed to another key', withCard.envelope as string, 'ERR_NOT_FOR_RECIPIENT', seeds.stranger)
+await badOpen('delivered to the owner\'s other inbox (another AAD)', withCard.envelope as string, 'ERR_TAMPERED', seeds.owner, inbox24)
+await badOpen('one ciphertext byte changed', cborHex({ ...envValue, ct: Uint8Array.from(ct, (b, i) => i === 100 ? b ^ 1 : b) }), 'ERR_TAMPERED')
+await badOpen('the ephemeral key changed', cborHex({ ...envValue, epk: Uint8Array.from(envValue.epk as Uint8Array, (b, i) => i === 0 ? b ^ 1 : b) }), 'ERR_NOT_FOR_RECIPIENT')
+await badOpen('an all-zero ephemeral key', cborHex({ ...envValue, epk: new Uint8Array(32) }), 'ERR_NOT_FOR_RECIPIENT')
+await badOpen('envelope version 2', cborHex({ ...envValue, v: 2 }), 'ERR_UNSUPPORTED_VERSION')
+await badOpen('an extra envelope field', cborHex({ ...envValue, x: 1 }), 'ERR_MALFORMED')
+await badOpen('a nonce of 23 bytes', cborHex({ ...envValue, nonce: (envValue.nonce as Uint8Array).subarray(1) }), 'ERR_MALFORMED')
+await badOpen('non-canonical envelope: v as a two-byte integer', patch(withCard.envelope as string, textKey('v') + '01', textKey('v') + '1801'), 'ERR_MALFORMED')
+const goodPlain = dagCbor.encode(referenceSignMail({ v: 1, from: peer(seeds.writer), to: owner, date: T0, id: 'vector-pad', subject: 'x', body: 'y', attachments: [] }, seeds.writer))
+const padded = referencePad(goodPlain)
+await badOpen('a padding byte that is not zero', hex(referenceSealPadded(Uint8Array.from(padded, (b, i) => i === padded.length - 1 ? 1 : b), ed25519.getPublicKey(seeds.owner), inbox, fill(32, 0x90), fill(24, 0xd0))), 'ERR_MALFORMED')
+await badOpen('a length prefix past the bucket', hex(referenceSealPadded(Uint8Array.from(padded, (b, i) => i === 1 ? 0x10 : b), ed25519.getPublicKey(seeds.owner), inbox, fill(32, 0x90), fill(24, 0xd0))), 'ERR_MALFORMED')
+await badOpen('mail version 2', sealedMail({ v: 2 }), 'ERR_UNSUPPORTED_VERSION')
+await badOpen('a mail field this version does not have', sealedMail({ priority: 'high' }), 'ERR_MALFORMED')
+await badOpen('a control character in the subject', sealedMail({ subject: 'Hi\rBcc: everyone' }), 'ERR_MALFORMED')
+await badOpen('an attachment name with a path', sealedMail({ attachments: [{ name: '../.bashrc', type: 'text/plain', data: fill(4, 0) }] }), 'ERR_MALFORMED')
+await badOpen('an id with a space', sealedMail({ id: 'not an id' }), 'ERR_MALFORMED')
+await badOpen('inReplyTo null', sealedMail({ inReplyTo: null }), 'ERR_MALFORMED')
+await badOpen('the sender written as a CID', sealedMail({ from: asCid(seeds.writer) }), 'ERR_MALFORMED')
+await badOpen('signed by another key than from\'s', hex(referenceSeal(dagCbor.encode({ ...referenceSignMail({ v: 1, from: peer(seeds.writer), to: owner, date: T0, id: 'vector-bad', subject: 'x', body: 'y', attachments: [] }, seeds.stranger) }), ed25519.getPublicKey(seeds.owner), inbox, fill(32, 0x90), fill(24, 0xd0))), 'ERR_BAD_SIGNATURE')
+await badOpen('written to someone else, re-sealed to the owner', sealedMail({ to: stranger }), 'ERR_MISADDRESSED')
+await badOpen('written to the owner\'s address in its CID form', sealedMail({ to: asCid(seeds.owner) }), 'ERR_MISADDRESSED')
+await badOpen('a card that is not the sender\'s', sealedMail({ card: referenceSignRecord('card', seeds.stranger, { bits: BITS, hosts: [], ts: T0 }).text }), 'ERR_MALFORMED')
 
 // ── §5 stamps ──────────────────────────────────────────────────────────────────────────────────
 await add('PROTOCOL §5 known answer: stamp bits 20', 'pow-challenge', { inbox: '/orbitdb/zdpuAmrcSRUhkQcnRQ6p4bphs7DJWGBkqczSGFYynX6moTcDL', bits: 20, size: 1120, ts: T0, env: 'bafyreia25rcgd5ngjjvuvoitznrx5qtrfrbrerllcrgx2eymbm4gymws7y' })
