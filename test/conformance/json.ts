@@ -45,6 +45,8 @@ export interface Vector {
   output?: Record<string, unknown>
   /** The error code (docs/PROTOCOL.md §8) when the operation MUST refuse. */
   error?: string
+  /** Intermediate values, to find where an implementation goes wrong: informative, never compared. */
+  intermediate?: Record<string, unknown>
 }
 
 /** What an implementation answers for one vector: its output, or the code it refused with. */

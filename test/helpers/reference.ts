@@ -60,12 +60,17 @@ export function referenceSeal (plaintext: Uint8Array, ownerEd: Uint8Array, inbox
   return referenceSealPadded(referencePad(plaintext), ownerEd, inbox, esk, nonce)
 }
 
-/** Seal bytes that are already padded (or deliberately mis-padded, for tests of the reader). */
-export function referenceSealPadded (padded: Uint8Array, ownerEd: Uint8Array, inbox: string, esk: Uint8Array, nonce: Uint8Array): Uint8Array {
+/** §3.1 steps 1–4: the recipient's X25519 key, the ephemeral public key, the shared secret and the key. */
+export function referenceEnvelopeKey (ownerEd: Uint8Array, esk: Uint8Array): { ownerX: Uint8Array, epk: Uint8Array, shared: Uint8Array, key: Uint8Array } {
   const ownerX = ed25519.utils.toMontgomery(ownerEd)
   const epk = x25519.getPublicKey(esk)
   const shared = x25519.getSharedSecret(esk, ownerX)
-  const key = hkdf(sha256, shared, concat(epk, ownerX), utf8('ipms/envelope/v1'), 32)
+  return { ownerX, epk, shared, key: hkdf(sha256, shared, concat(epk, ownerX), utf8('ipms/envelope/v1'), 32) }
+}
+
+/** Seal bytes that are already padded (or deliberately mis-padded, for tests of the reader). */
+export function referenceSealPadded (padded: Uint8Array, ownerEd: Uint8Array, inbox: string, esk: Uint8Array, nonce: Uint8Array): Uint8Array {
+  const { epk, key } = referenceEnvelopeKey(ownerEd, esk)
   const ct = xchacha20poly1305(key, nonce, utf8(inbox)).encrypt(padded)
   return dagCbor.encode({ v: 1, epk, nonce, ct })
 }

@@ -11,11 +11,12 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import * as dagCbor from '@ipld/dag-cbor'
 import { ed25519 } from '@noble/curves/ed25519.js'
+import { sha256 } from '@noble/hashes/sha2.js'
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import {
-  referenceCid, referenceFrame, referencePad, referenceSealPadded, referenceInbox, referencePeerId, referencePowChallenge, referenceRequiredBits,
+  referenceCid, referenceEnvelopeKey, referenceFrame, referencePad, referenceSealPadded, referenceInbox, referencePeerId, referencePowChallenge, referenceRequiredBits,
   referenceSeal, referenceSignMail, referenceSignReceipt, referenceSignRecord, referenceSolve, referenceTagged, type RecordKind
 } from '../helpers/reference.ts'
 import { answer, hex, toJson, type Vector } from '../conformance/json.ts'
@@ -46,6 +47,10 @@ async function add (name: string, op: string, input: Record<string, unknown>, er
   if ('error' in got) throw new Error(`${name}: the reference refuses it (${got.error})`)
   vectors.push({ name, op, input, output: got.output })
   return got.output
+}
+/** Attach informative intermediate values (hex for bytes) to the vector just added. */
+const explain = (values: Record<string, unknown>): void => {
+  vectors[vectors.length - 1]!.intermediate = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v instanceof Uint8Array ? hex(v) : v]))
 }
 /** Replace the first occurrence of hex `from` by `to` in `bytes`' hex: a hand-made non-canonical or damaged encoding. */
 const patch = (bytes: Uint8Array | string, from: string, to: string): string => {
@@ -88,6 +93,12 @@ const withCard = await add('seal: a mail carrying its sender\'s card, to the inb
   senderSeed: hex(seeds.writer), recipient: owner, inbox, ephemeralSecret: hex(fill(32, 0x90)), nonce: hex(fill(24, 0xd0)),
   mail: { date: T0, id: 'vector-card', subject: 'Write back', body: 'My card is in this mail.\n', attachments: [], card: ownCard }
 })
+{
+  const plaintext = Buffer.from(withCard.plaintext as string, 'hex')
+  const { sig: _sig, ...unsigned } = dagCbor.decode(plaintext) as Record<string, unknown>
+  const steps = referenceEnvelopeKey(ed25519.getPublicKey(seeds.owner), fill(32, 0x90))
+  explain({ signingInput: referenceTagged('ipms/mail/v1', sha256(dagCbor.encode(unsigned))), ...steps, padded: referencePad(plaintext) })
+}
 await add('open: a mail carrying its sender\'s card', 'open-mail', { seed: hex(seeds.owner), inbox, envelope: withCard.envelope })
 /** A mail signed by `signer` with exactly these fields, sealed to the owner for the inbox: refused for its content, not its envelope. */
 const sealedMail = (fields: Record<string, unknown>, signer = seeds.writer): string =>
@@ -151,6 +162,10 @@ await badMail('non-canonical: an indefinite-length map', 'bf' + hex(mailBytes).s
 // ── §9.3 entries, §9.2 PRUNE ───────────────────────────────────────────────────────────────────
 const mailEntry = await add('MAIL entry, first of the log (time 1)', 'entry', { seed: hex(seeds.writer), inbox, payload: hex(mailBytes), next: [], time: 1 })
 await add('MAIL entry accepted by the inbox rules', 'check-entry', { block: mailEntry.block, owner, bits: BITS })
+{
+  const e = dagCbor.decode(Buffer.from(mailEntry.block as string, 'hex')) as Record<string, unknown>
+  vectors.find(v => v.name === 'MAIL entry, first of the log (time 1)')!.intermediate = { signedBytes: hex(dagCbor.encode({ id: e.id, payload: e.payload, next: e.next, refs: e.refs, clock: e.clock, v: e.v })) }
+}
 const mailHash = mailEntry.hash as string
 const prune = await add('PRUNE payload and its signing input', 'sign-prune', { seed: hex(seeds.owner), inbox, entries: [mailHash], ts: T0 + DAY })
 await add('PRUNE payload accepted', 'check-prune-payload', { payload: prune.payload, inbox, owner })
