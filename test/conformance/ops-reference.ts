@@ -10,7 +10,7 @@ import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import {
   RefError, isCanonicalCid, referenceCid, referenceCheckMail, referenceCheckPrune, referenceDecode, referenceEntry, referenceFrame, referenceHostsValidator,
-  referenceInbox, referencePeerId, referencePeerKey, referencePowChallenge, referenceReadMail, referenceSeal, referenceSignMail, referencePruneInput, referenceRefusalCode,
+  referenceInbox, referencePeerId, referencePeerKey, referencePowChallenge, referenceReadIdentity, referenceReadKuboIdentity, referenceReadMail, referenceSeal, referenceSignMail, referencePruneInput, referenceRefusalCode,
   referenceRequiredBits, referenceSignReceipt, referenceSignRecord, referenceUnframe, referenceVerifyReceipt, referenceVerifyRecord,
   type RecordKind
 } from '../helpers/reference.ts'
@@ -85,6 +85,10 @@ export const referenceOperations: Operations = async (op, input) => {
       const mail = referenceReadMail(unhex(str(i.envelope)), unhex(str(i.seed)), str(i.inbox))
       return { from: mail.from, id: mail.id, plaintext: hex(dagCbor.encode(mail)) }
     }
+    case 'read-identity':
+      return { peerId: referenceReadIdentity(str(i.file), i.passphrase as string | undefined) }
+    case 'read-kubo-identity':
+      return { peerId: referenceReadKuboIdentity(str(i.config)) }
     case 'peer-id': {
       const publicKey = ed25519.getPublicKey(unhex(str(i.seed)))
       return { publicKey: hex(publicKey), peerId: referencePeerId(publicKey) }

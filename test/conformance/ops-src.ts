@@ -23,6 +23,8 @@ import { verifyGrant } from '../../src/hosting/grant.ts'
 import { verifyPass } from '../../src/hosting/pass.ts'
 import { encodeRecord, signRecord } from '../../src/hosting/signed-record.ts'
 import { identityFromSeed } from '../../src/identity/identity.ts'
+import { decodeIdentityFile } from '../../src/identity/keystore.ts'
+import { importKuboIdentity } from '../../src/identity/kubo.ts'
 import { parsePeerId } from '../../src/identity/peer-id.ts'
 import { openMail, sealMail, type Draft } from '../../src/mail/seal.ts'
 import { DELIVER_REQUEST_LIMITS, MAX_DELIVER_FRAME_BYTES, receiptSigningInput, refusalCode, verifyReceipt } from '../../src/node/deliver.ts'
@@ -107,6 +109,10 @@ export const srcOperations: Operations = async (op, input) => {
       const mail = openMail(unhex(str(i.envelope)), { identity: await identityFromSeed(unhex(str(i.seed))), inbox: str(i.inbox) })
       return { from: mail.from, id: mail.id, plaintext: hex(encodeCbor(mail)) }
     }
+    case 'read-identity':
+      return { peerId: (await decodeIdentityFile(str(i.file), i.passphrase === undefined ? {} : { passphrase: str(i.passphrase) })).peerId }
+    case 'read-kubo-identity':
+      return { peerId: importKuboIdentity(str(i.config)).peerId }
     case 'peer-id': {
       const id = await identityFromSeed(unhex(str(i.seed)))
       return { publicKey: hex(id.publicKey), peerId: id.peerId }

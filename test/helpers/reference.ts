@@ -10,6 +10,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { xchacha20, xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
+import { scrypt } from '@noble/hashes/scrypt.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { base58btc } from 'multiformats/bases/base58'
@@ -448,4 +449,65 @@ export function referenceReadMail (envelope: Uint8Array, seed: Uint8Array, inbox
     try { referenceVerifyRecord('card', m.card as string, { owner: m.from as string }) } catch { refuse('ERR_MALFORMED', 'a card that is not the sender\'s') }
   }
   return m
+}
+
+// ── The identity file (§6) and a kubo identity ──────────────────────────────────────────────────
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+const fromBase64 = (v: unknown): Uint8Array | undefined => typeof v === 'string' && BASE64.test(v) ? new Uint8Array(Buffer.from(v, 'base64')) : undefined
+const ED25519_PRIVATE_PROTOBUF = Uint8Array.from([0x08, 0x01, 0x12, 0x40])
+
+/** §6: the AEAD's associated data for an identity file of `peerId`. */
+export const referenceIdentityAad = (peerId: string): Uint8Array => referenceTagged('ipms/identity/v1', utf8(peerId))
+
+/** §6: the scrypt key of a passphrase (NFC, UTF-8). */
+export const referenceIdentityKey = (passphrase: string, salt: Uint8Array, N: number, r: number, p: number): Uint8Array =>
+  scrypt(utf8(passphrase.normalize('NFC')), salt, { N, r, p, dkLen: 32 })
+
+/** §6: the seed inside a libp2p Ed25519 private key protobuf, checked against its public half. */
+function seedOfProtobuf (protobuf: Uint8Array, corrupt: string): Uint8Array {
+  if (protobuf[0] === 0x08 && protobuf[1] !== undefined && protobuf[1] !== 0x01 && protobuf[1] <= 3) refuse('ERR_UNSUPPORTED_KEY_TYPE', 'an RSA, secp256k1 or ECDSA key')
+  if (protobuf.length !== 68 || !ED25519_PRIVATE_PROTOBUF.every((b, i) => protobuf[i] === b)) refuse(corrupt, 'not an Ed25519 private key protobuf')
+  const seed = protobuf.subarray(4, 36)
+  if (!ed25519.getPublicKey(seed).every((b, i) => b === protobuf[36 + i])) refuse(corrupt, 'the public half is not the seed\'s')
+  return seed
+}
+
+/** §6: the address of the identity in an identity file's text. */
+export function referenceReadIdentity (text: string, passphrase?: string): string {
+  const corrupt = (why: string): never => refuse('ERR_KEY_FILE_CORRUPT', why)
+  let doc: Record<string, unknown>
+  try { doc = JSON.parse(text) } catch { return corrupt('not JSON') }
+  if (!isMap(doc) || doc.type !== 'ipms-identity') return corrupt('type')
+  if (doc.v !== 1) return Number.isSafeInteger(doc.v) ? refuse('ERR_UNSUPPORTED_VERSION', 'v') : corrupt('v')
+  if (!isCanonicalPeer(doc.peerId)) return corrupt('peerId')
+  if (('key' in doc) === ('encrypted' in doc)) return corrupt('key or encrypted')
+  let protobuf: Uint8Array
+  if ('key' in doc) {
+    protobuf = fromBase64(doc.key) ?? corrupt('key')
+  } else {
+    const e = doc.encrypted as Record<string, unknown>
+    if (!isMap(e) || e.kdf !== 'scrypt') return corrupt('kdf')
+    const { N, r, p } = e as { N: number, r: number, p: number }
+    if (![N, r, p].every(Number.isSafeInteger) || !Number.isInteger(Math.log2(N)) || N < 2 ** 10 || N > 2 ** 20 || r < 1 || r > 32 || p < 1 || p > 16 || 128 * r * (N + 2 + p) > 2 ** 30) return corrupt('scrypt parameters')
+    const salt = fromBase64(e.salt); const nonce = fromBase64(e.nonce); const ct = fromBase64(e.ct)
+    if (salt?.length !== 16 || nonce?.length !== 24 || ct === undefined || ct.length <= 16 || ct.length > 4096) return corrupt('salt, nonce or ct')
+    if (passphrase === undefined) return refuse('ERR_PASSPHRASE_REQUIRED', 'encrypted')
+    try { protobuf = xchacha20poly1305(referenceIdentityKey(passphrase, salt, N, r, p), nonce, referenceIdentityAad(doc.peerId as string)).decrypt(ct) } catch { return refuse('ERR_WRONG_PASSPHRASE', 'the AEAD refuses') }
+  }
+  const seed = seedOfProtobuf(protobuf, 'ERR_KEY_FILE_CORRUPT')
+  if (referencePeerId(ed25519.getPublicKey(seed)) !== doc.peerId) corrupt('the peerId is not the key\'s')
+  return doc.peerId as string
+}
+
+/** §6: the address of the identity in a kubo config's text (`Identity.PrivKey`, `Identity.PeerID`). */
+export function referenceReadKuboIdentity (text: string): string {
+  let config: Record<string, unknown>
+  try { config = JSON.parse(text) } catch { return refuse('ERR_KEY_FILE_CORRUPT', 'not JSON') }
+  const section = isMap(config) ? config.Identity as Record<string, unknown> : undefined
+  if (!isMap(section)) return refuse('ERR_KEY_FILE_CORRUPT', 'no Identity')
+  const protobuf = fromBase64(section.PrivKey) ?? refuse('ERR_KEY_FILE_CORRUPT', 'PrivKey')
+  const peerId = referencePeerId(ed25519.getPublicKey(seedOfProtobuf(protobuf, 'ERR_KEY_FILE_CORRUPT')))
+  if (section.PeerID !== undefined && section.PeerID !== peerId) refuse('ERR_KEY_FILE_CORRUPT', 'PeerID is not the key\'s')
+  return peerId
 }

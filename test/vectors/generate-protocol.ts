@@ -10,13 +10,14 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import * as dagCbor from '@ipld/dag-cbor'
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import {
-  referenceCid, referenceEnvelopeKey, referenceFrame, referencePad, referenceSealPadded, referenceInbox, referencePeerId, referencePowChallenge, referenceRequiredBits,
+  referenceCid, referenceEnvelopeKey, referenceFrame, referenceIdentityAad, referenceIdentityKey, referencePad, referenceSealPadded, referenceInbox, referencePeerId, referencePowChallenge, referenceRequiredBits,
   referenceSeal, referenceSignMail, referenceSignReceipt, referenceSignRecord, referenceSolve, referenceTagged, type RecordKind
 } from '../helpers/reference.ts'
 import { answer, hex, toJson, type Vector } from '../conformance/json.ts'
@@ -63,6 +64,47 @@ const textKey = (k: string): string => hex(dagCbor.encode(k))
 
 // ── §2 addresses ───────────────────────────────────────────────────────────────────────────────
 for (const [role, seed] of Object.entries(seeds)) await add(`address of the ${role} seed`, 'peer-id', { seed: hex(seed) })
+
+// ── §6 identity files (the committed ones in identity/, and variants the reader must refuse) ───
+const idDir = new URL('./identity/', import.meta.url)
+const idText = (name: string): string => readFileSync(new URL(name, idDir), 'utf8')
+const idExpected = JSON.parse(idText('expected.json')) as Record<string, string>
+await add('identity file, unencrypted (identity/identity-plain.json)', 'read-identity', { file: idText('identity-plain.json') })
+await add('identity file under a passphrase, scrypt N = 2^10 (identity/identity-encrypted.json)', 'read-identity', { file: idText('identity-encrypted.json'), passphrase: idExpected.passphrase })
+await add('kubo config with an Ed25519 identity (identity/kubo-config.json)', 'read-kubo-identity', { config: idText('kubo-config.json') })
+const plainDoc = JSON.parse(idText('identity-plain.json')) as Record<string, unknown>
+const encDoc = JSON.parse(idText('identity-encrypted.json')) as Record<string, any>
+const json = (value: unknown): string => JSON.stringify(value, null, 2)
+/** An identity file encrypted under `passphrase` with the reference (N = 2^10), for the owner seed. */
+const encryptedFile = (passphrase: string): string => {
+  const salt = fill(16, 0x30); const nonce = fill(24, 0x50)
+  const protobuf = Uint8Array.from([0x08, 0x01, 0x12, 0x40, ...seeds.owner, ...ed25519.getPublicKey(seeds.owner)])
+  const ct = xchacha20poly1305(referenceIdentityKey(passphrase, salt, 1024, 8, 1), nonce, referenceIdentityAad(owner)).encrypt(protobuf)
+  const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64')
+  return json({ type: 'ipms-identity', v: 1, peerId: owner, encrypted: { kdf: 'scrypt', N: 1024, r: 8, p: 1, salt: b64(salt), nonce: b64(nonce), ct: b64(ct) } })
+}
+await add('identity file whose passphrase is given in another Unicode form (NFD): scrypt takes it in NFC', 'read-identity', { file: encryptedFile('café'), passphrase: 'cafe\u0301' })
+explain({ key: referenceIdentityKey('café', fill(16, 0x30), 1024, 8, 1), aad: referenceIdentityAad(owner) })
+const badIdentity = async (name: string, file: string, code: string, passphrase?: string): Promise<void> => {
+  await add(`refused identity file: ${name}`, 'read-identity', { file, ...(passphrase === undefined ? {} : { passphrase }) }, code)
+}
+await badIdentity('encrypted, no passphrase given', idText('identity-encrypted.json'), 'ERR_PASSPHRASE_REQUIRED')
+await badIdentity('the wrong passphrase', idText('identity-encrypted.json'), 'ERR_WRONG_PASSPHRASE', 'Correct horse battery staple ✓')
+await badIdentity('encrypted, its peerId replaced by another address (the AAD differs)', json({ ...encDoc, peerId: stranger }), 'ERR_WRONG_PASSPHRASE', idExpected.passphrase)
+await badIdentity('unencrypted, its peerId replaced by another address', json({ ...plainDoc, peerId: stranger }), 'ERR_KEY_FILE_CORRUPT')
+await badIdentity('version 2', json({ ...plainDoc, v: 2 }), 'ERR_UNSUPPORTED_VERSION')
+await badIdentity('a version that is not a number', json({ ...plainDoc, v: '1' }), 'ERR_KEY_FILE_CORRUPT')
+await badIdentity('another type', json({ ...plainDoc, type: 'kubo-identity' }), 'ERR_KEY_FILE_CORRUPT')
+await badIdentity('both key and encrypted', json({ ...plainDoc, encrypted: encDoc.encrypted }), 'ERR_KEY_FILE_CORRUPT')
+await badIdentity('key not in base64', json({ ...plainDoc, key: 'not base64!' }), 'ERR_KEY_FILE_CORRUPT')
+await badIdentity('scrypt N = 2^21 (over the bound)', json({ ...encDoc, encrypted: { ...encDoc.encrypted, N: 2 ** 21 } }), 'ERR_KEY_FILE_CORRUPT', idExpected.passphrase)
+await badIdentity('scrypt N not a power of two', json({ ...encDoc, encrypted: { ...encDoc.encrypted, N: 1000 } }), 'ERR_KEY_FILE_CORRUPT', idExpected.passphrase)
+await badIdentity('scrypt r = 33 (over the bound)', json({ ...encDoc, encrypted: { ...encDoc.encrypted, r: 33 } }), 'ERR_KEY_FILE_CORRUPT', idExpected.passphrase)
+await badIdentity('a salt of 15 bytes', json({ ...encDoc, encrypted: { ...encDoc.encrypted, salt: Buffer.from(fill(15, 0)).toString('base64') } }), 'ERR_KEY_FILE_CORRUPT', idExpected.passphrase)
+await badIdentity('not JSON', '{ "type": "ipms-identity", ', 'ERR_KEY_FILE_CORRUPT')
+const kuboDoc = JSON.parse(idText('kubo-config.json')) as Record<string, any>
+await add('refused kubo config: a secp256k1 identity', 'read-kubo-identity', { config: json({ ...kuboDoc, Identity: { PrivKey: Buffer.from([0x08, 0x02, 0x12, 0x20, ...fill(32, 0x11)]).toString('base64') } }) }, 'ERR_UNSUPPORTED_KEY_TYPE')
+await add('refused kubo config: a PeerID that is not the key\'s', 'read-kubo-identity', { config: json({ ...kuboDoc, Identity: { ...kuboDoc.Identity, PeerID: stranger } }) }, 'ERR_KEY_FILE_CORRUPT')
 
 // ── §9.1 inbox address ─────────────────────────────────────────────────────────────────────────
 await add('inbox address at the default difficulty (24)', 'inbox-address', { owner, bits: 24 })
