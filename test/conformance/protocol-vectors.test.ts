@@ -6,7 +6,12 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { answer, mismatch, OPERATIONS, type Operations, type Vector } from './json.ts'
 import { srcOperations } from './ops-src.ts'
 import { referenceOperations } from './ops-reference.ts'
@@ -27,6 +32,17 @@ test('the vectors cover every operation, with refusals for each format', () => {
   for (const op of OPERATIONS) assert.ok(ops.has(op), op)
   for (const op of ['inbox-address', 'check-mail-payload', 'check-prune-payload', 'check-entry', 'verify-record', 'verify-receipt', 'read-deliver-request', 'read-sync-frame']) {
     assert.ok(vectors.some(v => v.op === op && v.error !== undefined), `a refusal for ${op}`)
+  }
+})
+
+test('the committed vectors are exactly what the generator makes (nobody edits the JSON by hand)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ipms-vectors-'))
+  try {
+    const out = join(dir, 'protocol-v1.json')
+    await promisify(execFile)(process.execPath, ['--disable-warning=ExperimentalWarning', new URL('../vectors/generate-protocol.ts', import.meta.url).pathname, out], { timeout: 120_000 })
+    assert.ok(readFileSync(out).equals(readFileSync(new URL('../vectors/protocol-v1.json', import.meta.url))), 'test/vectors/protocol-v1.json differs from what generate-protocol.ts makes: run it again and commit both')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
   }
 })
 

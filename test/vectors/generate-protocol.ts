@@ -6,7 +6,7 @@
  * Fixed seeds, no clock, no randomness: running it again gives the same file. Expected outputs
  * come from the independent reference (test/conformance/ops-reference.ts over
  * test/helpers/reference.ts), never from src/; a refusal declared here is checked against the
- * reference before it is written. Run: `npx node test/vectors/generate-protocol.ts`.
+ * reference before it is written. Run: `npx node test/vectors/generate-protocol.ts [output path]`.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import * as dagCbor from '@ipld/dag-cbor'
@@ -375,9 +375,10 @@ await badSync('a hello of version 2', hex(referenceFrame(dagCbor.encode({ v: 2, 
 await badSync('non-canonical: an indefinite-length map', hex(referenceFrame(Buffer.from('bf' + cborHex({ v: 1, t: 'ack' }).slice(2) + 'ff', 'hex'))))
 await badSync('nested four deep', hex(referenceFrame(dagCbor.encode({ v: 1, t: 'blocks', blocks: [{ c: [[1]] }] }))))
 
-writeFileSync(new URL('./protocol-v1.json', import.meta.url), JSON.stringify({
+// A path argument writes there instead (the test that checks the committed file is what this makes).
+writeFileSync(process.argv[2] ?? new URL('./protocol-v1.json', import.meta.url), JSON.stringify({
   description: 'IPMS v1 known-answer and refusal vectors (docs/PROTOCOL.md §7): one operation per vector; byte strings are lowercase hex, and {"$hex": …} inside structured values. Made by test/vectors/generate-protocol.ts with the reference implementation.',
   keys: Object.fromEntries(Object.entries(seeds).map(([role, seed]) => [role, { seed: hex(seed), peerId: peer(seed) }])),
   vectors
 }, null, 1) + '\n')
-console.log(`wrote test/vectors/protocol-v1.json: ${vectors.length} vectors (${vectors.filter(v => v.error !== undefined).length} refusals)`)
+console.log(`wrote ${process.argv[2] ?? 'test/vectors/protocol-v1.json'}: ${vectors.length} vectors (${vectors.filter(v => v.error !== undefined).length} refusals)`)
