@@ -1,8 +1,10 @@
 /**
- * The /ipms/deliver vectors of test/vectors/protocol-v1.json on real libp2p streams over TCP
- * (docs/PROTOCOL.md §7, §12): the bytes src/'s sender writes are the vector's request frame, it
- * takes the vector's receipt and refusal frames as the vectors say, and src/'s host answers each
- * request vector with the vector's code. The conformance operations read frames from memory; this
+ * The /ipms/deliver and /ipms/sync vectors of test/vectors/protocol-v1.json on real libp2p streams
+ * over TCP (docs/PROTOCOL.md §7, §10, §12): the bytes src/'s sender writes are the vector's request
+ * frame, it takes the vector's receipt and refusal frames as the vectors say, and src/'s host
+ * answers each request vector with the vector's code; a co-host of src/ starts a sync with the
+ * vector's hello, takes the vector's blocks and end frames, answers with the vector's ack and done,
+ * and then holds the vector's MAIL entry. The conformance operations read frames from memory; this
  * checks that the node's own handlers put the same bytes on the wire.
  */
 import { after, before, test } from 'node:test'
@@ -21,7 +23,11 @@ import { identityFromSeed, type Identity } from '../../src/identity/identity.ts'
 import { createDeliveryService, DELIVER_PROTOCOL, deliverTo } from '../../src/node/deliver.ts'
 import { quietLogger } from '../../src/node/quiet-logger.ts'
 import { withFreshSender } from '../../src/node/sender.ts'
-import { fromJson, unhex, type Vector } from './json.ts'
+import { SYNC_PROTOCOL } from '../../src/node/sync.ts'
+import { verifyGrant } from '../../src/hosting/grant.ts'
+import { referenceUnframe } from '../helpers/reference.ts'
+import { startReplica } from '../helpers/replicas.ts'
+import { fromJson, hex, unhex, type Vector } from './json.ts'
 
 const { vectors, keys } = JSON.parse(readFileSync(new URL('../vectors/protocol-v1.json', import.meta.url), 'utf8')) as { vectors: Vector[], keys: Record<string, { seed: string, peerId: string }> }
 const byName = (name: string): Vector => vectors.find(v => v.name === name) ?? assert.fail(`no vector "${name}"`)
@@ -119,5 +125,38 @@ test('src/\'s host answers every deliver-request vector with the vector\'s code 
     })
   } finally {
     await service.stop()
+  }
+})
+
+test('a co-host of src/ syncs with a peer that speaks the vectors\' frames: its hello, ack and done are the vectors\', and it joins the vector\'s MAIL entry', { timeout: 120_000 }, async () => {
+  const body = (frame: Uint8Array): string => hex(referenceUnframe(frame, 8 * 1024 * 1024))
+  const hello = frameOf('sync hello (co-host → host, with its grant)')
+  const message = fromJson(byName('sync hello (co-host → host, with its grant)').input.message) as { inbox: string, grant: Uint8Array }
+  const grant = verifyGrant(message.grant)
+  const address = message.inbox
+  const entryHash = byName('MAIL entry accepted by the inbox rules').output!.hash as string
+  const cohost = await startReplica({ identity: await identityFromSeed(unhex(keys.cohost!.seed)), grantFor: () => grant })
+  try {
+    const inbox = await cohost.inbox(keys.owner!.peerId, 8)
+    assert.equal(inbox.address, address)
+    const seen: string[] = []
+    await host.unhandle(SYNC_PROTOCOL)
+    await host.handle(SYNC_PROTOCOL, async (stream: Stream) => {
+      const lp = lpStream(stream)
+      const read = async (): Promise<void> => { seen.push(hex((await lp.read({ signal: AbortSignal.timeout(20_000) })).subarray())) }
+      await read()
+      stream.send(frameOf('sync blocks (host → co-host: the MAIL entry and its envelope)'))
+      await read()
+      stream.send(frameOf('sync end (host → co-host: its heads)'))
+      await read()
+      await stream.close()
+    })
+    await cohost.node.libp2p.dial(host.getMultiaddrs()[0]!, { signal: AbortSignal.timeout(20_000) })
+    await cohost.sync.syncWith(hostIdentity.peerId, inbox, { signal: AbortSignal.timeout(30_000) })
+    assert.deepEqual(seen, [body(hello), body(frameOf('sync ack')), body(frameOf('sync done'))])
+    assert.deepEqual((await inbox.pending()).map(m => m.hash), [entryHash])
+  } finally {
+    await host.unhandle(SYNC_PROTOCOL)
+    await cohost.cleanup()
   }
 })
