@@ -71,6 +71,11 @@ function readSyncFrame (frame: Uint8Array, first: boolean): string {
   }
 }
 
+/** §12: a host's answer or receipt that cannot be read is no receipt (the mail stays in the outbox). */
+function noReceiptUnless (decode: () => unknown): unknown {
+  try { return decode() } catch (err) { throw new RefError('ERR_BAD_RECEIPT', (err as Error).message) }
+}
+
 export const referenceOperations: Operations = async (op, input) => {
   const i = input
   switch (op) {
@@ -130,7 +135,7 @@ export const referenceOperations: Operations = async (op, input) => {
       return { signingInput: hex(r.signingInput), receipt: hex(dagCbor.encode(r.receipt)) }
     }
     case 'verify-receipt':
-      referenceVerifyReceipt(referenceDecode(unhex(str(i.receipt))), { inbox: str(i.inbox), env: str(i.env), host: str(i.host) })
+      referenceVerifyReceipt(noReceiptUnless(() => referenceDecode(unhex(str(i.receipt)))), { inbox: str(i.inbox), env: str(i.env), host: str(i.host) })
       return {}
     case 'hosts-record': {
       const validate = referenceHostsValidator()
@@ -151,7 +156,7 @@ export const referenceOperations: Operations = async (op, input) => {
       return { inbox: r.inbox, env: (r.mail as Record<string, unknown>).env }
     }
     case 'read-deliver-answer': {
-      const a = referenceDecode(referenceUnframe(unhex(str(i.frame)), 4 * MiB + 16 * 1024), 24, 2) as Record<string, unknown>
+      const a = noReceiptUnless(() => referenceDecode(referenceUnframe(unhex(str(i.frame)), 4 * MiB + 16 * 1024), 24, 2)) as Record<string, unknown>
       if (a?.t === 'refused') return { refused: referenceRefusalCode(a.code), hostTime: a.code === 'ERR_STALE' && Number.isSafeInteger(a.time) && num(a.time) >= 0 ? a.time : null }
       if (a?.t !== 'receipt') throw new RefError('ERR_BAD_RECEIPT', 'no receipt')
       referenceVerifyReceipt(a.receipt, { inbox: str(i.inbox), env: str(i.env), host: str(i.host) })

@@ -17,7 +17,7 @@ import { decodeCbor, encodeCbor, refuseBadHead, taggedBytes } from '../../src/cr
 import { signEd25519 } from '../../src/crypto/keys.ts'
 import { powChallenge, requiredPowBits } from '../../src/crypto/pow/index.ts'
 import { createHostsRecordValidator } from '../../src/discovery/hosts-record.ts'
-import { IpmsError, type Problem } from '../../src/errors.ts'
+import { DeliveryRefusedError, IpmsError, type Problem } from '../../src/errors.ts'
 import { verifyCard } from '../../src/hosting/card.ts'
 import { verifyGrant } from '../../src/hosting/grant.ts'
 import { verifyPass } from '../../src/hosting/pass.ts'
@@ -27,7 +27,7 @@ import { decodeIdentityFile } from '../../src/identity/keystore.ts'
 import { importKuboIdentity } from '../../src/identity/kubo.ts'
 import { parsePeerId } from '../../src/identity/peer-id.ts'
 import { openMail, sealMail, type Draft } from '../../src/mail/seal.ts'
-import { DELIVER_REQUEST_LIMITS, MAX_DELIVER_FRAME_BYTES, receiptSigningInput, refusalCode, verifyReceipt } from '../../src/node/deliver.ts'
+import { deliverAnswer, DELIVER_REQUEST_LIMITS, MAX_DELIVER_FRAME_BYTES, receiptSigningInput, verifyReceipt } from '../../src/node/deliver.ts'
 import { frames } from '../../src/node/frames.ts'
 import { envelopeList, hashList, MAX_SYNC_FRAME_BYTES, MAX_SYNC_HELLO_BYTES, SYNC_FRAME_LIMITS } from '../../src/node/sync.ts'
 import { verifyEntrySignature } from '../../src/stores/entry-signature.ts'
@@ -171,9 +171,13 @@ export const srcOperations: Operations = async (op, input) => {
       const signingInput = receiptSigningInput(unsigned)
       return { signingInput: hex(signingInput), receipt: hex(encodeCbor({ ...unsigned, sig: signEd25519(host.seed, signingInput) })) }
     }
-    case 'verify-receipt':
-      verifyReceipt(decodeCbor(unhex(str(i.receipt)), 1 << 20, 'receipt'), { inbox: str(i.inbox), env: str(i.env), host: str(i.host) })
+    case 'verify-receipt': {
+      // A receipt travels inside the host's answer, whose decoding deliverTo does (read-deliver-answer).
+      let value: unknown
+      try { value = decodeCbor(unhex(str(i.receipt)), 1 << 20, 'receipt') } catch (err) { throw new IpmsError('ERR_BAD_RECEIPT', (err as Error).message) }
+      verifyReceipt(value, { inbox: str(i.inbox), env: str(i.env), host: str(i.host) })
       return {}
+    }
     case 'hosts-record': {
       let now = 0
       const validate = createHostsRecordValidator({ now: () => now })
@@ -195,11 +199,14 @@ export const srcOperations: Operations = async (op, input) => {
       return { inbox: r.inbox, env: (r.mail as { env: string }).env }
     }
     case 'read-deliver-answer': {
-      const a = decodeCbor(await readFrame(unhex(str(i.frame)), MAX_DELIVER_FRAME_BYTES), MAX_DELIVER_FRAME_BYTES, 'answer', { maxItems: 24, maxDepth: 2 }) as Record<string, unknown>
-      if (a?.t === 'refused') return { refused: refusalCode(a.code), hostTime: a.code === 'ERR_STALE' && Number.isSafeInteger(a.time) && num(a.time) >= 0 ? a.time : null }
-      if (a?.t !== 'receipt') throw new IpmsError('ERR_BAD_RECEIPT', 'no receipt')
-      const receipt = verifyReceipt(a.receipt, { inbox: str(i.inbox), env: str(i.env), host: str(i.host) })
-      return { entry: receipt.entry, time: receipt.time }
+      // The bytes of one frame as src's frame reader gives them, then the sender's reading of them.
+      try {
+        const receipt = deliverAnswer(await readFrame(unhex(str(i.frame)), MAX_DELIVER_FRAME_BYTES), { inbox: str(i.inbox), env: str(i.env), host: str(i.host) })
+        return { entry: receipt.entry, time: receipt.time }
+      } catch (err) {
+        if (!(err instanceof DeliveryRefusedError) || err.code === 'ERR_BAD_RECEIPT') throw err
+        return { refused: err.code, hostTime: err.hostTime ?? null }
+      }
     }
     case 'read-sync-frame':
       return { t: await readSyncFrame(unhex(str(i.frame)), i.first === true) }

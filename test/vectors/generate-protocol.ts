@@ -59,6 +59,7 @@ const patch = (bytes: Uint8Array | string, from: string, to: string): string => 
   if (!text.includes(from)) throw new Error(`patch: ${from} not found`)
   return text.replace(from, to)
 }
+const utf8Text = (text: string): Uint8Array => new TextEncoder().encode(text)
 const cborHex = (value: unknown): string => hex(dagCbor.encode(value))
 const textKey = (k: string): string => hex(dagCbor.encode(k))
 
@@ -165,6 +166,14 @@ await badOpen('mail version 2', sealedMail({ v: 2 }), 'ERR_UNSUPPORTED_VERSION')
 await badOpen('a mail field this version does not have', sealedMail({ priority: 'high' }), 'ERR_MALFORMED')
 await badOpen('a control character in the subject', sealedMail({ subject: 'Hi\rBcc: everyone' }), 'ERR_MALFORMED')
 await badOpen('an attachment name with a path', sealedMail({ attachments: [{ name: '../.bashrc', type: 'text/plain', data: fill(4, 0) }] }), 'ERR_MALFORMED')
+await badOpen('a negative date', sealedMail({ date: -1 }), 'ERR_MALFORMED')
+await badOpen('a subject of 999 bytes', sealedMail({ subject: 'é'.repeat(499) + 'x' }), 'ERR_MALFORMED')
+{
+  // The signed mail encoded with `v` in a two-byte form: the signature is over the canonical bytes, the reader refuses these.
+  const signedMail = dagCbor.encode(referenceSignMail({ v: 1, from: peer(seeds.writer), to: owner, date: T0, id: 'vector-bad', subject: 'x', body: 'y', attachments: [] }, seeds.writer))
+  const loose = Buffer.from(patch(signedMail, textKey('v') + '01', textKey('v') + '1801'), 'hex')
+  await badOpen('non-canonical mail: v as a two-byte integer', hex(referenceSeal(loose, ed25519.getPublicKey(seeds.owner), inbox, fill(32, 0x90), fill(24, 0xd0))), 'ERR_MALFORMED')
+}
 await badOpen('an id with a space', sealedMail({ id: 'not an id' }), 'ERR_MALFORMED')
 await badOpen('inReplyTo null', sealedMail({ inReplyTo: null }), 'ERR_MALFORMED')
 await badOpen('the sender written as a CID', sealedMail({ from: asCid(seeds.writer) }), 'ERR_MALFORMED')
@@ -222,6 +231,7 @@ await badPrune('an entry twice', pruneBy(seeds.owner, inbox, [mailHash, mailHash
 await badPrune('1,001 entries', pruneBy(seeds.owner, inbox, Array.from({ length: 1001 }, (_, i) => referenceCid(dagCbor.encode(i)).toString(base58btc))), 'ERR_MALFORMED')
 await badPrune('an envelope CID among the entries', pruneBy(seeds.owner, inbox, [env]), 'ERR_MALFORMED')
 await badPrune('a signature of 63 bytes', cborHex({ ...dagCbor.decode(Buffer.from(prune.payload as string, 'hex')) as object, sig: fill(63, 0) }), 'ERR_MALFORMED')
+await badPrune('non-canonical: v as a two-byte integer', patch(prune.payload as string, textKey('v') + '01', textKey('v') + '1801'), 'ERR_MALFORMED')
 await badPrune('v 2', cborHex({ ...dagCbor.decode(Buffer.from(prune.payload as string, 'hex')) as object, v: 2 }), 'ERR_MALFORMED')
 const entryValue = dagCbor.decode(Buffer.from(mailEntry.block as string, 'hex')) as Record<string, unknown>
 const resign = (e: Record<string, unknown>, seed = seeds.writer): string => {
@@ -239,6 +249,7 @@ await badEntry('uppercase hex signature', cborHex({ ...entryValue, sig: (entryVa
 await badEntry('a signature by another key', resign(entryValue, seeds.stranger), 'ERR_BAD_SIGNATURE')
 await badEntry('a parent twice', resign({ ...entryValue, next: [mailHash, mailHash] }))
 await badEntry('a parent in both next and refs', resign({ ...entryValue, next: [mailHash], refs: [mailHash] }))
+await badEntry('non-canonical: v as a two-byte integer', patch(mailEntry.block as string, textKey('v') + '02', textKey('v') + '1802'))
 await badEntry('65 parents', resign({ ...entryValue, next: Array.from({ length: 65 }, (_, i) => referenceCid(dagCbor.encode(i)).toString(base58btc)) }))
 
 // ── §11 grant, card, pass ──────────────────────────────────────────────────────────────────────
@@ -303,6 +314,7 @@ const hostSigned = (fields: Record<string, unknown>): string => {
 }
 await badReceipt('an extra field (signed with the others)', hostSigned({ ...receiptValue, note: 'x' }))
 await badReceipt('forged (signed by another key)', cborHex({ ...receiptValue, sig: referenceSignReceipt(seeds.stranger, receiptFields).receipt.sig }))
+await badReceipt('non-canonical: v as a two-byte integer', patch(receipt.receipt as string, textKey('v') + '01', textKey('v') + '1801'))
 await badReceipt('a negative time', hostSigned({ ...receiptValue, time: -1 }))
 await badReceipt('version 2', hostSigned({ ...receiptValue, v: 2 }))
 
@@ -342,6 +354,8 @@ const stale = await frameOf('refusal ERR_STALE with the host\'s clock', { v: 1, 
 await add('refusal ERR_STALE read by the sender, with the host\'s time', 'read-deliver-answer', { frame: stale, inbox, env, host })
 await add('a refusal with a code outside §12\'s list is read as ERR_REFUSED', 'read-deliver-answer', { frame: await frameOf('refusal with a foreign code', { v: 1, t: 'refused', code: 'ERR_IDENTITY_NOT_FOUND', reason: 'x' }), inbox, env, host })
 await add('a refusal whose code is not text is read as ERR_REFUSED', 'read-deliver-answer', { frame: await frameOf('refusal with a numeric code', { v: 1, t: 'refused', code: 7, reason: 'x' }), inbox, env, host })
+await add('an answer that is not canonical dag-cbor is no receipt', 'read-deliver-answer', { frame: hex(referenceFrame(Buffer.from(patch(dagCbor.encode({ v: 1, t: 'receipt', receipt: receiptValue }), textKey('t') + textKey('receipt') + textKey('v') + '01', textKey('t') + textKey('receipt') + textKey('v') + '1801'), 'hex'))), inbox, env, host }, 'ERR_BAD_RECEIPT')
+await add('an answer that is not CBOR at all is no receipt', 'read-deliver-answer', { frame: hex(referenceFrame(utf8Text('OK, stored'))), inbox, env, host }, 'ERR_BAD_RECEIPT')
 await add('an answer that is neither receipt nor refusal', 'read-deliver-answer', { frame: await frameOf('answer of an unknown type', { v: 1, t: 'thanks' }), inbox, env, host }, 'ERR_BAD_RECEIPT')
 const badRequest = async (name: string, frame: string, code = 'ERR_MALFORMED'): Promise<void> => { await add(`refused deliver request: ${name}`, 'read-deliver-request', { frame }, code) }
 const maxDeliver = 4 * 1024 * 1024 + 16 * 1024
