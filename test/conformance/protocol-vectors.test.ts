@@ -46,6 +46,12 @@ test('the committed vectors are exactly what the generator makes (nobody edits t
   }
 })
 
+test('PROTOCOL §7 gives the number of vectors and refusals there are', () => {
+  const spec = readFileSync(new URL('../../docs/PROTOCOL.md', import.meta.url), 'utf8')
+  const refusals = vectors.filter(v => v.error !== undefined).length
+  assert.ok(spec.includes(`${vectors.length}, of which ${refusals} refusals`), `docs/PROTOCOL.md §7 should say "${vectors.length}, of which ${refusals} refusals"`)
+})
+
 test('src/ answers every protocol vector as the spec says', async () => {
   assert.deepEqual(await failures(srcOperations), [])
 })
