@@ -249,10 +249,10 @@ export function referenceSignRecord (kind: RecordKind, seed: Uint8Array, fields:
   return { signingInput, record, bytes, text: RECORD_KINDS[kind].prefix + base58btc.encode(bytes) }
 }
 
-/** §11.2: a multiaddr of at most 256 characters, without a /p2p part (the card names the peer). */
+/** §11.2: a multiaddr of at most 256 characters, not ending in /p2p (the card names the peer). */
 function isMultiaddrText (v: unknown): boolean {
   if (typeof v !== 'string' || v.length > 256) return false
-  try { return !multiaddr(v).getComponents().some(c => c.name === 'p2p') } catch { return false }
+  try { return multiaddr(v).getComponents().at(-1)?.name !== 'p2p' } catch { return false }
 }
 
 /** §2: a canonical address (the base58btc form of an Ed25519 key). */

@@ -296,7 +296,9 @@ await badRecord('an id of 15 bytes', 'pass', { text: signed('pass', { ...passVal
 await badRecord('bits 41', 'card', { text: signed('card', { ...cardValue, bits: 41 }), owner })
 await badRecord('17 hosts', 'card', { text: signed('card', { ...cardValue, hosts: Array.from({ length: 17 }, () => ({ peer: host, addrs: [] })) }), owner })
 await badRecord('over 8 KiB', 'card', { text: signed('card', { ...cardValue, hosts: Array.from({ length: 16 }, () => ({ peer: host, addrs: Array.from({ length: 8 }, (_, i) => `/dns4/${'h'.repeat(40)}${i}.example/tcp/4001`) })) }), owner })
-await badRecord('a host address with /p2p', 'card', { text: signed('card', { ...cardValue, hosts: [{ peer: host, addrs: [`/ip4/127.0.0.1/tcp/4001/p2p/${cohost}`] }] }), owner })
+await sign('address card listing a host behind a relay (its address ends in /p2p-circuit)', 'card', { bits: BITS, hosts: [{ peer: host, addrs: [`/ip4/127.0.0.1/tcp/4002/p2p/${cohost}/p2p-circuit`] }], ts: T0 })
+await add('card with a relay address accepted', 'verify-record', { kind: 'card', text: vectors[vectors.length - 1]!.output!.text, owner })
+await badRecord('a host address ending in /p2p', 'card', { text: signed('card', { ...cardValue, hosts: [{ peer: host, addrs: [`/ip4/127.0.0.1/tcp/4001/p2p/${cohost}`] }] }), owner })
 await badRecord('a host written as a CID', 'card', { text: signed('card', { ...cardValue, hosts: [{ peer: hostAsCid, addrs: [] }] }), owner })
 
 // ── §12 receipt ────────────────────────────────────────────────────────────────────────────────
