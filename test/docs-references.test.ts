@@ -2,6 +2,7 @@
  * Every section a comment or a document cites ("PROTOCOL.md §9.3", "DESIGN §5, §6") is a
  * numbered heading of the file it names, and every bare "§n" inside docs/PROTOCOL.md and
  * docs/DESIGN.md is one of that file's own: a renumbered section cannot leave a citation behind.
+ * And the error codes §8 lists are the ones the code has.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -61,4 +62,12 @@ test('every bare §n inside PROTOCOL.md and DESIGN.md is a section of that file'
     }
   }
   assert.deepEqual(dangling, [])
+})
+
+test('the error codes of PROTOCOL §8 are exactly the closed set of src/errors.ts', async () => {
+  const { ERROR_CODES } = await import('../src/errors.ts')
+  const spec = readFileSync(join(root, 'docs', 'PROTOCOL.md'), 'utf8')
+  const section = spec.slice(spec.indexOf('## 8. '), spec.indexOf('## 9. '))
+  const listed = new Set([...section.matchAll(/`((?:ERR|ABORT)_[A-Z_]+)`/g)].map(m => m[1]!))
+  assert.deepEqual([...listed].sort(), [...ERROR_CODES].sort())
 })
