@@ -13,6 +13,7 @@ import { hkdf } from '@noble/hashes/hkdf.js'
 import { scrypt } from '@noble/hashes/scrypt.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { multiaddr } from '@multiformats/multiaddr'
+import { base36 } from 'multiformats/bases/base36'
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
@@ -123,6 +124,18 @@ export function referencePeerKey (text: unknown): Uint8Array {
   return key
 }
 
+/** §2: an address given as input in any accepted form (base58btc, or CIDv1 libp2p-key in base32 or base36), in its canonical form. */
+export function referenceNormalPeer (text: string): string {
+  if (text.startsWith('b') || text.startsWith('k')) {
+    let cid: CID
+    try { cid = CID.parse(text, text.startsWith('k') ? base36 : undefined) } catch { return refuse('ERR_INVALID_PEER_ID', 'not a CID') }
+    if (cid.version !== 1 || cid.code !== 0x72) refuse('ERR_INVALID_PEER_ID', 'not a libp2p-key CID')
+    text = base58btc.baseEncode(cid.multihash.bytes)
+  }
+  referencePeerKey(text)
+  return text
+}
+
 /** CIDv1, dag-cbor, sha2-256 of a block. */
 export function referenceCid (block: Uint8Array): CID {
   return CID.create(1, 0x71, Digest.create(0x12, sha256(block)))
@@ -131,7 +144,7 @@ export function referenceCid (block: Uint8Array): CID {
 /** §9.1: the access block, manifest and inbox address of `owner` at `bits`. */
 export function referenceInbox (owner: string, bits: number): { accessBlock: Uint8Array, accessAddress: string, manifest: Uint8Array, inbox: string } {
   if (!Number.isInteger(bits) || bits < 0 || bits > 40) refuse('ERR_INVALID_ARGUMENT', 'bits 0–40')
-  referencePeerKey(owner)
+  owner = referenceNormalPeer(owner)
   const accessBlock = dagCbor.encode({ type: 'ipms-inbox', owner, bits, rules: 2 })
   const accessAddress = '/ipms-inbox/' + referenceCid(accessBlock).toString(base58btc)
   const manifest = dagCbor.encode({ name: 'ipms/' + owner, type: 'ipms-mailbox', accessController: accessAddress })

@@ -13,6 +13,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
+import { base36 } from 'multiformats/bases/base36'
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
@@ -111,6 +112,8 @@ await add('refused kubo config: a PeerID that is not the key\'s', 'read-kubo-ide
 await add('inbox address at the default difficulty (24)', 'inbox-address', { owner, bits: 24 })
 await add('inbox address at difficulty 8 (the inbox of the vectors below)', 'inbox-address', { owner, bits: BITS })
 await add('inbox address at difficulty 0', 'inbox-address', { owner: host, bits: 0 })
+await add('inbox address of an owner given in CIDv1 form (base32): the same as the canonical form\'s', 'inbox-address', { owner: asCid(seeds.owner), bits: 24 })
+await add('inbox address of an owner given in CIDv1 form (base36)', 'inbox-address', { owner: CID.parse(asCid(seeds.owner)).toString(base36), bits: 24 })
 await add('refused: difficulty 41 is out of range', 'inbox-address', { owner, bits: 41 }, 'ERR_INVALID_ARGUMENT')
 await add('refused: an RSA peer-id', 'inbox-address', { owner: 'QmcgpsyWgH8Y8ajJz1Cu72KnS5uo2Aa2LpzU7kinSupNKC', bits: 24 }, 'ERR_UNSUPPORTED_KEY_TYPE')
 await add('refused: an Ed25519 key of small order (nobody holds its secret)', 'inbox-address', { owner: referencePeerId(Uint8Array.from([1, ...new Uint8Array(31)])), bits: 24 }, 'ERR_INVALID_PEER_ID')
