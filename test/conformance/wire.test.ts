@@ -4,7 +4,8 @@
  * frame, it takes the vector's receipt and refusal frames as the vectors say, and src/'s host
  * answers each request vector with the vector's code; a co-host of src/ starts a sync with the
  * vector's hello, takes the vector's blocks and end frames, answers with the vector's ack and done,
- * and then holds the vector's MAIL entry. The conformance operations read frames from memory; this
+ * and then holds the vector's MAIL entry; src/'s host ends the session on each hello the vectors
+ * refuse. The conformance operations read frames from memory; this
  * checks that the node's own handlers put the same bytes on the wire.
  */
 import { after, before, test } from 'node:test'
@@ -166,5 +167,42 @@ test('a co-host of src/ syncs with a peer that speaks the vectors\' frames: its 
   } finally {
     await host.unhandle(SYNC_PROTOCOL)
     await cohost.cleanup()
+  }
+})
+
+test('a host of src/ ends the session on every hello the vectors refuse, from its granted co-host, and still serves a good one', { timeout: 120_000 }, async () => {
+  const cohostIdentity = await identityFromSeed(unhex(keys.cohost!.seed))
+  const replica = await startReplica({ identity: hostIdentity })
+  const cohost = await createLibp2p({
+    privateKey: cohostIdentity.privateKey,
+    logger: quietLogger(),
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() }
+  })
+  try {
+    await replica.inbox(keys.owner!.peerId, 8)
+    await cohost.dial(replica.node.libp2p.getMultiaddrs()[0]!, { signal: AbortSignal.timeout(20_000) })
+    /** The first frame the host answers `frame` with (its `t`), or `ended` when it ends the session instead. */
+    const answerTo = async (frame: Uint8Array): Promise<string> => {
+      const stream = await cohost.dialProtocol(peerIdFromString(replica.node.peerId), SYNC_PROTOCOL, { signal: AbortSignal.timeout(20_000) })
+      try {
+        stream.send(frame)
+        const reply = await lpStream(stream, { maxDataLength: 8 * 1024 * 1024 }).read({ signal: AbortSignal.timeout(20_000) })
+        return (dagCbor.decode(reply.subarray()) as { t: string }).t
+      } catch {
+        return 'ended'
+      } finally {
+        stream.abort(new Error('done'))
+      }
+    }
+    const hellos = vectors.filter(v => v.op === 'read-sync-frame' && v.input.first === true && v.error !== undefined)
+    assert.ok(hellos.length >= 4)
+    for (const v of hellos) assert.equal(await answerTo(unhex(v.input.frame as string)), 'ended', v.name)
+    assert.equal(await answerTo(frameOf('sync hello (co-host → host, with its grant)')), 'end', 'the host serves the co-host a good hello')
+  } finally {
+    await cohost.stop()
+    await replica.cleanup()
   }
 })

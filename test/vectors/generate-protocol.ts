@@ -389,8 +389,11 @@ await sync('done', { v: 1, t: 'done' })
 const badSync = async (name: string, frame: string, first = false): Promise<void> => { await add(`refused sync frame: ${name}`, 'read-sync-frame', { frame, first }, 'ERR_SYNC') }
 await badSync('a block whose bytes do not hash to its CID', hex(referenceFrame(dagCbor.encode({ v: 1, t: 'blocks', blocks: [{ c: referenceCid(envelope).bytes, b: fill(10, 0) }] }))))
 await badSync('a hello over 1 MiB announced', hex(referenceFrame(new Uint8Array(1024 * 1024 + 1)).subarray(0, 3)), true)
-await badSync('a hello with heads written as base32 CIDs', hex(referenceFrame(dagCbor.encode({ v: 1, t: 'hello', inbox, heads: [env], have: [], want: [] }))), true)
-await badSync('a hello of version 2', hex(referenceFrame(dagCbor.encode({ v: 2, t: 'hello', inbox, heads: [], have: [], want: [] }))), true)
+// From the granted co-host, so that only the frame's fault ends the session.
+await badSync('a hello with heads written as base32 CIDs', hex(referenceFrame(dagCbor.encode({ v: 1, t: 'hello', inbox, heads: [env], have: [], want: [], grant: cohostGrant }))), true)
+await badSync('a hello with a want list of entry hashes', hex(referenceFrame(dagCbor.encode({ v: 1, t: 'hello', inbox, heads: [], have: [], want: [mailHash], grant: cohostGrant }))), true)
+await badSync('a hello of version 2', hex(referenceFrame(dagCbor.encode({ v: 2, t: 'hello', inbox, heads: [], have: [], want: [], grant: cohostGrant }))), true)
+await badSync('a hello with a five-byte length prefix', '8080808000', true)
 await badSync('non-canonical: an indefinite-length map', hex(referenceFrame(Buffer.from('bf' + cborHex({ v: 1, t: 'ack' }).slice(2) + 'ff', 'hex'))))
 await badSync('nested four deep', hex(referenceFrame(dagCbor.encode({ v: 1, t: 'blocks', blocks: [{ c: [[1]] }] }))))
 
