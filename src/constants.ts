@@ -18,6 +18,8 @@ export const TAG_GRANT = 'ipms/grant/v1'
 export const TAG_CARD = 'ipms/card/v1'
 export const TAG_RECEIPT = 'ipms/receipt/v1'
 export const TAG_PASS = 'ipms/pass/v1'
+/** AAD label of a backup file's box (docs/PROTOCOL.md §6.1). */
+export const TAG_BACKUP = 'ipms/backup/v1'
 
 /** Format version carried as `v` by every structure of this protocol generation (wire). */
 export const FORMAT_VERSION = 1
@@ -145,3 +147,9 @@ export const DHT_PROTOCOL = '/ipms/kad/1.0.0'
  * off instead. 10 minutes: well inside the hosts' default tolerance of a day, well above clock drift.
  */
 export const CLOCK_AGREEMENT_MS = 10 * 60_000
+
+/**
+ * How long the outbox retries a mail by default, ms, from when it was handed over (wall clock):
+ * past it the mail is given up, with the reason (`outboxMaxAgeDays` in config.json).
+ */
+export const OUTBOX_MAX_AGE_MS = 7 * 24 * 60 * 60_000

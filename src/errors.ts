@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   // inboxes and sync (§9, §10)
   'ERR_ENTRY_REFUSED', 'ERR_HOME_IN_USE', 'ERR_SYNC', 'ERR_SYNC_REFUSED', 'ERR_STORAGE_FULL', 'ERR_NO_REPLICA',
   'ERR_TOO_MANY_FILES',
+  'ERR_LISTEN',
   // grants, cards, passes (§11)
   'ERR_INVALID_RECORD', 'ERR_GRANT_EXPIRED', 'ERR_BAD_PASS', 'ERR_PASS_EXPIRED',
   // delivery (§12): a host's refusals, then the sender's own outcomes
@@ -32,7 +33,7 @@ export const ERROR_CODES = [
   // the owner's home (§13)
   'ERR_CONFIG', 'ERR_UNKNOWN_RECIPIENT', 'ERR_CONTACT_EXISTS', 'ERR_NOT_FOUND',
   // the daemon's local API (docs/API.md)
-  'ERR_UNAUTHORIZED', 'ERR_FORBIDDEN', 'ERR_METHOD_NOT_ALLOWED', 'ERR_NO_DAEMON',
+  'ERR_UNAUTHORIZED', 'ERR_FORBIDDEN', 'ERR_METHOD_NOT_ALLOWED', 'ERR_NO_DAEMON', 'ERR_NO_WEB',
   // anything else: a bug
   'ERR_UNEXPECTED'
 ] as const
@@ -225,6 +226,11 @@ export class TooManyFilesError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_TOO_MANY_FILES', message, options) }
 }
 
+/** The node cannot listen where it was told: the port is taken, reserved, or the address is not this machine's. */
+export class ListenError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_LISTEN', message, options) }
+}
+
 /** None of the replicas given for an inbox could be synced. */
 export class NoReplicaError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_NO_REPLICA', message, options) }
@@ -256,9 +262,12 @@ export class PassExpiredError extends IpmsError {
 export class DeliveryRefusedError extends IpmsError {
   /** With ERR_STALE: the refusing host's clock (ms since the epoch) when it refused, if it said. */
   readonly hostTime?: number
-  constructor (code: ErrorCode, message: string, options?: IpmsErrorOptions & { hostTime?: number }) {
+  /** With ERR_GRANT_EXPIRED: when the host's grant for the inbox expired (ms since the epoch), if it said. */
+  readonly expired?: number
+  constructor (code: ErrorCode, message: string, options?: IpmsErrorOptions & { hostTime?: number, expired?: number }) {
     super(code, message, options)
     if (options?.hostTime !== undefined) this.hostTime = options.hostTime
+    if (options?.expired !== undefined) this.expired = options.expired
   }
 }
 
@@ -306,6 +315,11 @@ export class UnauthorizedError extends IpmsError {
 }
 
 /** A request to the API's TCP listener with a foreign `Host` (DNS rebinding) or `Origin` (another site). */
+/** The running daemon serves no web inbox (`ipms daemon --web`, config `web`). */
+export class NoWebError extends IpmsError {
+  constructor (message: string, options?: IpmsErrorOptions) { super('ERR_NO_WEB', message, options) }
+}
+
 export class ForbiddenError extends IpmsError {
   constructor (message: string, options?: IpmsErrorOptions) { super('ERR_FORBIDDEN', message, options) }
 }

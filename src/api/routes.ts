@@ -8,7 +8,7 @@
 import { MAX_ATTACHMENTS, MAX_CARD_ADDRS, MAX_MAIL_BYTES, MAX_POW_BITS, MIN_POW_BITS } from '../constants.ts'
 import type { Daemon } from '../daemon/daemon.ts'
 import { grantSummary, mailDetail, mailRow, sentRow, sentSubjects, notDeliveredError, outboxRow, retrySummary, sendSummary, syncSummary } from '../daemon/views.ts'
-import { InvalidArgumentError } from '../errors.ts'
+import { InvalidArgumentError, NotFoundError } from '../errors.ts'
 import type { HomeConfig } from '../home/config.ts'
 import { openContacts } from '../home/contacts.ts'
 import { shortId } from '../mail/find-mail.ts'
@@ -44,8 +44,13 @@ export interface Route {
   method: 'GET' | 'POST'
   /** Matched against the path after `/api/v1`. */
   path: RegExp
-  /** `json`: one answer; `ndjson`: progress lines then the result; `sse`: the event stream (server.ts). */
-  answer: 'json' | 'ndjson' | 'sse'
+  /**
+   * `json`: one answer; `ndjson`: progress lines then the result; `sse`: the event stream; `file`:
+   * `{ name, data }` sent as a download (handler.ts).
+   */
+  answer: 'json' | 'ndjson' | 'sse' | 'file'
+  /** Only for local programs with the API cookie, not for a web inbox session (minting login links). */
+  cookieOnly?: boolean
   /** Body limit, bytes (POST). */
   maxBody: number
   /** The result, inside `{ ok: true, … }`. Throws an IpmsError to fail. */
@@ -140,6 +145,19 @@ export const ROUTES: readonly Route[] = [
     if (query.get('raw') === '1') return { raw: Buffer.from(await renderMessage(stored, { fromName: name })).toString('utf8') }
     return { mail: mailDetail(stored, name) }
   }),
+  {
+    method: 'GET',
+    path: /^\/mail\/([^/]{1,128})\/attachments\/(\d{1,3})$/,
+    answer: 'file',
+    maxBody: 0,
+    handle: async ({ params }, { daemon }) => {
+      const stored = await daemon.read(params[0]!)
+      const attachment = stored.mail.attachments[Number(params[1]) - 1]
+      if (attachment === undefined) throw new NotFoundError(`Mail ${params[0]!.slice(0, 40)} has ${stored.mail.attachments.length === 1 ? '1 attachment' : `${stored.mail.attachments.length} attachments`} (counted from 1)`)
+      return { name: attachment.name, data: attachment.data }
+    }
+  },
+  { method: 'POST', path: /^\/web\/link$/, answer: 'json', maxBody: MAX_BODY_BYTES, cookieOnly: true, handle: async ({ body }, { daemon }) => { onlyFields(body, []); return daemon.webLink() } },
   get(/^\/outbox$/, async (_call, { daemon }) => {
     const names = await namesOf(daemon)
     const subjects = sentSubjects(await daemon.sent())
@@ -177,7 +195,7 @@ export const ROUTES: readonly Route[] = [
   }),
   post(/^\/hosted\/rm$/, ['owner'], async ({ body }, { daemon }) => ({ ...await daemon.dropHosted(required(body, 'owner', 128, 'the owner\'s peer-id')) })),
   post(/^\/contacts\/add$/, ['name', 'address', 'force', 'pass'], async ({ body }, { daemon }) => {
-    const name = required(body, 'name', 64, 'the contact\'s name')
+    const name = required(body, 'name', 256, 'the contact\'s name')
     const address = required(body, 'address', MAX_RECORD_CHARS, 'an address card (ipmscard…) or a peer-id')
     const force = optional(body, 'force', isBoolean, 'true or false') ?? false
     const pass = optional(body, 'pass', isString(MAX_RECORD_CHARS), 'the pass they gave you (ipmspass…)')
@@ -194,11 +212,12 @@ export const ROUTES: readonly Route[] = [
     answer: 'json',
     maxBody: MAX_BODY_BYTES,
     handle: async ({ body }, { daemon }) => {
-      onlyFields(body, ['force', 'timeoutMs'])
+      onlyFields(body, ['force', 'timeoutMs', 'id'])
       const force = optional(body, 'force', isBoolean, 'true or false')
       const timeoutMs = optional(body, 'timeoutMs', isWhole(1, MAX_TIMEOUT_MS), `a whole number of ms from 1 to ${MAX_TIMEOUT_MS}`)
-      const delivered = await daemon.retryOutbox({ ...(force === undefined ? {} : { force }), ...(timeoutMs === undefined ? {} : { timeoutMs }) })
-      return retrySummary(delivered, await daemon.outbox())
+      const id = optional(body, 'id', isString(128), 'a waiting mail\'s id (or the end of it)')
+      const tried = await daemon.retryOutbox({ ...(force === undefined ? {} : { force }), ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(id === undefined ? {} : { id }) })
+      return retrySummary(tried, await daemon.outbox())
     }
   },
   {

@@ -20,16 +20,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { chmod, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { ConfigError, IpmsError, MalformedError, NotFoundError, UnauthorizedError, type ErrorCode } from '../errors.ts'
+import { ConfigError, IpmsError, UnauthorizedError } from '../errors.ts'
 import { parseApiListen, type HomeConfig } from '../home/config.ts'
 import type { Daemon } from '../daemon/daemon.ts'
-import { API_PREFIX, API_SOCKET_FILE_NAME, newCookie, removeApiFiles, writeApiFiles, type ApiInfo } from './api-files.ts'
+import { API_SOCKET_FILE_NAME, newCookie, removeApiFiles, writeApiFiles, type ApiInfo } from './api-files.ts'
 import { cookieMatches, tcpRequestProblem } from './auth.ts'
-import { readJsonBody } from './body.ts'
-import { ndjsonStream, type NdjsonStream } from './ndjson.ts'
-import { errorBody, sendError, sendJson } from './respond.ts'
-import { findRoute, type ApiCall, type ApiContext } from './routes.ts'
-import { resumeFrom, serveEvents } from './sse.ts'
+import { createApiHandler } from './handler.ts'
+import { sendError } from './respond.ts'
 
 export { API_PREFIX } from './api-files.ts'
 
@@ -69,7 +66,7 @@ async function listen (server: Server, target: { path: string } | { host: string
 export async function startApiServer (options: ApiServerOptions): Promise<ApiServer> {
   const { home, daemon, config, signal } = options
   const cookie = newCookie()
-  const context: ApiContext = { daemon, home, config }
+  const routeRequest = createApiHandler({ daemon, home, config, signal, onUnexpected: options.onUnexpected, keepAliveMs: options.keepAliveMs })
   const socket = join(resolve(home), API_SOCKET_FILE_NAME)
 
   const handle = async (req: IncomingMessage, res: ServerResponse, tcpPort: number | undefined): Promise<void> => {
@@ -82,49 +79,7 @@ export async function startApiServer (options: ApiServerOptions): Promise<ApiSer
       refuse(new UnauthorizedError(`Present the daemon's cookie: Authorization: Bearer <the content of ${join(home, 'api.cookie')}> (it changes at every start)`), { 'WWW-Authenticate': 'Bearer realm="ipms"' })
       return
     }
-    const url = new URL(req.url ?? '/', 'http://ipms')
-    const found = url.pathname.startsWith(`${API_PREFIX}/`) ? findRoute(req.method ?? '', url.pathname.slice(API_PREFIX.length)) : { missing: 'path' as const }
-    if ('missing' in found) {
-      if (found.missing === 'path') refuse(new NotFoundError(`No route ${url.pathname.slice(0, 200)}: see docs/API.md (routes start with ${API_PREFIX}/)`))
-      else refuse(new IpmsError('ERR_METHOD_NOT_ALLOWED' satisfies ErrorCode, `${url.pathname} takes ${found.allow} only${found.allow === 'POST' ? ' (it changes state)' : ''}`), { Allow: found.allow })
-      return
-    }
-    const { route, params } = found
-    const gone = new AbortController()
-    res.on('close', () => { if (!res.writableFinished) gone.abort() })
-    const requestSignal = AbortSignal.any([signal, gone.signal])
-    let body: Record<string, unknown>
-    try {
-      body = await readJsonBody(req, route.maxBody)
-    } catch (err) {
-      refuse(err instanceof IpmsError ? err : new MalformedError('The request body could not be read'))
-      return
-    }
-    if (route.answer === 'sse') {
-      const since = resumeFrom(req, url.searchParams)
-      // Not cut by the daemon's stop: the stream gives `stopping` and `stopped`, then ends with the events.
-      await serveEvents(res, daemon.events, { since, signal: gone.signal, keepAliveMs: options.keepAliveMs })
-      return
-    }
-    if (route.answer === 'json') {
-      const call: ApiCall = { params, query: url.searchParams, body, signal: requestSignal, progress: () => {} }
-      const result = await route.handle(call, context)
-      sendJson(res, 200, { ok: true, ...result })
-      return
-    }
-    // The stream begins with the first progress line: a request refused before (a bad field, an
-    // unknown recipient) gets a plain answer with the status of its code.
-    let stream: NdjsonStream | undefined
-    const progress: ApiCall['progress'] = p => { (stream ??= ndjsonStream(res)).progress(p) }
-    let final: Record<string, unknown>
-    try {
-      final = { ok: true, ...await route.handle({ params, query: url.searchParams, body, signal: requestSignal, progress }, context) }
-    } catch (err) {
-      if (!(err instanceof IpmsError)) options.onUnexpected?.(err)
-      if (stream === undefined) { sendError(res, err); return }
-      final = errorBody(err)
-    }
-    await (stream ?? ndjsonStream(res)).end(final)
+    await routeRequest(req, res, 'cookie')
   }
 
   const serve = (tcpPort: () => number | undefined) => (req: IncomingMessage, res: ServerResponse): void => {

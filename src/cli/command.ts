@@ -23,8 +23,7 @@ export interface CliCommand {
 
 /** Short, readable forms used in listings. */
 export { shortPeer } from '../identity/short-peer.ts'
-/** `1 host`, `2 hosts`. */
-export const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`
+export { count } from '../util/count.ts'
 export const isoTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 /** A size for people: B, KiB or MiB. */
 export const humanBytes = (bytes: number): string => bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`

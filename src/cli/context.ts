@@ -37,8 +37,8 @@ export function createContext (home: string, out: Output, signal: AbortSignal, o
     const { loadIdentity, readIdentityInfo } = await import('../identity/keystore.ts')
     const info = await readIdentityInfo(home)
     if (!info.encrypted) return await loadIdentity(home)
-    const { passphrase } = await import('./prompt.ts')
-    return await loadIdentity(home, { passphrase: await passphrase(`Passphrase for ${info.peerId}: `, signal) })
+    const { withPassphrase } = await import('./prompt.ts')
+    return await withPassphrase(`Passphrase for ${info.peerId}: `, async passphrase => await loadIdentity(home, { passphrase }), signal)
   }
   let contacts: Promise<Contacts> | undefined
   const openedContacts = async (): Promise<Contacts> => await (contacts ??= import('../home/contacts.ts').then(m => m.openContacts(home)))

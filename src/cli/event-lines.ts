@@ -5,13 +5,13 @@
  * after; not `id`, which some events' data has: a mail's id, an outbox entry's).
  */
 import type { DaemonEvent } from '../daemon/events.ts'
-import { shortPeer } from './command.ts'
+import { count, shortPeer } from './command.ts'
 import type { Output } from './output.ts'
 
 /** The line for people of each event. */
 export function describeEvent (event: DaemonEvent, self: string): string {
   switch (event.type) {
-    case 'started': return `ipms daemon for ${event.data.peerId} on ${event.data.addrs.join(' ')}; keeping ${event.data.hosted.length} friend inbox(es)`
+    case 'started': return `ipms daemon for ${event.data.peerId} on ${event.data.addrs.join(' ')}; keeping ${count(event.data.hosted.length, 'friend\'s inbox', 'friends\' inboxes')}`
     case 'grant-skipped': return `grant ${event.data.file} not served: ${event.data.reason}`
     case 'bootstrap-failed': return `bootstrap ${event.data.address} unreachable: ${event.data.error}`
     case 'storage-full': return `disk full: refusing deliveries until space is freed (${event.data.message})`
@@ -21,15 +21,16 @@ export function describeEvent (event: DaemonEvent, self: string): string {
     case 'seen': return `mail ${event.data.id} read`
     case 'quarantined': return `mail ${event.data.id} did not open (${event.data.code}); kept in quarantine`
     case 'hosted-mail': return `stored a mail for ${shortPeer(event.data.owner)}`
-    case 'hosted-pruned': return `dropped ${event.data.count} mail read by ${shortPeer(event.data.owner)}`
+    case 'hosted-pruned': return `dropped ${count(event.data.count, 'mail')} read by ${shortPeer(event.data.owner)}`
     case 'hosting': return `now keeping the inbox of ${event.data.owner}`
-    case 'host-dropped': return `no longer keeping the inbox of ${event.data.owner}: dropped ${event.data.entries} entries and ${event.data.envelopes} envelopes`
-    case 'published': return `published the hosts record of ${event.data.owner === self ? 'this owner' : shortPeer(event.data.owner)} on ${event.data.peers} DHT peer(s)`
+    case 'host-dropped': return `no longer keeping the inbox of ${event.data.owner}: dropped ${count(event.data.entries, 'entry', 'entries')} and ${count(event.data.envelopes, 'envelope')}`
+    case 'published': return `published the hosts record of ${event.data.owner === self ? 'this owner' : shortPeer(event.data.owner)} on ${count(event.data.peers, 'DHT peer')}`
     case 'publish-failed': return `hosts record of ${shortPeer(event.data.owner)} not published: ${event.data.message}`
     case 'co-host-failed': return `co-host ${shortPeer(event.data.host)} unreachable for ${shortPeer(event.data.inbox)}: ${event.data.error ?? ''}`
     case 'sent': return `outbox mail ${event.data.id.slice(-8)} delivered`
-    case 'outbox': return `mail ${event.data.id.slice(-8)} waits in the outbox (${event.data.receipts} of ${event.data.replicas} receipts): ${event.data.lastError ?? ''}`
-    case 'outbox-cancelled': return `outbox mail ${event.data.id.slice(-8)} given up`
+    case 'outbox': return `mail ${event.data.id.slice(-8)} waits in the outbox (${event.data.receipts} of ${count(event.data.replicas, 'receipt')}): ${event.data.lastError ?? ''}`
+    case 'outbox-cancelled': return `outbox mail ${event.data.id.slice(-8)} cancelled`
+    case 'outbox-gave-up': return `outbox mail ${event.data.id.slice(-8)} to ${shortPeer(event.data.to)} given up: ${event.data.reason}`
     case 'retention': return `dropped ${event.data.dropped} unread mail past the retention period`
     case 'error': return `${event.data.step} failed: ${event.data.message}`
     case 'stopping': return 'stopping: finishing what is under way'

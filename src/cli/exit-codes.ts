@@ -20,7 +20,7 @@ export const EXIT = Object.freeze({
   UNREACHABLE: 69,
   /** EX_SOFTWARE: a bug or an unexpected failure (run again with --verbose and report it). */
   FAILURE: 70,
-  /** EX_OSERR: the system refused a resource: too many open files (raise `ulimit -n`). */
+  /** EX_OSERR: the system refused a resource: too many open files (raise `ulimit -n`), or the port to listen on (taken or reserved). */
   OS_LIMIT: 71,
   /** EX_CANTCREAT: `ipms init` on a home that already has an identity (--force replaces it). */
   IDENTITY_EXISTS: 73,
@@ -73,12 +73,14 @@ export const EXIT_BY_CODE = Object.freeze({
   ERR_NO_DHT_PEER: EXIT.UNREACHABLE,
   ERR_NOT_PUBLISHED: EXIT.UNREACHABLE,
   ERR_NO_DAEMON: EXIT.UNREACHABLE,
+  ERR_NO_WEB: EXIT.UNREACHABLE,
   ERR_UNEXPECTED: EXIT.FAILURE,
   ERR_POW_WORKER: EXIT.FAILURE,
   ERR_ENTRY_REFUSED: EXIT.FAILURE,
   ERR_IDENTITY_EXISTS: EXIT.IDENTITY_EXISTS,
   ERR_STORAGE_FULL: EXIT.STORAGE_FULL,
   ERR_TOO_MANY_FILES: EXIT.OS_LIMIT,
+  ERR_LISTEN: EXIT.OS_LIMIT,
   ERR_HOME_IN_USE: EXIT.HOME_IN_USE,
   ERR_REFUSED: EXIT.REFUSED,
   ERR_SYNC_REFUSED: EXIT.REFUSED,

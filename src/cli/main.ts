@@ -24,6 +24,9 @@ import { createOutput } from './output.ts'
 import { COMMANDS } from './commands/index.ts'
 import { fastArgs } from './fast-args.ts'
 
+/** The commands that make a home where there is none. */
+const HOME_MAKERS = ['init', 'import']
+
 /** A command-line mistake found by yargs (unknown option, missing argument …). */
 class UsageError extends IpmsError {
   constructor (message: string) { super('ERR_USAGE', message) }
@@ -73,7 +76,7 @@ async function run (argv: string[]): Promise<number> {
   const handle = async (command: CliCommand, args: Record<string, unknown>): Promise<void> => {
     const home = resolveHome(typeof args.home === 'string' ? args.home : undefined)
     // A mistyped --home is said at once, not read as an empty home ("No mail here yet").
-    if (command.command !== 'init' && !existsSync(home)) {
+    if (!HOME_MAKERS.includes(command.command.split(' ')[0]!) && !existsSync(home)) {
       throw new IdentityNotFoundError(`No IPMS home at ${home}${typeof args.home === 'string' ? ' (--home)' : ''}: check the path, or create one with \`ipms init\``)
     }
     await command.run!(args, createContext(home, out, controller.signal, { offline: args.offline === true }))
@@ -126,14 +129,21 @@ async function parser (argv: string[], register: (parser: Argv, command: CliComm
     .alias('help', 'h')
     .version(false)
     .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .example('ipms init', 'create your address (a peer-id) and home')
+    .example('ipms hosts grant 12D3KooW… --addr /ip4/…/tcp/4100/p2p/12D3KooW…', 'let a friend\'s host keep your inbox')
+    .example('ipms send bob -s "Lunch?" < note.txt', 'mail a contact')
+    .example('ipms sync && ipms list && ipms read 1', 'fetch your mail and read the newest')
+    .example('ipms daemon', 'stay online: mail arrives as it is sent')
     .epilogue('ipms --version prints the version. Exit codes and environment: see the README. Debug logs: DEBUG=ipms:* (libp2p namespaces work too).')
-  const named = commandName(argv)
+  // A completion request (`ipms --get-yargs-completions ipms hosts …`) names its command after the script name.
+  const completing = argv.indexOf('--get-yargs-completions')
+  const named = commandName(completing === -1 ? argv : argv.slice(completing + 2))
   const running = await load(named)
   for (const entry of COMMANDS) {
     const names = [entry.command.split(' ')[0], ...entry.aliases ?? []]
     parser = running !== undefined && names.includes(named) ? register(parser, running, entry.describe) : parser.command([entry.command, ...entry.aliases ?? []], entry.describe)
   }
-  return parser
+  return parser.completion('completion', 'Print a shell completion script: ipms completion >> ~/.bashrc (bash; zsh: >> ~/.zshrc)')
 }
 
 // Run when executed (bin/ipms), not when imported by a test.

@@ -2,7 +2,7 @@
  * Asking a terminal for a passphrase without echoing it. Only a terminal is asked: in scripts and
  * pipes the passphrase comes from `IPMS_PASSPHRASE` (README, "Environment").
  */
-import { AbortError, PassphraseRequiredError } from '../errors.ts'
+import { AbortError, InvalidArgumentError, PassphraseRequiredError, WrongPassphraseError } from '../errors.ts'
 
 export const PASSPHRASE_ENV = 'IPMS_PASSPHRASE'
 
@@ -43,4 +43,38 @@ export async function passphrase (question: string, signal?: AbortSignal): Promi
   const fromEnv = process.env[PASSPHRASE_ENV]
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv
   return await askHidden(question, signal)
+}
+
+/** Where scripts give a new passphrase (`ipms passphrase`, `ipms export`); people are asked twice. */
+export const NEW_PASSPHRASE_ENV = 'IPMS_NEW_PASSPHRASE'
+
+/** A new passphrase: `IPMS_NEW_PASSPHRASE`, else asked twice on the terminal. Never empty. */
+export async function newPassphrase (what: string, signal?: AbortSignal): Promise<string> {
+  const fromEnv = process.env[NEW_PASSPHRASE_ENV]
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv
+  if (process.stdin.isTTY !== true) throw new PassphraseRequiredError(`A new passphrase (${what}) is needed and there is no terminal to ask: set ${NEW_PASSPHRASE_ENV}`)
+  const first = await askHidden(`New passphrase (${what}): `, signal)
+  if (first === '') throw new InvalidArgumentError('An empty passphrase protects nothing: nothing was changed')
+  if (first !== await askHidden('Again: ', signal)) throw new InvalidArgumentError('The two passphrases differ: nothing was changed')
+  return first
+}
+
+/** How many times a person at a terminal may mistype a passphrase (as sudo and ssh allow). */
+export const PASSPHRASE_TRIES = 3
+
+/**
+ * `open` with the passphrase: `IPMS_PASSPHRASE` is tried once (a script's wrong passphrase does not
+ * become right); on a terminal a wrong one (WrongPassphraseError) is asked again, three tries in all.
+ */
+export async function withPassphrase<T> (question: string, open: (passphrase: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const fromEnv = process.env[PASSPHRASE_ENV]
+  if (fromEnv !== undefined && fromEnv !== '') return await open(fromEnv)
+  for (let tries = 1; ; tries++) {
+    try {
+      return await open(await askHidden(question, signal))
+    } catch (err) {
+      if (!(err instanceof WrongPassphraseError) || tries === PASSPHRASE_TRIES) throw err
+      process.stderr.write(`Wrong passphrase: try again (${PASSPHRASE_TRIES - tries} ${PASSPHRASE_TRIES - tries === 1 ? 'try' : 'tries'} left).\n`)
+    }
+  }
 }

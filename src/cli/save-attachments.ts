@@ -12,6 +12,7 @@
  *   a name taken already gets a suffix (`plan-1.txt`, `plan-2.txt` …).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
+import { fsProblem } from '../util/fs-errors.ts'
 import { dirname, extname, resolve } from 'node:path'
 import { MAX_FILENAME_BYTES } from '../constants.ts'
 import { InvalidArgumentError } from '../errors.ts'
@@ -42,7 +43,14 @@ function withSuffix (name: string, n: number): string {
 /** Write each attachment into `directory` (created if needed); resolves with the paths written. */
 export async function saveAttachments (directory: string, attachments: readonly Attachment[]): Promise<string[]> {
   const dir = resolve(directory)
-  await mkdir(dir, { recursive: true })
+  try {
+    await mkdir(dir, { recursive: true })
+  } catch (err) {
+    const why = fsProblem(err)
+    if (why === undefined) throw err
+    const blocked = ['EEXIST', 'ENOTDIR'].includes(String((err as NodeJS.ErrnoException).code))
+    throw new InvalidArgumentError(`Cannot save into ${dir}: ${blocked ? 'it, or a part of its path, is a file, not a directory' : why}; choose another --save directory`, { cause: err })
+  }
   const saved: string[] = []
   for (const attachment of attachments) {
     const base = fileNameFor(attachment.name)
@@ -55,7 +63,9 @@ export async function saveAttachments (directory: string, attachments: readonly 
         saved.push(path)
         break
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue
+        const why = fsProblem(err)
+        throw why === undefined ? err : new InvalidArgumentError(`Cannot save ${path}: ${why}`, { cause: err })
       }
     }
   }

@@ -27,21 +27,24 @@ import type { LifetimeOptions } from '../hosting/signed-record.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import type { DroppedHostedInbox } from '../node/drop-hosted.ts'
-import { InvalidArgumentError } from '../errors.ts'
+import { InvalidArgumentError, NoWebError } from '../errors.ts'
 import { readIdentityInfo } from '../identity/keystore.ts'
 import { findMail, shortId } from '../mail/find-mail.ts'
 import { openMailStore, type ListedMail, type SentMail, type StoredMail } from '../mail/mail-store.ts'
 import type { Draft } from '../mail/seal.ts'
 import { startHomeNode, type HomeNode } from '../node/home-node.ts'
 import { hostingDirectory, type HostedGrant, type HostedInboxReport } from '../node/hosting.ts'
-import { openOutbox, type OutboxEntry, type RetryOptions } from '../node/outbox.ts'
+import { destinationOfEntry, openOutbox, type OutboxEntry, type RetryOptions, type RetryReport } from '../node/outbox.ts'
+import { outboxSettings } from '../node/resolve-recipient.ts'
 import { readInbox, type ReadInboxResult } from '../node/read-inbox.ts'
 import type { DeliveryFailure, SendMailOptions } from '../node/send-mail.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
 import { concurrencyLimit } from '../util/concurrency-limit.ts'
 import { serialQueue } from '../util/serial-queue.ts'
 import type { ApiInfo } from '../api/api-files.ts'
+import { createApiHandler } from '../api/handler.ts'
 import { startApiServer, type ApiServer } from '../api/server.ts'
+import { startWebServer, type WebServer } from '../web/server.ts'
 import { createEventLog, type DaemonEvents } from './events.ts'
 import { createMailHook, type MailHook, type MailHookOptions } from './mail-hook.ts'
 
@@ -109,6 +112,11 @@ export interface DaemonOptions {
    * says so. Default true; false for a daemon that no other program may talk to.
    */
   api?: boolean
+  /**
+   * Serve the web inbox (src/web/) on this loopback "host:port" (port 0: any free one); default:
+   * config `web`, else none. Needs the API (its routes are the web inbox's).
+   */
+  web?: string
 }
 
 /** Who the running node is and where it is reachable. */
@@ -169,8 +177,11 @@ export interface Daemon {
   outbox: () => Promise<OutboxEntry[]>
   /** Give up a waiting mail (Outbox.cancel); an `outbox-cancelled` event. */
   cancelOutbox: (id: string) => Promise<OutboxEntry>
-  /** Try the outbox now (every mail with `force`), after the step under way; a `sent` event per mail delivered. */
-  retryOutbox: (options?: Pick<RetryOptions, 'force' | 'timeoutMs'>) => Promise<OutboxEntry[]>
+  /**
+   * Try the outbox now (every mail with `force`, only the mail `id` names, given up or not, with
+   * `id`), after the step under way; a `sent` event per mail delivered, `outbox-gave-up` per mail given up.
+   */
+  retryOutbox: (options?: Pick<RetryOptions, 'force' | 'timeoutMs' | 'id'>) => Promise<RetryReport>
   /** Read `<home>/hosting` again (as on SIGHUP): the grants accepted since are served. */
   reloadGrants: () => void
   /** The mail sent from this home, newest first. */
@@ -200,6 +211,10 @@ export interface Daemon {
   stopped: Promise<void>
   /** Where the local API listens (what `<home>/api` says), unless started with `api: false`. */
   api?: ApiInfo
+  /** Where the web inbox listens (http://127.0.0.1:PORT), when it is served. */
+  web?: string
+  /** A one-time login link to the web inbox (10 minutes). NoWebError when it is not served. */
+  webLink: () => { url: string, expires: number }
 }
 
 /** Start a home's node and keep it online; resolves once it listens (the `started` event is out). */
@@ -221,11 +236,15 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
   const sends = concurrencyLimit(options.sendConcurrency ?? DEFAULT_SEND_CONCURRENCY)
   let hook: MailHook | undefined
   let api: ApiServer | undefined
+  let web: WebServer | undefined
   try {
     const log = createEventLog({ kept: options.eventsKept })
     const contacts = openContacts(home)
     const ownerHosts = openOwnerHosts(home, { peerId: identity.peerId, bits: config.bits, signer: async () => identity })
-    const outbox = openOutbox(home)
+    const outbox = openOutbox(home, {
+      ...outboxSettings(home, config),
+      onGaveUp: entry => { log.emit('outbox-gave-up', { id: entry.id, to: destinationOfEntry(entry).owner, reason: entry.gaveUp?.reason ?? '' }) }
+    })
     const store = openMailStore(home, { nameOf: contacts.nameOf })
     hook = options.onMail === undefined
       ? undefined
@@ -409,10 +428,10 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     }
     syncCoHosts()
     /** A retry of the outbox, queued; a `sent` event per mail delivered. */
-    const retryOutbox = async (retry: Pick<RetryOptions, 'force' | 'timeoutMs'> = {}): Promise<OutboxEntry[]> => await queue.run(async () => {
-      const delivered = await outbox.retry({ ...retry, signal })
-      for (const e of delivered) log.emit('sent', { id: e.id, receipts: e.receipts.map(r => r.host) })
-      return delivered
+    const retryOutbox = async (retry: Pick<RetryOptions, 'force' | 'timeoutMs' | 'id'> = {}): Promise<RetryReport> => await queue.run(async () => {
+      const tried = await outbox.retryReport({ ...retry, signal })
+      for (const e of tried.delivered) log.emit('sent', { id: e.id, receipts: e.receipts.map(r => r.host) })
+      return tried
     })
     every(schedule.resyncMs, () => { syncHostsInBackground(hosts); syncCoHosts() })
     every(schedule.outboxMs, () => { retryOutbox().catch(report('retrying the outbox')) })
@@ -437,6 +456,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
         log.emit('stopped', {})
         log.close()
         await api?.finish() // event streams have their last events now
+        await web?.close()
       })
       await stopped
     }
@@ -460,7 +480,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       read: async id => await findMail(store, id),
       syncNow: async () => {
         const result = await syncHosts(hosts)
-        return { ...result, outboxDelivered: await retryOutbox() }
+        return { ...result, outboxDelivered: (await retryOutbox()).delivered }
       },
       send: async (draft, { ownCard, ...sendOptions }) => {
         const sendSignal = sendOptions.signal === undefined ? signal : AbortSignal.any([signal, sendOptions.signal])
@@ -511,16 +531,27 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       removeContact: async name => await contacts.remove(name),
       issuePass: async (name, passOptions) => await contacts.issuePass(name, identity, passOptions),
       stop,
-      stopped: whenStopped
+      stopped: whenStopped,
+      webLink: () => {
+        if (web === undefined) throw new NoWebError('This daemon serves no web inbox: start it with ipms daemon --web (or set "web" in config.json), or run ipms web')
+        return web.link()
+      }
     }
     if (options.api !== false) {
       api = await startApiServer({ home, daemon, config, listen: config.apiListen, signal, onUnexpected: report('answering the local API') })
       daemon.api = api.info
+      const webListen = options.web ?? config.web
+      if (webListen !== undefined) {
+        const handle = createApiHandler({ daemon, home, config, signal, onUnexpected: report('answering the web inbox') })
+        web = await startWebServer({ listen: webListen, handle, onUnexpected: report('answering the web inbox') })
+        daemon.web = web.url
+      }
     }
     return daemon
   } catch (err) {
     // Set-up failed after the node started (a damaged hosts.json, a watcher refused): release the home.
     await api?.close()
+    await web?.close()
     stopping.abort()
     for (const cleanup of cleanups.splice(0)) cleanup()
     await Promise.all([queue.idle(), grantLoads.idle()])

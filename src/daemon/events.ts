@@ -52,6 +52,8 @@ export interface DaemonEventData {
   outbox: { id: string, to: string, receipts: number, replicas: number, lastError?: string }
   /** A waiting mail given up (`ipms outbox rm`). */
   'outbox-cancelled': { id: string }
+  /** A mail the outbox stops trying (too old, or refused for good by every host it still needs), with why; still listed. */
+  'outbox-gave-up': { id: string, to: string, reason: string }
   retention: { dropped: number }
   /** A background step (or an `--on-mail` hook) failed; the daemon goes on. */
   error: { step: string, code?: string, message: string }

@@ -6,9 +6,10 @@
 import { DeliveryRefusedError, NoHostError, type IpmsError } from '../errors.ts'
 import { shortPeer } from '../identity/peer-id.ts'
 import { shortId } from '../mail/find-mail.ts'
+import { count } from '../util/count.ts'
 import type { GrantedHost } from '../home/owner-hosts.ts'
 import type { ListedMail, SentMail, StoredMail } from '../mail/mail-store.ts'
-import { destinationOfEntry, type OutboxEntry } from '../node/outbox.ts'
+import { destinationOfEntry, type OutboxEntry, type RetryReport } from '../node/outbox.ts'
 import type { ReadInboxResult } from '../node/read-inbox.ts'
 import type { ResolvedRecipient } from '../node/resolve-recipient.ts'
 import type { DeliveryFailure } from '../node/send-mail.ts'
@@ -78,18 +79,27 @@ export function mailDetail (stored: StoredMail, name: string | undefined): Recor
   }
 }
 
-/** A row of `ipms outbox --json`'s `outbox`. */
-export function outboxRow (entry: OutboxEntry, names: Names, subjects: ReadonlyMap<string, string> = new Map()): { id: string, to: string, name?: string, subject?: string, created: number, attempts: number, receipts: number, replicas: number, nextAttempt: number, lastError?: string } {
+/** A row of `ipms outbox --json`'s `outbox` (`gaveUp`: no longer tried, when and why). */
+export function outboxRow (entry: OutboxEntry, names: Names, subjects: ReadonlyMap<string, string> = new Map()): { id: string, to: string, name?: string, subject?: string, created: number, attempts: number, receipts: number, replicas: number, nextAttempt: number, lastError?: string, gaveUp?: { time: number, reason: string } } {
   const to = destinationOfEntry(entry).owner
-  return { id: entry.id, to, name: names.get(to), subject: subjects.get(entry.id), created: entry.created, attempts: entry.attempts, receipts: entry.receipts.length, replicas: entry.replicas, nextAttempt: entry.nextAttempt, lastError: entry.lastError }
+  return { id: entry.id, to, name: names.get(to), subject: subjects.get(entry.id), created: entry.created, attempts: entry.attempts, receipts: entry.receipts.length, replicas: entry.replicas, nextAttempt: entry.nextAttempt, lastError: entry.lastError, ...(entry.gaveUp === undefined ? {} : { gaveUp: entry.gaveUp }) }
 }
 
 /** Envelope CID → subject, of the mail kept as sent (the outbox holds only the sealed envelope). */
 export const sentSubjects = (sent: readonly SentMail[]): Map<string, string> => new Map(sent.map(s => [s.env, s.mail.subject]))
 
-/** `ipms outbox retry --json`: what was delivered, what still waits. */
-export const retrySummary = (delivered: OutboxEntry[], left: OutboxEntry[]): { delivered: string[], waiting: Array<{ id: string, lastError?: string }> } =>
-  ({ delivered: delivered.map(e => e.id), waiting: left.map(e => ({ id: e.id, lastError: e.lastError })) })
+/**
+ * `ipms outbox retry --json`: what was delivered; tried and not delivered (`failed`, given up by
+ * this retry included); given up by this retry (`gaveUp`, with why); left to another process that
+ * was trying it (`busy`); and what still waits to be retried (`waiting`, given-up mail apart).
+ */
+export const retrySummary = (report: RetryReport, left: OutboxEntry[]): { delivered: string[], failed: string[], gaveUp: Array<{ id: string, reason: string }>, busy: string[], waiting: Array<{ id: string, lastError?: string }> } => ({
+  delivered: report.delivered.map(e => e.id),
+  failed: [...report.waiting, ...report.gaveUp].map(e => e.id),
+  gaveUp: report.gaveUp.map(e => ({ id: e.id, reason: e.gaveUp?.reason ?? '' })),
+  busy: report.busy,
+  waiting: left.filter(e => e.gaveUp === undefined).map(e => ({ id: e.id, lastError: e.lastError }))
+})
 
 /** `ipms sync --json`: the mail received and quarantined, what waits, the replicas' outcomes, the outbox mail delivered. */
 export function syncSummary (result: ReadInboxResult, names: Names, outboxDelivered: OutboxEntry[]): {
@@ -124,7 +134,9 @@ export function notDeliveredError (sent: { entry: OutboxEntry, failures: Deliver
   const { entry, failures } = sent
   const why = failures.map(f => `${shortPeer(f.host)}: ${f.message}`).join('; ') || 'no host left to try'
   const unreachable = failures.length === 0 || failures.some(f => f.code === 'ERR_DELIVERY' || f.code === 'ERR_TIMEOUT')
-  const message = `Not delivered yet (${entry.receipts.length} of ${entry.replicas} receipts): ${why}. The mail waits in the outbox (${entry.id}); ipms outbox retry, or a running daemon, tries again`
+  const message = entry.gaveUp === undefined
+    ? `Not delivered yet (${entry.receipts.length} of ${count(entry.replicas, 'receipt')}): ${why}. The mail waits in the outbox (${entry.id}); ipms outbox retry, or a running daemon, tries again`
+    : `Not delivered (${entry.receipts.length} of ${count(entry.replicas, 'receipt')}): ${why}. Given up (${entry.gaveUp.reason}): it stays listed by ipms outbox (${entry.id}); ipms outbox retry ${entry.id.slice(-8)} tries it again, ipms outbox rm ${entry.id.slice(-8)} removes it`
   return unreachable ? new NoHostError(message, summary) : new DeliveryRefusedError('ERR_REFUSED', message)
 }
 

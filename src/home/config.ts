@@ -5,13 +5,13 @@
  * minutes.
  *
  *   { "listen": ["/ip4/0.0.0.0/tcp/4100"], "bootstrap": ["/ip4/…/tcp/4100/p2p/12D3KooW…"], "bits": 24,
- *     "dht": true, "mdns": false, "apiListen": "127.0.0.1:5101",
+ *     "dht": true, "mdns": false, "apiListen": "127.0.0.1:5101", "web": "127.0.0.1:5180",
  *     "hostPolicy": { "retentionDays": 30, "quotaMiB": 256, "deliveriesPerMinute": 60, "maxClockSkewMinutes": 1440,
- *                     "passQuotaMiB": 32, "passesQuotaMiB": 256 } }
+ *                     "passQuotaMiB": 32, "passesQuotaMiB": 256 }, "outboxMaxAgeDays": 7 }
  */
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { DEFAULT_POW_BITS, DHT_PROTOCOL, MAX_POW_BITS, MIN_POW_BITS } from '../constants.ts'
+import { DEFAULT_POW_BITS, DHT_PROTOCOL, MAX_POW_BITS, MIN_POW_BITS, OUTBOX_MAX_AGE_MS } from '../constants.ts'
 import { ConfigError } from '../errors.ts'
 import { DEFAULT_HOST_POLICY, type HostPolicy } from '../node/host-policy.ts'
 import { writeJsonSynced } from '../util/durable-files.ts'
@@ -39,19 +39,26 @@ export interface HomeConfig {
    * (127.0.0.1, localhost or [::1]; port 0: any free one). Default: off (the Unix socket only).
    */
   apiListen?: string
+  /**
+   * Where the daemon serves the web inbox (README, "The web inbox"): "host:port" on loopback, as
+   * `apiListen`. Default: off (`ipms daemon --web` or `ipms web` turn it on).
+   */
+  web?: string
   /** Idle friends' inboxes a host keeps open at most (the others are opened when used). Default 256. */
   maxOpenInboxes?: number
+  /** How long the outbox retries a mail before giving it up, ms (`outboxMaxAgeDays` in the file). Default 7 days. */
+  outboxMaxAgeMs: number
 }
 
 /** The hosts `apiListen` may name: loopback only (the API is for this machine's programs). */
 const API_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
-/** `apiListen` checked: `{ host, port }` (host without brackets); ConfigError otherwise. */
-export function parseApiListen (value: unknown, path = CONFIG_FILE_NAME): { host: string, port: number } {
+/** `apiListen` (or `web`: `field`) checked: `{ host, port }` (host without brackets); ConfigError otherwise. */
+export function parseApiListen (value: unknown, path = CONFIG_FILE_NAME, field = 'apiListen'): { host: string, port: number } {
   const match = typeof value === 'string' ? /^(127\.0\.0\.1|localhost|\[::1\]):(\d{1,5})$/.exec(value) : null
   const port = Number(match?.[2])
   if (match === null || !API_HOSTS.has(match[1]!) || port > 65535) {
-    throw new ConfigError(`${path}: "apiListen" must be "host:port" on loopback (127.0.0.1, localhost or [::1]; port 0 to 65535), e.g. "127.0.0.1:5101"`)
+    throw new ConfigError(`${path}: "${field}" must be "host:port" on loopback (127.0.0.1, localhost or [::1]; port 0 to 65535), e.g. "127.0.0.1:5101"`)
   }
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port }
 }
@@ -84,7 +91,8 @@ export function defaultConfigFile (bits = DEFAULT_POW_BITS): Record<string, unkn
       maxClockSkewMinutes: DEFAULT_HOST_POLICY.maxClockSkewMs / 60_000,
       passQuotaMiB: DEFAULT_HOST_POLICY.passQuotaBytes / MIB,
       passesQuotaMiB: DEFAULT_HOST_POLICY.passesQuotaBytes / MIB
-    }
+    },
+    outboxMaxAgeDays: OUTBOX_MAX_AGE_MS / DAY_MS
   }
 }
 
@@ -104,11 +112,11 @@ function multiaddrList (value: unknown, field: string, path: string): string[] {
 export function parseConfig (value: unknown, path = CONFIG_FILE_NAME): HomeConfig {
   if (value === undefined) value = {}
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${path} must hold a JSON object`)
-  const known = new Set(['listen', 'bootstrap', 'bits', 'dht', 'mdns', 'dhtProtocol', 'hostPolicy', 'apiListen', 'maxOpenInboxes'])
+  const known = new Set(['listen', 'bootstrap', 'bits', 'dht', 'mdns', 'dhtProtocol', 'hostPolicy', 'apiListen', 'web', 'maxOpenInboxes', 'outboxMaxAgeDays'])
   const unknown = Object.keys(value).filter(k => !known.has(k))
   if (unknown.length > 0) throw new ConfigError(`${path}: unknown field ${unknown.map(k => `"${k}"`).join(', ')} (known: ${[...known].join(', ')})`)
   const file = value as Record<string, unknown>
-  const config: HomeConfig = { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], bits: DEFAULT_POW_BITS, dht: true, mdns: false, dhtProtocol: DHT_PROTOCOL, hostPolicy: { ...DEFAULT_HOST_POLICY } }
+  const config: HomeConfig = { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], bits: DEFAULT_POW_BITS, dht: true, mdns: false, dhtProtocol: DHT_PROTOCOL, hostPolicy: { ...DEFAULT_HOST_POLICY }, outboxMaxAgeMs: OUTBOX_MAX_AGE_MS }
   if (file.dhtProtocol !== undefined) {
     if (typeof file.dhtProtocol !== 'string' || !/^\/\S{1,200}$/.test(file.dhtProtocol)) throw new ConfigError(`${path}: "dhtProtocol" must be a protocol id such as ${DHT_PROTOCOL}`)
     config.dhtProtocol = file.dhtProtocol
@@ -130,11 +138,21 @@ export function parseConfig (value: unknown, path = CONFIG_FILE_NAME): HomeConfi
     parseApiListen(file.apiListen, path)
     config.apiListen = file.apiListen as string
   }
+  if (file.web !== undefined) {
+    parseApiListen(file.web, path, 'web')
+    config.web = file.web as string
+  }
   if (file.maxOpenInboxes !== undefined) {
     if (typeof file.maxOpenInboxes !== 'number' || !Number.isInteger(file.maxOpenInboxes) || file.maxOpenInboxes < 1 || file.maxOpenInboxes > 100_000) {
       throw new ConfigError(`${path}: "maxOpenInboxes" must be a whole number from 1 to 100000`)
     }
     config.maxOpenInboxes = file.maxOpenInboxes
+  }
+  if (file.outboxMaxAgeDays !== undefined) {
+    if (typeof file.outboxMaxAgeDays !== 'number' || !Number.isFinite(file.outboxMaxAgeDays) || file.outboxMaxAgeDays <= 0 || file.outboxMaxAgeDays > 3650) {
+      throw new ConfigError(`${path}: "outboxMaxAgeDays" must be a positive number of days, at most 3650 (how long a mail is retried before it is given up)`)
+    }
+    config.outboxMaxAgeMs = file.outboxMaxAgeDays * DAY_MS
   }
   if (file.hostPolicy !== undefined) {
     const policy = file.hostPolicy
@@ -155,6 +173,21 @@ const CONFIG_REMEDY = 'fix it, or delete it to get the defaults'
 export async function loadConfig (home: string): Promise<HomeConfig> {
   const path = join(home, CONFIG_FILE_NAME)
   return parseConfig(await readHomeFile(path, CONFIG_REMEDY), path)
+}
+
+/**
+ * Keep `listen` in `<home>/config.json` (the rest of the file as it is): what `ipms daemon --listen`
+ * does, so that a restarted daemon listens where the hosts' cards say it does. False when the file
+ * already said so.
+ */
+export async function saveListen (home: string, listen: string[]): Promise<boolean> {
+  const path = join(home, CONFIG_FILE_NAME)
+  const file = (await readHomeFile(path, CONFIG_REMEDY) ?? defaultConfigFile()) as Record<string, unknown>
+  if (JSON.stringify(parseConfig(file, path).listen) === JSON.stringify(listen)) return false
+  const changed = { ...file, listen }
+  parseConfig(changed, path)
+  await writeJsonSynced(home, CONFIG_FILE_NAME, changed)
+  return true
 }
 
 /** Write the default config into a new home (never over an existing one). */

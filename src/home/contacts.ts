@@ -25,7 +25,16 @@ import { serialQueue, type SerialQueue } from '../util/serial-queue.ts'
 import { readHomeFile } from './home-file.ts'
 
 export const CONTACTS_FILE_NAME = 'contacts.json'
-const NAME = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/
+/**
+ * A petname: 1 to 64 printable characters of any script, spaces inside (`Zoë`, `Bob Smith`): no
+ * control, format, private-use or unassigned character, no line break, no space at either end,
+ * no leading `-` (read as an option). Kept in NFC, so a name typed decomposed is the same name.
+ */
+const NAME = /^(?![-\p{Z}])[^\p{C}\p{Zl}\p{Zp}]{1,64}(?<!\p{Z})$/u
+/** The name as stored and looked up: NFC (`Zoë` is one name however the keyboard composed it). */
+const normalName = (name: string): string => name.normalize('NFC')
+/** Is `text` a possible name (for the hints of error messages)? */
+const isName = (text: string): boolean => NAME.test(normalName(text))
 
 export interface Contact {
   name: string
@@ -77,10 +86,13 @@ export interface Contacts {
   issued: () => Promise<IssuedPass[]>
 }
 
-/** Check a contact name: a letter, then letters, digits, `.`, `_`, `-`; 64 at most. */
-export function checkContactName (name: string): string {
-  if (!NAME.test(name) || name.startsWith('12D3KooW') || name.startsWith(CARD_PREFIX)) {
-    throw new InvalidArgumentError(`"${name}" cannot be a contact name: use a letter then letters, digits, '.', '_' or '-' (64 at most)`)
+/** A contact name checked (see NAME) and in NFC. InvalidArgumentError, saying why, otherwise. */
+export function checkContactName (given: string): string {
+  const name = normalName(given)
+  const shown = JSON.stringify(name.slice(0, 80))
+  if (name.startsWith('12D3KooW') || name.startsWith(CARD_PREFIX)) throw new InvalidArgumentError(`${shown} cannot be a contact name: it looks like an address (names never start with 12D3KooW or ${CARD_PREFIX})`)
+  if (!NAME.test(name)) {
+    throw new InvalidArgumentError(`${shown} cannot be a contact name: use 1 to 64 printable characters (any script, spaces inside: Zoë, "Bob Smith"), with no space at either end and no leading '-'`)
   }
   return name
 }
@@ -91,6 +103,9 @@ export function checkContactName (name: string): string {
  * lose one. Another process changes the file only when no daemon runs (the CLI goes through it).
  */
 const changeQueues = new Map<string, SerialQueue>()
+
+/** `name` as one shell word, for a command line in a message: quoted when it has anything but letters, digits and `._-`. */
+const shellWord = (name: string): string => /^[\p{L}\p{N}._-]+$/u.test(name) ? name : `'${name.replace(/'/g, `'\\''`)}'`
 
 export function openContacts (home: string): Contacts {
   const path = join(home, CONTACTS_FILE_NAME)
@@ -138,8 +153,8 @@ export function openContacts (home: string): Contacts {
 
   return {
     list: async () => Object.values(await read()).sort((a, b) => a.name.localeCompare(b.name)),
-    add: async (name, address, options = {}) => await changes.run(async () => {
-      checkContactName(name)
+    add: async (given, address, options = {}) => await changes.run(async () => {
+      const name = checkContactName(given)
       const card = address.startsWith(CARD_PREFIX) ? verifyCard(address) : undefined
       const peer = card?.owner ?? parsePeerId(address).peerId
       const pass = options.pass === undefined ? undefined : encodePass(verifyPass(options.pass, { owner: peer }))
@@ -159,10 +174,11 @@ export function openContacts (home: string): Contacts {
       await write(file)
       return contact
     }),
-    remove: async (name) => await changes.run(async () => {
+    remove: async (given) => await changes.run(async () => {
+      const name = normalName(given)
       const file = await load()
       const contact = file.contacts[name]
-      if (contact === undefined) throw new NotFoundError(`There is no contact named "${name}" (see ipms contacts list)`)
+      if (contact === undefined) throw new NotFoundError(`There is no contact named ${JSON.stringify(name.slice(0, 80))} (see ipms contacts list)`)
       delete file.contacts[name]
       await write(file)
       return contact
@@ -179,15 +195,15 @@ export function openContacts (home: string): Contacts {
       const contacts = await read()
       if (recipient.startsWith('12D3KooW') || recipient.startsWith('b')) {
         let peer: string | undefined
-        try { peer = parsePeerId(recipient).peerId } catch (err) { if (!NAME.test(recipient)) throw err }
+        try { peer = parsePeerId(recipient).peerId } catch (err) { if (!isName(recipient)) throw err }
         if (peer !== undefined) {
           const contact = Object.values(contacts).find(c => c.peer === peer)
           return { peer, contact, card: contact?.card === undefined ? undefined : verifyCard(contact.card) }
         }
       }
-      const contact = contacts[recipient]
+      const contact = contacts[normalName(recipient)]
       if (contact === undefined) {
-        throw new UnknownRecipientError(`"${recipient}" is not a contact, an address card or a peer-id: add it with ipms contacts add ${NAME.test(recipient) ? recipient : 'NAME'} CARD`)
+        throw new UnknownRecipientError(`${JSON.stringify(recipient.slice(0, 80))} is not a contact, an address card or a peer-id: add it with ipms contacts add ${isName(recipient) ? shellWord(normalName(recipient)) : 'NAME'} CARD`)
       }
       return { peer: contact.peer, contact, card: contact.card === undefined ? undefined : verifyCard(contact.card) }
     },
@@ -199,9 +215,10 @@ export function openContacts (home: string): Contacts {
       contact.added = Date.now()
       await write(file)
     }) },
-    issuePass: async (name, owner, options = {}) => await changes.run(async () => {
+    issuePass: async (given, owner, options = {}) => await changes.run(async () => {
+      const name = normalName(given)
       const file = await load()
-      if (file.contacts[name] === undefined) throw new NotFoundError(`There is no contact named "${name}": add them first (ipms contacts add ${NAME.test(name) ? name : 'NAME'} PEER-ID)`)
+      if (file.contacts[name] === undefined) throw new NotFoundError(`There is no contact named ${JSON.stringify(name.slice(0, 80))}: add them first (ipms contacts add ${isName(name) ? shellWord(name) : 'NAME'} PEER-ID)`)
       const pass = createPass(owner, options)
       const issued: IssuedPass = { id: passIdText(pass), to: name, issued: pass.issued, ...(pass.expires === undefined ? {} : { expires: pass.expires }) }
       file.issued.push(issued)

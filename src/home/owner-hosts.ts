@@ -54,10 +54,34 @@ export function hostAddrs (peer: string, addrs: string[]): string[] {
     } catch {
       throw new InvalidArgumentError(`${JSON.stringify(text)} is not a multiaddr (example: /ip4/203.0.113.7/tcp/4100)`)
     }
-    const p2p = address.getComponents().find(c => c.name === 'p2p')?.value
+    const components = address.getComponents()
+    const p2p = components.find(c => c.name === 'p2p')?.value
     if (p2p !== undefined && p2p !== peer) throw new InvalidArgumentError(`The address ${text} is for ${p2p}, not for the host ${peer}`)
+    // What a host listens on is not always where it is reached: 0.0.0.0 and port 0 are no place to dial.
+    if (components.some(c => (c.name === 'ip4' && c.value === '0.0.0.0') || (c.name === 'ip6' && /^[0:]+$/.test(c.value ?? '')))) {
+      throw new InvalidArgumentError(`${text} is an unspecified address (it means "every interface" to a listener): senders cannot dial it. Give the address people reach the host at (ipms id on the host lists them)`)
+    }
+    if (components.some(c => (c.name === 'tcp' || c.name === 'udp') && c.value === '0')) {
+      throw new InvalidArgumentError(`${text} has port 0 (it means "any free port" to a listener): give the port the host listens on (ipms id on the host lists it)`)
+    }
     return address.decapsulateCode(P2P_CODE).toString()
   })
+}
+
+/**
+ * What `hosts grant` was given to name the host: a peer-id, or an address that ends in its
+ * `/p2p/<peer-id>` (what `ipms id` prints on the host), which then counts as one of its addresses.
+ */
+export function grantedHostOf (text: string): { peer: string, addrs: string[] } {
+  if (!text.startsWith('/')) return { peer: text, addrs: [] }
+  let peer: string | undefined
+  try {
+    peer = multiaddr(text).getComponents().findLast(c => c.name === 'p2p')?.value
+  } catch {
+    throw new InvalidArgumentError(`${JSON.stringify(text.slice(0, 200))} is neither a peer-id nor a multiaddr (examples: 12D3KooW…, /ip4/203.0.113.7/tcp/4100/p2p/12D3KooW…)`)
+  }
+  if (peer === undefined) throw new InvalidArgumentError(`${text} does not say which host it is: end it with /p2p/<peer-id> (ipms id on the host prints it), or give the peer-id and --addr ${text}`)
+  return { peer, addrs: [text] }
 }
 
 export interface OwnerHostsOptions {

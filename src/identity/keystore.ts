@@ -34,12 +34,11 @@
  *   `WrongPassphraseError`, and never a garbage key.
  * - scrypt parameters are read from the file, which may be damaged: they are bounded before use.
  */
-import { randomBytes, scrypt } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { link, lstat, open, rename, rm, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
-import { FORMAT_VERSION, POLY1305_TAG_BYTES, TAG_IDENTITY_FILE, XCHACHA_NONCE_BYTES } from '../constants.ts'
+import { FORMAT_VERSION, TAG_IDENTITY_FILE } from '../constants.ts'
 import { taggedBytes, utf8Bytes } from '../crypto/codec.ts'
 import {
   CorruptKeyFileError, IdentityExistsError, IdentityNotFoundError, InsecureKeyFileError, InvalidArgumentError,
@@ -48,6 +47,7 @@ import {
 import { fromBase64, toBase64 } from './base64.ts'
 import { ensureHome, identityPath } from './home.ts'
 import { identityFromPrivateKey } from './identity.ts'
+import { openWithPassphrase, parsePassphraseBox, sealWithPassphrase, type PassphraseBox } from './passphrase-box.ts'
 import type { Identity } from './identity.ts'
 import { parsePeerId } from './peer-id.ts'
 
@@ -55,21 +55,12 @@ import { parsePeerId } from './peer-id.ts'
 export const IDENTITY_FILE_TYPE = 'ipms-identity'
 /** Mode of the identity file: owner read/write only. */
 export const IDENTITY_FILE_MODE = 0o600
-/** Default scrypt cost: N = 2^17, r = 8, p = 1 (128 MiB, about half a second). */
-export const DEFAULT_SCRYPT = Object.freeze({ N: 2 ** 17, r: 8, p: 1 })
+export { DEFAULT_SCRYPT } from './passphrase-box.ts'
 
-const SALT_BYTES = 16
-const KEY_BYTES = 32
 /** An identity file is a few hundred bytes; refuse to read anything much larger. */
 const MAX_FILE_BYTES = 64 * 1024
 /** Largest ciphertext read: an Ed25519 protobuf is 68 bytes, plus the tag. */
 const MAX_CT_BYTES = 4096
-/** Bounds on scrypt parameters read from a file, so a damaged one cannot exhaust memory or time. */
-const MIN_LOG2_N = 10
-const MAX_LOG2_N = 20
-const MAX_R = 32
-const MAX_P = 16
-const MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024
 
 export interface SaveIdentityOptions {
   /** Encrypt the key under this passphrase (NFC-normalised). Default: stored unencrypted. */
@@ -92,8 +83,6 @@ export interface IdentityFileInfo {
   /** Whether loading needs a passphrase. */
   encrypted: boolean
 }
-
-interface ScryptParams { N: number, r: number, p: number }
 
 /**
  * Save `identity` as `<home>/identity.json` (creating the home with mode 0700 if needed).
@@ -146,24 +135,8 @@ export async function encodeIdentityFile (identity: Identity, options: SaveIdent
     if (passphrase === undefined) {
       return serialize({ type: IDENTITY_FILE_TYPE, v: FORMAT_VERSION, peerId: checked.peerId, key: toBase64(protobuf) })
     }
-    const params = { ...DEFAULT_SCRYPT, N: options.kdf?.N ?? DEFAULT_SCRYPT.N }
-    if (!validScrypt(params)) {
-      throw new InvalidArgumentError(`scrypt N must be a power of two from 2^${MIN_LOG2_N} to 2^${MAX_LOG2_N}`)
-    }
-    const salt = randomBytes(SALT_BYTES)
-    const nonce = randomBytes(XCHACHA_NONCE_BYTES)
-    const key = await deriveKey(passphrase, salt, params)
-    try {
-      const ct = xchacha20poly1305(key, nonce, aad(checked.peerId)).encrypt(protobuf)
-      return serialize({
-        type: IDENTITY_FILE_TYPE,
-        v: FORMAT_VERSION,
-        peerId: checked.peerId,
-        encrypted: { kdf: 'scrypt', ...params, salt: toBase64(salt), nonce: toBase64(nonce), ct: toBase64(ct) }
-      })
-    } finally {
-      key.fill(0)
-    }
+    const encrypted = await sealWithPassphrase(protobuf, passphrase, aad(checked.peerId), options.kdf)
+    return serialize({ type: IDENTITY_FILE_TYPE, v: FORMAT_VERSION, peerId: checked.peerId, encrypted })
   } finally {
     protobuf.fill(0)
   }
@@ -181,15 +154,9 @@ export async function decodeIdentityFile (text: string, options: LoadIdentityOpt
       throw new PassphraseRequiredError(`The identity in ${path} is encrypted; give its passphrase`)
     }
     if (typeof passphrase !== 'string') throw new InvalidArgumentError('The passphrase must be a string')
-    const { params, salt, nonce, ct } = doc.encrypted
-    const key = await deriveKey(passphrase, salt, params)
-    try {
-      protobuf = xchacha20poly1305(key, nonce, aad(doc.peerId)).decrypt(ct)
-    } catch (err) {
-      throw new WrongPassphraseError(`The passphrase does not open the identity in ${path} (or the file was altered); try again`, { cause: err })
-    } finally {
-      key.fill(0)
-    }
+    const opened = await openWithPassphrase(doc.encrypted, passphrase, aad(doc.peerId))
+    if (opened === undefined) throw new WrongPassphraseError(`The passphrase does not open the identity in ${path} (or the file was altered); try again`)
+    protobuf = opened
   }
   try {
     return identityOfProtobuf(protobuf, doc.peerId, path)
@@ -203,7 +170,7 @@ export async function decodeIdentityFile (text: string, options: LoadIdentityOpt
 interface IdentityDocument {
   peerId: string
   key?: Uint8Array
-  encrypted?: { params: ScryptParams, salt: Uint8Array, nonce: Uint8Array, ct: Uint8Array }
+  encrypted?: PassphraseBox
 }
 
 /** Structure checks of the JSON; no secret is touched here. */
@@ -240,17 +207,9 @@ function parseDocument (text: string, path: string): IdentityDocument {
     if (key === undefined) throw corrupt('its "key" is not valid base64')
     return { peerId, key }
   }
-  if (!isRecord(enc)) throw corrupt('its "encrypted" is not an object')
-  if (enc['kdf'] !== 'scrypt') throw corrupt('its key derivation is not "scrypt"')
-  const params = { N: enc['N'], r: enc['r'], p: enc['p'] }
-  if (!validScrypt(params)) throw corrupt('its scrypt parameters are missing or out of range')
-  const salt = fromBase64(enc['salt'])
-  const nonce = fromBase64(enc['nonce'])
-  const ct = fromBase64(enc['ct'])
-  if (salt === undefined || salt.byteLength !== SALT_BYTES) throw corrupt(`its "salt" is not ${SALT_BYTES} bytes of base64`)
-  if (nonce === undefined || nonce.byteLength !== XCHACHA_NONCE_BYTES) throw corrupt(`its "nonce" is not ${XCHACHA_NONCE_BYTES} bytes of base64`)
-  if (ct === undefined || ct.byteLength <= POLY1305_TAG_BYTES || ct.byteLength > MAX_CT_BYTES) throw corrupt('its "ct" is not a ciphertext in base64')
-  return { peerId, encrypted: { params, salt, nonce, ct } }
+  const box = parsePassphraseBox(enc, MAX_CT_BYTES)
+  if (typeof box === 'string') throw corrupt(box)
+  return { peerId, encrypted: box }
 }
 
 function identityOfProtobuf (protobuf: Uint8Array, peerId: string, path: string): Identity {
@@ -268,37 +227,10 @@ function identityOfProtobuf (protobuf: Uint8Array, peerId: string, path: string)
   return identity
 }
 
-function validScrypt (params: { N: unknown, r: unknown, p: unknown }): params is ScryptParams {
-  const { N, r, p } = params
-  if (!Number.isSafeInteger(N) || !Number.isSafeInteger(r) || !Number.isSafeInteger(p)) return false
-  const n = N as number
-  const rr = r as number
-  const pp = p as number
-  const log2N = Math.log2(n)
-  return Number.isInteger(log2N) && log2N >= MIN_LOG2_N && log2N <= MAX_LOG2_N &&
-    rr >= 1 && rr <= MAX_R && pp >= 1 && pp <= MAX_P && scryptMemory({ N: n, r: rr, p: pp }) <= MAX_SCRYPT_MEMORY
-}
-
 // ── crypto ───────────────────────────────────────────────────────────────────────────────────
 
 function aad (peerId: string): Uint8Array {
   return taggedBytes(TAG_IDENTITY_FILE, utf8Bytes(peerId))
-}
-
-/** Bytes OpenSSL's scrypt allocates (its `maxmem` check): 128·r·(N + 2) + 128·r·p. */
-function scryptMemory ({ N, r, p }: ScryptParams): number {
-  return 128 * r * (N + 2 + p)
-}
-
-function deriveKey (passphrase: string, salt: Uint8Array, params: ScryptParams): Promise<Uint8Array> {
-  const secret = Buffer.from(passphrase.normalize('NFC'), 'utf8')
-  return new Promise((resolve, reject) => {
-    scrypt(secret, salt, KEY_BYTES, { ...params, maxmem: scryptMemory(params) + 1024 * 1024 }, (err, key) => {
-      secret.fill(0)
-      if (err !== null) reject(err)
-      else resolve(new Uint8Array(key.buffer, key.byteOffset, key.byteLength))
-    })
-  })
 }
 
 // ── files ────────────────────────────────────────────────────────────────────────────────────

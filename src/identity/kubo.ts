@@ -9,9 +9,11 @@
  * older repositories hold RSA keys, and some secp256k1. Those are refused with a message saying
  * how to get an Ed25519 one. `PeerID` is checked against the key when it is present.
  */
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fsProblem } from '../util/fs-errors.ts'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
-import { CorruptKeyFileError, IdentityNotFoundError, UnsupportedKeyTypeError } from '../errors.ts'
+import { CorruptKeyFileError, IdentityNotFoundError, InvalidArgumentError, UnsupportedKeyTypeError } from '../errors.ts'
 import { fromBase64 } from './base64.ts'
 import { identityFromPrivateKey } from './identity.ts'
 import type { Identity } from './identity.ts'
@@ -67,15 +69,23 @@ export function importKuboIdentity (configJsonText: string, source = 'the kubo c
   return identity
 }
 
-/** The identity in a kubo config file (`IdentityNotFoundError` if there is no such file). */
-export async function importKuboIdentityFile (path: string): Promise<Identity> {
+/**
+ * The identity in a kubo config file, or in the `config` file of a kubo repository directory
+ * (`~/.ipfs`, what people give first). IdentityNotFoundError if there is no such file,
+ * InvalidArgumentError if it cannot be read.
+ */
+export async function importKuboIdentityFile (given: string): Promise<Identity> {
+  let path = given
   let text: string
   try {
+    if ((await stat(given)).isDirectory()) path = join(given, 'config')
     text = await readFile(path, 'utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new IdentityNotFoundError(`No kubo config at ${path}; kubo keeps it in $IPFS_PATH/config (~/.ipfs/config by default)`, { cause: err })
     }
+    const why = fsProblem(err)
+    if (why !== undefined) throw new InvalidArgumentError(`Cannot read the kubo config ${path}: ${why}`, { cause: err })
     throw err
   }
   return importKuboIdentity(text, path)

@@ -79,6 +79,7 @@ export function newMailId (): string {
   return Buffer.from(randomBytes(16)).toString('hex')
 }
 
+/** What is wrong with the attachment at `index` (counted from 1, as people count). */
 function attachmentProblem (value: unknown, index: number): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return `attachment ${index} is not a map`
   const keys = Object.keys(value).sort()
@@ -129,7 +130,7 @@ export function mailProblem (value: unknown, { signed }: { signed: boolean }): s
   if (!Array.isArray(fields.attachments)) return 'attachments must be a list'
   if (fields.attachments.length > MAX_ATTACHMENTS) return `more than ${MAX_ATTACHMENTS} attachments`
   for (let i = 0; i < fields.attachments.length; i++) {
-    const problem = attachmentProblem(fields.attachments[i], i)
+    const problem = attachmentProblem(fields.attachments[i], i + 1)
     if (problem !== undefined) return problem
   }
   if (signed && (!(isBytes(fields.sig)) || fields.sig.byteLength !== 64)) return 'sig must be a 64-byte Ed25519 signature'

@@ -56,6 +56,7 @@ import type { Identity } from '../identity/identity.ts'
 import { acquireHomeLock, type HomeLock, type HomeLockWait } from './home-lock.ts'
 import { attachGuard, connectionGuard, type ConnectionLimits } from './connection-guard.ts'
 import { useLevelStores } from '../stores/block-writer.ts'
+import { asListenError, checkListenAddrs } from './listen-addrs.ts'
 import { asStorageFull, createStorageHealth, type StorageHealth } from '../stores/storage-health.ts'
 import { HOME_INBOXES_DIR, inboxLevel, inboxStore } from '../stores/inbox-store.ts'
 import { migrateInboxes } from '../stores/migrate-inboxes.ts'
@@ -309,8 +310,8 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
     return Object.freeze(node)
   } catch (err) {
     await undo()
-    // A LevelDB that cannot open for want of space (its log is replayed into a new table).
-    throw asStorageFull(err, home)
+    // A LevelDB that cannot open for want of space (its log is replayed into a new table); a taken port.
+    throw asListenError(asStorageFull(err, home))
   }
 }
 
@@ -324,6 +325,7 @@ function checkOptions (options: CreateNodeOptions): { identity: Identity, signal
   if (options.listen !== undefined && (!Array.isArray(options.listen) || !options.listen.every(a => typeof a === 'string'))) {
     throw new InvalidArgumentError('`listen` must be an array of multiaddr strings')
   }
+  checkListenAddrs(options.listen ?? [])
   if (options.stopTimeout !== undefined && !(Number.isFinite(options.stopTimeout) && options.stopTimeout > 0)) {
     throw new InvalidArgumentError('`stopTimeout` must be a positive number of milliseconds')
   }

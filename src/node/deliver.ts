@@ -70,7 +70,7 @@ const NOT_HOSTED = 'this node does not keep that inbox, or the stamp does not re
  */
 export const DELIVER_REFUSAL_CODES = [
   'ERR_RATE_LIMITED', 'ERR_TOO_LARGE', 'ERR_MALFORMED', 'ERR_NOT_HOSTED', 'ERR_BAD_ENVELOPE', 'ERR_STALE',
-  'ERR_OVER_QUOTA', 'ERR_BAD_PASS', 'ERR_PASS_EXPIRED', 'ERR_STORAGE_FULL'
+  'ERR_OVER_QUOTA', 'ERR_BAD_PASS', 'ERR_PASS_EXPIRED', 'ERR_STORAGE_FULL', 'ERR_GRANT_EXPIRED'
 ] as const satisfies readonly ErrorCode[]
 
 /** A code a host refuses a delivery with. */
@@ -131,12 +131,12 @@ export function verifyReceipt (value: unknown, expected: { inbox: string, env: s
 /**
  * A host's answer to a delivery (§12), as the sender takes it: the verified receipt for `expected`,
  * or DeliveryRefusedError with the host's refusal code as `refusalCode` reads it (and the host's
- * time for ERR_STALE). Bytes that are not a bounded, canonical answer are no receipt
+ * time for ERR_STALE, the grant's end for ERR_GRANT_EXPIRED). Bytes that are not a bounded, canonical answer are no receipt
  * (ERR_BAD_RECEIPT): never a refusal code the sender would act on as the host's word.
  */
 export function deliverAnswer (bytes: Uint8Array, expected: { inbox: string, env: string, host: string }): Receipt {
   const { host } = expected
-  let answer: { v?: number, t?: string, code?: unknown, reason?: unknown, time?: unknown, receipt?: unknown }
+  let answer: { v?: number, t?: string, code?: unknown, reason?: unknown, time?: unknown, expired?: unknown, receipt?: unknown }
   try {
     answer = decodeCbor(bytes, MAX_DELIVER_FRAME_BYTES, 'host\'s answer', DELIVER_ANSWER_LIMITS) as typeof answer
   } catch (err) {
@@ -145,7 +145,9 @@ export function deliverAnswer (bytes: Uint8Array, expected: { inbox: string, env
   if (answer?.t === 'refused') {
     // A stale refusal may say the host's time (§12): kept only if it is a plausible ms timestamp.
     const hostTime = answer.code === 'ERR_STALE' && Number.isSafeInteger(answer.time) && (answer.time as number) >= 0 ? answer.time as number : undefined
-    throw new DeliveryRefusedError(refusalCode(answer.code), `${host} refused the mail: ${typeof answer.reason === 'string' ? answer.reason : 'no reason given'}`, { hostTime })
+    // So may an expired grant's refusal say when it expired.
+    const expired = answer.code === 'ERR_GRANT_EXPIRED' && Number.isSafeInteger(answer.expired) && (answer.expired as number) >= 0 ? answer.expired as number : undefined
+    throw new DeliveryRefusedError(refusalCode(answer.code), `${host} refused the mail: ${typeof answer.reason === 'string' ? answer.reason : 'no reason given'}`, { hostTime, expired })
   }
   if (answer?.t !== 'receipt') throw new DeliveryRefusedError('ERR_BAD_RECEIPT', `${host} answered without a receipt: the mail stays in the outbox`)
   return verifyReceipt(answer.receipt, expected)
@@ -168,6 +170,11 @@ export interface DeliveryServiceOptions {
   now?: () => number
   /** Where the accounting of contacts' passes is kept (a LevelDB directory); default: in memory, lost on restart. */
   passLedgerPath?: string
+  /**
+   * An inbox this node kept under a grant that has expired (its owner, difficulty, and when it
+   * expired), so that a sender whose stamp is valid for it learns so (ERR_GRANT_EXPIRED). Default: none.
+   */
+  expiredGrant?: (address: string) => { owner: string, bits: number, expires: number } | undefined
 }
 
 /** The host side: accept deliveries into the inboxes `inboxFor` gives. */
@@ -181,12 +188,12 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
   const onClose = (event: CustomEvent<Connection>): void => { rate.forget(event.detail.id) }
   let quota: PassQuota | undefined
 
-  const refuse = async (lp: Frames, code: DeliverRefusalCode, reason: string, signal: AbortSignal): Promise<void> => {
-    await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code, reason, ...(code === 'ERR_STALE' ? { time: now() } : {}) }), { signal })
+  const refuse = async (lp: Frames, code: DeliverRefusalCode, reason: string, signal: AbortSignal, expired?: number): Promise<void> => {
+    await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'refused', code, reason, ...(code === 'ERR_STALE' ? { time: now() } : {}), ...(code === 'ERR_GRANT_EXPIRED' && expired !== undefined ? { expired } : {}) }), { signal })
   }
 
   /** Check a request; returns the inbox (leased through `hold`, which the caller releases), payload and envelope, or the refusal. */
-  const check = async (request: unknown, hold: (lease: InboxLease) => void, signal: AbortSignal): Promise<{ inbox: Inbox, mail: MailPayload, envelope: EnvelopeBlock, admission: Admission } | Problem<DeliverRefusalCode>> => {
+  const check = async (request: unknown, hold: (lease: InboxLease) => void, signal: AbortSignal): Promise<{ inbox: Inbox, mail: MailPayload, envelope: EnvelopeBlock, admission: Admission } | (Problem<DeliverRefusalCode> & { expired?: number })> => {
     if (!isPlainMap(request) || !(hasExactly(request, DELIVER_FIELDS) || hasExactly(request, DELIVER_FIELDS_WITH_PASS))) {
       return { code: 'ERR_MALFORMED', message: 'a v1 deliver request has exactly the fields v, t, inbox, mail, envelope, and optionally pass' }
     }
@@ -200,6 +207,10 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
     // Until the request shows a valid stamp for a kept inbox, the answer is the one for an inbox
     // not kept here (PROTOCOL §12): otherwise anyone could list the inboxes a host keeps.
     const target = inboxFor(r.inbox)
+    const lapsed = target === undefined ? options.expiredGrant?.(r.inbox) : undefined
+    if (lapsed !== undefined && mailStampProblem(r.mail as MailPayload, r.inbox, lapsed.bits) === undefined) {
+      return { code: 'ERR_GRANT_EXPIRED', message: `this node's grant for the inbox of ${lapsed.owner} expired on ${new Date(lapsed.expires).toISOString()}`, expired: lapsed.expires }
+    }
     if (target === undefined || mailStampProblem(r.mail as MailPayload, target.address, target.bits) !== undefined) return { code: 'ERR_NOT_HOSTED', message: NOT_HOSTED }
     const mail = r.mail as MailPayload
     if (r.envelope.byteLength !== mail.size) return { code: 'ERR_BAD_ENVELOPE', message: 'the envelope size is not the size the payload states' }
@@ -280,7 +291,7 @@ export function createDeliveryService (options: DeliveryServiceOptions) {
       }
       const checked = await check(request, held => { lease = held }, signal)
       if ('code' in checked) {
-        await refuse(lp, checked.code, checked.message, signal)
+        await refuse(lp, checked.code, checked.message, signal, checked.expired)
         await stream.close({ signal })
         return
       }

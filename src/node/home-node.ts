@@ -81,6 +81,7 @@ export async function startHomeNode (options: HomeNodeOptions): Promise<HomeNode
       libp2p: node.libp2p,
       identity,
       inboxFor,
+      expiredGrant: address => hosting?.expiredGrant(address),
       policy: config.hostPolicy,
       passLedgerPath: join(home, PASS_LEDGER_DIR)
     })

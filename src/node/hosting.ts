@@ -8,8 +8,9 @@
  *   <home>/hosting/<owner peer-id>.json   { grant: "ipmsgrant…", bits, card?: "ipmscard…" }
  *
  * An inbox is served (to deliveries and to other replicas, with this node's grant shown) only
- * while its grant is valid: an expired grant makes `inboxFor` answer undefined, so deliveries get
- * ERR_NOT_HOSTED. Nothing else is deleted: the owner may send a new grant. A grant file removed
+ * while its grant is valid: an expired grant makes `inboxFor` answer undefined, so syncs are refused
+ * and deliveries get ERR_GRANT_EXPIRED (`expiredGrant`; ERR_NOT_HOSTED to a stamp not valid for
+ * the inbox). Nothing else is deleted: the owner may send a new grant. A grant file removed
  * from the home stops the serving of its inbox (closed once idle).
  */
 import { EventEmitter } from 'node:events'
@@ -102,6 +103,8 @@ export interface Hosting {
   lease: (address: string, options?: { signal?: AbortSignal }) => Promise<InboxLease | undefined>
   /** This node's grant for the inbox at `inbox.address` (shown to other replicas when syncing). */
   grantFor: (inbox: { address: string }) => Grant | undefined
+  /** The inbox at `address` when it is kept here under a grant that expired: whose, its difficulty, and when. */
+  expiredGrant: (address: string) => { owner: string, bits: number, expires: number } | undefined
   /** Grant files that cannot be used (expired, damaged, for another host), with why; as of the last load. */
   skipped: Array<{ file: string, reason: string }>
   /**
@@ -409,6 +412,10 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
     grantFor: (inbox) => {
       const file = byAddress.get(inbox.address)
       return valid(file) ? file.grant : undefined
+    },
+    expiredGrant: (address) => {
+      const file = byAddress.get(address)
+      return file === undefined || !expired(file) ? undefined : { owner: file.grant.owner, bits: file.bits, expires: file.grant.expires! }
     },
     skipped,
     syncCoHosts,

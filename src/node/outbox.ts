@@ -5,8 +5,15 @@
  * delivery attempt, and leaves only once enough hosts have signed receipts.
  *
  *   <home>/outbox/<envelope CID>.cbor   dag-cbor { v: 1, card, inbox, envelope, payload, replicas,
- *                                                  receipts, attempts, nextAttempt, lastError?, created, pass? }
+ *                                                  receipts, attempts, nextAttempt, lastError?, created, pass?,
+ *                                                  gaveUp?, revived? }
  *   <home>/outbox/<envelope CID>.lease  which process is trying the mail now (outbox-lease.ts)
+ *
+ * A mail is given up (kept, listed with the reason, no longer tried) when it was not delivered
+ * within the outbox's bound on its age, or when every host it still needs refused it for good
+ * (PERMANENT_REFUSALS); `retry({ id })` revives it, `cancel` removes it. Each retry delivers by the
+ * recipient's current card (`resolve`: contacts, the cards cache, the DHT), when it is newer than
+ * the one the mail was sent with.
  *
  * Watch out for:
  * - Several processes share one outbox (sends, `outbox retry`, `sync`, the daemon): a mail is tried
@@ -21,8 +28,9 @@ import { join } from 'node:path'
 import * as dagCbor from '@ipld/dag-cbor'
 import { logger } from '@libp2p/logger'
 import { CID } from 'multiformats/cid'
-import { CLOCK_AGREEMENT_MS, FORMAT_VERSION } from '../constants.ts'
-import { HomeInUseError, NotFoundError } from '../errors.ts'
+import { CLOCK_AGREEMENT_MS, FORMAT_VERSION, OUTBOX_MAX_AGE_MS } from '../constants.ts'
+import { HomeInUseError, NotFoundError, type ErrorCode } from '../errors.ts'
+import { shortPeer } from '../identity/short-peer.ts'
 import { encodeCard, type CardHost } from '../hosting/card.ts'
 import type { Draft } from '../mail/seal.ts'
 import { DEFAULT_DELIVER_TIMEOUT_MS, type Receipt } from './deliver.ts'
@@ -31,7 +39,7 @@ import { removeStaleTemps } from '../util/temp-files.ts'
 import { takeLease, type OutboxLease } from './outbox-lease.ts'
 import { openContacts } from '../home/contacts.ts'
 import { openMailStore, type MailStore } from '../mail/mail-store.ts'
-import { cardDestination, clockNote, destinationOf, wantedReceipts, deliverPrepared, prepareMail, stampMail, type DeliveryFailure, type Destination, type PreparedMail, type SendMailOptions } from './send-mail.ts'
+import { cardDestination, clockNote, destinationOf, wantedReceipts, deliverPrepared, prepareMail, roughDuration, stampMail, type DeliveryFailure, type Destination, type PreparedMail, type SendMailOptions } from './send-mail.ts'
 import { matchIdEnd } from '../util/id-end.ts'
 
 /** First retry delay, ms; doubled per attempt up to MAX_BACKOFF_MS, with ±20 % jitter. */
@@ -45,6 +53,16 @@ const LEASE_MARGIN_MS = 60_000
 const RESTAMP_LEASE_MS = 10 * 60_000
 
 const log = logger('ipms:outbox')
+
+/**
+ * Refusals the same mail never gets past at that host, however often it is offered (PROTOCOL §12,
+ * "The outbox"): the host does not keep the inbox, or no longer (its grant expired); the mail
+ * itself is refused (its bytes do not change between tries). Not among them: a full quota (it
+ * clears when the owner reads: the mail is retried until the bound on its age), rates, a full
+ * disk, a stale stamp (stamped again), a pass refused (the contact's current pass is shown next
+ * time), a host that did not answer.
+ */
+export const PERMANENT_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_NOT_HOSTED', 'ERR_GRANT_EXPIRED', 'ERR_BAD_ENVELOPE', 'ERR_MALFORMED', 'ERR_TOO_LARGE'])
 
 /** One mail waiting in the outbox. */
 export interface OutboxEntry {
@@ -71,6 +89,10 @@ export interface OutboxEntry {
   created: number
   /** The pass shown to hosts (dag-cbor bytes, docs/PROTOCOL.md §11.3), when the owner gave the sender one. */
   pass?: Uint8Array
+  /** Given up: not tried again unless revived (`retry({ id })`). When (wall clock, ms), and why in words. */
+  gaveUp?: { time: number, reason: string }
+  /** When an explicit retry last revived it (wall clock, ms): the bound on its age counts from here. */
+  revived?: number
 }
 
 /** How one retry goes: the caller's bound on each host, and its signal. */
@@ -82,6 +104,23 @@ export interface RetryOptions {
   signal?: AbortSignal
   /** Bound on reaching one host and getting its receipt, ms. Default 30 000. */
   timeoutMs?: number
+  /**
+   * Only this mail (its envelope CID, or the end of it), now, given up or not (a given-up mail is
+   * revived). NotFoundError when no mail is named; HomeInUseError while another process tries it.
+   */
+  id?: string
+}
+
+/** What one retry did. */
+export interface RetryReport {
+  /** Delivered (enough receipts): gone from the outbox. */
+  delivered: OutboxEntry[]
+  /** Tried and not delivered: retried later. */
+  waiting: OutboxEntry[]
+  /** Given up by this retry (too old, or refused for good): kept, not tried again. */
+  gaveUp: OutboxEntry[]
+  /** The ids of due mail another process was trying: left to it. */
+  busy: string[]
 }
 
 export interface OpenOutboxOptions {
@@ -94,6 +133,19 @@ export interface OpenOutboxOptions {
    * the home's mail store, with contacts' names; false: none kept.
    */
   sentStore?: Pick<MailStore, 'saveSent'> | false
+  /**
+   * How long a mail is retried, ms, counted from when it was handed over (or last revived), on the
+   * wall clock: a clock set far ahead gives mail up early (`retry({ id })` revives it). Default 7 days.
+   */
+  maxAgeMs?: number
+  /**
+   * The recipient's current destination for a retry (resolve-recipient.ts: contacts, cards cache,
+   * DHT), or undefined when nothing is found; its failure is not the mail's: the mail's own card is
+   * used then. Default: none (the mail's own card).
+   */
+  resolve?: (owner: string, signal?: AbortSignal) => Promise<Destination | undefined>
+  /** Called when a mail is given up (the daemon's `outbox-gave-up` event). */
+  onGaveUp?: (entry: OutboxEntry) => void
 }
 
 export interface Outbox {
@@ -105,8 +157,13 @@ export interface Outbox {
   send: (draft: Draft, options: SendMailOptions) => Promise<{ entry: OutboxEntry, delivered: boolean, failures: DeliveryFailure[] }>
   /** Mail still waiting, oldest first. */
   list: () => Promise<OutboxEntry[]>
-  /** Try every mail whose time has come (all of them with `force`) and that no other process is trying. Returns the ones delivered. */
+  /**
+   * Try every mail whose time has come (all of them with `force`; given-up mail never, but the one
+   * named by `id`) and that no other process is trying. Returns the ones delivered.
+   */
   retry: (options?: RetryOptions) => Promise<OutboxEntry[]>
+  /** The same retry, with what became of each mail it looked at. */
+  retryReport: (options?: RetryOptions) => Promise<RetryReport>
   /**
    * Give up a waiting mail (`id`: its envelope CID, or the end of it): it leaves the outbox and is
    * not tried again (hosts that signed a receipt keep it). NotFoundError when no mail is named;
@@ -137,12 +194,29 @@ function summary (failure: DeliveryFailure): string {
   return `${failure.host}: ${failure.code}${note === undefined ? '' : ` (${note})`}`
 }
 
+/** Why every host still needed refused a mail for good, in words; undefined when one may still take it. */
+function refusedForGood (hosts: CardHost[], receipts: Receipt[], failures: DeliveryFailure[]): string | undefined {
+  const needed = hosts.filter(h => !receipts.some(r => r.host === h.peer))
+  const refusals = needed.map(h => failures.find(f => f.host === h.peer))
+  if (needed.length === 0 || !refusals.every(f => f !== undefined && PERMANENT_REFUSALS.has(f.code))) return undefined
+  return (refusals as DeliveryFailure[]).map(f => f.code === 'ERR_NOT_HOSTED'
+    ? `${shortPeer(f.host)} does not keep the recipient's inbox`
+    : f.code === 'ERR_GRANT_EXPIRED' ? f.message : `${shortPeer(f.host)} refused the mail itself (${f.code})`).join('; ')
+}
+
+/** The recipients resolved during one retry (owner → their current destination, or the failure). */
+type Lookups = Map<string, Promise<Destination | undefined>>
+
+/** A card's or a destination's freshness: a card's time; none for hosts found without a card. */
+const cardTime = (destination: Destination): number => destination.card?.ts ?? -1
+
 /** The lease an attempt on `hosts` hosts needs: each may take the whole timeout. */
 const leaseMs = (hosts: number, timeoutMs: number): number => Math.max(1, hosts) * timeoutMs + LEASE_MARGIN_MS
 
 export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outbox {
   const directory = join(home, 'outbox')
   const clock = options.now ?? Date.now
+  const maxAgeMs = options.maxAgeMs ?? OUTBOX_MAX_AGE_MS
   const sentStore = options.sentStore ?? openMailStore(home, { nameOf: openContacts(home).nameOf })
   const monotonic = options.monotonic ?? (() => performance.now())
   /** Monotonic due times of the mail this process tried: a wall-clock jump moves none of them. */
@@ -158,6 +232,7 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
   const read = async (id: string): Promise<OutboxEntry | undefined> => await readCborFile<OutboxEntry>(join(directory, `${id}.cbor`))
 
   const isDue = (entry: OutboxEntry, now: number, inProcess: boolean): boolean => {
+    if (entry.gaveUp !== undefined) return false
     const due = inProcess ? dueAt.get(entry.id) : undefined
     if (due !== undefined) return monotonic() >= due
     const wait = entry.nextAttempt - now
@@ -170,8 +245,7 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
    * is stamped again and offered once more to the hosts that refused it, when that can help; done
    * when enough receipts.
    */
-  const attempt = async (entry: OutboxEntry, lease: OutboxLease | undefined, options: Pick<SendMailOptions, 'signal' | 'timeoutMs' | 'onHost' | 'onProgress'> = {}): Promise<{ done: boolean, failures: DeliveryFailure[] }> => {
-    const destination = destinationOfEntry(entry)
+  const attempt = async (entry: OutboxEntry, destination: Destination, lease: OutboxLease | undefined, options: Pick<SendMailOptions, 'signal' | 'timeoutMs' | 'onHost' | 'onProgress'> = {}): Promise<{ done: boolean, failures: DeliveryFailure[] }> => {
     const timeoutMs = options.timeoutMs ?? DEFAULT_DELIVER_TIMEOUT_MS
     const round = async (hosts: CardHost[]): Promise<DeliveryFailure[]> => {
       const { receipts, failures } = await deliverPrepared(
@@ -200,6 +274,11 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
       return { done: true, failures }
     }
     entry.lastError = failures.map(summary).join('; ') || 'no host left to try'
+    const refused = refusedForGood(destination.hosts, entry.receipts, failures)
+    if (refused !== undefined) {
+      await giveUp(entry, `refused for good: ${refused}`)
+      return { done: false, failures }
+    }
     const delay = backoff(entry.attempts)
     entry.nextAttempt = clock() + delay
     dueAt.set(entry.id, monotonic() + delay)
@@ -207,32 +286,117 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
     return { done: false, failures }
   }
 
-  /** Try a listed entry under its lease; undefined when another process has it, or it is gone or no longer due. */
-  const tryLeased = async (listed: OutboxEntry, retry: RetryOptions & { now: number, inProcess: boolean }): Promise<{ entry: OutboxEntry, done: boolean } | undefined> => {
+  /** Keep the mail as given up, with why: listed, never tried again unless revived. */
+  const giveUp = async (entry: OutboxEntry, reason: string): Promise<void> => {
+    entry.gaveUp = { time: clock(), reason }
+    dueAt.delete(entry.id)
+    await save(entry)
+    log('gave up %s: %s', entry.id, reason)
+    options.onGaveUp?.(entry)
+  }
+
+  /**
+   * Where a retry delivers: the recipient's current card when it is newer than the mail's (kept in
+   * the entry from now on, with the contact's current pass), else the mail's own.
+   */
+  const currentDestination = async (entry: OutboxEntry, lookups: Lookups, signal?: AbortSignal): Promise<{ destination: Destination, movedTo?: number }> => {
+    const kept = destinationOfEntry(entry)
+    const resolve = options.resolve
+    if (resolve === undefined) return { destination: kept }
+    let found: Destination | undefined
+    try {
+      // Once per recipient and retry: ten mails to one recipient make one DHT lookup, not ten.
+      let lookup = lookups.get(kept.owner)
+      if (lookup === undefined) lookups.set(kept.owner, lookup = resolve(kept.owner, signal))
+      found = await lookup
+    } catch (err) {
+      signal?.throwIfAborted()
+      log('no current card for %s, delivering by the mail\'s own: %s', kept.owner, (err as Error).message)
+    }
+    if (found === undefined) return { destination: kept }
+    const newer = cardTime(found) > cardTime(kept) || (found.card === undefined && kept.card === undefined)
+    // Another difficulty is another inbox (§9.1), and the envelope is sealed to this one's address.
+    if (newer && found.bits !== kept.bits) return { destination: kept, movedTo: found.bits }
+    const chosen: Destination = newer ? { ...found } : { ...kept }
+    if (found.pass === undefined) delete chosen.pass
+    else chosen.pass = found.pass
+    if (chosen.card !== undefined) {
+      entry.card = encodeCard(chosen.card)
+      delete entry.bits
+      delete entry.hosts
+    } else {
+      entry.bits = chosen.bits
+      entry.hosts = chosen.hosts
+      delete entry.card
+    }
+    if (chosen.pass === undefined) delete entry.pass
+    else entry.pass = chosen.pass
+    return { destination: chosen }
+  }
+
+  /**
+   * Try a listed entry under its lease: 'busy' when another process has it; undefined when it is
+   * gone, no longer due or given up (but with `revive`).
+   */
+  const tryLeased = async (listed: OutboxEntry, retry: RetryOptions & { now: number, inProcess: boolean, lookups: Lookups, revive?: boolean }): Promise<{ entry: OutboxEntry, outcome: 'delivered' | 'waiting' | 'gave-up' } | 'busy' | undefined> => {
     const timeoutMs = retry.timeoutMs ?? DEFAULT_DELIVER_TIMEOUT_MS
     const lease = await takeLease(directory, listed.id, leaseMs(destinationOfEntry(listed).hosts.length, timeoutMs), clock)
-    if (lease === undefined) return undefined // another process is trying it: not waited for
+    if (lease === undefined) return 'busy' // another process is trying it: not waited for
     try {
       const entry = await read(listed.id) // again under the lease: another process may have delivered it meanwhile
       if (entry === undefined) dueAt.delete(listed.id)
-      if (entry === undefined || (retry.force !== true && !isDue(entry, retry.now, retry.inProcess))) return undefined
-      const { done } = await attempt(entry, lease, { signal: retry.signal, timeoutMs })
-      return { entry, done }
+      if (entry === undefined) return undefined
+      if (retry.revive === true && entry.gaveUp !== undefined) {
+        delete entry.gaveUp
+        entry.revived = clock()
+      }
+      if (entry.gaveUp !== undefined || (retry.force !== true && !isDue(entry, retry.now, retry.inProcess))) return undefined
+      const age = clock() - (entry.revived ?? entry.created)
+      if (age > maxAgeMs) {
+        await giveUp(entry, `not delivered within ${roughDuration(maxAgeMs)} (since ${new Date(entry.revived ?? entry.created).toISOString()})`)
+        return { entry, outcome: 'gave-up' }
+      }
+      const { destination, movedTo } = await currentDestination(entry, retry.lookups, retry.signal)
+      if (movedTo !== undefined) {
+        await giveUp(entry, `the recipient's inbox changed (difficulty ${destination.bits} → ${movedTo} bits): this mail is sealed to the old one; send it again`)
+        return { entry, outcome: 'gave-up' }
+      }
+      await lease.renew(leaseMs(destination.hosts.length, timeoutMs))
+      const { done } = await attempt(entry, destination, lease, { signal: retry.signal, timeoutMs })
+      return { entry, outcome: done ? 'delivered' : entry.gaveUp === undefined ? 'waiting' : 'gave-up' }
     } finally {
       await lease.release()
     }
   }
 
-  const retry = async (options: RetryOptions & { except?: string } = {}): Promise<OutboxEntry[]> => {
+  const retry = async (options: RetryOptions & { except?: string } = {}): Promise<RetryReport> => {
     const inProcess = options.now === undefined
     const now = options.now ?? clock()
-    const delivered: OutboxEntry[] = []
-    for (const listed of await list()) {
-      if (listed.id === options.except || (options.force !== true && !isDue(listed, now, inProcess))) continue
-      const tried = await tryLeased(listed, { ...options, now, inProcess })
-      if (tried?.done === true) delivered.push(tried.entry)
+    const report: RetryReport = { delivered: [], waiting: [], gaveUp: [], busy: [] }
+    const lookups: Lookups = new Map()
+    const record = (listed: OutboxEntry, tried: Awaited<ReturnType<typeof tryLeased>>): void => {
+      if (tried === 'busy') report.busy.push(listed.id)
+      else if (tried !== undefined) report[tried.outcome === 'delivered' ? 'delivered' : tried.outcome === 'waiting' ? 'waiting' : 'gaveUp'].push(tried.entry)
     }
-    return delivered
+    if (options.id !== undefined) {
+      const listed = named(await list(), options.id)
+      const tried = await tryLeased(listed, { ...options, force: true, revive: true, now, inProcess, lookups })
+      if (tried === 'busy') throw new HomeInUseError(`Another ipms process is delivering ${listed.id.slice(-8)} right now: try again in a moment`)
+      record(listed, tried)
+      return report
+    }
+    for (const listed of await list()) {
+      if (listed.id === options.except || listed.gaveUp !== undefined || (options.force !== true && !isDue(listed, now, inProcess))) continue
+      record(listed, await tryLeased(listed, { ...options, now, inProcess, lookups }))
+    }
+    return report
+  }
+
+  /** The one waiting mail `id` names (its envelope CID or the end of it); NotFoundError otherwise. */
+  const named = (entries: OutboxEntry[], id: string): OutboxEntry => {
+    const matches = matchIdEnd(entries, id, e => e.id)
+    if (matches.length !== 1) throw new NotFoundError(matches.length === 0 ? `No mail ${id} waits in the outbox (ipms outbox lists them)` : `${id} names ${matches.length} waiting mails: give more of the id`)
+    return matches[0]!
   }
 
   /** Temp files of killed writers (entries, leases) go at first use, as in the mail store. */
@@ -243,9 +407,7 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
   }
 
   const cancel: Outbox['cancel'] = async (id) => {
-    const matches = matchIdEnd(await list(), id, e => e.id)
-    if (matches.length !== 1) throw new NotFoundError(matches.length === 0 ? `No mail ${id} waits in the outbox (ipms outbox lists them)` : `${id} names ${matches.length} waiting mails: give more of the id`)
-    const listed = matches[0]!
+    const listed = named(await list(), id)
     const lease = await takeLease(directory, listed.id, LEASE_MARGIN_MS, clock)
     if (lease === undefined) throw new HomeInUseError(`Another ipms process is delivering ${listed.id.slice(-8)} right now: try again in a moment`)
     try {
@@ -289,7 +451,7 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
       let outcome: { done: boolean, failures: DeliveryFailure[] }
       try {
         await save(entry) // before any delivery: a crash from here on loses nothing
-        outcome = await attempt(entry, lease, options)
+        outcome = await attempt(entry, prepared.destination, lease, options)
       } finally {
         await lease?.release()
       }
@@ -303,7 +465,8 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
       return { entry, delivered: outcome.done, failures: outcome.failures }
     },
     list,
-    retry: async (options = {}) => await retry(options)
+    retry: async (options = {}) => (await retry(options)).delivered,
+    retryReport: async (options = {}) => await retry(options)
   }
 }
 

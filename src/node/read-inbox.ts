@@ -113,7 +113,7 @@ export async function readInbox (options: ReadInboxOptions): Promise<ReadInboxRe
     }
   }
   if (replicas.length > 0 && replicas.every(r => !r.ok)) {
-    throw new NoReplicaError(`None of the ${replicas.length} replicas of ${inbox.address} could be synced: ${replicas.map(r => `${r.replica}: ${r.error?.message ?? ''}`).join('; ')}. Check that a host is online and holds a grant`)
+    throw new NoReplicaError(`${replicas.length === 1 ? 'The replica' : `None of the ${replicas.length} replicas`} of ${inbox.address} could ${replicas.length === 1 ? 'not ' : ''}be synced: ${replicas.map(r => `${r.replica}: ${r.error?.message ?? ''}`).join('; ')}. Check that a host is online and holds a grant`)
   }
 
   const store = options.store ?? openMailStore(node.home)

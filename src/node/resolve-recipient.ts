@@ -15,6 +15,7 @@ import { passBytes, verifyPass } from '../hosting/pass.ts'
 import { openCardCache } from '../home/card-cache.ts'
 import type { HomeConfig } from '../home/config.ts'
 import { openContacts, type Contacts, type Recipient } from '../home/contacts.ts'
+import type { OpenOutboxOptions } from './outbox.ts'
 import { cardDestination, type Destination } from './send-mail.ts'
 
 /** How the destination was found: a card given, the contact's card, the cards cache, the DHT's hosts record, the owner's own node on the DHT. */
@@ -88,5 +89,16 @@ export async function resolveRecipient (to: string, options: ResolveRecipientOpt
     destination: pass === undefined ? found.destination : { ...found.destination, pass },
     via: found.via,
     notes
+  }
+}
+
+/**
+ * What an outbox opened in `home` takes from its config: how long it retries, and how a retry finds
+ * the recipient's current card (as a send does: contacts, the cards cache, the DHT).
+ */
+export function outboxSettings (home: string, config: HomeConfig): Pick<OpenOutboxOptions, 'maxAgeMs' | 'resolve'> {
+  return {
+    maxAgeMs: config.outboxMaxAgeMs,
+    resolve: async (owner, signal) => (await resolveRecipient(owner, { home, config, signal })).destination
   }
 }

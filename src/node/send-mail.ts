@@ -15,6 +15,7 @@ import { sealMail, type Draft, type SealedMail } from '../mail/seal.ts'
 import { DEFAULT_DELIVER_TIMEOUT_MS, deliverTo, type Receipt } from './deliver.ts'
 import { dialCardHost } from './dial-host.ts'
 import { withFreshSender } from './sender.ts'
+import { count } from '../util/count.ts'
 
 /**
  * Where a mail is delivered: the hosts of the owner's card, or the owner's own node when no card is
@@ -71,6 +72,8 @@ export interface DeliveryFailure {
    * (positive: this machine is ahead).
    */
   skewMs?: number
+  /** With `ERR_GRANT_EXPIRED`: when the host's grant for the inbox expired (ms since the epoch), as the host said. */
+  expired?: number
 }
 
 /** What a send did: the receipts, and the stamped mail (for the outbox when receipts are missing). */
@@ -142,6 +145,10 @@ export async function deliverPrepared (mail: PreparedMail, wanted: number, optio
           failures.push(staleFailure(host.peer, err, (options.now ?? Date.now)() - err.hostTime))
           continue
         }
+        if (err instanceof DeliveryRefusedError && err.code === 'ERR_GRANT_EXPIRED') {
+          failures.push(expiredGrantFailure(host.peer, mail.destination.owner, err.expired))
+          continue
+        }
         failures.push({ host: host.peer, code: err instanceof IpmsError ? err.code : 'ERR_DELIVERY', message: (err as Error).message })
       }
     }
@@ -155,6 +162,12 @@ function staleFailure (host: string, err: DeliveryRefusedError, skewMs: number):
   return { host, code: err.code, message: note === undefined ? err.message : `${host} refused the mail as stale: ${note}`, skewMs }
 }
 
+/** An `ERR_GRANT_EXPIRED` refusal, said in the sender's words (the host's own reason is not shown). */
+function expiredGrantFailure (host: string, owner: string, expired: number | undefined): DeliveryFailure {
+  const when = expired === undefined ? '' : ` on ${new Date(expired).toISOString()}`
+  return { host, code: 'ERR_GRANT_EXPIRED', message: `the grant of ${host} for ${owner} expired${when}: ${owner} must grant that host again, or send you a card without it`, ...(expired === undefined ? {} : { expired }) }
+}
+
 /**
  * What to tell the user about a host's clock: undefined when this machine's clock agrees with it
  * (within CLOCK_AGREEMENT_MS), else which way and how far apart they are, and what to do.
@@ -166,7 +179,7 @@ export function clockNote (skewMs: number): string | undefined {
 }
 
 /** A duration for people: "2 days", "3 hours", "15 minutes", "40 seconds". */
-function roughDuration (ms: number): string {
+export function roughDuration (ms: number): string {
   const units: Array<[string, number]> = [['day', 86_400_000], ['hour', 3_600_000], ['minute', 60_000], ['second', 1000]]
   const [name, size] = units.find(([, size]) => ms >= size) ?? units.at(-1)!
   const n = Math.round(ms / size)
@@ -196,7 +209,7 @@ export async function sendMail (draft: Draft, options: SendMailOptions): Promise
   const { receipts, failures } = await deliverPrepared(prepared, wanted, options)
   const result: SendResult = { receipts, failures, sealed: prepared.sealed, inbox: prepared.inbox, payload: prepared.payload }
   if (receipts.length < wanted) {
-    throw new NoHostError(`${receipts.length} of the ${wanted} receipts wanted: ${failures.map(f => `${f.host}: ${f.message}`).join('; ')}. Keep the mail and try again later`, result)
+    throw new NoHostError(`${receipts.length} of the ${count(wanted, 'receipt')} wanted: ${failures.map(f => `${f.host}: ${f.message}`).join('; ')}. Keep the mail and try again later`, result)
   }
   return result
 }

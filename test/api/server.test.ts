@@ -107,7 +107,7 @@ test('the socket, api and api.cookie are 0600; a request without the cookie, or 
     assert.equal(noMail.json.error.code, 'ERR_NOT_FOUND')
     assert.equal((await callApi(api, { path: '/api/v1/mail/%E0%A4%A' })).status, 400)
     assert.deepEqual((await callApi(api, { path: '/api/v1/outbox' })).json, { ok: true, outbox: [] })
-    assert.deepEqual((await callApi(api, { method: 'POST', path: '/api/v1/outbox/retry', body: { force: true, timeoutMs: 1000 } })).json, { ok: true, delivered: [], waiting: [] })
+    assert.deepEqual((await callApi(api, { method: 'POST', path: '/api/v1/outbox/retry', body: { force: true, timeoutMs: 1000 } })).json, { ok: true, delivered: [], failed: [], gaveUp: [], busy: [], waiting: [] })
     assert.equal(id.json.encrypted, false, 'an identity not read from the home is not an encrypted key file')
   } finally {
     await daemon.stop()

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { initHome, ipms, startDaemon } from '../../examples/ipms-cli.ts'
 import { EXIT } from '../../src/cli/exit-codes.ts'
@@ -109,4 +110,45 @@ test('the bookkeeping commands: hosts list and revoke, host list, contacts list 
   assert.equal((await ipms(owner.home, ['contacts', 'list'])).stdout, `a  ${hostA.peerId}  (no card)\nb  ${hostB.peerId}  (no card)\n`)
   assert.equal((await ipms(owner.home, ['contacts', 'rm', 'a', '--quiet'])).code, 0)
   assert.deepEqual((await ipms(owner.home, ['contacts', 'list', '--json'])).json.contacts.map((c: { name: string }) => c.name), ['b'])
+})
+
+test('where a daemon listens: --listen kept in config.json for the next start; a taken port, a malformed or non-TCP --listen exit with the fix', async () => {
+  const host = await init('listen-host')
+  // A port held by another program for the whole test: the daemon cannot have it.
+  const holder = createServer()
+  let bitsBefore: unknown
+  await new Promise<void>(resolve => holder.listen(0, '127.0.0.1', resolve))
+  try {
+    const taken = (holder.address() as AddressInfo).port
+    const refused = await ipms(host.home, ['daemon', '--listen', `/ip4/127.0.0.1/tcp/${taken}`])
+    assert.equal(refused.code, EXIT.OS_LIMIT, refused.stderr)
+    assert.match(refused.stderr, new RegExp(`Cannot listen on /ip4/127.0.0.1/tcp/${taken}: the port is taken .*ss -ltnp`))
+    assert.doesNotMatch(refused.stderr, /unexpected|at .*\.js:\d+/, 'no stack, no "report it"')
+    for (const [listen, why] of [['garbage', /not a multiaddr/], ['/ip4/127.0.0.1/udp/4100', /IPMS listens on TCP/], ['/ip4/127.0.0.1/tcp/70000', /not a multiaddr/], ['/dns4/localhost/tcp/4100/ws', /IPMS listens on TCP/]] as const) {
+      const bad = await ipms(host.home, ['daemon', '--listen', listen])
+      assert.equal(bad.code, EXIT.USAGE, bad.stderr)
+      assert.match(bad.stderr, why)
+    }
+    const configBefore = JSON.parse(await readFile(join(host.home, 'config.json'), 'utf8'))
+    assert.deepEqual(configBefore.listen, ['/ip4/127.0.0.1/tcp/0'], 'refused starts changed nothing')
+    bitsBefore = configBefore.bits
+  } finally {
+    await new Promise(resolve => holder.close(resolve))
+  }
+
+  // The first start on a fixed port keeps it; a start without --listen listens there again.
+  const first = await startDaemon(host.home, ['--listen', '/ip4/127.0.0.1/tcp/0'])
+  const port = Number(/\/tcp\/(\d+)/.exec(first.started.addrs[0])![1])
+  assert.equal(await first.stop(), 0)
+  const fixed = await startDaemon(host.home, ['--listen', `/ip4/127.0.0.1/tcp/${port}`])
+  assert.equal(await fixed.stop(), 0)
+  const config = JSON.parse(await readFile(join(host.home, 'config.json'), 'utf8'))
+  assert.deepEqual(config.listen, [`/ip4/127.0.0.1/tcp/${port}`])
+  assert.equal(config.bits, bitsBefore, 'the rest of the file kept')
+  const again = await startDaemon(host.home)
+  try {
+    assert.ok(again.started.addrs.some((a: string) => a.startsWith(`/ip4/127.0.0.1/tcp/${port}/`)), JSON.stringify(again.started.addrs))
+  } finally {
+    assert.equal(await again.stop(), 0)
+  }
 })

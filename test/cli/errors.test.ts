@@ -213,7 +213,7 @@ test('no host reachable: exit 69, the mail waits in the outbox and says why; a h
   const deadHost = await initHome()
   const owner = await ownerWithHost(deadHost.peerId, '/ip4/127.0.0.1/tcp/9')
   const sent = await ipms(sender.home, ['send', owner.card, '-s', 'hello'], { input: 'are you there?' })
-  expectExit(sent, EXIT.UNREACHABLE, /Not delivered yet \(0 of 1 receipts\).*waits in the outbox/)
+  expectExit(sent, EXIT.UNREACHABLE, /Not delivered yet \(0 of 1 receipt\).*waits in the outbox/)
   const outbox = await ipms(sender.home, ['outbox', '--json'])
   assert.equal(outbox.json.outbox.length, 1)
   assert.equal(outbox.json.outbox[0].to, owner.peerId)

@@ -4,21 +4,27 @@
  * trying the mail another send has in flight; once the host runs again, two concurrent
  * `ipms outbox retry` deliver every mail exactly once. A send from a machine whose clock is 2 days
  * off (defect 4) is refused and says so; once the clock is right, `ipms outbox retry` stamps it
- * again and delivers it. Real child processes on 127.0.0.1.
+ * again and delivers it. A mail a host refuses because its grant expired (issue #14) is given up at
+ * once, said as expired, listed with the reason, tried by no `ipms outbox retry` but one by its id
+ * (exit 69 when nothing tried went), and removed by `ipms outbox rm`. A retry delivers by the
+ * recipient's current card: the host the mail was sent to is gone from it, the new one gets it.
+ * Real child processes on 127.0.0.1.
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface, type Interface } from 'node:readline'
-import { IPMS_BIN, ipms } from '../../examples/ipms-cli.ts'
+import { grantRunningHost, IPMS_BIN, ipms, startDaemon, type Daemon } from '../../examples/ipms-cli.ts'
 import { EXIT } from '../../src/cli/exit-codes.ts'
 import { identityFromSeed } from '../../src/identity/identity.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { throughDaemon, WAYS } from './ways.ts'
 
 const BITS = 8
 const SENDS = 4
@@ -109,9 +115,16 @@ test(`${SENDS} concurrent sends with --timeout 5s to a frozen host each end with
   const waiting = (await ipms(sender.home, ['outbox', '--json'])).json.outbox as Array<{ id: string }>
   assert.equal(waiting.length, SENDS)
 
-  // Two retries at once: each mail is tried by one of them only.
+  // Two retries at once: each mail is tried by one of them only. A retry that finds a mail in the
+  // other's hands leaves it to that one (listed as busy) and exits 0: it failed nothing it tried.
   const retries = await Promise.all([0, 1].map(async () => await ipms(sender.home, ['outbox', 'retry', '--timeout', '20s', '--json'])))
-  for (const r of retries) assert.equal(r.code, 0, r.stderr)
+  for (const r of retries) {
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(r.json.failed, [])
+  }
+  for (const [i, r] of retries.entries()) {
+    for (const id of r.json.busy as string[]) assert.ok((retries[1 - i]!.json.delivered as string[]).includes(id), 'a mail left as busy was the other retry\'s')
+  }
   const delivered = retries.flatMap(r => r.json.delivered as string[])
   assert.deepEqual([...delivered].sort(), waiting.map(w => w.id).sort(), 'every mail delivered, none by both retries')
   assert.deepEqual((await ipms(sender.home, ['outbox', '--json'])).json.outbox, [])
@@ -142,4 +155,136 @@ test('sent with this machine\'s clock 2 days ahead: exit 76 saying whose clock i
   assert.deepEqual(retry.json.waiting, [])
   await waitFor([[host.log, 'line']], () => host.stored.length >= 1, AbortSignal.timeout(10_000))
   assert.deepEqual(host.stored, [waiting[0]!.id])
+})
+
+/** A TCP port free on 127.0.0.1 right now (a daemon restarted on it keeps the card's address). */
+async function freePort (): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+test('a host whose grant expired: the send says so (exit 76) and gives the mail up; ipms outbox lists it given up with why; ipms outbox retry leaves it (exit 0), ipms outbox retry <id> tries it (exit 69), ipms outbox rm removes it (issue #14)', async () => {
+  const owner = await initHome('owner-expired', '--bits', String(BITS))
+  const sender = await initHome('sender-expired')
+  const hostHome = await initHome('host-expired')
+  const port = await freePort()
+  const granted = await ipms(owner.home, ['hosts', 'grant', hostHome.peerId, '--addr', `/ip4/127.0.0.1/tcp/${port}`, '--expires', '1h', '--json'])
+  assert.equal(granted.code, 0, granted.stderr)
+  const accepted = await ipms(hostHome.home, ['host', 'accept', granted.json.grant, '--card', granted.json.card])
+  assert.equal(accepted.code, 0, accepted.stderr)
+  // The host's clock is 2 hours on: the grant, for 1 hour, has expired there.
+  let host: Daemon | undefined = await startDaemon(hostHome.home, ['--listen', `/ip4/127.0.0.1/tcp/${port}`], { env: skewedClock(2 * 60 * 60_000) })
+  try {
+    const sent = await ipms(sender.home, ['send', granted.json.card, '-s', 'Too late'], { input: 'after the grant' })
+    assert.equal(sent.code, EXIT.REFUSED, sent.stderr)
+    assert.match(sent.stderr, new RegExp(`the grant of ${hostHome.peerId} for ${owner.peerId} expired on \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z`))
+    assert.match(sent.stderr, /Given up \(refused for good: the grant of .* expired on .*\): it stays listed by ipms outbox/)
+
+    const listed = await ipms(sender.home, ['outbox'])
+    assert.equal(listed.code, 0, listed.stderr)
+    assert.match(listed.stdout, /^\w{8}  to 12D3KooW\S+  "Too late"  since \S+  0\/1 receipts, 1 attempt, GIVEN UP \S+: refused for good: the grant of 12D3KooW\w+ for 12D3KooW\w+ expired on /m)
+    const [row] = (await ipms(sender.home, ['outbox', '--json'])).json.outbox as Array<{ id: string, gaveUp?: { reason: string } }>
+    assert.match(row!.gaveUp?.reason ?? '', /expired on/)
+
+    // Not tried by a plain retry: nothing tried, nothing failed.
+    const plain = await ipms(sender.home, ['outbox', 'retry', '--json'])
+    assert.equal(plain.code, 0, plain.stderr)
+    assert.deepEqual({ ...plain.json, waiting: undefined }, { ok: true, delivered: [], failed: [], gaveUp: [], busy: [], waiting: undefined })
+    assert.deepEqual(plain.json.waiting, [])
+    assert.equal(host.events.filter(e => e.event === 'hosted-mail').length, 0)
+
+    // By its id: tried again (revived), refused again, given up again: exit 69.
+    const again = await ipms(sender.home, ['outbox', 'retry', row!.id.slice(-8)])
+    assert.equal(again.code, EXIT.UNREACHABLE, again.stderr)
+    assert.match(again.stdout, /^0 delivered, 0 still waiting, 1 given up\.$/m)
+    assert.match(again.stderr, /1 of the 1 mail tried not delivered/)
+    assert.equal((await ipms(sender.home, ['outbox', '--json'])).json.outbox[0].attempts, 2)
+
+    // The same through the sender's daemon, which says so in an event.
+    const senderDaemon = await startDaemon(sender.home, ['--listen', '/ip4/127.0.0.1/tcp/0'])
+    try {
+      assert.match((await ipms(sender.home, ['outbox'])).stdout, /GIVEN UP \S+: refused for good: the grant of/)
+      const viaDaemon = await ipms(sender.home, ['outbox', 'retry', row!.id.slice(-8), '--json'])
+      assert.equal(viaDaemon.code, EXIT.UNREACHABLE, viaDaemon.stderr)
+      assert.equal(viaDaemon.json.error.code, 'ERR_NO_HOST')
+      const event = await senderDaemon.next(e => e.event === 'outbox-gave-up')
+      assert.equal(event.id, row!.id)
+      assert.equal(event.to, owner.peerId)
+      assert.match(event.reason, /^refused for good: the grant of 12D3KooW\w+ for 12D3KooW\w+ expired on /)
+    } finally {
+      assert.equal(await senderDaemon.stop(), 0)
+    }
+
+    const removed = await ipms(sender.home, ['outbox', 'rm', row!.id.slice(-8)])
+    assert.equal(removed.code, 0, removed.stderr)
+    assert.deepEqual((await ipms(sender.home, ['outbox', '--json'])).json.outbox, [])
+    assert.equal((await ipms(sender.home, ['outbox', 'retry'])).code, 0, 'an empty outbox: exit 0')
+  } finally {
+    await host?.stop()
+    host = undefined
+  }
+})
+
+for (const way of WAYS) {
+  test(`a retry delivers by the recipient's current card: sent to a host that is gone, then the contact's card names another, ipms outbox retry delivers there (issue #14) — ${way}`, async () => {
+    const tag = way.replace(/\W+/g, '-')
+    const owner = await initHome(`owner-moved-${tag}`, '--bits', String(BITS))
+    const sender = await initHome(`sender-moved-${tag}`)
+    const gone = await initHome(`gone-moved-${tag}`)
+    const next = await initHome(`next-moved-${tag}`)
+    // The first host's address has nobody behind it: the mail waits in the outbox.
+    const old = await ipms(owner.home, ['hosts', 'grant', gone.peerId, '--addr', `/ip4/127.0.0.1/tcp/${await freePort()}`, '--json'])
+    assert.equal(old.code, 0, old.stderr)
+    assert.equal((await ipms(sender.home, ['contacts', 'add', 'owner', old.json.card])).code, 0)
+    const daemons: Daemon[] = []
+    try {
+      const hostDaemon = await startDaemon(next.home, ['--listen', '/ip4/127.0.0.1/tcp/0'])
+      daemons.push(hostDaemon)
+      if (throughDaemon(way)) daemons.push(await startDaemon(sender.home, ['--listen', '/ip4/127.0.0.1/tcp/0']))
+      const sent = await ipms(sender.home, ['send', 'owner', '-s', 'Moving', '--timeout', '5s'], { input: 'to wherever you are' })
+      assert.equal(sent.code, EXIT.UNREACHABLE, sent.stderr)
+      const [waiting] = (await ipms(sender.home, ['outbox', '--json'])).json.outbox as Array<{ id: string }>
+
+      // The owner moves: a new host, the old one dropped from the card; the sender gets the new card.
+      await grantRunningHost(owner, next, hostDaemon)
+      const revoked = await ipms(owner.home, ['hosts', 'revoke', gone.peerId, '--json'])
+      assert.equal(revoked.code, 0, revoked.stderr)
+      assert.equal((await ipms(sender.home, ['contacts', 'add', 'owner', revoked.json.card])).code, 0)
+
+      const retry = await ipms(sender.home, ['outbox', 'retry', '--timeout', '10s', '--json'])
+      assert.equal(retry.code, 0, retry.stderr + JSON.stringify(retry.json))
+      assert.deepEqual(retry.json.delivered, [waiting!.id])
+      assert.deepEqual((await ipms(sender.home, ['outbox', '--json'])).json.outbox, [])
+      await hostDaemon.next(e => e.event === 'hosted-mail' && e.owner === owner.peerId)
+    } finally {
+      for (const d of daemons.reverse()) await d.stop()
+    }
+  })
+}
+
+test('a mail not delivered within outboxMaxAgeDays (config.json) is given up at the next retry, untried, with why; exit 69 (issue #14)', async () => {
+  const owner = await initHome('owner-age', '--bits', String(BITS))
+  const sender = await initHome('sender-age')
+  const config = join(sender.home, 'config.json')
+  await writeFile(config, JSON.stringify({ ...JSON.parse(await readFile(config, 'utf8')), outboxMaxAgeDays: 1 }))
+  const granted = await ipms(owner.home, ['hosts', 'grant', (await initHome('dead-age')).peerId, '--addr', `/ip4/127.0.0.1/tcp/${await freePort()}`, '--json'])
+  assert.equal(granted.code, 0, granted.stderr)
+  const sent = await ipms(sender.home, ['send', granted.json.card, '-s', 'Old news'], { input: 'never arrives' })
+  assert.equal(sent.code, EXIT.UNREACHABLE, sent.stderr)
+  const within = await ipms(sender.home, ['outbox', 'retry'])
+  assert.equal(within.code, EXIT.UNREACHABLE, 'within the bound: tried, not delivered')
+  assert.match(within.stdout, /^0 delivered, 1 still waiting\.$/m)
+
+  // Two days later (this process's clock moved on), past the bound of one day.
+  const later = await ipms(sender.home, ['outbox', 'retry'], { env: skewedClock(2 * 24 * 60 * 60_000) })
+  assert.equal(later.code, EXIT.UNREACHABLE, later.stderr)
+  assert.match(later.stdout, /^0 delivered, 0 still waiting, 1 given up\.$/m)
+  assert.match(later.stdout, /^\w{8}: given up: not delivered within 1 day \(since \d{4}-\d\d-\d\dT[\d:.]+Z\)$/m)
+  const [row] = (await ipms(sender.home, ['outbox', '--json'])).json.outbox
+  assert.equal(row.attempts, 2, 'given up without another attempt')
+  assert.match(row.gaveUp.reason, /^not delivered within 1 day/)
 })

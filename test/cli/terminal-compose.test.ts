@@ -6,37 +6,18 @@
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { watch } from 'node:fs'
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { initHome, IPMS_BIN, ipms, startHostFor, type Daemon } from '../../examples/ipms-cli.ts'
+import { initHome, ipms, startHostFor, type Daemon } from '../../examples/ipms-cli.ts'
 import { EXIT } from '../../src/cli/exit-codes.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { onTerminal } from '../helpers/terminal.ts'
 
 let root: string
 before(async () => { root = await mkdtemp(join(tmpdir(), 'ipms-cli-terminal-compose-')) })
 after(async () => { await rm(root, { recursive: true, force: true }) })
-
-const quote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`
-
-/** `ipms …args` on a pseudo-terminal with `env`; `type` writes to its keyboard; `done` is its exit code and screen. */
-function onTerminal (home: string, args: string[], env: Record<string, string>): { until: (seen: RegExp | string, what: string) => Promise<void>, type: (text: string) => void, done: Promise<{ code: number | null, screen: string }> } {
-  const command = [IPMS_BIN, '--home', home, ...args].map(quote).join(' ')
-  const child = spawn('script', ['--quiet', '--flush', '--return', '--command', command, '/dev/null'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
-  let screen = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { screen += d })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { screen += d })
-  const done = once(child, 'exit').then(([code]) => ({ code: code as number | null, screen }))
-  /** Waits (30 s at most) until the terminal has shown `seen`: woken by each write to it. */
-  const until = async (seen: RegExp | string, what: string): Promise<void> => {
-    const shown = (): boolean => typeof seen === 'string' ? screen.includes(seen) : seen.test(screen)
-    await waitFor([[child.stdout, 'data'], [child.stderr, 'data']], shown, AbortSignal.timeout(30_000)).catch((err: Error) => { throw new Error(`${what} not shown: ${JSON.stringify(screen)} (${err.message})`) })
-  }
-  return { until, type: text => { child.stdin.write(text) }, done }
-}
 
 /** Waits (30 s at most) until a draft file in `dir` holds `text`: woken by each change there. */
 async function draftHolds (dir: string, text: string): Promise<void> {

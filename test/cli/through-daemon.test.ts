@@ -50,7 +50,7 @@ for (const way of WAYS) {
       assert.equal(json.json.error.code, 'ERR_NOT_FOUND')
       assert.match(failureLine(await ipms(sender.home, ['send', 'carol'], { input: 'hi' }), EXIT.NOT_FOUND), /"carol" is not a contact.*ipms contacts add carol CARD/)
       const sent = await ipms(sender.home, ['send', granted.json.card, '-s', 'hello'], { input: 'are you there?' })
-      assert.match(failureLine(sent, EXIT.UNREACHABLE), /^ipms: Not delivered yet \(0 of 1 receipts\).*waits in the outbox/)
+      assert.match(failureLine(sent, EXIT.UNREACHABLE), /^ipms: Not delivered yet \(0 of 1 receipt\).*waits in the outbox/)
       const outbox = await ipms(sender.home, ['outbox', '--json'])
       assert.equal(outbox.code, 0, outbox.stderr)
       assert.equal(outbox.json.outbox.length, 1)

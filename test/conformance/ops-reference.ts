@@ -157,7 +157,10 @@ export const referenceOperations: Operations = async (op, input) => {
     }
     case 'read-deliver-answer': {
       const a = noReceiptUnless(() => referenceDecode(referenceUnframe(unhex(str(i.frame)), 4 * MiB + 16 * 1024), 24, 2)) as Record<string, unknown>
-      if (a?.t === 'refused') return { refused: referenceRefusalCode(a.code), hostTime: a.code === 'ERR_STALE' && Number.isSafeInteger(a.time) && num(a.time) >= 0 ? a.time : null }
+      if (a?.t === 'refused') {
+        const when = (code: string, value: unknown): unknown => a.code === code && Number.isSafeInteger(value) && num(value) >= 0 ? value : null
+        return { refused: referenceRefusalCode(a.code), hostTime: when('ERR_STALE', a.time), expired: when('ERR_GRANT_EXPIRED', a.expired) }
+      }
       if (a?.t !== 'receipt') throw new RefError('ERR_BAD_RECEIPT', 'no receipt')
       referenceVerifyReceipt(a.receipt, { inbox: str(i.inbox), env: str(i.env), host: str(i.host) })
       const r = a.receipt as Record<string, unknown>

@@ -205,7 +205,7 @@ export const srcOperations: Operations = async (op, input) => {
         return { entry: receipt.entry, time: receipt.time }
       } catch (err) {
         if (!(err instanceof DeliveryRefusedError) || err.code === 'ERR_BAD_RECEIPT') throw err
-        return { refused: err.code, hostTime: err.hostTime ?? null }
+        return { refused: err.code, hostTime: err.hostTime ?? null, expired: err.expired ?? null }
       }
     }
     case 'read-sync-frame':

@@ -99,9 +99,8 @@ test('src/\'s sender writes the vector\'s request frame byte for byte, and reads
     for (const v of refusals) {
       answer = unhex(v.input.frame as string)
       await recordingHost(expected.byteLength)
-      const err = await deliver() as { code: string, hostTime?: number }
-      assert.equal(err.code, v.output!.refused, v.name)
-      assert.equal(err.hostTime ?? null, v.output!.hostTime, v.name)
+      const err = await deliver() as { code: string, hostTime?: number, expired?: number }
+      assert.deepEqual([err.code, err.hostTime ?? null, err.expired ?? null], [v.output!.refused, v.output!.hostTime, v.output!.expired], v.name)
     }
     // Answers that are no receipt (not canonical, not CBOR, of no known type).
     const broken = vectors.filter(v => v.op === 'read-deliver-answer' && v.error !== undefined)

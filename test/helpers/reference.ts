@@ -340,7 +340,7 @@ export function referenceVerifyReceipt (r: unknown, expected: { inbox: string, e
 
 /** §12: the code a sender takes from a host's `refused` frame. */
 export const referenceRefusalCode = (code: unknown): string =>
-  ['ERR_RATE_LIMITED', 'ERR_TOO_LARGE', 'ERR_MALFORMED', 'ERR_NOT_HOSTED', 'ERR_BAD_ENVELOPE', 'ERR_STALE', 'ERR_OVER_QUOTA', 'ERR_BAD_PASS', 'ERR_PASS_EXPIRED', 'ERR_STORAGE_FULL'].includes(code as string) ? code as string : 'ERR_REFUSED'
+  ['ERR_RATE_LIMITED', 'ERR_TOO_LARGE', 'ERR_MALFORMED', 'ERR_NOT_HOSTED', 'ERR_BAD_ENVELOPE', 'ERR_STALE', 'ERR_OVER_QUOTA', 'ERR_BAD_PASS', 'ERR_PASS_EXPIRED', 'ERR_STORAGE_FULL', 'ERR_GRANT_EXPIRED'].includes(code as string) ? code as string : 'ERR_REFUSED'
 
 /** §10, §12: one frame: unsigned varint length ‖ bytes. */
 export function referenceFrame (bytes: Uint8Array): Uint8Array {

@@ -11,7 +11,7 @@ test('a missing config means the defaults; the written default reads back as the
   const home = await mkdtemp(join(tmpdir(), 'ipms-config-'))
   try {
     const defaults = await loadConfig(home)
-    assert.deepEqual(defaults, { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], bits: 24, dht: true, mdns: false, dhtProtocol: '/ipms/kad/1.0.0', hostPolicy: { ...DEFAULT_HOST_POLICY } })
+    assert.deepEqual(defaults, { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], bits: 24, dht: true, mdns: false, dhtProtocol: '/ipms/kad/1.0.0', hostPolicy: { ...DEFAULT_HOST_POLICY }, outboxMaxAgeMs: 7 * 86_400_000 })
     await writeDefaultConfig(home, 16)
     assert.deepEqual(await loadConfig(home), { ...defaults, bits: 16 })
     await writeDefaultConfig(home, 20) // never over an existing file
@@ -50,4 +50,11 @@ test('apiListen: off by default; "host:port" on loopback only', () => {
   assert.equal(parseConfig({}).apiListen, undefined)
   for (const value of ['127.0.0.1:5101', 'localhost:0', '[::1]:65535']) assert.equal(parseConfig({ apiListen: value }).apiListen, value)
   assert.deepEqual(parseApiListen('[::1]:5101'), { host: '::1', port: 5101 })
+})
+
+test('outboxMaxAgeDays: how long the outbox retries a mail, in days; anything but a positive number of days is named (issue #14)', () => {
+  assert.equal(parseConfig({ outboxMaxAgeDays: 0.5 }).outboxMaxAgeMs, 12 * 60 * 60_000)
+  for (const bad of [0, -1, 'seven', 4000, Number.NaN]) {
+    assert.throws(() => parseConfig({ outboxMaxAgeDays: bad }), (err: Error) => err instanceof ConfigError && /"outboxMaxAgeDays" must be a positive number of days/.test(err.message))
+  }
 })

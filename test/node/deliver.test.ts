@@ -12,7 +12,7 @@ import { mailPayloadProblem, type MailPayload } from '../../src/access/payloads.
 import { MAX_ENVELOPE_BYTES } from '../../src/constants.ts'
 import { DeliveryRefusedError } from '../../src/errors.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
-import { DELIVER_PROTOCOL, DELIVER_REFUSAL_CODES, deliverTo, verifyReceipt, type Receipt } from '../../src/node/deliver.ts'
+import { createDeliveryService, DELIVER_PROTOCOL, DELIVER_REFUSAL_CODES, deliverTo, verifyReceipt, type Receipt } from '../../src/node/deliver.ts'
 import { EXIT, exitCodeFor } from '../../src/cli/exit-codes.ts'
 import { readInbox } from '../../src/node/read-inbox.ts'
 import { withFreshSender } from '../../src/node/sender.ts'
@@ -236,3 +236,22 @@ describe('refusals', () => {
 })
 
 const concat = (parts: Uint8Array[]): Uint8Array => Uint8Array.from(parts.flatMap(p => [...p]))
+
+test('an inbox kept under a grant that expired: a valid stamp is refused ERR_GRANT_EXPIRED with when it expired; any other stamp gets ERR_NOT_HOSTED, as for an inbox never kept (issue #14)', async () => {
+  const node = await startTestNode()
+  const request = await stamped(alice, carol, 'after the grant')
+  const expires = Date.UTC(2026, 0, 2)
+  const service = createDeliveryService({ libp2p: node.node.libp2p, identity: node.identity, inboxFor: () => undefined, expiredGrant: address => address === request.inbox ? { owner: carol.peerId, bits: BITS, expires } : undefined })
+  await service.start()
+  try {
+    const deliver = async (r: typeof request): Promise<Receipt> => await withFreshSender(async (libp2p, dial) => {
+      await dial(node.node.multiaddrs()[0]!)
+      return await deliverTo(libp2p, node.node.peerId, r)
+    })
+    await assert.rejects(deliver(request), (err: unknown) => err instanceof DeliveryRefusedError && err.code === 'ERR_GRANT_EXPIRED' && err.expired === expires && /expired on 2026-01-02T00:00:00\.000Z/.test(err.message))
+    await assert.rejects(deliver({ ...request, mail: { ...request.mail, pow: failingPow(request.mail, request.inbox, BITS) } }), (err: unknown) => err instanceof DeliveryRefusedError && err.code === 'ERR_NOT_HOSTED' && err.expired === undefined)
+  } finally {
+    await service.stop()
+    await node.cleanup()
+  }
+})

@@ -357,6 +357,9 @@ for (const code of ['ERR_RATE_LIMITED', 'ERR_TOO_LARGE', 'ERR_MALFORMED', 'ERR_N
 }
 const stale = await frameOf('refusal ERR_STALE with the host\'s clock', { v: 1, t: 'refused', code: 'ERR_STALE', reason: 'stamp it again', time: T0 + DAY })
 await add('refusal ERR_STALE read by the sender, with the host\'s time', 'read-deliver-answer', { frame: stale, inbox, env, host })
+const lapsed = await frameOf('refusal ERR_GRANT_EXPIRED with when the grant expired', { v: 1, t: 'refused', code: 'ERR_GRANT_EXPIRED', reason: 'ask the owner for a new grant', expired: T0 + 30 * DAY })
+await add('refusal ERR_GRANT_EXPIRED read by the sender, with when the grant expired', 'read-deliver-answer', { frame: lapsed, inbox, env, host })
+await add('a time on a refusal of another code is not read', 'read-deliver-answer', { frame: await frameOf('refusal ERR_OVER_QUOTA carrying a time and an expiry', { v: 1, t: 'refused', code: 'ERR_OVER_QUOTA', reason: 'x', time: T0, expired: T0 }), inbox, env, host })
 await add('a refusal with a code outside §12\'s list is read as ERR_REFUSED', 'read-deliver-answer', { frame: await frameOf('refusal with a foreign code', { v: 1, t: 'refused', code: 'ERR_IDENTITY_NOT_FOUND', reason: 'x' }), inbox, env, host })
 await add('a refusal whose code is not text is read as ERR_REFUSED', 'read-deliver-answer', { frame: await frameOf('refusal with a numeric code', { v: 1, t: 'refused', code: 7, reason: 'x' }), inbox, env, host })
 await add('an answer that is not canonical dag-cbor is no receipt', 'read-deliver-answer', { frame: hex(referenceFrame(Buffer.from(patch(dagCbor.encode({ v: 1, t: 'receipt', receipt: receiptValue }), textKey('t') + textKey('receipt') + textKey('v') + '01', textKey('t') + textKey('receipt') + textKey('v') + '1801'), 'hex'))), inbox, env, host }, 'ERR_BAD_RECEIPT')

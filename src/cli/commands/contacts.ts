@@ -13,7 +13,7 @@ const add: CliCommand = {
   command: 'add <name> <address>',
   describe: 'Name an address: an address card (ipmscard…) or a peer-id',
   options: y => y
-    .positional('name', { type: 'string' })
+    .positional('name', { type: 'string', describe: 'The name you will write to (any printable text, e.g. Zoë or "Bob Smith")' })
     .positional('address', { type: 'string', describe: 'An address card, or a peer-id' })
     .option('force', { type: 'boolean', default: false, describe: 'Give the name to another peer' })
     .option('pass', { type: 'string', describe: 'The pass they gave you (ipmspass…), shown to their hosts when you write' }),
@@ -55,7 +55,7 @@ const list: CliCommand = {
 const rm: CliCommand = {
   command: 'rm <name>',
   describe: 'Forget a contact',
-  options: y => y.positional('name', { type: 'string' }),
+  options: y => y.positional('name', { type: 'string', describe: 'The contact forgotten' }),
   examples: [['ipms contacts rm bob', 'forget the name (mail already read stays)']],
   run: async (args, { contacts, out, daemon, signal }) => {
     const name = String(args.name)
@@ -97,5 +97,10 @@ const pass: CliCommand = {
 
 export const contacts: CliCommand = {
   command: 'contacts',
-  subcommands: [add, list, rm, pass]
+  subcommands: [add, list, rm, pass],
+  examples: [
+    ['ipms contacts add bob ipmscard…', 'name the card Bob gave you'],
+    ['ipms contacts list', 'your names and their peer-ids'],
+    ['ipms contacts pass alice', 'a pass that lets Alice past your hosts\' quota for strangers']
+  ]
 }

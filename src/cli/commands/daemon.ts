@@ -6,14 +6,19 @@
  */
 import { startDaemon } from '../../daemon/daemon.ts'
 import { InvalidArgumentError } from '../../errors.ts'
+import { saveListen } from '../../home/config.ts'
 import type { CliCommand } from '../command.ts'
 import { removeDaemonInfo, writeDaemonInfo } from '../daemon-file.ts'
 import { printEvent } from '../event-lines.ts'
 
+/** What `--web` says: "host:port", or nothing for any free port on 127.0.0.1. */
+export const webAddress = (given: unknown): string => typeof given === 'string' && given !== '' ? given : '127.0.0.1:0'
+
 export const daemon: CliCommand = {
   command: 'daemon',
   options: y => y
-    .option('listen', { type: 'string', array: true, describe: 'Listen on these multiaddrs instead of the config\'s (repeatable)' })
+    .option('listen', { type: 'string', array: true, describe: 'Listen on these multiaddrs (repeatable); kept in config.json, so a restart listens there too' })
+    .option('web', { type: 'string', describe: 'Serve the web inbox on this loopback host:port (alone: 127.0.0.1, any free port); ipms web prints a login link' })
     .option('on-mail', { type: 'string', describe: 'Run this command (sh -c) for each new mail; IPMS_MAIL_ID, IPMS_MAIL_FROM, IPMS_MAIL_SUBJECT, IPMS_HOME in its environment' }),
   examples: [
     ['ipms daemon', 'run in the foreground; Ctrl-C stops it'],
@@ -24,12 +29,14 @@ export const daemon: CliCommand = {
     const { home, out, signal } = context
     const onMail = args.onMail as string | undefined
     if (onMail !== undefined && onMail.trim() === '') throw new InvalidArgumentError('--on-mail needs a command (example: --on-mail \'echo "$IPMS_MAIL_ID" >> ~/new-mail\')')
+    const listen = args.listen as string[] | undefined
     const identity = await context.identity()
     const running = await startDaemon({
       home,
       identity,
       config: await context.config(),
-      listen: args.listen as string[] | undefined,
+      listen,
+      ...(args.web === undefined ? {} : { web: webAddress(args.web) }),
       signal,
       ...(onMail === undefined ? {} : { onMail: { command: onMail } })
     })
@@ -37,6 +44,10 @@ export const daemon: CliCommand = {
     process.on('SIGHUP', reload)
     try {
       await writeDaemonInfo(home, { pid: process.pid, started: Date.now(), addrs: running.id().addrs })
+      // As Jupyter does: a login link on stderr (it works once, within 10 minutes).
+      if (running.web !== undefined) out.info(`The web inbox: ${running.webLink().url} (a login link that works once, within 10 minutes; ipms web prints another)`)
+      // A host's address is in its friends' cards: a restart must listen there again.
+      if (listen !== undefined && await saveListen(home, listen)) out.info(`Kept --listen in config.json ("listen"): the next ipms daemon listens there too.`)
       // From the first event on: `started` and what happened while daemon.json was written.
       for await (const event of running.events.subscribe({ since: 0 })) {
         if ('reset' in event) continue // not for a reader in this process that keeps up

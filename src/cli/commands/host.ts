@@ -82,13 +82,18 @@ const remove: CliCommand = {
       ? await api.post('/hosted/rm', { owner }, { signal }) as unknown as DroppedHostedInbox
       : await dropHostedInbox(home, owner)
     out.result({ ...dropped }, [
-      `No longer keeping the inbox of ${dropped.owner}: deleted its ${dropped.entries} entries and ${dropped.envelopes} envelopes.`,
-      ...(dropped.shared > 0 ? [`Kept ${dropped.shared} envelope(s) that another inbox here carries too.`] : [])
+      `No longer keeping the inbox of ${dropped.owner}: deleted its ${count(dropped.entries, 'entry', 'entries')} and ${count(dropped.envelopes, 'envelope')}.`,
+      ...(dropped.shared > 0 ? [`Kept ${count(dropped.shared, 'envelope')} that another inbox here carries too.`] : [])
     ])
   }
 }
 
 export const host: CliCommand = {
   command: 'host',
-  subcommands: [accept, list, remove]
+  subcommands: [accept, list, remove],
+  examples: [
+    ['ipms host accept ipmsgrant… --card ipmscard…', 'keep a friend\'s inbox (what their ipms hosts grant printed)'],
+    ['ipms host list', 'the inboxes kept here, their mail and grants'],
+    ['ipms host rm 12D3KooW…', 'stop keeping one and delete its mail']
+  ]
 }

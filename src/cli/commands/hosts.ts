@@ -13,6 +13,13 @@ import { count, isoTime, parseDuration, type CliCommand } from '../command.ts'
 /** What `hosts grant --json` prints (views.ts). */
 type GrantSummary = ReturnType<typeof grantSummary>
 
+/** Has the grant of `host` expired by `now`? Its host then refuses mail for this inbox. */
+const isExpired = (host: { expires?: number }, now: number): boolean => host.expires !== undefined && host.expires <= now
+
+/** What to do about hosts whose grant expired (stderr). */
+const expiredNote = (hosts: Array<{ peer: string, expires?: number }>): string =>
+  `${hosts.length === 1 ? 'The grant of 1 host has' : `The grants of ${hosts.length} hosts have`} expired: ${hosts.map(h => `${h.peer} (${isoTime(h.expires!)})`).join(', ')}. ${hosts.length === 1 ? 'It refuses' : 'They refuse'} your mail now: grant again (ipms hosts grant <peer-id> --addr …, then give the operator the new grant) or revoke.`
+
 /** The note after a card (stderr: `ipms card > bob.card` writes the card alone). */
 const cardNote = (card: AddressCard): string => card.hosts.length === 0
   ? 'This card lists no host: nobody can deliver to you yet. Grant a friend\'s host: ipms hosts grant <peer-id> --addr <multiaddr>'
@@ -28,6 +35,11 @@ export const card: CliCommand = {
       : await (async () => { const text = String((await api.get('/card', { signal: context.signal })).card); return { text, card: verifyCard(text) } })()
     context.out.result({ card: text, owner: card.owner, bits: card.bits, hosts: card.hosts, ts: card.ts }, text)
     context.out.info(cardNote(card))
+    // The card lists hosts, not their grants: the expiry of each is in the owner's hosts.
+    const now = Date.now()
+    const granted = api === undefined ? await (await context.ownerHosts()).list() : (await api.get('/hosts', { signal: context.signal })).hosts as GrantedHost[]
+    const expired = granted.filter(h => isExpired(h, now) && card.hosts.some(c => c.peer === h.peer))
+    if (expired.length > 0) context.out.info(expiredNote(expired))
   }
 }
 
@@ -35,18 +47,23 @@ const grant: CliCommand = {
   command: 'grant <peer-id>',
   describe: 'Let a friend\'s host keep your inbox; prints the grant to give its operator',
   options: y => y
-    .positional('peer-id', { type: 'string', describe: 'The host\'s peer-id (its `ipms id`)' })
-    .option('addr', { type: 'string', array: true, demandOption: true, describe: 'Where senders reach the host (multiaddr, repeatable)' })
+    .positional('peer-id', { type: 'string', describe: 'The host\'s peer-id, or its address ending in /p2p/<peer-id> (what `ipms id` prints on the host)' })
+    .option('addr', { type: 'string', array: true, describe: 'Where senders reach the host (multiaddr, repeatable; not needed when the host is named by its address)' })
     .option('expires', { type: 'string', describe: 'Grant lifetime, e.g. 90d or 12h (default: until revoked)' }),
-  examples: [['ipms hosts grant 12D3KooW… --addr /ip4/203.0.113.7/tcp/4100 --expires 365d', 'grant a host for a year']],
+  examples: [
+    ['ipms hosts grant /ip4/203.0.113.7/tcp/4100/p2p/12D3KooW…', 'grant a host named by the address its ipms id prints'],
+    ['ipms hosts grant 12D3KooW… --addr /ip4/203.0.113.7/tcp/4100 --expires 365d', 'grant a host for a year']
+  ],
   run: async (args, context) => {
     let ttlMs: number | undefined
     if (args.expires !== undefined) {
       ttlMs = parseDuration(String(args.expires))
       if (ttlMs === undefined) throw new InvalidArgumentError(`--expires ${String(args.expires)} is not a duration (examples: 90d, 12h, 30m)`)
     }
-    const peer = String(args.peerId)
-    const addrs = (args.addr as string[]).map(String)
+    const named = (await import('../../home/owner-hosts.ts')).grantedHostOf(String(args.peerId))
+    const peer = named.peer
+    const addrs = [...named.addrs, ...((args.addr as string[] | undefined) ?? []).map(String)]
+    if (addrs.length === 0) throw new InvalidArgumentError(`Say where senders reach the host: --addr /ip4/…/tcp/… (or give its whole address, as ipms id on the host prints it: ipms hosts grant /ip4/…/tcp/…/p2p/${peer})`)
     // Through the daemon, it signs with its key: no passphrase asked.
     const api = await context.daemon()
     const granted = api !== undefined
@@ -68,17 +85,21 @@ const list: CliCommand = {
   examples: [['ipms hosts list --json', 'with their grants, for scripts']],
   run: async (_args, context) => {
     const api = await context.daemon()
-    const hosts = api === undefined ? await (await context.ownerHosts()).list() : (await api.get('/hosts', { signal: context.signal })).hosts as GrantedHost[]
+    const granted = api === undefined ? await (await context.ownerHosts()).list() : (await api.get('/hosts', { signal: context.signal })).hosts as GrantedHost[]
+    const now = Date.now()
+    const hosts = granted.map(h => ({ ...h, expired: isExpired(h, now) }))
     context.out.result({ hosts }, hosts.length === 0
       ? ['No hosts yet: ipms hosts grant <peer-id> --addr <multiaddr>']
-      : hosts.map(h => `${h.peer}  ${h.addrs.join(' ')}  granted ${isoTime(h.issued)}${h.expires === undefined ? '' : `, expires ${isoTime(h.expires)}`}`))
+      : hosts.map(h => `${h.peer}  ${h.addrs.join(' ')}  granted ${isoTime(h.issued)}${h.expires === undefined ? '' : h.expired ? `, GRANT EXPIRED ${isoTime(h.expires)}` : `, expires ${isoTime(h.expires)}`}`))
+    const expired = hosts.filter(h => h.expired)
+    if (expired.length > 0) context.out.info(expiredNote(expired))
   }
 }
 
 const revoke: CliCommand = {
   command: 'revoke <peer-id>',
   describe: 'Drop a host from your card (it keeps what it has until its grant expires)',
-  options: y => y.positional('peer-id', { type: 'string' }),
+  options: y => y.positional('peer-id', { type: 'string', describe: 'The host\'s peer-id, as ipms hosts list shows it' }),
   examples: [['ipms hosts revoke 12D3KooW…', 'then give people your new card']],
   run: async (args, context) => {
     const peer = String(args.peerId)
@@ -98,5 +119,10 @@ const revoke: CliCommand = {
 
 export const hosts: CliCommand = {
   command: 'hosts',
-  subcommands: [grant, list, revoke]
+  subcommands: [grant, list, revoke],
+  examples: [
+    ['ipms hosts grant 12D3KooW… --addr /ip4/203.0.113.7/tcp/4100/p2p/12D3KooW…', 'let a friend\'s host keep your inbox (the address its ipms id prints)'],
+    ['ipms hosts list', 'the hosts in your card, with their grants'],
+    ['ipms hosts revoke 12D3KooW…', 'drop one from your card']
+  ]
 }

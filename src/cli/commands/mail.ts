@@ -81,7 +81,7 @@ function writeRaw (message: Uint8Array | string): void {
 export const read: CliCommand = {
   command: 'read <id>',
   options: y => y
-    .positional('id', { type: 'string' })
+    .positional('id', { type: 'string', describe: 'A mail: its id in ipms list (or at least 4 characters of its end), or its rank (1 = the newest)' })
     .option('save', { type: 'string', normalize: true, describe: 'Save the attachments into this directory' })
     .option('raw', { type: 'boolean', default: false, describe: 'Print it as an RFC 5322 message' })
     .option('peek', { type: 'boolean', default: false, describe: 'Leave it unread (it is marked read in the Maildir otherwise)' }),
@@ -132,7 +132,7 @@ export const read: CliCommand = {
 export const rm: CliCommand = {
   command: 'rm <id>',
   aliases: ['delete'],
-  options: y => y.positional('id', { type: 'string' }),
+  options: y => y.positional('id', { type: 'string', describe: 'A mail: its id in ipms list (or at least 4 characters of its end), or its rank (1 = the newest)' }),
   examples: [['ipms rm 4fQx9z2K', 'delete that mail here (and from the Maildir)'], ['ipms rm 1', 'the newest']],
   run: async (args, { home, out, daemon, signal }) => {
     const id = String(args.id)

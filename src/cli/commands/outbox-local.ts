@@ -4,8 +4,10 @@
  */
 import { outboxRow, retrySummary, sentSubjects } from '../../daemon/views.ts'
 import { openMailStore } from '../../mail/mail-store.ts'
+import type { HomeConfig } from '../../home/config.ts'
 import type { Contacts } from '../../home/contacts.ts'
 import { destinationOfEntry, openOutbox } from '../../node/outbox.ts'
+import { outboxSettings } from '../../node/resolve-recipient.ts'
 
 /** `ipms outbox --json`'s rows. */
 export async function outboxRows (home: string, contacts: Contacts): Promise<Array<ReturnType<typeof outboxRow>>> {
@@ -21,8 +23,11 @@ export async function cancelHere (home: string, id: string): Promise<{ id: strin
   return { id: entry.id, to: destinationOfEntry(entry).owner }
 }
 
-/** Every waiting mail tried now (but the mail another process is trying); what `outbox retry --json` prints. */
-export async function retryHere (home: string, options: { signal: AbortSignal, timeoutMs: number }): Promise<ReturnType<typeof retrySummary>> {
-  const outbox = openOutbox(home)
-  return retrySummary(await outbox.retry({ force: true, ...options }), await outbox.list())
+/**
+ * Every waiting mail tried now (but the mail another process is trying, and given-up mail), or only
+ * the one `id` names (revived if given up), by the recipients' current cards; what `outbox retry --json` prints.
+ */
+export async function retryHere (home: string, config: HomeConfig, options: { signal: AbortSignal, timeoutMs: number, id?: string }): Promise<ReturnType<typeof retrySummary>> {
+  const outbox = openOutbox(home, outboxSettings(home, config))
+  return retrySummary(await outbox.retryReport({ force: true, ...options }), await outbox.list())
 }

@@ -9,7 +9,7 @@ import { withOwnCard } from '../../home/owner-hosts.ts'
 import { openMailStore } from '../../mail/mail-store.ts'
 import { replyTarget } from '../../mail/reply-target.ts'
 import { openOutbox } from '../../node/outbox.ts'
-import type { ResolvedRecipient } from '../../node/resolve-recipient.ts'
+import { outboxSettings, type ResolvedRecipient } from '../../node/resolve-recipient.ts'
 import { shortPeer } from '../command.ts'
 import type { CliContext } from '../context.ts'
 import { powLine, type SendSettings, type SendSummary } from './send.ts'
@@ -29,7 +29,7 @@ export async function sendHere (draft: Draft, recipient: ResolvedRecipient, sett
   const identity = await context.identity()
   out.info(`Sealing and stamping a mail for ${settings.name} (difficulty ${destination.bits} bits)…`)
   const sealed = settings.ownCard ? await withOwnCard(draft, await context.ownerHosts()) : draft
-  const sent = await openOutbox(context.home).send(sealed, {
+  const sent = await openOutbox(context.home, outboxSettings(context.home, await context.config())).send(sealed, {
     from: identity,
     card: destination,
     replicas: settings.replicas,

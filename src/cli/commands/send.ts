@@ -3,6 +3,7 @@
  * signs a receipt. The body comes from FILE or stdin (`ipms send bob < note.txt`).
  */
 import { readFile, stat } from 'node:fs/promises'
+import { fsProblem } from '../../util/fs-errors.ts'
 import { basename, extname } from 'node:path'
 import { MAX_MAIL_BYTES } from '../../constants.ts'
 import type { Argv } from 'yargs'
@@ -23,15 +24,18 @@ const MEDIA_TYPES: Record<string, string> = {
   '.tar': 'application/x-tar', '.ics': 'text/calendar', '.vcf': 'text/vcard', '.eml': 'message/rfc822'
 }
 
+/** A file the user named, whole, if a mail can carry it; InvalidArgumentError saying why not. */
 async function readCapped (path: string, what: string): Promise<Buffer> {
-  let size: number
+  const refused = (why: string, cause?: unknown): InvalidArgumentError => new InvalidArgumentError(`Cannot read ${what} ${path}: ${why}`, { cause })
   try {
-    size = (await stat(path)).size
+    const info = await stat(path)
+    if (info.isDirectory()) throw refused(`it is a directory${what === 'the attachment' ? ': attach its files one by one (-a FILE), or an archive of it' : ', not a file'}`)
+    if (info.size > MAX_MAIL_BYTES) throw new InvalidArgumentError(`${what} ${path} is ${info.size} bytes; a mail carries at most ${MAX_MAIL_BYTES} bytes in all`)
+    return await readFile(path)
   } catch (err) {
-    throw new InvalidArgumentError(`Cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err })
+    const why = fsProblem(err)
+    throw why === undefined ? err : refused(why, err)
   }
-  if (size > MAX_MAIL_BYTES) throw new InvalidArgumentError(`${what} ${path} is ${size} bytes; a mail carries at most ${MAX_MAIL_BYTES} bytes in all`)
-  return await readFile(path)
 }
 
 /**

@@ -8,6 +8,7 @@ import { openMailStore } from '../../mail/mail-store.ts'
 import { startHomeNode } from '../../node/home-node.ts'
 import { openOutbox } from '../../node/outbox.ts'
 import { readInbox } from '../../node/read-inbox.ts'
+import { outboxSettings } from '../../node/resolve-recipient.ts'
 import { count } from '../command.ts'
 import type { CliContext } from '../context.ts'
 import { readDaemonInfo } from '../daemon-file.ts'
@@ -48,11 +49,11 @@ export async function syncHere (context: CliContext, prune: boolean, waitMs: num
       contacts,
       prune,
       signal,
-      onProgress: (handled, total) => { out.progress(`Opening and storing: ${handled} of ${total} mails`) }
+      onProgress: (handled, total) => { out.progress(`Opening and storing: ${handled} of ${count(total, 'mail')}`) }
     })
     out.progress('Telling the hosts…')
     await running.sync.idle() // the PRUNE reaches the connected hosts before the node stops
-    const delivered = await openOutbox(home).retry({ signal })
+    const delivered = await openOutbox(home, outboxSettings(home, config)).retry({ signal })
     return syncSummary(result, names, delivered)
   } finally {
     await running.stop()

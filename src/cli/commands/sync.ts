@@ -18,7 +18,7 @@ type SyncSummary = ReturnType<typeof syncSummary>
 
 /** A progress line of the daemon's sync, for the terminal. */
 function syncProgress (p: ApiProgress): string {
-  if (typeof p.handled === 'number' && typeof p.total === 'number') return `Opening and storing: ${p.handled} of ${p.total} mails`
+  if (typeof p.handled === 'number' && typeof p.total === 'number') return `Opening and storing: ${p.handled} of ${count(p.total, 'mail')}`
   return typeof p.hosts === 'number' ? `Syncing with ${count(p.hosts, 'host')} (through the daemon)…` : 'Syncing through the daemon…'
 }
 
@@ -40,10 +40,10 @@ export const sync: CliCommand = {
       ? await api.stream('/sync', {}, p => { out.progress(syncProgress(p)) }, { signal }) as unknown as SyncSummary
       : await (await import('./sync-local.ts')).syncHere(context, args.prune !== false, waitMs)
     out.result({ ...result }, [
-      `${result.received.length} new mail${result.quarantined.length > 0 ? `, ${result.quarantined.length} that did not open (ipms list --quarantined)` : ''}${result.waiting > 0 ? `, ${result.waiting} still on the way` : ''}.`,
+      `${count(result.received.length, 'new mail')}${result.quarantined.length > 0 ? `, ${result.quarantined.length} that did not open (ipms list --quarantined)` : ''}${result.waiting > 0 ? `, ${result.waiting} still on the way` : ''}.`,
       ...result.received.map(r => `  ${r.id}  ${r.name ?? shortPeer(r.from)}  ${r.subject === '' ? '(no subject)' : r.subject}`),
       ...result.replicas.filter(r => !r.ok).map(r => `Host ${r.replica} failed: ${r.error?.message ?? ''}`),
-      ...(result.outboxDelivered.length > 0 ? [`${result.outboxDelivered.length} mail from the outbox delivered.`] : [])
+      ...(result.outboxDelivered.length > 0 ? [`${count(result.outboxDelivered.length, 'mail')} from the outbox delivered.`] : [])
     ])
   }
 }
