@@ -31,7 +31,7 @@ export function fromJson (value: unknown): unknown {
 
 /** The operations of the conformance interface (docs/PROTOCOL.md §7.1), each one format or check. */
 export const OPERATIONS = [
-  'seal-mail', 'open-mail', 'peer-id', 'read-identity', 'read-kubo-identity', 'inbox-address', 'pow-challenge', 'check-mail-payload', 'sign-prune', 'check-prune-payload', 'entry', 'check-entry',
+  'seal-mail', 'open-mail', 'peer-id', 'read-identity', 'read-kubo-identity', 'read-backup', 'inbox-address', 'pow-challenge', 'check-mail-payload', 'sign-prune', 'check-prune-payload', 'entry', 'check-entry',
   'sign-record', 'verify-record', 'sign-receipt', 'verify-receipt', 'hosts-record', 'encode-frame', 'read-deliver-request',
   'read-deliver-answer', 'read-sync-frame'
 ] as const

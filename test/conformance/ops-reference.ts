@@ -10,7 +10,7 @@ import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import {
   RefError, isCanonicalCid, referenceCid, referenceCheckMail, referenceCheckPrune, referenceDecode, referenceEntry, referenceFrame, referenceHostsValidator,
-  referenceInbox, referencePeerId, referencePeerKey, referencePowChallenge, referenceReadIdentity, referenceReadKuboIdentity, referenceReadMail, referenceSeal, referenceSignMail, referencePruneInput, referenceRefusalCode,
+  referenceInbox, referencePeerId, referencePeerKey, referencePowChallenge, referenceReadBackup, referenceReadIdentity, referenceReadKuboIdentity, referenceReadMail, referenceSeal, referenceSignMail, referencePruneInput, referenceRefusalCode,
   referenceRequiredBits, referenceSignReceipt, referenceSignRecord, referenceUnframe, referenceVerifyReceipt, referenceVerifyRecord,
   type RecordKind
 } from '../helpers/reference.ts'
@@ -92,6 +92,8 @@ export const referenceOperations: Operations = async (op, input) => {
     }
     case 'read-identity':
       return { peerId: referenceReadIdentity(str(i.file), i.passphrase as string | undefined) }
+    case 'read-backup':
+      return referenceReadBackup(str(i.file), str(i.passphrase))
     case 'read-kubo-identity':
       return { peerId: referenceReadKuboIdentity(str(i.config)) }
     case 'peer-id': {

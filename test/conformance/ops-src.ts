@@ -18,6 +18,7 @@ import { signEd25519 } from '../../src/crypto/keys.ts'
 import { powChallenge, requiredPowBits } from '../../src/crypto/pow/index.ts'
 import { createHostsRecordValidator } from '../../src/discovery/hosts-record.ts'
 import { DeliveryRefusedError, IpmsError, type Problem } from '../../src/errors.ts'
+import { decodeBackup } from '../../src/home/backup.ts'
 import { verifyCard } from '../../src/hosting/card.ts'
 import { verifyGrant } from '../../src/hosting/grant.ts'
 import { verifyPass } from '../../src/hosting/pass.ts'
@@ -111,6 +112,10 @@ export const srcOperations: Operations = async (op, input) => {
     }
     case 'read-identity':
       return { peerId: (await decodeIdentityFile(str(i.file), i.passphrase === undefined ? {} : { passphrase: str(i.passphrase) })).peerId }
+    case 'read-backup': {
+      const backup = await decodeBackup(str(i.file), str(i.passphrase))
+      return { peerId: backup.identity.peerId, keyEncrypted: backup.keyEncrypted, files: Object.keys(backup.files).sort() }
+    }
     case 'read-kubo-identity':
       return { peerId: importKuboIdentity(str(i.config)).peerId }
     case 'peer-id': {

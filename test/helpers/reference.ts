@@ -524,3 +524,42 @@ export function referenceReadKuboIdentity (text: string): string {
   if (section.PeerID !== undefined && section.PeerID !== peerId) refuse('ERR_KEY_FILE_CORRUPT', 'PeerID is not the key\'s')
   return peerId
 }
+
+/** §13: the fields config.json may have. */
+const CONFIG_FIELDS = ['listen', 'bootstrap', 'bits', 'dht', 'mdns', 'dhtProtocol', 'hostPolicy', 'apiListen', 'web', 'maxOpenInboxes', 'outboxMaxAgeDays']
+
+/** §6.1: what a backup file restores: its address, whether the key had a passphrase, and the names of the files it carries. */
+export function referenceReadBackup (text: string, passphrase: string): { peerId: string, keyEncrypted: boolean, files: string[] } {
+  const bad = (why: string): never => refuse('ERR_INVALID_RECORD', why)
+  if (text.length > 16 * 1024 * 1024) bad('over 16 MiB')
+  let doc: Record<string, unknown>
+  try { doc = JSON.parse(text) } catch { return bad('not JSON') }
+  if (!isMap(doc) || doc.type !== 'ipms-backup') return bad('type')
+  if (doc.v !== 1) return Number.isSafeInteger(doc.v) ? refuse('ERR_UNSUPPORTED_VERSION', 'v') : bad('v')
+  if (!isCanonicalPeer(doc.peerId)) return bad('peerId')
+  if (!isMs(doc.created)) return bad('created')
+  const e = doc.encrypted as Record<string, unknown>
+  if (!isMap(e) || e.kdf !== 'scrypt') return bad('kdf')
+  const { N, r, p } = e as { N: number, r: number, p: number }
+  if (![N, r, p].every(Number.isSafeInteger) || !Number.isInteger(Math.log2(N)) || N < 2 ** 10 || N > 2 ** 20 || r < 1 || r > 32 || p < 1 || p > 16 || 128 * r * (N + 2 + p) > 2 ** 30) return bad('scrypt parameters')
+  const salt = fromBase64(e.salt); const nonce = fromBase64(e.nonce); const ct = fromBase64(e.ct)
+  if (salt?.length !== 16 || nonce?.length !== 24 || ct === undefined || ct.length <= 16 || ct.length > 12 * 1024 * 1024) return bad('salt, nonce or ct')
+  let plaintext: Uint8Array
+  try { plaintext = xchacha20poly1305(referenceIdentityKey(passphrase, salt, N, r, p), nonce, referenceTagged('ipms/backup/v1', utf8(doc.peerId as string))).decrypt(ct) } catch { return refuse('ERR_WRONG_PASSPHRASE', 'the AEAD refuses') }
+  let content: Record<string, unknown>
+  try { content = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plaintext)) } catch { return bad('content not JSON') }
+  if (!isMap(content)) return bad('content')
+  const protobuf = fromBase64(content.key) ?? bad('key')
+  if (referencePeerId(ed25519.getPublicKey(seedOfProtobuf(protobuf, 'ERR_INVALID_RECORD'))) !== doc.peerId) bad('the key is not the peerId\'s')
+  if (typeof content.keyEncrypted !== 'boolean') bad('keyEncrypted')
+  const files = content.files as Record<string, unknown>
+  if (!isMap(files)) return bad('files')
+  for (const [name, value] of Object.entries(files)) {
+    if (!['contacts.json', 'hosts.json', 'config.json'].includes(name) || typeof value !== 'string') bad('a file')
+    let json: unknown
+    try { json = JSON.parse(value as string) } catch { return bad('a file that is not JSON') }
+    if (!isMap(json)) bad('a file that is not a JSON object')
+    if (name === 'config.json' && Object.keys(json as object).some(k => !CONFIG_FIELDS.includes(k))) bad('a config.json the config rules refuse')
+  }
+  return { peerId: doc.peerId as string, keyEncrypted: content.keyEncrypted as boolean, files: Object.keys(files).sort() }
+}

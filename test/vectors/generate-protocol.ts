@@ -77,14 +77,16 @@ await add('kubo config with an Ed25519 identity (identity/kubo-config.json)', 'r
 const plainDoc = JSON.parse(idText('identity-plain.json')) as Record<string, unknown>
 const encDoc = JSON.parse(idText('identity-encrypted.json')) as Record<string, any>
 const json = (value: unknown): string => JSON.stringify(value, null, 2)
-/** An identity file encrypted under `passphrase` with the reference (N = 2^10), for the owner seed. */
-const encryptedFile = (passphrase: string): string => {
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64')
+const ownerProtobuf = Uint8Array.from([0x08, 0x01, 0x12, 0x40, ...seeds.owner, ...ed25519.getPublicKey(seeds.owner)])
+/** The passphrase box of §6 (N = 2^10, fixed salt and nonce) over `plaintext` with `aad`. */
+const box = (passphrase: string, aad: Uint8Array, plaintext: Uint8Array): Record<string, unknown> => {
   const salt = fill(16, 0x30); const nonce = fill(24, 0x50)
-  const protobuf = Uint8Array.from([0x08, 0x01, 0x12, 0x40, ...seeds.owner, ...ed25519.getPublicKey(seeds.owner)])
-  const ct = xchacha20poly1305(referenceIdentityKey(passphrase, salt, 1024, 8, 1), nonce, referenceIdentityAad(owner)).encrypt(protobuf)
-  const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64')
-  return json({ type: 'ipms-identity', v: 1, peerId: owner, encrypted: { kdf: 'scrypt', N: 1024, r: 8, p: 1, salt: b64(salt), nonce: b64(nonce), ct: b64(ct) } })
+  const ct = xchacha20poly1305(referenceIdentityKey(passphrase, salt, 1024, 8, 1), nonce, aad).encrypt(plaintext)
+  return { kdf: 'scrypt', N: 1024, r: 8, p: 1, salt: b64(salt), nonce: b64(nonce), ct: b64(ct) }
 }
+/** An identity file encrypted under `passphrase` with the reference, for the owner seed. */
+const encryptedFile = (passphrase: string): string => json({ type: 'ipms-identity', v: 1, peerId: owner, encrypted: box(passphrase, referenceIdentityAad(owner), ownerProtobuf) })
 await add('identity file whose passphrase is given in another Unicode form (NFD): scrypt takes it in NFC', 'read-identity', { file: encryptedFile('café'), passphrase: 'cafe\u0301' })
 explain({ key: referenceIdentityKey('café', fill(16, 0x30), 1024, 8, 1), aad: referenceIdentityAad(owner) })
 const badIdentity = async (name: string, file: string, code: string, passphrase?: string): Promise<void> => {
@@ -104,6 +106,21 @@ await badIdentity('scrypt N not a power of two', json({ ...encDoc, encrypted: { 
 await badIdentity('scrypt r = 33 (over the bound)', json({ ...encDoc, encrypted: { ...encDoc.encrypted, r: 33 } }), 'ERR_KEY_FILE_CORRUPT', idExpected.passphrase)
 await badIdentity('a salt of 15 bytes', json({ ...encDoc, encrypted: { ...encDoc.encrypted, salt: Buffer.from(fill(15, 0)).toString('base64') } }), 'ERR_KEY_FILE_CORRUPT', idExpected.passphrase)
 await badIdentity('not JSON', '{ "type": "ipms-identity", ', 'ERR_KEY_FILE_CORRUPT')
+// §6.1 backups: the owner's key and files under a backup passphrase.
+const backupFile = (content: Record<string, unknown>, fields: Record<string, unknown> = {}, peerId = owner): string =>
+  json({ type: 'ipms-backup', v: 1, peerId, created: T0, encrypted: box('backup pass', referenceTagged('ipms/backup/v1', new TextEncoder().encode(peerId)), new TextEncoder().encode(JSON.stringify(content))), ...fields })
+const backupContent = { key: b64(ownerProtobuf), keyEncrypted: true, files: { 'contacts.json': json({ v: 1, contacts: {} }), 'config.json': json({ bits: 24, mdns: true }) } }
+await add('backup of a key that had a passphrase, with contacts.json and config.json', 'read-backup', { file: backupFile(backupContent), passphrase: 'backup pass' })
+const badBackup = async (name: string, file: string, code = 'ERR_INVALID_RECORD', passphrase = 'backup pass'): Promise<void> => { await add(`refused backup: ${name}`, 'read-backup', { file, passphrase }, code) }
+await badBackup('the wrong passphrase', backupFile(backupContent), 'ERR_WRONG_PASSPHRASE', 'Backup pass')
+await badBackup('moved under another address (the AAD differs)', json({ ...JSON.parse(backupFile(backupContent)), peerId: stranger }), 'ERR_WRONG_PASSPHRASE')
+await badBackup('sealed for another address than its key\'s', backupFile(backupContent, {}, stranger))
+await badBackup('version 2', backupFile(backupContent, { v: 2 }), 'ERR_UNSUPPORTED_VERSION')
+await badBackup('a created time that is negative', backupFile(backupContent, { created: -1 }))
+await badBackup('a file a backup never holds', backupFile({ ...backupContent, files: { 'identity.json': '{}' } }))
+await badBackup('a file that is not a JSON object', backupFile({ ...backupContent, files: { 'hosts.json': '[]' } }))
+await badBackup('a config.json with a field the config rules do not know', backupFile({ ...backupContent, files: { 'config.json': json({ colour: 'blue' }) } }))
+await badBackup('keyEncrypted not a boolean', backupFile({ ...backupContent, keyEncrypted: 'yes' }))
 const kuboDoc = JSON.parse(idText('kubo-config.json')) as Record<string, any>
 await add('refused kubo config: a secp256k1 identity', 'read-kubo-identity', { config: json({ ...kuboDoc, Identity: { PrivKey: Buffer.from([0x08, 0x02, 0x12, 0x20, ...fill(32, 0x11)]).toString('base64') } }) }, 'ERR_UNSUPPORTED_KEY_TYPE')
 await add('refused kubo config: a PeerID that is not the key\'s', 'read-kubo-identity', { config: json({ ...kuboDoc, Identity: { ...kuboDoc.Identity, PeerID: stranger } }) }, 'ERR_KEY_FILE_CORRUPT')
