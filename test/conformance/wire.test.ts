@@ -136,7 +136,7 @@ test('src/\'s host answers every deliver-request vector with the vector\'s code 
   }
 })
 
-test('a co-host of src/ syncs with a peer that speaks the vectors\' frames: its hello, ack and done are the vectors\', and it joins the vector\'s MAIL entry', { timeout: 120_000 }, async () => {
+test('a co-host of src/ syncs with a peer that speaks the vectors\' frames: its hello, ack and done are the vectors\', and it joins the vector\'s MAIL entry; every frame the vectors refuse ends its session', { timeout: 120_000 }, async () => {
   const body = (frame: Uint8Array): string => hex(referenceUnframe(frame, 8 * 1024 * 1024))
   const hello = frameOf('sync hello (co-host → host, with its grant)')
   const message = fromJson(byName('sync hello (co-host → host, with its grant)').input.message) as { inbox: string, grant: Uint8Array }
@@ -163,6 +163,17 @@ test('a co-host of src/ syncs with a peer that speaks the vectors\' frames: its 
     await cohost.sync.syncWith(hostIdentity.peerId, inbox, { signal: AbortSignal.timeout(30_000) })
     assert.deepEqual(seen, [body(hello), body(frameOf('sync ack')), body(frameOf('sync done'))])
     assert.deepEqual((await inbox.pending()).map(m => m.hash), [entryHash])
+    // Each frame the vectors refuse, sent where a blocks frame is due, ends the session: ERR_SYNC.
+    const refused = vectors.filter(v => v.op === 'read-sync-frame' && v.input.first !== true && v.error !== undefined)
+    assert.ok(refused.length >= 3)
+    for (const v of refused) {
+      await host.unhandle(SYNC_PROTOCOL)
+      await host.handle(SYNC_PROTOCOL, async (stream: Stream) => {
+        await lpStream(stream).read({ signal: AbortSignal.timeout(20_000) })
+        stream.send(unhex(v.input.frame as string))
+      })
+      await assert.rejects(cohost.sync.syncWith(hostIdentity.peerId, inbox, { signal: AbortSignal.timeout(30_000) }), { code: v.error }, v.name)
+    }
   } finally {
     await host.unhandle(SYNC_PROTOCOL)
     await cohost.cleanup()
