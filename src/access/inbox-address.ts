@@ -2,7 +2,7 @@
  * The inbox address: computed offline from the owner's peer-id and the inbox difficulty
  * (docs/PROTOCOL.md §9.1). Anyone who knows a peer-id knows where to deliver.
  *
- *   access block = dag-cbor { type: "ipms-inbox", owner: peer-id, bits, rules: 1 }
+ *   access block = dag-cbor { type: "ipms-inbox", owner: peer-id, bits, rules: 2 }
  *   access addr  = "/ipms-inbox/" ‖ base58btc(CIDv1(dag-cbor, sha2-256(access block)))
  *   manifest     = dag-cbor { name: "ipms/" ‖ peer-id, type: "ipms-mailbox", accessController: access addr }
  *   inbox        = "/orbitdb/" ‖ base58btc(CIDv1(dag-cbor, sha2-256(manifest)))

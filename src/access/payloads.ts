@@ -14,7 +14,7 @@ import { CID } from 'multiformats/cid'
 import { base58btc } from 'multiformats/bases/base58'
 import * as dagCbor from '@ipld/dag-cbor'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { FORMAT_VERSION, MAX_ENVELOPE_BYTES, MAX_PRUNE_ENTRIES, POW_NONCE_BYTES, TAG_PRUNE } from '../constants.ts'
+import { ED25519_SIGNATURE_BYTES, FORMAT_VERSION, MAX_ENVELOPE_BYTES, MAX_PRUNE_ENTRIES, POW_NONCE_BYTES, TAG_PRUNE } from '../constants.ts'
 import { encodeCbor, taggedBytes } from '../crypto/codec.ts'
 import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
 import { powChallenge, requiredPowBits, verifyPow } from '../crypto/pow/index.ts'
@@ -154,6 +154,6 @@ function pruneShape (value: unknown): string | undefined {
   if (!entries.every(isEntryHash)) return 'entries must be entry hashes (zdpu…)'
   if (new Set(entries).size !== entries.length) return 'entries must not repeat'
   if (!isTime(ts)) return 'ts must be whole milliseconds since 1970'
-  if (!(isBytes(sig))) return 'sig must be bytes'
+  if (!(isBytes(sig)) || sig.byteLength !== ED25519_SIGNATURE_BYTES) return `sig must be ${ED25519_SIGNATURE_BYTES} bytes`
   return undefined
 }

@@ -103,7 +103,10 @@ export async function decodeBackup (text: string, passphrase: string, path = 'th
     let json: unknown
     try { json = JSON.parse(value) } catch (err) { throw corrupt(`its ${name} is not JSON`, err) }
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw corrupt(`its ${name} is not a JSON object`)
-    if (name === CONFIG_FILE_NAME) parseConfig(json, `the ${name} in ${path}`)
+    // The backup's content, not this home's config: refused as the backup's fault (§6.1), not ERR_CONFIG.
+    if (name === CONFIG_FILE_NAME) {
+      try { parseConfig(json, `the ${name} in ${path}`) } catch (err) { throw corrupt(`its ${name} is refused (${(err as Error).message})`, err) }
+    }
     restored[name as typeof BACKUP_FILES[number]] = value
   }
   return { identity, keyEncrypted, files: restored, created: doc.created }

@@ -38,11 +38,14 @@ export interface AddressCard extends SignedRecord {
 
 const FIELDS = ['v', 'owner', 'bits', 'hosts', 'ts', 'expires', 'sig']
 
+/**
+ * A multiaddr that does not end in /p2p: the card names the peer apart, and a dialer appends it
+ * (§11.2); a relay's `…/p2p/<relay>/p2p-circuit` stays possible.
+ */
 function isMultiaddr (text: unknown): boolean {
   if (typeof text !== 'string' || text.length > 256) return false
   try {
-    multiaddr(text)
-    return true
+    return multiaddr(text).getComponents().at(-1)?.name !== 'p2p'
   } catch {
     return false
   }
@@ -61,7 +64,7 @@ function cardProblem (fields: Record<string, unknown>): string | undefined {
     const { peer, addrs } = host as Record<string, unknown>
     if (hasOnly(host as Record<string, unknown>, ['peer', 'addrs']) !== undefined) return 'a host has unknown fields'
     if (!isPeerIdText(peer)) return 'a host peer must be a peer-id'
-    if (!Array.isArray(addrs) || addrs.length > MAX_CARD_ADDRS || !addrs.every(isMultiaddr)) return `a host's addrs must be at most ${MAX_CARD_ADDRS} multiaddrs`
+    if (!Array.isArray(addrs) || addrs.length > MAX_CARD_ADDRS || !addrs.every(isMultiaddr)) return `a host's addrs must be at most ${MAX_CARD_ADDRS} multiaddrs, none ending in /p2p`
   }
   return undefined
 }

@@ -10,7 +10,7 @@ import { encodeCbor } from '../crypto/codec.ts'
 import { GrantExpiredError, InvalidRecordError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
-import { datedRecordProblem, decodeRecord, encodeRecord, expiredAt, isPeerIdText, lifetimeFields, signRecord, type DatedRecord, type LifetimeOptions } from './signed-record.ts'
+import { datedRecordProblem, decodeRecord, encodeRecord, expiredAt, isCanonicalPeerId, lifetimeFields, signRecord, type DatedRecord, type LifetimeOptions } from './signed-record.ts'
 import { isBytes } from '../util/fields.ts'
 
 /** A host grant; without `expires`, it holds until the owner drops the host from a newer card. */
@@ -20,7 +20,7 @@ export interface Grant extends DatedRecord {
 }
 
 const grantProblem = (fields: Record<string, unknown>): string | undefined =>
-  datedRecordProblem(fields, ['host'], f => isPeerIdText(f.host) ? undefined : 'host must be a peer-id')
+  datedRecordProblem(fields, ['host'], f => isCanonicalPeerId(f.host) ? undefined : 'host must be a canonical IPMS address (12D3KooW…)')
 
 export type GrantOptions = LifetimeOptions
 

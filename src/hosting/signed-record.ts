@@ -86,6 +86,15 @@ export function decodeRecord<T extends SignedRecord & { sig: Uint8Array }> (
 
 /** Field check helpers for `problem` functions. */
 export const isPeerIdText = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= 128
+/** A canonical IPMS address (§2): a field another node matches by string equality must be written so. */
+export const isCanonicalPeerId = (value: unknown): value is string => {
+  if (!isPeerIdText(value)) return false
+  try {
+    return parsePeerId(value).peerId === value
+  } catch {
+    return false
+  }
+}
 export { isTime } from '../util/fields.ts'
 export const hasOnly = (fields: Record<string, unknown>, allowed: string[]): string | undefined => {
   const extra = Object.keys(fields).find(k => !allowed.includes(k))

@@ -112,13 +112,9 @@ export function openMail (envelopeBytes: Uint8Array, options: OpenOptions): Mail
   if (!verifyMailSignature(mail, sender.publicKey)) {
     throw new BadSignatureError(`The mail claims to be from ${mail.from} but its signature does not verify: it is forged or damaged`)
   }
-  let to: string | undefined
-  try {
-    to = parsePeerId(mail.to).peerId
-  } catch {
-    to = undefined
-  }
-  if (to !== identity.peerId) {
+  // The address as written (§2: only the canonical form is written in a structure), never a
+  // normalised one: another form of the reader's address is another encoding of the signed mail.
+  if (mail.to !== identity.peerId) {
     throw new MisaddressedError(`The mail from ${mail.from} was written to ${mail.to}, not to ${identity.peerId}: it was forwarded or re-sealed by someone else`)
   }
   // The card it carries must be the sender's own, signed (whether it is still current is the user's business).

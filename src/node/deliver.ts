@@ -25,7 +25,7 @@ import { decodeCbor, encodeCbor, refuseBadHead, taggedBytes, type CborLimits } f
 import { hasExactly, isBytes, isPlainMap, isTime } from '../util/fields.ts'
 import { decodeEnvelope } from '../crypto/envelope.ts'
 import { signEd25519, verifyEd25519 } from '../crypto/keys.ts'
-import { DeliveryError, DeliveryRefusedError, EnvelopeSizeError, IpmsError, StorageFullError, type ErrorCode, type Problem } from '../errors.ts'
+import { DeliveryError, DeliveryRefusedError, EnvelopeSizeError, IpmsError, StorageFullError, TooLargeError, type ErrorCode, type Problem } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { mailPayloadShapeProblem, mailStampProblem, type MailPayload } from '../access/payloads.ts'
@@ -98,7 +98,8 @@ export interface Receipt {
   sig: Uint8Array
 }
 
-const receiptSigningInput = (receipt: Omit<Receipt, 'sig'>): Uint8Array =>
+/** The bytes a host signs for a receipt (§12); exported for the conformance vectors. */
+export const receiptSigningInput = (receipt: Omit<Receipt, 'sig'>): Uint8Array =>
   taggedBytes(TAG_RECEIPT, encodeCbor({ v: receipt.v, inbox: receipt.inbox, entry: receipt.entry, env: receipt.env, host: receipt.host, time: receipt.time }))
 
 /** Check a receipt: signed by the host it names, for this inbox and envelope. Returns it, or throws. */
@@ -125,6 +126,31 @@ export function verifyReceipt (value: unknown, expected: { inbox: string, env: s
     throw new DeliveryRefusedError('ERR_BAD_RECEIPT', `The receipt is not signed by ${r.host}: the mail may not be stored; it stays in the outbox`)
   }
   return r as Receipt
+}
+
+/**
+ * A host's answer to a delivery (§12), as the sender takes it: the verified receipt for `expected`,
+ * or DeliveryRefusedError with the host's refusal code as `refusalCode` reads it (and the host's
+ * time for ERR_STALE, the grant's end for ERR_GRANT_EXPIRED). Bytes that are not a bounded, canonical answer are no receipt
+ * (ERR_BAD_RECEIPT): never a refusal code the sender would act on as the host's word.
+ */
+export function deliverAnswer (bytes: Uint8Array, expected: { inbox: string, env: string, host: string }): Receipt {
+  const { host } = expected
+  let answer: { v?: number, t?: string, code?: unknown, reason?: unknown, time?: unknown, expired?: unknown, receipt?: unknown }
+  try {
+    answer = decodeCbor(bytes, MAX_DELIVER_FRAME_BYTES, 'host\'s answer', DELIVER_ANSWER_LIMITS) as typeof answer
+  } catch (err) {
+    throw new DeliveryRefusedError('ERR_BAD_RECEIPT', `${host} answered with bytes that are not an answer (${(err as Error).message}): the mail stays in the outbox`, { cause: err })
+  }
+  if (answer?.t === 'refused') {
+    // A stale refusal may say the host's time (§12): kept only if it is a plausible ms timestamp.
+    const hostTime = answer.code === 'ERR_STALE' && Number.isSafeInteger(answer.time) && (answer.time as number) >= 0 ? answer.time as number : undefined
+    // So may an expired grant's refusal say when it expired.
+    const expired = answer.code === 'ERR_GRANT_EXPIRED' && Number.isSafeInteger(answer.expired) && (answer.expired as number) >= 0 ? answer.expired as number : undefined
+    throw new DeliveryRefusedError(refusalCode(answer.code), `${host} refused the mail: ${typeof answer.reason === 'string' ? answer.reason : 'no reason given'}`, { hostTime, expired })
+  }
+  if (answer?.t !== 'receipt') throw new DeliveryRefusedError('ERR_BAD_RECEIPT', `${host} answered without a receipt: the mail stays in the outbox`)
+  return verifyReceipt(answer.receipt, expected)
 }
 
 export interface DeliveryServiceOptions {
@@ -345,20 +371,23 @@ export async function deliverTo (libp2p: Libp2p, host: string, request: { inbox:
     // A write that fails shows as a failed read.
     const writing = lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'deliver', inbox: request.inbox, mail: request.mail, envelope: request.envelope, ...(request.pass === undefined ? {} : { pass: request.pass }) }), { signal })
       .then(() => { written = true }, () => {})
-    const answer = decodeCbor((await lp.read({ signal })).subarray(), MAX_DELIVER_FRAME_BYTES, 'host\'s answer', DELIVER_ANSWER_LIMITS) as { v?: number, t?: string, code?: unknown, reason?: unknown, time?: unknown, expired?: unknown, receipt?: unknown }
+    let outcome: Receipt | IpmsError
+    try {
+      const bytes = await lp.read({ signal }).catch((err: unknown) => {
+        // An answer over the frame cap is no receipt either; a broken stream stays a broken stream.
+        throw err instanceof TooLargeError ? new DeliveryRefusedError('ERR_BAD_RECEIPT', `${host} answered with more bytes than any answer has: the mail stays in the outbox`, { cause: err }) : err
+      })
+      outcome = deliverAnswer(bytes.subarray(), { inbox: request.inbox, env: request.mail.env, host })
+    } catch (err) {
+      if (!(err instanceof IpmsError)) throw err
+      outcome = err
+    }
     // A host answers with a receipt only once it has read the whole request: the write ends too.
-    if (answer?.t === 'receipt') await writing
+    if (!(outcome instanceof Error)) await writing
     if (written) await stream.close({ signal })
     else stream.abort(new Error('the host answered before taking the whole request'))
-    if (answer?.t === 'refused') {
-      // A stale refusal may say the host's time (§12): kept only if it is a plausible ms timestamp.
-      const hostTime = answer.code === 'ERR_STALE' && Number.isSafeInteger(answer.time) && (answer.time as number) >= 0 ? answer.time as number : undefined
-      // So may an expired grant's refusal say when it expired.
-      const expired = answer.code === 'ERR_GRANT_EXPIRED' && Number.isSafeInteger(answer.expired) && (answer.expired as number) >= 0 ? answer.expired as number : undefined
-      throw new DeliveryRefusedError(refusalCode(answer.code), `${host} refused the mail: ${typeof answer.reason === 'string' ? answer.reason : 'no reason given'}`, { hostTime, expired })
-    }
-    if (answer?.t !== 'receipt') throw new DeliveryRefusedError('ERR_BAD_RECEIPT', `${host} answered without a receipt: the mail stays in the outbox`)
-    return verifyReceipt(answer.receipt, { inbox: request.inbox, env: request.mail.env, host })
+    if (outcome instanceof Error) throw outcome
+    return outcome
   } catch (err) {
     stream.abort(err as Error)
     if (err instanceof IpmsError) throw err
