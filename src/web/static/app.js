@@ -366,8 +366,11 @@ function listen () {
       const view = location.hash.replace(/^#\/?/, '').split(/[/?]/)[0]
       if (affected[type].includes(view)) await route()
       else if (type === 'mail' || type === 'seen' || type === 'deleted') await loadMail()
-      // For the tests and the bench: when a mail's event was shown.
-      if (type === 'mail') document.body.dataset.lastMail = data.entry
+      // For the tests and the bench: which mail was shown last, and how long after the daemon stored it.
+      if (type === 'mail') {
+        document.body.dataset.lastMail = data.entry
+        ;(window.ipmsShownAfterMs ??= []).push(Date.now() - data.time)
+      }
     })
   }
   events.addEventListener('stopping', () => { live.className = 'live off'; live.title = 'The daemon is stopping' })
