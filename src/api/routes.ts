@@ -207,9 +207,9 @@ export const ROUTES: readonly Route[] = [
     const pass = optional(body, 'pass', isString(MAX_RECORD_CHARS), 'the pass they gave you (ipmspass…)')
     return { contact: await daemon.addContact(name, address, { replace: force, ...(pass === undefined ? {} : { pass }) }) }
   }),
-  post(/^\/contacts\/rm$/, ['name'], async ({ body }, { daemon }) => ({ contact: await daemon.removeContact(required(body, 'name', 64, 'the contact\'s name')) })),
+  post(/^\/contacts\/rm$/, ['name'], async ({ body }, { daemon }) => ({ contact: await daemon.removeContact(required(body, 'name', 256, 'the contact\'s name')) })),
   post(/^\/contacts\/pass$/, ['name', 'ttlMs'], async ({ body }, { daemon }) => {
-    const { text, issued } = await daemon.issuePass(required(body, 'name', 64, 'the contact\'s name'), ttlOf(body))
+    const { text, issued } = await daemon.issuePass(required(body, 'name', 256, 'the contact\'s name'), ttlOf(body))
     return { pass: text, id: issued.id, to: issued.to, issued: issued.issued, ...(issued.expires === undefined ? {} : { expires: issued.expires }) }
   }),
   {
