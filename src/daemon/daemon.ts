@@ -37,7 +37,8 @@ import { hostingDirectory, type HostedGrant, type HostedInboxReport } from '../n
 import { destinationOfEntry, openOutbox, type OutboxEntry, type RetryOptions, type RetryReport } from '../node/outbox.ts'
 import { outboxSettings } from '../node/resolve-recipient.ts'
 import { readInbox, type ReadInboxResult } from '../node/read-inbox.ts'
-import type { DeliveryFailure, SendMailOptions } from '../node/send-mail.ts'
+import { destinationOf, type DeliveryFailure, type SendMailOptions } from '../node/send-mail.ts'
+import { reachableOwner } from '../discovery/reach-owner.ts'
 import type { Inbox } from '../stores/open-inbox.ts'
 import { concurrencyLimit } from '../util/concurrency-limit.ts'
 import { serialQueue } from '../util/serial-queue.ts'
@@ -487,7 +488,10 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       send: async (draft, { ownCard, ...sendOptions }) => {
         const sendSignal = sendOptions.signal === undefined ? signal : AbortSignal.any([signal, sendOptions.signal])
         const sealed = ownCard === false ? draft : await withOwnCard(draft, ownerHosts)
-        const sent = await sends.run(async () => await outbox.send(sealed, { ...sendOptions, from: identity, signal: sendSignal }), { signal: sendSignal })
+        // Mail as chat: the owner's own node first when it is online (found while the PoW runs).
+        const owner = destinationOf(sendOptions.card).owner
+        const reachNow = async (): Promise<CardHost[]> => await reachableOwner(running.node.libp2p, owner, { signal: sendSignal })
+        const sent = await sends.run(async () => await outbox.send(sealed, { reachNow, ...sendOptions, from: identity, signal: sendSignal }), { signal: sendSignal })
         const { entry } = sent
         if (sent.delivered) log.emit('sent', { id: entry.id, receipts: entry.receipts.map(r => r.host) })
         else log.emit('outbox', { id: entry.id, to: entry.to ?? '', receipts: entry.receipts.length, replicas: entry.replicas, lastError: entry.lastError })

@@ -426,7 +426,13 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
     cancel,
     send: async (draft, options) => {
       wantedReceipts(destinationOf(options.card), options.replicas) // before the proof-of-work
+      // The owner's own node, looked for while the proof-of-work runs (mail as chat).
+      const reachable = options.reachNow?.().catch(() => [] as CardHost[])
       const prepared = await prepareMail(draft, { ...options, now: clock })
+      const direct = await reachable ?? []
+      const destination = direct.length === 0
+        ? prepared.destination
+        : { ...prepared.destination, hosts: [...direct, ...prepared.destination.hosts.filter(h => !direct.some(d => d.peer === h.peer))] }
       // Kept as sent before any delivery: a send that fails from here on is still in Sent (and the outbox).
       if (sentStore !== false) await sentStore.saveSent(prepared.payload.env, prepared.sealed.mail)
       const entry: OutboxEntry = {
@@ -447,11 +453,11 @@ export function openOutbox (home: string, options: OpenOutboxOptions = {}): Outb
         pass: prepared.destination.pass
       }
       // Leased before it is on disk: no other process tries this mail while this send does.
-      const lease = await takeLease(directory, entry.id, leaseMs(prepared.destination.hosts.length, options.timeoutMs ?? DEFAULT_DELIVER_TIMEOUT_MS), clock)
+      const lease = await takeLease(directory, entry.id, leaseMs(destination.hosts.length, options.timeoutMs ?? DEFAULT_DELIVER_TIMEOUT_MS), clock)
       let outcome: { done: boolean, failures: DeliveryFailure[] }
       try {
         await save(entry) // before any delivery: a crash from here on loses nothing
-        outcome = await attempt(entry, prepared.destination, lease, options)
+        outcome = await attempt(entry, destination, lease, options)
       } finally {
         await lease?.release()
       }

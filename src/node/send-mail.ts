@@ -58,6 +58,12 @@ export interface SendMailOptions {
   onHost?: (host: string) => void
   /** Called while the proof-of-work is solved. */
   onProgress?: (progress: PowProgress) => void
+  /**
+   * The owner's nodes reachable right now (their own daemon, online: discovery/reach-owner.ts),
+   * looked up while the proof-of-work is solved and tried before the card's hosts; a receipt from
+   * one counts as one from a host. Only a first send uses it (retries go by the card).
+   */
+  reachNow?: () => Promise<CardHost[]>
   /** This machine's clock, ms: the stamp's time, and what a host's time is compared with. Default Date.now. */
   now?: () => number
 }

@@ -95,7 +95,7 @@ test(`bad command lines: exit 64 with what to fix — ${way}`, async () => {
   expectExit(await ipms(owner.home, ['hosts', 'grant', other.peerId, '--addr', '/ip4/127.0.0.1/tcp/1', '--expires', 'soon']), EXIT.USAGE, /--expires soon is not a duration/)
   expectExit(await ipms(owner.home, ['send', 'bob', '/no/such/file']), EXIT.NOT_FOUND, /"bob" is not a contact/)
   await ipms(owner.home, ['contacts', 'add', 'self', (await ipms(owner.home, ['card', '--json'])).json.card])
-  expectExit(await ipms(owner.home, ['send', 'self', '/no/such/file']), EXIT.USAGE, /Cannot read the message file \/no\/such\/file: ENOENT/)
+  expectExit(await ipms(owner.home, ['send', 'self', '/no/such/file']), EXIT.USAGE, /Cannot read the message file \/no\/such\/file: there is no such file/)
   expectExit(await ipms(owner.home, ['contacts', 'add', '12D3KooWfoo', other.peerId]), EXIT.USAGE, /cannot be a contact name/)
   assert.equal((await ipms(owner.home, ['contacts', 'add', 'x', other.peerId])).code, EXIT.OK)
   const taken = await ipms(owner.home, ['contacts', 'add', 'x', owner.peerId])
