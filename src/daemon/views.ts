@@ -59,43 +59,25 @@ export function sentRow (sent: SentMail, names: Names): { id: string, env: strin
   }
 }
 
-/** `ipms read --json`'s `mail`: the whole mail, attachments described (not their bytes). */
-export function mailDetail (stored: StoredMail, name: string | undefined): Record<string, unknown> {
-  const { mail } = stored
-  return {
-    id: shortId(stored.entry),
-    entry: stored.entry,
-    env: stored.env,
-    from: mail.from,
-    name,
-    to: mail.to,
-    date: mail.date,
-    messageId: mail.id,
-    inReplyTo: mail.inReplyTo,
-    card: mail.card,
-    subject: mail.subject,
-    body: mail.body,
-    attachments: mail.attachments.map(a => ({ name: a.name, type: a.type, size: a.data.byteLength }))
-  }
-}
+/** What a reader shows of any mail: who, when, what; attachments described (not their bytes). */
+const mailContent = (mail: StoredMail['mail']): Record<string, unknown> => ({
+  from: mail.from,
+  to: mail.to,
+  date: mail.date,
+  messageId: mail.id,
+  inReplyTo: mail.inReplyTo,
+  subject: mail.subject,
+  body: mail.body,
+  attachments: mail.attachments.map(a => ({ name: a.name, type: a.type, size: a.data.byteLength }))
+})
 
-/** A mail sent from this home, whole (attachments described): GET /sent/:id, the web inbox's reader. */
-export function sentDetail (sent: SentMail, name: string | undefined): Record<string, unknown> {
-  const { mail } = sent
-  return {
-    id: shortId(sent.env),
-    env: sent.env,
-    to: mail.to,
-    name,
-    from: mail.from,
-    date: mail.date,
-    messageId: mail.id,
-    inReplyTo: mail.inReplyTo,
-    subject: mail.subject,
-    body: mail.body,
-    attachments: mail.attachments.map(a => ({ name: a.name, type: a.type, size: a.data.byteLength }))
-  }
-}
+/** `ipms read --json`'s `mail`: the whole mail received, with the sender's name and the card it carried. */
+export const mailDetail = (stored: StoredMail, name: string | undefined): Record<string, unknown> =>
+  ({ id: shortId(stored.entry), entry: stored.entry, env: stored.env, name, card: stored.mail.card, ...mailContent(stored.mail) })
+
+/** A mail sent from this home, whole, with the recipient's name: GET /sent/:id, the web inbox's reader. */
+export const sentDetail = (sent: SentMail, name: string | undefined): Record<string, unknown> =>
+  ({ id: shortId(sent.env), env: sent.env, name, ...mailContent(sent.mail) })
 
 /** A row of `ipms outbox --json`'s `outbox` (`gaveUp`: no longer tried, when and why). */
 export function outboxRow (entry: OutboxEntry, names: Names, subjects: ReadonlyMap<string, string> = new Map()): { id: string, to: string, name?: string, subject?: string, created: number, attempts: number, receipts: number, replicas: number, nextAttempt: number, lastError?: string, gaveUp?: { time: number, reason: string } } {
