@@ -280,6 +280,9 @@ async function chatsView () {
       el('span', { class: 'subject' }, count(state.mail.filter(m => m.from === peer).length + state.sent.filter(m => m.to === peer).length, 'mail')))))))
 }
 
+/** Text typed in a conversation and not sent yet, by peer. */
+const chatDrafts = new Map()
+
 /** Mail with one person as a conversation; what is typed at the bottom goes to them at once. */
 async function chatView (peer) {
   setTab('chats')
@@ -295,6 +298,9 @@ async function chatView (peer) {
   const name = received[0]?.name ?? sent[0]?.name
   const lastCard = [...details].reverse().find(m => !m.mine && m.card !== undefined)?.card
   const box = el('textarea', { name: 'body', placeholder: `Write to ${who(name, peer)}…`, required: true })
+  // What is being typed survives the redraw a new mail or a delivery causes.
+  box.value = chatDrafts.get(peer) ?? ''
+  box.addEventListener('input', () => { chatDrafts.set(peer, box.value) })
   const button = el('button', { class: 'primary', type: 'submit' }, 'Send')
   const form = el('form', { on: { submit: event => { event.preventDefault(); void say() } } }, box, button)
   box.addEventListener('keydown', event => { if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) form.requestSubmit() })
@@ -314,6 +320,7 @@ async function chatView (peer) {
     const last = [...details].reverse().find(m => !m.mine)
     try {
       await apiStream('/send', { to: name ?? lastCard ?? peer, subject: last === undefined ? '' : /^re:/i.test(last.subject) ? last.subject : last.subject === '' ? '' : `Re: ${last.subject}`, body: box.value, ...(last === undefined ? {} : { inReplyTo: last.id }) }, () => {})
+      chatDrafts.delete(peer)
       await chatView(peer)
     } catch (err) {
       toast(err.message, { error: true })
