@@ -253,12 +253,19 @@ test('loading 2,000 grants and one more accept: linear, and the event loop is ne
   const reloadMs = performance.now() - start
   delay.disable()
   const blockMs = delay.max / 1e6
+  // The same measure of a loop doing nothing, as long: what the machine's load alone costs (other
+  // processes on 2 cores delay timers too), so that only the reload's own blocking is judged.
+  const idle = monitorEventLoopDelay({ resolution: 5 })
+  idle.enable()
+  await new Promise(resolve => setTimeout(resolve, Math.min(3000, loadMs + reloadMs)))
+  idle.disable()
+  const idleMs = idle.max / 1e6
   // Generous bounds for a loaded 2-core machine: the quadratic load took ~10 s here, a reload that
   // verified every grant again about as long, and held the loop for seconds.
-  console.log(`# 2,000 grants: loaded in ${Math.round(loadMs)} ms, one more in ${Math.round(reloadMs)} ms, longest block ${Math.round(blockMs)} ms`)
+  console.log(`# 2,000 grants: loaded in ${Math.round(loadMs)} ms, one more in ${Math.round(reloadMs)} ms, longest block ${Math.round(blockMs)} ms (an idle loop's: ${Math.round(idleMs)} ms)`)
   assert.ok(loadMs < 8000, `2,000 grants loaded in ${Math.round(loadMs)} ms`)
   assert.ok(reloadMs < 1000, `one more grant served in ${Math.round(reloadMs)} ms`)
-  assert.ok(blockMs < 250, `longest event-loop block ${Math.round(blockMs)} ms`)
+  assert.ok(blockMs < 250 + idleMs, `longest event-loop block ${Math.round(blockMs)} ms (idle: ${Math.round(idleMs)} ms)`)
   assert.equal(host.hosting.opened().length, 0)
 })
 
