@@ -83,3 +83,29 @@ test('a host that keeps no inbox of the owner\'s says so (NotFoundError), after 
   const watch = watchHost({ identity: stranger, transport: cuttableTransport(host.url), signal: AbortSignal.timeout(60_000) })
   await assert.rejects(watch.next(), NotFoundError)
 })
+
+test('over libp2p streams: a client with only the host\'s multiaddrs (the card) gets the same stream, and resumes', { timeout: 120_000 }, async () => {
+  const { libp2pTransport } = await import('../../src/host-events/libp2p-client.ts')
+  const owner2 = await createIdentity()
+  await host.accept(owner2)
+  const inner = await libp2pTransport(host.card(owner2).hosts[0]!)
+  let current: import('node:http').IncomingMessage | undefined
+  const transport = { ...inner, get: async (...args: Parameters<typeof inner.get>) => (current = await inner.get(...args)) }
+  const controller = new AbortController()
+  const watch = watchHost({ identity: owner2, transport, hostPeer: host.peerId, signal: controller.signal, retryMs: [50] })
+  const seen: WatchItem[] = []
+  try {
+    await readUntil(watch, seen, s => s.some(i => i.type === 'connected'))
+    const first = await host.deliver(owner2, 'over libp2p')
+    await readUntil(watch, seen, s => mails(s).length === 1)
+    current?.destroy(new Error('cut by the test'))
+    await readUntil(watch, seen, s => s.some(i => i.type === 'disconnected'))
+    const second = await host.deliver(owner2, 'while away, maybe')
+    await readUntil(watch, seen, s => mails(s).length === 2)
+    assert.deepEqual(mails(seen), [first, second])
+  } finally {
+    controller.abort()
+    await watch.return(undefined)
+    await inner.close()
+  }
+})
