@@ -9,17 +9,12 @@
  * (the handshake is client.ts's own, on any transport).
  */
 import { request, type IncomingMessage } from 'node:http'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { http, type HTTP } from '@libp2p/http'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
 import { base36 } from 'multiformats/bases/base36'
 import type { CardHost } from '../hosting/card.ts'
-import { quietLogger } from '../node/quiet-logger.ts'
+import { freshLibp2p } from '../node/sender.ts'
 import { MAX_HEAD_BYTES, type HostTransport } from './client.ts'
 
 /** The name a host is reached by over libp2p: its peer-id as a CIDv1 in base36 (`k51…`). */
@@ -27,17 +22,9 @@ export const libp2pHostname = (peer: string): string => peerIdFromString(peer).t
 
 /** HTTP over libp2p streams to a card's host; `close()` stops the client's libp2p node. */
 export async function libp2pTransport (host: CardHost): Promise<HostTransport & { close: () => Promise<void> }> {
-  const libp2p = await createLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    logger: quietLogger(),
-    addresses: { listen: [] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { http: http() }
-  })
+  const libp2p = await freshLibp2p<{ http: HTTP }>({ services: { http: http() } })
   const addrs = host.addrs.map(a => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${host.peer}`))
-  const agent = (libp2p.services.http as HTTP).agent(addrs)
+  const agent = libp2p.services.http.agent(addrs)
   const hostname = libp2pHostname(host.peer)
   return {
     hostname,
