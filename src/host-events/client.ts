@@ -21,7 +21,7 @@ import { request as httpsRequest } from 'node:https'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ClientInitiatedHandshake } from '@libp2p/http-peer-id-auth'
 import { sseParser, type SseMessage } from '../api/client-streams.ts'
-import { NotFoundError, UnauthorizedError } from '../errors.ts'
+import { MalformedError, NotFoundError, TooLargeError, UnauthorizedError } from '../errors.ts'
 import type { Identity } from '../identity/identity.ts'
 import type { HostEventData } from './feed.ts'
 import { eventsPath, PING_MS } from './server.ts'
@@ -207,12 +207,15 @@ export async function * watchHost (options: WatchHostOptions): AsyncGenerator<Wa
         try {
           for await (const chunk of res) {
             silence.refresh()
-            parser.push(chunk as string)
+            let malformed: unknown
+            try { parser.push(chunk as string) } catch (err) { malformed = err }
+            // The events before a malformed one are given all the same.
             for (const item of items.splice(0)) {
               // Given once: the next connection resumes after it.
               if ('id' in item) since = item.id
               yield item
             }
+            if (malformed !== undefined) throw malformed
           }
           error = 'the host ended the stream'
         } finally {
@@ -223,7 +226,8 @@ export async function * watchHost (options: WatchHostOptions): AsyncGenerator<Wa
     } catch (err) {
       if (signal.aborted) return
       if (err instanceof NotFoundError || err instanceof UnauthorizedError) throw err
-      error = (err as Error).message
+      // The stream parser's words are the daemon's: said here of the host.
+      error = err instanceof MalformedError || err instanceof TooLargeError ? `${transport.label} sent a malformed stream (a line too long, or data that is not JSON)` : (err as Error).message
     }
     if (signal.aborted) return
     const wait = retryMs[Math.min(failures, retryMs.length - 1)] ?? 1_000

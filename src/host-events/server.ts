@@ -18,6 +18,7 @@ import type { Socket } from 'node:net'
 import { once } from 'node:events'
 import type { PrivateKey } from '@libp2p/interface'
 import { sendJson } from '../api/respond.ts'
+import { boundedMap } from '../util/bounded-map.ts'
 import type { ErrorCode } from '../errors.ts'
 import type { HostFeed, HostFeedItem } from './feed.ts'
 import { peerIdAuthServer, type PeerIdAuthServer } from './peer-id-auth.ts'
@@ -53,6 +54,9 @@ export const DEFAULT_LIMITS: Readonly<HostEventsLimits> = Object.freeze({
   headerBytes: 8 * 1024,
   headersTimeoutMs: 10_000
 })
+
+/** Addresses whose requests are counted at once (the oldest forgotten first). */
+export const REQUEST_WINDOW_ADDRESSES = 65_536
 
 /** A comment line this often keeps mobile networks from dropping an idle stream, ms. */
 export const PING_MS = 20_000
@@ -124,9 +128,10 @@ export function createHostEventsServer (options: HostEventsOptions): HostEventsS
     })
   })
 
-  /** Requests per address in the current minute (fixed windows; the map is cleared each minute). */
-  let requests = new Map<string, number>()
-  const windows = setInterval(() => { requests = new Map() }, 60_000)
+  /** Requests per address in the current minute (fixed windows, cleared each minute; bounded, many addresses or not). */
+  const newWindow = (): Map<string, number> => boundedMap(REQUEST_WINDOW_ADDRESSES)
+  let requests = newWindow()
+  const windows = setInterval(() => { requests = newWindow() }, 60_000)
   windows.unref()
 
   const streamsOf = new Map<string, number>()

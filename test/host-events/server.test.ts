@@ -245,3 +245,40 @@ test('a comment ping keeps the stream alive; a resume from another run, or from 
   assert.match(await tail.next(), /^id: r1-70\n/)
   recent.res.destroy()
 })
+
+test('the client checks what a host sends: bad ids and fields are ignored, a malformed stream is a dropped connection', async () => {
+  const { peerIdAuthServer } = await import('../../src/host-events/peer-id-auth.ts')
+  const { watchHost, checkMessage } = await import('../../src/host-events/client.ts')
+  const { createServer } = await import('node:http')
+  const auth = peerIdAuthServer({ privateKey: hostKey.privateKey })
+  const hostile = createServer((req, res) => {
+    void auth.check(req.headers.authorization, req.headers.host ?? '').then(outcome => {
+      if ('challenge' in outcome) { res.writeHead(401, { 'WWW-Authenticate': outcome.challenge }); res.end(); return }
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', ...(outcome.info === undefined ? {} : { 'Authentication-Info': outcome.info }) })
+      res.write('id: nope\nevent: mail\ndata: {"entry":"a","env":"b","size":1,"arrived":1}\n\n')
+      res.write('id: r-1\nevent: mail\ndata: {"entry":"a b","env":"b","size":1,"arrived":1}\n\n')
+      res.write('id: r-2\nevent: mail\ndata: {"entry":"zdpuOk","env":"bafyOk","size":1,"arrived":1,"from":"x"}\n\n')
+      res.write('id: r-3\nevent: mail\ndata: not json\n\n')
+    })
+  })
+  hostile.listen(0, '127.0.0.1')
+  await once(hostile, 'listening')
+  const controller = new AbortController()
+  try {
+    const items = []
+    for await (const item of watchHost({ identity: owner, transport: httpTransport(`http://127.0.0.1:${(hostile.address() as { port: number }).port}`), hostPeer: hostKey.peerId, signal: controller.signal, retryMs: [10_000] })) {
+      items.push(item)
+      if (item.type === 'disconnected') break
+    }
+    assert.deepEqual(items.map(i => i.type), ['connected', 'mail', 'disconnected'])
+    assert.deepEqual(items[1], { type: 'mail', id: 'r-2', data: { entry: 'zdpuOk', env: 'bafyOk', size: 1, arrived: 1 } }, 'unknown fields dropped')
+    assert.match((items[2] as { error: string }).error, /malformed stream/)
+  } finally {
+    controller.abort()
+    hostile.closeAllConnections()
+    hostile.close()
+  }
+  for (const data of [null, [], 'x', 1, { entry: 1 }, { envelopes: 'x', reason: 'read' }]) {
+    for (const event of ['mail', 'pruned', 'reset', 'other']) assert.doesNotThrow(() => checkMessage({ id: 'r-1', event, data }))
+  }
+})
