@@ -171,6 +171,7 @@ test('an expired token is refused with a new challenge, and a stream ends when i
   assert.equal(brief.res.statusCode, 200)
   brief.res.resume()
   await once(brief.res, 'close')
+  assert.equal(brief.res.complete, true, 'ended, not cut')
   opened.res.destroy()
 })
 
