@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, each beside its baseline measured in the same run, written to
  * bench/RESULTS.md as one table (a row per measure) with the machine and the date.
  * Benchmarks are not tests: nothing here fails the build; a missed target shows as "no".
- * Each section (bench/pow.ts, envelope.ts, inbox.ts, delivery.ts, discovery.ts, abuse.ts, api.ts, web.ts, hosting.ts, memory.ts) runs in a process of its own.
+ * Each section (bench/pow.ts, envelope.ts, inbox.ts, delivery.ts, discovery.ts, abuse.ts, api.ts, web.ts, hosting.ts, memory.ts, host-events.ts) runs in a process of its own.
  */
 import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -23,7 +23,7 @@ function machine (): string {
 const started = new Date()
 // Each section runs in a process of its own, so that one's heap, workers and JIT state do not
 // weigh on the next one's figures.
-const ALL_SECTIONS = ['pow', 'envelope', 'inbox', 'delivery', 'discovery', 'abuse', 'api', 'web', 'hosting', 'memory']
+const ALL_SECTIONS = ['pow', 'envelope', 'inbox', 'delivery', 'discovery', 'abuse', 'api', 'web', 'hosting', 'memory', 'host-events']
 // `npm run bench -- api inbox` runs those sections only and prints their rows: RESULTS.md is
 // written by a whole run alone, so that its table is always one run's.
 const chosen = process.argv.slice(2)

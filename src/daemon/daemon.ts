@@ -46,6 +46,7 @@ import type { ApiInfo } from '../api/api-files.ts'
 import { createApiHandler } from '../api/handler.ts'
 import { startApiServer, type ApiServer } from '../api/server.ts'
 import { startWebServer, type WebServer } from '../web/server.ts'
+import { startHostEvents, type HostEvents } from '../host-events/host.ts'
 import { createEventLog, type DaemonEvents } from './events.ts'
 import { createMailHook, type MailHook, type MailHookOptions } from './mail-hook.ts'
 
@@ -216,6 +217,8 @@ export interface Daemon {
   api?: ApiInfo
   /** Where the web inbox listens (http://127.0.0.1:PORT), when it is served. */
   web?: string
+  /** Where owners' phones reach their event streams over plain HTTP (config `http`), when served. */
+  hostEvents?: string
   /** A one-time login link to the web inbox (10 minutes). NoWebError when it is not served. */
   webLink: () => { url: string, expires: number }
 }
@@ -240,7 +243,10 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
   let hook: MailHook | undefined
   let api: ApiServer | undefined
   let web: WebServer | undefined
+  let hostEvents: HostEvents | undefined
   try {
+    // Owners' event streams (PROTOCOL.md §15): over libp2p always, over plain HTTP where config `http` says.
+    hostEvents = await startHostEvents({ node: running.node, hosting: running.hosting, http: config.http })
     const log = createEventLog({ kept: options.eventsKept })
     const contacts = openContacts(home)
     const ownerHosts = openOwnerHosts(home, { peerId: identity.peerId, bits: config.bits, signer: async () => identity })
@@ -455,6 +461,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
         for (const cleanup of cleanups.splice(0)) cleanup()
         await Promise.all([queue.idle(), grantLoads.idle()])
         await hook?.stop() // the hooks of the mail stored so far still run
+        await hostEvents?.close()
         await running.stop()
         log.emit('stopped', {})
         log.close()
@@ -542,6 +549,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       issuePass: async (name, passOptions) => await contacts.issuePass(name, identity, passOptions),
       stop,
       stopped: whenStopped,
+      ...(hostEvents.url === undefined ? {} : { hostEvents: hostEvents.url }),
       webLink: () => {
         if (web === undefined) throw new NoWebError('This daemon serves no web inbox: start it with ipms daemon --web (or set "web" in config.json), or run ipms web')
         return web.link()
@@ -566,6 +574,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
     for (const cleanup of cleanups.splice(0)) cleanup()
     await Promise.all([queue.idle(), grantLoads.idle()])
     await hook?.stop()
+    await hostEvents?.close()
     await running.stop()
     await api?.finish(0)
     throw err

@@ -44,6 +44,12 @@ export interface HomeConfig {
    * `apiListen`. Default: off (`ipms daemon --web` or `ipms web` turn it on).
    */
   web?: string
+  /**
+   * Where a host serves its owners' event streams over plain HTTP (docs/PROTOCOL.md §15), "host:port"
+   * on any address (phones reach hosts over the network; port 0: any free one). Default: off (they
+   * are served over libp2p streams only).
+   */
+  http?: string
   /** Idle friends' inboxes a host keeps open at most (the others are opened when used). Default 256. */
   maxOpenInboxes?: number
   /** How long the outbox retries a mail before giving it up, ms (`outboxMaxAgeDays` in the file). Default 7 days. */
@@ -60,6 +66,14 @@ export function parseApiListen (value: unknown, path = CONFIG_FILE_NAME, field =
   if (match === null || !API_HOSTS.has(match[1]!) || port > 65535) {
     throw new ConfigError(`${path}: "${field}" must be "host:port" on loopback (127.0.0.1, localhost or [::1]; port 0 to 65535), e.g. "127.0.0.1:5101"`)
   }
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port }
+}
+
+/** `http` checked: `{ host, port }` (host without brackets); ConfigError otherwise. */
+export function parseHttpListen (value: unknown, path = CONFIG_FILE_NAME): { host: string, port: number } {
+  const match = typeof value === 'string' ? /^(\[[0-9A-Fa-f:.]{2,45}\]|[0-9A-Za-z.-]{1,253}):(\d{1,5})$/.exec(value) : null
+  const port = Number(match?.[2])
+  if (match === null || port > 65535) throw new ConfigError(`${path}: "http" must be "host:port" (e.g. "0.0.0.0:8443", "[::]:8443", "127.0.0.1:0"), where the host serves its owners' event streams`)
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port }
 }
 
@@ -112,7 +126,7 @@ function multiaddrList (value: unknown, field: string, path: string): string[] {
 export function parseConfig (value: unknown, path = CONFIG_FILE_NAME): HomeConfig {
   if (value === undefined) value = {}
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${path} must hold a JSON object`)
-  const known = new Set(['listen', 'bootstrap', 'bits', 'dht', 'mdns', 'dhtProtocol', 'hostPolicy', 'apiListen', 'web', 'maxOpenInboxes', 'outboxMaxAgeDays'])
+  const known = new Set(['listen', 'bootstrap', 'bits', 'dht', 'mdns', 'dhtProtocol', 'hostPolicy', 'apiListen', 'web', 'http', 'maxOpenInboxes', 'outboxMaxAgeDays'])
   const unknown = Object.keys(value).filter(k => !known.has(k))
   if (unknown.length > 0) throw new ConfigError(`${path}: unknown field ${unknown.map(k => `"${k}"`).join(', ')} (known: ${[...known].join(', ')})`)
   const file = value as Record<string, unknown>
@@ -141,6 +155,10 @@ export function parseConfig (value: unknown, path = CONFIG_FILE_NAME): HomeConfi
   if (file.web !== undefined) {
     parseApiListen(file.web, path, 'web')
     config.web = file.web as string
+  }
+  if (file.http !== undefined) {
+    parseHttpListen(file.http, path)
+    config.http = file.http as string
   }
   if (file.maxOpenInboxes !== undefined) {
     if (typeof file.maxOpenInboxes !== 'number' || !Number.isInteger(file.maxOpenInboxes) || file.maxOpenInboxes < 1 || file.maxOpenInboxes > 100_000) {

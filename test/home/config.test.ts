@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadConfig, parseApiListen, parseConfig, writeDefaultConfig } from '../../src/home/config.ts'
+import { loadConfig, parseApiListen, parseConfig, parseHttpListen, writeDefaultConfig } from '../../src/home/config.ts'
 import { DEFAULT_HOST_POLICY } from '../../src/node/host-policy.ts'
 import { ConfigError } from '../../src/errors.ts'
 
@@ -57,4 +57,11 @@ test('outboxMaxAgeDays: how long the outbox retries a mail, in days; anything bu
   for (const bad of [0, -1, 'seven', 4000, Number.NaN]) {
     assert.throws(() => parseConfig({ outboxMaxAgeDays: bad }), (err: Error) => err instanceof ConfigError && /"outboxMaxAgeDays" must be a positive number of days/.test(err.message))
   }
+})
+
+test('http (a host\'s event streams): off by default; "host:port" on any address', () => {
+  assert.equal(parseConfig({}).http, undefined)
+  for (const value of ['0.0.0.0:8443', '[::]:8443', 'host.example:80', '127.0.0.1:0']) assert.equal(parseConfig({ http: value }).http, value)
+  assert.deepEqual(parseHttpListen('[::]:8443'), { host: '::', port: 8443 })
+  for (const value of ['0.0.0.0', ':80', '0.0.0.0:65536', 8443, 'a b:80']) assert.throws(() => parseConfig({ http: value }), ConfigError)
 })
