@@ -7,12 +7,16 @@
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { request } from 'node:http'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'puppeteer-core'
-import { grantRunningHost, initHome, ipms, startDaemon, startHostFor, type Daemon } from '../../examples/ipms-cli.ts'
+import { grantRunningHost, initHome, IPMS_BIN, ipms, startDaemon, startHostFor, type Daemon } from '../../examples/ipms-cli.ts'
+import { readFile } from 'node:fs/promises'
+import { waitFor } from '../helpers/wait.ts'
 import { launchBrowser, withScreenshotOnFailure } from '../helpers/browser.ts'
 
 /** What the page's own scripts see, for the callbacks run in it (this TypeScript has no DOM library). */
@@ -222,4 +226,27 @@ test('the web inbox lets in only its owner\'s browser: one-time links, a session
   } finally {
     await daemon.stop()
   }
+})
+
+test('ipms web with no daemon runs one serving the web inbox and prints a working login link; SIGTERM stops it cleanly', { timeout: 120_000 }, async () => {
+  const owner = await initHome(join(root, 'web-alone'), ['--bits', '8'])
+  const configBefore = await readFile(join(owner.home, 'config.json'), 'utf8')
+  const child = spawn(IPMS_BIN, ['--home', owner.home, 'web', '--address', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+  child.stdout.resume()
+  const exited = once(child, 'exit')
+  try {
+    const link = /The web inbox: (http:\/\/127\.0\.0\.1:\d+\/login\?token=[0-9a-f]{64})/
+    await waitFor([[child.stderr, 'data']], () => link.test(stderr), AbortSignal.timeout(60_000))
+    const redeemed = await raw(link.exec(stderr)![1]!)
+    assert.equal(redeemed.status, 303)
+    // Another link, through the daemon now running (ipms web again).
+    assert.match(await loginLink(owner.home), /^http:\/\/127\.0\.0\.1:\d+\/login\?token=/)
+  } finally {
+    child.kill('SIGTERM')
+    const [code] = await exited
+    assert.equal(code, 0, stderr)
+  }
+  assert.equal(await readFile(join(owner.home, 'config.json'), 'utf8'), configBefore, 'the web address is not taken for libp2p\'s listen')
 })

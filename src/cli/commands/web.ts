@@ -7,7 +7,7 @@ import type { CliCommand } from '../command.ts'
 
 export const web: CliCommand = {
   command: 'web',
-  options: y => y.option('listen', { type: 'string', describe: 'When it starts the daemon: serve the web inbox on this loopback host:port (default: config "web", else any free port)' }),
+  options: y => y.option('address', { type: 'string', describe: 'When it starts the daemon: serve the web inbox on this loopback host:port (default: config "web", else any free port)' }),
   examples: [
     ['ipms web', 'a login link to open in your browser (starts the daemon if none runs)'],
     ['xdg-open "$(ipms web)"', 'open it at once']
@@ -21,6 +21,7 @@ export const web: CliCommand = {
       return
     }
     const [{ daemon, webAddress }, config] = await Promise.all([import('./daemon.ts'), context.config()])
-    await daemon.run!({ ...args, web: args.listen ?? config.web ?? webAddress(undefined) }, context)
+    // The daemon's own --listen (libp2p) stays the config's.
+    await daemon.run!({ ...args, web: args.address ?? config.web ?? webAddress(undefined) }, context)
   }
 }
