@@ -45,6 +45,7 @@ export const daemon: CliCommand = {
     try {
       await writeDaemonInfo(home, { pid: process.pid, started: Date.now(), addrs: running.id().addrs })
       // As Jupyter does: a login link on stderr (it works once, within 10 minutes).
+      if (running.hostEvents !== undefined) out.info(`Owners' event streams (for their phones) over HTTP at ${running.hostEvents}/ipms/v1/inbox/<peer-id>/events (config "http"; also over libp2p)`)
       if (running.web !== undefined) out.info(`The web inbox: ${running.webLink().url} (a login link that works once, within 10 minutes; ipms web prints another)`)
       // A host's address is in its friends' cards: a restart must listen there again.
       if (listen !== undefined && await saveListen(home, listen)) out.info(`Kept --listen in config.json ("listen"): the next ipms daemon listens there too.`)
