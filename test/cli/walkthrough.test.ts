@@ -113,9 +113,11 @@ test(`after the walk-through: reply, one thread, a delete made in the Maildir, a
     assert.deepEqual((await run(alice, ['list', '--json'])).json.mail.map((m: { id: string }) => m.id), [])
     assert.ok((await run(alice, ['list', '--all', '--json'])).json.mail.some((m: { id: string }) => m.id === answer.id))
 
-    // The host goes down: a new mail waits in the outbox, a retry says nothing went, rm cancels it.
+    // The host goes down, and Bob is offline (online, his daemon would take the mail itself: mail
+    // as chat): a new mail waits in the outbox, a retry says nothing went, rm cancels it.
     assert.equal(await hostDaemon.stop(), 0)
     hostDaemon = undefined
+    if (throughDaemon(way)) assert.equal(await daemons.pop()!.stop(), 0)
     const waiting = await run(alice, ['send', 'bob', '-s', 'Dinner?', '--timeout', '5s'], 'At eight?\n', EXIT.UNREACHABLE)
     assert.match(waiting.stderr, /The mail waits in the outbox/)
     const [queued] = (await run(alice, ['outbox', '--json'])).json.outbox
