@@ -29,7 +29,7 @@ import { DeliveryError, DeliveryRefusedError, EnvelopeSizeError, IpmsError, Stor
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { mailPayloadShapeProblem, mailStampProblem, type MailPayload } from '../access/payloads.ts'
-import type { Inbox } from '../stores/open-inbox.ts'
+import type { Inbox } from '../stores/orbitdb/open-inbox.ts'
 import type { InboxLease, InboxResolver } from './inbox-lease.ts'
 import { envelopeBlock, type EnvelopeBlock } from '../stores/envelope-block.ts'
 import { penalize } from './connection-guard.ts'

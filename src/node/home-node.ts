@@ -7,7 +7,7 @@
 import { join } from 'node:path'
 import { loadConfig, type HomeConfig } from '../home/config.ts'
 import type { Identity } from '../identity/identity.ts'
-import { openInbox, type Inbox } from '../stores/open-inbox.ts'
+import { openInbox, type Inbox } from '../stores/orbitdb/open-inbox.ts'
 import { asStorageFull } from '../stores/storage-health.ts'
 import { asTooManyFiles } from '../util/fd-limit.ts'
 import { createNode, type IpmsNode } from './create-node.ts'

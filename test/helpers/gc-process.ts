@@ -10,8 +10,8 @@
 import { CID } from 'multiformats/cid'
 import { createIdentity, identityFromSeed } from '../../src/identity/identity.ts'
 import { createNode } from '../../src/node/create-node.ts'
-import { blockKey, levelStoresOf, pinKey, pinnedBlockKey } from '../../src/stores/block-writer.ts'
-import { openInbox } from '../../src/stores/open-inbox.ts'
+import { blockKey, levelStoresOf, pinKey, pinnedBlockKey } from '../../src/stores/orbitdb/block-writer.ts'
+import { openInbox } from '../../src/stores/orbitdb/open-inbox.ts'
 import { putMail } from './replicas.ts'
 
 const [home, seedHex, bits, mode, count] = process.argv.slice(2)

@@ -8,7 +8,7 @@ import { createDeliveryService } from '../../src/node/deliver.ts'
 import { servedFrom } from '../../src/node/inbox-lease.ts'
 import { createNode } from '../../src/node/create-node.ts'
 import { createInboxSync } from '../../src/node/sync.ts'
-import { openInbox } from '../../src/stores/open-inbox.ts'
+import { openInbox } from '../../src/stores/orbitdb/open-inbox.ts'
 
 const [home, seedHex, port, owner, bits] = process.argv.slice(2)
 const identity = await identityFromSeed(new Uint8Array(Buffer.from(seedHex!, 'hex')))

@@ -15,7 +15,7 @@ import { putMail, replicaPool } from '../helpers/replicas.ts'
 import { createGrant } from '../../src/hosting/grant.ts'
 import { SyncRefusedError } from '../../src/errors.ts'
 import { SYNC_PROTOCOL } from '../../src/node/sync.ts'
-import type { JoinEntry } from '../../src/stores/mailbox.ts'
+import type { JoinEntry } from '../../src/stores/orbitdb/mailbox.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 const BITS = 8

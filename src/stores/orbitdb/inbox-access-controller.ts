@@ -20,12 +20,12 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { IPFSBlockStorage } from '@orbitdb/core'
-import { INBOX_ACCESS_TYPE } from '../constants.ts'
-import type { Problem } from '../errors.ts'
-import { parsePeerId } from '../identity/peer-id.ts'
-import { accessBlock, inboxAddress, inboxParams, paramsFromAccessBlock, type InboxParams } from './inbox-address.ts'
-import { entryShapeProblem } from './entry-shape.ts'
-import { mailPayloadProblem, prunePayloadProblem } from './payloads.ts'
+import { INBOX_ACCESS_TYPE } from '../../constants.ts'
+import type { Problem } from '../../errors.ts'
+import { parsePeerId } from '../../identity/peer-id.ts'
+import { accessBlock, inboxAddress, inboxParams, paramsFromAccessBlock, type InboxParams } from '../../access/inbox-address.ts'
+import { entryShapeProblem } from '../../access/entry-shape.ts'
+import { mailPayloadProblem, prunePayloadProblem } from '../../access/payloads.ts'
 
 /** Verdicts kept per controller (entry hash → verdict): bounded, verdicts never change. */
 const VERDICT_CACHE_SIZE = 256

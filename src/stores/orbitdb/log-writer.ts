@@ -31,15 +31,15 @@
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { Entry, type LogEntry, type OrbitDBIdentity, type Storage } from '@orbitdb/core'
-import { MAX_ENTRY_LINKS } from '../constants.ts'
-import { RefusedEntryError } from '../errors.ts'
-import { entryTime } from '../access/entry-shape.ts'
-import type { InboxPayload } from '../access/payloads.ts'
+import { MAX_ENTRY_LINKS } from '../../constants.ts'
+import { RefusedEntryError } from '../../errors.ts'
+import { entryTime } from '../../access/entry-shape.ts'
+import type { InboxPayload } from '../../access/payloads.ts'
 import type { BlockToStore, BlockWriter } from './block-writer.ts'
 import type { BatchStorage } from './level-storage.ts'
-import type { WriteOptions } from './storage-health.ts'
-import { groupCommit, type GroupCommit } from '../util/group-commit.ts'
-import type { EnvelopeBlock } from './envelope-block.ts'
+import type { WriteOptions } from '../storage-health.ts'
+import { groupCommit, type GroupCommit } from '../../util/group-commit.ts'
+import type { EnvelopeBlock } from '../envelope-block.ts'
 
 /** One append: an entry payload, and the envelope block to store with it. */
 export interface AppendItem {

@@ -20,8 +20,8 @@
  * every key of one inbox and nothing else (`ipms host rm`, stores/drop-inbox.ts).
  */
 import { Level } from 'level'
-import { InvalidArgumentError } from '../errors.ts'
-import type { StorageHealth, WriteOptions } from './storage-health.ts'
+import { InvalidArgumentError } from '../../errors.ts'
+import type { StorageHealth, WriteOptions } from '../storage-health.ts'
 
 /** The home's sub-directory of the inbox store. */
 export const HOME_INBOXES_DIR = 'inboxes'

@@ -7,17 +7,17 @@
  * an inbox exchange entries over /ipms/sync instead (docs/DESIGN.md §1).
  */
 import type { EventEmitter } from 'node:events'
-import { DEFAULT_POW_BITS } from '../constants.ts'
-import { InboxAccessController, type InboxAccessController as Controller } from '../access/inbox-access-controller.ts'
+import { DEFAULT_POW_BITS } from '../../constants.ts'
+import { InboxAccessController, type InboxAccessController as Controller } from './inbox-access-controller.ts'
 import { useAccessController } from '@orbitdb/core'
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
-import { accessBlock, inboxAddress, inboxName, inboxParams, manifestBlock } from '../access/inbox-address.ts'
+import { accessBlock, inboxAddress, inboxName, inboxParams, manifestBlock } from '../../access/inbox-address.ts'
 import { blockWriter, type HeliaBlocks } from './block-writer.ts'
-import type { MailPayload } from '../access/payloads.ts'
+import type { MailPayload } from '../../access/payloads.ts'
 import { Mailbox, type JoinHead, type JoinOutcome, type PendingMail, type Received } from './mailbox.ts'
-import type { FirstEntry } from './mailbox-index.ts'
-import type { EnvelopeBlock } from './envelope-block.ts'
+import type { FirstEntry } from '../mailbox-index.ts'
+import type { EnvelopeBlock } from '../envelope-block.ts'
 
 /** An open inbox: the mailbox database of one owner. */
 export interface Inbox {

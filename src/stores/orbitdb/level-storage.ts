@@ -14,7 +14,7 @@
  */
 import type { Storage } from '@orbitdb/core'
 import type { KeySpace } from './inbox-store.ts'
-import type { WriteOptions } from './storage-health.ts'
+import type { WriteOptions } from '../storage-health.ts'
 
 export interface BatchStorage<V = unknown> extends Storage<V> {
   /** Put every pair in one atomic batch; `options.sync` resolves once LevelDB's log is on disk. */

@@ -7,12 +7,12 @@ import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
-import { InboxAccessController } from '../../src/access/inbox-access-controller.ts'
-import { accessBlock, inboxAddress, inboxName, inboxParams, manifestBlock } from '../../src/access/inbox-address.ts'
-import { createIdentity } from '../../src/identity/identity.ts'
-import { Mailbox } from '../../src/stores/mailbox.ts'
-import { openInbox } from '../../src/stores/open-inbox.ts'
-import { startTestNode, type TestNode } from '../helpers/nodes.ts'
+import { InboxAccessController } from '../../../src/stores/orbitdb/inbox-access-controller.ts'
+import { accessBlock, inboxAddress, inboxName, inboxParams, manifestBlock } from '../../../src/access/inbox-address.ts'
+import { createIdentity } from '../../../src/identity/identity.ts'
+import { Mailbox } from '../../../src/stores/orbitdb/mailbox.ts'
+import { openInbox } from '../../../src/stores/orbitdb/open-inbox.ts'
+import { startTestNode, type TestNode } from '../../helpers/nodes.ts'
 
 const nodes: TestNode[] = []
 after(async () => { for (const n of nodes) await n.cleanup() })
