@@ -37,7 +37,7 @@ import { hostingDirectory, type HostedGrant, type HostedInboxReport } from '../n
 import { openOutbox, type OutboxEntry, type RetryOptions } from '../node/outbox.ts'
 import { readInbox, type ReadInboxResult } from '../node/read-inbox.ts'
 import type { DeliveryFailure, SendMailOptions } from '../node/send-mail.ts'
-import type { Inbox } from '../stores/orbitdb/open-inbox.ts'
+import type { Inbox } from '../stores/inbox.ts'
 import { concurrencyLimit } from '../util/concurrency-limit.ts'
 import { serialQueue } from '../util/serial-queue.ts'
 import type { ApiInfo } from '../api/api-files.ts'

@@ -24,9 +24,8 @@ import { DEFAULT_HOST_POLICY } from './host-policy.ts'
 import { encodeCard, verifyCard, type AddressCard, type CardHost } from '../hosting/card.ts'
 import { encodeGrant, verifyGrant, type Grant } from '../hosting/grant.ts'
 import { expiredAt } from '../hosting/signed-record.ts'
-import { levelStoresOf, nodeStorage } from '../stores/orbitdb/block-writer.ts'
-import { dropInboxRecords } from '../stores/orbitdb/drop-inbox.ts'
-import { openInbox, type Inbox } from '../stores/orbitdb/open-inbox.ts'
+import type { Inbox } from '../stores/inbox.ts'
+import { dropInboxRecords, levelStoresOf, nodeStorage, openInbox } from '../stores/orbitdb/index.ts'
 import { asTooManyFiles } from '../util/fd-limit.ts'
 import type { IpmsNode } from './create-node.ts'
 import type { DroppedHostedInbox } from './drop-hosted.ts'
@@ -107,7 +106,7 @@ export interface Hosting {
   /**
    * Stop keeping `owner`'s inbox and drop it with its blocks (`ipms host rm` through a daemon): no
    * longer served at once, closed once the operations under way end, then its records and blocks
-   * deleted (stores/drop-inbox.ts) and its grant file last. NotFoundError when none is kept.
+   * deleted (stores/orbitdb/drop-inbox.ts) and its grant file last. NotFoundError when none is kept.
    */
   drop: (owner: string) => Promise<DroppedHostedInbox>
   /** Drop, in every hosted inbox, pending mail older than the retention period; returns the count. */

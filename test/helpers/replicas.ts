@@ -49,7 +49,6 @@ export async function startReplica (options: ReplicaOptions = {}): Promise<Repli
   const grants = new Map((options.grantsFrom ?? []).map(owner => [owner.peerId, createGrant(owner, test.node.peerId)]))
   const sync = createInboxSync({
     libp2p: test.node.libp2p,
-    blockstore: test.node.helia.blockstore,
     authorize: options.authorize,
     grantFor: options.grantFor ?? (inbox => grants.get(inbox.owner)),
     timeoutMs: options.syncTimeoutMs

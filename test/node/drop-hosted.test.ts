@@ -1,5 +1,5 @@
 /**
- * `ipms host rm <owner>` (node/drop-hosted.ts, stores/drop-inbox.ts): every key and block of that
+ * `ipms host rm <owner>` (node/drop-hosted.ts, stores/orbitdb/drop-inbox.ts): every key and block of that
  * inbox gone, its grant too, and nothing of any other inbox; refused while a node runs on the home.
  */
 import { after, test } from 'node:test'

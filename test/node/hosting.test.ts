@@ -45,7 +45,7 @@ async function startHost (options: { identity?: Identity, home?: string, now?: (
   const test = await startTestNode({ identity: options.identity, home: options.home })
   let hosting: Hosting | undefined
   const inboxFor: InboxResolver = address => hosting?.inboxFor(address)
-  const sync = createInboxSync({ libp2p: test.node.libp2p, blockstore: test.node.helia.blockstore, grantFor: inbox => hosting?.grantFor(inbox), inboxFor })
+  const sync = createInboxSync({ libp2p: test.node.libp2p, grantFor: inbox => hosting?.grantFor(inbox), inboxFor })
   await sync.start()
   const delivery = createDeliveryService({ libp2p: test.node.libp2p, identity: test.identity, inboxFor })
   await delivery.start()

@@ -4,7 +4,7 @@
  * disk: it was a `sync` write, or a `sync` write into the same LevelDB began after it ended and
  * ended before the receipt (LevelDB's log is sequential, one fdatasync covers what precedes it).
  * The entry index and the heads of every inbox are in one LevelDB per home (`inboxes/`, under the
- * inbox's key prefix: stores/inbox-store.ts).
+ * inbox's key prefix: stores/orbitdb/inbox-store.ts).
  *
  * How: every LevelDB write of this process is recorded (classic-level's `_put`, `_batch` and the
  * chained batch's `_write`, wrapped: location, keys, small values, `sync`, and a sequence number

@@ -17,7 +17,7 @@
  * (storage-health.ts): a key space is only a prefix over the one LevelDB, whatever its state.
  *
  * Watch for: an inbox's close leaves this LevelDB open (the node's stop closes it); `drop` deletes
- * every key of one inbox and nothing else (`ipms host rm`, stores/drop-inbox.ts).
+ * every key of one inbox and nothing else (`ipms host rm`, stores/orbitdb/drop-inbox.ts).
  */
 import { Level } from 'level'
 import { InvalidArgumentError } from '../../errors.ts'

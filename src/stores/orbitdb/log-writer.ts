@@ -56,7 +56,7 @@ export interface LogWriterParams {
   logId: string
   access: { canAppend: (entry: any) => Promise<boolean>, explain: (entry: any) => { message: string } | undefined }
   /** The log's current heads. */
-  heads: () => Promise<LogEntry[]>
+  heads: () => Promise<Array<{ hash: string }>>
   blocks: BlockWriter
   /** The memory cache in front of the log's entry blocks (so reads after the commit stay in memory). */
   entryCache: Storage<Uint8Array>

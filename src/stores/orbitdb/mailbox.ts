@@ -17,14 +17,14 @@
  *   `pruned` (envelope CID) once an envelope's block is deleted; `synced` after a sync session;
  *   `gc-error` (Error) when deleting pruned envelopes failed (they are tried again at the next GC).
  *
- * Appends do not go through OrbitDB's `addOperation`: they are grouped (stores/log-writer.ts), so
+ * Appends do not go through OrbitDB's `addOperation`: they are grouped (stores/orbitdb/log-writer.ts), so
  * that deliveries arriving while one is being written are written together in one turn. Appends
  * and joins run one at a time (both read and then write the log's heads).
  *
  * Joins (from /ipms/sync) do not go through OrbitDB's `joinEntry` either: every entry is checked
  * here as it would (rules, signature: entry-signature.ts), then the log writer writes them in
  * groups. They are written without sync; an answer to a delivery that names a joined entry waits
- * until they are on disk (stores/durable-joins.ts). An envelope block is stored for
+ * until they are on disk (stores/orbitdb/durable-joins.ts). An envelope block is stored for
  * pending mail only when it is the size that mail's entry states (PROTOCOL.md §10).
  *
  * Watch for (docs/DESIGN.md §5): OrbitDB calls `onUpdate` once per joined head, not per entry, so the
@@ -54,7 +54,9 @@ import { createLogWriter, type AppendItem } from './log-writer.ts'
 import { openMailboxIndex, type FirstEntry, type IndexedOp, type PendingMail } from '../mailbox-index.ts'
 import { serialQueue } from '../../util/serial-queue.ts'
 import { concurrencyLimit } from '../../util/concurrency-limit.ts'
-import { verifyEntrySignature, type SignedEntryFields } from './entry-signature.ts'
+import { verifyEntrySignature } from './entry-signature.ts'
+import { blocksSince, type BlockSource } from './inbox-blocks.ts'
+import type { InboxEntry, JoinEntry, JoinHead, JoinOutcome, Received } from '../inbox.ts'
 
 /** The fields of a log entry the index reads. */
 interface LogEntry {
@@ -67,29 +69,12 @@ interface LogEntry {
 
 /** The OrbitDB log, as far as the mailbox uses it. */
 interface OrbitLog {
-  get: (hash: string) => Promise<LogEntry | undefined>
+  get: (hash: string) => Promise<InboxEntry | undefined>
   has: (hash: string) => Promise<boolean>
-  heads: () => Promise<LogEntry[]>
+  heads: () => Promise<InboxEntry[]>
 }
 
-/** An entry received from a replica for a join: its block, and the block decoded (with `hash`). */
-export interface JoinEntry {
-  hash: string
-  bytes: Uint8Array
-  entry: LogEntry & SignedEntryFields
-}
-
-/** A head to join, and every entry it needs that the log lacks (itself included). */
-export interface JoinHead {
-  hash: string
-  needed: JoinEntry[]
-}
-
-/** What a join did: heads joined, and heads refused with the reason. */
-export interface JoinOutcome {
-  joined: string[]
-  refused: Array<{ hash: string, reason: string }>
-}
+export type { JoinEntry, JoinHead, JoinOutcome, Received }
 
 /** `entries` ordered parents first (whatever their clocks say): the order a join writes them in. */
 function parentsFirst (entries: Map<string, JoinEntry>): JoinEntry[] {
@@ -117,17 +102,13 @@ function parentsFirst (entries: Map<string, JoinEntry>): JoinEntry[] {
 
 /** What helia offers that the mailbox needs. */
 interface HeliaLike extends HeliaBlocks, HeliaRemovable {
-  blockstore: HeliaBlocks['blockstore'] & HeliaRemovable['blockstore'] & {
+  blockstore: {
     get: (cid: CID, options?: { signal?: AbortSignal, offline?: boolean }) => Iterable<Uint8Array> | AsyncIterable<Uint8Array>
     has: (cid: CID) => Promise<boolean>
-  }
+    /** What Helia's blockstore wraps: read without a session, delete a pinned block's record. */
+    unwrap: () => BlockSource & ReturnType<HeliaRemovable['blockstore']['unwrap']>
+  } & HeliaBlocks['blockstore'] & HeliaRemovable['blockstore']
   pins: HeliaBlocks['pins'] & HeliaRemovable['pins']
-}
-
-/** A delivery as the mailbox stored it: the envelope's first entry and when this replica first saw it. */
-export interface Received extends FirstEntry {
-  /** True when the envelope was here already (or arriving in another delivery): nothing was appended. */
-  replay: boolean
 }
 
 const debug = logger('ipms:mailbox')
@@ -285,7 +266,7 @@ export function Mailbox () {
       identity: database.identity,
       logId: address,
       access,
-      heads: async () => await log.heads() as any,
+      heads: async () => await log.heads(),
       blocks,
       entryCache,
       index: entryIndex,
@@ -570,6 +551,10 @@ export function Mailbox () {
       addMail,
       receive,
       firstEntry: index.firstEntry,
+      heads: async () => await log.heads(),
+      has: async (hash: string) => await log.has(hash),
+      get: async (hash: string) => await log.get(hash),
+      blocksSince: (theirs: ReadonlySet<string>, want: readonly string[]) => blocksSince(ipfs.blockstore.unwrap(), { heads: async () => await log.heads(), wantsEnvelope: index.wantsEnvelope }, theirs, want),
       prune,
       pending: index.pending,
       pendingBytes: index.pendingBytes,
@@ -585,3 +570,6 @@ export function Mailbox () {
   }
 }
 Mailbox.type = 'ipms-mailbox'
+
+/** An open mailbox database, as `Mailbox()` makes it. */
+export type MailboxDatabase = Awaited<ReturnType<ReturnType<typeof Mailbox>>>

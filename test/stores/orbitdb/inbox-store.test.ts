@@ -1,5 +1,5 @@
 /**
- * One LevelDB per home for every inbox's records (stores/inbox-store.ts): key spaces that keep
+ * One LevelDB per home for every inbox's records (stores/orbitdb/inbox-store.ts): key spaces that keep
  * inboxes apart, inboxes that open no file, and records a stock OrbitDB log reads as its own.
  */
 import { after, test } from 'node:test'

@@ -2,7 +2,7 @@
  * A home of the former layout (each inbox in three LevelDBs of its own; the committed fixture
  * test/fixtures/legacy-home, made by make-legacy-home.ts) opens under one store per home: its
  * inboxes' records are moved into `<home>/inboxes/` once, the old directories removed, and every
- * mail is read (stores/migrate-inboxes.ts).
+ * mail is read (stores/orbitdb/migrate-inboxes.ts).
  */
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -18,7 +18,7 @@ import { LEGACY_INBOXES_DIR, migrateInboxes } from '../../../src/stores/orbitdb/
 import { HOME_ORBITDB_DIR } from '../../../src/node/create-node.ts'
 import { makeTempHome } from '../../helpers/nodes.ts'
 
-const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'legacy-home')
+const FIXTURE = join(import.meta.dirname, '..', '..', 'fixtures', 'legacy-home')
 
 interface FixtureMail { hash: string, env: string, id: string, body: string }
 interface Fixture {

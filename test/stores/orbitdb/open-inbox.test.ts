@@ -1,5 +1,5 @@
 /**
- * The inbox's manifest and access-controller blocks (stores/open-inbox.ts writes them itself, then
+ * The inbox's manifest and access-controller blocks (stores/orbitdb/open-inbox.ts writes them itself, then
  * opens by address): byte for byte what OrbitDB writes when it opens the inbox by name with the
  * `ipms-inbox` controller, at the address `inboxAddress` computes; pinned as OrbitDB pins them.
  */
