@@ -35,7 +35,8 @@
  */
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
-import { ComposedStorage, Database, IPFSBlockStorage, LRUStorage, type DatabaseParams } from '@orbitdb/core'
+import { EventEmitter } from 'node:events'
+import { ComposedStorage, Database, IPFSBlockStorage, Log, LRUStorage, type DatabaseParams, type OrbitDBIdentity, type Storage } from '@orbitdb/core'
 import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import { MAX_PRUNE_ENTRIES } from '../../constants.ts'
@@ -44,7 +45,7 @@ import { parseEnvelopeCid, signPrune, type InboxPayload, type MailPayload } from
 import type { InboxAccessController } from './inbox-access-controller.ts'
 import { boundedMap } from '../../util/bounded-map.ts'
 import { entryTime } from '../../access/entry-shape.ts'
-import { nodeStorage, type HeliaBlocks } from './block-writer.ts'
+import { nodeStorage, type BlockToStore, type BlockWriter, type HeliaBlocks } from './block-writer.ts'
 import { removeBlocks, type HeliaRemovable } from './block-remover.ts'
 import { durableJoins } from './durable-joins.ts'
 import { envelopeBlock, isCheckedEnvelope, type EnvelopeBlock } from '../envelope-block.ts'
@@ -160,20 +161,107 @@ function indexedOp (entry: LogEntry, held?: Map<string, number>): IndexedOp | un
   return undefined
 }
 
-/** The database type factory, in OrbitDB's shape (`Mailbox()` is what `useDatabaseType` wants). */
+/** The log's storages, as the mailbox builds them for OrbitDB's `Log`. */
+export interface LogStorages {
+  entryStorage: Storage
+  headsStorage: Storage
+  indexStorage: Storage
+}
+
+/** What a mailbox is built over: OrbitDB's log of the inbox, the events, the writer's identity and controller. */
+interface LogParts {
+  log: Log
+  events: EventEmitter
+  identity: OrbitDBIdentity
+  access: InboxAccessController
+  /** Close the log (its storages: the node's LevelDBs stay open). */
+  close: () => Promise<void>
+}
+
+/** Where a mailbox lives: the node's Helia, the inbox address, OrbitDB's directory (for a Helia createNode did not make). */
+interface MailboxPlace {
+  ipfs: unknown
+  address: string
+  directory?: string
+  /**
+   * Blocks that go with the log's first write here (entries appended or joined): the inbox's
+   * manifest and controller blocks, so that any OrbitDB program opens a log that has entries.
+   */
+  withFirstWrite?: BlockToStore[]
+  /** Called once `withFirstWrite` is written. */
+  firstWritten?: () => void
+}
+
+/**
+ * The database type factory, in OrbitDB's shape (`Mailbox()` is what `useDatabaseType` wants): the
+ * mailbox over OrbitDB's full `Database`, for an OrbitDB program that opens the inbox itself.
+ * IPMS opens its inboxes with `openMailbox` (no `Database`: open-inbox.ts); both write the same.
+ */
 export function Mailbox () {
   return async (params: DatabaseParams) => {
-    const ipfs = params.ipfs as HeliaLike
-    const address = params.address as string
-    const directory = join((params.directory as string | undefined) ?? './orbitdb', address)
+    let database: Database | undefined
+    const mailbox = await mailboxOver({ ipfs: params.ipfs, address: params.address, directory: params.directory }, async (storages, onUpdate) => {
+      database = await Database({ ...params, ...storages, referencesCount: 0, onUpdate: async (log, entry) => { await onUpdate(entry) } })
+      return { log: database.log, events: database.events, identity: database.identity, access: database.access as unknown as InboxAccessController, close: database.close }
+    })
+    return {
+      ...database!,
+      ...mailbox,
+      type: 'ipms-mailbox',
+      // Through the log writer too, so that nothing appends beside it.
+      addOperation: async (payload: InboxPayload) => await mailbox.append(payload)
+    }
+  }
+}
+Mailbox.type = 'ipms-mailbox'
+
+/**
+ * The mailbox of the inbox at `address` over OrbitDB's `Log` alone, with the controller and the
+ * identity given: what the full `Database` would read or build at every opening (its manifest
+ * and controller blocks, its Sync, its queue) is not needed to append, join or read, and a host
+ * opens inboxes on demand, one per delivery into an inbox not open (docs/ARCHITECTURE.md, "The
+ * inbox port"). The records are the same: a stock OrbitDB opens the inbox as before.
+ */
+export async function openMailbox (place: MailboxPlace & { identity: OrbitDBIdentity, access: InboxAccessController }): Promise<MailboxInstance> {
+  return await mailboxOver(place, async (storages) => {
+    const log = await Log(place.identity, { logId: place.address, access: place.access, ...storages })
+    const events = new EventEmitter()
+    return { log, events, identity: place.identity, access: place.access, close: async () => { await log.close(); events.emit('close') } }
+  })
+}
+
+/** An open mailbox: the port's functions (stores/inbox.ts) and its log, for the adapter. */
+export type MailboxInstance = Awaited<ReturnType<typeof mailboxOver>>
+
+/** The mailbox over the log `makeLog` gives for its storages; `onUpdate`: an entry joined by OrbitDB itself. */
+async function mailboxOver (place: MailboxPlace, makeLog: (storages: LogStorages, onUpdate: (entry: LogEntry) => Promise<void>) => Promise<LogParts>) {
+  {
+    const ipfs = place.ipfs as HeliaLike
+    const address = place.address
+    const directory = join(place.directory ?? './orbitdb', address)
     // The node's block writer, the health of its LevelDBs (durable writes, full disk) and the
     // home's inbox store, where this inbox's records live under its prefix (inbox-store.ts); a
     // Helia that createNode did not make gets a LevelDB of its own per inbox.
-    const { blocks, health, inboxes } = nodeStorage(ipfs)
+    const { blocks: nodeBlocks, health, inboxes } = nodeStorage(ipfs)
+    // The log's writes of blocks: its first one carries `withFirstWrite` (again, if it failed).
+    let firstBlocks = place.withFirstWrite ?? []
+    const blocks: BlockWriter = {
+      write: async (list, options) => {
+        const extra = firstBlocks
+        firstBlocks = []
+        try {
+          await nodeBlocks.write(extra.length === 0 ? list : [...extra, ...list], options)
+          if (extra.length > 0) place.firstWritten?.()
+        } catch (err) {
+          if (firstBlocks.length === 0) firstBlocks = extra
+          throw err
+        }
+      }
+    }
     const own = inboxes === undefined ? await openInboxStore(join(directory, '_inbox'), health) : undefined
     const spaces = (inboxes ?? own!).spaces(address)
     const index = await openMailboxIndex(spaces.mailbox)
-    let events: import('node:events').EventEmitter | undefined
+    let events: EventEmitter | undefined
 
     // Index updates run one at a time: appends and joins (sync) both update it.
     const indexed = serialQueue().run
@@ -241,19 +329,16 @@ export function Mailbox () {
     const headsLevel = LevelBatchStorage<Uint8Array>(spaces.heads)
     const headsStore = await ComposedStorage(headsCache, headsLevel)
     const entryIndex = LevelBatchStorage(spaces.index)
-    const database = await Database({
-      ...params,
+    // No back-references (Database's referencesCount 0): /ipms/sync moves every missing block in
+    // one batch, so OrbitDB's skip-list refs only cost index reads on every join and index walk.
+    const parts = await makeLog({
       entryStorage,
       headsStorage: headsStore,
-      indexStorage: await ComposedStorage(await LRUStorage({ size: INDEX_CACHE_SIZE }), entryIndex),
-      // No back-references: /ipms/sync moves every missing block in one batch, so OrbitDB's
-      // skip-list refs only cost index reads on every join and every index walk.
-      referencesCount: 0,
-      onUpdate: async (log: OrbitLog, entry: LogEntry) => { await catchUp(log, [entry]) }
-    })
-    events = database.events
-    const access = database.access as InboxAccessController
-    const log = database.log as OrbitLog
+      indexStorage: await ComposedStorage(await LRUStorage({ size: INDEX_CACHE_SIZE }), entryIndex)
+    }, async (entry) => { await catchUp(parts.log, [entry]) })
+    events = parts.events
+    const { access, identity } = parts
+    const log: OrbitLog = parts.log
 
     // Catch up with what was joined but not indexed before the last stop, and finish its GC.
     await catchUp(log, await log.heads())
@@ -263,7 +348,7 @@ export function Mailbox () {
     const exclusively = serialQueue().run
 
     const writer = createLogWriter({
-      identity: database.identity,
+      identity,
       logId: address,
       access,
       heads: async () => await log.heads(),
@@ -489,7 +574,7 @@ export function Mailbox () {
       const refusal = async ({ hash, entry }: JoinEntry): Promise<string | undefined> => {
         if (!verdicts.has(hash)) {
           const rules = await access.canAppend(entry) ? undefined : access.explain(entry)?.message ?? 'the rules refuse it'
-          const signature = rules !== undefined || await verifyEntrySignature(entry, database.identity.verify) ? undefined : `its signature by ${String(entry.key)} does not verify`
+          const signature = rules !== undefined || await verifyEntrySignature(entry, identity.verify) ? undefined : `its signature by ${String(entry.key)} does not verify`
           verdicts.set(hash, rules ?? signature)
         }
         return verdicts.get(hash)
@@ -538,15 +623,14 @@ export function Mailbox () {
     const close = async (): Promise<void> => {
       await writer.idle()
       // Closes its storages, which leave the node's inbox store open.
-      await database.close()
+      await parts.close()
       await own?.close()
     }
 
     return {
-      ...database,
-      type: 'ipms-mailbox',
-      // Through the log writer too, so that nothing appends beside it.
-      addOperation: async (payload: InboxPayload) => await append({ payload }),
+      log: parts.log,
+      events: parts.events,
+      append: async (payload: InboxPayload) => await append({ payload }),
       add,
       addMail,
       receive,
@@ -569,7 +653,6 @@ export function Mailbox () {
     }
   }
 }
-Mailbox.type = 'ipms-mailbox'
 
 /** An open mailbox database, as `Mailbox()` makes it. */
 export type MailboxDatabase = Awaited<ReturnType<ReturnType<typeof Mailbox>>>

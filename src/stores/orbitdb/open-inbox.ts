@@ -1,66 +1,101 @@
 /**
- * Open an owner's inbox on a node: the `ipms-mailbox` database with the `ipms-inbox` controller,
- * at the address `inboxAddress(owner, bits)` gives (docs/PROTOCOL.md §9).
+ * Open an owner's inbox on a node: the `ipms-mailbox` log with the `ipms-inbox` controller, at the
+ * address `inboxAddress(owner, bits)` gives (docs/PROTOCOL.md §9), as the port (stores/inbox.ts).
  *
- * Opened by name with the controller's parameters, so no block has to be fetched: every replica
- * builds the same manifest itself. OrbitDB's built-in Sync stays off (`sync: false`): replicas of
- * an inbox exchange entries over /ipms/sync instead (docs/DESIGN.md §1).
+ * The address is computed offline, so no block has to be fetched: every replica builds the same
+ * manifest itself. OrbitDB's built-in Sync is never started: replicas of an inbox exchange entries
+ * over /ipms/sync instead (docs/DESIGN.md §1).
  */
-import { DEFAULT_POW_BITS } from '../../constants.ts'
-import { InboxAccessController } from './inbox-access-controller.ts'
-import { useAccessController } from '@orbitdb/core'
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
-import { accessBlock, inboxAddress, inboxName, inboxParams, manifestBlock } from '../../access/inbox-address.ts'
-import { blockWriter, type HeliaBlocks } from './block-writer.ts'
-import { Mailbox, type MailboxDatabase } from './mailbox.ts'
-import type { Log } from '@orbitdb/core'
+import { useAccessController, type Log, type OrbitDBIdentity } from '@orbitdb/core'
+import { DEFAULT_POW_BITS, INBOX_ACCESS_TYPE } from '../../constants.ts'
+import { accessBlock, inboxParams, manifestBlock } from '../../access/inbox-address.ts'
 import type { Inbox } from '../inbox.ts'
+import type { HeliaBlocks } from './block-writer.ts'
+import { InboxAccessController, inboxController } from './inbox-access-controller.ts'
+import { openMailbox, type MailboxInstance } from './mailbox.ts'
 
 export type { Inbox }
 
-/** OrbitDB, as far as opening an inbox needs it. */
+/** OrbitDB, as far as opening an inbox needs it: its Helia, its identity (which signs entries), its directory. */
 export interface OrbitDBLike {
-  open: (address: string, options: Record<string, unknown>) => Promise<unknown>
-  /** Its Helia: the inbox's manifest and controller blocks are written through it (without, OrbitDB writes them). */
-  ipfs?: HeliaBlocks & { blockstore: { has: (cid: CID) => Promise<boolean> | boolean } }
+  ipfs: HeliaBlocks
+  identity: OrbitDBIdentity
+  /** Where a Helia that createNode did not make keeps each inbox's records (`<directory>/<address>/_inbox`). */
+  directory?: string
 }
 
+/** An inbox open on a node. */
+interface OpenInbox {
+  opening: Promise<Inbox>
+}
+
+/** The inboxes open on each node (by its Helia): one instance per address, as OrbitDB's `open` gives. */
+const openOn = new WeakMap<object, Map<string, OpenInbox>>()
+/** Inboxes whose manifest and controller blocks were given to a mailbox on each node (by its Helia). */
+const blocksOn = new WeakMap<object, Set<string>>()
+
 /**
- * Open (creating it locally if needed) the inbox of `owner` at difficulty `bits`.
+ * Open (creating it locally if needed) the inbox of `owner` at difficulty `bits`; an inbox open
+ * here already is given again (one instance per address: one writer of its heads).
  *
  * Its manifest and access-controller blocks are the same on every replica (computed from the
- * owner and the difficulty, access/inbox-address.ts): they are written here once, with the node's
- * batched block writer (not synced: they can be made again at any time), and the database is then
- * opened by its address, so that OrbitDB reads them instead of writing and pinning them one at a
- * time (1.7 of the 2.7 ms a first opening took; a host opens inboxes on demand). A test keeps
- * these blocks and the ones OrbitDB writes itself when opening by name identical.
+ * owner and the difficulty, access/inbox-address.ts): they go into the block batch of the log's
+ * first write here, blind (the same bytes, each pinned by itself: block-writer.ts), so that any
+ * OrbitDB program opens by its address an inbox that has entries (a test keeps them the blocks
+ * OrbitDB itself writes). Opening reads no block and writes nothing.
+ * The mailbox is then built over OrbitDB's `Log` with the controller made from the parameters,
+ * without OrbitDB's `Database` (its manifest and controller reads, Sync and queue cost a host
+ * most of a first opening, and a host opens inboxes on demand, one per delivery).
  */
 export async function openInbox (orbitdb: OrbitDBLike, owner: string, bits: number = DEFAULT_POW_BITS): Promise<Inbox> {
   const params = inboxParams(owner, bits)
-  const expected = inboxAddress(params.owner, params.bits)
+  // Each block hashed once (inboxAddress would hash both again, the controller its own again).
+  const access = accessBlock(params)
+  const manifest = manifestBlock(params)
+  const address = `/orbitdb/${manifest.hash}`
   const helia = orbitdb.ipfs
-  if (helia !== undefined) {
-    const blocks = [accessBlock(params), manifestBlock(params)].map(b => ({ cid: CID.parse(b.hash, base58btc), bytes: b.bytes, pin: 'all' as const }))
-    if (!await helia.blockstore.has(blocks[1]!.cid)) await blockWriter(helia).write(blocks, { durable: false })
-    // Opened by address, OrbitDB finds the controller by its type (registration is idempotent).
+  let open = openOn.get(helia)
+  if (open === undefined) openOn.set(helia, open = new Map())
+  const known = open.get(address)
+  if (known !== undefined) return await known.opening
+  const slot: OpenInbox = { opening: Promise.resolve(undefined as unknown as Inbox) }
+  slot.opening = (async () => {
+    // Written with the log's first write here (appended or joined entries, envelopes): an inbox
+    // only opened (a delivery refused, a sync with nothing new) writes nothing. Once per process.
+    let written = blocksOn.get(helia)
+    if (written === undefined) blocksOn.set(helia, written = new Set())
+    const withFirstWrite = written.has(address) ? [] : [access, manifest].map(b => ({ cid: CID.parse(b.hash, base58btc), bytes: b.bytes, pin: 'all' as const }))
+    const firstWritten = (): void => { written.add(address) }
+    // An OrbitDB program of this process that opens the inbox by address finds its controller by type.
     useAccessController(InboxAccessController)
+    const controller = inboxController(params, `/${INBOX_ACCESS_TYPE}/${access.hash}`, address)
+    const mailbox = await openMailbox({ ipfs: helia, address, directory: orbitdb.directory, identity: orbitdb.identity, access: controller, withFirstWrite, firstWritten })
+    let closing: Promise<void> | undefined
+    return toPort(mailbox, params.owner, params.bits, address, async () => {
+      closing ??= (async () => {
+        if (open.get(address) === slot) open.delete(address)
+        await mailbox.close()
+      })()
+      await closing
+    })
+  })()
+  open.set(address, slot)
+  try {
+    return await slot.opening
+  } catch (err) {
+    open.delete(address)
+    throw err
   }
-  const db = await orbitdb.open(helia !== undefined ? expected : inboxName(params.owner), {
-    type: Mailbox.type,
-    AccessController: InboxAccessController({ owner: params.owner, bits: params.bits }),
-    Database: Mailbox(),
-    sync: false
-  }) as MailboxDatabase // what the Mailbox factory above returned
-  if (db.address !== expected) {
-    await db.close()
-    throw new Error(`OrbitDB opened ${String(db.address)} for the inbox of ${params.owner}, expected ${expected}: the inbox address computation and OrbitDB disagree`)
-  }
-  // The port alone: nothing of OrbitDB's database (its log, its controller) goes past this folder.
+}
+
+/** The port alone: nothing of OrbitDB's log goes past this folder (but to tests, `orbitLog`). */
+function toPort (db: MailboxInstance, owner: string, bits: number, address: string, close: () => Promise<void>): Inbox {
   const inbox: Inbox = {
-    address: db.address,
-    owner: params.owner,
-    bits: params.bits,
+    address,
+    owner,
+    bits,
     events: db.events,
     heads: db.heads,
     has: db.has,
@@ -80,10 +115,20 @@ export async function openInbox (orbitdb: OrbitDBLike, owner: string, bits: numb
     putEnvelopes: db.putEnvelopes,
     getEnvelope: db.getEnvelope,
     hasEnvelope: db.hasEnvelope,
-    close: db.close
+    close
   }
   logs.set(inbox, db.log)
   return inbox
+}
+
+/** Close every inbox open on the node of `helia` (its stop: appends under way end first). */
+export async function closeInboxes (helia: object): Promise<void> {
+  const open = openOn.get(helia)
+  if (open === undefined) return
+  await Promise.all([...open.values()].map(async slot => {
+    const inbox = await slot.opening.catch(() => undefined)
+    await inbox?.close()
+  }))
 }
 
 /** OrbitDB's log of each inbox opened here. */

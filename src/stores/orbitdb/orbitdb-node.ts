@@ -7,6 +7,7 @@
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createOrbitDB, Identities, KeyStore, useAccessController, useDatabaseType, type OrbitDB } from '@orbitdb/core'
+import { closeInboxes } from './open-inbox.ts'
 import { withCachedSigning } from './orbitdb-signer.ts'
 
 export type { OrbitDB }
@@ -17,7 +18,7 @@ export const HOME_ORBITDB_DIR = 'orbitdb'
 
 export interface StartedOrbitDB {
   orbitdb: OrbitDB
-  /** Stop OrbitDB, then close its keystore. */
+  /** Close the inboxes open on the node, stop OrbitDB, then close its keystore. */
   stop: () => Promise<void>
 }
 
@@ -46,6 +47,7 @@ export async function startOrbitDB (params: { ipfs: unknown, home: string, id: s
       orbitdb,
       stop: async () => {
         try {
+          await closeInboxes(params.ipfs as object)
           await orbitdb.stop()
         } finally {
           await keystore.close()

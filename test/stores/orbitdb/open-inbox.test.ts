@@ -13,16 +13,20 @@ import { createIdentity } from '../../../src/identity/identity.ts'
 import { Mailbox } from '../../../src/stores/orbitdb/mailbox.ts'
 import { openInbox } from '../../../src/stores/orbitdb/open-inbox.ts'
 import { startTestNode, type TestNode } from '../../helpers/nodes.ts'
+import { putMail } from '../../helpers/replicas.ts'
 
 const nodes: TestNode[] = []
 after(async () => { for (const n of nodes) await n.cleanup() })
 
-test('openInbox writes the manifest and controller blocks OrbitDB itself writes for the inbox opened by name, pinned, at the computed address', async () => {
+test('an inbox\'s first write carries the manifest and controller blocks OrbitDB itself writes for the inbox opened by name, pinned, at the computed address; an opening alone writes nothing', async () => {
   const [ours, stock] = [await startTestNode(), await startTestNode()]
   nodes.push(ours, stock)
   const owner = (await createIdentity()).peerId
   const params = inboxParams(owner, 12)
   const inbox = await openInbox(ours.node.orbitdb, owner, 12)
+  const manifestCid = CID.parse(manifestBlock(params).hash, base58btc)
+  assert.equal(await ours.node.helia.blockstore.has(manifestCid), false, 'nothing written by an opening')
+  await putMail(inbox, await createIdentity(), 'the first write')
   // OrbitDB's own way, on another node: by name, the controller given.
   const db = await stock.node.orbitdb.open(inboxName(owner), { type: Mailbox.type, AccessController: InboxAccessController({ owner, bits: 12 }), Database: Mailbox(), sync: false })
   try {
