@@ -49,3 +49,23 @@ test('an inbox\'s first write carries the manifest and controller blocks OrbitDB
   assert.equal(again.address, inboxAddress(owner, 12))
   await again.close()
 })
+
+test('one instance per inbox and node, as OrbitDB\'s open gives; the node\'s stop closes it, and it opens again with its mail', async () => {
+  const n = await startTestNode()
+  nodes.push(n)
+  const owner = (await createIdentity()).peerId
+  const [a, b] = await Promise.all([openInbox(n.node.orbitdb, owner, 0), openInbox(n.node.orbitdb, owner, 0)])
+  assert.equal(a, b, 'one writer of the inbox\'s heads')
+  const alice = await createIdentity()
+  const written = (await Promise.all(Array.from({ length: 5 }, async (_, i) => await putMail(a, alice, `before the stop ${i}`)))).map(m => m.hash)
+  await n.node.stop()
+  // Started again on the same home: every mail is there, and a fresh instance opens.
+  const again = await startTestNode({ home: n.home, identity: n.identity })
+  nodes.unshift(again) // stopped before the first node's cleanup removes the home
+  const reopened = await openInbox(again.node.orbitdb, owner, 0)
+  assert.notEqual(reopened, a)
+  assert.deepEqual((await reopened.pending()).map(m => m.hash).sort(), [...written].sort())
+  const closedOnce = await openInbox(again.node.orbitdb, owner, 0)
+  await closedOnce.close()
+  assert.notEqual(await openInbox(again.node.orbitdb, owner, 0), closedOnce, 'a closed inbox opens as a new instance')
+})
