@@ -18,14 +18,14 @@ import { join } from 'node:path'
 import { writeJsonSynced } from '../util/durable-files.ts'
 import { serialQueue } from '../util/serial-queue.ts'
 import { timeSlicer } from '../util/time-slice.ts'
-import { MAX_POW_BITS, MIN_POW_BITS } from '../constants.ts'
+import { INBOX_RULES_VERSION, MAX_POW_BITS, MIN_POW_BITS } from '../constants.ts'
 import { InvalidArgumentError, NotFoundError } from '../errors.ts'
 import { DEFAULT_HOST_POLICY } from './host-policy.ts'
 import { encodeCard, verifyCard, type AddressCard, type CardHost } from '../hosting/card.ts'
 import { encodeGrant, verifyGrant, type Grant } from '../hosting/grant.ts'
 import { expiredAt } from '../hosting/signed-record.ts'
 import type { Inbox } from '../stores/inbox.ts'
-import { dropInboxRecords, levelStoresOf, nodeStorage, openInbox } from '../stores/orbitdb/index.ts'
+import { dropInboxRecords, levelStoresOf, nodeStorage, openInbox, openInboxOf } from '../stores/orbitdb/index.ts'
 import { asTooManyFiles } from '../util/fd-limit.ts'
 import type { IpmsNode } from './create-node.ts'
 import type { DroppedHostedInbox } from './drop-hosted.ts'
@@ -204,7 +204,12 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
     let inbox: Inbox
     try {
       figures.delete(address) // open: its figures may change
-      inbox = await openInbox(node.orbitdb, owner, bits)
+      // The grant's owner was checked when its file was read: its canonical peer-id, a valid key.
+      inbox = await openInboxOf(node.orbitdb, { owner, bits, rules: INBOX_RULES_VERSION })
+      if (inbox.address !== address) {
+        await inbox.close()
+        inbox = await openInbox(node.orbitdb, owner, bits)
+      }
     } catch (err) {
       // Told to listeners (the daemon's `error` event) as well as to the operation that failed.
       const error = asTooManyFiles(err, `opening the inbox of ${owner}`)

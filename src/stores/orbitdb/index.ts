@@ -4,7 +4,7 @@
  * that knows OrbitDB's or Helia's internal formats is in this folder; the rest of IPMS sees an
  * inbox through the port only (test/stores/orbitdb/boundary.test.ts keeps it so).
  */
-export { openInbox, orbitLog, type OrbitDBLike } from './open-inbox.ts'
+export { openInbox, openInboxOf, orbitLog, type OrbitDBLike } from './open-inbox.ts'
 export { InboxAccessController } from './inbox-access-controller.ts'
 export { Mailbox } from './mailbox.ts'
 export { startOrbitDB, useAccessController, useDatabaseType, HOME_ORBITDB_DIR, type OrbitDB } from './orbitdb-node.ts'

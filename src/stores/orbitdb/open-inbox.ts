@@ -10,7 +10,7 @@ import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { useAccessController, type Log, type OrbitDBIdentity } from '@orbitdb/core'
 import { DEFAULT_POW_BITS, INBOX_ACCESS_TYPE } from '../../constants.ts'
-import { accessBlock, inboxParams, manifestBlock } from '../../access/inbox-address.ts'
+import { accessBlock, inboxParams, manifestBlock, type InboxParams } from '../../access/inbox-address.ts'
 import type { Inbox } from '../inbox.ts'
 import type { HeliaBlocks } from './block-writer.ts'
 import { InboxAccessController, inboxController } from './inbox-access-controller.ts'
@@ -50,7 +50,15 @@ const blocksOn = new WeakMap<object, Set<string>>()
  * most of a first opening, and a host opens inboxes on demand, one per delivery).
  */
 export async function openInbox (orbitdb: OrbitDBLike, owner: string, bits: number = DEFAULT_POW_BITS): Promise<Inbox> {
-  const params = inboxParams(owner, bits)
+  return await openInboxOf(orbitdb, inboxParams(owner, bits))
+}
+
+/**
+ * `openInbox` for parameters already checked (`inboxParams`, or a verified grant's owner: the
+ * canonical peer-id of a valid key), which spares a host the peer-id's full check (a curve point
+ * decoding) at every opening.
+ */
+export async function openInboxOf (orbitdb: OrbitDBLike, params: InboxParams): Promise<Inbox> {
   // Each block hashed once (inboxAddress would hash both again, the controller its own again).
   const access = accessBlock(params)
   const manifest = manifestBlock(params)
