@@ -54,7 +54,7 @@ export interface LogWriterParams {
   identity: OrbitDBIdentity
   /** The log id: the inbox address. */
   logId: string
-  access: { canAppend: (entry: any) => Promise<boolean>, explain: (entry: any) => { message: string } | undefined }
+  access: { canAppend: (entry: unknown) => Promise<boolean>, explain: (entry: unknown) => { message: string } | undefined }
   /** The log's current heads. */
   heads: () => Promise<Array<{ hash: string }>>
   blocks: BlockWriter

@@ -1,8 +1,9 @@
 /**
- * The `ipms-mailbox` OrbitDB database type: an inbox log of MAIL and PRUNE entries, with an index of
- * pending mail and the envelope blocks it still holds (docs/ARCHITECTURE.md, stores).
- *
- * Composed from OrbitDB's `Database` like `databases/events.js`, and returns a plain object:
+ * The mailbox: an inbox log of MAIL and PRUNE entries (OrbitDB 4's log format), with an index of
+ * pending mail and the envelope blocks it still holds (docs/ARCHITECTURE.md, stores; the functions
+ * of the port, stores/inbox.ts). Built over OrbitDB's `Log` (`openMailbox`, what IPMS opens: no
+ * `Database`, open-inbox.ts), or over its `Database` (`Mailbox()`, the `ipms-mailbox` database type
+ * for an OrbitDB program; composed like `databases/events.js`). Either returns a plain object:
  * - `addMail(payload, envelope)`  store an envelope and append its MAIL entry;
  * - `receive(payload, envelope)`  the same, once per envelope (a host after delivery): a replay, or
  *                           a delivery racing one of the same envelope, appends nothing and gets the
@@ -235,422 +236,420 @@ export type MailboxInstance = Awaited<ReturnType<typeof mailboxOver>>
 
 /** The mailbox over the log `makeLog` gives for its storages; `onUpdate`: an entry joined by OrbitDB itself. */
 async function mailboxOver (place: MailboxPlace, makeLog: (storages: LogStorages, onUpdate: (entry: LogEntry) => Promise<void>) => Promise<LogParts>) {
-  {
-    const ipfs = place.ipfs as HeliaLike
-    const address = place.address
-    const directory = join(place.directory ?? './orbitdb', address)
-    // The node's block writer, the health of its LevelDBs (durable writes, full disk) and the
-    // home's inbox store, where this inbox's records live under its prefix (inbox-store.ts); a
-    // Helia that createNode did not make gets a LevelDB of its own per inbox.
-    const { blocks: nodeBlocks, health, inboxes } = nodeStorage(ipfs)
-    // The log's writes of blocks: its first one carries `withFirstWrite` (again, if it failed).
-    let firstBlocks = place.withFirstWrite ?? []
-    const blocks: BlockWriter = {
-      write: async (list, options) => {
-        const extra = firstBlocks
-        firstBlocks = []
-        try {
-          await nodeBlocks.write(extra.length === 0 ? list : [...extra, ...list], options)
-          if (extra.length > 0) place.firstWritten?.()
-        } catch (err) {
-          if (firstBlocks.length === 0) firstBlocks = extra
-          throw err
-        }
-      }
-    }
-    const own = inboxes === undefined ? await openInboxStore(join(directory, '_inbox'), health) : undefined
-    const spaces = (inboxes ?? own!).spaces(address)
-    const index = await openMailboxIndex(spaces.mailbox)
-    let events: EventEmitter | undefined
-
-    // Index updates run one at a time: appends and joins (sync) both update it.
-    const indexed = serialQueue().run
-    const catchUp = async (log: OrbitLog, roots: LogEntry[], fresh?: Map<string, LogEntry>, held?: Map<string, number>): Promise<void> => {
-      await indexed(async () => { await walkAndApply(log, roots, fresh, held) })
-    }
-
-    /**
-     * Walk back from `roots` to seen entries and apply what is new (causal order, one batch).
-     * `fresh`: entries just appended here, new to the index by construction (no lookup needed);
-     * `held`: bytes of the envelopes stored with them.
-     */
-    const walkAndApply = async (log: OrbitLog, roots: LogEntry[], fresh = new Map<string, LogEntry>(), held?: Map<string, number>): Promise<void> => {
-      const isSeen = async (hash: string): Promise<boolean> => !fresh.has(hash) && await index.seen(hash)
-      const unseen = new Map<string, LogEntry>()
-      const stack = [...roots]
-      while (stack.length > 0) {
-        const entry = stack.pop()!
-        if (unseen.has(entry.hash) || await isSeen(entry.hash)) continue
-        unseen.set(entry.hash, entry)
-        for (const hash of [...entry.next, ...entry.refs]) {
-          if (unseen.has(hash) || await isSeen(hash)) continue
-          const parent = fresh.get(hash) ?? await log.get(hash)
-          if (parent !== undefined) stack.push({ ...parent, hash })
-        }
-      }
-      if (unseen.size === 0) return
-      const ops = [...unseen.values()].sort(causalOrder).map(e => indexedOp(e, held)).filter((op): op is IndexedOp => op !== undefined)
-      const { added, pruned, garbage } = await index.apply(ops)
-      for (const mail of added) events?.emit('mail', mail)
-      if (garbage) await collectGarbage()
-      // Announced once the blocks are gone, so that a listener sees the final state.
-      for (const env of pruned) events?.emit('pruned', env)
-    }
-
-    /** Envelopes stored here (a positive cache of the blockstore, forgotten when GC deletes one). */
-    const stored = boundedMap<string, true>(STORED_CACHE_SIZE)
-
-    /**
-     * Delete the envelope blocks of pruned mail (unpin, then delete: helia refuses pinned blocks),
-     * then forget them from the queue. Each step may be cut by a crash and run again; a failure is
-     * logged and emitted (`gc-error`), never thrown: the queue is tried again at the next GC.
-     */
-    const collectGarbage = async (): Promise<void> => {
+  const ipfs = place.ipfs as HeliaLike
+  const address = place.address
+  const directory = join(place.directory ?? './orbitdb', address)
+  // The node's block writer, the health of its LevelDBs (durable writes, full disk) and the
+  // home's inbox store, where this inbox's records live under its prefix (inbox-store.ts); a
+  // Helia that createNode did not make gets a LevelDB of its own per inbox.
+  const { blocks: nodeBlocks, health, inboxes } = nodeStorage(ipfs)
+  // The log's writes of blocks: its first one carries `withFirstWrite` (again, if it failed).
+  let firstBlocks = place.withFirstWrite ?? []
+  const blocks: BlockWriter = {
+    write: async (list, options) => {
+      const extra = firstBlocks
+      firstBlocks = []
       try {
-        const envs = await index.garbage()
-        if (envs.length === 0) return
-        for (const env of envs) stored.delete(env)
-        debug('deleting %d envelope blocks of %s', envs.length, address)
-        await removeBlocks(ipfs, envs.map(env => CID.parse(env)))
-        debug('deleted %d envelope blocks of %s', envs.length, address)
-        await index.collected(envs)
-        debug('collected %d envelopes of %s', envs.length, address)
+        await nodeBlocks.write(extra.length === 0 ? list : [...extra, ...list], options)
+        if (extra.length > 0) place.firstWritten?.()
       } catch (err) {
-        debug.error('deleting pruned envelopes of %s failed, to be tried again: %s', address, (err as Error).message)
-        events?.emit('gc-error', err)
+        if (firstBlocks.length === 0) firstBlocks = extra
+        throw err
       }
     }
+  }
+  const own = inboxes === undefined ? await openInboxStore(join(directory, '_inbox'), health) : undefined
+  const spaces = (inboxes ?? own!).spaces(address)
+  const index = await openMailboxIndex(spaces.mailbox)
+  let events: EventEmitter | undefined
 
-    // The log's storages as OrbitDB builds them by default (same bytes, in the inbox store's key
-    // spaces instead of LevelDBs of their own), kept in hand so that the log writer can fill them in batches.
-    const entryCache = await sharedEntryCache(ipfs)
-    const entryStorage = await ComposedStorage(entryCache, await IPFSBlockStorage({ ipfs, pin: true }))
-    const headsCache = await LRUStorage({ size: 4 }) // one key: 'heads'
-    const headsLevel = LevelBatchStorage<Uint8Array>(spaces.heads)
-    const headsStore = await ComposedStorage(headsCache, headsLevel)
-    const entryIndex = LevelBatchStorage(spaces.index)
-    // No back-references (Database's referencesCount 0): /ipms/sync moves every missing block in
-    // one batch, so OrbitDB's skip-list refs only cost index reads on every join and index walk.
-    const parts = await makeLog({
-      entryStorage,
-      headsStorage: headsStore,
-      indexStorage: await ComposedStorage(await LRUStorage({ size: INDEX_CACHE_SIZE }), entryIndex)
-    }, async (entry) => { await catchUp(parts.log, [entry]) })
-    events = parts.events
-    const { access, identity } = parts
-    const log: OrbitLog = parts.log
+  // Index updates run one at a time: appends and joins (sync) both update it.
+  const indexed = serialQueue().run
+  const catchUp = async (log: OrbitLog, roots: LogEntry[], fresh?: Map<string, LogEntry>, held?: Map<string, number>): Promise<void> => {
+    await indexed(async () => { await walkAndApply(log, roots, fresh, held) })
+  }
 
-    // Catch up with what was joined but not indexed before the last stop, and finish its GC.
-    await catchUp(log, await log.heads())
-    await collectGarbage()
-
-    // Appends (log writer commits) and joins run one at a time: each reads the heads, then writes them.
-    const exclusively = serialQueue().run
-
-    const writer = createLogWriter({
-      identity,
-      logId: address,
-      access,
-      heads: async () => await log.heads(),
-      blocks,
-      entryCache,
-      index: entryIndex,
-      headsStore: {
-        get: headsStore.get,
-        cache: async (key, value) => { await headsCache.put(key, value) },
-        persist: async (key, value, options) => { await headsLevel.putMany([[key, value]], options) }
-      },
-      durable: health.durable,
-      exclusively,
-      onAppended: async (entries, envelopes) => {
-        for (const envelope of envelopes) stored.set(envelope.env, true)
-        const last = entries[entries.length - 1]! as unknown as LogEntry
-        const held = new Map(envelopes.map(e => [e.env, e.bytes.byteLength]))
-        await catchUp(log, [last], new Map(entries.map(e => [e.hash, e as unknown as LogEntry])), held)
-        for (const entry of entries) events?.emit('update', entry)
+  /**
+   * Walk back from `roots` to seen entries and apply what is new (causal order, one batch).
+   * `fresh`: entries just appended here, new to the index by construction (no lookup needed);
+   * `held`: bytes of the envelopes stored with them.
+   */
+  const walkAndApply = async (log: OrbitLog, roots: LogEntry[], fresh = new Map<string, LogEntry>(), held?: Map<string, number>): Promise<void> => {
+    const isSeen = async (hash: string): Promise<boolean> => !fresh.has(hash) && await index.seen(hash)
+    const unseen = new Map<string, LogEntry>()
+    const stack = [...roots]
+    while (stack.length > 0) {
+      const entry = stack.pop()!
+      if (unseen.has(entry.hash) || await isSeen(entry.hash)) continue
+      unseen.set(entry.hash, entry)
+      for (const hash of [...entry.next, ...entry.refs]) {
+        if (unseen.has(hash) || await isSeen(hash)) continue
+        const parent = fresh.get(hash) ?? await log.get(hash)
+        if (parent !== undefined) stack.push({ ...parent, hash })
       }
-    })
-
-    /**
-     * One synced write into each LevelDB a join writes (blocks, pins, entry index, heads), so that
-     * every join before it is on disk: records just written, put again with the same bytes (an
-     * empty synced batch writes nothing). The heads are read and put again with no append or join
-     * under way, so that they cannot go back to an older value.
-     */
-    const flushJoins = async (): Promise<void> => {
-      const head = (await log.heads())[0]
-      if (head === undefined) return
-      const bytes = await entryStorage.get(head.hash)
-      await Promise.all([
-        // An entry block is pinned by itself alone, at OrbitDB's depth: the records Helia wrote (block-writer.ts).
-        bytes === undefined ? undefined : blocks.write([{ cid: CID.parse(head.hash, base58btc), bytes, pin: 'all' }]),
-        entryIndex.putMany([[head.hash, true]], health.durable),
-        exclusively(async () => {
-          await writer.settled()
-          const heads = await headsLevel.get('heads')
-          if (heads !== undefined) await headsLevel.putMany([['heads', heads]], health.durable)
-        })
-      ])
     }
-    // Joins are written without sync; a receipt that names a joined entry waits for them (§12.1).
-    const joins = durableJoins(async () => { await health.write(flushJoins) }, health.durable.sync)
+    if (unseen.size === 0) return
+    const ops = [...unseen.values()].sort(causalOrder).map(e => indexedOp(e, held)).filter((op): op is IndexedOp => op !== undefined)
+    const { added, pruned, garbage } = await index.apply(ops)
+    for (const mail of added) events?.emit('mail', mail)
+    if (garbage) await collectGarbage()
+    // Announced once the blocks are gone, so that a listener sees the final state.
+    for (const env of pruned) events?.emit('pruned', env)
+  }
 
-    // A full disk: StorageFullError, and appends refused at once until the node's stores reopen.
-    // An append's synced writes also make the joins before it durable.
-    const append = async (item: AppendItem): Promise<string> => await health.write(async () => await joins.covering(async () => (await writer.submit(item)).hash))
+  /** Envelopes stored here (a positive cache of the blockstore, forgotten when GC deletes one). */
+  const stored = boundedMap<string, true>(STORED_CACHE_SIZE)
 
-    /** Append a MAIL entry; its envelope should be stored first (`putEnvelope`). */
-    const add = async (payload: MailPayload): Promise<string> => await append({ payload })
-
-    /**
-     * Store `envelope` and append its MAIL entry, written together with whatever else is being
-     * appended now; resolves with the entry hash once both are in LevelDB.
-     */
-    const addMail = async (payload: MailPayload, envelope: EnvelopeBlock): Promise<string> => {
-      const block = isCheckedEnvelope(envelope) ? envelope : await checkedEnvelope(envelope.env, envelope.bytes)
-      if (block.env !== payload.env) throw new RefusedEntryError(`The envelope ${block.env} is not the one the payload names (${String(payload.env)})`)
-      if (block.bytes.byteLength !== payload.size) throw new EnvelopeSizeError(`The envelope ${block.env} is ${block.bytes.byteLength} bytes, not the ${String(payload.size)} its payload states: seal and stamp it again`)
-      return await append({ payload, envelope: block })
+  /**
+   * Delete the envelope blocks of pruned mail (unpin, then delete: helia refuses pinned blocks),
+   * then forget them from the queue. Each step may be cut by a crash and run again; a failure is
+   * logged and emitted (`gc-error`), never thrown: the queue is tried again at the next GC.
+   */
+  const collectGarbage = async (): Promise<void> => {
+    try {
+      const envs = await index.garbage()
+      if (envs.length === 0) return
+      for (const env of envs) stored.delete(env)
+      debug('deleting %d envelope blocks of %s', envs.length, address)
+      await removeBlocks(ipfs, envs.map(env => CID.parse(env)))
+      debug('deleted %d envelope blocks of %s', envs.length, address)
+      await index.collected(envs)
+      debug('collected %d envelopes of %s', envs.length, address)
+    } catch (err) {
+      debug.error('deleting pruned envelopes of %s failed, to be tried again: %s', address, (err as Error).message)
+      events?.emit('gc-error', err)
     }
+  }
 
-    /** Deliveries being stored, by envelope: one that arrives meanwhile waits for it (one entry per envelope). */
-    const receiving = new Map<string, Promise<FirstEntry>>()
+  // The log's storages as OrbitDB builds them by default (same bytes, in the inbox store's key
+  // spaces instead of LevelDBs of their own), kept in hand so that the log writer can fill them in batches.
+  const entryCache = await sharedEntryCache(ipfs)
+  const entryStorage = await ComposedStorage(entryCache, await IPFSBlockStorage({ ipfs, pin: true }))
+  const headsCache = await LRUStorage({ size: 4 }) // one key: 'heads'
+  const headsLevel = LevelBatchStorage<Uint8Array>(spaces.heads)
+  const headsStore = await ComposedStorage(headsCache, headsLevel)
+  const entryIndex = LevelBatchStorage(spaces.index)
+  // No back-references (Database's referencesCount 0): /ipms/sync moves every missing block in
+  // one batch, so OrbitDB's skip-list refs only cost index reads on every join and index walk.
+  const parts = await makeLog({
+    entryStorage,
+    headsStorage: headsStore,
+    indexStorage: await ComposedStorage(await LRUStorage({ size: INDEX_CACHE_SIZE }), entryIndex)
+  }, async (entry) => { await catchUp(parts.log, [entry]) })
+  events = parts.events
+  const { access, identity } = parts
+  const log: OrbitLog = parts.log
 
-    /**
-     * Store a delivered mail once per envelope (PROTOCOL.md §12): when an entry of this log carries
-     * the envelope already (appended here or joined from a co-host, pending or pruned), or one is
-     * being appended, append nothing and answer with that first entry and when it was first seen
-     * here, the same on every replay, across restarts. A replayed envelope this replica lacks is
-     * stored while its mail is pending, if it is the size that mail states (EnvelopeSizeError
-     * otherwise). An answer that names an entry joined from a co-host waits until the joins are
-     * on disk (§12.1): the sender takes it as a receipt.
-     */
-    const receive = async (payload: MailPayload, envelope: EnvelopeBlock): Promise<Received> => {
-      const running = receiving.get(payload.env)
-      if (running !== undefined) return { ...await running, replay: true }
-      let replay = false
-      const run = (async (): Promise<FirstEntry> => {
-        const known = await index.firstEntry(payload.env)
-        if (known !== undefined) {
-          replay = true
-          if (!await hasEnvelope(payload.env)) {
-            const block = await checkedEnvelope(payload.env, envelope.bytes, envelope)
-            if (await pendingSize(block) !== undefined) await storeEnvelope(block)
-          }
-          await joins.durable()
-          return known
+  // Catch up with what was joined but not indexed before the last stop, and finish its GC.
+  await catchUp(log, await log.heads())
+  await collectGarbage()
+
+  // Appends (log writer commits) and joins run one at a time: each reads the heads, then writes them.
+  const exclusively = serialQueue().run
+
+  const writer = createLogWriter({
+    identity,
+    logId: address,
+    access,
+    heads: async () => await log.heads(),
+    blocks,
+    entryCache,
+    index: entryIndex,
+    headsStore: {
+      get: headsStore.get,
+      cache: async (key, value) => { await headsCache.put(key, value) },
+      persist: async (key, value, options) => { await headsLevel.putMany([[key, value]], options) }
+    },
+    durable: health.durable,
+    exclusively,
+    onAppended: async (entries, envelopes) => {
+      for (const envelope of envelopes) stored.set(envelope.env, true)
+      const last = entries[entries.length - 1]! as unknown as LogEntry
+      const held = new Map(envelopes.map(e => [e.env, e.bytes.byteLength]))
+      await catchUp(log, [last], new Map(entries.map(e => [e.hash, e as unknown as LogEntry])), held)
+      for (const entry of entries) events?.emit('update', entry)
+    }
+  })
+
+  /**
+   * One synced write into each LevelDB a join writes (blocks, pins, entry index, heads), so that
+   * every join before it is on disk: records just written, put again with the same bytes (an
+   * empty synced batch writes nothing). The heads are read and put again with no append or join
+   * under way, so that they cannot go back to an older value.
+   */
+  const flushJoins = async (): Promise<void> => {
+    const head = (await log.heads())[0]
+    if (head === undefined) return
+    const bytes = await entryStorage.get(head.hash)
+    await Promise.all([
+      // An entry block is pinned by itself alone, at OrbitDB's depth: the records Helia wrote (block-writer.ts).
+      bytes === undefined ? undefined : blocks.write([{ cid: CID.parse(head.hash, base58btc), bytes, pin: 'all' }]),
+      entryIndex.putMany([[head.hash, true]], health.durable),
+      exclusively(async () => {
+        await writer.settled()
+        const heads = await headsLevel.get('heads')
+        if (heads !== undefined) await headsLevel.putMany([['heads', heads]], health.durable)
+      })
+    ])
+  }
+  // Joins are written without sync; a receipt that names a joined entry waits for them (§12.1).
+  const joins = durableJoins(async () => { await health.write(flushJoins) }, health.durable.sync)
+
+  // A full disk: StorageFullError, and appends refused at once until the node's stores reopen.
+  // An append's synced writes also make the joins before it durable.
+  const append = async (item: AppendItem): Promise<string> => await health.write(async () => await joins.covering(async () => (await writer.submit(item)).hash))
+
+  /** Append a MAIL entry; its envelope should be stored first (`putEnvelope`). */
+  const add = async (payload: MailPayload): Promise<string> => await append({ payload })
+
+  /**
+   * Store `envelope` and append its MAIL entry, written together with whatever else is being
+   * appended now; resolves with the entry hash once both are in LevelDB.
+   */
+  const addMail = async (payload: MailPayload, envelope: EnvelopeBlock): Promise<string> => {
+    const block = isCheckedEnvelope(envelope) ? envelope : await checkedEnvelope(envelope.env, envelope.bytes)
+    if (block.env !== payload.env) throw new RefusedEntryError(`The envelope ${block.env} is not the one the payload names (${String(payload.env)})`)
+    if (block.bytes.byteLength !== payload.size) throw new EnvelopeSizeError(`The envelope ${block.env} is ${block.bytes.byteLength} bytes, not the ${String(payload.size)} its payload states: seal and stamp it again`)
+    return await append({ payload, envelope: block })
+  }
+
+  /** Deliveries being stored, by envelope: one that arrives meanwhile waits for it (one entry per envelope). */
+  const receiving = new Map<string, Promise<FirstEntry>>()
+
+  /**
+   * Store a delivered mail once per envelope (PROTOCOL.md §12): when an entry of this log carries
+   * the envelope already (appended here or joined from a co-host, pending or pruned), or one is
+   * being appended, append nothing and answer with that first entry and when it was first seen
+   * here, the same on every replay, across restarts. A replayed envelope this replica lacks is
+   * stored while its mail is pending, if it is the size that mail states (EnvelopeSizeError
+   * otherwise). An answer that names an entry joined from a co-host waits until the joins are
+   * on disk (§12.1): the sender takes it as a receipt.
+   */
+  const receive = async (payload: MailPayload, envelope: EnvelopeBlock): Promise<Received> => {
+    const running = receiving.get(payload.env)
+    if (running !== undefined) return { ...await running, replay: true }
+    let replay = false
+    const run = (async (): Promise<FirstEntry> => {
+      const known = await index.firstEntry(payload.env)
+      if (known !== undefined) {
+        replay = true
+        if (!await hasEnvelope(payload.env)) {
+          const block = await checkedEnvelope(payload.env, envelope.bytes, envelope)
+          if (await pendingSize(block) !== undefined) await storeEnvelope(block)
         }
-        const hash = await addMail(payload, envelope)
-        // The envelope's first entry: this one, or a co-host's joined while it was written.
-        const first = await index.firstEntry(payload.env)
-        if (first === undefined) throw new Error(`The index lost the entry of ${payload.env} just appended: the mailbox index and the log disagree`)
-        if (first.entry !== hash) await joins.durable()
-        return first
-      })()
-      receiving.set(payload.env, run)
-      try {
-        return { ...await run, replay }
-      } finally {
-        receiving.delete(payload.env)
+        await joins.durable()
+        return known
       }
+      const hash = await addMail(payload, envelope)
+      // The envelope's first entry: this one, or a co-host's joined while it was written.
+      const first = await index.firstEntry(payload.env)
+      if (first === undefined) throw new Error(`The index lost the entry of ${payload.env} just appended: the mailbox index and the log disagree`)
+      if (first.entry !== hash) await joins.durable()
+      return first
+    })()
+    receiving.set(payload.env, run)
+    try {
+      return { ...await run, replay }
+    } finally {
+      receiving.delete(payload.env)
     }
+  }
 
-    /** Append PRUNE entries for `entries` (chunks of MAX_PRUNE_ENTRIES), signed with the owner's seed. */
-    const prune = async (entries: string[], ownerSeed: Uint8Array, ts = Date.now()): Promise<string[]> => {
-      const unique = [...new Set(entries)]
-      const chunks: string[][] = []
-      for (let i = 0; i < unique.length; i += MAX_PRUNE_ENTRIES) chunks.push(unique.slice(i, i + MAX_PRUNE_ENTRIES))
-      // Submitted together, in order: the log writer writes them in one group (10,000 read mails:
-      // ten PRUNE entries, one commit rather than ten).
-      return await Promise.all(chunks.map(async chunk => await append({ payload: signPrune(address, chunk, ts, ownerSeed) })))
-    }
+  /** Append PRUNE entries for `entries` (chunks of MAX_PRUNE_ENTRIES), signed with the owner's seed. */
+  const prune = async (entries: string[], ownerSeed: Uint8Array, ts = Date.now()): Promise<string[]> => {
+    const unique = [...new Set(entries)]
+    const chunks: string[][] = []
+    for (let i = 0; i < unique.length; i += MAX_PRUNE_ENTRIES) chunks.push(unique.slice(i, i + MAX_PRUNE_ENTRIES))
+    // Submitted together, in order: the log writer writes them in one group (10,000 read mails:
+    // ten PRUNE entries, one commit rather than ten).
+    return await Promise.all(chunks.map(async chunk => await append({ payload: signPrune(address, chunk, ts, ownerSeed) })))
+  }
 
-    const envelopeCid = (env: string): CID => {
-      const cid = parseEnvelopeCid(env)
-      if (cid === undefined) throw new RefusedEntryError(`${env} is not an envelope CID`)
-      return cid
-    }
+  const envelopeCid = (env: string): CID => {
+    const cid = parseEnvelopeCid(env)
+    if (cid === undefined) throw new RefusedEntryError(`${env} is not an envelope CID`)
+    return cid
+  }
 
-    /** `given` when it is a checked block of `env`, else the bytes checked against `env`. */
-    const checkedEnvelope = async (env: string, bytes: Uint8Array, given?: EnvelopeBlock): Promise<EnvelopeBlock> => {
-      if (given !== undefined && isCheckedEnvelope(given) && given.env === env) return given
-      envelopeCid(env)
-      const block = await envelopeBlock(env, bytes)
-      if (block === undefined) throw new RefusedEntryError(`The envelope bytes do not hash to ${env}`)
-      return block
-    }
+  /** `given` when it is a checked block of `env`, else the bytes checked against `env`. */
+  const checkedEnvelope = async (env: string, bytes: Uint8Array, given?: EnvelopeBlock): Promise<EnvelopeBlock> => {
+    if (given !== undefined && isCheckedEnvelope(given) && given.env === env) return given
+    envelopeCid(env)
+    const block = await envelopeBlock(env, bytes)
+    if (block === undefined) throw new RefusedEntryError(`The envelope bytes do not hash to ${env}`)
+    return block
+  }
 
-    /**
-     * The size the pending mail of `block` states (undefined when no pending mail carries it);
-     * EnvelopeSizeError when the block is not that size: the stamp paid for that size (§5.2, §10).
-     */
-    const pendingSize = async (block: EnvelopeBlock): Promise<number | undefined> => {
-      const size = await index.pendingSize(block.env)
+  /**
+   * The size the pending mail of `block` states (undefined when no pending mail carries it);
+   * EnvelopeSizeError when the block is not that size: the stamp paid for that size (§5.2, §10).
+   */
+  const pendingSize = async (block: EnvelopeBlock): Promise<number | undefined> => {
+    const size = await index.pendingSize(block.env)
+    const problem = wrongSize(block, size)
+    if (problem !== undefined) throw new EnvelopeSizeError(problem)
+    return size
+  }
+
+  /** Why `block` is not the `size` its pending mail states, if it is not. */
+  const wrongSize = (block: EnvelopeBlock, size: number | undefined): string | undefined =>
+    size === undefined || size === block.bytes.byteLength
+      ? undefined
+      : `The envelope ${block.env} is ${block.bytes.byteLength} bytes, but the entry of its pending mail states ${size}: it is not stored`
+
+  /** Store and pin a checked envelope block; the index counts it (or has it deleted again if pruned meanwhile). */
+  const storeEnvelope = async (block: EnvelopeBlock): Promise<void> => {
+    await blocks.write([{ cid: block.cid, bytes: block.bytes, pin: 0 }])
+    stored.set(block.env, true)
+    await indexed(async () => {
+      if (await index.held(block.env, block.bytes.byteLength)) await collectGarbage()
+    })
+  }
+
+  /**
+   * Store and pin an envelope block under its CID (checked: the bytes must hash to it, and be the
+   * size its pending mail states, if any: EnvelopeSizeError otherwise).
+   */
+  const putEnvelope = async (env: string, bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> => {
+    const block = await checkedEnvelope(env, bytes)
+    await pendingSize(block)
+    options.signal?.throwIfAborted()
+    await health.write(async () => { await storeEnvelope(block) })
+  }
+
+  /**
+   * Store envelope blocks received from a replica, checked against their CIDs (PROTOCOL.md §10):
+   * only those an unpruned MAIL entry of the log carries, and only at the size its pending mail
+   * states; the others are dropped (`refused` says why for a wrong size). All of them go in one
+   * batch of blocks and pins, then into the index together.
+   */
+  const putEnvelopes = async (received: EnvelopeBlock[]): Promise<{ stored: string[], refused: Array<{ env: string, reason: string }> }> => {
+    const kept: EnvelopeBlock[] = []
+    const refused: Array<{ env: string, reason: string }> = []
+    const blocksIn = await Promise.all(received.map(async given => await checkedEnvelope(given.env, given.bytes, given)))
+    const states = await index.envelopeStates(blocksIn.map(block => block.env))
+    blocksIn.forEach((block, i) => {
+      const { wanted, size } = states[i]!
+      if (!wanted) return
+      // As `pendingSize` (§5.2, §10): the stamp paid for the size the entry states.
       const problem = wrongSize(block, size)
-      if (problem !== undefined) throw new EnvelopeSizeError(problem)
-      return size
-    }
-
-    /** Why `block` is not the `size` its pending mail states, if it is not. */
-    const wrongSize = (block: EnvelopeBlock, size: number | undefined): string | undefined =>
-      size === undefined || size === block.bytes.byteLength
-        ? undefined
-        : `The envelope ${block.env} is ${block.bytes.byteLength} bytes, but the entry of its pending mail states ${size}: it is not stored`
-
-    /** Store and pin a checked envelope block; the index counts it (or has it deleted again if pruned meanwhile). */
-    const storeEnvelope = async (block: EnvelopeBlock): Promise<void> => {
-      await blocks.write([{ cid: block.cid, bytes: block.bytes, pin: 0 }])
-      stored.set(block.env, true)
+      if (problem === undefined) kept.push(block)
+      else refused.push({ env: block.env, reason: problem })
+    })
+    if (kept.length === 0) return { stored: [], refused }
+    await health.write(async () => {
+      await blocks.write(kept.map(block => ({ cid: block.cid, bytes: block.bytes, pin: 0 as const })))
+      for (const block of kept) stored.set(block.env, true)
       await indexed(async () => {
-        if (await index.held(block.env, block.bytes.byteLength)) await collectGarbage()
+        if (await index.heldMany(kept.map(block => ({ env: block.env, bytes: block.bytes.byteLength })))) await collectGarbage()
       })
-    }
-
-    /**
-     * Store and pin an envelope block under its CID (checked: the bytes must hash to it, and be the
-     * size its pending mail states, if any: EnvelopeSizeError otherwise).
-     */
-    const putEnvelope = async (env: string, bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> => {
-      const block = await checkedEnvelope(env, bytes)
-      await pendingSize(block)
-      options.signal?.throwIfAborted()
-      await health.write(async () => { await storeEnvelope(block) })
-    }
-
-    /**
-     * Store envelope blocks received from a replica, checked against their CIDs (PROTOCOL.md §10):
-     * only those an unpruned MAIL entry of the log carries, and only at the size its pending mail
-     * states; the others are dropped (`refused` says why for a wrong size). All of them go in one
-     * batch of blocks and pins, then into the index together.
-     */
-    const putEnvelopes = async (received: EnvelopeBlock[]): Promise<{ stored: string[], refused: Array<{ env: string, reason: string }> }> => {
-      const kept: EnvelopeBlock[] = []
-      const refused: Array<{ env: string, reason: string }> = []
-      const blocksIn = await Promise.all(received.map(async given => await checkedEnvelope(given.env, given.bytes, given)))
-      const states = await index.envelopeStates(blocksIn.map(block => block.env))
-      blocksIn.forEach((block, i) => {
-        const { wanted, size } = states[i]!
-        if (!wanted) return
-        // As `pendingSize` (§5.2, §10): the stamp paid for the size the entry states.
-        const problem = wrongSize(block, size)
-        if (problem === undefined) kept.push(block)
-        else refused.push({ env: block.env, reason: problem })
-      })
-      if (kept.length === 0) return { stored: [], refused }
-      await health.write(async () => {
-        await blocks.write(kept.map(block => ({ cid: block.cid, bytes: block.bytes, pin: 0 as const })))
-        for (const block of kept) stored.set(block.env, true)
-        await indexed(async () => {
-          if (await index.heldMany(kept.map(block => ({ env: block.env, bytes: block.bytes.byteLength })))) await collectGarbage()
-        })
-      })
-      return { stored: kept.map(block => block.env), refused }
-    }
-
-    const hasEnvelope = async (env: string): Promise<boolean> => stored.has(env) || await ipfs.blockstore.has(envelopeCid(env))
-
-    /** The envelope block from the local blockstore only; undefined when it is not here. */
-    const getEnvelope = async (env: string): Promise<Uint8Array | undefined> => {
-      const cid = envelopeCid(env)
-      if (!await ipfs.blockstore.has(cid)) return undefined
-      // Helia 6's blockstore yields a block as chunks.
-      const chunks: Uint8Array[] = []
-      for await (const chunk of ipfs.blockstore.get(cid, { offline: true })) chunks.push(chunk)
-      return chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks))
-    }
-
-    /** Joins one at a time: each checks that its heads are new, then writes them. */
-    const joining = serialQueue().run
-
-    /**
-     * Join heads received from a replica, with the entries each needs (PROTOCOL.md §10): every
-     * entry is checked here (the rules, `canAppend`, and its signature), and a head joins only when
-     * every entry it needs passes, as OrbitDB's `joinEntry` would; the entries of the heads that
-     * join are then written in batches (log-writer.ts `join`), indexed in one batch, and announced
-     * ('update' per head). A head the rules refuse is reported, not thrown: the others still join.
-     */
-    const joinHeads = async (heads: JoinHead[]): Promise<JoinOutcome> => await joining(async () => {
-      const verdicts = new Map<string, string | undefined>()
-      const refusal = async ({ hash, entry }: JoinEntry): Promise<string | undefined> => {
-        if (!verdicts.has(hash)) {
-          const rules = await access.canAppend(entry) ? undefined : access.explain(entry)?.message ?? 'the rules refuse it'
-          const signature = rules !== undefined || await verifyEntrySignature(entry, identity.verify) ? undefined : `its signature by ${String(entry.key)} does not verify`
-          verdicts.set(hash, rules ?? signature)
-        }
-        return verdicts.get(hash)
-      }
-      const fresh: JoinHead[] = []
-      for (const head of heads) if (!await log.has(head.hash)) fresh.push(head) // not joined meanwhile
-      // Every entry checked once, many at once (signatures in the thread pool).
-      const checks = concurrencyLimit(SIGNATURE_CHECKS)
-      await Promise.all([...new Map(fresh.flatMap(head => head.needed.map(e => [e.hash, e]))).values()].map(async e => { await checks.run(async () => await refusal(e)) }))
-      const joined: JoinHead[] = []
-      const refused: JoinOutcome['refused'] = []
-      const entries = new Map<string, JoinEntry>()
-      for (const head of fresh) {
-        let reason: string | undefined
-        for (const needed of head.needed) {
-          const problem = await refusal(needed)
-          if (problem === undefined) continue
-          reason = needed.hash === head.hash ? problem : `an entry it links to is refused: ${problem}`
-          break
-        }
-        if (reason !== undefined) {
-          refused.push({ hash: head.hash, reason })
-          continue
-        }
-        joined.push(head)
-        for (const needed of head.needed) entries.set(needed.hash, needed)
-      }
-      if (joined.length === 0) return { joined: [], refused }
-      await writer.join(parentsFirst(entries).map(({ hash, bytes, entry }) => ({ hash, bytes, next: entry.next, refs: entry.refs })))
-      // Before the index names the entries: a replay that finds one there waits for this join.
-      joins.joined()
-      const tops = joined.flatMap(head => entries.get(head.hash)?.entry ?? [])
-      await catchUp(log, tops, new Map([...entries.values()].map(e => [e.hash, e.entry])))
-      for (const entry of tops) events?.emit('update', entry)
-      return { joined: joined.map(head => head.hash), refused }
     })
+    return { stored: kept.map(block => block.env), refused }
+  }
 
-    /** Host retention: drop the envelopes of pending mail this replica first saw before `before` (ms). */
-    const expireBefore = async (before: number): Promise<string[]> => await indexed(async () => {
-      const envs = await index.expire(before)
-      if (envs.length > 0) await collectGarbage()
-      for (const env of envs) events?.emit('expired', env)
-      return envs
-    })
+  const hasEnvelope = async (env: string): Promise<boolean> => stored.has(env) || await ipfs.blockstore.has(envelopeCid(env))
 
-    const close = async (): Promise<void> => {
-      await writer.idle()
-      // Closes its storages, which leave the node's inbox store open.
-      await parts.close()
-      await own?.close()
+  /** The envelope block from the local blockstore only; undefined when it is not here. */
+  const getEnvelope = async (env: string): Promise<Uint8Array | undefined> => {
+    const cid = envelopeCid(env)
+    if (!await ipfs.blockstore.has(cid)) return undefined
+    // Helia 6's blockstore yields a block as chunks.
+    const chunks: Uint8Array[] = []
+    for await (const chunk of ipfs.blockstore.get(cid, { offline: true })) chunks.push(chunk)
+    return chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks))
+  }
+
+  /** Joins one at a time: each checks that its heads are new, then writes them. */
+  const joining = serialQueue().run
+
+  /**
+   * Join heads received from a replica, with the entries each needs (PROTOCOL.md §10): every
+   * entry is checked here (the rules, `canAppend`, and its signature), and a head joins only when
+   * every entry it needs passes, as OrbitDB's `joinEntry` would; the entries of the heads that
+   * join are then written in batches (log-writer.ts `join`), indexed in one batch, and announced
+   * ('update' per head). A head the rules refuse is reported, not thrown: the others still join.
+   */
+  const joinHeads = async (heads: JoinHead[]): Promise<JoinOutcome> => await joining(async () => {
+    const verdicts = new Map<string, string | undefined>()
+    const refusal = async ({ hash, entry }: JoinEntry): Promise<string | undefined> => {
+      if (!verdicts.has(hash)) {
+        const rules = await access.canAppend(entry) ? undefined : access.explain(entry)?.message ?? 'the rules refuse it'
+        const signature = rules !== undefined || await verifyEntrySignature(entry, identity.verify) ? undefined : `its signature by ${String(entry.key)} does not verify`
+        verdicts.set(hash, rules ?? signature)
+      }
+      return verdicts.get(hash)
     }
-
-    return {
-      log: parts.log,
-      events: parts.events,
-      append: async (payload: InboxPayload) => await append({ payload }),
-      add,
-      addMail,
-      receive,
-      firstEntry: index.firstEntry,
-      heads: async () => await log.heads(),
-      has: async (hash: string) => await log.has(hash),
-      get: async (hash: string) => await log.get(hash),
-      blocksSince: (theirs: ReadonlySet<string>, want: readonly string[]) => blocksSince(ipfs.blockstore.unwrap(), { heads: async () => await log.heads(), wantsEnvelope: index.wantsEnvelope }, theirs, want),
-      prune,
-      pending: index.pending,
-      pendingBytes: index.pendingBytes,
-      joinHeads,
-      expireBefore,
-      wantsEnvelope: index.wantsEnvelope,
-      putEnvelope,
-      putEnvelopes,
-      getEnvelope,
-      hasEnvelope,
-      close
+    const fresh: JoinHead[] = []
+    for (const head of heads) if (!await log.has(head.hash)) fresh.push(head) // not joined meanwhile
+    // Every entry checked once, many at once (signatures in the thread pool).
+    const checks = concurrencyLimit(SIGNATURE_CHECKS)
+    await Promise.all([...new Map(fresh.flatMap(head => head.needed.map(e => [e.hash, e]))).values()].map(async e => { await checks.run(async () => await refusal(e)) }))
+    const joined: JoinHead[] = []
+    const refused: JoinOutcome['refused'] = []
+    const entries = new Map<string, JoinEntry>()
+    for (const head of fresh) {
+      let reason: string | undefined
+      for (const needed of head.needed) {
+        const problem = await refusal(needed)
+        if (problem === undefined) continue
+        reason = needed.hash === head.hash ? problem : `an entry it links to is refused: ${problem}`
+        break
+      }
+      if (reason !== undefined) {
+        refused.push({ hash: head.hash, reason })
+        continue
+      }
+      joined.push(head)
+      for (const needed of head.needed) entries.set(needed.hash, needed)
     }
+    if (joined.length === 0) return { joined: [], refused }
+    await writer.join(parentsFirst(entries).map(({ hash, bytes, entry }) => ({ hash, bytes, next: entry.next, refs: entry.refs })))
+    // Before the index names the entries: a replay that finds one there waits for this join.
+    joins.joined()
+    const tops = joined.flatMap(head => entries.get(head.hash)?.entry ?? [])
+    await catchUp(log, tops, new Map([...entries.values()].map(e => [e.hash, e.entry])))
+    for (const entry of tops) events?.emit('update', entry)
+    return { joined: joined.map(head => head.hash), refused }
+  })
+
+  /** Host retention: drop the envelopes of pending mail this replica first saw before `before` (ms). */
+  const expireBefore = async (before: number): Promise<string[]> => await indexed(async () => {
+    const envs = await index.expire(before)
+    if (envs.length > 0) await collectGarbage()
+    for (const env of envs) events?.emit('expired', env)
+    return envs
+  })
+
+  const close = async (): Promise<void> => {
+    await writer.idle()
+    // Closes its storages, which leave the node's inbox store open.
+    await parts.close()
+    await own?.close()
+  }
+
+  return {
+    log: parts.log,
+    events: parts.events,
+    append: async (payload: InboxPayload) => await append({ payload }),
+    add,
+    addMail,
+    receive,
+    firstEntry: index.firstEntry,
+    heads: async () => await log.heads(),
+    has: async (hash: string) => await log.has(hash),
+    get: async (hash: string) => await log.get(hash),
+    blocksSince: (theirs: ReadonlySet<string>, want: readonly string[]) => blocksSince(ipfs.blockstore.unwrap(), { heads: async () => await log.heads(), wantsEnvelope: index.wantsEnvelope }, theirs, want),
+    prune,
+    pending: index.pending,
+    pendingBytes: index.pendingBytes,
+    joinHeads,
+    expireBefore,
+    wantsEnvelope: index.wantsEnvelope,
+    putEnvelope,
+    putEnvelopes,
+    getEnvelope,
+    hasEnvelope,
+    close
   }
 }
 
