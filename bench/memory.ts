@@ -10,7 +10,7 @@
  */
 import { pathToFileURL } from 'node:url'
 import { createIdentity } from '../src/identity/identity.ts'
-import { openInbox, type Inbox } from '../src/stores/open-inbox.ts'
+import { openInbox, type Inbox } from '../src/stores/orbitdb/open-inbox.ts'
 import { envelopeBlock } from '../src/stores/envelope-block.ts'
 import { startTestNode } from '../test/helpers/nodes.ts'
 import { stampedMail } from '../test/helpers/inbox.ts'

@@ -17,7 +17,7 @@ console.log(`bob's inbox is ${inboxAddress(bob.peerId, BITS)} (computed from his
 
 // A friend's always-online host keeps Bob's inbox and serves it over /ipms/sync.
 const host = await createNode({ home: homes[0]!, identity: hostIdentity })
-const hostSync = createInboxSync({ libp2p: host.libp2p, blockstore: host.helia.blockstore })
+const hostSync = createInboxSync({ libp2p: host.libp2p })
 await hostSync.start()
 const hosted = await openInbox(host.orbitdb, bob.peerId, BITS)
 await hostSync.register(hosted)
@@ -32,7 +32,7 @@ console.log(`the host holds ${(await hosted.pending()).length} mail for bob`)
 
 // Bob comes online, reads from the host, and the host forgets what he read.
 const me = await createNode({ home: homes[1]!, identity: bob })
-const sync = createInboxSync({ libp2p: me.libp2p, blockstore: me.helia.blockstore })
+const sync = createInboxSync({ libp2p: me.libp2p })
 await sync.start()
 const inbox = await openInbox(me.orbitdb, bob.peerId, BITS)
 await sync.register(inbox)

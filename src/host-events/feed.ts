@@ -18,7 +18,7 @@
  * ```
  */
 import type { EventEmitter } from 'node:events'
-import type { Inbox } from '../stores/open-inbox.ts'
+import type { Inbox } from '../stores/inbox.ts'
 import type { PendingMail } from '../stores/mailbox-index.ts'
 
 /** The data of each kind of event. */

@@ -10,10 +10,10 @@
  *
  * State under the home: `blocks/` (blockstore-level: entries, envelopes), `datastore/`
  * (datastore-level: Helia's pins, which must survive restarts), `inboxes/` (every inbox's heads,
- * entry index and mailbox index: stores/inbox-store.ts), `orbitdb/` (OrbitDB's keystore), `lock`
+ * entry index and mailbox index: stores/orbitdb/inbox-store.ts), `orbitdb/` (OrbitDB's keystore), `lock`
  * (see home-lock.ts). A LevelDB each, opened once: opening an inbox opens no file. A home of the
  * former layout (an inbox in LevelDBs of its own) is moved into `inboxes/` at start
- * (stores/migrate-inboxes.ts).
+ * (stores/orbitdb/migrate-inboxes.ts).
  *
  * Watch out for:
  * - Nothing here reaches outside what is configured: TCP on the given addresses, Noise, Yamux,
@@ -43,8 +43,6 @@ import { identify, type Identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import type { Connection, Libp2p, Logger } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { createOrbitDB, Identities, KeyStore, useAccessController, useDatabaseType, type OrbitDB } from '@orbitdb/core'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { LevelBlockstore } from 'blockstore-level'
 import { LevelDatastore } from 'datastore-level'
 import { createHelia, type Helia } from 'helia'
@@ -55,12 +53,9 @@ import { ensureHome } from '../identity/home.ts'
 import type { Identity } from '../identity/identity.ts'
 import { acquireHomeLock, type HomeLock, type HomeLockWait } from './home-lock.ts'
 import { attachGuard, connectionGuard, type ConnectionLimits } from './connection-guard.ts'
-import { useLevelStores } from '../stores/block-writer.ts'
 import { asListenError, checkListenAddrs } from './listen-addrs.ts'
 import { asStorageFull, createStorageHealth, type StorageHealth } from '../stores/storage-health.ts'
-import { HOME_INBOXES_DIR, inboxLevel, inboxStore } from '../stores/inbox-store.ts'
-import { migrateInboxes } from '../stores/migrate-inboxes.ts'
-import { withCachedSigning } from './orbitdb-signer.ts'
+import { HOME_INBOXES_DIR, HOME_ORBITDB_DIR, inboxLevel, inboxStore, migrateInboxes, startOrbitDB, useAccessController, useDatabaseType, useLevelStores, type OrbitDB } from '../stores/orbitdb/index.ts'
 import { quietLogger } from './quiet-logger.ts'
 
 /** Listen addresses when none are given: loopback, a port chosen by the OS. */
@@ -73,7 +68,7 @@ export const DEFAULT_STOP_TIMEOUT_MS = 10_000
 export const DEFAULT_INBOUND_CONNECTIONS_PER_SECOND = 100
 export const HOME_BLOCKS_DIR = 'blocks'
 export const HOME_DATASTORE_DIR = 'datastore'
-export const HOME_ORBITDB_DIR = 'orbitdb'
+export { HOME_ORBITDB_DIR }
 /** Table files each of the node's LevelDBs keeps open at most (classic-level's `maxOpenFiles`). */
 export const LEVEL_MAX_OPEN_FILES = 64
 
@@ -256,24 +251,11 @@ export async function createNode (options: CreateNodeOptions): Promise<IpmsNode>
     parts.push({ name: 'untrack stores', stop: async () => { for (const u of untrack) u() } })
     throwIfAborted(signal)
 
-    // OrbitDB signs every log entry with its own key, kept in `<home>/orbitdb/keystore` under a
-    // stable `id` (so it survives restarts). Its default is secp256k1 in pure JS (0.7 ms to sign,
-    // 1.3 ms to verify an entry here); an Ed25519 key, which OrbitDB reads just as well
-    // (libp2p's privateKeyFromRaw), signs and verifies on node:crypto in a few tens of µs (signing
-    // through a cached key: orbitdb-signer.ts).
-    // This key is not the user's: a fresh one per home, as OrbitDB's own would be.
-    const keystore = await KeyStore({ path: join(home, HOME_ORBITDB_DIR, 'keystore') })
-    parts.push({ name: 'orbitdb keystore', stop: async () => { await keystore.close() } })
-    // Two keys, as OrbitDB's public-key provider uses them: one under `id` signs the identity, one
-    // under that key's hex public key (the identity's id) signs the entries.
-    const ensureEd25519 = async (id: string): Promise<string> => {
-      if (!await keystore.hasKey(id)) await keystore.addKey(id, { privateKey: (await generateKeyPair('Ed25519')).raw })
-      return Buffer.from((await keystore.getKey(id)).publicKey.raw).toString('hex')
-    }
-    await ensureEd25519(await ensureEd25519(identity.peerId))
-    const identities = await Identities({ keystore: withCachedSigning(keystore), ipfs: helia })
-    const orbitdb = await createOrbitDB({ ipfs: helia, directory: join(home, HOME_ORBITDB_DIR), id: identity.peerId, identities })
-    parts.push({ name: 'orbitdb', stop: async () => { await orbitdb.stop() } })
+    // OrbitDB signs every log entry with its own Ed25519 key, kept in `<home>/orbitdb/keystore`
+    // under the node's peer-id (stores/orbitdb/orbitdb-node.ts).
+    const started = await startOrbitDB({ ipfs: helia, home, id: identity.peerId })
+    const orbitdb = started.orbitdb
+    parts.push({ name: 'orbitdb', stop: started.stop })
     throwIfAborted(signal)
 
     if (migrated.length > 0) log('moved the records of %d inboxes into %s', migrated.length, HOME_INBOXES_DIR)

@@ -10,7 +10,7 @@
  * to the payload's CID and decode as an envelope, and its policy (rate per connection, clock skew,
  * quota per inbox, or a contact's pass's share: pass-quota.ts), then stores the envelope, appends
  * the entry (together with the deliveries into the same inbox that arrive meanwhile:
- * stores/log-writer.ts) and signs the receipt only once both are on its disk (synced, §12.1); a
+ * stores/orbitdb/log-writer.ts) and signs the receipt only once both are on its disk (synced, §12.1); a
  * full disk is refused as ERR_STORAGE_FULL. Senders need no OrbitDB of their own.
  *
  * Watch for: the request is length-prefixed and capped (one envelope plus a little) before it is
@@ -29,7 +29,7 @@ import { DeliveryError, DeliveryRefusedError, EnvelopeSizeError, IpmsError, Stor
 import type { Identity } from '../identity/identity.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
 import { mailPayloadShapeProblem, mailStampProblem, type MailPayload } from '../access/payloads.ts'
-import type { Inbox } from '../stores/open-inbox.ts'
+import type { Inbox } from '../stores/inbox.ts'
 import type { InboxLease, InboxResolver } from './inbox-lease.ts'
 import { envelopeBlock, type EnvelopeBlock } from '../stores/envelope-block.ts'
 import { penalize } from './connection-guard.ts'

@@ -1,7 +1,7 @@
 /**
  * `ipms host rm <owner>`: stop keeping a friend's inbox, and drop everything of it from the home,
  * its grant file, records, entry and envelope blocks and their pins, and nothing of any other
- * inbox (stores/drop-inbox.ts; docs/ARCHITECTURE.md, stores).
+ * inbox (stores/orbitdb/drop-inbox.ts; docs/ARCHITECTURE.md, stores).
  *
  * It works on the home's files with no node running: it takes the home lock, so while a daemon
  * (or any node) runs on the home it fails with HomeInUseError (exit 75) and changes nothing. A
@@ -17,9 +17,7 @@ import { inboxAddress } from '../access/inbox-address.ts'
 import { InvalidArgumentError, NotFoundError } from '../errors.ts'
 import { readIdentityPeerId } from '../identity/keystore.ts'
 import { parsePeerId } from '../identity/peer-id.ts'
-import { dropInboxRecords, type DroppedInbox } from '../stores/drop-inbox.ts'
-import { HOME_INBOXES_DIR, inboxLevel, inboxStore } from '../stores/inbox-store.ts'
-import { migrateInboxes } from '../stores/migrate-inboxes.ts'
+import { dropInboxRecords, HOME_INBOXES_DIR, inboxLevel, inboxStore, migrateInboxes, type DroppedInbox } from '../stores/orbitdb/index.ts'
 import { HOME_BLOCKS_DIR, HOME_DATASTORE_DIR, HOME_ORBITDB_DIR } from './create-node.ts'
 import { acquireHomeLock } from './home-lock.ts'
 import { hostingDirectory, listKeptGrants } from './hosting.ts'

@@ -7,7 +7,8 @@
 import { join } from 'node:path'
 import { loadConfig, type HomeConfig } from '../home/config.ts'
 import type { Identity } from '../identity/identity.ts'
-import { openInbox, type Inbox } from '../stores/open-inbox.ts'
+import type { Inbox } from '../stores/inbox.ts'
+import { openInbox } from '../stores/orbitdb/index.ts'
 import { asStorageFull } from '../stores/storage-health.ts'
 import { asTooManyFiles } from '../util/fd-limit.ts'
 import { createNode, type IpmsNode } from './create-node.ts'
@@ -68,7 +69,7 @@ export async function startHomeNode (options: HomeNodeOptions): Promise<HomeNode
     let own: ReturnType<typeof alwaysOpen> | undefined
     /** The own inbox (always open), else a hosted one (opened on demand). */
     const inboxFor: InboxResolver = address => address === own?.address ? own : hosting?.inboxFor(address)
-    const sync = createInboxSync({ libp2p: node.libp2p, blockstore: node.helia.blockstore, grantFor: inbox => hosting?.grantFor(inbox), inboxFor })
+    const sync = createInboxSync({ libp2p: node.libp2p, grantFor: inbox => hosting?.grantFor(inbox), inboxFor })
     await sync.start()
     stops.push(async () => { await sync.stop() })
     const inbox = await openInbox(node.orbitdb, identity.peerId, config.bits)

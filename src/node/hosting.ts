@@ -19,15 +19,14 @@ import { join } from 'node:path'
 import { writeJsonSynced } from '../util/durable-files.ts'
 import { serialQueue } from '../util/serial-queue.ts'
 import { timeSlicer } from '../util/time-slice.ts'
-import { MAX_POW_BITS, MIN_POW_BITS } from '../constants.ts'
+import { INBOX_RULES_VERSION, MAX_POW_BITS, MIN_POW_BITS } from '../constants.ts'
 import { InvalidArgumentError, NotFoundError } from '../errors.ts'
 import { DEFAULT_HOST_POLICY } from './host-policy.ts'
 import { encodeCard, verifyCard, type AddressCard, type CardHost } from '../hosting/card.ts'
 import { encodeGrant, verifyGrant, type Grant } from '../hosting/grant.ts'
 import { expiredAt } from '../hosting/signed-record.ts'
-import { levelStoresOf, nodeStorage } from '../stores/block-writer.ts'
-import { dropInboxRecords } from '../stores/drop-inbox.ts'
-import { openInbox, type Inbox } from '../stores/open-inbox.ts'
+import type { Inbox } from '../stores/inbox.ts'
+import { dropInboxRecords, levelStoresOf, nodeStorage, openInbox, openInboxOf } from '../stores/orbitdb/index.ts'
 import { asTooManyFiles } from '../util/fd-limit.ts'
 import type { IpmsNode } from './create-node.ts'
 import type { DroppedHostedInbox } from './drop-hosted.ts'
@@ -110,7 +109,7 @@ export interface Hosting {
   /**
    * Stop keeping `owner`'s inbox and drop it with its blocks (`ipms host rm` through a daemon): no
    * longer served at once, closed once the operations under way end, then its records and blocks
-   * deleted (stores/drop-inbox.ts) and its grant file last. NotFoundError when none is kept.
+   * deleted (stores/orbitdb/drop-inbox.ts) and its grant file last. NotFoundError when none is kept.
    */
   drop: (owner: string) => Promise<DroppedHostedInbox>
   /** Drop, in every hosted inbox, pending mail older than the retention period; returns the count. */
@@ -208,7 +207,12 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
     let inbox: Inbox
     try {
       figures.delete(address) // open: its figures may change
-      inbox = await openInbox(node.orbitdb, owner, bits)
+      // The grant's owner was checked when its file was read: its canonical peer-id, a valid key.
+      inbox = await openInboxOf(node.orbitdb, { owner, bits, rules: INBOX_RULES_VERSION })
+      if (inbox.address !== address) {
+        await inbox.close()
+        inbox = await openInbox(node.orbitdb, owner, bits)
+      }
     } catch (err) {
       // Told to listeners (the daemon's `error` event) as well as to the operation that failed.
       const error = asTooManyFiles(err, `opening the inbox of ${owner}`)

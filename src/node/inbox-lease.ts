@@ -5,7 +5,7 @@
  * (a valid stamp, an authorised peer). A lease keeps the inbox open until it is released: a host
  * closes idle inboxes (inbox-pool.ts), never one under an operation.
  */
-import type { Inbox } from '../stores/open-inbox.ts'
+import type { Inbox } from '../stores/inbox.ts'
 
 /** An open inbox, kept open until `release()` (idempotent). */
 export interface InboxLease {

@@ -10,7 +10,7 @@
  * hands back a database still closing if it is opened again by the same address), and concurrent
  * leases of a closed inbox share one opening.
  */
-import type { Inbox } from '../stores/open-inbox.ts'
+import type { Inbox } from '../stores/inbox.ts'
 import type { InboxLease } from './inbox-lease.ts'
 
 /** Idle hosted inboxes kept open by default. */

@@ -18,7 +18,7 @@
 import { Level } from 'level'
 import { PassExpiredError, type Problem } from '../errors.ts'
 import { passIdText, verifyPass } from '../hosting/pass.ts'
-import type { Inbox } from '../stores/open-inbox.ts'
+import type { Inbox } from '../stores/inbox.ts'
 import type { HostPolicy } from './host-policy.ts'
 import { isBytes } from '../util/fields.ts'
 

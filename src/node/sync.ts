@@ -45,8 +45,7 @@ import { logger } from '@libp2p/logger'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { FORMAT_VERSION, MAX_ENVELOPE_BYTES } from '../constants.ts'
 import { IpmsError, SyncError, SyncRefusedError } from '../errors.ts'
-import type { Inbox } from '../stores/open-inbox.ts'
-import type { JoinEntry, JoinHead } from '../stores/mailbox.ts'
+import type { Inbox, JoinEntry, JoinHead } from '../stores/inbox.ts'
 import { envelopeBlock } from '../stores/envelope-block.ts'
 import { isEntryHash, parseEnvelopeCid } from '../access/payloads.ts'
 import { clockProblem, entryShapeProblem, entryTime } from '../access/entry-shape.ts'
@@ -112,15 +111,8 @@ export function ownerOrGrantee (peer: string, inbox: { owner: string }, grant?: 
   }
 }
 
-/** Where blocks are read: a blockstore's `get`, which throws or yields nothing for a block it lacks. */
-interface BlockSource {
-  get: (cid: CID, options?: { offline?: boolean }) => Iterable<Uint8Array> | AsyncIterable<Uint8Array>
-}
-
 export interface InboxSyncOptions {
   libp2p: Libp2p
-  /** Helia's blockstore, where the blocks sent are read from (what it wraps, when it has `unwrap`). */
-  blockstore: BlockSource & { unwrap?: () => BlockSource }
   authorize?: SyncAuthorizer
   /** This node's grant for an inbox it hosts, presented when it starts a sync of that inbox. */
   grantFor?: (inbox: Inbox) => Grant | undefined
@@ -193,24 +185,8 @@ export const envelopeList = (value: unknown): string[] => {
   return value
 }
 
-/** Blocks read from the blockstore at once when sending envelopes: each read is a LevelDB round trip, mostly waiting. */
+/** Reads of the inbox made at once (which received entries it has): each is a LevelDB round trip, mostly waiting. */
 const READ_AHEAD = 16
-
-/** Errors of a blockstore's `get` that mean "not here" (blockstore-level's, Helia's offline one). */
-const NOT_FOUND = new Set(['NotFoundError', 'BlockNotFoundWhileOfflineError'])
-
-/** The block of `cid` from the local blockstore, or undefined when it is not there (one lookup, not has + get). */
-async function readBlock (blockstore: BlockSource, cid: CID): Promise<Uint8Array | undefined> {
-  const chunks: Uint8Array[] = []
-  try {
-    for await (const chunk of blockstore.get(cid, { offline: true })) chunks.push(chunk)
-  } catch (err) {
-    if (NOT_FOUND.has((err as Error).name)) return undefined
-    throw err
-  }
-  if (chunks.length === 0) return undefined
-  return chunks.length === 1 ? chunks[0]! : new Uint8Array(Buffer.concat(chunks))
-}
 
 /** The deadline of one session, and what keeps it from expiring. */
 interface SessionDeadline {
@@ -253,9 +229,6 @@ function watched (lp: Frames, deadline: SessionDeadline): Frames {
 /** The sync service of a node: serves registered inboxes, syncs them with peers, pushes heads. */
 export function createInboxSync (options: InboxSyncOptions) {
   const { libp2p } = options
-  // Helia's blockstore under its GC lock, without its `has` before each get: one LevelDB read a
-  // block (IPMS never runs Helia's GC; a block deleted meanwhile is just not sent).
-  const blockstore = options.blockstore.unwrap?.() ?? options.blockstore
   const authorize = options.authorize ?? ownerOrGrantee
   const grantFor = options.grantFor ?? (() => undefined)
   const timeoutMs = options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS
@@ -282,39 +255,10 @@ export function createInboxSync (options: InboxSyncOptions) {
   // ── what to send ──────────────────────────────────────────────────────────────────────────
 
   const headsOf = async (inbox: Inbox): Promise<{ heads: string[], have: string[] }> => {
-    const heads = (await inbox.log.heads()) as Array<{ hash: string, next: string[], refs: string[] }>
+    const heads = await inbox.heads()
     const have = new Set<string>()
     for (const head of heads) for (const hash of [...head.next, ...head.refs]) have.add(hash)
     return { heads: heads.map(h => h.hash).slice(0, MAX_SYNC_LIST), have: [...have].slice(0, MAX_SYNC_LIST) }
-  }
-
-  /** Blocks the other side lacks: entries from our heads down to what it has, their envelopes, what it wants. */
-  const blocksFor = async function * (inbox: Inbox, theirs: Set<string>, want: string[]): AsyncGenerator<{ c: Uint8Array, b: Uint8Array }> {
-    const stack = ((await inbox.log.heads()) as EntryBlock['entry'][]).map(e => e.hash as string)
-    const visited = new Set<string>()
-    const envelopes = new Set<string>(want)
-    while (stack.length > 0) {
-      const hash = stack.pop()!
-      if (visited.has(hash) || theirs.has(hash)) continue
-      visited.add(hash)
-      const cid = CID.parse(hash, base58btc)
-      const bytes = await readBlock(blockstore, cid)
-      if (bytes === undefined) continue
-      yield { c: cid.bytes, b: bytes }
-      const entry = dagCbor.decode(bytes) as { next: string[], refs: string[], payload: { op?: string, env?: string } }
-      if (entry.payload?.op === 'MAIL' && typeof entry.payload.env === 'string') envelopes.add(entry.payload.env)
-      for (const parent of [...entry.next, ...entry.refs]) if (!visited.has(parent) && !theirs.has(parent)) stack.push(parent)
-    }
-    const list = [...envelopes]
-    for (let i = 0; i < list.length; i += READ_AHEAD) {
-      const read = await Promise.all(list.slice(i, i + READ_AHEAD).map(async env => {
-        const cid = parseEnvelopeCid(env)
-        if (cid === undefined || !await inbox.wantsEnvelope(env)) return undefined
-        const bytes = await readBlock(blockstore, cid)
-        return bytes === undefined ? undefined : { c: cid.bytes, b: bytes }
-      }))
-      for (const block of read) if (block !== undefined) yield block
-    }
   }
 
   const sendBlocks = async (lp: Frames, inbox: Inbox, theirs: Set<string>, want: string[], signal: AbortSignal): Promise<number> => {
@@ -340,7 +284,8 @@ export function createInboxSync (options: InboxSyncOptions) {
       bytes = 0
     }
     try {
-      for await (const block of blocksFor(inbox, theirs, want)) {
+      for await (const { cid, bytes: b } of inbox.blocksSince(theirs, want)) {
+        const block = { c: cid.bytes, b }
         if (bytes + block.b.byteLength > BATCH_BYTES || batch.length >= MAX_FRAME_BLOCKS) await flush()
         batch.push(block)
         bytes += block.b.byteLength
@@ -432,7 +377,7 @@ export function createInboxSync (options: InboxSyncOptions) {
     const { entries, bad } = received
     const inLog = async (hash: string): Promise<boolean> => {
       let known = memo.inLog.get(hash)
-      if (known === undefined) memo.inLog.set(hash, known = await inbox.log.has(hash) as boolean)
+      if (known === undefined) memo.inLog.set(hash, known = await inbox.has(hash))
       return known
     }
     const needed: EntryBlock[] = []
@@ -451,7 +396,7 @@ export function createInboxSync (options: InboxSyncOptions) {
     for (const block of needed) {
       if (!memo.clocks.has(block.hash)) {
         const parents: string[] = [...block.entry.next, ...block.entry.refs]
-        const times = await Promise.all(parents.map(async parent => entryTime(entries.get(parent)?.entry ?? await inbox.log.get(parent))))
+        const times = await Promise.all(parents.map(async parent => entryTime(entries.get(parent)?.entry ?? await inbox.get(parent))))
         memo.clocks.set(block.hash, clockProblem(block.entry, times)?.message)
       }
       const problem = memo.clocks.get(block.hash)
@@ -469,10 +414,10 @@ export function createInboxSync (options: InboxSyncOptions) {
     if (heads.some(hash => entries.has(hash))) {
       // Which received entries the log has: asked all at once, not one by one along the walk.
       const reads = concurrencyLimit(READ_AHEAD)
-      await Promise.all([...entries.keys()].map(async hash => { await reads.run(async () => { memo.inLog.set(hash, await inbox.log.has(hash) as boolean) }) }))
+      await Promise.all([...entries.keys()].map(async hash => { await reads.run(async () => { memo.inLog.set(hash, await inbox.has(hash)) }) }))
     }
     for (const hash of heads) {
-      if (await inbox.log.has(hash)) continue
+      if (await inbox.has(hash)) continue
       if (!entries.has(hash) && !bad.has(hash)) continue
       const found = await closure(inbox, hash, received, memo)
       if ('reason' in found) incomplete.push({ hash, reason: found.reason })

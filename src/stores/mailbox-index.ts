@@ -30,7 +30,7 @@
  * envelope when it sees them together.
  */
 import { boundedMap } from '../util/bounded-map.ts'
-import type { KeySpace } from './inbox-store.ts'
+import type { KeySpace } from './orbitdb/inbox-store.ts'
 
 /** One pending mail as the index keeps it. */
 export interface PendingMail {

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { clockProblem, entryShapeProblem, entryTime } from '../../src/access/entry-shape.ts'
-import { inboxRules } from '../../src/access/inbox-access-controller.ts'
+import { inboxRules } from '../../src/access/inbox-rules.ts'
 import { inboxAddress, inboxParams } from '../../src/access/inbox-address.ts'
 import { MAX_ENTRY_CLOCK_TIME, MAX_ENTRY_LINKS } from '../../src/constants.ts'
 import { createIdentity } from '../../src/identity/identity.ts'

@@ -10,8 +10,8 @@
 import { CID } from 'multiformats/cid'
 import { createIdentity, identityFromSeed } from '../../src/identity/identity.ts'
 import { createNode } from '../../src/node/create-node.ts'
-import { blockKey, levelStoresOf, pinKey, pinnedBlockKey } from '../../src/stores/block-writer.ts'
-import { openInbox } from '../../src/stores/open-inbox.ts'
+import { blockKey, levelStoresOf, pinKey, pinnedBlockKey } from '../../src/stores/orbitdb/block-writer.ts'
+import { openInbox, orbitLog } from '../../src/stores/orbitdb/open-inbox.ts'
 import { putMail } from './replicas.ts'
 
 const [home, seedHex, bits, mode, count] = process.argv.slice(2)
@@ -25,7 +25,7 @@ const stores = levelStoresOf(node.helia) as unknown as { blocks: { get: (k: stri
 const pendingEnvs = new Set((await inbox.pending()).map(m => m.env))
 let leftover = 0
 let pruned = 0
-for (const entry of await inbox.log.values() as Array<{ payload: { op: string, env?: string } }>) {
+for (const entry of await orbitLog(inbox).values() as Array<{ payload: { op: string, env?: string } }>) {
   if (entry.payload.op !== 'MAIL' || pendingEnvs.has(entry.payload.env!)) continue
   pruned++
   const cid = CID.parse(entry.payload.env!)

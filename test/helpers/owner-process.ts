@@ -8,12 +8,12 @@ import { identityFromSeed } from '../../src/identity/identity.ts'
 import { createNode } from '../../src/node/create-node.ts'
 import { readInbox } from '../../src/node/read-inbox.ts'
 import { createInboxSync } from '../../src/node/sync.ts'
-import { openInbox } from '../../src/stores/open-inbox.ts'
+import { openInbox } from '../../src/stores/orbitdb/open-inbox.ts'
 
 const [home, seedHex, bits, ...hosts] = process.argv.slice(2)
 const identity = await identityFromSeed(new Uint8Array(Buffer.from(seedHex!, 'hex')))
 const node = await createNode({ home: home!, identity })
-const sync = createInboxSync({ libp2p: node.libp2p, blockstore: node.helia.blockstore })
+const sync = createInboxSync({ libp2p: node.libp2p })
 await sync.start()
 const inbox = await openInbox(node.orbitdb, identity.peerId, Number(bits))
 await sync.register(inbox)

@@ -13,7 +13,7 @@ import { createDeliveryService } from '../../src/node/deliver.ts'
 import { servedFrom } from '../../src/node/inbox-lease.ts'
 import type { HostPolicy } from '../../src/node/host-policy.ts'
 import type { ConnectionLimits } from '../../src/node/connection-guard.ts'
-import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
+import { openInbox, type Inbox } from '../../src/stores/orbitdb/open-inbox.ts'
 import { startTestNode, type TestNode } from './nodes.ts'
 import { stampedMail } from './inbox.ts'
 
@@ -49,7 +49,6 @@ export async function startReplica (options: ReplicaOptions = {}): Promise<Repli
   const grants = new Map((options.grantsFrom ?? []).map(owner => [owner.peerId, createGrant(owner, test.node.peerId)]))
   const sync = createInboxSync({
     libp2p: test.node.libp2p,
-    blockstore: test.node.helia.blockstore,
     authorize: options.authorize,
     grantFor: options.grantFor ?? (inbox => grants.get(inbox.owner)),
     timeoutMs: options.syncTimeoutMs

@@ -1,5 +1,5 @@
 /**
- * `ipms host rm <owner>` (node/drop-hosted.ts, stores/drop-inbox.ts): every key and block of that
+ * `ipms host rm <owner>` (node/drop-hosted.ts, stores/orbitdb/drop-inbox.ts): every key and block of that
  * inbox gone, its grant too, and nothing of any other inbox; refused while a node runs on the home.
  */
 import { after, test } from 'node:test'
@@ -15,8 +15,8 @@ import { openMail } from '../../src/mail/seal.ts'
 import { HOME_BLOCKS_DIR, HOME_DATASTORE_DIR } from '../../src/node/create-node.ts'
 import { dropHostedInbox } from '../../src/node/drop-hosted.ts'
 import { hostingDirectory, keepGrant, listKeptGrants } from '../../src/node/hosting.ts'
-import { HOME_INBOXES_DIR, inboxPrefix } from '../../src/stores/inbox-store.ts'
-import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
+import { HOME_INBOXES_DIR, inboxPrefix } from '../../src/stores/orbitdb/inbox-store.ts'
+import { openInbox, type Inbox } from '../../src/stores/orbitdb/open-inbox.ts'
 import { IpmsError } from '../../src/errors.ts'
 import { EXIT } from '../../src/cli/exit-codes.ts'
 import { ipms, startDaemon } from '../../examples/ipms-cli.ts'

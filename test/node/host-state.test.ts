@@ -13,11 +13,12 @@ import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { deliverTo, type Receipt } from '../../src/node/deliver.ts'
 import { readInbox } from '../../src/node/read-inbox.ts'
 import { withFreshSender } from '../../src/node/sender.ts'
-import type { Inbox } from '../../src/stores/open-inbox.ts'
+import type { Inbox } from '../../src/stores/orbitdb/open-inbox.ts'
 import { mailPayload } from '../helpers/inbox.ts'
 import { connect, makeTempHome } from '../helpers/nodes.ts'
 import { replicaPool, stampedMail, type Replica } from '../helpers/replicas.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { orbitLog } from '../../src/stores/orbitdb/open-inbox.ts'
 
 const BITS = 8
 const MiB = 1024 * 1024
@@ -47,7 +48,7 @@ async function deliverMany (host: Replica, request: Request, times: number, para
 }
 
 const mailEntries = async (inbox: Inbox): Promise<number> =>
-  ((await inbox.log.values()) as Array<{ payload: { op: string } }>).filter(e => e.payload.op === 'MAIL').length
+  ((await orbitLog(inbox).values()) as Array<{ payload: { op: string } }>).filter(e => e.payload.op === 'MAIL').length
 
 test('one stamp buys one entry: 300 deliveries of one mail from 5 connections give one entry and one receipt, again after a restart', async () => {
   const hostIdentity = await createIdentity()

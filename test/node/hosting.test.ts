@@ -15,7 +15,8 @@ import { inboxAddress } from '../../src/access/inbox-address.ts'
 import { FORMAT_VERSION } from '../../src/constants.ts'
 import { frames } from '../../src/node/frames.ts'
 import { VERIFIED_FILE } from '../../src/node/grant-files.ts'
-import type { Inbox } from '../../src/stores/open-inbox.ts'
+import type { Inbox } from '../../src/stores/inbox.ts'
+import { nodeStorage } from '../../src/stores/orbitdb/index.ts'
 import { GrantExpiredError, InvalidRecordError, TooManyFilesError } from '../../src/errors.ts'
 import { createCard, encodeCard, type AddressCard } from '../../src/hosting/card.ts'
 import { createGrant, encodeGrant } from '../../src/hosting/grant.ts'
@@ -45,7 +46,7 @@ async function startHost (options: { identity?: Identity, home?: string, now?: (
   const test = await startTestNode({ identity: options.identity, home: options.home })
   let hosting: Hosting | undefined
   const inboxFor: InboxResolver = address => hosting?.inboxFor(address)
-  const sync = createInboxSync({ libp2p: test.node.libp2p, blockstore: test.node.helia.blockstore, grantFor: inbox => hosting?.grantFor(inbox), inboxFor })
+  const sync = createInboxSync({ libp2p: test.node.libp2p, grantFor: inbox => hosting?.grantFor(inbox), inboxFor })
   await sync.start()
   const delivery = createDeliveryService({ libp2p: test.node.libp2p, identity: test.identity, inboxFor })
   await delivery.start()
@@ -275,10 +276,10 @@ test('an inbox that cannot open for want of descriptors: a TooManyFilesError eve
   await host.hosting.reload()
   const errors: Error[] = []
   host.hosting.events.on('error', (err: Error) => { errors.push(err) })
-  // OrbitDB's open fails as it does past `ulimit -n`: LevelDB's "failed to open", caused by EMFILE.
-  const orbitdb = host.node.orbitdb as unknown as { open: (...args: unknown[]) => Promise<unknown> }
-  const open = orbitdb.open
-  orbitdb.open = async () => { throw new Error('Database failed to open', { cause: new Error('IO error: /x/LOCK: Too many open files') }) }
+  // The inbox store's reads fail as LevelDB's do past `ulimit -n` (a table file it cannot open).
+  const level = nodeStorage(host.node.helia).inboxes!.db as unknown as { get: (...args: unknown[]) => Promise<unknown> }
+  const get = level.get
+  level.get = async () => { throw new Error('Database failed to read', { cause: new Error('IO error: /x/000005.ldb: Too many open files') }) }
   const card = createCard(o, [{ peer: host.node.peerId, addrs: host.node.multiaddrs().map(a => a.replace(/\/p2p\/[^/]+$/, '')) }], BITS)
   try {
     await assert.rejects(sendMail({ body: 'no room' }, { from: alice, card }))
@@ -286,7 +287,7 @@ test('an inbox that cannot open for want of descriptors: a TooManyFilesError eve
     assert.ok(errors[0] instanceof TooManyFilesError)
     assert.match(errors[0].message, /Too many open files while opening the inbox of .* raise `ulimit -n`/)
   } finally {
-    orbitdb.open = open
+    level.get = get
   }
   // The failed opening is forgotten: the next delivery opens the inbox.
   const sent = await sendMail({ body: 'room again' }, { from: alice, card })

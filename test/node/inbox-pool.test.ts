@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createInboxPool } from '../../src/node/inbox-pool.ts'
-import type { Inbox } from '../../src/stores/open-inbox.ts'
+import type { Inbox } from '../../src/stores/orbitdb/open-inbox.ts'
 
 /** Stand-in inboxes and a log of what the pool did with them. */
 function fakes () {

@@ -1,6 +1,6 @@
 /**
  * Issue #13: a host's open file descriptors do not grow with its inboxes (one store per home,
- * stores/inbox-store.ts). A real `ipms daemon` under `prlimit --nofile=256:256` keeps 500 granted
+ * stores/orbitdb/inbox-store.ts). A real `ipms daemon` under `prlimit --nofile=256:256` keeps 500 granted
  * inboxes (the former layout needed 12 descriptors each: 6,000), takes a delivery into each, and
  * serves a sync of each to a co-host.
  */

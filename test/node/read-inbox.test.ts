@@ -15,7 +15,7 @@ import { signMail } from '../../src/mail/mail.ts'
 import { openMailStore } from '../../src/mail/mail-store.ts'
 import { envelopeCid } from '../../src/mail/seal.ts'
 import { readInbox } from '../../src/node/read-inbox.ts'
-import type { Inbox } from '../../src/stores/open-inbox.ts'
+import type { Inbox } from '../../src/stores/orbitdb/open-inbox.ts'
 import { putMail, replicaPool } from '../helpers/replicas.ts'
 
 const BITS = 8

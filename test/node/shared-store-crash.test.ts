@@ -1,6 +1,6 @@
 /**
  * Issue #13: `kill -9` of a host in the middle of a burst of deliveries into many inboxes, whose
- * records share one LevelDB per home (stores/inbox-store.ts): after a restart, every receipted
+ * records share one LevelDB per home (stores/orbitdb/inbox-store.ts): after a restart, every receipted
  * mail is still there, in its own inbox, and opens with its owner's key.
  */
 import { after, test } from 'node:test'

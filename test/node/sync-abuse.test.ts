@@ -25,11 +25,12 @@ import { deliverTo } from '../../src/node/deliver.ts'
 import { FORMAT_VERSION } from '../../src/constants.ts'
 import { DeliveryRefusedError, EnvelopeSizeError, SyncRefusedError } from '../../src/errors.ts'
 import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
-import type { Inbox } from '../../src/stores/open-inbox.ts'
+import type { Inbox } from '../../src/stores/orbitdb/open-inbox.ts'
 import { failingPow, mailPayload, randomEntryHash, signEntry } from '../helpers/inbox.ts'
 import { connect, DEFAULT_WAIT_MS } from '../helpers/nodes.ts'
 import { putMail, replicaPool, type Replica } from '../helpers/replicas.ts'
 import { createGrant } from '../../src/hosting/grant.ts'
+import { orbitLog } from '../../src/stores/orbitdb/open-inbox.ts'
 
 const BITS = 8
 const V = FORMAT_VERSION
@@ -189,7 +190,7 @@ const forgedTimes = new Map<string, number>()
  * `inbox`'s log), of the shape the rules want, written nowhere: what a hostile replica can make.
  */
 async function forge (by: Replica, inbox: Inbox, payload: unknown, next: string[]): Promise<Forged> {
-  const parents = await Promise.all(next.map(async hash => ({ hash, time: forgedTimes.get(hash) ?? (await inbox.log.get(hash)).clock.time as number })))
+  const parents = await Promise.all(next.map(async hash => ({ hash, time: forgedTimes.get(hash) ?? (await inbox.get(hash))!.clock.time })))
   const forged = await signEntry(by.node.orbitdb.identity, { id: inbox.address, payload, parents })
   forgedTimes.set(forged.hash, (forged.entry.clock as { time: number }).time)
   return forged
@@ -198,7 +199,7 @@ async function forge (by: Replica, inbox: Inbox, payload: unknown, next: string[
 const block = (f: { cid: CID, bytes: Uint8Array }): { c: Uint8Array, b: Uint8Array } => ({ c: f.cid.bytes, b: f.bytes })
 
 async function headHashes (inbox: Inbox): Promise<string[]> {
-  return ((await inbox.log.heads()) as Array<{ hash: string }>).map(h => h.hash).sort()
+  return ((await inbox.heads()) as Array<{ hash: string }>).map(h => h.hash).sort()
 }
 
 // ── H's state, and H still serving ──────────────────────────────────────────────────────────
@@ -220,7 +221,7 @@ async function assertUnchanged (before: State, hashes: string[] = []): Promise<v
   assert.deepEqual(now.heads, before.heads, 'H\'s heads changed')
   assert.deepEqual(now.pending, before.pending, 'H\'s pending mail changed')
   assert.deepEqual(now.envelopes, before.envelopes, 'H lost or gained envelopes')
-  for (const hash of hashes) assert.equal(await hInbox.log.has(hash), false, `${hash} was joined`)
+  for (const hash of hashes) assert.equal(await hInbox.has(hash), false, `${hash} was joined`)
 }
 
 let serving = 0
@@ -476,7 +477,7 @@ describe('a hostile replica', () => {
     const prune = await forge(attacker, hInbox, signPrune(hInbox.address, before.pending, Date.now(), carol.seed), heads)
     const forged = [badPow, notOwners, onTop, prune]
     for (const f of forged) {
-      await assert.rejects(attackerInbox.log.joinEntry({ ...(await Entry.decode(f.bytes)), hash: f.hash }), /not allowed to write/)
+      await assert.rejects(orbitLog(attackerInbox).joinEntry({ ...(await Entry.decode(f.bytes)), hash: f.hash }), /not allowed to write/)
       await attacker.node.helia.blockstore.put(f.cid, f.bytes)
     }
     await attacker.node.helia.blockstore.put(sealed.cid, sealed.envelope)
@@ -508,7 +509,7 @@ describe('a hostile replica', () => {
     await until(hInbox.events, 'synced', async () => (await hInbox.pending()).some(m => m.hash === honest.hash) && await hInbox.hasEnvelope(honest.env))
     await me.sync.syncWith(H.node.peerId, myInbox)
     await assertOwnerReads(honest, 'honest mail after the hostile replica')
-    for (const f of forged) assert.equal(await myInbox.log.has(f.hash), false)
+    for (const f of forged) assert.equal(await myInbox.has(f.hash), false)
     await assertStillServing()
   })
 })
@@ -526,7 +527,7 @@ describe('entries of a shape the rules refuse (issue #10, items 1 and 10)', () =
   test('a granted host pushes valid-stamp entries with clock.time 2^64 − 1, a huge next list, v 1, another id, a time that is not parent + 1, identity ≠ key, a non-canonical block: H refuses each, deliveries still get receipts, the owner still reads', async () => {
     const before = await state(hInbox)
     const identity = attacker.node.orbitdb.identity
-    const parents = await Promise.all(before.heads.map(async hash => ({ hash, time: (await hInbox.log.get(hash)).clock.time as number })))
+    const parents = await Promise.all(before.heads.map(async hash => ({ hash, time: (await hInbox.get(hash))!.clock.time })))
     const next = parents.map(p => p.hash)
     const top = Math.max(...parents.map(p => p.time))
     let ts = 1767226000000
@@ -545,7 +546,7 @@ describe('entries of a shape the rules refuse (issue #10, items 1 and 10)', () =
     add('a non-canonical block of a valid entry', reencoded)
     for (const [name, bad] of cases) {
       assert.deepEqual(await offer([bad.hash], [{ c: bad.c, b: bad.b }]), { joined: 0, refused: 1 }, name)
-      assert.equal(await hInbox.log.has(bad.hash), false, `${name} was joined`)
+      assert.equal(await hInbox.has(bad.hash), false, `${name} was joined`)
     }
     // A child of a refused entry, itself well-formed, is refused with it.
     const child = await signEntry(identity, { id: hInbox.address, payload: stamped(), parents: [{ hash: reencoded.cid.toString(base58btc), time: top + 1 }] })
@@ -593,7 +594,7 @@ describe('a head whose parent is never sent', () => {
     await me.sync.syncWith(host.node.peerId, myAliceInbox)
     await until(hostInbox.events, 'synced', async () => (await hostInbox.pending()).some(m => m.hash === honest.hash), 3_000)
     assert.deepEqual(await synced, { joined: 0, refused: 1, envelopes: 0 })
-    assert.equal(await hostInbox.log.has(child.hash), false)
+    assert.equal(await hostInbox.has(child.hash), false)
   })
 })
 
@@ -612,7 +613,7 @@ describe('an unauthorised peer', () => {
       assert.equal(err.code, 'ERR_SYNC_REFUSED')
       return true
     })
-    assert.deepEqual(await deniedInbox.log.heads(), [])
+    assert.deepEqual(await deniedInbox.heads(), [])
     assert.deepEqual(await deniedInbox.pending(), [])
     assert.equal(await attacker.node.helia.blockstore.has(CID.parse(sent.hash, base58btc)), false, 'no entry block reached it')
     assert.equal(await attacker.node.helia.blockstore.has(CID.parse(sent.env)), false, 'no envelope reached it')
@@ -710,7 +711,7 @@ describe('a slow but steady peer, and a stalled one', () => {
     await send(raw, { v: V, t: 'done' })
     await raw.stream.close({ signal: AbortSignal.timeout(DEFAULT_WAIT_MS) })
     assert.deepEqual(await synced, { joined: 1, refused: 0, envelopes: 0 })
-    assert.equal(await hostInbox.log.has(entry.hash), true)
+    assert.equal(await hostInbox.has(entry.hash), true)
 
     // A peer that says hello, reads the answer and then sends nothing: reset at the host's wait.
     const silent = await dialRaw(attacker, host)

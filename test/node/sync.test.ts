@@ -15,8 +15,9 @@ import { putMail, replicaPool } from '../helpers/replicas.ts'
 import { createGrant } from '../../src/hosting/grant.ts'
 import { SyncRefusedError } from '../../src/errors.ts'
 import { SYNC_PROTOCOL } from '../../src/node/sync.ts'
-import type { JoinEntry } from '../../src/stores/mailbox.ts'
+import type { JoinEntry } from '../../src/stores/orbitdb/mailbox.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { orbitLog } from '../../src/stores/orbitdb/open-inbox.ts'
 
 const BITS = 8
 let owner: Identity, alice: Identity, carol: Identity
@@ -58,7 +59,7 @@ describe('offline delivery through a host', () => {
     // Prune: the PRUNE entry is pushed to the host, which drops the envelopes; entries stay.
     await myInbox.prune(pending.map(m => m.hash), owner.seed)
     await until(hostInbox.events, 'pruned', async () => (await hostInbox.pending()).length === 0 && !(await hostInbox.hasEnvelope(sent[0]!.env)) && !(await hostInbox.hasEnvelope(sent[1]!.env)))
-    assert.ok(await hostInbox.log.get(sent[0]!.hash), 'the MAIL entry stays in the host log')
+    assert.ok(await hostInbox.get(sent[0]!.hash), 'the MAIL entry stays in the host log')
     assert.deepEqual(await myInbox.pending(), [])
   })
 })
@@ -97,13 +98,13 @@ describe('two hosts', () => {
       const { refused } = await inbox.joinHeads([{ hash, needed: [{ hash, bytes, entry: entry as unknown as JoinEntry['entry'] }] }])
       assert.deepEqual(refused, [])
     }
-    assert.equal((await inbox.log.heads()).length, 50)
+    assert.equal((await inbox.heads()).length, 50)
     const me = await replica({ identity: owner })
     const myInbox = await me.inbox(owner.peerId, BITS)
     await connect(me.node, host.node)
     const result = await me.sync.syncWith(host.node.peerId, myInbox)
     assert.equal(result.refused, 0)
-    assert.equal((await myInbox.log.heads()).length, 50)
+    assert.equal((await myInbox.heads()).length, 50)
     assert.equal((await myInbox.pending()).length, 50)
   })
 })
@@ -143,7 +144,7 @@ describe('a long session', () => {
     const mails = await Promise.all(Array.from({ length: COUNT }, async (_, i) => await stampedMail(alice, owner.peerId, BITS, `mail ${i}`)))
     // Many deliveries at once, as a busy host takes them: chains of grouped appends.
     for (let i = 0; i < COUNT; i += 256) await Promise.all(mails.slice(i, i + 256).map(async m => await hostInbox.addMail(m.mail, { env: m.mail.env, cid: CID.parse(m.mail.env), bytes: m.envelope })))
-    const hostHeads = (await hostInbox.log.heads()).map((h: { hash: string }) => h.hash).sort()
+    const hostHeads = (await hostInbox.heads()).map((h: { hash: string }) => h.hash).sort()
 
     const home = await makeTempHome()
     t.after(async () => { await rm(home, { recursive: true, force: true }) })
@@ -153,9 +154,9 @@ describe('a long session', () => {
     const result = await me.sync.syncWith(host.node.peerId, myInbox)
     assert.deepEqual({ refused: result.refused, envelopes: result.envelopes }, { refused: 0, envelopes: COUNT })
     const check = async (): Promise<void> => {
-      assert.deepEqual((await myInbox.log.heads()).map((h: { hash: string }) => h.hash).sort(), hostHeads)
+      assert.deepEqual((await myInbox.heads()).map((h: { hash: string }) => h.hash).sort(), hostHeads)
       const entries: string[] = []
-      for await (const entry of myInbox.log.iterator()) entries.push(entry.hash)
+      for await (const entry of orbitLog(myInbox).iterator()) entries.push(entry.hash)
       assert.equal(new Set(entries).size, COUNT, 'every entry is reachable from the heads')
       assert.equal((await myInbox.pending()).length, COUNT)
       for (const hash of [entries[0]!, entries[COUNT >> 1]!, entries[COUNT - 1]!]) assert.equal(await me.node.helia.pins.isPinned(CID.parse(hash, base58btc)), true, `${hash} is pinned`)

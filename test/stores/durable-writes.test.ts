@@ -4,7 +4,7 @@
  * disk: it was a `sync` write, or a `sync` write into the same LevelDB began after it ended and
  * ended before the receipt (LevelDB's log is sequential, one fdatasync covers what precedes it).
  * The entry index and the heads of every inbox are in one LevelDB per home (`inboxes/`, under the
- * inbox's key prefix: stores/inbox-store.ts).
+ * inbox's key prefix: stores/orbitdb/inbox-store.ts).
  *
  * How: every LevelDB write of this process is recorded (classic-level's `_put`, `_batch` and the
  * chained batch's `_write`, wrapped: location, keys, small values, `sync`, and a sequence number
@@ -19,8 +19,8 @@ import { CID } from 'multiformats/cid'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { deliverTo, type Receipt } from '../../src/node/deliver.ts'
 import { withFreshSender } from '../../src/node/sender.ts'
-import { blockKey, pinKey } from '../../src/stores/block-writer.ts'
-import { inboxPrefix } from '../../src/stores/inbox-store.ts'
+import { blockKey, pinKey } from '../../src/stores/orbitdb/block-writer.ts'
+import { inboxPrefix } from '../../src/stores/orbitdb/inbox-store.ts'
 import { connect, DEFAULT_WAIT_MS, makeTempHome } from '../helpers/nodes.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { replicaPool, stampedMail, type Replica } from '../helpers/replicas.ts'
@@ -165,4 +165,25 @@ test('a replay of an envelope joined from a co-host is receipted only after the 
   })
   assert.equal(replay.entry, first.entry, 'the host answered with the co-host\'s entry (a replay)')
   assertDurable(replay, ++seq)
+})
+
+test('deliveries into many inboxes at once share the inbox store\'s synced batches (one group commit per node), each receipt durable', async () => {
+  const owners = await Promise.all(Array.from({ length: 8 }, async () => await createIdentity()))
+  for (const o of owners) await host.inbox(o.peerId, BITS)
+  const requests = await Promise.all(Array.from({ length: 32 }, async (_, i) => await stampedMail(alice, owners[i % owners.length]!.peerId, BITS, `many inboxes ${i}`)))
+  const from = seq
+  await withFreshSender(async (libp2p, dial) => {
+    await dial(host.node.multiaddrs()[0]!)
+    // 8 in flight, each into another inbox: no two of a group in the same inbox.
+    let next = 0
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (next < requests.length) {
+        const receipt = await deliverTo(libp2p, host.node.peerId, requests[next++]!, { timeoutMs: 120_000 })
+        assertDurable(receipt, ++seq)
+      }
+    }))
+  })
+  // Each delivery has two synced writes of its own inbox's records (index, heads): shared, far fewer.
+  const synced = writes.filter(w => w.start > from && w.sync && w.location.startsWith(host.home) && w.location.endsWith('/inboxes')).length
+  assert.ok(synced >= 1 && synced < requests.length, `${synced} synced batches into the inbox store for ${requests.length} receipts`)
 })

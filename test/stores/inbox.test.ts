@@ -14,7 +14,7 @@ import { mailPayloadProblem, signPrune } from '../../src/access/payloads.ts'
 import { RefusedEntryError } from '../../src/errors.ts'
 import { createIdentity, type Identity } from '../../src/identity/identity.ts'
 import { openMail, sealMail } from '../../src/mail/seal.ts'
-import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
+import { openInbox, type Inbox, orbitLog } from '../../src/stores/orbitdb/open-inbox.ts'
 import { failingPow, mailPayload, randomEntryHash, signEntry } from '../helpers/inbox.ts'
 import { startTestNode, type TestNode } from '../helpers/nodes.ts'
 import { powChallenge, solvePowSync } from '../../src/crypto/pow/index.ts'
@@ -45,8 +45,8 @@ async function deliver (inbox: Inbox, body: string): Promise<{ hash: string, env
 
 /** Write an entry straight into the log, bypassing `add` (what a hostile replica can do). */
 async function forgeEntry (inbox: Inbox, identity: OrbitDBIdentity, payload: unknown): Promise<{ hash: string, entry: LogEntry }> {
-  const heads = await inbox.log.heads()
-  const { hash, entry } = await signEntry(identity, { id: inbox.address, payload, parents: heads.map((h: LogEntry) => ({ hash: h.hash, time: h.clock.time })) })
+  const heads = await inbox.heads()
+  const { hash, entry } = await signEntry(identity, { id: inbox.address, payload, parents: heads.map(h => ({ hash: h.hash, time: h.clock.time })) })
   return { hash, entry: entry as unknown as LogEntry }
 }
 
@@ -118,9 +118,9 @@ describe('grouped appends', () => {
     assert.deepEqual(updates, hashes, 'one update per entry, in order')
 
     // One chain: each entry links to the one before it, and the last is the only head.
-    const heads = await inbox.log.heads()
+    const heads = await inbox.heads()
     assert.deepEqual(heads.map((e: { hash: string }) => e.hash), [hashes[hashes.length - 1]])
-    for (let i = 1; i < hashes.length; i++) assert.deepEqual((await inbox.log.get(hashes[i]!)).next, [hashes[i - 1]])
+    for (let i = 1; i < hashes.length; i++) assert.deepEqual((await inbox.get(hashes[i]!))!.next, [hashes[i - 1]])
     assert.deepEqual((await inbox.pending()).map(m => m.hash).sort(), [...hashes].sort())
     for (const [i, m] of sealed.entries()) {
       if (i === refusedAt) continue
@@ -132,12 +132,12 @@ describe('grouped appends', () => {
     const other = await host()
     const copy = await openInbox(other.node.orbitdb, owner.peerId, BITS)
     for (const hash of hashes) {
-      const entry = await inbox.log.get(hash)
+      const entry = await inbox.get(hash)
       const cid = CID.parse(hash, base58btc)
       await other.node.helia.blockstore.put(cid, (await Entry.encode(entry)).bytes)
     }
-    assert.equal(await copy.log.joinEntry({ ...(await inbox.log.get(hashes[hashes.length - 1]!)), hash: hashes[hashes.length - 1] }), true)
-    assert.deepEqual((await copy.log.values()).map((e: { hash: string }) => e.hash), hashes)
+    assert.equal(await orbitLog(copy).joinEntry({ ...(await orbitLog(inbox).get(hashes[hashes.length - 1]!))!, hash: hashes[hashes.length - 1]! }), true)
+    assert.deepEqual((await orbitLog(copy).values()).map((e: { hash: string }) => e.hash), hashes)
   })
 })
 
@@ -157,12 +157,12 @@ describe('hostile writers', () => {
     ]
     for (const [name, payload] of hostile) {
       const { entry } = await forgeEntry(inbox, identity, payload)
-      await assert.rejects(inbox.log.joinEntry(entry), /not allowed to write/, name)
+      await assert.rejects(orbitLog(inbox).joinEntry(entry), /not allowed to write/, name)
     }
     // An entry that claims another identity (entry.identity is not covered by the entry signature)
     // gains nothing: the rules want it equal to the key, and the PRUNE inside is still not the owner's.
     const claimed = await forgeEntry(inbox, identity, signPrune(inbox.address, [randomEntryHash()], 1, sender.seed))
-    await assert.rejects(inbox.log.joinEntry({ ...claimed.entry, identity: `claimed-by-${owner.peerId}` }), /not allowed to write/)
+    await assert.rejects(orbitLog(inbox).joinEntry({ ...claimed.entry, identity: `claimed-by-${owner.peerId}` }), /not allowed to write/)
     const honest = await deliver(inbox, 'after the attacks')
     assert.deepEqual((await inbox.pending()).map(m => m.hash), [honest.hash])
   })
@@ -192,7 +192,7 @@ describe('prune and restart', () => {
     assert.equal(await inbox.hasEnvelope(a.env), false)
     assert.equal(await h.node.helia.pins.isPinned(CID.parse(a.env)), false)
     assert.equal(await inbox.hasEnvelope(kept.env), true)
-    assert.ok(await inbox.log.get(a.hash), 'the MAIL entry itself stays in the log')
+    assert.ok(await inbox.get(a.hash), 'the MAIL entry itself stays in the log')
 
     // Restart the node on the same home: index, pins and envelopes are still there.
     const home = h.home

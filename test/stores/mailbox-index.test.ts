@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inboxAddress } from '../../src/access/inbox-address.ts'
-import { openInboxStore } from '../../src/stores/inbox-store.ts'
+import { openInboxStore } from '../../src/stores/orbitdb/inbox-store.ts'
 import { openMailboxIndex, type IndexedOp, type MailboxIndex, type MailboxIndexOptions } from '../../src/stores/mailbox-index.ts'
 import { randomEntryHash, randomEnvelopeCid } from '../helpers/inbox.ts'
 

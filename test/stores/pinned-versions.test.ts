@@ -1,6 +1,6 @@
 /**
- * IPMS writes some of its dependencies' internal formats itself (docs/DESIGN.md §5): OrbitDB's heads and entry index (stores/log-writer.ts, level-storage.ts), Helia's pin
- * records (stores/block-writer.ts, the bytes of @helia/utils' pins.js), and LevelDB stores opened
+ * IPMS writes some of its dependencies' internal formats itself (docs/DESIGN.md §5): OrbitDB's heads and entry index (stores/orbitdb/log-writer.ts, level-storage.ts), Helia's pin
+ * records (stores/orbitdb/block-writer.ts, the bytes of @helia/utils' pins.js), and LevelDB stores opened
  * beside theirs. A caret range would let `npm install` bring a version whose format differs: those
  * packages are pinned to exact versions, and the installed ones are those versions.
  */

@@ -7,7 +7,7 @@
  * other types are returned as they are.
  */
 import type { KeyStoreInstance } from '@orbitdb/core'
-import { signEd25519 } from '../crypto/keys.ts'
+import { signEd25519 } from '../../crypto/keys.ts'
 
 /** `keystore`, whose `getKey` returns Ed25519 keys that sign with a cached node:crypto key. */
 export function withCachedSigning (keystore: KeyStoreInstance): KeyStoreInstance {

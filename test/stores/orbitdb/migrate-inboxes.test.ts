@@ -2,23 +2,23 @@
  * A home of the former layout (each inbox in three LevelDBs of its own; the committed fixture
  * test/fixtures/legacy-home, made by make-legacy-home.ts) opens under one store per home: its
  * inboxes' records are moved into `<home>/inboxes/` once, the old directories removed, and every
- * mail is read (stores/migrate-inboxes.ts).
+ * mail is read (stores/orbitdb/migrate-inboxes.ts).
  */
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { chmod, cp, readFile, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { decodeIdentityFile, loadIdentity } from '../../src/identity/keystore.ts'
-import type { Identity } from '../../src/identity/identity.ts'
-import { openMail } from '../../src/mail/seal.ts'
-import { startHomeNode } from '../../src/node/home-node.ts'
-import type { Inbox } from '../../src/stores/open-inbox.ts'
-import { HOME_INBOXES_DIR, inboxLevel, inboxStore, type InboxStore } from '../../src/stores/inbox-store.ts'
-import { LEGACY_INBOXES_DIR, migrateInboxes } from '../../src/stores/migrate-inboxes.ts'
-import { HOME_ORBITDB_DIR } from '../../src/node/create-node.ts'
-import { makeTempHome } from '../helpers/nodes.ts'
+import { decodeIdentityFile, loadIdentity } from '../../../src/identity/keystore.ts'
+import type { Identity } from '../../../src/identity/identity.ts'
+import { openMail } from '../../../src/mail/seal.ts'
+import { startHomeNode } from '../../../src/node/home-node.ts'
+import type { Inbox } from '../../../src/stores/orbitdb/open-inbox.ts'
+import { HOME_INBOXES_DIR, inboxLevel, inboxStore, type InboxStore } from '../../../src/stores/orbitdb/inbox-store.ts'
+import { LEGACY_INBOXES_DIR, migrateInboxes } from '../../../src/stores/orbitdb/migrate-inboxes.ts'
+import { HOME_ORBITDB_DIR } from '../../../src/node/create-node.ts'
+import { makeTempHome } from '../../helpers/nodes.ts'
 
-const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'legacy-home')
+const FIXTURE = join(import.meta.dirname, '..', '..', 'fixtures', 'legacy-home')
 
 interface FixtureMail { hash: string, env: string, id: string, body: string }
 interface Fixture {

@@ -9,9 +9,9 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Entry, Identities, KeyStore, MemoryStorage, type IdentitiesInstance, type KeyStoreInstance, type LogEntry, type OrbitDBIdentity } from '@orbitdb/core'
-import { verifyEntrySignature } from '../../src/stores/entry-signature.ts'
-import { mailPayload, randomEntryHash, signEntry } from '../helpers/inbox.ts'
-import { makeTempHome } from '../helpers/nodes.ts'
+import { verifyEntrySignature } from '../../../src/stores/orbitdb/entry-signature.ts'
+import { mailPayload, randomEntryHash, signEntry } from '../../helpers/inbox.ts'
+import { makeTempHome } from '../../helpers/nodes.ts'
 
 const INBOX = `/orbitdb/${randomEntryHash()}`
 let home: string

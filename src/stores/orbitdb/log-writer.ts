@@ -31,15 +31,15 @@
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { Entry, type LogEntry, type OrbitDBIdentity, type Storage } from '@orbitdb/core'
-import { MAX_ENTRY_LINKS } from '../constants.ts'
-import { RefusedEntryError } from '../errors.ts'
-import { entryTime } from '../access/entry-shape.ts'
-import type { InboxPayload } from '../access/payloads.ts'
+import { MAX_ENTRY_LINKS } from '../../constants.ts'
+import { RefusedEntryError } from '../../errors.ts'
+import { entryTime } from '../../access/entry-shape.ts'
+import type { InboxPayload } from '../../access/payloads.ts'
 import type { BlockToStore, BlockWriter } from './block-writer.ts'
 import type { BatchStorage } from './level-storage.ts'
-import type { WriteOptions } from './storage-health.ts'
-import { groupCommit, type GroupCommit } from '../util/group-commit.ts'
-import type { EnvelopeBlock } from './envelope-block.ts'
+import type { WriteOptions } from '../storage-health.ts'
+import { groupCommit, type GroupCommit } from '../../util/group-commit.ts'
+import type { EnvelopeBlock } from '../envelope-block.ts'
 
 /** One append: an entry payload, and the envelope block to store with it. */
 export interface AppendItem {
@@ -54,9 +54,9 @@ export interface LogWriterParams {
   identity: OrbitDBIdentity
   /** The log id: the inbox address. */
   logId: string
-  access: { canAppend: (entry: any) => Promise<boolean>, explain: (entry: any) => { message: string } | undefined }
+  access: { canAppend: (entry: unknown) => Promise<boolean>, explain: (entry: unknown) => { message: string } | undefined }
   /** The log's current heads. */
-  heads: () => Promise<LogEntry[]>
+  heads: () => Promise<Array<{ hash: string }>>
   blocks: BlockWriter
   /** The memory cache in front of the log's entry blocks (so reads after the commit stay in memory). */
   entryCache: Storage<Uint8Array>

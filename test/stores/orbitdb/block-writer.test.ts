@@ -8,8 +8,8 @@ import crypto from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { blockWriter, referenceBlockWriter, type BlockToStore } from '../../src/stores/block-writer.ts'
-import { startTestNode, type TestNode } from '../helpers/nodes.ts'
+import { blockWriter, referenceBlockWriter, type BlockToStore } from '../../../src/stores/orbitdb/block-writer.ts'
+import { startTestNode, type TestNode } from '../../helpers/nodes.ts'
 
 let batched: TestNode, reference: TestNode
 before(async () => { [batched, reference] = await Promise.all([startTestNode(), startTestNode()]) })

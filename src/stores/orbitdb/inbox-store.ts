@@ -17,11 +17,12 @@
  * (storage-health.ts): a key space is only a prefix over the one LevelDB, whatever its state.
  *
  * Watch for: an inbox's close leaves this LevelDB open (the node's stop closes it); `drop` deletes
- * every key of one inbox and nothing else (`ipms host rm`, stores/drop-inbox.ts).
+ * every key of one inbox and nothing else (`ipms host rm`, stores/orbitdb/drop-inbox.ts).
  */
 import { Level } from 'level'
-import { InvalidArgumentError } from '../errors.ts'
-import type { StorageHealth, WriteOptions } from './storage-health.ts'
+import { InvalidArgumentError } from '../../errors.ts'
+import type { StorageHealth, WriteOptions } from '../storage-health.ts'
+import { groupCommit } from '../../util/group-commit.ts'
 
 /** The home's sub-directory of the inbox store. */
 export const HOME_INBOXES_DIR = 'inboxes'
@@ -71,16 +72,35 @@ function prefixed (prefix: string, range: KeyRange): Record<string, unknown> {
   return bounds
 }
 
-/** The keys of `db` that start with `prefix` (ending with '!'), their values in `valueEncoding`. */
-export function keySpace<V> (db: InboxLevel, prefix: string, valueEncoding: Encoding): KeySpace<V> {
+/** One LevelDB batch operation, its key prefixed, its value's encoding its space's. */
+type LevelOp = { type: 'put', key: string, value: unknown, valueEncoding: Encoding } | { type: 'del', key: string }
+
+/** Writes into the LevelDB of an inbox store: batches of its key spaces, committed together. */
+export type LevelBatcher = (ops: LevelOp[], options?: Partial<WriteOptions>) => Promise<void>
+
+/**
+ * A node-wide group commit of the key spaces' batches (util/group-commit.ts): the batches of every
+ * inbox that arrive while one is being written go together into the next LevelDB batch (synced
+ * when one of them asks for it), as the block writer does for blocks. A host delivering into many
+ * inboxes at once makes a few synced batches instead of a few per inbox. Each batch stays atomic.
+ */
+export function levelBatcher (db: InboxLevel): LevelBatcher {
+  const group = groupCommit<{ ops: LevelOp[], sync: boolean }, void>(async (writes) => {
+    await db.batch(writes.flatMap(w => w.ops), { sync: writes.some(w => w.sync) })
+    return writes.map(() => undefined)
+  })
+  return async (ops, options) => { if (ops.length > 0) await group.submit({ ops, sync: options?.sync === true }) }
+}
+
+/** The keys of `db` that start with `prefix` (ending with '!'), their values in `valueEncoding`; written through `batcher`. */
+export function keySpace<V> (db: InboxLevel, prefix: string, valueEncoding: Encoding, batcher: LevelBatcher = levelBatcher(db)): KeySpace<V> {
   const options = { valueEncoding }
   const cut = prefix.length
   return {
     get: async (key) => (await db.get(prefix + key, options)) ?? undefined,
     getMany: async (keys) => (await db.getMany(keys.map(k => prefix + k), options)).map(v => v ?? undefined),
     batch: async (ops, writeOptions) => {
-      if (ops.length === 0) return
-      await db.batch(ops.map(op => op.type === 'put' ? { type: 'put', key: prefix + op.key, value: op.value } : { type: 'del', key: prefix + op.key }), { ...writeOptions, valueEncoding })
+      await batcher(ops.map(op => op.type === 'put' ? { type: 'put', key: prefix + op.key, value: op.value, valueEncoding } : { type: 'del', key: prefix + op.key }), writeOptions)
     },
     entries: async function * (range = {}) {
       for await (const [key, value] of db.iterator({ ...prefixed(prefix, range), ...options })) yield [key.slice(cut), value]
@@ -127,15 +147,16 @@ export interface InboxStore {
 
 /** The inbox store over an open LevelDB (the node's, opened by createNode). */
 export function inboxStore (db: InboxLevel): InboxStore {
+  const batcher = levelBatcher(db)
   return {
     db,
     spaces: (address) => {
       const prefix = inboxPrefix(address)
       return {
-        heads: keySpace(db, `${prefix}!heads!`, 'view'),
-        index: keySpace(db, `${prefix}!index!`, 'view'),
-        mailbox: keySpace(db, `${prefix}!mailbox!`, 'utf8'),
-        meta: keySpace(db, `${prefix}!meta!`, 'utf8')
+        heads: keySpace(db, `${prefix}!heads!`, 'view', batcher),
+        index: keySpace(db, `${prefix}!index!`, 'view', batcher),
+        mailbox: keySpace(db, `${prefix}!mailbox!`, 'utf8', batcher),
+        meta: keySpace(db, `${prefix}!meta!`, 'utf8', batcher)
       }
     },
     drop: async (address) => { await keySpace(db, inboxPrefix(address), 'view').clear() },

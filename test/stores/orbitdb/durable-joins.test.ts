@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { durableJoins } from '../../src/stores/durable-joins.ts'
+import { durableJoins } from '../../../src/stores/orbitdb/durable-joins.ts'
 
 /** A flush that counts its runs and, while `gate` is set, waits for it to open. */
 function countingFlush (): { flush: () => Promise<void>, runs: () => number, hold: () => () => void } {

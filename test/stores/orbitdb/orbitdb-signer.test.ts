@@ -6,8 +6,8 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { KeyStore } from '@orbitdb/core'
-import { withCachedSigning } from '../../src/node/orbitdb-signer.ts'
-import { makeTempHome } from '../helpers/nodes.ts'
+import { withCachedSigning } from '../../../src/stores/orbitdb/orbitdb-signer.ts'
+import { makeTempHome } from '../../helpers/nodes.ts'
 
 const homes: string[] = []
 after(async () => { await Promise.all(homes.map(async h => await rm(h, { recursive: true, force: true }))) })

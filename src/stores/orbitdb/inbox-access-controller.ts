@@ -20,12 +20,10 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { IPFSBlockStorage } from '@orbitdb/core'
-import { INBOX_ACCESS_TYPE } from '../constants.ts'
-import type { Problem } from '../errors.ts'
-import { parsePeerId } from '../identity/peer-id.ts'
-import { accessBlock, inboxAddress, inboxParams, paramsFromAccessBlock, type InboxParams } from './inbox-address.ts'
-import { entryShapeProblem } from './entry-shape.ts'
-import { mailPayloadProblem, prunePayloadProblem } from './payloads.ts'
+import { INBOX_ACCESS_TYPE } from '../../constants.ts'
+import type { Problem } from '../../errors.ts'
+import { accessBlock, inboxParams, paramsFromAccessBlock, type InboxParams } from '../../access/inbox-address.ts'
+import { inboxRules } from '../../access/inbox-rules.ts'
 
 /** Verdicts kept per controller (entry hash → verdict): bounded, verdicts never change. */
 const VERDICT_CACHE_SIZE = 256
@@ -47,25 +45,6 @@ export interface InboxAccessController {
   canAppend: (entry: unknown) => Promise<boolean>
   /** Why an entry is refused, or undefined when it is accepted (for logs and tests). */
   explain: (entry: unknown) => Problem | undefined
-}
-
-/** The verdict function of one inbox: why an entry is refused, or undefined. Never throws. */
-export function inboxRules (params: InboxParams): (entry: unknown) => Problem | undefined {
-  const ownerPublicKey = parsePeerId(params.owner).publicKey
-  const inbox = inboxAddress(params.owner, params.bits)
-  return (entry) => {
-    try {
-      const shape = entryShapeProblem(entry, inbox)
-      if (shape !== undefined) return shape
-      const payload = (entry as { payload?: unknown }).payload as { op?: unknown } | null | undefined
-      if (typeof payload !== 'object' || payload === null) return { code: 'ERR_MALFORMED', message: 'the payload is not a map' }
-      if (payload.op === 'MAIL') return mailPayloadProblem(payload, inbox, params.bits)
-      if (payload.op === 'PRUNE') return prunePayloadProblem(payload, inbox, ownerPublicKey)
-      return { code: 'ERR_MALFORMED', message: 'op must be MAIL or PRUNE' }
-    } catch {
-      return { code: 'ERR_MALFORMED', message: 'the entry cannot be read' }
-    }
-  }
 }
 
 /**
@@ -93,26 +72,31 @@ export function InboxAccessController (options: InboxAccessOptions = {}) {
       await storage.put(block.hash, block.bytes)
       address = `/${INBOX_ACCESS_TYPE}/${block.hash}`
     }
-    const rules = inboxRules(params)
-    const verdicts = new Map<string, Problem | undefined>()
-    const explain = (entry: unknown): Problem | undefined => {
-      const claimed = (entry as { hash?: unknown } | null | undefined)?.hash
-      const hash = typeof claimed === 'string' ? claimed : undefined
-      if (hash !== undefined && verdicts.has(hash)) return verdicts.get(hash)
-      const verdict = rules(entry)
-      if (hash !== undefined) {
-        if (verdicts.size >= VERDICT_CACHE_SIZE) verdicts.delete(verdicts.keys().next().value as string)
-        verdicts.set(hash, verdict)
-      }
-      return verdict
-    }
-    return {
-      type: INBOX_ACCESS_TYPE,
-      address,
-      params,
-      explain,
-      canAppend: async (entry) => explain(entry) === undefined
-    }
+    return inboxController(params, address)
   }
 }
 InboxAccessController.type = INBOX_ACCESS_TYPE
+
+/** The controller of the inbox of `params` (at `inbox`), at its `address` (`/ipms-inbox/<access block hash>`); no I/O. */
+export function inboxController (params: InboxParams, address: string = `/${INBOX_ACCESS_TYPE}/${accessBlock(params).hash}`, inbox?: string): InboxAccessController {
+  const rules = inboxRules(params, inbox)
+  const verdicts = new Map<string, Problem | undefined>()
+  const explain = (entry: unknown): Problem | undefined => {
+    const claimed = (entry as { hash?: unknown } | null | undefined)?.hash
+    const hash = typeof claimed === 'string' ? claimed : undefined
+    if (hash !== undefined && verdicts.has(hash)) return verdicts.get(hash)
+    const verdict = rules(entry)
+    if (hash !== undefined) {
+      if (verdicts.size >= VERDICT_CACHE_SIZE) verdicts.delete(verdicts.keys().next().value as string)
+      verdicts.set(hash, verdict)
+    }
+    return verdict
+  }
+  return {
+    type: INBOX_ACCESS_TYPE,
+    address,
+    params,
+    explain,
+    canAppend: async (entry) => explain(entry) === undefined
+  }
+}

@@ -36,9 +36,9 @@ import { base32upper } from 'multiformats/bases/base32'
 import { base36 } from 'multiformats/bases/base36'
 import type { CID } from 'multiformats/cid'
 import * as dagCbor from '@ipld/dag-cbor'
-import { groupCommit } from '../util/group-commit.ts'
+import { groupCommit } from '../../util/group-commit.ts'
 import type { InboxStore } from './inbox-store.ts'
-import { createStorageHealth, type StorageHealth, type WriteOptions } from './storage-health.ts'
+import { createStorageHealth, type StorageHealth, type WriteOptions } from '../storage-health.ts'
 
 /** How deep a pin reaches: 0 for an envelope, 'all' (Helia's default, Infinity) as OrbitDB pins entries. */
 export type PinDepth = 0 | 'all'

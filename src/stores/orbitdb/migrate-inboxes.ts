@@ -23,7 +23,7 @@ import { readdir, rm, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Level } from 'level'
 import type { InboxStore, KeyOp, KeySpace } from './inbox-store.ts'
-import type { WriteOptions } from './storage-health.ts'
+import type { WriteOptions } from '../storage-health.ts'
 
 /** Where OrbitDB kept each inbox's LevelDBs, under its directory (`<home>/orbitdb`): `orbitdb/<id>`. */
 export const LEGACY_INBOXES_DIR = 'orbitdb'

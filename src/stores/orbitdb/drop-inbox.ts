@@ -16,7 +16,7 @@
  */
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
-import { parseEnvelopeCid } from '../access/payloads.ts'
+import { parseEnvelopeCid } from '../../access/payloads.ts'
 import type { LevelStores } from './block-writer.ts'
 import { removeLevelBlocks } from './block-remover.ts'
 import type { InboxStore, KeySpace } from './inbox-store.ts'

@@ -1,5 +1,5 @@
 /**
- * One LevelDB per home for every inbox's records (stores/inbox-store.ts): key spaces that keep
+ * One LevelDB per home for every inbox's records (stores/orbitdb/inbox-store.ts): key spaces that keep
  * inboxes apart, inboxes that open no file, and records a stock OrbitDB log reads as its own.
  */
 import { after, test } from 'node:test'
@@ -11,13 +11,13 @@ import { join } from 'node:path'
 import { ComposedStorage, createOrbitDB, IPFSBlockStorage, Log, LRUStorage } from '@orbitdb/core'
 import { createHelia } from 'helia'
 import { createLibp2p } from 'libp2p'
-import { createIdentity } from '../../src/identity/identity.ts'
-import { openInbox, type Inbox } from '../../src/stores/open-inbox.ts'
-import { openInboxStore } from '../../src/stores/inbox-store.ts'
-import { nodeStorage } from '../../src/stores/block-writer.ts'
-import { LevelBatchStorage } from '../../src/stores/level-storage.ts'
-import { startTestNode, type TestNode } from '../helpers/nodes.ts'
-import { putMail } from '../helpers/replicas.ts'
+import { createIdentity } from '../../../src/identity/identity.ts'
+import { openInbox, type Inbox } from '../../../src/stores/orbitdb/open-inbox.ts'
+import { openInboxStore } from '../../../src/stores/orbitdb/inbox-store.ts'
+import { nodeStorage } from '../../../src/stores/orbitdb/block-writer.ts'
+import { LevelBatchStorage } from '../../../src/stores/orbitdb/level-storage.ts'
+import { startTestNode, type TestNode } from '../../helpers/nodes.ts'
+import { putMail } from '../../helpers/replicas.ts'
 
 const dirs: string[] = []
 const nodes: TestNode[] = []

@@ -5,7 +5,7 @@
  * stores/storage-health.ts). Same values (encoding 'view': the bytes OrbitDB's storage writes), so
  * a stock OrbitDB given this storage reads an inbox's heads and entry index as its own.
  *
- * Why: a grouped append marks many entries as in the log at once (stores/log-writer.ts); one
+ * Why: a grouped append marks many entries as in the log at once (stores/orbitdb/log-writer.ts); one
  * LevelDB write per entry costs a thread-pool round trip each. And one LevelDB per home: an inbox
  * costs no file descriptor.
  *
@@ -14,7 +14,7 @@
  */
 import type { Storage } from '@orbitdb/core'
 import type { KeySpace } from './inbox-store.ts'
-import type { WriteOptions } from './storage-health.ts'
+import type { WriteOptions } from '../storage-health.ts'
 
 export interface BatchStorage<V = unknown> extends Storage<V> {
   /** Put every pair in one atomic batch; `options.sync` resolves once LevelDB's log is on disk. */

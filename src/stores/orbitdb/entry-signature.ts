@@ -14,7 +14,7 @@
  * `sig` of their lengths); this still never throws (false) on anything else.
  */
 import * as dagCbor from '@ipld/dag-cbor'
-import { verifyEd25519Async } from '../crypto/keys.ts'
+import { verifyEd25519Async } from '../../crypto/keys.ts'
 
 /** The signed fields of an entry, and its key and signature (hex, as OrbitDB writes them). */
 export interface SignedEntryFields {
