@@ -21,10 +21,17 @@ export async function reachableOwner (libp2p: Libp2p, owner: string, options: { 
   const bounded = AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? REACH_OWNER_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
   let found: string[] = []
   try {
-    found = await findPeerAddresses(libp2p, owner, { signal: bounded })
-  } catch {
-    options.signal?.throwIfAborted()
-  }
+    // The DHT's search does not always end when its signal aborts (a send waited minutes on it
+    // on a loaded machine): the bound is kept here, whatever the search does.
+    found = await Promise.race([
+      findPeerAddresses(libp2p, owner, { signal: bounded }),
+      new Promise<string[]>(resolve => {
+        if (bounded.aborted) resolve([])
+        bounded.addEventListener('abort', () => { resolve([]) }, { once: true })
+      })
+    ])
+  } catch {}
+  options.signal?.throwIfAborted()
   // A card names the peer apart from its addresses; loopback and private ones are kept (a LAN, a test).
   const addrs = [...new Set(found.map(a => a.replace(/\/p2p\/[^/]+$/, '')))].filter(a => /\/tcp\/\d+$/.test(a))
   return addrs.length === 0 ? [] : [{ peer: owner, addrs }]

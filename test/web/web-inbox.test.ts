@@ -58,6 +58,17 @@ async function loginLink (home: string): Promise<string> {
   return String(run.json.url)
 }
 
+/** Run `fn`; when it fails, say which toasts the page showed (errors from the daemon among them). */
+async function withToasts<T> (page: Page, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    const toasts = await page.evaluate(() => window.toastLog as string[] | undefined).catch(() => undefined)
+    if (err instanceof Error) err.message += `\n(toasts: ${JSON.stringify(toasts)}; page errors: ${JSON.stringify((page as unknown as { pageErrors?: string[] }).pageErrors)})`
+    throw err
+  }
+}
+
 const rowWith = async (page: Page, text: string, timeout = 60_000): Promise<void> => {
   await page.waitForFunction((t: string) => Array.from(document.querySelectorAll('#mail-list .row')).some(r => r.textContent!.includes(t)), { timeout }, text)
 }
@@ -67,7 +78,12 @@ test('in a real browser: live mail shown as text, attachment download, reply, se
   const page = await browser.newPage()
   try {
     const { owner, alice, ownerCard, aliceCard } = await setUp(daemons)
-    await withScreenshotOnFailure(page, 'web-inbox', async () => {
+    await withScreenshotOnFailure(page, 'web-inbox', async () => await withToasts(page, async () => {
+      const pageErrors: string[] = []
+      page.on('pageerror', err => { pageErrors.push(String(err)) })
+      page.on('console', message => { if (message.type() === 'error') pageErrors.push(message.text()) })
+      page.on('requestfailed', request => { pageErrors.push(`request failed: ${request.method()} ${request.url()} ${request.failure()?.errorText ?? ''}`) })
+      ;(page as unknown as { pageErrors: string[] }).pageErrors = pageErrors
       const dialogs: string[] = []
       page.on('dialog', dialog => { dialogs.push(dialog.message()); void dialog.accept() })
       const link = await loginLink(owner.home)
@@ -75,6 +91,15 @@ test('in a real browser: live mail shown as text, attachment download, reply, se
       assert.equal(new URL(page.url()).pathname, '/', 'the token leaves the address bar')
       await page.waitForSelector('.live.on', { timeout: 30_000 })
       await page.evaluate(() => { window.loadedOnce = true })
+      // Every toast the page shows, kept for the failure message (they vanish after seconds).
+      await page.evaluate(() => {
+        const log: string[] = []
+        window.toastLog = log
+        const toasts = document.querySelector('#toasts') as { childNodes: unknown }
+        new (window.MutationObserver as new (fn: (records: Array<{ addedNodes: ArrayLike<{ textContent: string | null }> }>) => void) => { observe: (node: unknown, options: unknown) => void })(records => {
+          for (const r of records) for (const n of Array.from(r.addedNodes)) log.push(n.textContent ?? '')
+        }).observe(toasts, { childList: true })
+      })
 
       // Alice writes: the mail appears without a reload, unread.
       const note = join(root, 'agenda.txt')
@@ -166,7 +191,7 @@ test('in a real browser: live mail shown as text, attachment download, reply, se
       await page.waitForFunction(() => location.hash === '#/inbox' && document.querySelector('#reader') === null)
       assert.equal(dialogs.length, 1)
       assert.deepEqual((await ipms(owner.home, ['list', '--json', '--all'])).json.mail.map((m: { id: string }) => m.id), others.map((m: { id: string }) => m.id))
-    })
+    }))
   } finally {
     await page.close()
     for (const d of daemons.reverse()) assert.equal(await d.stop(), 0)

@@ -48,9 +48,11 @@ async function apiStream (path, body, onProgress) {
     while ((newline = buffered.indexOf('\n')) !== -1) {
       const line = JSON.parse(buffered.slice(0, newline))
       buffered = buffered.slice(newline + 1)
-      if (line.progress !== undefined) onProgress(line.progress)
-      else if (line.ok === true) return line
-      else throw new ApiError(line.error?.code, line.error?.message ?? 'The daemon refused')
+      if (line.progress !== undefined) { onProgress(line.progress); continue }
+      // The final line: the answer ends here.
+      void reader.cancel().catch(() => {})
+      if (line.ok === true) return line
+      throw new ApiError(line.error?.code, line.error?.message ?? 'The daemon refused')
     }
   }
   throw new ApiError('ERR_UNEXPECTED', 'The daemon ended the answer early')
@@ -280,8 +282,10 @@ async function chatsView () {
       el('span', { class: 'subject' }, count(state.mail.filter(m => m.from === peer).length + state.sent.filter(m => m.to === peer).length, 'mail')))))))
 }
 
-/** Text typed in a conversation and not sent yet, by peer. */
+/** Text typed in a conversation and not sent yet, by peer (kept when one goes to another view). */
 const chatDrafts = new Map()
+/** The conversation on screen: its form stays as new mail redraws the bubbles above it. */
+let chat
 
 /** Mail with one person as a conversation; what is typed at the bottom goes to them at once. */
 async function chatView (peer) {
@@ -296,34 +300,45 @@ async function chatView (peer) {
   details.sort((a, b) => a.date - b.date)
   for (const m of details) if (m.unread) void api(`/mail/${encodeURIComponent(m.id)}/seen`, { method: 'POST' }).catch(() => {})
   const name = received[0]?.name ?? sent[0]?.name
-  const lastCard = [...details].reverse().find(m => !m.mine && m.card !== undefined)?.card
+  const bubbles = el('div', { class: 'bubbles' },
+    details.length === 0 ? el('p', { class: 'empty' }, 'No mail yet.') : null,
+    details.map(m => el('div', { class: m.mine ? 'bubble mine' : 'bubble', 'data-entry': m.entry ?? m.env },
+      m.subject !== '' && !/^re:/i.test(m.subject) ? el('strong', {}, m.subject, el('br')) : null,
+      m.body.replace(/\n+$/, ''),
+      el('span', { class: 'meta' }, when(m.date), m.attachments.length > 0 ? ` · ${count(m.attachments.length, 'attachment')}` : ''))))
+  const atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40
+  if (chat?.peer === peer && main.contains(chat.section)) {
+    // New mail while the conversation is open: the bubbles change, what is being typed does not.
+    chat.bubbles.replaceWith(bubbles)
+    Object.assign(chat, { bubbles, details, name })
+    if (atBottom) window.scrollTo(0, document.body.scrollHeight)
+    return
+  }
   const box = el('textarea', { name: 'body', placeholder: `Write to ${who(name, peer)}…`, required: true })
-  // What is being typed survives the redraw a new mail or a delivery causes.
   box.value = chatDrafts.get(peer) ?? ''
   box.addEventListener('input', () => { chatDrafts.set(peer, box.value) })
   const button = el('button', { class: 'primary', type: 'submit' }, 'Send')
   const form = el('form', { on: { submit: event => { event.preventDefault(); void say() } } }, box, button)
   box.addEventListener('keydown', event => { if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) form.requestSubmit() })
-  show(main, el('section', { class: 'chat', id: 'chat', 'data-peer': peer },
-    el('h2', {}, who(name, peer)),
-    details.length === 0 ? el('p', { class: 'empty' }, 'No mail yet.') : null,
-    details.map(m => el('div', { class: m.mine ? 'bubble mine' : 'bubble', 'data-entry': m.entry ?? m.env },
-      m.subject !== '' && !/^re:/i.test(m.subject) ? el('strong', {}, m.subject, el('br')) : null,
-      m.body.replace(/\n+$/, ''),
-      el('span', { class: 'meta' }, when(m.date), m.attachments.length > 0 ? ` · ${count(m.attachments.length, 'attachment')}` : ''))),
-    form))
+  const section = el('section', { class: 'chat', id: 'chat', 'data-peer': peer }, el('h2', {}, who(name, peer)), bubbles, form)
+  chat = { peer, section, bubbles, details, name }
+  show(main, section)
   box.focus()
   window.scrollTo(0, document.body.scrollHeight)
 
   async function say () {
     button.disabled = true
+    const { details, name } = chat
     const last = [...details].reverse().find(m => !m.mine)
+    const lastCard = [...details].reverse().find(m => !m.mine && m.card !== undefined)?.card
     try {
       await apiStream('/send', { to: name ?? lastCard ?? peer, subject: last === undefined ? '' : /^re:/i.test(last.subject) ? last.subject : last.subject === '' ? '' : `Re: ${last.subject}`, body: box.value, ...(last === undefined ? {} : { inReplyTo: last.id }) }, () => {})
       chatDrafts.delete(peer)
+      box.value = ''
       await chatView(peer)
     } catch (err) {
       toast(err.message, { error: true })
+    } finally {
       button.disabled = false
     }
   }
