@@ -38,7 +38,7 @@ import { destinationOfEntry, openOutbox, type OutboxEntry, type RetryOptions, ty
 import { outboxSettings } from '../node/resolve-recipient.ts'
 import { readInbox, type ReadInboxResult } from '../node/read-inbox.ts'
 import { destinationOf, type DeliveryFailure, type SendMailOptions } from '../node/send-mail.ts'
-import { reachableOwner } from '../discovery/reach-owner.ts'
+import { ownerReach } from '../discovery/reach-owner.ts'
 import type { Inbox } from '../stores/inbox.ts'
 import { concurrencyLimit } from '../util/concurrency-limit.ts'
 import { serialQueue } from '../util/serial-queue.ts'
@@ -255,6 +255,8 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
       onGaveUp: entry => { log.emit('outbox-gave-up', { id: entry.id, to: destinationOfEntry(entry).owner, reason: entry.gaveUp?.reason ?? '' }) }
     })
     const store = openMailStore(home, { nameOf: contacts.nameOf })
+    /** Recipients' own nodes, for mail as chat (who was not found is not looked for again for a while). */
+    const owners = ownerReach(running.node.libp2p)
     hook = options.onMail === undefined
       ? undefined
       : createMailHook({ ...options.onMail, home, onError: message => { log.emit('error', { step: 'running the --on-mail hook', message }) } })
@@ -497,7 +499,7 @@ export async function startDaemon (options: DaemonOptions): Promise<Daemon> {
         const sealed = ownCard === false ? draft : await withOwnCard(draft, ownerHosts)
         // Mail as chat: the owner's own node first when it is online (found while the PoW runs).
         const owner = destinationOf(sendOptions.card).owner
-        const reachNow = async (): Promise<CardHost[]> => await reachableOwner(running.node.libp2p, owner, { signal: sendSignal })
+        const reachNow = async (): Promise<CardHost[]> => await owners.reach(owner, { signal: sendSignal })
         const sent = await sends.run(async () => await outbox.send(sealed, { reachNow, ...sendOptions, from: identity, signal: sendSignal }), { signal: sendSignal })
         const { entry } = sent
         if (sent.delivered) log.emit('sent', { id: entry.id, receipts: entry.receipts.map(r => r.host) })
