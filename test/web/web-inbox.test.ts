@@ -117,6 +117,8 @@ test('in a real browser: live mail shown as text, attachment download, reply, se
       assert.equal(await page.$$eval('#reader img, #reader script, #mail-body a', n => n.length), 0)
       assert.equal(await page.evaluate(() => window.pwned), undefined)
       assert.equal(await page.$eval('h1', h => h.textContent), '<b>Picnic</b>')
+      // The README's picture of the web inbox (IPMS_SCREENSHOT=docs/web-inbox.png).
+      if (process.env.IPMS_SCREENSHOT !== undefined) await page.screenshot({ path: process.env.IPMS_SCREENSHOT })
       const download = await page.$eval('.attachments a', a => (a as unknown as { href: string }).href)
       const fetched = await page.evaluate(async (href: string) => { const r = await fetch(href); return { type: r.headers.get('content-type'), disposition: r.headers.get('content-disposition'), text: await r.text() } }, download)
       assert.deepEqual(fetched, { type: 'application/octet-stream', disposition: 'attachment; filename="agenda.txt"; filename*=UTF-8\'\'agenda.txt', text: 'the agenda' })
@@ -185,8 +187,6 @@ test('in a real browser: live mail shown as text, attachment download, reply, se
       const [first, ...others] = (await ipms(owner.home, ['list', '--json'])).json.mail
       await page.goto(new URL(`/#/mail/${first.id}`, page.url()).href)
       await page.waitForSelector('#reader button.danger')
-      // The README's picture of the web inbox (IPMS_SCREENSHOT=docs/web-inbox.png).
-      if (process.env.IPMS_SCREENSHOT !== undefined) await page.screenshot({ path: process.env.IPMS_SCREENSHOT })
       await page.click('#reader button.danger')
       await page.waitForFunction(() => location.hash === '#/inbox' && document.querySelector('#reader') === null)
       assert.equal(dialogs.length, 1)
