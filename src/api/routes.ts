@@ -8,7 +8,7 @@
 import { MAX_ATTACHMENTS, MAX_CARD_ADDRS, MAX_MAIL_BYTES, MAX_POW_BITS, MIN_POW_BITS } from '../constants.ts'
 import type { Daemon } from '../daemon/daemon.ts'
 import { grantSummary, mailDetail, sentDetail, mailRow, sentRow, sentSubjects, notDeliveredError, outboxRow, retrySummary, sendSummary, syncSummary } from '../daemon/views.ts'
-import { InvalidArgumentError, NotFoundError } from '../errors.ts'
+import { ConfigError, InvalidArgumentError, NotFoundError } from '../errors.ts'
 import type { HomeConfig } from '../home/config.ts'
 import { openContacts } from '../home/contacts.ts'
 import { shortId } from '../mail/find-mail.ts'
@@ -134,7 +134,10 @@ export const ROUTES: readonly Route[] = [
   get(/^\/contacts$/, async (_call, { daemon, home }) => ({ contacts: await daemon.contacts(), issued: await openContacts(home).issued() })),
   get(/^\/mail$/, async ({ query }, { daemon }) => {
     const names = await namesOf(daemon)
-    return { mail: (await daemon.list({ all: query.get('all') === '1' })).map(m => mailRow(m, names)) }
+    const mail = (await daemon.list({ all: query.get('all') === '1' })).map(m => mailRow(m, names))
+    // No name at all: say so when contacts.json is damaged (the client need not read it itself).
+    const contactsProblem = mail.length > 0 && mail.every(m => m.name === undefined) ? await daemon.contacts().then(() => undefined, (err: unknown) => err instanceof ConfigError ? err.message : undefined) : undefined
+    return { mail, ...(contactsProblem === undefined ? {} : { contactsProblem }) }
   }),
   get(/^\/sent$/, async (_call, { daemon }) => {
     const names = await namesOf(daemon)

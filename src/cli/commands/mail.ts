@@ -48,7 +48,8 @@ export const list: CliCommand = {
       return
     }
     const all = args.all === true
-    const rows = api !== undefined ? (await api.get(all ? '/mail?all=1' : '/mail', { signal })).mail as ListRow[] : await (await here()).listRows(home, contacts, { all })
+    const answer = api !== undefined ? await api.get(all ? '/mail?all=1' : '/mail', { signal }) : undefined
+    const rows = answer !== undefined ? answer.mail as ListRow[] : await (await here()).listRows(home, contacts, { all })
     const line = (r: ListRow, indent = ''): string => `${stateMark(r)} ${r.id}  ${localTime(r.date)}  ${indent}${(r.name ?? shortPeer(r.from)).padEnd(18)}  ${human(r.size).padStart(9)}  ${r.subject === '' ? '(no subject)' : r.subject}${r.attachments > 0 ? ` [${count(r.attachments, 'attachment')}]` : ''}`
     if (args.threads === true) {
       const sent = api !== undefined ? (await api.get('/sent', { signal })).sent as SentRow[] : await (await here()).sentRows(home, contacts)
@@ -66,8 +67,11 @@ export const list: CliCommand = {
       return
     }
     out.result({ mail: rows }, rows.length === 0 ? ['No mail here yet (ipms sync fetches it).'] : rows.map(r => line(r)))
-    // Names come from contacts.json: a damaged one shows peer-ids, and says so (checked only when no name shows).
-    if (rows.length > 0 && rows.every(r => r.name === undefined)) {
+    // Names come from contacts.json: a damaged one shows peer-ids, and says so (checked only when no
+    // name shows; the daemon checks it itself, so a listing through it loads no contacts code here).
+    if (answer !== undefined) {
+      if (typeof answer.contactsProblem === 'string') out.info(`Senders are shown by peer-id: ${answer.contactsProblem}`)
+    } else if (rows.length > 0 && rows.every(r => r.name === undefined)) {
       await contacts.list().catch((err: Error & { code?: string }) => { if (err.code === 'ERR_CONFIG') out.info(`Senders are shown by peer-id: ${err.message}`) })
     }
   }
