@@ -120,13 +120,10 @@ test('every receipt, one at a time: the envelope, entry, pins, entry index and h
   })
 })
 
-test('concurrent deliveries share their syncs (group commit): fewer synced batches than receipts, each receipt durable, heads written in order', async () => {
-  const count = 32
-  const requests = await Promise.all(Array.from({ length: count }, async (_, i) => await stamped(100 + i)))
-  const from = seq
+/** Deliver `requests` from one fresh sender, 8 in flight on its one connection; each receipt must be durable. */
+async function deliverEightInFlight (requests: Array<Parameters<typeof deliverTo>[2]>): Promise<void> {
   await withFreshSender(async (libp2p, dial) => {
     await dial(host.node.multiaddrs()[0]!)
-    // 8 in flight on the one connection, as the delivery bench does.
     let next = 0
     await Promise.all(Array.from({ length: 8 }, async () => {
       while (next < requests.length) {
@@ -135,6 +132,14 @@ test('concurrent deliveries share their syncs (group commit): fewer synced batch
       }
     }))
   })
+}
+
+test('concurrent deliveries share their syncs (group commit): fewer synced batches than receipts, each receipt durable, heads written in order', async () => {
+  const count = 32
+  const requests = await Promise.all(Array.from({ length: count }, async (_, i) => await stamped(100 + i)))
+  const from = seq
+  // 8 in flight on the one connection, as the delivery bench does.
+  await deliverEightInFlight(requests)
   const synced = writes.filter(w => w.start > from && w.sync && w.location.endsWith('/blocks')).length
   assert.ok(synced >= 1 && synced < count, `${synced} synced block batches for ${count} receipts`)
   // Groups overlap (the heads flush of one with the blocks of the next), their heads writes never.
@@ -172,17 +177,8 @@ test('deliveries into many inboxes at once share the inbox store\'s synced batch
   for (const o of owners) await host.inbox(o.peerId, BITS)
   const requests = await Promise.all(Array.from({ length: 32 }, async (_, i) => await stampedMail(alice, owners[i % owners.length]!.peerId, BITS, `many inboxes ${i}`)))
   const from = seq
-  await withFreshSender(async (libp2p, dial) => {
-    await dial(host.node.multiaddrs()[0]!)
-    // 8 in flight, each into another inbox: no two of a group in the same inbox.
-    let next = 0
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (next < requests.length) {
-        const receipt = await deliverTo(libp2p, host.node.peerId, requests[next++]!, { timeoutMs: 120_000 })
-        assertDurable(receipt, ++seq)
-      }
-    }))
-  })
+  // 8 in flight, each into another inbox: no two of a group in the same inbox.
+  await deliverEightInFlight(requests)
   // Each delivery has two synced writes of its own inbox's records (index, heads): shared, far fewer.
   const synced = writes.filter(w => w.start > from && w.sync && w.location.startsWith(host.home) && w.location.endsWith('/inboxes')).length
   assert.ok(synced >= 1 && synced < requests.length, `${synced} synced batches into the inbox store for ${requests.length} receipts`)
