@@ -1,5 +1,5 @@
 /**
- * When joined entries are on disk (src/stores/durable-joins.ts, PROTOCOL.md §12.1): a flush only
+ * When joined entries are on disk (src/stores/orbitdb/durable-joins.ts, PROTOCOL.md §12.1): a flush only
  * when joins ended since the last synced write, shared by concurrent waiters; an append covers the
  * joins before it. The flush here is a counter with a gate (the real one: durable-writes.test.ts).
  */

@@ -1,5 +1,5 @@
 /**
- * The entry signature check a join runs (src/stores/entry-signature.ts) answers as OrbitDB's own
+ * The entry signature check a join runs (src/stores/orbitdb/entry-signature.ts) answers as OrbitDB's own
  * `Entry.verify` does, for Ed25519 keys (IPMS nodes', checked on node:crypto) and secp256k1 keys
  * (stock OrbitDB's, handed to OrbitDB's verifier), on valid and tampered entries.
  */
