@@ -4,23 +4,18 @@
  * backup). They work on the home's files, daemon or not: the identity file is replaced atomically
  * and a running daemon keeps the key it loaded.
  */
-import { readFile, stat } from 'node:fs/promises'
 import { InvalidArgumentError } from '../../errors.ts'
 import { fsProblem } from '../../util/fs-errors.ts'
 import type { CliCommand } from '../command.ts'
+import { readNamedFile, readStdinCapped } from '../user-input.ts'
 
-/** A backup file the user named, bounded before it is read. */
+/** A backup file the user named (or stdin: `-`), bounded before it is read. */
 async function readBackupText (path: string): Promise<string> {
   const { MAX_BACKUP_BYTES } = await import('../../home/backup.ts')
-  try {
-    const info = await stat(path)
-    if (info.isDirectory()) throw new InvalidArgumentError(`Cannot read the backup ${path}: it is a directory, not a file`)
-    if (info.size > MAX_BACKUP_BYTES) throw new InvalidArgumentError(`${path} is ${info.size} bytes: not an IPMS backup (at most ${MAX_BACKUP_BYTES})`)
-    return await readFile(path, 'utf8')
-  } catch (err) {
-    const why = fsProblem(err)
-    throw why === undefined ? err : new InvalidArgumentError(`Cannot read the backup ${path}: ${why}`, { cause: err })
-  }
+  const bytes = path === '-'
+    ? await readStdinCapped(MAX_BACKUP_BYTES, `The backup on stdin is over ${MAX_BACKUP_BYTES} bytes: not an IPMS backup`)
+    : await readNamedFile(path, { what: 'the backup', maxBytes: MAX_BACKUP_BYTES, tooLarge: size => `${path} is ${size} bytes: not an IPMS backup (at most ${MAX_BACKUP_BYTES})` })
+  return bytes.toString('utf8')
 }
 
 export const passphrase: CliCommand = {
@@ -97,7 +92,7 @@ const importCommand: CliCommand = {
       import('../../home/backup.ts'), import('../prompt.ts'), import('../../node/home-lock.ts')])
     const { home, out, signal } = context
     const file = String(args.file)
-    const text = file === '-' ? await readStdinText() : await readBackupText(file)
+    const text = await readBackupText(file)
     const peerId = backupPeerId(text, file)
     let secret = ''
     const backup = await withPassphrase(`Passphrase of the backup of ${peerId}: `, async p => { secret = p; return await decodeBackup(text, p, file) }, signal)
@@ -115,15 +110,3 @@ const importCommand: CliCommand = {
   }
 }
 export { importCommand as import }
-
-async function readStdinText (): Promise<string> {
-  const { MAX_BACKUP_BYTES } = await import('../../home/backup.ts')
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of process.stdin) {
-    size += (chunk as Buffer).byteLength
-    if (size > MAX_BACKUP_BYTES) throw new InvalidArgumentError(`The backup on stdin is over ${MAX_BACKUP_BYTES} bytes: not an IPMS backup`)
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks).toString('utf8')
-}

@@ -2,8 +2,7 @@
  * `ipms send <to> [file]`: seal, stamp and deliver a mail; it waits in the outbox until a host
  * signs a receipt. The body comes from FILE or stdin (`ipms send bob < note.txt`).
  */
-import { readFile, stat } from 'node:fs/promises'
-import { fsProblem } from '../../util/fs-errors.ts'
+import { readNamedFile, readStdinCapped } from '../user-input.ts'
 import { basename, extname } from 'node:path'
 import { MAX_MAIL_BYTES } from '../../constants.ts'
 import type { Argv } from 'yargs'
@@ -25,18 +24,12 @@ const MEDIA_TYPES: Record<string, string> = {
 }
 
 /** A file the user named, whole, if a mail can carry it; InvalidArgumentError saying why not. */
-async function readCapped (path: string, what: string): Promise<Buffer> {
-  const refused = (why: string, cause?: unknown): InvalidArgumentError => new InvalidArgumentError(`Cannot read ${what} ${path}: ${why}`, { cause })
-  try {
-    const info = await stat(path)
-    if (info.isDirectory()) throw refused(`it is a directory${what === 'the attachment' ? ': attach its files one by one (-a FILE), or an archive of it' : ', not a file'}`)
-    if (info.size > MAX_MAIL_BYTES) throw new InvalidArgumentError(`${what} ${path} is ${info.size} bytes; a mail carries at most ${MAX_MAIL_BYTES} bytes in all`)
-    return await readFile(path)
-  } catch (err) {
-    const why = fsProblem(err)
-    throw why === undefined ? err : refused(why, err)
-  }
-}
+const readCapped = async (path: string, what: string): Promise<Buffer> => await readNamedFile(path, {
+  what,
+  maxBytes: MAX_MAIL_BYTES,
+  tooLarge: size => `${what} ${path} is ${size} bytes; a mail carries at most ${MAX_MAIL_BYTES} bytes in all`,
+  ...(what === 'the attachment' ? { directory: 'it is a directory: attach its files one by one (-a FILE), or an archive of it' } : {})
+})
 
 /**
  * The message text: UTF-8, or refused (issue #14: Latin-1 `café` became `caf\uFFFD`, random bytes
@@ -48,18 +41,6 @@ export function bodyText (bytes: Uint8Array, where: string): string {
   } catch {
     throw new InvalidArgumentError(`${where} is not UTF-8 text: send a file as an attachment (-a FILE), or convert the text first (iconv -f latin1 -t utf-8)`)
   }
-}
-
-async function readStdin (signal: AbortSignal): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let total = 0
-  for await (const chunk of process.stdin) {
-    signal.throwIfAborted()
-    total += (chunk as Buffer).byteLength
-    if (total > MAX_MAIL_BYTES) throw new InvalidArgumentError(`The message on stdin is over ${MAX_MAIL_BYTES} bytes, the most a mail carries`)
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
 }
 
 /** What the user is told about where the mail goes: `hosts` in the card, the card's time (`dht`). */
@@ -199,7 +180,7 @@ export async function sendOutgoing (args: Record<string, unknown>, context: CliC
   let text = ''
   let draftFile: DraftFile | undefined
   if (file !== undefined) text = bodyText(await readCapped(file, 'the message file'), `The message file ${file}`)
-  else if (process.stdin.isTTY !== true) text = bodyText(await readStdin(signal), 'The message on stdin')
+  else if (process.stdin.isTTY !== true) text = bodyText(await readStdinCapped(MAX_MAIL_BYTES, `The message on stdin is over ${MAX_MAIL_BYTES} bytes, the most a mail carries`, signal), 'The message on stdin')
   else if (outgoing.textOptional !== true) {
     // On a terminal: $VISUAL / $EDITOR, or typed at a prompt; a draft file until it is handed over.
     draftFile = await (await import('../compose.ts')).composeOnTerminal(context.home, out, signal, { again: outgoing.again })
