@@ -6,29 +6,20 @@
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
-import { startHostFor, initHome, IPMS_BIN, ipms, startDaemon, type Daemon } from '../../examples/ipms-cli.ts'
+import { startHostFor, initHome, ipms, startDaemon, type Daemon } from '../../examples/ipms-cli.ts'
+import { onTerminal } from '../helpers/terminal.ts'
 import { throughDaemon, WAYS } from './ways.ts'
 
-const run = promisify(execFile)
 let root: string
 let n = 0
 before(async () => { root = await mkdtemp(join(tmpdir(), 'ipms-cli-progress-')) })
 after(async () => { await rm(root, { recursive: true, force: true }) })
 
-/** Quoted for `sh -c` (what `script -c` runs). */
-const quote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`
-
 /** `ipms …args` on a pseudo-terminal: everything the terminal got (stdout and stderr, as written). */
-async function onTerminal (home: string, args: string[]): Promise<string> {
-  const command = [IPMS_BIN, '--home', home, ...args].map(quote).join(' ')
-  const { stdout } = await run('script', ['--quiet', '--flush', '--return', '--command', command, '/dev/null'], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 })
-  return stdout
-}
+const screenOf = async (home: string, args: string[]): Promise<string> => (await onTerminal(home, args, {}).done).screen
 
 for (const way of WAYS) {
   test(`send on a terminal shows its progress redrawn in place, then the result; --json shows none — ${way}`, async () => {
@@ -44,11 +35,11 @@ for (const way of WAYS) {
       assert.equal((await ipms(sender.home, ['contacts', 'add', 'owner', card])).code, 0)
       if (throughDaemon(way)) daemons.push(await startDaemon(sender.home, ['--listen', '/ip4/127.0.0.1/tcp/0']))
 
-      const screen = await onTerminal(sender.home, ['send', 'owner', '-s', 'progress', body])
+      const screen = await screenOf(sender.home, ['send', 'owner', '-s', 'progress', body])
       assert.match(screen, /\r\x1b\[KDelivering to 12D3KooW/, JSON.stringify(screen))
       // The progress line is erased before the result is printed.
       assert.match(screen, /\r\x1b\[KSent to owner in [\d.]+ s\./, JSON.stringify(screen))
-      const json = await onTerminal(sender.home, ['send', 'owner', '-s', 'quiet', body, '--json'])
+      const json = await screenOf(sender.home, ['send', 'owner', '-s', 'quiet', body, '--json'])
       assert.doesNotMatch(json, /\x1b\[K/, 'no progress with --json')
       assert.match(json, /"delivered":true/)
       const piped = await ipms(sender.home, ['send', 'owner', '-s', 'piped', body])
