@@ -9,12 +9,18 @@ import { verifyCard, type AddressCard } from '../../hosting/card.ts'
 import type { GrantedHost } from '../../home/owner-hosts.ts'
 import type { grantSummary } from '../../daemon/views.ts'
 import { count, isoTime, parseDuration, type CliCommand } from '../command.ts'
+import type { CliContext } from '../context.ts'
+import type { DaemonClient } from '../../api/client.ts'
 
 /** What `hosts grant --json` prints (views.ts). */
 type GrantSummary = ReturnType<typeof grantSummary>
 
 /** Has the grant of `host` expired by `now`? Its host then refuses mail for this inbox. */
 const isExpired = (host: { expires?: number }, now: number): boolean => host.expires !== undefined && host.expires <= now
+
+/** The hosts granted, from the daemon when one runs, else from the home. */
+const grantedHosts = async (context: CliContext, api: DaemonClient | undefined): Promise<GrantedHost[]> =>
+  api === undefined ? await (await context.ownerHosts()).list() : (await api.get('/hosts', { signal: context.signal })).hosts as GrantedHost[]
 
 /** What to do about hosts whose grant expired (stderr). */
 const expiredNote = (hosts: Array<{ peer: string, expires?: number }>): string =>
@@ -37,7 +43,7 @@ export const card: CliCommand = {
     context.out.info(cardNote(card))
     // The card lists hosts, not their grants: the expiry of each is in the owner's hosts.
     const now = Date.now()
-    const granted = api === undefined ? await (await context.ownerHosts()).list() : (await api.get('/hosts', { signal: context.signal })).hosts as GrantedHost[]
+    const granted = await grantedHosts(context, api)
     const expired = granted.filter(h => isExpired(h, now) && card.hosts.some(c => c.peer === h.peer))
     if (expired.length > 0) context.out.info(expiredNote(expired))
   }
@@ -85,7 +91,7 @@ const list: CliCommand = {
   examples: [['ipms hosts list --json', 'with their grants, for scripts']],
   run: async (_args, context) => {
     const api = await context.daemon()
-    const granted = api === undefined ? await (await context.ownerHosts()).list() : (await api.get('/hosts', { signal: context.signal })).hosts as GrantedHost[]
+    const granted = await grantedHosts(context, api)
     const now = Date.now()
     const hosts = granted.map(h => ({ ...h, expired: isExpired(h, now) }))
     context.out.result({ hosts }, hosts.length === 0
