@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises'
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
@@ -54,6 +54,26 @@ test('bin/ipms runs dist/ only while dist/.built is newer than every file and di
   await write('tsconfig.json', '{ "compilerOptions": {} }\n')
   await tick('tsconfig.json')
   assert.equal(await which(), 'src', 'the tsconfig changed after the build')
+})
+
+test('bin/ipms finds its package wherever it is run from: by a relative path, from its own directory, through a link elsewhere', async () => {
+  // A fake package whose own node only says what it was asked to run.
+  const pkg = join(root, 'linked')
+  await mkdir(join(pkg, 'bin'), { recursive: true })
+  await mkdir(join(pkg, 'node_modules', '.bin'), { recursive: true })
+  await mkdir(join(pkg, 'src', 'cli'), { recursive: true })
+  await copyFile(IPMS_BIN, join(pkg, 'bin', 'ipms'))
+  await writeFile(join(pkg, 'src', 'cli', 'bin.ts'), '\n')
+  await writeFile(join(pkg, 'node_modules', '.bin', 'node'), '#!/bin/sh\necho "package node: $2"\n')
+  await chmod(join(pkg, 'node_modules', '.bin', 'node'), 0o755)
+  await chmod(join(pkg, 'bin', 'ipms'), 0o755)
+  const elsewhere = join(root, 'elsewhere')
+  await mkdir(elsewhere, { recursive: true })
+  await symlink(join(pkg, 'bin', 'ipms'), join(elsewhere, 'ipms'))
+  const expected = `package node: ${join(pkg, 'src', 'cli', 'bin.ts')}`
+  assert.equal((await run('bin/ipms', [], { cwd: pkg })).stdout.trim(), expected, 'a relative path')
+  assert.equal((await run('./ipms', [], { cwd: join(pkg, 'bin') })).stdout.trim(), expected, 'from its own directory')
+  assert.equal((await run('./ipms', [], { cwd: elsewhere })).stdout.trim(), expected, 'through a link')
 })
 
 test('fastArgs: id and list with global flags only, as yargs would give them; anything else is left to yargs', () => {
