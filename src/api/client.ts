@@ -25,7 +25,7 @@ import { connect } from 'node:net'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { AbortError, IpmsError, MalformedError, NoDaemonError, TooLargeError, isErrorCode } from '../errors.ts'
-import { isPlainMap } from '../util/fields.ts'
+import { isJsonObject } from '../util/json-object.ts'
 import { isProcessAlive } from '../util/process.ts'
 import { API_COOKIE_FILE_NAME, API_FILE_NAME, API_PREFIX, removeApiFiles, type ApiInfo } from './api-files.ts'
 import { ndjsonParser, sseParser } from './client-streams.ts'
@@ -69,7 +69,7 @@ export interface DaemonClient {
 
 /** `<home>/api` if it is one, else undefined. Never throws. */
 function parseAddress (value: unknown): ApiAddress | undefined {
-  if (!isPlainMap(value) || value.v !== 1) return undefined
+  if (!isJsonObject(value) || value.v !== 1) return undefined
   const { socket, pid, tcp } = value
   if (typeof socket !== 'string' || socket === '' || socket.length > 4096) return undefined
   if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0) return undefined
@@ -134,7 +134,7 @@ export async function connectDaemon (home: string, options: RequestOptions = {})
 
 /** The error an answer's `error` stands for. Never throws. */
 export function answerError (value: unknown, status?: number): IpmsError {
-  const error = isPlainMap(value) && isPlainMap(value.error) ? value.error : undefined
+  const error = isJsonObject(value) && isJsonObject(value.error) ? value.error : undefined
   const code = error?.code
   const message = typeof error?.message === 'string' ? error.message.slice(0, MAX_MESSAGE_CHARS) : `The daemon answered ${status === undefined ? 'with a failure' : `HTTP ${status}`} without saying why`
   return new IpmsError(isErrorCode(code) ? code : 'ERR_UNEXPECTED', message)
@@ -142,7 +142,7 @@ export function answerError (value: unknown, status?: number): IpmsError {
 
 /** The fields of an `{ ok: true, … }` answer; the error of anything else. */
 function settle (value: unknown, status?: number): Record<string, unknown> {
-  if (isPlainMap(value) && value.ok === true) {
+  if (isJsonObject(value) && value.ok === true) {
     const { ok: _ok, ...rest } = value
     return rest
   }
@@ -156,7 +156,9 @@ function createClient (address: ApiAddress, cookie: string): DaemonClient {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
     return await new Promise((resolve, reject) => {
       const req = request({
-        socketPath: address.socket,
+        // The connection made here, not by an Agent: the Agent names a TLS server for every
+        // request, whose IPv6 check compiles a regex that costs a CLI run ~6 ms, for a Unix socket.
+        createConnection: () => connect({ path: address.socket }),
         method,
         path: `${API_PREFIX}${path}`,
         headers: {
@@ -215,7 +217,7 @@ function createClient (address: ApiAddress, cookie: string): DaemonClient {
       if (res.statusCode !== 200 || !(res.headers['content-type'] ?? '').includes('ndjson')) return await json(res, options.signal)
       let final: unknown
       const parser = ndjsonParser(value => {
-        if (isPlainMap(value) && isPlainMap(value.progress) && typeof value.progress.stage === 'string') onProgress(value.progress as ApiProgress)
+        if (isJsonObject(value) && isJsonObject(value.progress) && typeof value.progress.stage === 'string') onProgress(value.progress as ApiProgress)
         else if (final === undefined) final = value
       })
       await read(res, chunk => { parser.push(chunk) }, MAX_ANSWER_BYTES, options.signal)
@@ -238,9 +240,9 @@ function createClient (address: ApiAddress, cookie: string): DaemonClient {
     const signal = local.signal
     const parser = sseParser(message => {
       if (message.event === 'reset') {
-        const last = isPlainMap(message.data) ? message.data.last : undefined
+        const last = isJsonObject(message.data) ? message.data.last : undefined
         queue.push({ reset: true, last: typeof last === 'number' && Number.isSafeInteger(last) ? last : 0 })
-      } else if (isPlainMap(message.data)) {
+      } else if (isJsonObject(message.data)) {
         const id = Number(message.id)
         const { time, ...data } = message.data
         queue.push({ id: Number.isSafeInteger(id) ? id : 0, type: message.event, ...(Number.isSafeInteger(time) ? { time: time as number } : {}), data })

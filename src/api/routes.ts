@@ -124,7 +124,7 @@ const ttlOf = (body: Record<string, unknown>): { ttlMs?: number } => {
 const MAX_RECORD_CHARS = 16 * 1024
 
 export const ROUTES: readonly Route[] = [
-  get(/^\/id$/, async (_call, { daemon }) => ({ ...daemon.id() })),
+  get(/^\/id$/, async (_call, { daemon }) => ({ ...daemon.id(), hosts: await daemon.hosts() })),
   get(/^\/card$/, async (_call, { daemon }) => {
     const { text, card } = await daemon.card()
     return { card: text, owner: card.owner, bits: card.bits, hosts: card.hosts, ts: card.ts }

@@ -50,6 +50,7 @@ import { identityFromPrivateKey } from './identity.ts'
 import { openWithPassphrase, parsePassphraseBox, sealWithPassphrase, type PassphraseBox } from './passphrase-box.ts'
 import type { Identity } from './identity.ts'
 import { parsePeerId } from './peer-id.ts'
+import { isJsonObject } from '../util/json-object.ts'
 
 /** `type` of an identity file. */
 export const IDENTITY_FILE_TYPE = 'ipms-identity'
@@ -184,7 +185,7 @@ function parseDocument (text: string, path: string): IdentityDocument {
   } catch (err) {
     throw corrupt('it is not valid JSON', err)
   }
-  if (!isRecord(doc)) throw corrupt('it is not a JSON object')
+  if (!isJsonObject(doc)) throw corrupt('it is not a JSON object')
   if (doc['type'] !== IDENTITY_FILE_TYPE) throw corrupt(`its "type" is not "${IDENTITY_FILE_TYPE}"`)
   if (doc['v'] !== FORMAT_VERSION) {
     if (Number.isSafeInteger(doc['v'])) {
@@ -330,10 +331,6 @@ async function exists (path: string): Promise<boolean> {
 
 function existsError (path: string): IdentityExistsError {
   return new IdentityExistsError(`An identity already exists at ${path}; IPMS will not replace it unless told to (\`ipms init --force\`; back it up first, its address and mail are lost otherwise)`)
-}
-
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function serialize (doc: Record<string, unknown>): string {

@@ -17,6 +17,7 @@ import { CorruptKeyFileError, IdentityNotFoundError, InvalidArgumentError, Unsup
 import { fromBase64 } from './base64.ts'
 import { identityFromPrivateKey } from './identity.ts'
 import type { Identity } from './identity.ts'
+import { isJsonObject } from '../util/json-object.ts'
 
 /** A kubo config is a few KiB; refuse to parse anything enormous. */
 const MAX_CONFIG_CHARS = 16 * 1024 * 1024
@@ -37,8 +38,8 @@ export function importKuboIdentity (configJsonText: string, source = 'the kubo c
   } catch (err) {
     throw corrupt('it is not valid JSON', err)
   }
-  const section = isRecord(config) ? config['Identity'] : undefined
-  if (!isRecord(section)) throw corrupt('it has no "Identity" section')
+  const section = isJsonObject(config) ? config['Identity'] : undefined
+  if (!isJsonObject(section)) throw corrupt('it has no "Identity" section')
   if (section['PrivKey'] === undefined) throw corrupt('it has no "Identity.PrivKey"')
   const protobuf = fromBase64(section['PrivKey'])
   if (protobuf === undefined) throw corrupt('"Identity.PrivKey" is not valid base64')
@@ -89,8 +90,4 @@ export async function importKuboIdentityFile (given: string): Promise<Identity> 
     throw err
   }
   return importKuboIdentity(text, path)
-}
-
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

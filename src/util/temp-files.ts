@@ -13,7 +13,6 @@
  * process may be under way); a file that vanishes during the sweep was renamed or removed by its
  * writer, which is fine.
  */
-import { randomBytes } from 'node:crypto'
 import { readdir, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isProcessAlive } from './process.ts'
@@ -23,7 +22,7 @@ export const STALE_TEMP_MS = 36 * 60 * 60 * 1000
 
 /** `.<name>.<pid>.<random>.tmp`: the name a temp file for `name` gets in this process. */
 export function tempName (name: string): string {
-  return `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+  return `.${name}.${process.pid}.${Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(6))).toString('hex')}.tmp`
 }
 
 /** A temp file name made by `tempName` (or by older versions, without a pid). */

@@ -41,7 +41,7 @@ test('the socket, api and api.cookie are 0600; a request without the cookie, or 
 
     const id = await callApi(api, { path: '/api/v1/id' })
     assert.equal(id.status, 200)
-    assert.deepEqual(id.json, { ok: true, ...daemon.id() })
+    assert.deepEqual(id.json, { ok: true, ...daemon.id(), hosts: await daemon.hosts() })
     assert.equal(id.json.peerId, identity.peerId)
 
     const card = (await daemon.card()).text

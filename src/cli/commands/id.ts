@@ -4,7 +4,6 @@
  */
 import type { GrantedHost } from '../../home/owner-hosts.ts'
 import type { CliCommand } from '../command.ts'
-import { readDaemonInfo } from '../daemon-file.ts'
 
 export const id: CliCommand = {
   command: 'id',
@@ -14,15 +13,16 @@ export const id: CliCommand = {
     const api = await context.daemon()
     let info: { peerId: string, encrypted: boolean }, inbox: string, bits: number, hosts: GrantedHost[], listening: string[]
     if (api !== undefined) {
-      // The daemon answers all of it: this process loads no key-file or address code (a third of a cold run).
-      const [running, granted] = await Promise.all([api.get('/id', { signal }), api.get('/hosts', { signal })])
+      // The daemon answers all of it in one request: this process loads no key-file or address code (a third of a cold run).
+      const running = await api.get('/id', { signal })
       info = { peerId: String(running.peerId), encrypted: running.encrypted === true }
       inbox = String(running.inbox)
       bits = Number(running.bits)
       listening = running.addrs as string[]
-      hosts = granted.hosts as GrantedHost[]
+      // A daemon started by an older version answers /id without its hosts.
+      hosts = (Array.isArray(running.hosts) ? running.hosts : (await api.get('/hosts', { signal })).hosts) as GrantedHost[]
     } else {
-      const [{ readIdentityInfo }, { inboxAddress }] = await Promise.all([import('../../identity/keystore.ts'), import('../../access/inbox-address.ts')])
+      const [{ readIdentityInfo }, { inboxAddress }, { readDaemonInfo }] = await Promise.all([import('../../identity/keystore.ts'), import('../../access/inbox-address.ts'), import('../daemon-file.ts')])
       info = await readIdentityInfo(home)
       const config = await context.config()
       bits = config.bits
