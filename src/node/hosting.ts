@@ -199,8 +199,8 @@ export async function openHosting (options: HostingOptions): Promise<Hosting> {
   /** What a closed inbox held when it was closed (by address): exact until it is opened again. */
   const figures = new Map<string, InboxFigures>()
   const figuresOf = async (inbox: Inbox): Promise<InboxFigures> => {
-    const pending = await inbox.pending() // most recently seen first
-    return { pending: pending.length, bytes: await inbox.pendingBytes(), ...(pending.length === 0 ? {} : { lastMail: pending[0]!.seen, oldestMail: pending[pending.length - 1]!.seen }) }
+    const { count, bytes, oldest, newest } = await inbox.summary()
+    return { pending: count, bytes, ...(newest === undefined ? {} : { lastMail: newest }), ...(oldest === undefined ? {} : { oldestMail: oldest }) }
   }
 
   const openHosted = (address: string, owner: string, bits: number) => async (): Promise<Inbox> => {

@@ -618,7 +618,8 @@ export function createInboxSync (options: InboxSyncOptions) {
   const register = async (inbox: Inbox): Promise<void> => {
     inboxes.set(inbox.address, inbox)
     const lacking = new Set<string>()
-    for (const mail of await inbox.pending()) if (!await inbox.hasEnvelope(mail.env)) lacking.add(mail.env)
+    // The pending set walked only when there is one (a host opens a fresh inbox per first delivery).
+    if ((await inbox.summary()).count > 0) for (const mail of await inbox.pending()) if (!await inbox.hasEnvelope(mail.env)) lacking.add(mail.env)
     missing.set(inbox.address, lacking)
     const onUpdate = (entry: { hash?: string }): void => { push(inbox, entry?.hash === undefined ? undefined : joinedFrom.get(entry.hash)) }
     const onMail = (mail: { env: string }): void => {

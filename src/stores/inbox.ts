@@ -14,9 +14,9 @@ import type { EventEmitter } from 'node:events'
 import type { CID } from 'multiformats/cid'
 import type { InboxPayload, MailPayload } from '../access/payloads.ts'
 import type { EnvelopeBlock } from './envelope-block.ts'
-import type { FirstEntry, PendingMail } from './mailbox-index.ts'
+import type { FirstEntry, PendingMail, PendingSummary } from './mailbox-index.ts'
 
-export type { EnvelopeBlock, FirstEntry, PendingMail }
+export type { EnvelopeBlock, FirstEntry, PendingMail, PendingSummary }
 
 /** An entry of an inbox log, as the rules admit it (PROTOCOL.md §9.3). */
 export interface InboxEntry {
@@ -120,6 +120,8 @@ export interface Inbox {
   pending: () => Promise<PendingMail[]>
   /** Bytes of the pending mail's envelopes held here (mail without its envelope block costs nothing). */
   pendingBytes: () => Promise<number>
+  /** The pending mail in figures (count, bytes held, oldest and newest first seen), without walking it. */
+  summary: () => Promise<PendingSummary>
   /** The first entry that carried `env` here (pending or pruned) and when it was first seen, if any. */
   firstEntry: (env: string) => Promise<FirstEntry | undefined>
   /** Host retention: drop pending mail this replica first saw before `before` (ms); returns the envelopes. */

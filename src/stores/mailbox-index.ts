@@ -15,6 +15,9 @@
  *   b!<env>               bytes of this envelope's block held here (counted in t! while its mail is pending)
  *   g!<env>               envelope to delete from the blockstore (a crash-safe GC queue)
  *   t!                    total bytes of held envelopes of pending mail (kept in the same batches)
+ *   f!                    JSON { n, o?, l?, g }: how many mails are pending, when the oldest and the
+ *                         newest of them were first seen (absent while unknown: recounted when asked),
+ *                         and whether g! may hold envelopes (kept in the same batches as t!)
  *
  * Rules: a PRUNE naming any entry that carries an envelope prunes the envelope (every entry that
  * carries it, whichever order they and the PRUNE arrive in); a pruned envelope never becomes
@@ -25,7 +28,10 @@
  * Watch for: a batch of entries is applied in one LevelDB batch, entries marked seen together with
  * their effects, so a crash leaves either all of a catch-up or none of it. The keys a batch of mail
  * reads are fetched in one `getMany`, and the byte total is kept in memory as well (this index is
- * its only writer), because each LevelDB read is a thread-pool round trip. Entries are applied in
+ * its only writer), because each LevelDB read is a thread-pool round trip. So is the pending set's
+ * summary (f!): a host opens and closes an inbox per delivery, and its figures (`host list`,
+ * retention) and the GC queue's check at opening then read two keys instead of walking ranges,
+ * each walk a seek in the home's one LevelDB. Entries are applied in
  * causal order (Lamport time, then hash), so every replica keeps the same first entry of a replayed
  * envelope when it sees them together.
  */
@@ -44,6 +50,17 @@ export interface PendingMail {
   ts: number
   /** When this replica first saw the entry, ms since the epoch (its own clock). */
   seen: number
+}
+
+/** The pending set in figures (`MailboxIndex.summary`). */
+export interface PendingSummary {
+  /** Pending mails. */
+  count: number
+  /** Bytes of their envelopes held here. */
+  bytes: number
+  /** When this replica first saw the oldest and the newest of them (none when nothing is pending). */
+  oldest?: number
+  newest?: number
 }
 
 /** An entry to apply: a MAIL or a PRUNE, already accepted by the access controller. */
@@ -84,6 +101,8 @@ export interface MailboxIndex {
   pending: () => Promise<PendingMail[]>
   /** Bytes of the pending mail's envelopes held here (a host's quota), without walking the mail. */
   pendingBytes: () => Promise<number>
+  /** How much mail is pending, its bytes held here, when the oldest and newest of it were first seen: without walking the mail. */
+  summary: () => Promise<PendingSummary>
   /** True when a MAIL entry of this log carries `env` and it is not pruned: its block is wanted. */
   wantsEnvelope: (env: string) => Promise<boolean>
   /** The first entry that carried `env` here (pending or pruned), or undefined. */
@@ -107,9 +126,9 @@ export interface MailboxIndex {
    * local to this replica, not an entry of the log. Returns the envelopes queued for deletion.
    */
   expire: (before: number) => Promise<string[]>
-  /** Envelopes waiting to be deleted from the blockstore. */
+  /** Envelopes waiting to be deleted from the blockstore (the queue is not walked when the tally says it is empty). */
   garbage: () => Promise<string[]>
-  /** Forget deleted envelopes from the GC queue. */
+  /** Forget deleted envelopes from the GC queue: `envs` is all that `garbage` listed (the caller runs both in one serial queue). */
   collected: (envs: string[]) => Promise<void>
 }
 
@@ -127,12 +146,57 @@ const parsePending = (value: string): PendingMail => {
   return { ...mail, seen: mail.seen ?? mail.ts }
 }
 
+/**
+ * The f! record: `n` pending mails, first seen from `o` to `l` (both absent when nothing is pending
+ * or while they are unknown), `g` when the GC queue may hold envelopes.
+ */
+interface Tally { n: number, o?: number, l?: number, g: boolean }
+
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+
+/** An f! value, or undefined when it is not one (then counted again from the keys). */
+function parseTally (value: string | undefined): Tally | undefined {
+  if (value === undefined || value.length > 200) return undefined
+  let tally: unknown
+  try { tally = JSON.parse(value) } catch { return undefined }
+  if (typeof tally !== 'object' || tally === null) return undefined
+  const { n, o, l, g } = tally as Record<string, unknown>
+  if (!isCount(n) || typeof g !== 'boolean') return undefined
+  if ((o === undefined) !== (l === undefined) || (o !== undefined && (!isCount(o) || !isCount(l) || o > (l as number)))) return undefined
+  if (n === 0 && o !== undefined) return undefined
+  return { n, g, ...(o === undefined ? {} : { o, l: l as number }) }
+}
+
+/** The `seen` time a pending key (`m!<seen:16>!<entry>`) holds. */
+const seenOfKey = (key: string): number => Number(key.slice(2, 18))
+
 /** The index kept in `space` (an inbox's `mailbox` key space; the LevelDB stays its owner's). */
 export async function openMailboxIndex (space: KeySpace<string>, options: MailboxIndexOptions = {}): Promise<MailboxIndex> {
   const now = options.now ?? Date.now
   const get = space.get
+  const [totalValue, tallyValue] = await space.getMany(['t!', 'f!'])
   /** Total bytes of held envelopes of pending mail, as last written under t!. */
-  let total = Number(await get('t!') ?? 0)
+  let total = Number(totalValue ?? 0)
+  /**
+   * The pending set's tally, as last written under f!. An index without t! was never written (every
+   * batch writes it): nothing pending, nothing to collect. One written before f! existed, or whose
+   * f! does not parse, is counted from its keys, once (written with the next batch).
+   */
+  let tally: Tally = parseTally(tallyValue) ?? (totalValue === undefined ? { n: 0, g: false } : await countPending())
+  /** The tally read from the keys themselves: one walk of the pending set; the GC queue taken as non-empty. */
+  async function countPending (): Promise<Tally> {
+    let n = 0
+    let o: number | undefined
+    let l: number | undefined
+    for await (const key of space.keys({ gt: 'm!', lt: 'm"' })) {
+      const seen = seenOfKey(key)
+      n++
+      o ??= seen
+      l = seen
+    }
+    return { n, g: true, ...(o === undefined ? {} : { o, l: l! }) }
+  }
+
   /** Applied entries (a positive cache: an entry once seen stays seen). */
   const seenCache = boundedMap<string, true>(CACHE_SIZE)
   /** First entries of envelopes (once set, an e! record never changes). */
@@ -145,9 +209,6 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
   const noEntry = boundedMap<string, true>(CACHE_SIZE)
   let applied = 0
 
-  const write = async (overlay: Map<string, string | null>): Promise<void> => {
-    await space.batch([...overlay].map(([key, value]) => value === null ? { type: 'del' as const, key } : { type: 'put' as const, key, value }))
-  }
 
   /**
    * A change set over the index: reads see its own writes (null = deleted), and `prefetch`ed keys
@@ -156,8 +217,20 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
   const changes = () => {
     const overlay = new Map<string, string | null>()
     const fetched = new Map<string, string | undefined>()
+    const draft: Tally = { ...tally }
     return {
       overlay,
+      tally: draft,
+      /** A mail first seen at `seen` became pending. */
+      added: (seen: number): void => {
+        draft.n++
+        if (draft.n === 1) { draft.o = seen; draft.l = seen } else if (draft.o !== undefined) { draft.o = Math.min(draft.o, seen); draft.l = Math.max(draft.l!, seen) }
+      },
+      /** The pending mail first seen at `seen` was dropped: an end of the span gone leaves it unknown (counted when asked). */
+      dropped: (seen: number): void => {
+        draft.n = Math.max(0, draft.n - 1)
+        if (draft.n === 0 || (draft.o !== undefined && (seen <= draft.o || seen >= draft.l!))) { delete draft.o; delete draft.l }
+      },
       prefetch: async (keys: string[]): Promise<void> => {
         const wanted = keys.filter(k => !fetched.has(k))
         if (wanted.length > 0) (await space.getMany(wanted)).forEach((value, i) => fetched.set(wanted[i]!, value ?? undefined))
@@ -167,10 +240,20 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
         if (fetched.has(key)) return fetched.get(key)
         return await get(key)
       },
-      set: (key: string, value: string | null): void => { overlay.set(key, value) }
+      set: (key: string, value: string | null): void => {
+        overlay.set(key, value)
+        if (value !== null && key.startsWith('g!')) draft.g = true
+      }
     }
   }
   type Changes = ReturnType<typeof changes>
+
+  /** Write a change set in one batch, with its tally (f!); the tally in memory follows once it is written. */
+  const write = async (c: Changes): Promise<void> => {
+    c.overlay.set('f!', JSON.stringify(c.tally))
+    await space.batch([...c.overlay].map(([key, value]) => value === null ? { type: 'del' as const, key } : { type: 'put' as const, key, value }))
+    tally = c.tally
+  }
 
   /** True when `env` has pending mail here (its first entry is in the pending set). */
   const isPending = async (c: Changes, env: string): Promise<boolean> => {
@@ -189,6 +272,7 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
     if (key === undefined) return 0
     c.set(key, null)
     c.set(`h!${entry}`, null)
+    c.dropped(seenOfKey(key))
     return held
   }
 
@@ -248,6 +332,7 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
         const key = pendingKey(time, op.hash)
         c.set(key, JSON.stringify(mail))
         c.set(`h!${op.hash}`, key)
+        c.added(time)
         added.set(op.hash, mail)
         bytes += Number(await c.read(`b!${op.env}`) ?? 0)
       } else {
@@ -266,7 +351,7 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
       }
     }
     c.set('t!', String(bytes))
-    await write(c.overlay)
+    await write(c)
     // After the write: a read of e! that began before it may still answer "none".
     applied++
     total = bytes
@@ -334,7 +419,7 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
       if (await isPending(c, env)) bytes += size
     }
     c.set('t!', String(bytes))
-    await write(c.overlay)
+    await write(c)
     total = bytes
     return garbage
   }
@@ -357,15 +442,31 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
       c.set(`g!${mail.env}`, '')
     }
     c.set('t!', String(bytes))
-    await write(c.overlay)
+    await write(c)
     total = bytes
     return expired.map(m => m.env)
   }
 
   const garbage = async (): Promise<string[]> => {
+    if (!tally.g) return []
     const envs: string[] = []
     for await (const key of space.keys({ gt: 'g!', lt: 'g"' })) envs.push(key.slice(2))
+    // Found empty: not walked again (written with the next batch).
+    if (envs.length === 0) tally = { ...tally, g: false }
     return envs
+  }
+
+  const summary = async (): Promise<PendingSummary> => {
+    // The span unknown (an end of it was dropped): its two ends read, and kept until it changes.
+    if (tally.n > 0 && tally.o === undefined) {
+      const ends = async (reverse: boolean): Promise<number | undefined> => {
+        for await (const key of space.keys({ gt: 'm!', lt: 'm"', reverse, limit: 1 })) return seenOfKey(key)
+        return undefined
+      }
+      const [o, l] = [await ends(false), await ends(true)]
+      if (o !== undefined && l !== undefined) tally = { ...tally, o, l }
+    }
+    return { count: tally.n, bytes: total, ...(tally.o === undefined ? {} : { oldest: tally.o, newest: tally.l }) }
   }
 
   return {
@@ -386,8 +487,12 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
     pendingBytes: async () => total,
     expire,
     garbage,
+    summary,
     collected: async (envs) => {
-      await space.batch(envs.map(env => ({ type: 'del' as const, key: `g!${env}` })))
+      // What garbage() listed was the whole queue (both run in the mailbox's serial queue): it is empty now.
+      const next = { ...tally, g: false }
+      await space.batch([...envs.map(env => ({ type: 'del' as const, key: `g!${env}` })), { type: 'put' as const, key: 'f!', value: JSON.stringify(next) }])
+      tally = next
     }
   }
 }

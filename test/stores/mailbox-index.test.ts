@@ -200,3 +200,107 @@ test('the first entry of an envelope and when it was first seen survive a restar
   assert.equal(await reopened.firstEntry(randomEnvelopeCid().toString()), undefined)
   await reopened.close()
 })
+
+/** The figures `summary` must give, from the pending set itself. */
+async function walked (index: MailboxIndex): Promise<{ count: number, bytes: number, oldest?: number, newest?: number }> {
+  const pending = await index.pending() // newest first
+  return { count: pending.length, bytes: await index.pendingBytes(), ...(pending.length === 0 ? {} : { oldest: pending[pending.length - 1]!.seen, newest: pending[0]!.seen }) }
+}
+
+test('the summary (count, bytes, oldest and newest first seen) stays what walking the pending set gives, through mail, replays, prunes, retention and restarts', async () => {
+  let clock = 10_000
+  const { path, index: first } = await freshIndex({ now: () => clock })
+  let index: TestIndex = first
+  assert.deepEqual(await index.summary(), { count: 0, bytes: 0 })
+  // A seeded sequence (the same run every time): mail (some with their blocks, some replays of
+  // earlier envelopes), prunes of a few pending mails (ends of the span among them), retention,
+  // a clock that goes back once, and restarts.
+  let seed = 7
+  const next = (n: number): number => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) % n } // xorshift32
+  const envs: string[] = []
+  for (let step = 0; step < 120; step++) {
+    clock += step === 60 ? -5_000 : 100 + next(1000)
+    const kind = next(10)
+    if (kind < 6) {
+      const op = mail(clock, envs.length > 0 && next(4) === 0 ? envs[next(envs.length)] : undefined)
+      envs.push(op.env)
+      await index.apply([next(2) === 0 ? { ...op, held: 1000 + next(500) } : op])
+    } else if (kind < 8) {
+      const pending = await index.pending()
+      if (pending.length === 0) continue
+      const targets = [pending[0]!, pending[pending.length - 1]!, pending[next(pending.length)]!].slice(0, 1 + next(3))
+      await index.apply([{ hash: randomEntryHash(), op: 'PRUNE', entries: targets.map(m => m.hash) }])
+    } else if (kind < 9) {
+      await index.expire(clock - 40_000)
+    } else {
+      await index.close()
+      index = await indexAt(path, { now: () => clock })
+    }
+    assert.deepEqual(await index.summary(), await walked(index), `step ${step}`)
+  }
+  assert.ok((await index.summary()).count > 0, 'the run ends with mail pending')
+  await index.close()
+})
+
+test('an index written before the summary existed (or with a damaged one) is counted from its keys, once; a fresh or tidy one walks nothing at opening', async () => {
+  let clock = 50_000
+  const { path, index } = await freshIndex({ now: () => clock })
+  for (let i = 0; i < 5; i++) { clock += 1000; await index.apply([{ ...mail(clock), held: 700 }]) }
+  const expected = await walked(index)
+  await index.close()
+
+  /** The index at `path` over a key space that counts the ranges walked. */
+  const counted = async (): Promise<{ index: TestIndex, walks: () => number, space: { del: (key: string) => Promise<void>, put: (key: string, value: string) => Promise<void> } }> => {
+    const store = await openInboxStore(path)
+    const space = store.spaces(inboxAddress(OWNER, 0)).mailbox
+    let walks = 0
+    const watched = { ...space, keys: (range?: object) => { walks++; return space.keys(range) }, values: (range?: object) => { walks++; return space.values(range) }, entries: (range?: object) => { walks++; return space.entries(range) } }
+    const opened = Object.assign(await openMailboxIndex(watched, { now: () => clock }), { close: store.close })
+    return { index: opened, walks: () => walks, space: { del: async key => { await space.batch([{ type: 'del', key }]) }, put: async (key, value) => { await space.batch([{ type: 'put', key, value }]) } } }
+  }
+
+  // Written by this version: opening, the summary and the GC queue's check walk nothing.
+  let run = await counted()
+  assert.deepEqual(await run.index.summary(), expected)
+  assert.deepEqual(await run.index.garbage(), [])
+  assert.equal(run.walks(), 0, 'nothing walked')
+  // As an index of the version before: no f!. Counted from the keys at opening, the GC queue walked once.
+  await run.space.del('f!')
+  await run.index.close()
+  for (const damage of [undefined, 'not json', '{"n":-1,"g":false}', '{"n":2,"o":5,"g":false}', `{"n":1,"o":9,"l":3,"g":true}`, 'x'.repeat(300)]) {
+    run = await counted()
+    if (damage !== undefined) { await run.space.put('f!', damage); await run.index.close(); run = await counted() }
+    assert.deepEqual(await run.index.summary(), expected, `f! ${damage ?? 'absent'}`)
+    assert.deepEqual(await run.index.garbage(), [])
+    assert.deepEqual(await run.index.garbage(), [])
+    assert.equal(run.walks(), 2, `f! ${damage ?? 'absent'}: one walk of the pending set, one of the GC queue`)
+    await run.index.close()
+  }
+  // The next batch writes the summary again (and the GC queue found empty): walked no more.
+  run = await counted()
+  assert.deepEqual(await run.index.garbage(), [])
+  clock += 1000
+  await run.index.apply([mail(clock)])
+  await run.index.close()
+  run = await counted()
+  assert.deepEqual(await run.index.summary(), { ...expected, count: expected.count + 1, newest: clock })
+  assert.deepEqual(await run.index.garbage(), [])
+  assert.equal(run.walks(), 0)
+  await run.index.close()
+})
+
+test('the GC queue is walked only while it may hold envelopes: after a prune until it is collected', async () => {
+  const { index } = await freshIndex()
+  const a = mail(1)
+  await index.apply([{ ...a, held: 900 }])
+  assert.deepEqual(await index.garbage(), [])
+  await index.apply([{ hash: randomEntryHash(), op: 'PRUNE', entries: [a.hash] }])
+  assert.deepEqual(await index.garbage(), [a.env], 'queued by the prune')
+  assert.deepEqual(await index.garbage(), [a.env], 'still queued until collected')
+  await index.collected([a.env])
+  assert.deepEqual(await index.garbage(), [])
+  // A block stored again for the pruned envelope is queued again.
+  await index.held(a.env, 900)
+  assert.deepEqual(await index.garbage(), [a.env])
+  await index.close()
+})

@@ -642,6 +642,7 @@ async function mailboxOver (place: MailboxPlace, makeLog: (storages: LogStorages
     prune,
     pending: index.pending,
     pendingBytes: index.pendingBytes,
+    summary: index.summary,
     joinHeads,
     expireBefore,
     wantsEnvelope: index.wantsEnvelope,

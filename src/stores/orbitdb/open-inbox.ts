@@ -116,6 +116,7 @@ function toPort (db: MailboxInstance, owner: string, bits: number, address: stri
     prune: db.prune,
     pending: db.pending,
     pendingBytes: db.pendingBytes,
+    summary: db.summary,
     firstEntry: db.firstEntry,
     expireBefore: db.expireBefore,
     wantsEnvelope: db.wantsEnvelope,
