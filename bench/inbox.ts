@@ -72,7 +72,7 @@ function mailCounter (inbox: Inbox): { count: () => number, stop: () => void } {
 /** Resolve when `replica` holds `count` pending mail of `inbox` and lacks no envelope. */
 async function complete (replica: Replica, inbox: Inbox, counter: { count: () => number }, count: number, signal: AbortSignal): Promise<void> {
   await waitFor([[inbox.events, 'mail'], [inbox.events, 'synced']], async () =>
-    counter.count() >= count && replica.sync.missingEnvelopes(inbox).length === 0 && (await inbox.pending()).length >= count, signal)
+    counter.count() >= count && (await replica.sync.missingEnvelopes(inbox)).length === 0 && (await inbox.pending()).length >= count, signal)
 }
 
 async function benchIpms (a: Replica, b: Replica, owners: [Identity, Identity], sender: Identity): Promise<{ append: Outcome, catchUp: Outcome, live: Outcome, ownerRead: Outcome }> {

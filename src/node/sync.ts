@@ -237,8 +237,14 @@ export function createInboxSync (options: InboxSyncOptions) {
   const helloBuffers = createFrameBudget()
   /** Per inbox: peers that replicate it with us (synced at least once, still connected). */
   const replicas = new Map<string, Set<string>>()
-  /** Per inbox: envelopes of pending mail that this replica lacks. */
+  /**
+   * Per inbox: envelopes of pending mail that this replica lacks. Mail noted since the inbox was
+   * registered goes in at once; what it held before is read when a session first wants it, not at
+   * the opening (a host opens an inbox per delivery, and a delivery wants no envelope).
+   */
   const missing = new Map<string, Set<string>>()
+  /** Per registered inbox whose earlier pending mail is not read yet: that reading, once begun. */
+  const unread = new Map<string, Promise<void> | undefined>()
   /** Per inbox and peer: a push in flight, and whether another is wanted after it. */
   const pushes = new Map<string, { running: Promise<void>, again: boolean }>()
   const unsubscribers = new Map<string, () => void>()
@@ -513,7 +519,7 @@ export function createInboxSync (options: InboxSyncOptions) {
       const theirs = new Set([...theirHeads, ...hashList(hello.have)])
       const sent = await sendBlocks(lp, inbox, theirs, envelopeList(hello.want), signal)
       const mine = await headsOf(inbox)
-      await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'end', ...mine, want: wanted(inbox) }), { signal })
+      await lp.write(dagCbor.encode({ v: FORMAT_VERSION, t: 'end', ...mine, want: await wanted(inbox) }), { signal })
       const received = await receiveBlocks(lp, inbox, 'done', signal)
       // The exchange is over: the join below is local work, outside the session and its deadline.
       await stream.close({ signal })
@@ -530,7 +536,26 @@ export function createInboxSync (options: InboxSyncOptions) {
     }
   }
 
-  const wanted = (inbox: Inbox): string[] => [...(missing.get(inbox.address) ?? [])].slice(0, MAX_SYNC_LIST)
+  /** The envelopes `inbox` lacks (its pending mail read once, at the first call). */
+  const lackingIn = async (inbox: Inbox): Promise<Set<string>> => {
+    const address = inbox.address
+    const lacking = missing.get(address) ?? new Set<string>()
+    if (unread.has(address)) {
+      let reading = unread.get(address)
+      if (reading === undefined) {
+        reading = (async () => {
+          // An envelope stored while this runs may be listed: asked for once more, harmless.
+          for (const mail of await inbox.pending()) if (!await inbox.hasEnvelope(mail.env)) lacking.add(mail.env)
+          if (unread.get(address) === reading) unread.delete(address)
+        })()
+        unread.set(address, reading)
+      }
+      await reading
+    }
+    return lacking
+  }
+
+  const wanted = async (inbox: Inbox): Promise<string[]> => [...await lackingIn(inbox)].slice(0, MAX_SYNC_LIST)
 
   /** Sync `inbox` with `peer` (a peer-id string or PeerId) over one stream; both sides end up with the union. */
   const syncWith = async (peer: string | PeerId, inbox: Inbox, callOptions: { signal?: AbortSignal } = {}): Promise<SyncResult> => {
@@ -552,7 +577,7 @@ export function createInboxSync (options: InboxSyncOptions) {
     try {
       const mine = await headsOf(inbox)
       const grant = grantFor(inbox)
-      const hello = { v: FORMAT_VERSION, t: 'hello', inbox: inbox.address, ...mine, want: wanted(inbox), ...(grant === undefined ? {} : { grant: encodeCbor(grant) }) }
+      const hello = { v: FORMAT_VERSION, t: 'hello', inbox: inbox.address, ...mine, want: await wanted(inbox), ...(grant === undefined ? {} : { grant: encodeCbor(grant) }) }
       await lp.write(dagCbor.encode(hello), { signal })
       const received = await receiveBlocks(lp, inbox, 'end', signal)
       const end = received.end
@@ -617,10 +642,8 @@ export function createInboxSync (options: InboxSyncOptions) {
   /** Serve and push `inbox`; learn which of its envelopes this replica lacks. */
   const register = async (inbox: Inbox): Promise<void> => {
     inboxes.set(inbox.address, inbox)
-    const lacking = new Set<string>()
-    // The pending set walked only when there is one (a host opens a fresh inbox per first delivery).
-    if ((await inbox.summary()).count > 0) for (const mail of await inbox.pending()) if (!await inbox.hasEnvelope(mail.env)) lacking.add(mail.env)
-    missing.set(inbox.address, lacking)
+    missing.set(inbox.address, new Set())
+    unread.set(inbox.address, undefined)
     const onUpdate = (entry: { hash?: string }): void => { push(inbox, entry?.hash === undefined ? undefined : joinedFrom.get(entry.hash)) }
     const onMail = (mail: { env: string }): void => {
       // Mail joined with its envelope in the session: checked once the session has stored it.
@@ -644,6 +667,7 @@ export function createInboxSync (options: InboxSyncOptions) {
     inboxes.delete(inbox.address)
     if (unregisterOptions.keepReplicas !== true) replicas.delete(inbox.address)
     missing.delete(inbox.address)
+    unread.delete(inbox.address)
   }
 
   return {
@@ -663,7 +687,7 @@ export function createInboxSync (options: InboxSyncOptions) {
       while (pushes.size > 0) await Promise.allSettled([...pushes.values()].map(async p => await p.running))
     },
     /** Envelopes of pending mail this replica lacks. */
-    missingEnvelopes: (inbox: Inbox): string[] => [...(missing.get(inbox.address) ?? [])]
+    missingEnvelopes: async (inbox: Inbox): Promise<string[]> => inboxes.has(inbox.address) ? [...await lackingIn(inbox)] : []
   }
 }
 

@@ -53,7 +53,7 @@ test('three hosts, four owners: every mail sent while the owners were offline is
     for (const [o, inbox] of list.entries()) {
       const want = sent.get(owners[o]!.peerId)!.length
       await waitFor([[inbox.events, 'synced'], [inbox.events, 'mail']], async () =>
-        (await inbox.pending()).length === want && hosts[h]!.sync.missingEnvelopes(inbox).length === 0, AbortSignal.timeout(20_000))
+        (await inbox.pending()).length === want && (await hosts[h]!.sync.missingEnvelopes(inbox)).length === 0, AbortSignal.timeout(20_000))
     }
   }
 

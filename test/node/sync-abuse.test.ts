@@ -666,7 +666,7 @@ describe('an envelope larger than its entry states (the stamp paid for the state
     const cid = env.cid.toString()
     assert.ok((await hInbox.pending()).some(m => m.hash === liar.hash && m.size === 1024), 'the entry joined: its mail is pending')
     assert.equal(await hInbox.hasEnvelope(cid), false, 'the 200 KB envelope is not stored')
-    assert.ok(H.sync.missingEnvelopes(hInbox).includes(cid), 'the mail stays without its envelope (the owner\'s read abandons it, §9.4)')
+    assert.ok((await H.sync.missingEnvelopes(hInbox)).includes(cid), 'the mail stays without its envelope (the owner\'s read abandons it, §9.4)')
 
     // Nor by another way in: putEnvelope, or a delivery of it stamped for its real size (a replay).
     await assert.rejects(hInbox.putEnvelope(cid, env.envelope), (err: unknown) => err instanceof EnvelopeSizeError && err.code === 'ERR_BAD_ENVELOPE')

@@ -17,7 +17,7 @@ import { SyncRefusedError } from '../../src/errors.ts'
 import { SYNC_PROTOCOL } from '../../src/node/sync.ts'
 import type { JoinEntry } from '../../src/stores/orbitdb/mailbox.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { orbitLog } from '../../src/stores/orbitdb/open-inbox.ts'
+import { openInbox, orbitLog } from '../../src/stores/orbitdb/open-inbox.ts'
 
 const BITS = 8
 let owner: Identity, alice: Identity, carol: Identity
@@ -75,7 +75,7 @@ describe('two hosts', () => {
     const sent = []
     for (let i = 0; i < 5; i++) sent.push(await putMail(inbox1, alice, `mail ${i}`))
     // Pushed live from H1 to H2.
-    await until(inbox2.events, 'synced', async () => (await inbox2.pending()).length === 5 && h2.sync.missingEnvelopes(inbox2).length === 0)
+    await until(inbox2.events, 'synced', async () => (await inbox2.pending()).length === 5 && (await h2.sync.missingEnvelopes(inbox2)).length === 0)
     await h1.cleanup()
 
     const me = await replica({ identity: owner })
@@ -86,6 +86,37 @@ describe('two hosts', () => {
     assert.equal(pending.length, 5)
     const bodies = await Promise.all(pending.map(async m => openMail((await myInbox.getEnvelope(m.env))!, { identity: owner, inbox: myInbox.address }).body))
     assert.deepEqual(bodies.sort(), sent.map((_, i) => `mail ${i}`).sort())
+  })
+
+  test('an envelope a host lacked when it closed the inbox is asked for in its first session after reopening it', async () => {
+    const h1 = await replica({ grantsFrom: [owner] })
+    const h2 = await replica({ grantsFrom: [owner] })
+    const inbox1 = await h1.inbox(owner.peerId, BITS)
+    const inbox2 = await h2.inbox(owner.peerId, BITS)
+    // The same entry on both hosts; its envelope on H1 only (H2 joined it without).
+    const { mail, envelope } = await stampedMail(alice, owner.peerId, BITS, 'held by one host')
+    const writer = await h1.node.orbitdb.identities.createIdentity({ id: 'a-writer' })
+    const { hash, bytes, entry } = await signEntry(writer, { id: inbox1.address, payload: mail })
+    await inbox1.putEnvelope(mail.env, envelope)
+    for (const inbox of [inbox1, inbox2]) assert.deepEqual((await inbox.joinHeads([{ hash, needed: [{ hash, bytes, entry: entry as unknown as JoinEntry['entry'] }] }])).refused, [])
+    assert.deepEqual(await h2.sync.missingEnvelopes(inbox2), [mail.env])
+    // H2 closes the inbox (as a host closes an idle one) and opens it again later.
+    h2.sync.unregister(inbox2)
+    await inbox2.close()
+    const reopened = await openInbox(h2.node.orbitdb, owner.peerId, BITS)
+    await h2.sync.register(reopened)
+    try {
+      await connect(h2.node, h1.node)
+      // Same heads on both sides: the envelope can only come because H2 asks for it.
+      const result = await h2.sync.syncWith(h1.node.peerId, reopened)
+      assert.equal(result.joined, 0)
+      assert.equal(result.envelopes, 1)
+      assert.ok(await reopened.hasEnvelope(mail.env))
+      assert.deepEqual(await h2.sync.missingEnvelopes(reopened), [])
+    } finally {
+      h2.sync.unregister(reopened)
+      await reopened.close()
+    }
   })
 
   test('an inbox with 50 concurrent heads (50 writers that never saw each other) syncs without error', async () => {
