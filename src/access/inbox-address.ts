@@ -62,13 +62,13 @@ export function inboxName (owner: string): string {
 }
 
 /** The access controller address written in the manifest. */
-export function accessAddress (params: InboxParams): string {
-  return `/${INBOX_ACCESS_TYPE}/${accessBlock(params).hash}`
+export function accessAddress (params: InboxParams, access: HashedBlock = accessBlock(params)): string {
+  return `/${INBOX_ACCESS_TYPE}/${access.hash}`
 }
 
-/** The manifest block of an inbox. */
-export function manifestBlock (params: InboxParams): HashedBlock {
-  return hashBlock({ name: inboxName(params.owner), type: INBOX_DATABASE_TYPE, accessController: accessAddress(params) })
+/** The manifest block of an inbox (`access`: its access block, when the caller has it: not hashed again). */
+export function manifestBlock (params: InboxParams, access: HashedBlock = accessBlock(params)): HashedBlock {
+  return hashBlock({ name: inboxName(params.owner), type: INBOX_DATABASE_TYPE, accessController: accessAddress(params, access) })
 }
 
 /** The inbox address of `owner` at difficulty `bits` (default DEFAULT_POW_BITS), computed offline. */

@@ -9,8 +9,8 @@
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { useAccessController, type Log, type OrbitDBIdentity } from '@orbitdb/core'
-import { DEFAULT_POW_BITS, INBOX_ACCESS_TYPE } from '../../constants.ts'
-import { accessBlock, inboxParams, manifestBlock, type InboxParams } from '../../access/inbox-address.ts'
+import { DEFAULT_POW_BITS } from '../../constants.ts'
+import { accessAddress, accessBlock, inboxParams, manifestBlock, type InboxParams } from '../../access/inbox-address.ts'
 import type { Inbox } from '../inbox.ts'
 import type { HeliaBlocks } from './block-writer.ts'
 import { InboxAccessController, inboxController } from './inbox-access-controller.ts'
@@ -61,7 +61,7 @@ export async function openInbox (orbitdb: OrbitDBLike, owner: string, bits: numb
 export async function openInboxOf (orbitdb: OrbitDBLike, params: InboxParams): Promise<Inbox> {
   // Each block hashed once (inboxAddress would hash both again, the controller its own again).
   const access = accessBlock(params)
-  const manifest = manifestBlock(params)
+  const manifest = manifestBlock(params, access)
   const address = `/orbitdb/${manifest.hash}`
   const helia = orbitdb.ipfs
   let open = openOn.get(helia)
@@ -78,7 +78,7 @@ export async function openInboxOf (orbitdb: OrbitDBLike, params: InboxParams): P
     const firstWritten = (): void => { written.add(address) }
     // An OrbitDB program of this process that opens the inbox by address finds its controller by type.
     useAccessController(InboxAccessController)
-    const controller = inboxController(params, `/${INBOX_ACCESS_TYPE}/${access.hash}`, address)
+    const controller = inboxController(params, accessAddress(params, access), address)
     const mailbox = await openMailbox({ ipfs: helia, address, directory: orbitdb.directory, identity: orbitdb.identity, access: controller, withFirstWrite, firstWritten })
     let closing: Promise<void> | undefined
     return toPort(mailbox, params.owner, params.bits, address, async () => {
