@@ -35,3 +35,25 @@ export function LevelBatchStorage<V = unknown> (space: KeySpace<V>): BatchStorag
     close: async () => {}
   }
 }
+
+/**
+ * `storage` remembering the keys it read as absent until it writes them: for a storage whose only
+ * writer is its holder (an inbox's heads: one instance per address per node), so that a fresh inbox
+ * reads its missing heads once, not at its opening and again at its first append.
+ */
+export function rememberingAbsent<V> (storage: BatchStorage<V>): BatchStorage<V> {
+  const absent = new Set<string>()
+  return {
+    ...storage,
+    get: async (key) => {
+      if (absent.has(key)) return undefined
+      const value = await storage.get(key)
+      if (value === undefined) absent.add(key)
+      return value
+    },
+    put: async (key, value) => { absent.delete(key); await storage.put(key, value) },
+    putMany: async (pairs, options) => { for (const [key] of pairs) absent.delete(key); await storage.putMany(pairs, options) },
+    del: async (key) => { await storage.del(key); absent.add(key) },
+    clear: async () => { absent.clear(); await storage.clear() }
+  }
+}

@@ -51,7 +51,7 @@ import { removeBlocks, type HeliaRemovable } from './block-remover.ts'
 import { durableJoins } from './durable-joins.ts'
 import { envelopeBlock, isCheckedEnvelope, type EnvelopeBlock } from '../envelope-block.ts'
 import { inboxId, openInboxStore } from './inbox-store.ts'
-import { LevelBatchStorage } from './level-storage.ts'
+import { LevelBatchStorage, rememberingAbsent } from './level-storage.ts'
 import { createLogWriter, type AppendItem } from './log-writer.ts'
 import { openMailboxIndex, type FirstEntry, type IndexedOp, type PendingMail } from '../mailbox-index.ts'
 import { serialQueue } from '../../util/serial-queue.ts'
@@ -131,15 +131,27 @@ const SIGNATURE_CHECKS = 8
 /** Envelopes remembered as stored here (spares a blockstore read per new mail in `hasEnvelope`). */
 const STORED_CACHE_SIZE = 256
 
-/** The shared entry cache of each node (its Helia), made at the first inbox opened on it. */
-const entryCaches = new WeakMap<object, Promise<Awaited<ReturnType<typeof LRUStorage>>>>()
-const sharedEntryCache = async (ipfs: object): Promise<Awaited<ReturnType<typeof LRUStorage>>> => {
-  let cache = entryCaches.get(ipfs)
-  if (cache === undefined) entryCaches.set(ipfs, cache = LRUStorage({ size: ENTRY_CACHE_SIZE }))
-  const shared = await cache
-  // An inbox closing or being dropped must not empty the others' cache.
-  return { ...shared, clear: async () => {}, close: async () => {} }
+/**
+ * One `make()` per node (its Helia), made at the first inbox opened on it, given to every inbox
+ * without `clear` and `close`: an inbox closing or being dropped must not empty or end the others'.
+ */
+function perNode<S extends Storage> (make: (ipfs: HeliaLike) => Promise<S>): (ipfs: HeliaLike) => Promise<S> {
+  const made = new WeakMap<object, Promise<S>>()
+  return async (ipfs) => {
+    let storage = made.get(ipfs)
+    if (storage === undefined) made.set(ipfs, storage = make(ipfs))
+    return { ...await storage, clear: async () => {}, close: async () => {} }
+  }
 }
+
+/** The node's cache of log entries, shared by its inboxes. */
+const sharedEntryCache = perNode(async () => await LRUStorage({ size: ENTRY_CACHE_SIZE }))
+/**
+ * The node's storage of entry blocks in Helia, shared by its inboxes: one per inbox cost each
+ * opening an AbortController, and each closing an AbortError with its stack (reads it would cut
+ * are the node's, stopped with Helia).
+ */
+const sharedEntryBlocks = perNode(async (ipfs) => await IPFSBlockStorage({ ipfs, pin: true }))
 
 export type { PendingMail }
 
@@ -324,9 +336,9 @@ async function mailboxOver (place: MailboxPlace, makeLog: (storages: LogStorages
   // The log's storages as OrbitDB builds them by default (same bytes, in the inbox store's key
   // spaces instead of LevelDBs of their own), kept in hand so that the log writer can fill them in batches.
   const entryCache = await sharedEntryCache(ipfs)
-  const entryStorage = await ComposedStorage(entryCache, await IPFSBlockStorage({ ipfs, pin: true }))
+  const entryStorage = await ComposedStorage(entryCache, await sharedEntryBlocks(ipfs))
   const headsCache = await LRUStorage({ size: 4 }) // one key: 'heads'
-  const headsLevel = LevelBatchStorage<Uint8Array>(spaces.heads)
+  const headsLevel = rememberingAbsent(LevelBatchStorage<Uint8Array>(spaces.heads))
   const headsStore = await ComposedStorage(headsCache, headsLevel)
   const entryIndex = LevelBatchStorage(spaces.index)
   // No back-references (Database's referencesCount 0): /ipms/sync moves every missing block in

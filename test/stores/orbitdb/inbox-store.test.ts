@@ -15,7 +15,7 @@ import { createIdentity } from '../../../src/identity/identity.ts'
 import { openInbox, type Inbox } from '../../../src/stores/orbitdb/open-inbox.ts'
 import { openInboxStore } from '../../../src/stores/orbitdb/inbox-store.ts'
 import { nodeStorage } from '../../../src/stores/orbitdb/block-writer.ts'
-import { LevelBatchStorage } from '../../../src/stores/orbitdb/level-storage.ts'
+import { LevelBatchStorage, rememberingAbsent } from '../../../src/stores/orbitdb/level-storage.ts'
 import { startTestNode, type TestNode } from '../../helpers/nodes.ts'
 import { putMail } from '../../helpers/replicas.ts'
 
@@ -131,4 +131,26 @@ test('an inbox on a Helia that createNode did not make keeps its records in a Le
     await orbitdb.stop()
     await helia.stop()
   }
+})
+
+test('heads read as absent are not read again until written (a fresh inbox reads them once), and every write and delete is seen', async () => {
+  const store = await tempStore()
+  const space = store.spaces('/orbitdb/zdpuAbsentHeadsTest').heads
+  let reads = 0
+  const counted = { ...space, get: async (key: string) => { reads++; return await space.get(key) } }
+  const heads = rememberingAbsent(LevelBatchStorage<Uint8Array>(counted))
+  const bytes = new TextEncoder().encode('[]')
+  assert.equal(await heads.get('heads'), undefined)
+  assert.equal(await heads.get('heads'), undefined)
+  assert.equal(reads, 1, 'absent: read once')
+  await heads.put('heads', bytes)
+  const text = async (): Promise<string | undefined> => { const value = await heads.get('heads'); return value === undefined ? undefined : new TextDecoder().decode(value) }
+  assert.equal(await text(), '[]', 'a put is seen')
+  await heads.del('heads')
+  assert.equal(await heads.get('heads'), undefined, 'a delete is seen')
+  await heads.putMany([['heads', bytes]])
+  assert.equal(await text(), '[]', 'a putMany is seen')
+  await heads.clear()
+  assert.equal(await heads.get('heads'), undefined, 'a clear is seen')
+  await store.close()
 })
