@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { connectDaemon } from '../src/api/client.ts'
-import { grantRunningHost, initHome, ipms, startDaemon, type CliRun } from '../examples/ipms-cli.ts'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { IPMS_BIN, grantRunningHost, initHome, ipms, startDaemon } from '../examples/ipms-cli.ts'
 import { formatNumber, median, printRows, type Row } from './row.ts'
 
 /** Runs of each command, after one warm-up run. */
@@ -21,20 +23,24 @@ const RUNS = 7
 const MAILS = 20
 
 const ms = (value: number): string => `${formatNumber(value)} ms`
+const run = promisify(execFile)
 
-async function timed (run: () => Promise<CliRun>): Promise<number> {
-  const start = performance.now()
-  const result = await run()
-  if (result.code !== 0) throw new Error(`exit ${result.code}: ${result.stderr}`)
-  return performance.now() - start
+/**
+ * Median wall time of `RUNS` runs of `ipms …args` (one warm-up first), timed by a small process of
+ * its own (bench/wall-time.ts): from this one, which holds every section's memory, each start
+ * would also pay for copying its page tables.
+ */
+async function medianWall (home: string, args: string[], input?: string): Promise<number> {
+  const timer = await execNode([new URL('./wall-time.ts', import.meta.url).pathname, JSON.stringify({ command: IPMS_BIN, args: ['--home', home, ...args], input: input ?? '', runs: RUNS })])
+  const answer = JSON.parse(timer) as { times?: number[], error?: string }
+  if (answer.times === undefined) throw new Error(`ipms ${args.join(' ')}: ${answer.error ?? 'no times'}`)
+  return median(answer.times)
 }
 
-/** Median wall time of `RUNS` runs of `ipms …args` (one warm-up first). */
-async function medianWall (home: string, args: string[], input?: string): Promise<number> {
-  await timed(async () => await ipms(home, args, { input }))
-  const times: number[] = []
-  for (let i = 0; i < RUNS; i++) times.push(await timed(async () => await ipms(home, args, { input })))
-  return median(times)
+/** Run a Node script with this process's Node; resolves with its stdout. */
+async function execNode (args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, ['--disable-warning=ExperimentalWarning', ...args], { maxBuffer: 1024 * 1024 })
+  return stdout
 }
 
 export async function benchApi (): Promise<Row[]> {
@@ -67,7 +73,7 @@ export async function benchApi (): Promise<Row[]> {
         for (const [name, target] of [['id', true], ['list', true], ['send', false]] as const) {
           const ratio = warm[name] / cold[name]
           rows.push({
-            measure: `\`ipms ${name}\` through a running daemon${name === 'list' ? ` (${MAILS} mails kept)` : name === 'send' ? ' (8 bits, to a host on 127.0.0.1, fresh sender identity)' : ''}: wall time including process start, median of ${RUNS}`,
+            measure: `\`ipms ${name}\` through a running daemon${name === 'list' ? ` (${MAILS} mails kept)` : name === 'send' ? ' (8 bits, to a host on 127.0.0.1, fresh sender identity)' : ''}: wall time including process start (started by a small process, as a shell starts it), median of ${RUNS}`,
             ipms: ms(warm[name]),
             baseline: `${ms(cold[name])} (the same command on the same home with no daemon)`,
             ratio: `${ratio.toFixed(2)} × the cold time`,
