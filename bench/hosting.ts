@@ -84,8 +84,8 @@ export async function benchHosting (): Promise<Row[]> {
     const acceptBlockMs = delay.max / 1e6
 
     // Deliveries (a sender worker: sealed and stamped beforehand, a fresh identity each): into one
-    // inbox; into inboxes at random (opened on demand, at most maxOpenInboxes at once); then one
-    // into each inbox, and the RSS after.
+    // inbox; into inboxes at random (opened on demand, at most maxOpenInboxes at once), two rounds
+    // of both; then one into each inbox, and the RSS after.
     const shuffled = [...ownerIds].sort(() => Math.random() - 0.5)
     const sender = startSender({
       host: daemon.node.node.multiaddrs()[0]!,
@@ -94,6 +94,8 @@ export async function benchHosting (): Promise<Row[]> {
         warm: { owners: [ownerIds[0]!], count: 100 },
         one: { owners: [ownerIds[1]!], count: DELIVERIES },
         random: { owners: shuffled.slice(0, DELIVERIES), count: DELIVERIES },
+        one2: { owners: [ownerIds[1]!], count: DELIVERIES },
+        random2: { owners: shuffled.slice(DELIVERIES, 2 * DELIVERIES), count: DELIVERIES },
         each: { owners: shuffled, count: shuffled.length }
       },
       warmup: 'warm',
@@ -118,12 +120,18 @@ export async function benchHosting (): Promise<Row[]> {
         cpu[name] = (user + system) / 1000 / receipts
         return performance.now() - t
       }
-      oneRate = DELIVERIES / (await timed('one') / 1000)
-      randomRate = DELIVERIES / (await timed('random') / 1000)
-      oneBusyMs = busy.one!
-      randomBusyMs = busy.random!
-      oneCpuMs = cpu.one!
-      randomCpuMs = cpu.random!
+      // Two rounds, one inbox then at random each time: a LevelDB compaction or a neighbour's
+      // burst on this 2-core machine lands in one batch or another, not always in the same kind.
+      const oneMs = await timed('one')
+      const randomMs = await timed('random')
+      const oneMs2 = await timed('one2')
+      const randomMs2 = await timed('random2')
+      oneRate = 2 * DELIVERIES / ((oneMs + oneMs2) / 1000)
+      randomRate = 2 * DELIVERIES / ((randomMs + randomMs2) / 1000)
+      oneBusyMs = (busy.one! + busy.one2!) / 2
+      randomBusyMs = (busy.random! + busy.random2!) / 2
+      oneCpuMs = (cpu.one! + cpu.one2!) / 2
+      randomCpuMs = (cpu.random! + cpu.random2!) / 2
       eachMs = await timed('each')
       eachRssMiB = process.memoryUsage().rss / 2 ** 20
     } finally {
@@ -146,8 +154,8 @@ export async function benchHosting (): Promise<Row[]> {
       { measure: `${n} granted inboxes: longest event-loop block during that accept`, ipms: ms(acceptBlockMs), baseline: 'before: up to 15 s', ratio: '—', target: '< 50 ms', met: acceptBlockMs < 50 },
       { measure: `${n} granted inboxes: longest event-loop block during the start`, ipms: ms(startBlockMs), baseline: '—', ratio: '—', target: '—', met: null },
       { measure: `${n} granted inboxes: open file descriptors after start, RSS`, ipms: `${fds} fds, ${formatNumber(rssMiB)} MiB`, baseline: 'before: 12 fds per inbox', ratio: '—', target: '≤ 500 fds, ≤ 1 GiB', met: fds <= 500 && rssMiB <= 1024 },
-      { measure: `deliveries/s into ${formatNumber(DELIVERIES)} of the ${n} granted inboxes at random (each opened on demand, at most 256 open), one sender worker, 8 in flight, ${BITS} bits stamped beforehand`, ipms: `${formatNumber(randomRate)} /s`, baseline: `${formatNumber(oneRate)} /s (the same number into one inbox, same daemon)`, ratio: `${formatNumber(randomRate / oneRate, 2)} ×`, target: '≥ 0.8 ×', met: randomRate / oneRate >= 0.8 },
-      { measure: `the host's thread per delivery (event-loop busy time / receipts), and the process's CPU (every thread, the sender worker's too), into ${formatNumber(DELIVERIES)} of the ${n} granted inboxes at random`, ipms: `${formatNumber(randomBusyMs, 2)} ms, CPU ${formatNumber(randomCpuMs, 2)} ms`, baseline: `${formatNumber(oneBusyMs, 2)} ms, CPU ${formatNumber(oneCpuMs, 2)} ms (into one inbox, same daemon)`, ratio: `${formatNumber(oneBusyMs / randomBusyMs, 2)} ×, CPU ${formatNumber(oneCpuMs / randomCpuMs, 2)} ×`, target: '—', met: null },
+      { measure: `deliveries/s into ${formatNumber(2 * DELIVERIES)} of the ${n} granted inboxes at random (each opened on demand, at most 256 open), one sender worker, 8 in flight, ${BITS} bits stamped beforehand; two rounds of ${formatNumber(DELIVERIES)}, alternating with the baseline's`, ipms: `${formatNumber(randomRate)} /s`, baseline: `${formatNumber(oneRate)} /s (as many into one inbox, same daemon)`, ratio: `${formatNumber(randomRate / oneRate, 2)} ×`, target: '≥ 0.8 ×', met: randomRate / oneRate >= 0.8 },
+      { measure: `the host's thread per delivery (event-loop busy time / receipts), and the process's CPU (every thread, the sender worker's too), into ${formatNumber(2 * DELIVERIES)} of the ${n} granted inboxes at random`, ipms: `${formatNumber(randomBusyMs, 2)} ms, CPU ${formatNumber(randomCpuMs, 2)} ms`, baseline: `${formatNumber(oneBusyMs, 2)} ms, CPU ${formatNumber(oneCpuMs, 2)} ms (into one inbox, same daemon)`, ratio: `${formatNumber(oneBusyMs / randomBusyMs, 2)} ×, CPU ${formatNumber(oneCpuMs / randomCpuMs, 2)} ×`, target: '—', met: null },
       { measure: `${n} granted inboxes: one delivery into each (${formatNumber(eachMs / 1000, 1)} s), then RSS (daemon and sender worker, one process)`, ipms: `${formatNumber(eachRssMiB)} MiB`, baseline: '—', ratio: '—', target: '≤ 2 GiB', met: eachRssMiB <= 2048 },
       { measure: `${n} granted inboxes: daemon stop`, ipms: ms(stopMs), baseline: 'before: 2.7–10.6 s at 1,000–1,600', ratio: '—', target: '< 2 s', met: stopMs < 2000 },
       { measure: `${n} granted inboxes: daemon restart until it serves (grants verified before; ${formatNumber(servedAgain)} served)`, ipms: ms(restartMs), baseline: 'the first start above', ratio: `${formatNumber(startMs / restartMs, 1)} ×`, target: '< 20 s', met: restartMs < 20_000 }

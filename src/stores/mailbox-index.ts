@@ -209,7 +209,6 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
   const noEntry = boundedMap<string, true>(CACHE_SIZE)
   let applied = 0
 
-
   /**
    * A change set over the index: reads see its own writes (null = deleted), and `prefetch`ed keys
    * come from one getMany.
