@@ -135,6 +135,8 @@ export interface MailboxIndex {
 export interface MailboxIndexOptions {
   /** This replica's clock, ms (tests move it). Default Date.now. */
   now?: () => number
+  /** `t!` and `f!` as the caller read them with its own keys (one read at an opening), instead of reading them here. */
+  read?: { 't!': string | undefined, 'f!': string | undefined }
 }
 
 /** An `e!` value: JSON, or (indexes written before it had a time) the bare entry hash. */
@@ -174,7 +176,7 @@ const seenOfKey = (key: string): number => Number(key.slice(2, 18))
 export async function openMailboxIndex (space: KeySpace<string>, options: MailboxIndexOptions = {}): Promise<MailboxIndex> {
   const now = options.now ?? Date.now
   const get = space.get
-  const [totalValue, tallyValue] = await space.getMany(['t!', 'f!'])
+  const [totalValue, tallyValue] = options.read === undefined ? await space.getMany(['t!', 'f!']) : [options.read['t!'], options.read['f!']]
   /** Total bytes of held envelopes of pending mail, as last written under t!. */
   let total = Number(totalValue ?? 0)
   /**

@@ -277,9 +277,11 @@ test('an inbox that cannot open for want of descriptors: a TooManyFilesError eve
   const errors: Error[] = []
   host.hosting.events.on('error', (err: Error) => { errors.push(err) })
   // The inbox store's reads fail as LevelDB's do past `ulimit -n` (a table file it cannot open).
-  const level = nodeStorage(host.node.helia).inboxes!.db as unknown as { get: (...args: unknown[]) => Promise<unknown> }
-  const get = level.get
-  level.get = async () => { throw new Error('Database failed to read', { cause: new Error('IO error: /x/000005.ldb: Too many open files') }) }
+  const level = nodeStorage(host.node.helia).inboxes!.db as unknown as { get: (...args: unknown[]) => Promise<unknown>, getMany: (...args: unknown[]) => Promise<unknown> }
+  const { get, getMany } = level
+  const failing = async (): Promise<never> => { throw new Error('Database failed to read', { cause: new Error('IO error: /x/000005.ldb: Too many open files') }) }
+  level.get = failing
+  level.getMany = failing
   const card = createCard(o, [{ peer: host.node.peerId, addrs: host.node.multiaddrs().map(a => a.replace(/\/p2p\/[^/]+$/, '')) }], BITS)
   try {
     await assert.rejects(sendMail({ body: 'no room' }, { from: alice, card }))
@@ -288,6 +290,7 @@ test('an inbox that cannot open for want of descriptors: a TooManyFilesError eve
     assert.match(errors[0].message, /Too many open files while opening the inbox of .* raise `ulimit -n`/)
   } finally {
     level.get = get
+    level.getMany = getMany
   }
   // The failed opening is forgotten: the next delivery opens the inbox.
   const sent = await sendMail({ body: 'room again' }, { from: alice, card })

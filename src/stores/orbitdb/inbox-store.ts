@@ -132,7 +132,14 @@ export interface InboxSpaces {
   index: KeySpace<unknown>
   mailbox: KeySpace<string>
   meta: KeySpace<string>
+  /**
+   * Keys of several of these spaces in one LevelDB getMany, as bytes: what an opening reads (each
+   * read a host's thread makes costs it a snapshot and a thread-pool hand-off).
+   */
+  readMany: (keys: ReadonlyArray<readonly [SpaceName, string]>) => Promise<Array<Uint8Array | undefined>>
 }
+
+export type SpaceName = 'heads' | 'index' | 'mailbox' | 'meta'
 
 /** Every inbox of a home in one LevelDB. */
 export interface InboxStore {
@@ -152,11 +159,13 @@ export function inboxStore (db: InboxLevel): InboxStore {
     db,
     spaces: (address) => {
       const prefix = inboxPrefix(address)
+      const prefixOf = (space: SpaceName): string => `${prefix}!${space}!`
       return {
-        heads: keySpace(db, `${prefix}!heads!`, 'view', batcher),
-        index: keySpace(db, `${prefix}!index!`, 'view', batcher),
-        mailbox: keySpace(db, `${prefix}!mailbox!`, 'utf8', batcher),
-        meta: keySpace(db, `${prefix}!meta!`, 'utf8', batcher)
+        heads: keySpace(db, prefixOf('heads'), 'view', batcher),
+        index: keySpace(db, prefixOf('index'), 'view', batcher),
+        mailbox: keySpace(db, prefixOf('mailbox'), 'utf8', batcher),
+        meta: keySpace(db, prefixOf('meta'), 'utf8', batcher),
+        readMany: async (keys) => (await db.getMany(keys.map(([space, key]) => prefixOf(space) + key), { valueEncoding: 'view' })).map(v => v ?? undefined)
       }
     },
     drop: async (address) => { await keySpace(db, inboxPrefix(address), 'view').clear() },

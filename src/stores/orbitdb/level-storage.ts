@@ -39,10 +39,11 @@ export function LevelBatchStorage<V = unknown> (space: KeySpace<V>): BatchStorag
 /**
  * `storage` remembering the keys it read as absent until it writes them: for a storage whose only
  * writer is its holder (an inbox's heads: one instance per address per node), so that a fresh inbox
- * reads its missing heads once, not at its opening and again at its first append.
+ * reads its missing heads once, not at its opening and again at its first append. `known.absent`:
+ * keys the holder has just read as absent itself.
  */
-export function rememberingAbsent<V> (storage: BatchStorage<V>): BatchStorage<V> {
-  const absent = new Set<string>()
+export function rememberingAbsent<V> (storage: BatchStorage<V>, known: { absent?: string[] } = {}): BatchStorage<V> {
+  const absent = new Set<string>(known.absent)
   return {
     ...storage,
     get: async (key) => {

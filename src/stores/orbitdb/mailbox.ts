@@ -272,7 +272,10 @@ async function mailboxOver (place: MailboxPlace, makeLog: (storages: LogStorages
   }
   const own = inboxes === undefined ? await openInboxStore(join(directory, '_inbox'), health) : undefined
   const spaces = (inboxes ?? own!).spaces(address)
-  const index = await openMailboxIndex(spaces.mailbox)
+  // What an opening reads, in one LevelDB read: the log's heads, the index's byte total and tally.
+  const [headsAtOpening, total, tally] = await spaces.readMany([['heads', 'heads'], ['mailbox', 't!'], ['mailbox', 'f!']])
+  const text = (bytes: Uint8Array | undefined): string | undefined => bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8')
+  const index = await openMailboxIndex(spaces.mailbox, { read: { 't!': text(total), 'f!': text(tally) } })
   let events: EventEmitter | undefined
 
   // Index updates run one at a time: appends and joins (sync) both update it.
@@ -338,7 +341,8 @@ async function mailboxOver (place: MailboxPlace, makeLog: (storages: LogStorages
   const entryCache = await sharedEntryCache(ipfs)
   const entryStorage = await ComposedStorage(entryCache, await sharedEntryBlocks(ipfs))
   const headsCache = await LRUStorage({ size: 4 }) // one key: 'heads'
-  const headsLevel = rememberingAbsent(LevelBatchStorage<Uint8Array>(spaces.heads))
+  const headsLevel = rememberingAbsent(LevelBatchStorage<Uint8Array>(spaces.heads), { absent: headsAtOpening === undefined ? ['heads'] : [] })
+  if (headsAtOpening !== undefined) await headsCache.put('heads', headsAtOpening)
   const headsStore = await ComposedStorage(headsCache, headsLevel)
   const entryIndex = LevelBatchStorage(spaces.index)
   // No back-references (Database's referencesCount 0): /ipms/sync moves every missing block in
