@@ -545,7 +545,7 @@ export function createInboxSync (options: InboxSyncOptions) {
       if (reading === undefined) {
         reading = (async () => {
           // An envelope stored while this runs may be listed: asked for once more, harmless.
-          for (const mail of await inbox.pending()) if (!await inbox.hasEnvelope(mail.env)) lacking.add(mail.env)
+          for (const env of await inbox.lackingEnvelopes()) lacking.add(env)
           if (unread.get(address) === reading) unread.delete(address)
         })()
         unread.set(address, reading)

@@ -122,6 +122,12 @@ export interface Inbox {
   pendingBytes: () => Promise<number>
   /** The pending mail in figures (count, bytes held, oldest and newest first seen), without walking it. */
   summary: () => Promise<PendingSummary>
+  /**
+   * Envelopes of pending mail whose block this replica does not hold, from the index's record of
+   * the blocks it stored (one walk and one read, not a blockstore read per mail). A block stored
+   * and not yet recorded (a crash between the two) is listed: asked for again, harmless.
+   */
+  lackingEnvelopes: () => Promise<string[]>
   /** The first entry that carried `env` here (pending or pruned) and when it was first seen, if any. */
   firstEntry: (env: string) => Promise<FirstEntry | undefined>
   /** Host retention: drop pending mail this replica first saw before `before` (ms); returns the envelopes. */

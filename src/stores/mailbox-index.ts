@@ -103,6 +103,8 @@ export interface MailboxIndex {
   pendingBytes: () => Promise<number>
   /** How much mail is pending, its bytes held here, when the oldest and newest of it were first seen: without walking the mail. */
   summary: () => Promise<PendingSummary>
+  /** Envelopes of pending mail whose block is not recorded as held here (`b!`): one walk and one getMany. */
+  lacking: () => Promise<string[]>
   /** True when a MAIL entry of this log carries `env` and it is not pruned: its block is wanted. */
   wantsEnvelope: (env: string) => Promise<boolean>
   /** The first entry that carried `env` here (pending or pruned), or undefined. */
@@ -431,6 +433,13 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
     return mails
   }
 
+  const lacking = async (): Promise<string[]> => {
+    if (tally.n === 0) return []
+    const envs = (await pending()).map(mail => mail.env)
+    const held = await space.getMany(envs.map(env => `b!${env}`))
+    return envs.filter((_, i) => held[i] === undefined)
+  }
+
   const expire = async (before: number): Promise<string[]> => {
     const c = changes()
     const expired: PendingMail[] = []
@@ -489,6 +498,7 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
     expire,
     garbage,
     summary,
+    lacking,
     collected: async (envs) => {
       // What garbage() listed was the whole queue (both run in the mailbox's serial queue): it is empty now.
       const next = { ...tally, g: false }

@@ -304,3 +304,15 @@ test('the GC queue is walked only while it may hold envelopes: after a prune unt
   assert.deepEqual(await index.garbage(), [a.env])
   await index.close()
 })
+
+test('lacking: the envelopes of pending mail whose block is not recorded as held here', async () => {
+  const { index } = await freshIndex()
+  assert.deepEqual(await index.lacking(), [])
+  const [withBlock, without, later, pruned] = [mail(1), mail(2), mail(3), mail(4)]
+  await index.apply([{ ...withBlock, held: 900 }, without, later, pruned])
+  assert.deepEqual((await index.lacking()).sort(), [without.env, later.env, pruned.env].sort())
+  await index.held(later.env, 900)
+  await index.apply([{ hash: randomEntryHash(), op: 'PRUNE', entries: [pruned.hash] }])
+  assert.deepEqual(await index.lacking(), [without.env], 'held since, or pruned: not lacking')
+  await index.close()
+})

@@ -659,6 +659,7 @@ async function mailboxOver (place: MailboxPlace, makeLog: (storages: LogStorages
     pending: index.pending,
     pendingBytes: index.pendingBytes,
     summary: index.summary,
+    lackingEnvelopes: index.lacking,
     joinHeads,
     expireBefore,
     wantsEnvelope: index.wantsEnvelope,

@@ -117,6 +117,7 @@ function toPort (db: MailboxInstance, owner: string, bits: number, address: stri
     pending: db.pending,
     pendingBytes: db.pendingBytes,
     summary: db.summary,
+    lackingEnvelopes: db.lackingEnvelopes,
     firstEntry: db.firstEntry,
     expireBefore: db.expireBefore,
     wantsEnvelope: db.wantsEnvelope,
