@@ -545,8 +545,13 @@ export function createInboxSync (options: InboxSyncOptions) {
       if (reading === undefined) {
         reading = (async () => {
           // An envelope stored while this runs may be listed: asked for once more, harmless.
-          for (const env of await inbox.lackingEnvelopes()) lacking.add(env)
-          if (unread.get(address) === reading) unread.delete(address)
+          try {
+            for (const env of await inbox.lackingEnvelopes()) lacking.add(env)
+            if (unread.get(address) === reading) unread.delete(address)
+          } catch (err) {
+            if (unread.get(address) === reading) unread.set(address, undefined) // read again by the next session
+            throw err
+          }
         })()
         unread.set(address, reading)
       }

@@ -106,6 +106,12 @@ describe('two hosts', () => {
     const reopened = await openInbox(h2.node.orbitdb, owner.peerId, BITS)
     await h2.sync.register(reopened)
     try {
+      // A failed reading of what it lacks (a LevelDB error) is not kept: the next asks again.
+      const lackingEnvelopes = reopened.lackingEnvelopes
+      reopened.lackingEnvelopes = async () => { throw new Error('Database failed to read') }
+      await assert.rejects(h2.sync.missingEnvelopes(reopened), /Database failed to read/)
+      reopened.lackingEnvelopes = lackingEnvelopes
+      assert.deepEqual(await h2.sync.missingEnvelopes(reopened), [mail.env])
       await connect(h2.node, h1.node)
       // Same heads on both sides: the envelope can only come because H2 asks for it.
       const result = await h2.sync.syncWith(h1.node.peerId, reopened)
