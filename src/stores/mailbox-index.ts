@@ -84,6 +84,9 @@ export interface FirstEntry {
   seen: number
 }
 
+/** Every pending mail's key (m!…). */
+const PENDING_KEYS = { gt: 'm!', lt: 'm"' }
+
 const pendingKey = (seen: number, hash: string): string => `m!${String(Math.max(0, Math.floor(seen))).padStart(16, '0')}!${hash}`
 
 /**
@@ -192,7 +195,7 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
     let n = 0
     let o: number | undefined
     let l: number | undefined
-    for await (const key of space.keys({ gt: 'm!', lt: 'm"' })) {
+    for await (const key of space.keys(PENDING_KEYS)) {
       const seen = seenOfKey(key)
       n++
       o ??= seen
@@ -429,7 +432,7 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
 
   const pending = async (): Promise<PendingMail[]> => {
     const mails: PendingMail[] = []
-    for await (const value of space.values({ gt: 'm!', lt: 'm"', reverse: true })) mails.push(parsePending(value))
+    for await (const value of space.values({ ...PENDING_KEYS, reverse: true })) mails.push(parsePending(value))
     return mails
   }
 
@@ -470,7 +473,7 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
     // The span unknown (an end of it was dropped): its two ends read, and kept until it changes.
     if (tally.n > 0 && tally.o === undefined) {
       const ends = async (reverse: boolean): Promise<number | undefined> => {
-        for await (const key of space.keys({ gt: 'm!', lt: 'm"', reverse, limit: 1 })) return seenOfKey(key)
+        for await (const key of space.keys({ ...PENDING_KEYS, reverse, limit: 1 })) return seenOfKey(key)
         return undefined
       }
       const [o, l] = [await ends(false), await ends(true)]
@@ -500,10 +503,11 @@ export async function openMailboxIndex (space: KeySpace<string>, options: Mailbo
     summary,
     lacking,
     collected: async (envs) => {
+      const c = changes()
+      for (const env of envs) c.set(`g!${env}`, null)
       // What garbage() listed was the whole queue (both run in the mailbox's serial queue): it is empty now.
-      const next = { ...tally, g: false }
-      await space.batch([...envs.map(env => ({ type: 'del' as const, key: `g!${env}` })), { type: 'put' as const, key: 'f!', value: JSON.stringify(next) }])
-      tally = next
+      c.tally.g = false
+      await write(c)
     }
   }
 }
