@@ -29,12 +29,9 @@ import { isJsonObject } from '../util/json-object.ts'
 import { isProcessAlive } from '../util/process.ts'
 import { API_COOKIE_FILE_NAME, API_FILE_NAME, API_PREFIX, removeApiFiles, type ApiInfo } from './api-files.ts'
 import { ndjsonParser, sseParser } from './client-streams.ts'
-import { createRequire } from 'node:module'
+import { builtin } from '../util/builtin.ts'
 
-// node:http taken as the CommonJS module: its ESM facade reads every export, and one of them
-// (WebSocket …) loads undici, 20-35 ms of a CLI run through the daemon. createRequire rather than
-// process.getBuiltinModule, which only Node ≥ 22.3 has (engines says ≥ 22).
-const { request } = createRequire(import.meta.url)('node:http') as typeof import('node:http')
+const { request } = builtin<typeof import('node:http')>('node:http')
 
 /** The largest JSON answer read (a raw mail with its attachments is the largest). */
 export const MAX_ANSWER_BYTES = 32 * 1024 * 1024

@@ -9,10 +9,9 @@
  */
 import module from 'node:module'
 import { basename, dirname, join } from 'node:path'
+import { builtin } from '../util/builtin.ts'
 
-// node:fs taken as the CommonJS module: its ESM facade reads every export, and fs.ReadStream's
-// getter loads the fs streams, ~2 ms of every CLI run.
-const { mkdirSync, statSync } = module.createRequire(import.meta.url)('node:fs') as typeof import('node:fs')
+const { mkdirSync, statSync } = builtin<typeof import('node:fs')>('node:fs')
 
 /** `<node_modules>/.cache/ipms` for the package at `root`: its own node_modules in a checkout, else the one it is installed in. */
 export function compileCacheDir (root: string): string {

@@ -14,9 +14,9 @@
  * while a command runs: Node never gives up on a pending await (exit 13) mid-command.
  */
 import type { Argv } from 'yargs'
-import { createRequire } from 'node:module'
 import { AbortError, IdentityNotFoundError, IpmsError } from '../errors.ts'
 import { resolveHome } from '../identity/home.ts'
+import { builtin } from '../util/builtin.ts'
 import { keepAlive } from '../util/keep-alive.ts'
 import type { CliCommand } from './command.ts'
 import { createContext } from './context.ts'
@@ -24,8 +24,7 @@ import { createOutput } from './output.ts'
 import { COMMANDS } from './commands/index.ts'
 import { fastArgs } from './fast-args.ts'
 
-// node:fs as the CommonJS module, as compile-cache.ts takes it (its ESM facade costs every run ~2 ms).
-const { existsSync, readFileSync } = createRequire(import.meta.url)('node:fs') as typeof import('node:fs')
+const { existsSync, readFileSync } = builtin<typeof import('node:fs')>('node:fs')
 
 /** The commands that make a home where there is none. */
 const HOME_MAKERS = ['init', 'import']

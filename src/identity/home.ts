@@ -8,7 +8,7 @@
  * whatever the umask. A directory that already exists is left as the user set it up.
  */
 import { mkdir, chmod } from 'node:fs/promises'
-import { createRequire } from 'node:module'
+import { builtin } from '../util/builtin.ts'
 import { join, resolve } from 'node:path'
 import { InvalidArgumentError } from '../errors.ts'
 
@@ -26,7 +26,7 @@ export function resolveHome (explicit?: string): string {
   const fromEnv = process.env['IPMS_HOME']
   if (fromEnv !== undefined && fromEnv !== '') return resolve(fromEnv)
   // node:os only here: a command given its home (--home, $IPMS_HOME) does without loading it.
-  return join((createRequire(import.meta.url)('node:os') as typeof import('node:os')).homedir(), '.ipms')
+  return join(builtin<typeof import('node:os')>('node:os').homedir(), '.ipms')
 }
 
 /** Path of the identity file of a home. */
